@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * keel.ko: the dom0 side of the Keel hypercall interface. Dom0 is the stock
+ * Debian kernel running as a guest of the Keel hypervisor; user space (the
+ * `keel` toolstack) cannot execute VMMCALL/VMCALL itself because privileged
+ * hypercalls must come from CPL 0. At load time this module checks the Keel
+ * CPUID signature and the ABI major version, then registers /dev/keel (root
+ * only). Its single ioctl, KEEL_IOCTL_HYPERCALL, copies the caller's argument
+ * buffer into physically contiguous kernel memory, issues the hypercall with
+ * that buffer's physical address and copies the buffer and RAX back. The
+ * ABI is defined in keel_abi.h (hypervisor/include/public) and described in
+ * docs/hypercalls.md.
+ */
+
+#define pr_fmt(fmt) "keel: " fmt
+
+#include <linux/capability.h>
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/io.h>
+#include <asm/processor.h>
+
+#include "keel_abi.h"
+
+/* True on AMD/Hygon (VMMCALL), false on Intel and others (VMCALL). */
+static bool keel_use_vmmcall;
+
+/* Issue one hypercall with VMMCALL; returns the hypervisor's RAX. */
+static s64 keel_hc_vmmcall(u64 op, u64 arg_pa, u64 arg_size)
+{
+	u64 rax = op;
+
+	/* RDI/RSI are in/out: the ABI does not promise they are preserved. */
+	asm volatile("vmmcall"
+		     : "+a"(rax), "+D"(arg_pa), "+S"(arg_size)
+		     :
+		     : "memory", "cc");
+	return (s64)rax;
+}
+
+/* Issue one hypercall with VMCALL; returns the hypervisor's RAX. */
+static s64 keel_hc_vmcall(u64 op, u64 arg_pa, u64 arg_size)
+{
+	u64 rax = op;
+
+	asm volatile("vmcall"
+		     : "+a"(rax), "+D"(arg_pa), "+S"(arg_size)
+		     :
+		     : "memory", "cc");
+	return (s64)rax;
+}
+
+/* Issue a hypercall with the instruction the boot CPU's vendor needs. */
+static s64 keel_hc_call(u64 op, u64 arg_pa, u64 arg_size)
+{
+	if (keel_use_vmmcall)
+		return keel_hc_vmmcall(op, arg_pa, arg_size);
+	return keel_hc_vmcall(op, arg_pa, arg_size);
+}
+
+/* True if CPUID leaf KEEL_CPUID_BASE carries the Keel signature. */
+static bool keel_cpuid_is_keel(void)
+{
+	u32 eax, regs[3];
+	char sig[sizeof(regs)];
+
+	cpuid(KEEL_CPUID_BASE, &eax, &regs[0], &regs[1], &regs[2]);
+	memcpy(sig, regs, sizeof(sig));
+	return memcmp(sig, KEEL_CPUID_SIGNATURE, sizeof(sig)) == 0;
+}
+
+/*
+ * Copy in the user's buffer, make the call, copy the buffer back.
+ * @req: the ioctl request; req->ret is filled on success.
+ * Returns 0 (the hypercall's own result is in req->ret) or -errno.
+ */
+static int keel_hc_passthrough(struct keel_ioctl_hypercall *req)
+{
+	void __user *uaddr = u64_to_user_ptr(req->arg_uaddr);
+	size_t size = req->arg_size;
+	unsigned int order;
+	unsigned long buf;
+	int err = 0;
+
+	if (req->arg_size > KEEL_HC_MAX_ARG)
+		return -EINVAL;
+	if (size == 0) {
+		req->ret = keel_hc_call(req->op, 0, 0);
+		return 0;
+	}
+	if (!uaddr)
+		return -EINVAL;
+
+	order = get_order(size);
+	buf = __get_free_pages(GFP_KERNEL | __GFP_ZERO, order);
+	if (!buf)
+		return -ENOMEM;
+	if (copy_from_user((void *)buf, uaddr, size)) {
+		err = -EFAULT;
+		goto out;
+	}
+	req->ret = keel_hc_call(req->op, virt_to_phys((void *)buf), size);
+	if (copy_to_user(uaddr, (void *)buf, size))
+		err = -EFAULT;
+out:
+	free_pages(buf, order);
+	return err;
+}
+
+/* ioctl handler of /dev/keel: only KEEL_IOCTL_HYPERCALL, CAP_SYS_ADMIN. */
+static long keel_dev_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	struct keel_ioctl_hypercall req;
+	int err;
+
+	if (cmd != KEEL_IOCTL_HYPERCALL)
+		return -ENOTTY;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	err = keel_hc_passthrough(&req);
+	if (err)
+		return err;
+	if (copy_to_user(uarg, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+}
+
+static const struct file_operations keel_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = keel_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice keel_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "keel",
+	.fops = &keel_dev_fops,
+	.mode = 0600,
+};
+
+/*
+ * Ask the hypervisor for its ABI version and check the major number.
+ * Returns 0 if compatible, -ENODEV otherwise.
+ */
+static int keel_abi_check(void)
+{
+	s64 ver = keel_hc_call(KEEL_HC_VERSION, 0, 0);
+	u32 major, minor;
+
+	if (ver < 0) {
+		pr_err("KEEL_HC_VERSION failed (%lld)\n", ver);
+		return -ENODEV;
+	}
+	major = ((u64)ver >> 16) & 0xffff;
+	minor = (u64)ver & 0xffff;
+	if (major != KEEL_ABI_MAJOR) {
+		pr_err("hypervisor ABI %u.%u is incompatible with driver ABI %u.%u\n",
+		       major, minor, KEEL_ABI_MAJOR, KEEL_ABI_MINOR);
+		return -ENODEV;
+	}
+	pr_info("hypervisor ABI %u.%u, driver ABI %u.%u\n", major, minor,
+		KEEL_ABI_MAJOR, KEEL_ABI_MINOR);
+	return 0;
+}
+
+/* Module entry: detect Keel, check the ABI, register /dev/keel. */
+static int __init keel_init(void)
+{
+	int err;
+
+	if (!keel_cpuid_is_keel()) {
+		pr_info("not running on the Keel hypervisor\n");
+		return -ENODEV;
+	}
+	keel_use_vmmcall = boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
+			   boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
+	err = keel_abi_check();
+	if (err)
+		return err;
+	err = misc_register(&keel_dev);
+	if (err) {
+		pr_err("cannot register /dev/keel (%d)\n", err);
+		return err;
+	}
+	return 0;
+}
+
+/* Module exit: remove /dev/keel. */
+static void __exit keel_exit(void)
+{
+	misc_deregister(&keel_dev);
+}
+
+module_init(keel_init);
+module_exit(keel_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("Keel project");
+MODULE_DESCRIPTION("Keel hypervisor dom0 interface (/dev/keel)");

@@ -1,0 +1,72 @@
+/*
+ * The physical local APIC in xAPIC mode, as the hypervisor uses it on its
+ * own CPUs (AMD APM vol. 2, 16.3-16.5; Intel SDM vol. 3A, 10.4-10.6): the
+ * id, the spurious-interrupt register that software-enables it, EOI, and
+ * the interrupt command register for INIT and start-up IPIs. Dom0's CPU
+ * keeps its LAPIC to itself; the hypervisor only sends INIT/SIPI from it
+ * before dom0 starts.
+ */
+#include <asm/lapic.h>
+#include <asm/x86.h>
+#include <keel/arch.h>
+#include <keel/errno.h>
+
+#define LAPIC_REG_ID 0x20
+#define LAPIC_REG_EOI 0xB0
+#define LAPIC_REG_SVR 0xF0
+#define LAPIC_REG_ICR_LO 0x300
+#define LAPIC_REG_ICR_HI 0x310
+#define LAPIC_SVR_ENABLE 0x100
+#define ICR_DELIVERY_PENDING (1u << 12)
+#define ICR_INIT_ASSERT 0x00004500u /* INIT, level assert */
+#define ICR_STARTUP 0x00004600u     /* start-up IPI, vector in bits 7:0 */
+#define ICR_SEND_TIMEOUT_US 100000u
+
+static volatile uint32_t *lapic_reg(uint32_t off)
+{
+	return (volatile uint32_t *)(uintptr_t)(LAPIC_DEFAULT_PA + off);
+}
+
+/* Return the calling CPU's local APIC id. */
+uint32_t lapic_id(void)
+{
+	return *lapic_reg(LAPIC_REG_ID) >> 24;
+}
+
+/* Software-enable the calling CPU's LAPIC with the spurious vector. */
+void lapic_enable(void)
+{
+	*lapic_reg(LAPIC_REG_SVR) = LAPIC_SVR_ENABLE | LAPIC_SPURIOUS_VECTOR;
+}
+
+/* Signal end of interrupt to the calling CPU's LAPIC. */
+void lapic_eoi(void)
+{
+	*lapic_reg(LAPIC_REG_EOI) = 0;
+}
+
+static int lapic_send_icr(uint32_t apic_id, uint32_t lo)
+{
+	uint32_t waited;
+
+	*lapic_reg(LAPIC_REG_ICR_HI) = apic_id << 24;
+	*lapic_reg(LAPIC_REG_ICR_LO) = lo;
+	for (waited = 0; *lapic_reg(LAPIC_REG_ICR_LO) & ICR_DELIVERY_PENDING; waited++) {
+		if (waited >= ICR_SEND_TIMEOUT_US)
+			return -EBUSY;
+		udelay(1);
+	}
+	return 0;
+}
+
+/* Send INIT to the CPU with apic_id. 0 or -EBUSY if it was not accepted. */
+int lapic_send_init(uint32_t apic_id)
+{
+	return lapic_send_icr(apic_id, ICR_INIT_ASSERT);
+}
+
+/* Send a start-up IPI that starts apic_id at vector << 12. 0 or -EBUSY. */
+int lapic_send_sipi(uint32_t apic_id, uint32_t vector)
+{
+	return lapic_send_icr(apic_id, ICR_STARTUP | (vector & 0xff));
+}

@@ -1,0 +1,445 @@
+/*
+ * The AMD-V (SVM) backend behind struct virt_ops (AMD APM vol. 2, chapter
+ * 15 "Secure Virtual Machine"). It enables SVM per CPU, builds a VMCB per
+ * vCPU with nested paging (15.25), enters the guest and turns each #VMEXIT
+ * into one generic struct vm_exit. SVM-only matters are settled here: the
+ * SVM instructions raise #UD in guests, EFER.SVME stays set but hidden,
+ * VM_CR and VM_HSAVE_PA are faked. Instruction lengths come from NRIP when
+ * the CPU saves it (15.7.1) and from the fixed encodings otherwise, as QEMU
+ * TCG has no NRIPS.
+ */
+#include <keel/virt.h>
+#include <keel/cpu.h>
+#include <keel/domain.h>
+#include <keel/errno.h>
+#include <keel/log.h>
+#include <keel/mm.h>
+#include <keel/printf.h>
+#include <keel/string.h>
+#include <asm/x86.h>
+#include <public/keel_abi.h>
+#include "vmcb.h"
+
+#define CPUID_EXT_ECX_SVM (1u << 2)
+#define CPUID_SVM_EDX_NP (1u << 0)
+#define CPUID_SVM_EDX_NRIPS (1u << 3)
+#define CPUID_SVM_EDX_VMCB_CLEAN (1u << 5)
+#define CPUID_SVM_EDX_FLUSH_ASID (1u << 6)
+#define CPUID_SVM_EDX_DECODE (1u << 7)
+#define CPUID_SVM_EDX_AVIC (1u << 13)
+#define CPUID_SVM_EDX_VGIF (1u << 16)
+#define CPUID_1_ECX_X2APIC (1u << 21)
+#define CPUID_PM_EDX_INVTSC (1u << 8)
+#define VM_CR_LOCK (1ull << 3)
+#define VM_CR_SVMDIS (1ull << 4)
+#define EFER_GUEST_BITS (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | \
+			 (1ull << 13) | (1ull << 14) | (1ull << 15))
+#define MSRPM_PAGES 2
+#define IOPM_PAGES 3
+#define INSN_LEN_CPUID 2
+#define INSN_LEN_MSR 2
+#define INSN_LEN_VMMCALL 3
+#define INSN_LEN_HLT 1
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint64_t vmcb_pa;
+	uint8_t *msrpm;
+};
+
+extern void svm_vmrun(uint64_t vmcb_pa, struct guest_regs *regs);
+
+static struct virt_ops svm_ops;
+
+static struct vmcb *vmcb_of(struct vcpu *v)
+{
+	return ((struct svm_vcpu *)v->vendor)->vmcb;
+}
+
+/* Enable SVM on the calling CPU and give it a host save area (15.4, 15.30.4). */
+static int svm_cpu_enable(struct cpu *c)
+{
+	uint64_t hsave = mm_alloc_pages(1, 1);
+
+	if (!hsave)
+		return -ENOMEM;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, hsave);
+	c->vendor = phys_to_virt(hsave);
+	return 0;
+}
+
+/* Intercept reads and writes of msr in the MSR permission map (15.11). */
+static void msrpm_intercept(uint8_t *pm, uint32_t msr)
+{
+	uint32_t base, bit;
+
+	if (msr <= 0x1FFF)
+		base = 0;
+	else if (msr >= 0xC0000000 && msr <= 0xC0001FFF)
+		base = 0x800, msr -= 0xC0000000;
+	else if (msr >= 0xC0010000 && msr <= 0xC0011FFF)
+		base = 0x1000, msr -= 0xC0010000;
+	else
+		return;
+	bit = msr * 2;
+	pm[base + bit / 8] |= (uint8_t)(3u << (bit % 8));
+}
+
+static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
+{
+	/* Dom0 owns its interrupts, I/O ports and LAPIC: no INTR, IOIO, HLT. */
+	vm->intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_MSR |
+			      INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA;
+	vm->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
+			      INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+			      INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+	msrpm_intercept(msrpm, MSR_EFER);
+	msrpm_intercept(msrpm, MSR_VM_CR);
+	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
+}
+
+/* Allocate the VMCB and permission maps of v with nested paging at npt_root. */
+static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa)
+{
+	struct svm_vcpu *s;
+	uint64_t vmcb_pa, msrpm_pa, iopm_pa, state_pa;
+
+	if (!v->dom->is_dom0)
+		return -ENOSYS; /* guest domains arrive with issue 3 */
+	state_pa = mm_alloc_pages(1, 1);
+	vmcb_pa = mm_alloc_pages(1, 1);
+	msrpm_pa = mm_alloc_pages(MSRPM_PAGES, 1);
+	iopm_pa = mm_alloc_pages(IOPM_PAGES, 1);
+	if (!state_pa || !vmcb_pa || !msrpm_pa || !iopm_pa)
+		goto err_nomem;
+	s = phys_to_virt(state_pa);
+	s->vmcb = phys_to_virt(vmcb_pa);
+	s->vmcb_pa = vmcb_pa;
+	s->msrpm = phys_to_virt(msrpm_pa);
+	v->vendor = s;
+	svm_set_dom0_intercepts(s->vmcb, s->msrpm);
+	s->vmcb->iopm_base_pa = iopm_pa;
+	s->vmcb->msrpm_base_pa = msrpm_pa;
+	s->vmcb->asid = v->dom->id + 1;
+	s->vmcb->np_control = 1;
+	s->vmcb->n_cr3 = npt_root_pa;
+	s->vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
+	return 0;
+
+err_nomem:
+	if (iopm_pa)
+		mm_free_pages(iopm_pa, IOPM_PAGES);
+	if (msrpm_pa)
+		mm_free_pages(msrpm_pa, MSRPM_PAGES);
+	if (vmcb_pa)
+		mm_free_pages(vmcb_pa, 1);
+	if (state_pa)
+		mm_free_pages(state_pa, 1);
+	return -ENOMEM;
+}
+
+static void seg_set(struct vmcb_seg *s, uint16_t sel, uint16_t attr,
+		    uint32_t limit)
+{
+	s->sel = sel;
+	s->attr = attr;
+	s->limit = limit;
+	s->base = 0;
+}
+
+/* Put v in Linux's 32-bit boot state: flat segments __BOOT_CS=0x10 and
+ * __BOOT_DS=0x18, protected mode, paging off, interrupts off. */
+static void svm_vcpu_reset(struct vcpu *v, const struct vcpu_entry_state *st)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	seg_set(&vm->cs, 0x10, SEG_ATTR_CODE32, 0xFFFFFFFF);
+	seg_set(&vm->ds, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
+	seg_set(&vm->es, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
+	seg_set(&vm->ss, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
+	seg_set(&vm->fs, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
+	seg_set(&vm->gs, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
+	seg_set(&vm->gdtr, 0, 0, 0);
+	seg_set(&vm->idtr, 0, 0, 0);
+	seg_set(&vm->tr, 0, SEG_ATTR_TSS32_BUSY, 0xFFFF);
+	seg_set(&vm->ldtr, 0, SEG_ATTR_LDT, 0xFFFF);
+	vm->cpl = 0;
+	vm->efer = EFER_SVME; /* VMRUN requires it (15.5.1); hidden from reads */
+	vm->cr0 = CR0_PE | CR0_ET;
+	vm->cr3 = 0;
+	vm->cr4 = 0;
+	vm->dr6 = 0xFFFF0FF0;
+	vm->dr7 = 0x400;
+	vm->g_pat = DEFAULT_GPAT;
+	vm->eventinj = 0;
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.rip = st->rip;
+	v->regs.rsi = st->rsi;
+	v->regs.rflags = RFLAGS_RESERVED1;
+}
+
+static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_err,
+				 uint32_t err)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	vm->eventinj = vector | EVENT_TYPE_EXC | EVENT_VALID |
+		       (has_err ? (EVENT_ERR_VALID | ((uint64_t)err << 32)) : 0);
+}
+
+static uint32_t svm_insn_len(struct vcpu *v, uint32_t fixed)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	if ((svm_ops.features & KEEL_FEAT_NRIPS) && vm->next_rip > v->regs.rip)
+		return (uint32_t)(vm->next_rip - v->regs.rip);
+	return fixed;
+}
+
+/* EFER, VM_CR and VM_HSAVE_PA belong to SVM itself; emulate them here. */
+static bool svm_msr_internal(struct vcpu *v, bool write)
+{
+	struct vmcb *vm = vmcb_of(v);
+	uint32_t msr = (uint32_t)v->regs.rcx;
+	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax, rd = 0;
+
+	if (msr != MSR_EFER && msr != MSR_VM_CR && msr != MSR_VM_HSAVE_PA)
+		return false;
+	if (write && msr == MSR_EFER) {
+		if (val & ~EFER_GUEST_BITS) {
+			svm_inject_exception(v, VECTOR_GP, true, 0);
+			return true;
+		}
+		vm->efer = (val & ~EFER_LMA) | (vm->efer & EFER_LMA) | EFER_SVME;
+	} else if (!write) {
+		if (msr == MSR_EFER)
+			rd = vm->efer & ~EFER_SVME;
+		else if (msr == MSR_VM_CR)
+			rd = VM_CR_LOCK | VM_CR_SVMDIS;
+		v->regs.rax = (uint32_t)rd;
+		v->regs.rdx = rd >> 32;
+	}
+	v->regs.rip += svm_insn_len(v, INSN_LEN_MSR);
+	return true;
+}
+
+static void svm_exit_npf(struct vmcb *vm, struct vm_exit *e)
+{
+	uint64_t code = vm->exitinfo1;
+
+	e->reason = VM_EXIT_NPF;
+	e->gpa = vm->exitinfo2;
+	e->npf_flags = ((code & 2) ? NPF_WRITE : NPF_READ) |
+		       ((code & 1) ? NPF_PRESENT : 0) |
+		       ((code & 4) ? NPF_USER : 0) | ((code & 16) ? NPF_EXEC : 0);
+}
+
+static void svm_exit_io(struct vcpu *v, struct vmcb *vm, struct vm_exit *e)
+{
+	uint64_t info = vm->exitinfo1;
+
+	e->reason = VM_EXIT_IO;
+	e->port = (uint16_t)(info >> 16);
+	e->io_in = info & 1;
+	e->io_size = (info & 0x10) ? 1 : (info & 0x20) ? 2 : 4;
+	e->insn_len = (uint32_t)(vm->exitinfo2 - v->regs.rip);
+}
+
+/* Translate the #VMEXIT in v's VMCB into e. False if handled here. */
+static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	memset(e, 0, sizeof(*e));
+	e->raw_code = vm->exitcode;
+	switch (vm->exitcode) {
+	case SVM_EXIT_CPUID:
+		e->reason = VM_EXIT_CPUID;
+		e->insn_len = svm_insn_len(v, INSN_LEN_CPUID);
+		return true;
+	case SVM_EXIT_MSR:
+		if (svm_msr_internal(v, vm->exitinfo1 == 1))
+			return false;
+		e->reason = vm->exitinfo1 ? VM_EXIT_MSR_WRITE : VM_EXIT_MSR_READ;
+		e->msr = (uint32_t)v->regs.rcx;
+		e->insn_len = svm_insn_len(v, INSN_LEN_MSR);
+		return true;
+	case SVM_EXIT_VMMCALL:
+		e->reason = VM_EXIT_HYPERCALL;
+		e->insn_len = svm_insn_len(v, INSN_LEN_VMMCALL);
+		return true;
+	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		svm_inject_exception(v, VECTOR_UD, false, 0);
+		return false;
+	case SVM_EXIT_NPF:
+		svm_exit_npf(vm, e);
+		return true;
+	case SVM_EXIT_IOIO:
+		svm_exit_io(v, vm, e);
+		return true;
+	case SVM_EXIT_HLT:
+		e->reason = VM_EXIT_HLT;
+		e->insn_len = svm_insn_len(v, INSN_LEN_HLT);
+		return true;
+	case SVM_EXIT_INTR:
+		e->reason = VM_EXIT_INTR;
+		return true;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = VM_EXIT_SHUTDOWN;
+		return true;
+	case SVM_EXIT_INVALID:
+		e->reason = VM_EXIT_INVALID;
+		return true;
+	default:
+		e->reason = VM_EXIT_UNKNOWN;
+		return true;
+	}
+}
+
+/* Before entry: forward host NMIs to dom0, and re-deliver an event that
+ * the last exit interrupted (EXITINTINFO, 15.7.2). */
+static void svm_prepare_events(struct vcpu *v, struct vmcb *vm)
+{
+	struct cpu *c = this_cpu();
+
+	if (vm->eventinj & EVENT_VALID)
+		return;
+	if (vm->exitintinfo & EVENT_VALID) {
+		vm->eventinj = vm->exitintinfo;
+		vm->exitintinfo = 0;
+	} else if (v->dom->is_dom0 && c->nmi_pending) {
+		c->nmi_pending--;
+		vm->eventinj = 2 | EVENT_TYPE_NMI | EVENT_VALID;
+	}
+}
+
+/* Run v on this CPU until an exit common code must handle; see virt.h. */
+static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct svm_vcpu *s = v->vendor;
+	struct vmcb *vm = s->vmcb;
+
+	do {
+		vm->rax = v->regs.rax;
+		vm->rsp = v->regs.rsp;
+		vm->rip = v->regs.rip;
+		vm->rflags = v->regs.rflags;
+		svm_prepare_events(v, vm);
+		__asm__ volatile("clgi" ::: "memory");
+		svm_vmrun(s->vmcb_pa, &v->regs);
+		__asm__ volatile("stgi" ::: "memory");
+		v->regs.rax = vm->rax;
+		v->regs.rsp = vm->rsp;
+		v->regs.rip = vm->rip;
+		v->regs.rflags = vm->rflags;
+		vm->tlb_control = TLB_CONTROL_NONE;
+		v->exits++;
+	} while (!svm_translate_exit(v, e));
+}
+
+static uint32_t svm_vcpu_cpl(struct vcpu *v)
+{
+	return vmcb_of(v)->cpl;
+}
+
+static void svm_vcpu_flush_npt(struct vcpu *v)
+{
+	vmcb_of(v)->tlb_control = (svm_ops.features & KEEL_FEAT_FLUSH_BY_ASID) ?
+		TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+}
+
+static void svm_vcpu_dump(struct vcpu *v)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	log_err("  exit %#llx info1 %#llx info2 %#llx intinfo %#llx\n",
+		(unsigned long long)vm->exitcode, (unsigned long long)vm->exitinfo1,
+		(unsigned long long)vm->exitinfo2, (unsigned long long)vm->exitintinfo);
+	log_err("  RIP %04x:%016llx RSP %016llx RFLAGS %08llx CPL %u\n",
+		vm->cs.sel, (unsigned long long)vm->rip, (unsigned long long)vm->rsp,
+		(unsigned long long)vm->rflags, vm->cpl);
+	log_err("  CR0 %08llx CR3 %016llx CR4 %08llx EFER %08llx CR2 %016llx\n",
+		(unsigned long long)vm->cr0, (unsigned long long)vm->cr3,
+		(unsigned long long)vm->cr4, (unsigned long long)vm->efer,
+		(unsigned long long)vm->cr2);
+	log_err("  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
+		(unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
+		(unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
+	log_err("  RSI %016llx RDI %016llx RBP %016llx\n",
+		(unsigned long long)v->regs.rsi, (unsigned long long)v->regs.rdi,
+		(unsigned long long)v->regs.rbp);
+}
+
+static uint32_t svm_features(void)
+{
+	struct cpuid_regs r;
+	uint32_t f = 0;
+
+	cpuid_count(0x8000000A, 0, &r);
+	f |= (r.edx & CPUID_SVM_EDX_NP) ? KEEL_FEAT_NPT : 0;
+	f |= (r.edx & CPUID_SVM_EDX_NRIPS) ? KEEL_FEAT_NRIPS : 0;
+	f |= (r.edx & CPUID_SVM_EDX_DECODE) ? KEEL_FEAT_DECODE_ASSISTS : 0;
+	f |= (r.edx & CPUID_SVM_EDX_VMCB_CLEAN) ? KEEL_FEAT_VMCB_CLEAN : 0;
+	f |= (r.edx & CPUID_SVM_EDX_FLUSH_ASID) ? KEEL_FEAT_FLUSH_BY_ASID : 0;
+	f |= (r.edx & CPUID_SVM_EDX_AVIC) ? KEEL_FEAT_AVIC : 0;
+	f |= (r.edx & CPUID_SVM_EDX_VGIF) ? KEEL_FEAT_VGIF : 0;
+	cpuid_count(1, 0, &r);
+	f |= (r.ecx & CPUID_1_ECX_X2APIC) ? KEEL_FEAT_X2APIC : 0;
+	cpuid_count(0x80000000, 0, &r);
+	if (r.eax >= 0x80000007) {
+		cpuid_count(0x80000007, 0, &r);
+		f |= (r.edx & CPUID_PM_EDX_INVTSC) ? KEEL_FEAT_TSC_INVARIANT : 0;
+	}
+	return f;
+}
+
+static struct virt_ops svm_ops = {
+	.name = "svm",
+	.backend = KEEL_BACKEND_SVM,
+	.cpu_enable = svm_cpu_enable,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_reset = svm_vcpu_reset,
+	.vcpu_run = svm_vcpu_run,
+	.vcpu_cpl = svm_vcpu_cpl,
+	.vcpu_inject_exception = svm_inject_exception,
+	.vcpu_flush_npt = svm_vcpu_flush_npt,
+	.vcpu_dump = svm_vcpu_dump,
+	.npt_flags_rwx = 0x7, /* P, RW, US: nested entries need US (15.25.5) */
+};
+
+/*
+ * Check that this CPU offers AMD-V with nested paging, enabled by the
+ * firmware. Return 0 with *ops set, or -ENOSYS with a reason in why.
+ */
+int svm_probe(const struct virt_ops **ops, char *why, uint32_t why_len)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(0x80000000, 0, &r);
+	if (r.eax < 0x8000000A) {
+		ksnprintf(why, why_len, "the CPU has no AMD-V (SVM)");
+		return -ENOSYS;
+	}
+	cpuid_count(0x80000001, 0, &r);
+	if (!(r.ecx & CPUID_EXT_ECX_SVM)) {
+		ksnprintf(why, why_len, "the CPU has no AMD-V (SVM)");
+		return -ENOSYS;
+	}
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		ksnprintf(why, why_len,
+			  "AMD-V (SVM) is disabled by the firmware; enable \"SVM Mode\" in the BIOS setup");
+		return -ENOSYS;
+	}
+	svm_ops.features = svm_features();
+	if (!(svm_ops.features & KEEL_FEAT_NPT)) {
+		ksnprintf(why, why_len, "the CPU has AMD-V but no nested paging (NPT)");
+		return -ENOSYS;
+	}
+	*ops = &svm_ops;
+	return 0;
+}

@@ -1,0 +1,404 @@
+/*
+ * Building and running dom0. The kernel module is placed at its preferred
+ * address and the initrd at the top of dom0's RAM, following the Linux x86
+ * boot protocol (common/linux_boot.c). Dom0 runs on its CPU with devices,
+ * interrupts and LAPIC passed through; nested paging maps guest-physical
+ * addresses 1:1 onto host-physical ones except the RAM dom0 was not given
+ * (the hypervisor image and the guest pool). Those addresses are marked
+ * reserved in dom0's e820; if dom0 touches one anyway (for example through
+ * /dev/mem), it gets a private junk page that reads as 0xff and never the
+ * real memory.
+ */
+#include <keel/dom0.h>
+#include <keel/domain.h>
+#include <keel/exit.h>
+#include <keel/virt.h>
+#include <keel/hv.h>
+#include <keel/mm.h>
+#include <keel/arch.h>
+#include <keel/cpu.h>
+#include <keel/log.h>
+#include <keel/errno.h>
+#include <keel/string.h>
+#include <keel/printf.h>
+#include <public/keel_abi.h>
+
+#define DOM0_ZERO_PAGE_PA 0x20000ull
+#define DOM0_CMDLINE_PA 0x21000ull
+#define DOM0_CMDLINE_BYTES 4096u
+#define DOM0_KERNEL_MIN_PA (16ull << 20)
+#define DOM0_MAX_HIDDEN 128
+#define DOM0_NPF_LOG_LIMIT 8
+#define DOM0_CRASH_REBOOT_US 10000000ull
+#define LOW_4G_BYTES (4ull << 30)
+
+struct dom0_layout {
+	uint64_t kernel_pa;
+	uint64_t initrd_pa;
+	uint64_t initrd_bytes;
+};
+
+static struct domain dom0;
+static struct mem_range hidden[DOM0_MAX_HIDDEN];
+static uint32_t n_hidden;
+static uint64_t sink_pa;
+static uint32_t npf_logged;
+static uint8_t setup_copy[LINUX_ZERO_PAGE_BYTES];
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static int place_kernel(const struct linux_image *li, const struct mem_range *ram,
+			uint32_t n, uint64_t *out)
+{
+	uint32_t i;
+
+	if (memmap_contains(ram, n, li->pref_address, li->init_size)) {
+		*out = li->pref_address;
+		return 0;
+	}
+	if (!li->relocatable)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		uint64_t start = ALIGN_UP(MAX(ram[i].base, DOM0_KERNEL_MIN_PA),
+					  li->kernel_alignment);
+
+		if (start + li->init_size <= ram[i].base + ram[i].len) {
+			*out = start;
+			return 0;
+		}
+	}
+	return -ENOMEM;
+}
+
+/* Highest page-aligned spot for bytes in ram below limit, clear of avoid. */
+static int place_initrd(uint64_t bytes, const struct mem_range *ram, uint32_t n,
+			uint64_t limit, uint64_t avoid, uint64_t avoid_len,
+			uint64_t *out)
+{
+	uint32_t i = n;
+
+	while (i-- > 0) {
+		uint64_t end = MIN(ram[i].base + ram[i].len, limit);
+		uint64_t start;
+
+		if (end < ram[i].base + bytes)
+			continue;
+		start = ALIGN_DOWN(end - bytes, PAGE_SIZE_4K);
+		if (ranges_overlap(start, bytes, avoid, avoid_len) && avoid > bytes)
+			start = ALIGN_DOWN(avoid - bytes, PAGE_SIZE_4K);
+		if (start >= ram[i].base && !ranges_overlap(start, bytes, avoid, avoid_len)) {
+			*out = start;
+			return 0;
+		}
+	}
+	return -ENOMEM;
+}
+
+/* Command line: the module string without its first word (the file name),
+ * then what the hypervisor adds. */
+static int build_cmdline(const struct dom0_config *cfg, const struct linux_image *li,
+			 char *out)
+{
+	const char *s = cfg->bi->modules[0].string;
+	int n;
+
+	while (*s && *s != ' ')
+		s++;
+	while (*s == ' ')
+		s++;
+	if (cfg->split)
+		n = ksnprintf(out, DOM0_CMDLINE_BYTES, "%s nr_cpus=%u amd_iommu=off intel_iommu=off",
+			      s, cfg->nr_cpus);
+	else
+		n = ksnprintf(out, DOM0_CMDLINE_BYTES, "%s", s);
+	if (n < 0 || (uint32_t)n >= DOM0_CMDLINE_BYTES || (uint32_t)n > li->cmdline_size) {
+		log_err("dom0 command line is too long (%d bytes, the kernel takes %u)\n",
+			n, li->cmdline_size);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static int load_modules(const struct dom0_config *cfg, const struct linux_image *li,
+			const struct mem_range *ram, uint32_t n, struct dom0_layout *l)
+{
+	const struct boot_module *k = &cfg->bi->modules[0];
+	const struct boot_module *rd = cfg->bi->nr_modules > 1 ? &cfg->bi->modules[1] : 0;
+	uint64_t limit;
+
+	if (place_kernel(li, ram, n, &l->kernel_pa)) {
+		log_err("no room for the dom0 kernel (%u MiB needed at %#llx)\n",
+			li->init_size >> 20, (unsigned long long)li->pref_address);
+		return -ENOMEM;
+	}
+	l->initrd_bytes = rd ? rd->end - rd->start : 0;
+	l->initrd_pa = 0;
+	if (rd) {
+		limit = (uint64_t)li->initrd_addr_max + 1;
+		if (place_initrd(l->initrd_bytes, ram, n, limit, l->kernel_pa,
+				 li->init_size, &l->initrd_pa) ||
+		    ranges_overlap(l->initrd_pa, l->initrd_bytes, k->start, k->end - k->start)) {
+			log_err("no room for the dom0 initrd (%llu MiB)\n",
+				(unsigned long long)(l->initrd_bytes >> 20));
+			return -ENOMEM;
+		}
+		memmove(phys_to_virt(l->initrd_pa), phys_to_virt(rd->start), l->initrd_bytes);
+	}
+	memmove(phys_to_virt(l->kernel_pa), phys_to_virt(k->start + li->setup_bytes),
+		li->payload_bytes);
+	return 0;
+}
+
+/*
+ * Load kernel and initrd into ram (the RAM dom0 gets), and write the zero
+ * page and command line. e820 is what dom0 will be told about memory.
+ */
+static int load_linux(const struct dom0_config *cfg, const struct mem_range *ram,
+		      uint32_t n, const struct mem_range *e820, uint32_t n_e820,
+		      struct dom0_layout *l)
+{
+	const struct boot_module *k = &cfg->bi->modules[0];
+	const void *img = phys_to_virt(k->start);
+	struct linux_boot_params p;
+	struct linux_image li;
+	int rc;
+
+	if (cfg->bi->nr_modules < 1 || k->end - k->start < sizeof(setup_copy)) {
+		log_err("no dom0 kernel: the boot line must be 'mboot.c32 keel.gz --- vmlinuz <args> --- initrd.img'\n");
+		return -ENOENT;
+	}
+	rc = linux_parse(img, k->end - k->start, &li);
+	if (rc) {
+		log_err("the first module (%s) is not a Linux bzImage with boot protocol 2.12 or later\n",
+			k->string);
+		return rc;
+	}
+	rc = build_cmdline(cfg, &li, phys_to_virt(DOM0_CMDLINE_PA));
+	if (rc)
+		return rc;
+	/* Keep the setup header: moving the modules may overwrite the image. */
+	memcpy(setup_copy, img, sizeof(setup_copy));
+	rc = load_modules(cfg, &li, ram, n, l);
+	if (rc)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	p.load_addr = l->kernel_pa;
+	p.cmdline_pa = DOM0_CMDLINE_PA;
+	p.initrd_pa = l->initrd_pa;
+	p.initrd_bytes = l->initrd_bytes;
+	p.acpi_rsdp_pa = cfg->rsdp_pa;
+	p.e820 = e820;
+	p.n_e820 = n_e820;
+	p.vga = cfg->vga;
+	log_info("dom0 kernel at %#llx (%u MiB reserved), initrd at %#llx (%llu KiB)\n",
+		 (unsigned long long)l->kernel_pa, li.init_size >> 20,
+		 (unsigned long long)l->initrd_pa, (unsigned long long)(l->initrd_bytes >> 10));
+	log_info("dom0 command line: %s\n", (const char *)phys_to_virt(DOM0_CMDLINE_PA));
+	return linux_build_zero_page(phys_to_virt(DOM0_ZERO_PAGE_PA), setup_copy, &p);
+}
+
+static int hidden_add(uint64_t base, uint64_t end)
+{
+	if (n_hidden == DOM0_MAX_HIDDEN)
+		return -E2BIG;
+	hidden[n_hidden].base = base;
+	hidden[n_hidden].len = end - base;
+	hidden[n_hidden++].type = E820_RAM;
+	return 0;
+}
+
+/* Hidden = firmware RAM that is not dom0's: the hypervisor and the pool.
+ * Both lists are sorted, so the result is sorted too. */
+static int compute_hidden(const struct dom0_config *cfg)
+{
+	const struct mem_split *sp = cfg->split;
+	uint32_t i, j;
+	int rc = 0;
+
+	n_hidden = 0;
+	for (i = 0; i < cfg->n_fw && rc == 0; i++) {
+		uint64_t cur = cfg->fw_map[i].base;
+		uint64_t end = cur + cfg->fw_map[i].len;
+
+		if (cfg->fw_map[i].type != E820_RAM)
+			continue;
+		for (j = 0; j < sp->n_dom0 && rc == 0; j++) {
+			uint64_t db = sp->dom0[j].base, de = db + sp->dom0[j].len;
+
+			if (de <= cur || db >= end)
+				continue;
+			if (db > cur)
+				rc = hidden_add(cur, db);
+			cur = de;
+		}
+		if (rc == 0 && cur < end)
+			rc = hidden_add(cur, end);
+	}
+	return rc;
+}
+
+static bool gpa_hidden(uint64_t gpa, uint64_t len)
+{
+	uint32_t i;
+
+	for (i = 0; i < n_hidden; i++)
+		if (ranges_overlap(gpa, len, hidden[i].base, hidden[i].len))
+			return true;
+	return false;
+}
+
+/* Map everything below max(4 GiB, dom0's top) 1:1 except hidden RAM;
+ * higher addresses (64-bit BARs) are mapped when first touched. */
+static int npt_build(const struct dom0_config *cfg)
+{
+	const struct mem_split *sp = cfg->split;
+	uint64_t flags = virt->npt_flags_rwx, cur = 0, limit = LOW_4G_BYTES;
+	uint32_t i;
+	int rc;
+
+	if (sp->n_dom0)
+		limit = MAX(limit, sp->dom0[sp->n_dom0 - 1].base + sp->dom0[sp->n_dom0 - 1].len);
+	dom0.npt.root_pa = 0;
+	mm_pt_init(&dom0.npt);
+	if (!dom0.npt.root_pa)
+		return -ENOMEM;
+	for (i = 0; i < n_hidden && cur < limit; i++) {
+		if (hidden[i].base > cur) {
+			rc = pt_map(&dom0.npt, cur, cur, MIN(hidden[i].base, limit) - cur, flags, 21);
+			if (rc)
+				return rc;
+		}
+		cur = MAX(cur, hidden[i].base + hidden[i].len);
+	}
+	if (cur < limit)
+		return pt_map(&dom0.npt, cur, cur, limit - cur, flags, 21);
+	return 0;
+}
+
+/* Resolve a nested page fault of dom0; see dom0.h. */
+int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
+{
+	uint64_t page = ALIGN_DOWN(e->gpa, PAGE_SIZE_4K);
+	uint64_t big = ALIGN_DOWN(e->gpa, PAGE_SIZE_2M);
+	int rc;
+
+	if (e->npf_flags & NPF_PRESENT)
+		return -EFAULT;
+	if (gpa_hidden(page, PAGE_SIZE_4K)) {
+		if (npf_logged++ < DOM0_NPF_LOG_LIMIT)
+			log_warn("dom0 touched hidden memory at %#llx; it gets a junk page instead\n",
+				 (unsigned long long)e->gpa);
+		rc = pt_map(&dom0.npt, page, sink_pa, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
+	} else if (!gpa_hidden(big, PAGE_SIZE_2M)) {
+		rc = pt_map(&dom0.npt, big, big, PAGE_SIZE_2M, virt->npt_flags_rwx, 21);
+	} else {
+		rc = pt_map(&dom0.npt, page, page, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
+	}
+	if (rc == 0)
+		virt->vcpu_flush_npt(v);
+	return rc;
+}
+
+/* Dom0 cannot go on: log why and its state, then reset the machine. */
+void dom0_crash(struct vcpu *v, const char *why)
+{
+	log_err("dom0 crashed: %s\n", why);
+	virt->vcpu_dump(v);
+	log_err("rebooting the machine in %llu s\n",
+		(unsigned long long)(DOM0_CRASH_REBOOT_US / 1000000));
+	udelay(DOM0_CRASH_REBOOT_US);
+	arch_reset_machine();
+}
+
+static int setup_special_pages(void)
+{
+	uint32_t off, len = (uint32_t)strlen(KEEL_HIDDEN_MARKER);
+
+	sink_pa = mm_alloc_pages(1, 1);
+	hv.marker_pa = mm_alloc_pages(1, 1);
+	if (!sink_pa || !hv.marker_pa)
+		return -ENOMEM;
+	memset(phys_to_virt(sink_pa), 0xff, PAGE_SIZE_4K);
+	for (off = 0; off + len <= PAGE_SIZE_4K; off += 64)
+		memcpy((char *)phys_to_virt(hv.marker_pa) + off, KEEL_HIDDEN_MARKER, len);
+	return 0;
+}
+
+static int dom0_domain_init(const struct dom0_config *cfg)
+{
+	const struct mem_split *sp = cfg->split;
+	uint32_t i;
+
+	dom0.id = 0;
+	strlcpy(dom0.name, "Domain-0", sizeof(dom0.name));
+	dom0.is_dom0 = true;
+	dom0.nr_ram = MIN(sp->n_dom0, DOMAIN_MAX_RAM_RANGES);
+	for (i = 0; i < dom0.nr_ram; i++)
+		dom0.ram[i] = sp->dom0[i];
+	dom0.ram_bytes = sp->dom0_bytes;
+	dom0.nr_vcpus = 1;
+	dom0.vcpus[0].dom = &dom0;
+	dom0.vcpus[0].cpu = this_cpu();
+	hv.dom0 = &dom0;
+	return compute_hidden(cfg);
+}
+
+/* Build dom0 and run it on this CPU; see dom0.h. */
+int dom0_start(const struct dom0_config *cfg)
+{
+	static struct mem_range e820[LINUX_E820_MAX_ENTRIES];
+	struct vcpu *v = &dom0.vcpus[0];
+	struct vcpu_entry_state st;
+	struct dom0_layout l;
+	struct vm_exit e;
+	uint32_t n_e820;
+	int rc;
+
+	rc = dom0_domain_init(cfg);
+	if (rc == 0)
+		rc = memmap_dom0_e820(cfg->fw_map, cfg->n_fw, cfg->split, e820, &n_e820,
+				      LINUX_E820_MAX_ENTRIES);
+	if (rc == 0)
+		rc = load_linux(cfg, dom0.ram, dom0.nr_ram, e820, n_e820, &l);
+	if (rc == 0)
+		rc = setup_special_pages();
+	if (rc == 0)
+		rc = npt_build(cfg);
+	if (rc == 0)
+		rc = virt->vcpu_create(v, dom0.npt.root_pa);
+	if (rc) {
+		log_err("cannot start dom0 (error %d)\n", rc);
+		return rc;
+	}
+	st.rip = l.kernel_pa;
+	st.rsi = DOM0_ZERO_PAGE_PA;
+	virt->vcpu_reset(v, &st);
+	this_cpu()->current = v;
+	log_info("starting dom0: %llu MiB, %u CPU(s)\n",
+		 (unsigned long long)(dom0.ram_bytes >> 20), cfg->nr_cpus);
+	for (;;) {
+		virt->vcpu_run(v, &e);
+		vcpu_handle_exit(v, &e);
+	}
+}
+
+/* Load dom0 with all RAM and enter it natively; see dom0.h. */
+int dom0_boot_native(const struct dom0_config *cfg)
+{
+	static struct mem_range ram[BOOT_INFO_MAX_RANGES];
+	struct dom0_layout l;
+	uint32_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < cfg->n_fw; i++)
+		if (cfg->fw_map[i].type == E820_RAM)
+			ram[n++] = cfg->fw_map[i];
+	rc = load_linux(cfg, ram, n, cfg->fw_map, cfg->n_fw, &l);
+	if (rc)
+		return rc;
+	log_info("booting dom0 natively (no hypervisor)\n");
+	arch_enter_linux_native(l.kernel_pa + LINUX_ENTRY64_OFFSET, DOM0_ZERO_PAGE_PA);
+}

@@ -1,0 +1,97 @@
+/*
+ * The generic exit handler: common code's half of every VM exit. Vendor
+ * backends fill one struct vm_exit; vcpu_handle_exit() switches on its
+ * reason and calls one small handler each. Anything a domain does that the
+ * hypervisor cannot handle ends that domain (domain_crash), never the
+ * hypervisor.
+ */
+#include <keel/exit.h>
+#include <keel/domain.h>
+#include <keel/dom0.h>
+#include <keel/virt.h>
+#include <keel/hv.h>
+#include <keel/hypercall.h>
+#include <keel/cpuid_policy.h>
+#include <keel/log.h>
+#include <asm/x86.h>
+
+#define VECTOR_GP 13
+
+static const char *const reason_names[] = {
+	[VM_EXIT_NONE] = "none", [VM_EXIT_CPUID] = "cpuid",
+	[VM_EXIT_MSR_READ] = "rdmsr", [VM_EXIT_MSR_WRITE] = "wrmsr",
+	[VM_EXIT_HYPERCALL] = "hypercall", [VM_EXIT_NPF] = "nested page fault",
+	[VM_EXIT_IO] = "port I/O", [VM_EXIT_HLT] = "hlt",
+	[VM_EXIT_INTR] = "interrupt", [VM_EXIT_SHUTDOWN] = "triple fault",
+	[VM_EXIT_INVALID] = "invalid guest state", [VM_EXIT_UNKNOWN] = "unknown",
+};
+
+static void exit_cpuid(struct vcpu *v, const struct vm_exit *e)
+{
+	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
+	struct cpuid_regs r;
+	struct cpuid_out o;
+
+	cpuid_count(leaf, sub, &r);
+	o.eax = r.eax;
+	o.ebx = r.ebx;
+	o.ecx = r.ecx;
+	o.edx = r.edx;
+	cpuid_policy_dom0(leaf, sub, KEEL_VERSION, &o);
+	v->regs.rax = o.eax;
+	v->regs.rbx = o.ebx;
+	v->regs.rcx = o.ecx;
+	v->regs.rdx = o.edx;
+	v->regs.rip += e->insn_len;
+}
+
+static void exit_msr(struct vcpu *v, const struct vm_exit *e)
+{
+	/* Only MSRs Keel knows are intercepted; others are refused with #GP,
+	 * as real hardware does for MSRs that do not exist. */
+	log_debug("domain %u: %s of MSR %#x refused\n", v->dom->id,
+		  reason_names[e->reason], e->msr);
+	virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
+}
+
+static void exit_hypercall(struct vcpu *v, const struct vm_exit *e)
+{
+	v->regs.rax = (uint64_t)hypercall_dispatch(v);
+	v->regs.rip += e->insn_len;
+}
+
+/* Handle exit e of vCPU v; see exit.h. */
+void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
+{
+	if (e->reason <= VM_EXIT_UNKNOWN)
+		v->exits_by_reason[e->reason]++;
+	switch (e->reason) {
+	case VM_EXIT_NONE:
+		break;
+	case VM_EXIT_CPUID:
+		exit_cpuid(v, e);
+		break;
+	case VM_EXIT_MSR_READ:
+	case VM_EXIT_MSR_WRITE:
+		exit_msr(v, e);
+		break;
+	case VM_EXIT_HYPERCALL:
+		exit_hypercall(v, e);
+		break;
+	case VM_EXIT_NPF:
+		if (domain_handle_npf(v, e))
+			domain_crash(v, "nested page fault it may not take");
+		break;
+	case VM_EXIT_SHUTDOWN:
+		domain_crash(v, "triple fault");
+		break;
+	case VM_EXIT_INVALID:
+		domain_crash(v, "the CPU refused its state");
+		break;
+	default:
+		log_err("domain %u: unexpected %s exit (code %#llx)\n", v->dom->id,
+			reason_names[e->reason], (unsigned long long)e->raw_code);
+		domain_crash(v, "unexpected exit");
+		break;
+	}
+}

@@ -1,0 +1,254 @@
+/*
+ * The hypervisor's boot sequence, run by the BSP from head.S: read the
+ * Multiboot information and options, start the consoles, split memory and
+ * CPUs between dom0 and the guest pool, bring every CPU into the
+ * hypervisor, and start dom0. Without usable hardware virtualization it
+ * says why and boots dom0 natively, so the machine stays usable.
+ */
+#include <keel/hv.h>
+#include <keel/arch.h>
+#include <keel/acpi.h>
+#include <keel/console.h>
+#include <keel/cpu.h>
+#include <keel/dom0.h>
+#include <keel/idt.h>
+#include <keel/log.h>
+#include <keel/mm.h>
+#include <keel/multiboot.h>
+#include <keel/string.h>
+#include <keel/printf.h>
+#include <keel/virt.h>
+#include <keel/errno.h>
+#include <asm/x86.h>
+
+#define MAX_EARLY_WARNINGS 8
+#define PIC1_DATA 0x21
+#define PIC2_DATA 0xA1
+
+extern char __hv_start[], __hv_end[], boot_stack[];
+
+struct hv_state hv;
+static struct boot_info bi;
+static struct mem_range fw_map[BOOT_INFO_MAX_RANGES];
+static uint32_t n_fw;
+static struct mem_split split;
+static struct acpi_info acpi;
+static char early_warn[MAX_EARLY_WARNINGS][CMDLINE_WARN_MSG_BYTES];
+static uint32_t n_early_warn;
+
+static void *boot_p2v(uint64_t pa, void *ctx)
+{
+	(void)ctx;
+	return phys_to_virt(pa);
+}
+
+static const void *acpi_p2v(uint64_t pa, uint64_t len, void *ctx)
+{
+	(void)ctx;
+	return (pa + len <= (4ull << 30)) ? phys_to_virt(pa) : 0;
+}
+
+static void cmdline_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	if (n_early_warn < MAX_EARLY_WARNINGS)
+		strlcpy(early_warn[n_early_warn++], msg, CMDLINE_WARN_MSG_BYTES);
+}
+
+static void consoles_start(void)
+{
+	uint32_t i;
+
+	if (hv.opts.console & HV_CONSOLE_COM1)
+		console_uart_init(hv.opts.com1_baud);
+	if (hv.opts.console & HV_CONSOLE_VGA)
+		console_vga_init();
+	log_set_level(hv.opts.loglvl);
+	log_info("Keel hypervisor v%s\n", KEEL_VERSION_STR);
+	log_info("command line: %s\n", bi.cmdline);
+	for (i = 0; i < n_early_warn; i++)
+		log_warn("%s\n", early_warn[i]);
+}
+
+static void memory_log(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < n_fw; i++)
+		log_debug("  e820 %016llx-%016llx type %u\n",
+			  (unsigned long long)fw_map[i].base,
+			  (unsigned long long)(fw_map[i].base + fw_map[i].len),
+			  fw_map[i].type);
+}
+
+static uint64_t ram_top(void)
+{
+	uint64_t top = 0;
+	uint32_t i;
+
+	for (i = 0; i < n_fw; i++)
+		if (fw_map[i].type == E820_RAM)
+			top = MAX(top, fw_map[i].base + fw_map[i].len);
+	return top;
+}
+
+static void dom0_config_fill(struct dom0_config *cfg, bool native)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->bi = &bi;
+	cfg->fw_map = fw_map;
+	cfg->n_fw = n_fw;
+	cfg->split = native ? 0 : &split;
+	cfg->rsdp_pa = acpi.rsdp_pa;
+	cfg->nr_cpus = hv.cpus_dom0;
+	cfg->vga.present = true;
+	if (hv.opts.console & HV_CONSOLE_VGA) {
+		uint32_t row, col;
+
+		console_vga_release(&row, &col);
+		cfg->vga.cursor_row = (uint8_t)row;
+		cfg->vga.cursor_col = (uint8_t)col;
+	}
+}
+
+static void __noreturn boot_native(const char *why)
+{
+	struct dom0_config cfg;
+
+	log_warn("no usable hardware virtualization: %s\n", why);
+	log_warn("booting dom0 natively: Linux runs without the hypervisor and no guests can be started\n");
+	dom0_config_fill(&cfg, true);
+	dom0_boot_native(&cfg);
+	panic("dom0 could not be loaded; see the messages above\n");
+}
+
+static void memory_split(void)
+{
+	struct mem_range image = {
+		.base = (uint64_t)(uintptr_t)__hv_start,
+		.len = (uint64_t)(__hv_end - __hv_start),
+		.type = E820_RAM,
+	};
+	uint32_t i, j;
+	int rc;
+
+	hv.image_base_pa = image.base;
+	hv.image_bytes = image.len;
+	rc = memmap_split(fw_map, n_fw, hv.opts.dom0_mem_bytes, &image, 1, &split);
+	if (rc && hv.opts.dom0_mem_bytes) {
+		log_warn("dom0_mem=%lluM does not fit this machine (error %d); using the default\n",
+			 (unsigned long long)(hv.opts.dom0_mem_bytes >> 20), rc);
+		rc = memmap_split(fw_map, n_fw, 0, &image, 1, &split);
+	}
+	if (rc)
+		panic("cannot split memory between dom0 and guests (error %d): too little RAM?\n", rc);
+	if (mm_init(split.pool, split.n_pool))
+		panic("cannot set up the page allocator\n");
+	/* Boot modules may still sit in the pool until dom0 is loaded. */
+	for (i = 0; i < bi.nr_modules; i++)
+		for (j = 0; j < split.n_pool; j++) {
+			uint64_t s = MAX(bi.modules[i].start, split.pool[j].base);
+			uint64_t e = MIN(bi.modules[i].end, split.pool[j].base + split.pool[j].len);
+
+			if (s < e)
+				mm_reserve(ALIGN_DOWN(s, PAGE_SIZE_4K), ALIGN_UP(e, PAGE_SIZE_4K) - ALIGN_DOWN(s, PAGE_SIZE_4K));
+		}
+	hv.mem_total_bytes = split.total_ram;
+	hv.mem_dom0_bytes = split.dom0_bytes;
+}
+
+static void __noreturn ap_main(void)
+{
+	struct cpu *c = this_cpu();
+	int rc;
+
+	cpu_init_local();
+	rc = virt->cpu_enable(c);
+	if (rc)
+		log_warn("CPU %u: cannot enable %s (error %d)\n", c->index, virt->name, rc);
+	c->role = CPU_ROLE_POOL;
+	__atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
+	for (;;) {
+		irq_disable();
+		cpu_halt();
+	}
+}
+
+static void cpus_start(void)
+{
+	uint64_t rsdp = acpi_find_rsdp(acpi_p2v, 0);
+	uint32_t i, pool_limit;
+
+	if (!rsdp || acpi_parse(rsdp, acpi_p2v, 0, &acpi)) {
+		log_warn("no usable ACPI MADT: running on the boot CPU only\n");
+		acpi.rsdp_pa = rsdp;
+	}
+	if (virt->cpu_enable(&cpus[0]))
+		panic("cannot enable %s on the boot CPU\n", virt->name);
+	smp_boot_aps(&acpi, ap_main);
+	if (hv.opts.dom0_cpus > 1)
+		log_warn("dom0_cpus=%u: only one dom0 CPU is supported so far; using 1\n",
+			 hv.opts.dom0_cpus);
+	hv.cpus_dom0 = 1;
+	hv.cpu_mask_dom0 = 1;
+	pool_limit = hv.opts.max_guest_cpus ? hv.opts.max_guest_cpus : MAX_CPUS;
+	for (i = 1; i < nr_cpus && hv.cpus_pool < pool_limit; i++) {
+		hv.cpus_pool++;
+		hv.cpu_mask_pool |= 1ull << i;
+	}
+}
+
+/*
+ * C entry of the BSP. magic and info_pa are what the Multiboot loader left
+ * in EAX and EBX. Never returns: it ends in dom0 (or native Linux).
+ */
+void hv_main(uint32_t magic, uint32_t info_pa);
+void hv_main(uint32_t magic, uint32_t info_pa)
+{
+	char why[160];
+	int rc;
+
+	cpus[0].online = true;
+	cpus[0].stack_base = (uint64_t)(uintptr_t)boot_stack;
+	*(struct cpu **)boot_stack = &cpus[0];
+	rc = mb_parse(magic, info_pa, boot_p2v, 0, &bi);
+	cmdline_defaults(&hv.opts);
+	if (rc == 0)
+		cmdline_parse(bi.cmdline, &hv.opts, cmdline_warn, 0);
+	consoles_start();
+	if (rc)
+		panic("bad Multiboot information (error %d): load keel.gz with mboot.c32 or qemu -kernel\n", rc);
+	idt_init();
+	idt_load();
+	outb(PIC1_DATA, 0xff);
+	outb(PIC2_DATA, 0xff);
+	time_init(tsc_calibrate_khz());
+	log_info("CPU: %s, TSC %llu kHz\n", arch_cpu_vendor(),
+		 (unsigned long long)time_tsc_khz());
+	memcpy(fw_map, bi.ranges, bi.nr_ranges * sizeof(fw_map[0]));
+	n_fw = bi.nr_ranges;
+	if (memmap_sanitize(fw_map, &n_fw, BOOT_INFO_MAX_RANGES))
+		panic("the firmware memory map is unusable\n");
+	memory_log();
+	rc = virt_probe(why, sizeof(why));
+	if (rc == 0 && hv.opts.novirt)
+		strlcpy(why, "disabled with the novirt option", sizeof(why)), rc = -EPERM;
+	if (rc)
+		boot_native(why);
+	log_info("virtualization: %s\n", virt->name);
+	arch_map_ram(ram_top());
+	memory_split();
+	cpus_start();
+	log_info("%u CPUs: %u for dom0, %u for guests\n", nr_cpus, hv.cpus_dom0, hv.cpus_pool);
+	log_info("memory: %llu MiB total, %llu MiB dom0, %llu MiB guest pool\n",
+		 (unsigned long long)(hv.mem_total_bytes >> 20),
+		 (unsigned long long)(hv.mem_dom0_bytes >> 20),
+		 (unsigned long long)(mm_total_bytes() >> 20));
+	{
+		struct dom0_config cfg;
+
+		dom0_config_fill(&cfg, false);
+		dom0_start(&cfg);
+	}
+	panic("dom0 could not be started; see the messages above\n");
+}

@@ -1,0 +1,114 @@
+/*
+ * Hypervisor memory management: the global pool allocator (page_alloc.c
+ * under a spinlock), page-table contexts that take their tables from it,
+ * and the extension of the boot page tables so that the hypervisor can
+ * reach all RAM, including RAM above 4 GiB.
+ */
+#include <keel/mm.h>
+#include <keel/page_alloc.h>
+#include <keel/spinlock.h>
+#include <keel/errno.h>
+#include <keel/log.h>
+
+static struct palloc pool;
+static struct spinlock pool_lock;
+static uint64_t hv_pages; /* pages allocated for the hypervisor itself */
+
+static void *pool_p2v(uint64_t pa, void *ctx)
+{
+	(void)ctx;
+	return phys_to_virt(pa);
+}
+
+/* Take the pool ranges into the allocator. 0 or -errno. */
+int mm_init(const struct mem_range *ranges, uint32_t n)
+{
+	int rc = palloc_init(&pool, ranges, n, pool_p2v, 0);
+
+	if (rc == 0)
+		hv_pages = palloc_total_pages(&pool) - palloc_free_pages(&pool);
+	return rc;
+}
+
+/* Allocate npages zeroed, contiguous pages aligned to align_pages pages for
+ * the hypervisor's own use. Return the physical address, or 0 if the pool is
+ * exhausted. */
+uint64_t mm_alloc_pages(uint64_t npages, uint64_t align_pages)
+{
+	uint64_t pa;
+
+	spin_lock(&pool_lock);
+	pa = palloc_alloc(&pool, npages, align_pages, PALLOC_ZERO);
+	if (pa)
+		hv_pages += npages;
+	spin_unlock(&pool_lock);
+	return pa;
+}
+
+/* Return npages pages at pa to the pool; a bad free is a hypervisor bug. */
+void mm_free_pages(uint64_t pa, uint64_t npages)
+{
+	int rc;
+
+	spin_lock(&pool_lock);
+	rc = palloc_free(&pool, pa, npages);
+	if (rc == 0)
+		hv_pages -= npages;
+	spin_unlock(&pool_lock);
+	if (rc)
+		panic("mm: bad free of %llu pages at %#llx\n",
+		      (unsigned long long)npages, (unsigned long long)pa);
+}
+
+/* Keep [pa, pa+len) out of the pool (boot modules still in use). */
+int mm_reserve(uint64_t pa, uint64_t len)
+{
+	int rc;
+
+	spin_lock(&pool_lock);
+	rc = palloc_reserve(&pool, pa, len);
+	spin_unlock(&pool_lock);
+	return rc;
+}
+
+/* Bytes free in the pool. */
+uint64_t mm_free_bytes(void)
+{
+	return palloc_free_pages(&pool) * PAGE_SIZE_4K;
+}
+
+/* Bytes the pool has in all. */
+uint64_t mm_total_bytes(void)
+{
+	return palloc_total_pages(&pool) * PAGE_SIZE_4K;
+}
+
+/* Bytes of the pool the hypervisor uses for itself (tables, stacks...). */
+uint64_t mm_hv_bytes(void)
+{
+	return hv_pages * PAGE_SIZE_4K;
+}
+
+static uint64_t pt_alloc_table(void *ctx)
+{
+	(void)ctx;
+	return mm_alloc_pages(1, 1);
+}
+
+static void pt_free_table(uint64_t pa, void *ctx)
+{
+	(void)ctx;
+	mm_free_pages(pa, 1);
+}
+
+/* Set up pt to allocate its tables from the pool; root is allocated here
+ * if pt->root_pa is 0. */
+void mm_pt_init(struct pt_ctx *pt)
+{
+	pt->p2v = pool_p2v;
+	pt->alloc_table = pt_alloc_table;
+	pt->free_table = pt_free_table;
+	pt->ctx = 0;
+	if (!pt->root_pa)
+		pt->root_pa = pt_alloc_table(0);
+}

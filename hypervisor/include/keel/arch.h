@@ -1,0 +1,26 @@
+/*
+ * Architecture services that common code calls: time, CPU bring-up, the
+ * machine's memory reach, entering Linux natively and resetting the
+ * machine. Implemented in arch/x86/.
+ */
+#ifndef KEEL_ARCH_H
+#define KEEL_ARCH_H
+
+#include <stdint.h>
+#include <keel/compiler.h>
+
+struct acpi_info;
+
+uint64_t arch_map_ram(uint64_t top_pa);
+uint64_t tsc_calibrate_khz(void);
+uint64_t time_now_ns(void);
+void time_init(uint64_t tsc_khz);
+uint64_t time_tsc_khz(void);
+void udelay(uint64_t us);
+int smp_boot_aps(const struct acpi_info *acpi, void (*ap_entry)(void));
+void cpu_init_local(void);
+void __noreturn arch_enter_linux_native(uint64_t entry64_pa, uint64_t zero_page_pa);
+void __noreturn arch_reset_machine(void);
+const char *arch_cpu_vendor(void);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * Physical CPUs as the hypervisor sees them: one struct cpu each, found
+ * from the running stack (every per-CPU stack is STACK_SIZE_BYTES-aligned
+ * and holds a pointer to its struct cpu at its lowest address), the CPU
+ * table filled from ACPI's MADT, and the roles CPUs get (dom0 or the guest
+ * pool).
+ */
+#ifndef KEEL_CPU_H
+#define KEEL_CPU_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <asm/boot.h>
+#include <keel/compiler.h>
+
+#define MAX_CPUS 64
+
+enum cpu_role {
+	CPU_ROLE_DOM0,
+	CPU_ROLE_POOL,
+};
+
+struct vcpu;
+
+struct cpu {
+	uint32_t index;   /* hypervisor numbering, 0 = BSP */
+	uint32_t apic_id; /* local APIC id */
+	enum cpu_role role;
+	volatile bool online;
+	uint64_t stack_base; /* lowest address of this CPU's stack */
+	void *vendor;        /* backend per-CPU state (e.g. SVM host save area) */
+	struct vcpu *current;
+	volatile uint32_t nmi_pending; /* host NMIs to forward to dom0 */
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern uint32_t nr_cpus;
+
+/* Return the struct cpu of the CPU this code runs on. */
+static inline struct cpu *this_cpu(void)
+{
+	uint64_t rsp;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(rsp));
+	return *(struct cpu **)(rsp & ~((uint64_t)STACK_SIZE_BYTES - 1));
+}
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * What CPUID tells a domain. The hypervisor runs the real instruction and
+ * then applies the policy: its own leaves at 0x40000000, the hypervisor
+ * bit, and hardware virtualization hidden.
+ */
+#ifndef KEEL_CPUID_POLICY_H
+#define KEEL_CPUID_POLICY_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+struct cpuid_out {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+/*
+ * Adjust out (the hardware's answer for leaf/subleaf) to what dom0 may see.
+ * hv_version is reported in leaf 0x40000001. Pure: no hardware access.
+ */
+void cpuid_policy_dom0(uint32_t leaf, uint32_t subleaf, uint32_t hv_version,
+		       struct cpuid_out *out);
+
+#endif

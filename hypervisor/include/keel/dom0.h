@@ -1,0 +1,40 @@
+/*
+ * Dom0: Debian's stock kernel, started by the hypervisor following the
+ * Linux boot protocol and run with the hardware passed through, or started
+ * natively when there is no usable hardware virtualization.
+ */
+#ifndef KEEL_DOM0_H
+#define KEEL_DOM0_H
+
+#include <stdint.h>
+#include <keel/multiboot.h>
+#include <keel/memmap.h>
+#include <keel/linux_boot.h>
+#include <keel/compiler.h>
+
+struct vcpu;
+struct vm_exit;
+
+/* Everything dom0_start and dom0_boot_native need to know. */
+struct dom0_config {
+	const struct boot_info *bi;       /* modules: [0] kernel, [1] initrd */
+	const struct mem_range *fw_map;   /* sanitized firmware memory map */
+	uint32_t n_fw;
+	const struct mem_split *split;    /* NULL when booting natively */
+	uint64_t rsdp_pa;
+	uint32_t nr_cpus;                 /* CPUs dom0 may use */
+	struct linux_vga_state vga;
+};
+
+/* Build dom0 and run it on the calling CPU under the hypervisor. Returns
+ * only on an error that leaves dom0 unstarted (-errno, already logged). */
+int dom0_start(const struct dom0_config *cfg);
+
+/* Load dom0 and jump into it natively; the hypervisor is gone afterwards.
+ * Returns -errno (logged) only if dom0 could not be loaded. */
+int dom0_boot_native(const struct dom0_config *cfg);
+
+int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e);
+void __noreturn dom0_crash(struct vcpu *v, const char *why);
+
+#endif

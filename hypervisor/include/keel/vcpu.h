@@ -1,0 +1,75 @@
+/*
+ * Virtual CPUs and the generic exit record. Vendor backends (SVM now, VMX
+ * later) run a vCPU until the next exit and describe that exit in one
+ * struct vm_exit; common code (common/exit.c) handles it without knowing
+ * the vendor. Guest general-purpose registers, including RIP/RSP/RFLAGS,
+ * are kept in struct guest_regs; backends sync them with their control
+ * block around each entry.
+ */
+#ifndef KEEL_VCPU_H
+#define KEEL_VCPU_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+/* Layout is known to the world-switch assembly: keep offsets. */
+struct guest_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rsp, rflags;
+};
+
+enum vm_exit_reason {
+	VM_EXIT_NONE,      /* handled inside the backend; nothing to do */
+	VM_EXIT_CPUID,
+	VM_EXIT_MSR_READ,  /* msr in exit.msr */
+	VM_EXIT_MSR_WRITE, /* msr in exit.msr, value in RDX:RAX */
+	VM_EXIT_HYPERCALL,
+	VM_EXIT_NPF,       /* gpa, npf_* flags */
+	VM_EXIT_IO,        /* port, size, in/out */
+	VM_EXIT_HLT,
+	VM_EXIT_INTR,      /* a host interrupt arrived */
+	VM_EXIT_SHUTDOWN,  /* triple fault */
+	VM_EXIT_INVALID,   /* the guest state was refused by the CPU */
+	VM_EXIT_UNKNOWN,
+};
+
+#define NPF_READ (1u << 0)
+#define NPF_WRITE (1u << 1)
+#define NPF_EXEC (1u << 2)
+#define NPF_PRESENT (1u << 3) /* the nested entry was present */
+#define NPF_USER (1u << 4)
+
+struct vm_exit {
+	enum vm_exit_reason reason;
+	uint32_t insn_len; /* length of the exiting instruction, 0 if unknown */
+	uint64_t raw_code; /* backend's own exit code, for logs */
+	uint64_t gpa;
+	uint32_t npf_flags;
+	uint32_t msr;
+	uint16_t port;
+	uint8_t io_size;
+	bool io_in;
+};
+
+struct domain;
+struct cpu;
+
+struct vcpu {
+	struct domain *dom;
+	uint32_t id;
+	struct cpu *cpu;
+	struct guest_regs regs;
+	void *vendor; /* backend state: VMCB, etc. */
+	uint64_t exits;
+	uint64_t exits_by_reason[VM_EXIT_UNKNOWN + 1];
+};
+
+/* The state a vCPU starts in: Linux's 32-bit boot entry (flat segments,
+ * protected mode, paging off), see Documentation/x86/boot.rst. */
+struct vcpu_entry_state {
+	uint64_t rip;
+	uint64_t rsi;
+};
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * The vendor-neutral interface to hardware virtualization. One backend
+ * (AMD-V now, Intel VT-x later) is chosen once at boot by virt_probe() and
+ * reached through the ops table `virt`. Common code never tests the vendor.
+ */
+#ifndef KEEL_VIRT_H
+#define KEEL_VIRT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <keel/vcpu.h>
+
+struct cpu;
+
+struct virt_ops {
+	const char *name;   /* "svm" */
+	uint32_t backend;   /* KEEL_BACKEND_* */
+	uint32_t features;  /* KEEL_FEAT_* */
+	/* Enable virtualization on the calling CPU. 0 or -errno. */
+	int (*cpu_enable)(struct cpu *c);
+	/* Allocate backend state for v, with nested paging rooted at npt_root_pa. */
+	int (*vcpu_create)(struct vcpu *v, uint64_t npt_root_pa);
+	/* Set the architectural start state of v. */
+	void (*vcpu_reset)(struct vcpu *v, const struct vcpu_entry_state *s);
+	/* Run v on this CPU until an exit that common code must see. */
+	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+	/* Current privilege level of v. */
+	uint32_t (*vcpu_cpl)(struct vcpu *v);
+	/* Queue exception vector (with error code if has_err) for next entry. */
+	void (*vcpu_inject_exception)(struct vcpu *v, uint8_t vector, bool has_err,
+				      uint32_t err);
+	/* Flush the nested TLB of v (after nested page tables changed). */
+	void (*vcpu_flush_npt)(struct vcpu *v);
+	/* Print the vCPU's control state to the log, for crash reports. */
+	void (*vcpu_dump)(struct vcpu *v);
+	/* Nested page-table entry flags for RWX user-accessible memory. */
+	uint64_t npt_flags_rwx;
+};
+
+extern const struct virt_ops *virt;
+
+/*
+ * Choose a backend for this machine. Returns 0 and sets `virt`, or -errno
+ * with a human-readable reason in why (size why_len) naming the missing
+ * feature.
+ */
+int virt_probe(char *why, uint32_t why_len);
+
+/* Backend probes: 0 and *ops set, or -errno and a reason. */
+int svm_probe(const struct virt_ops **ops, char *why, uint32_t why_len);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * Pure text-formatting helpers of the `keel` toolstack (see format.h). They
+ * turn the raw numbers of struct keel_info into the strings `keel info`
+ * prints, without doing any I/O.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "abi.h"
+#include "format.h"
+
+/* Names of the KEEL_FEAT_* bits, indexed by bit number. */
+static const char *const fmt_feature_names[] = {
+	"npt",	       "nrips",	 "decode_assists", "vmcb_clean",
+	"flush_by_asid", "avic", "vgif",	   "x2apic",
+	"tsc_invariant",
+};
+
+/* Growable-in-place output cursor over a fixed buffer. */
+struct fmt_buf {
+	char *buf;
+	size_t len;
+	size_t pos;
+	int err;
+};
+
+/* Start writing into @buf of @len bytes (@len may be 0). */
+static void fmt_buf_init(struct fmt_buf *b, char *buf, size_t len)
+{
+	b->buf = buf;
+	b->len = len;
+	b->pos = 0;
+	b->err = len ? 0 : -ENOSPC;
+	if (len)
+		buf[0] = '\0';
+}
+
+/* Append printf-style text to @b; remembers -ENOSPC on truncation. */
+__attribute__((format(printf, 2, 3)))
+static void fmt_buf_add(struct fmt_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->buf + b->pos, b->len - b->pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->len - b->pos) {
+		b->err = -ENOSPC;
+		b->pos = b->len - 1;
+		return;
+	}
+	b->pos += (size_t)n;
+}
+
+/* Format the set bits of @mask as a compressed CPU list; see format.h. */
+int fmt_cpu_list(uint64_t mask, char *buf, size_t len)
+{
+	struct fmt_buf b;
+	unsigned int cpu = 0, end;
+	const char *sep = "";
+
+	fmt_buf_init(&b, buf, len);
+	while (cpu < 64) {
+		if (!(mask >> cpu & 1)) {
+			cpu++;
+			continue;
+		}
+		end = cpu;
+		while (end + 1 < 64 && (mask >> (end + 1) & 1))
+			end++;
+		if (end == cpu)
+			fmt_buf_add(&b, "%s%u", sep, cpu);
+		else
+			fmt_buf_add(&b, "%s%u-%u", sep, cpu, end);
+		sep = ",";
+		cpu = end + 1;
+	}
+	return b.err;
+}
+
+/* Format KEEL_FEAT_* bits as names; see format.h. */
+int fmt_features(uint32_t features, char *buf, size_t len)
+{
+	size_t n_names = sizeof(fmt_feature_names) / sizeof(fmt_feature_names[0]);
+	struct fmt_buf b;
+	const char *sep = "";
+	unsigned int bit;
+
+	fmt_buf_init(&b, buf, len);
+	if (!features) {
+		fmt_buf_add(&b, "none");
+		return b.err;
+	}
+	for (bit = 0; bit < 32; bit++) {
+		if (!(features >> bit & 1))
+			continue;
+		if (bit < n_names)
+			fmt_buf_add(&b, "%s%s", sep, fmt_feature_names[bit]);
+		else
+			fmt_buf_add(&b, "%sbit%u", sep, bit);
+		sep = " ";
+	}
+	return b.err;
+}
+
+/* Convert bytes to whole MiB; see format.h. */
+uint64_t fmt_bytes_to_mib(uint64_t bytes)
+{
+	return bytes >> 20;
+}
+
+/* Format an ABI version as "major.minor"; see format.h. */
+int fmt_abi_version(uint32_t version, char *buf, size_t len)
+{
+	struct fmt_buf b;
+
+	fmt_buf_init(&b, buf, len);
+	fmt_buf_add(&b, "%" PRIu32 ".%" PRIu32, version >> 16, version & 0xffff);
+	return b.err;
+}
+
+/* Format nanoseconds as "S.d s"; see format.h. */
+int fmt_uptime(uint64_t ns, char *buf, size_t len)
+{
+	uint64_t tenths = ns / 100000000u;
+	struct fmt_buf b;
+
+	fmt_buf_init(&b, buf, len);
+	fmt_buf_add(&b, "%" PRIu64 ".%" PRIu64 " s", tenths / 10, tenths % 10);
+	return b.err;
+}
+
+/* Name of a KEEL_BACKEND_* value; see format.h. */
+const char *fmt_backend(uint32_t backend)
+{
+	switch (backend) {
+	case KEEL_BACKEND_NONE:
+		return "none";
+	case KEEL_BACKEND_SVM:
+		return "svm";
+	case KEEL_BACKEND_VMX:
+		return "vmx";
+	default:
+		return "unknown";
+	}
+}
+
+/* Copy a fixed-size hypervisor string field safely; see format.h. */
+int fmt_field_str(const char *field, size_t field_len, char *buf, size_t len)
+{
+	struct fmt_buf b;
+	size_t i;
+
+	fmt_buf_init(&b, buf, len);
+	for (i = 0; i < field_len && field[i] != '\0'; i++) {
+		char c = field[i];
+
+		fmt_buf_add(&b, "%c", (c >= ' ' && c < 0x7f) ? c : '?');
+	}
+	if (i == 0)
+		fmt_buf_add(&b, "unknown");
+	return b.err;
+}

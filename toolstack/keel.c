@@ -1,0 +1,119 @@
+/*
+ * Entry point of `keel`, the Keel toolstack command (modelled on Xen's
+ * `xl`). It parses the global options, looks the subcommand up in the
+ * command table below and runs it; help and version live here because they
+ * need the table. Adding a subcommand means writing its struct keel_cmd in
+ * a cmd_*.c file, declaring it in keel.h and listing it in keel_cmds[].
+ */
+#include <stdio.h>
+
+#include "abi.h"
+#include "args.h"
+#include "keel.h"
+
+static int keel_help_run(int argc, char **argv);
+
+/* Command-table entry of `keel help`. */
+static const struct keel_cmd keel_help_entry = {
+	.name = "help",
+	.summary = "Show help for keel or for one command",
+	.usage = "Usage: keel help [<command>]\n"
+		 "\n"
+		 "Without a command, list all commands; with one, show its\n"
+		 "help (same as 'keel <command> --help').\n",
+	.run = keel_help_run,
+};
+
+/* All subcommands, in the order `keel --help` lists them. */
+static const struct keel_cmd *const keel_cmds[] = {
+	&cmd_info_entry,
+	&keel_help_entry,
+};
+
+#define KEEL_NR_CMDS (sizeof(keel_cmds) / sizeof(keel_cmds[0]))
+
+/* Print the global usage and command list to @out. */
+static void keel_print_usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "Usage: keel [-h|--help] [-V|--version] <command> [args]\n"
+		     "\n"
+		     "Toolstack of the Keel hypervisor. Commands:\n");
+	for (i = 0; i < KEEL_NR_CMDS; i++)
+		fprintf(out, "  %-12s %s\n", keel_cmds[i]->name,
+			keel_cmds[i]->summary);
+	fprintf(out, "\nRun 'keel help <command>' for help on one command.\n");
+}
+
+/* Print the full help of one command; see keel.h. */
+void keel_print_cmd_help(const struct keel_cmd *cmd)
+{
+	fputs(cmd->usage, stdout);
+}
+
+/* Report an unknown command name and return the usage exit code. */
+static int keel_unknown_cmd(const char *name)
+{
+	fprintf(stderr, "keel: unknown command '%s'; see 'keel --help'\n", name);
+	return KEEL_EXIT_USAGE;
+}
+
+/* Entry point of `keel help [<command>]`. */
+static int keel_help_run(int argc, char **argv)
+{
+	const struct keel_cmd *cmd;
+
+	if (argc < 2 || args_is_help(argv[1])) {
+		if (argc >= 2)
+			keel_print_cmd_help(&keel_help_entry);
+		else
+			keel_print_usage(stdout);
+		return KEEL_EXIT_OK;
+	}
+	if (argc > 2) {
+		fprintf(stderr, "keel: help: too many arguments; see "
+			"'keel help help'\n");
+		return KEEL_EXIT_USAGE;
+	}
+	cmd = args_find_cmd(keel_cmds, KEEL_NR_CMDS, argv[1]);
+	if (!cmd)
+		return keel_unknown_cmd(argv[1]);
+	keel_print_cmd_help(cmd);
+	return KEEL_EXIT_OK;
+}
+
+/* Print `keel --version`. */
+static void keel_print_version(void)
+{
+	printf("keel %s (hypercall ABI %d.%d)\n", KEEL_TOOLSTACK_VERSION,
+	       KEEL_ABI_MAJOR, KEEL_ABI_MINOR);
+}
+
+/* Run `keel`; returns the process exit code (KEEL_EXIT_*). */
+int main(int argc, char **argv)
+{
+	const struct keel_cmd *cmd;
+	struct args_global args;
+
+	if (args_parse_global(argc, argv, &args)) {
+		if (args.action == ARGS_BAD_OPTION)
+			fprintf(stderr, "keel: unknown option '%s'; see "
+				"'keel --help'\n", args.bad);
+		else
+			keel_print_usage(stderr);
+		return KEEL_EXIT_USAGE;
+	}
+	if (args.action == ARGS_HELP) {
+		keel_print_usage(stdout);
+		return KEEL_EXIT_OK;
+	}
+	if (args.action == ARGS_VERSION) {
+		keel_print_version();
+		return KEEL_EXIT_OK;
+	}
+	cmd = args_find_cmd(keel_cmds, KEEL_NR_CMDS, argv[args.cmd_index]);
+	if (!cmd)
+		return keel_unknown_cmd(argv[args.cmd_index]);
+	return cmd->run(argc - args.cmd_index, argv + args.cmd_index);
+}

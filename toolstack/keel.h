@@ -1,0 +1,37 @@
+/*
+ * Shared definitions of the `keel` toolstack command: its version, exit
+ * codes and the command-table entry type. Each subcommand group lives in its
+ * own cmd_*.c file and exports its entry points here; keel.c holds the table
+ * that maps command names to them.
+ */
+#ifndef KEEL_TOOLSTACK_KEEL_H
+#define KEEL_TOOLSTACK_KEEL_H
+
+#ifndef KEEL_TOOLSTACK_VERSION
+#define KEEL_TOOLSTACK_VERSION "0.1.0"
+#endif
+
+/* Process exit codes (documented in docs/toolstack.md). */
+#define KEEL_EXIT_OK 0    /* success */
+#define KEEL_EXIT_FAIL 1  /* the operation failed (no Keel, hypercall error) */
+#define KEEL_EXIT_USAGE 2 /* bad command line */
+
+/* One subcommand: `keel <name> [args]`. */
+struct keel_cmd {
+	const char *name;    /* word typed after `keel` */
+	const char *summary; /* one line, shown by `keel --help` */
+	const char *usage;   /* full help text, shown by `keel help <name>` */
+	/* Runs the command; argv[0] is the command name. Returns an exit code. */
+	int (*run)(int argc, char **argv);
+};
+
+/*
+ * Print the full help of @cmd to stdout (the text `keel help <cmd>` and
+ * `keel <cmd> --help` show). Defined in keel.c.
+ */
+void keel_print_cmd_help(const struct keel_cmd *cmd);
+
+/* cmd_info.c: `keel info`. */
+extern const struct keel_cmd cmd_info_entry;
+
+#endif /* KEEL_TOOLSTACK_KEEL_H */
