@@ -399,6 +399,5 @@ int dom0_boot_native(const struct dom0_config *cfg)
 	rc = load_linux(cfg, ram, n, cfg->fw_map, cfg->n_fw, &l);
 	if (rc)
 		return rc;
-	log_info("booting dom0 natively (no hypervisor)\n");
 	arch_enter_linux_native(l.kernel_pa + LINUX_ENTRY64_OFFSET, DOM0_ZERO_PAGE_PA);
 }

@@ -1,0 +1,71 @@
+/*
+ * Unit tests for hypervisor/common/cpuid_policy.c: Keel's signature and
+ * version leaves, the empty rest of the hypervisor range, the hypervisor
+ * bit, and SVM/VMX hidden from dom0 while other leaves pass unchanged.
+ */
+#include "../../hypervisor/common/cpuid_policy.c"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct cpuid_out ones(void)
+{
+	struct cpuid_out o = { 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff };
+	return o;
+}
+
+static void test_signature(void)
+{
+	struct cpuid_out o = ones();
+	char sig[13] = { 0 };
+
+	cpuid_policy_dom0(0x40000000, 0, 0x000100, &o);
+	CHECK_EQ_U64(o.eax, 0x40000001);
+	memcpy(sig, &o.ebx, 4);
+	memcpy(sig + 4, &o.ecx, 4);
+	memcpy(sig + 8, &o.edx, 4);
+	CHECK_EQ_STR(sig, "KeelKeelKeel");
+	o = ones();
+	cpuid_policy_dom0(0x40000001, 0, 0x000100, &o);
+	CHECK_EQ_U64(o.eax, 0x000100);
+	CHECK_EQ_U64(o.ebx, KEEL_ABI_VERSION);
+	CHECK_EQ_U64(o.ecx, 0);
+	/* Linux probes Xen/KVM at 0x40000100 steps: all zero, no signature. */
+	for (uint32_t leaf = 0x40000100; leaf < 0x40010000; leaf += 0x100) {
+		o = ones();
+		cpuid_policy_dom0(leaf, 0, 1, &o);
+		CHECK(o.eax == 0 && o.ebx == 0 && o.ecx == 0 && o.edx == 0);
+	}
+}
+
+static void test_feature_bits(void)
+{
+	struct cpuid_out o = ones();
+
+	cpuid_policy_dom0(1, 0, 1, &o);
+	CHECK_EQ_U64(o.ecx & (1u << 31), 1u << 31);
+	CHECK_EQ_U64(o.ecx & (1u << 5), 0);          /* VMX hidden */
+	CHECK_EQ_U64(o.edx, 0xffffffff);
+	o = (struct cpuid_out){ 0, 0, 0, 0 };
+	cpuid_policy_dom0(1, 0, 1, &o);
+	CHECK_EQ_U64(o.ecx, 1u << 31);               /* set even if absent */
+	o = ones();
+	cpuid_policy_dom0(0x80000001, 0, 1, &o);
+	CHECK_EQ_U64(o.ecx, 0xffffffff & ~4u);       /* SVM hidden */
+	CHECK_EQ_U64(o.edx, 0xffffffff);
+	o = ones();
+	cpuid_policy_dom0(0x8000000A, 0, 1, &o);     /* SVM leaf empty */
+	CHECK(o.eax == 0 && o.ebx == 0 && o.ecx == 0 && o.edx == 0);
+	o = ones();
+	cpuid_policy_dom0(7, 0, 1, &o);              /* others untouched */
+	CHECK(o.eax == 0xffffffff && o.ebx == 0xffffffff);
+}
+
+int main(void)
+{
+	test_signature();
+	test_feature_bits();
+	return harness_done("cpuid_policy");
+}
