@@ -15,6 +15,25 @@
 #define CPUID_1_ECX_VMX (1u << 5)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_EXT_ECX_SVM (1u << 2)
+#define BIT(n) (1u << (n))
+/* Leaf 1 ECX: MONITOR 3, DS-CPL 4, VMX 5, SMX 6, EST 7, TM2 8, PDCM 15,
+ * x2APIC 21, OSXSAVE 27 (recomputed); EDX: MTRR 12, DS 21, ACPI 22,
+ * HTT 28, TM 29, PBE 31. */
+#define G1_ECX_HIDE (BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | \
+		     BIT(15) | BIT(21) | BIT(27))
+#define G1_ECX_TSC_DEADLINE BIT(24)
+#define G1_ECX_OSXSAVE BIT(27)
+#define G1_EDX_HIDE (BIT(12) | BIT(21) | BIT(22) | BIT(28) | BIT(29) | BIT(31))
+/* Leaf 7 ECX: PKU 3, OSPKE 4, WAITPKG 5, LA57 16. */
+#define G7_ECX_HIDE (BIT(3) | BIT(4) | BIT(5) | BIT(16))
+/* 0x80000001 ECX: CmpLegacy 1, SVM 2, IBS 10, SKINIT 12, WDT 13,
+ * TOPOEXT 22, PERFCTR_CORE 23, PERFCTR_NB 24, MWAITX 29; EDX: MTRR 12. */
+#define GE1_ECX_HIDE (BIT(1) | BIT(2) | BIT(10) | BIT(12) | BIT(13) | BIT(22) | \
+		      BIT(23) | BIT(24) | BIT(29))
+#define GE1_EDX_HIDE BIT(12)
+#define G6_EAX_ARAT BIT(2)
+#define GE7_EDX_INVTSC BIT(8)
+#define CR4_OSXSAVE_BIT (1ull << 18)
 
 static void hv_leaves(uint32_t leaf, uint32_t hv_version, struct cpuid_out *o)
 {
@@ -48,6 +67,54 @@ void cpuid_policy_dom0(uint32_t leaf, uint32_t subleaf, uint32_t hv_version,
 		break;
 	case 0x8000000A:
 		memset(out, 0, sizeof(*out));
+		break;
+	default:
+		break;
+	}
+}
+
+static void guest_leaf1(uint32_t vcpu_id, uint64_t cr4, struct cpuid_out *o)
+{
+	o->ebx = (vcpu_id << 24) | (1u << 16) | (o->ebx & 0xFFFF);
+	o->ecx = (o->ecx & ~G1_ECX_HIDE) | G1_ECX_TSC_DEADLINE | CPUID_1_ECX_HYPERVISOR |
+		 ((cr4 & CR4_OSXSAVE_BIT) ? G1_ECX_OSXSAVE : 0);
+	o->edx &= ~G1_EDX_HIDE;
+}
+
+/* Apply a guest's CPUID policy; see cpuid_policy.h. */
+void cpuid_policy_guest(uint32_t leaf, uint32_t subleaf, uint32_t vcpu_id,
+			uint64_t guest_cr4, uint32_t hv_version, struct cpuid_out *out)
+{
+	if (leaf >= LEAF_HV_FIRST && leaf <= LEAF_HV_LAST) {
+		hv_leaves(leaf, hv_version, out);
+		return;
+	}
+	switch (leaf) {
+	case 0x1:
+		guest_leaf1(vcpu_id, guest_cr4, out);
+		break;
+	case 0x6:
+		memset(out, 0, sizeof(*out));
+		out->eax = G6_EAX_ARAT;
+		break;
+	case 0x7:
+		if (subleaf == 0)
+			out->ecx &= ~G7_ECX_HIDE;
+		break;
+	case 0x4: case 0x5: case 0xA: case 0xB: case 0x1F:
+	case 0x8000000A: case 0x8000001D: case 0x8000001E: case 0x8000001F:
+		memset(out, 0, sizeof(*out));
+		break;
+	case 0x80000001:
+		out->ecx &= ~GE1_ECX_HIDE;
+		out->edx &= ~GE1_EDX_HIDE;
+		break;
+	case 0x80000007:
+		memset(out, 0, sizeof(*out));
+		out->edx = GE7_EDX_INVTSC;
+		break;
+	case 0x80000008:
+		out->ecx = 0;
 		break;
 	default:
 		break;

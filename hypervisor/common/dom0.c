@@ -342,7 +342,9 @@ static int dom0_domain_init(const struct dom0_config *cfg)
 	dom0.nr_vcpus = 1;
 	dom0.vcpus[0].dom = &dom0;
 	dom0.vcpus[0].cpu = this_cpu();
+	dom0.state = DOM_ACTIVE;
 	hv.dom0 = &dom0;
+	domain_register_dom0(&dom0);
 	return compute_hidden(cfg);
 }
 
@@ -351,7 +353,7 @@ int dom0_start(const struct dom0_config *cfg)
 {
 	static struct mem_range e820[LINUX_E820_MAX_ENTRIES];
 	struct vcpu *v = &dom0.vcpus[0];
-	struct vcpu_entry_state st;
+	struct vcpu_entry_state st = { 0 };
 	struct dom0_layout l;
 	struct vm_exit e;
 	uint32_t n_e820;

@@ -1,9 +1,11 @@
 /*
- * Domain services shared by dom0 and guests: copying between hypervisor
- * memory and a domain's guest-physical RAM (checked against the domain's
- * RAM list and translated through its nested page table, so a bad address
- * from a domain can only fail, never reach other memory), routing nested
- * page faults, and ending a domain that broke.
+ * Domain services: copying between hypervisor memory and a domain's
+ * guest-physical RAM (checked against the domain's RAM list and translated
+ * through its nested page table, so a bad address can only fail, never
+ * reach other memory), routing nested page faults, ending a domain that
+ * broke, and the life cycle of guest domains: create (zeroed RAM from the
+ * pool, nested page table, vCPUs, devices, MP table), load, start, pause,
+ * shut down and destroy (vCPUs stopped, memory scrubbed and returned).
  */
 #include <keel/domain.h>
 #include <keel/dom0.h>
@@ -12,6 +14,17 @@
 #include <keel/log.h>
 #include <keel/errno.h>
 #include <keel/string.h>
+#include <keel/virt.h>
+#include <keel/sched.h>
+#include <keel/guest.h>
+#include <keel/hv.h>
+#include <keel/arch.h>
+#include <keel/mptable.h>
+#include <public/keel_abi.h>
+
+static struct domain *domains[MAX_DOMAINS];
+static struct spinlock domains_lock;
+static uint32_t next_domid = 1;
 
 /* Walk [gpa, gpa+len) of d page by page; call fn on each host chunk. */
 static int domain_walk(struct domain *d, uint64_t gpa, uint64_t len,
@@ -64,14 +77,380 @@ int domain_handle_npf(struct vcpu *v, const struct vm_exit *e)
 {
 	if (v->dom->is_dom0)
 		return dom0_handle_npf(v, e);
-	return -EFAULT;
+	return guest_mmio(v, e);
 }
 
-/* End v's domain; see exit.h. Dom0 takes the machine with it. */
+/* End v's domain; see exit.h. Dom0 takes the machine with it; a guest is
+ * marked crashed, its registers logged, and nothing else is touched. */
 void domain_crash(struct vcpu *v, const char *why)
 {
-	if (v->dom->is_dom0)
+	struct domain *d = v->dom;
+
+	if (d->is_dom0)
 		dom0_crash(v, why);
-	panic("domain %u crashed (%s) but guest domains do not exist yet\n",
-	      v->dom->id, why);
+	log_err("domain %u (%s) crashed on vCPU %u: %s\n", d->id, d->name, v->id, why);
+	virt->vcpu_dump(v);
+	spin_lock(&d->lock);
+	if (d->state == DOM_ACTIVE) {
+		d->state = DOM_CRASHED;
+		d->shutdown_reason = KEEL_SHUTDOWN_CRASH;
+	}
+	spin_unlock(&d->lock);
+}
+
+/* Stop d because the guest powered off or rebooted (reason KEEL_SHUTDOWN_*).
+ * Called with d->lock held. */
+void domain_shutdown(struct domain *d, uint32_t reason)
+{
+	if (d->state != DOM_ACTIVE)
+		return;
+	d->state = DOM_SHUTDOWN;
+	d->shutdown_reason = reason;
+	log_info("domain %u (%s) %s\n", d->id, d->name,
+		 reason == KEEL_SHUTDOWN_REBOOT ? "asked to reboot" : "powered off");
+}
+
+/* Append one byte of guest console output to the ring. d->lock held. */
+void domain_console_put(struct domain *d, uint8_t c)
+{
+	d->con_ring[d->con_pos % GUEST_CONSOLE_RING_BYTES] = c;
+	d->con_pos++;
+}
+
+/* Look up a domain by id (0 is dom0). NULL if there is none. The pointer
+ * stays valid until the domain is destroyed, which only dom0's hypercalls
+ * do, one at a time. */
+struct domain *domain_get(uint32_t domid)
+{
+	struct domain *d = 0;
+	uint32_t i;
+
+	spin_lock(&domains_lock);
+	for (i = 0; i < MAX_DOMAINS; i++)
+		if (domains[i] && domains[i]->id == domid)
+			d = domains[i];
+	spin_unlock(&domains_lock);
+	return d;
+}
+
+/* Fill out with up to max domains in id order, dom0 first. Returns count. */
+uint32_t domain_list(struct domain **out, uint32_t max)
+{
+	uint32_t i, n = 0;
+
+	spin_lock(&domains_lock);
+	for (i = 0; i < MAX_DOMAINS && n < max; i++)
+		if (domains[i])
+			out[n++] = domains[i];
+	spin_unlock(&domains_lock);
+	return n;
+}
+
+/* Register dom0 in the domain table (slot 0). */
+void domain_register_dom0(struct domain *d)
+{
+	spin_lock(&domains_lock);
+	domains[0] = d;
+	spin_unlock(&domains_lock);
+}
+
+static bool name_taken(const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < MAX_DOMAINS; i++)
+		if (domains[i] && strcmp(domains[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+static int domain_slot_insert(struct domain *d)
+{
+	uint32_t i;
+	int rc = -ENOSPC;
+
+	spin_lock(&domains_lock);
+	if (name_taken(d->name)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	for (i = 1; i < MAX_DOMAINS; i++) {
+		if (!domains[i]) {
+			d->id = next_domid++;
+			domains[i] = d;
+			rc = 0;
+			break;
+		}
+	}
+out:
+	spin_unlock(&domains_lock);
+	return rc;
+}
+
+static void domain_slot_remove(struct domain *d)
+{
+	uint32_t i;
+
+	spin_lock(&domains_lock);
+	for (i = 1; i < MAX_DOMAINS; i++)
+		if (domains[i] == d)
+			domains[i] = 0;
+	spin_unlock(&domains_lock);
+}
+
+static int guest_ram_alloc(struct domain *d, uint64_t mem_bytes)
+{
+	uint32_t i;
+	int rc;
+
+	d->nr_chunks = (uint32_t)(mem_bytes / GUEST_CHUNK_BYTES);
+	d->chunks_pages = ALIGN_UP(d->nr_chunks * sizeof(uint64_t), PAGE_SIZE_4K) / PAGE_SIZE_4K;
+	d->chunks_pa = mm_alloc_pages(d->chunks_pages, 1);
+	if (!d->chunks_pa)
+		return -ENOMEM;
+	d->chunks = phys_to_virt(d->chunks_pa);
+	for (i = 0; i < d->nr_chunks; i++) {
+		d->chunks[i] = mm_alloc_guest(GUEST_CHUNK_BYTES / PAGE_SIZE_4K,
+					      GUEST_CHUNK_BYTES / PAGE_SIZE_4K);
+		if (!d->chunks[i])
+			return -ENOMEM;
+		rc = pt_map(&d->npt, (uint64_t)i * GUEST_CHUNK_BYTES, d->chunks[i],
+			    GUEST_CHUNK_BYTES, virt->npt_flags_rwx, 21);
+		if (rc)
+			return rc;
+	}
+	d->ram[0].base = 0;
+	d->ram[0].len = mem_bytes;
+	d->ram[0].type = E820_RAM;
+	d->nr_ram = 1;
+	d->ram_bytes = mem_bytes;
+	return 0;
+}
+
+static void guest_ram_free(struct domain *d)
+{
+	uint32_t i;
+
+	if (!d->chunks)
+		return;
+	for (i = 0; i < d->nr_chunks; i++)
+		if (d->chunks[i])
+			mm_free_guest(d->chunks[i], GUEST_CHUNK_BYTES / PAGE_SIZE_4K);
+	mm_free_pages(d->chunks_pa, d->chunks_pages);
+	d->chunks = 0;
+}
+
+static int guest_vcpus_create(struct domain *d)
+{
+	uint32_t i, fpu_pages = (uint32_t)(ALIGN_UP(arch_fpu_area_bytes(), PAGE_SIZE_4K) / PAGE_SIZE_4K);
+	int rc;
+
+	for (i = 0; i < d->nr_vcpus; i++) {
+		struct vcpu *v = &d->vcpus[i];
+		uint64_t fpu = mm_alloc_pages(fpu_pages, 1);
+
+		v->dom = d;
+		v->id = i;
+		v->state = VCPU_WAIT_SIPI;
+		v->lapic = &d->lapics[i];
+		vlapic_init(&d->lapics[i], i, time_tsc_khz());
+		if (!fpu)
+			return -ENOMEM;
+		v->fpu.area = phys_to_virt(fpu);
+		rc = virt->vcpu_create(v, d->npt.root_pa);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void guest_vcpus_free(struct domain *d)
+{
+	uint32_t i, fpu_pages = (uint32_t)(ALIGN_UP(arch_fpu_area_bytes(), PAGE_SIZE_4K) / PAGE_SIZE_4K);
+
+	for (i = 0; i < d->nr_vcpus; i++) {
+		struct vcpu *v = &d->vcpus[i];
+
+		if (v->vendor)
+			virt->vcpu_destroy(v);
+		if (v->fpu.area)
+			mm_free_pages(virt_to_phys(v->fpu.area), fpu_pages);
+		v->fpu.area = 0;
+	}
+}
+
+static int guest_platform_init(struct domain *d)
+{
+	static uint8_t mp[1024];
+	int n;
+
+	vioapic_init(&d->ioapic, GUEST_IOAPIC_ID);
+	ns16550_init(&d->uart);
+	pci_host_init(&d->pci);
+	n = mptable_build(mp, sizeof(mp), KEEL_GUEST_MPTABLE_PA, d->nr_vcpus,
+			  GUEST_IOAPIC_ID, (uint32_t)GUEST_IOAPIC_PA, (uint32_t)GUEST_LAPIC_PA);
+	if (n < 0)
+		return n;
+	return domain_copy_to_guest(d, KEEL_GUEST_MPTABLE_PA, mp, (uint64_t)n);
+}
+
+/* Free everything a guest domain holds. Its vCPUs must not be running. */
+static void domain_free(struct domain *d)
+{
+	guest_vcpus_free(d);
+	guest_ram_free(d);
+	if (d->npt.root_pa)
+		pt_destroy(&d->npt);
+	if (d->con_ring)
+		mm_free_pages(virt_to_phys(d->con_ring), GUEST_CONSOLE_RING_BYTES / PAGE_SIZE_4K);
+	mm_free_pages(virt_to_phys(d), d->self_pages);
+}
+
+static int create_check(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus)
+{
+	if (!name[0] || strnlen(name, KEEL_DOMAIN_NAME_BYTES) == KEEL_DOMAIN_NAME_BYTES)
+		return -EINVAL;
+	if (mem_bytes < KEEL_DOMAIN_MIN_MEM_BYTES || mem_bytes > KEEL_DOMAIN_MAX_MEM_BYTES ||
+	    mem_bytes % GUEST_CHUNK_BYTES)
+		return -EINVAL;
+	if (nr_vcpus < 1 || nr_vcpus > DOMAIN_MAX_VCPUS)
+		return -EINVAL;
+	if (mem_bytes + (4 * MIB_BYTES) > mm_free_bytes())
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Create a paused guest domain called name with mem_bytes of zeroed RAM
+ * and nr_vcpus vCPUs. On success *domid is its id. Returns 0 or -errno
+ * (-EINVAL bad arguments, -EEXIST name in use, -ENOMEM, -ENOSPC too many
+ * domains); on failure nothing is left behind.
+ */
+int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
+		  uint32_t *domid)
+{
+	uint64_t pages = ALIGN_UP(sizeof(struct domain), PAGE_SIZE_4K) / PAGE_SIZE_4K;
+	uint64_t pa, ring;
+	struct domain *d;
+	int rc = create_check(name, mem_bytes, nr_vcpus);
+
+	if (rc)
+		return rc;
+	pa = mm_alloc_pages(pages, 1);
+	if (!pa)
+		return -ENOMEM;
+	d = phys_to_virt(pa);
+	d->self_pages = pages;
+	strlcpy(d->name, name, sizeof(d->name));
+	d->nr_vcpus = nr_vcpus;
+	d->state = DOM_BUILDING;
+	d->paused = true;
+	ring = mm_alloc_pages(GUEST_CONSOLE_RING_BYTES / PAGE_SIZE_4K, 1);
+	d->con_ring = ring ? phys_to_virt(ring) : 0;
+	mm_pt_init(&d->npt);
+	rc = (!ring || !d->npt.root_pa) ? -ENOMEM : 0;
+	if (rc == 0)
+		rc = guest_ram_alloc(d, mem_bytes);
+	if (rc == 0)
+		rc = guest_vcpus_create(d);
+	if (rc == 0)
+		rc = guest_platform_init(d);
+	if (rc == 0)
+		rc = domain_slot_insert(d);
+	if (rc) {
+		domain_free(d);
+		return rc;
+	}
+	*domid = d->id;
+	log_info("domain %u (%s) created: %llu MiB, %u vCPU(s)\n", d->id, d->name,
+		 (unsigned long long)(mem_bytes >> 20), nr_vcpus);
+	return 0;
+}
+
+static struct domain *guest_get(uint32_t domid)
+{
+	struct domain *d = domain_get(domid);
+
+	return (d && !d->is_dom0) ? d : 0;
+}
+
+/* Copy len bytes from src into guest-physical gpa of a domain that has not
+ * started yet. 0, -ENOENT, -EBUSY (already started) or -EFAULT. */
+int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len)
+{
+	struct domain *d = guest_get(domid);
+
+	if (!d)
+		return -ENOENT;
+	if (d->state != DOM_BUILDING)
+		return -EBUSY;
+	return domain_copy_to_guest(d, gpa, src, len);
+}
+
+/* Start a built domain: vCPU 0 at Linux's 32-bit entry rip with RSI=rsi,
+ * the others waiting for INIT/SIPI. 0, -ENOENT, -EBUSY or -ENOSPC. */
+int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi)
+{
+	struct domain *d = guest_get(domid);
+	struct vcpu_entry_state st = { .rip = rip, .rsi = rsi };
+	uint32_t i;
+	int rc;
+
+	if (!d)
+		return -ENOENT;
+	if (d->state != DOM_BUILDING)
+		return -EBUSY;
+	virt->vcpu_reset(&d->vcpus[0], &st);
+	d->vcpus[0].state = VCPU_RUNNABLE;
+	for (i = 0; i < d->nr_vcpus; i++) {
+		rc = sched_attach(&d->vcpus[i]);
+		if (rc) {
+			while (i-- > 0)
+				sched_detach(&d->vcpus[i]);
+			return rc;
+		}
+	}
+	d->state = DOM_ACTIVE;
+	d->paused = false;
+	for (i = 0; i < d->nr_vcpus; i++)
+		sched_kick(&d->vcpus[i]);
+	log_info("domain %u (%s) started\n", d->id, d->name);
+	return 0;
+}
+
+/* Pause (pause=true) or unpause a running domain. 0, -ENOENT or -EBUSY. */
+int domain_pause(uint32_t domid, bool pause)
+{
+	struct domain *d = guest_get(domid);
+	uint32_t i;
+
+	if (!d)
+		return -ENOENT;
+	if (d->state == DOM_BUILDING || d->state == DOM_DYING)
+		return -EBUSY;
+	d->paused = pause;
+	for (i = 0; i < d->nr_vcpus; i++)
+		sched_kick(&d->vcpus[i]);
+	return 0;
+}
+
+/* Destroy a guest domain: stop its vCPUs, scrub and free its memory.
+ * 0 or -ENOENT. */
+int domain_destroy(uint32_t domid)
+{
+	struct domain *d = guest_get(domid);
+	bool started;
+	uint32_t i;
+
+	if (!d)
+		return -ENOENT;
+	started = d->state != DOM_BUILDING;
+	d->state = DOM_DYING;
+	domain_slot_remove(d);
+	if (started)
+		for (i = 0; i < d->nr_vcpus; i++)
+			sched_detach(&d->vcpus[i]);
+	log_info("domain %u (%s) destroyed\n", d->id, d->name);
+	domain_free(d);
+	return 0;
 }

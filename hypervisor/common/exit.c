@@ -13,6 +13,7 @@
 #include <keel/hypercall.h>
 #include <keel/cpuid_policy.h>
 #include <keel/log.h>
+#include <keel/guest.h>
 #include <asm/x86.h>
 
 #define VECTOR_GP 13
@@ -22,13 +23,15 @@ static const char *const reason_names[] = {
 	[VM_EXIT_MSR_READ] = "rdmsr", [VM_EXIT_MSR_WRITE] = "wrmsr",
 	[VM_EXIT_HYPERCALL] = "hypercall", [VM_EXIT_NPF] = "nested page fault",
 	[VM_EXIT_IO] = "port I/O", [VM_EXIT_HLT] = "hlt",
-	[VM_EXIT_INTR] = "interrupt", [VM_EXIT_SHUTDOWN] = "triple fault",
+	[VM_EXIT_INTR] = "interrupt", [VM_EXIT_IRQ_WINDOW] = "interrupt window",
+	[VM_EXIT_NMI] = "NMI", [VM_EXIT_SHUTDOWN] = "triple fault",
 	[VM_EXIT_INVALID] = "invalid guest state", [VM_EXIT_UNKNOWN] = "unknown",
 };
 
 static void exit_cpuid(struct vcpu *v, const struct vm_exit *e)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
+	struct vcpu_paging_state ps;
 	struct cpuid_regs r;
 	struct cpuid_out o;
 
@@ -37,7 +40,12 @@ static void exit_cpuid(struct vcpu *v, const struct vm_exit *e)
 	o.ebx = r.ebx;
 	o.ecx = r.ecx;
 	o.edx = r.edx;
-	cpuid_policy_dom0(leaf, sub, KEEL_VERSION, &o);
+	if (v->dom->is_dom0) {
+		cpuid_policy_dom0(leaf, sub, KEEL_VERSION, &o);
+	} else {
+		virt->vcpu_paging_state(v, &ps);
+		cpuid_policy_guest(leaf, sub, v->id, ps.cr4, KEEL_VERSION, &o);
+	}
 	v->regs.rax = o.eax;
 	v->regs.rbx = o.ebx;
 	v->regs.rcx = o.ecx;
@@ -73,7 +81,10 @@ void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
 		break;
 	case VM_EXIT_MSR_READ:
 	case VM_EXIT_MSR_WRITE:
-		exit_msr(v, e);
+		if (v->dom->is_dom0)
+			exit_msr(v, e);
+		else
+			guest_msr(v, e);
 		break;
 	case VM_EXIT_HYPERCALL:
 		exit_hypercall(v, e);
@@ -82,6 +93,20 @@ void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
 		if (domain_handle_npf(v, e))
 			domain_crash(v, "nested page fault it may not take");
 		break;
+	case VM_EXIT_IO:
+		if (v->dom->is_dom0)
+			goto unexpected;
+		guest_io(v, e);
+		break;
+	case VM_EXIT_HLT:
+		if (v->dom->is_dom0)
+			goto unexpected;
+		guest_hlt(v, e);
+		break;
+	case VM_EXIT_INTR:      /* taken by the caller's interrupt window */
+	case VM_EXIT_NMI:       /* the host NMI handler saw it */
+	case VM_EXIT_IRQ_WINDOW: /* the next entry injects */
+		break;
 	case VM_EXIT_SHUTDOWN:
 		domain_crash(v, "triple fault");
 		break;
@@ -89,6 +114,7 @@ void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
 		domain_crash(v, "the CPU refused its state");
 		break;
 	default:
+unexpected:
 		log_err("domain %u: unexpected %s exit (code %#llx)\n", v->dom->id,
 			reason_names[e->reason], (unsigned long long)e->raw_code);
 		domain_crash(v, "unexpected exit");

@@ -2,7 +2,10 @@
  * Hypercall handlers. A call arrives as VMMCALL/VMCALL with the number in
  * RAX and a buffer in RDI/RSI (include/public/keel_abi.h). Privileged calls
  * are accepted only from dom0's kernel (CPL 0); a guest or dom0 user space
- * gets -KEEL_EPERM and nothing else happens.
+ * gets -KEEL_EPERM and nothing else happens. Arguments are copied into one
+ * bounce buffer (dom0 has one vCPU, so calls never overlap), checked there
+ * and copied back: the hypervisor never works on memory dom0 can change
+ * underneath it.
  */
 #include <keel/hypercall.h>
 #include <keel/hv.h>
@@ -12,6 +15,8 @@
 #include <keel/arch.h>
 #include <keel/cpu.h>
 #include <keel/string.h>
+#include <keel/guest.h>
+#include <keel/errno.h>
 #include <public/keel_abi.h>
 
 static bool caller_privileged(struct vcpu *v)
@@ -49,8 +54,6 @@ static int64_t hc_info(struct vcpu *v, uint64_t gpa, uint64_t size)
 {
 	struct keel_info in;
 
-	if (!caller_privileged(v))
-		return -KEEL_EPERM;
 	if (size < sizeof(in))
 		return -KEEL_EINVAL;
 	info_fill(&in);
@@ -59,16 +62,203 @@ static int64_t hc_info(struct vcpu *v, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
+static uint8_t bounce[KEEL_HC_MAX_ARG] __aligned(64);
+
+/* Copy the caller's argument buffer in (size between min and the bounce
+ * buffer's size). */
+static int64_t arg_in(struct vcpu *v, uint64_t gpa, uint64_t size, uint64_t min)
+{
+	if (size < min || size > sizeof(bounce))
+		return -KEEL_EINVAL;
+	if (domain_copy_from_guest(v->dom, bounce, gpa, size))
+		return -KEEL_EFAULT;
+	return 0;
+}
+
+static int64_t arg_out(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	return domain_copy_to_guest(v->dom, gpa, bounce, size) ? -KEEL_EFAULT : 0;
+}
+
+static int64_t hc_domain_create(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_domain_create *c = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*c));
+
+	if (rc)
+		return rc;
+	c->name[sizeof(c->name) - 1] = 0;
+	rc = domain_create(c->name, c->mem_bytes, c->nr_vcpus, &c->domid);
+	return rc ? rc : arg_out(v, gpa, sizeof(*c));
+}
+
+static int64_t hc_domain_memwrite(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_memwrite *m = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*m));
+
+	if (rc)
+		return rc;
+	if (m->len > size - sizeof(*m))
+		return -KEEL_EINVAL;
+	return domain_memwrite(m->domid, m->gpa, m + 1, m->len);
+}
+
+static int64_t hc_domain_start(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_domain_start *st = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*st));
+
+	return rc ? rc : domain_start(st->domid, st->rip, st->rsi);
+}
+
+static int64_t hc_domain_ctl(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_domain_ctl *c = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*c));
+
+	if (rc)
+		return rc;
+	switch (c->op) {
+	case KEEL_DOMCTL_PAUSE:
+		return domain_pause(c->domid, true);
+	case KEEL_DOMCTL_UNPAUSE:
+		return domain_pause(c->domid, false);
+	case KEEL_DOMCTL_DESTROY:
+		return domain_destroy(c->domid);
+	default:
+		return -KEEL_EINVAL;
+	}
+}
+
+static uint32_t dominfo_state(const struct domain *d)
+{
+	uint32_t i;
+
+	switch (d->state) {
+	case DOM_BUILDING:
+		return KEEL_DOMSTATE_BUILDING;
+	case DOM_SHUTDOWN:
+		return KEEL_DOMSTATE_SHUTDOWN;
+	case DOM_CRASHED:
+		return KEEL_DOMSTATE_CRASHED;
+	default:
+		break;
+	}
+	if (d->paused)
+		return KEEL_DOMSTATE_PAUSED;
+	for (i = 0; i < d->nr_vcpus; i++)
+		if (d->vcpus[i].state == VCPU_RUNNABLE)
+			return KEEL_DOMSTATE_RUNNING;
+	return KEEL_DOMSTATE_BLOCKED;
+}
+
+static void dominfo_fill(const struct domain *d, struct keel_dominfo *in)
+{
+	uint32_t i;
+
+	memset(in, 0, sizeof(*in));
+	in->domid = d->id;
+	strlcpy(in->name, d->name, sizeof(in->name));
+	in->nr_vcpus = d->nr_vcpus;
+	in->mem_bytes = d->ram_bytes;
+	in->state = d->is_dom0 ? KEEL_DOMSTATE_RUNNING : dominfo_state(d);
+	in->shutdown_reason = d->shutdown_reason;
+	in->console_bytes = d->con_pos;
+	for (i = 0; i < d->nr_vcpus && i < KEEL_DOMAIN_MAX_VCPUS; i++) {
+		in->vcpu_time_ns[i] = d->vcpus[i].time_ns;
+		in->cpu_time_ns += d->vcpus[i].time_ns;
+		in->exits += d->vcpus[i].exits;
+	}
+	if (d->is_dom0) /* dom0 runs all the time on its own CPU */
+		in->cpu_time_ns = in->vcpu_time_ns[0] = time_now_ns();
+}
+
+static int64_t hc_domain_list(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_domain_list *l = (void *)bounce;
+	struct keel_dominfo *infos = (void *)(l + 1);
+	struct domain *ds[MAX_DOMAINS];
+	uint32_t n, i, room;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*l));
+
+	if (rc)
+		return rc;
+	room = (uint32_t)MIN(l->max, (size - sizeof(*l)) / sizeof(*infos));
+	n = domain_list(ds, MIN(room, MAX_DOMAINS));
+	for (i = 0; i < n; i++)
+		dominfo_fill(ds[i], &infos[i]);
+	l->count = n;
+	return arg_out(v, gpa, sizeof(*l) + n * sizeof(*infos));
+}
+
+static int64_t console_read(struct domain *d, struct keel_console_io *io, uint64_t room)
+{
+	uint64_t end = d->con_pos, oldest, pos = io->pos, n, i;
+	uint8_t *data = (uint8_t *)(io + 1);
+
+	oldest = end > GUEST_CONSOLE_RING_BYTES ? end - GUEST_CONSOLE_RING_BYTES : 0;
+	io->lost = 0;
+	if (pos < oldest) {
+		io->lost = (uint32_t)MIN(oldest - pos, 0xFFFFFFFFull);
+		pos = oldest;
+	}
+	if (pos > end)
+		pos = end;
+	n = MIN(MIN(end - pos, (uint64_t)io->len), room);
+	for (i = 0; i < n; i++)
+		data[i] = d->con_ring[(pos + i) % GUEST_CONSOLE_RING_BYTES];
+	io->len = (uint32_t)n;
+	io->pos = pos + n;
+	return 0;
+}
+
+static int64_t hc_console_io(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_console_io *io = (void *)bounce;
+	struct domain *d;
+	uint64_t room = size - sizeof(*io);
+	int64_t rc = arg_in(v, gpa, size, sizeof(*io));
+
+	if (rc)
+		return rc;
+	d = domain_get(io->domid);
+	if (!d || d->is_dom0)
+		return -KEEL_ENOENT;
+	if (io->op == KEEL_CONSOLE_READ) {
+		console_read(d, io, room);
+		return arg_out(v, gpa, sizeof(*io) + io->len);
+	}
+	if (io->op != KEEL_CONSOLE_WRITE || io->len > room)
+		return -KEEL_EINVAL;
+	io->len = guest_console_input(d, (const uint8_t *)(io + 1), io->len);
+	return arg_out(v, gpa, sizeof(*io));
+}
+
 /* Perform the hypercall in v's registers; see hypercall.h. */
 int64_t hypercall_dispatch(struct vcpu *v)
 {
 	uint64_t op = v->regs.rax, gpa = v->regs.rdi, size = v->regs.rsi;
 
-	switch (op) {
-	case KEEL_HC_VERSION:
+	if (op == KEEL_HC_VERSION)
 		return KEEL_ABI_VERSION;
+	if (!caller_privileged(v))
+		return -KEEL_EPERM;
+	switch (op) {
 	case KEEL_HC_INFO:
 		return hc_info(v, gpa, size);
+	case KEEL_HC_DOMAIN_CREATE:
+		return hc_domain_create(v, gpa, size);
+	case KEEL_HC_DOMAIN_MEMWRITE:
+		return hc_domain_memwrite(v, gpa, size);
+	case KEEL_HC_DOMAIN_START:
+		return hc_domain_start(v, gpa, size);
+	case KEEL_HC_DOMAIN_CTL:
+		return hc_domain_ctl(v, gpa, size);
+	case KEEL_HC_DOMAIN_LIST:
+		return hc_domain_list(v, gpa, size);
+	case KEEL_HC_CONSOLE_IO:
+		return hc_console_io(v, gpa, size);
 	default:
 		return -KEEL_ENOSYS;
 	}

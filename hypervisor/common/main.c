@@ -20,6 +20,8 @@
 #include <keel/virt.h>
 #include <keel/errno.h>
 #include <asm/x86.h>
+#include <asm/lapic.h>
+#include <keel/sched.h>
 
 #define MAX_EARLY_WARNINGS 8
 #define PIC1_DATA 0x21
@@ -34,6 +36,7 @@ static uint32_t n_fw;
 static struct mem_split split;
 static struct acpi_info acpi;
 static char early_warn[MAX_EARLY_WARNINGS][CMDLINE_WARN_MSG_BYTES];
+static volatile bool pool_go; /* the pool CPUs may start scheduling */
 static uint32_t n_early_warn;
 
 static void *boot_p2v(uint64_t pa, void *ctx)
@@ -168,10 +171,9 @@ static void __noreturn ap_main(void)
 		log_warn("CPU %u: cannot enable %s (error %d)\n", c->index, virt->name, rc);
 	c->role = CPU_ROLE_POOL;
 	__atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
-	for (;;) {
-		irq_disable();
-		cpu_halt();
-	}
+	while (!__atomic_load_n(&pool_go, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	sched_run_cpu();
 }
 
 static void cpus_start(void)
@@ -239,6 +241,8 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 	arch_map_ram(ram_top());
 	memory_split();
 	cpus_start();
+	lapic_timer_calibrate();
+	__atomic_store_n(&pool_go, true, __ATOMIC_RELEASE);
 	log_info("%u CPUs: %u for dom0, %u for guests\n", nr_cpus, hv.cpus_dom0, hv.cpus_pool);
 	log_info("memory: %llu MiB total, %llu MiB dom0, %llu MiB guest pool\n",
 		 (unsigned long long)(hv.mem_total_bytes >> 20),

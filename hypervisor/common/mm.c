@@ -9,6 +9,7 @@
 #include <keel/spinlock.h>
 #include <keel/errno.h>
 #include <keel/log.h>
+#include <keel/string.h>
 
 static struct palloc pool;
 static struct spinlock pool_lock;
@@ -57,6 +58,32 @@ void mm_free_pages(uint64_t pa, uint64_t npages)
 	spin_unlock(&pool_lock);
 	if (rc)
 		panic("mm: bad free of %llu pages at %#llx\n",
+		      (unsigned long long)npages, (unsigned long long)pa);
+}
+
+/* Allocate npages zeroed, contiguous pages aligned to align_pages for a
+ * guest's RAM (not counted as the hypervisor's own). 0 if exhausted. */
+uint64_t mm_alloc_guest(uint64_t npages, uint64_t align_pages)
+{
+	uint64_t pa;
+
+	spin_lock(&pool_lock);
+	pa = palloc_alloc(&pool, npages, align_pages, PALLOC_ZERO);
+	spin_unlock(&pool_lock);
+	return pa;
+}
+
+/* Scrub and return guest pages to the pool. */
+void mm_free_guest(uint64_t pa, uint64_t npages)
+{
+	int rc;
+
+	memset(phys_to_virt(pa), 0, npages * PAGE_SIZE_4K);
+	spin_lock(&pool_lock);
+	rc = palloc_free(&pool, pa, npages);
+	spin_unlock(&pool_lock);
+	if (rc)
+		panic("mm: bad free of %llu guest pages at %#llx\n",
 		      (unsigned long long)npages, (unsigned long long)pa);
 }
 

@@ -4,6 +4,8 @@
 #include <keel/arch.h>
 #include <keel/string.h>
 #include <asm/x86.h>
+#include <asm/lapic.h>
+#include <keel/cpu.h>
 
 #define PORT_RESET_CF9 0xCF9
 #define PORT_KBC_CMD 0x64
@@ -41,4 +43,55 @@ void arch_reset_machine(void)
 	__asm__ volatile("lidt %0; int3" : : "m"(empty_idt));
 	for (;;)
 		cpu_halt();
+}
+
+/* Arm this CPU's scheduling timer for TSC value deadline_tsc. */
+void arch_timer_arm(uint64_t deadline_tsc)
+{
+	lapic_timer_arm(deadline_tsc);
+}
+
+/* Make the CPU with apic_id leave guest mode or idle and look at its
+ * run queue. */
+void arch_kick_cpu(uint32_t apic_id)
+{
+	lapic_send_ipi(apic_id, LAPIC_KICK_VECTOR);
+}
+
+/* Take the host interrupt that caused an INTR exit: it stays pending in the
+ * LAPIC until interrupts are enabled for a moment. */
+void arch_irq_window(void)
+{
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+}
+
+/* Wait for an interrupt (timer or kick) with interrupts enabled, then
+ * return with them disabled again. */
+void arch_idle_wait(void)
+{
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+#define MSR_TSC_AUX 0xC0000103u
+#define CPUID_EXT_EDX_RDTSCP (1u << 27)
+
+static uint64_t tsc_aux_loaded[MAX_CPUS]; /* value + 1; 0 = unknown */
+
+/* Make the calling CPU's TSC_AUX (read by RDTSCP) hold val, the running
+ * vCPU's value; skipped when it already does or the CPU lacks RDTSCP. */
+void arch_tsc_aux_load(uint64_t val)
+{
+	static int has_rdtscp = -1;
+	uint32_t i = this_cpu()->index;
+
+	if (has_rdtscp < 0) {
+		struct cpuid_regs r;
+
+		cpuid_count(0x80000001, 0, &r);
+		has_rdtscp = (r.edx & CPUID_EXT_EDX_RDTSCP) != 0;
+	}
+	if (!has_rdtscp || tsc_aux_loaded[i] == val + 1)
+		return;
+	wrmsr(MSR_TSC_AUX, val);
+	tsc_aux_loaded[i] = val + 1;
 }

@@ -70,3 +70,67 @@ int lapic_send_sipi(uint32_t apic_id, uint32_t vector)
 {
 	return lapic_send_icr(apic_id, ICR_STARTUP | (vector & 0xff));
 }
+
+#define LAPIC_REG_LVT_TIMER 0x320
+#define LAPIC_REG_TIMER_INIT 0x380
+#define LAPIC_REG_TIMER_CUR 0x390
+#define LAPIC_REG_TIMER_DIV 0x3E0
+#define LAPIC_TIMER_DIV_1 0xB
+#define LAPIC_LVT_MASKED (1u << 16)
+#define LAPIC_CAL_US 10000u
+#define ICR_FIXED_ASSERT 0x00004000u
+
+static uint64_t lapic_timer_khz;
+
+/*
+ * Measure the LAPIC timer's input clock against the TSC (divide by 1) on
+ * the calling CPU, then stop the timer again. All CPUs share the bus
+ * clock, so one measurement serves every CPU.
+ */
+void lapic_timer_calibrate(void)
+{
+	uint32_t left;
+
+	*lapic_reg(LAPIC_REG_LVT_TIMER) = LAPIC_LVT_MASKED | LAPIC_TIMER_VECTOR;
+	*lapic_reg(LAPIC_REG_TIMER_DIV) = LAPIC_TIMER_DIV_1;
+	*lapic_reg(LAPIC_REG_TIMER_INIT) = 0xFFFFFFFFu;
+	udelay(LAPIC_CAL_US);
+	left = *lapic_reg(LAPIC_REG_TIMER_CUR);
+	*lapic_reg(LAPIC_REG_TIMER_INIT) = 0;
+	lapic_timer_khz = (0xFFFFFFFFull - left) * 1000 / LAPIC_CAL_US;
+	if (lapic_timer_khz == 0)
+		lapic_timer_khz = 1000000; /* 1 GHz, if the timer did not run */
+}
+
+/* The LAPIC timer's input clock in kHz, as calibrated. */
+uint64_t lapic_timer_rate_khz(void)
+{
+	return lapic_timer_khz;
+}
+
+/* Arm the calling CPU's LAPIC timer to fire LAPIC_TIMER_VECTOR once at TSC
+ * value deadline_tsc (at once if it has passed). */
+void lapic_timer_arm(uint64_t deadline_tsc)
+{
+	uint64_t now = rdtsc(), ticks = 1;
+
+	if (deadline_tsc > now)
+		ticks = (deadline_tsc - now) * lapic_timer_khz / time_tsc_khz();
+	if (ticks == 0)
+		ticks = 1;
+	if (ticks > 0xFFFFFFFFull)
+		ticks = 0xFFFFFFFFull;
+	*lapic_reg(LAPIC_REG_TIMER_DIV) = LAPIC_TIMER_DIV_1;
+	*lapic_reg(LAPIC_REG_LVT_TIMER) = LAPIC_TIMER_VECTOR; /* one-shot */
+	*lapic_reg(LAPIC_REG_TIMER_INIT) = (uint32_t)ticks;
+}
+
+/* Send a fixed IPI with vector to apic_id. ICR high is restored, since on
+ * CPU 0 the LAPIC is dom0's and this runs in the middle of dom0's work. */
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
+{
+	uint32_t hi = *lapic_reg(LAPIC_REG_ICR_HI);
+
+	lapic_send_icr(apic_id, ICR_FIXED_ASSERT | vector);
+	*lapic_reg(LAPIC_REG_ICR_HI) = hi;
+}

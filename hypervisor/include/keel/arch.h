@@ -10,6 +10,7 @@
 #include <keel/compiler.h>
 
 struct acpi_info;
+struct vcpu_fpu;
 
 uint64_t arch_map_ram(uint64_t top_pa);
 uint64_t tsc_calibrate_khz(void);
@@ -22,5 +23,14 @@ void cpu_init_local(void);
 void __noreturn arch_enter_linux_native(uint64_t entry64_pa, uint64_t zero_page_pa);
 void __noreturn arch_reset_machine(void);
 const char *arch_cpu_vendor(void);
+void arch_fpu_init_cpu(void);
+uint32_t arch_fpu_area_bytes(void);
+void arch_fpu_save(struct vcpu_fpu *f);
+void arch_fpu_restore(const struct vcpu_fpu *f);
+void arch_timer_arm(uint64_t deadline_tsc);
+void arch_kick_cpu(uint32_t apic_id);
+void arch_irq_window(void);
+void arch_idle_wait(void);
+void arch_tsc_aux_load(uint64_t val);
 
 #endif

@@ -20,4 +20,13 @@ struct cpuid_out {
 void cpuid_policy_dom0(uint32_t leaf, uint32_t subleaf, uint32_t hv_version,
 		       struct cpuid_out *out);
 
+/*
+ * Adjust out (the hardware's answer) to what a guest vCPU may see on the
+ * minimal virtual PC: its APIC id, one core per package, TSC-deadline and
+ * ARAT, invariant TSC, and no MTRR, x2APIC, MONITOR, PMU, topology leaves,
+ * SVM/VMX or memory encryption. guest_cr4 gives the OSXSAVE bit. Pure.
+ */
+void cpuid_policy_guest(uint32_t leaf, uint32_t subleaf, uint32_t vcpu_id,
+			uint64_t guest_cr4, uint32_t hv_version, struct cpuid_out *out);
+
 #endif

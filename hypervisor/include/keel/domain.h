@@ -1,7 +1,9 @@
 /*
- * Domains: dom0 (the privileged Linux that owns the hardware) and, later,
- * guests. A domain owns a nested page table, a description of the RAM it
- * may touch and its vCPUs.
+ * Domains: dom0 (the privileged Linux that owns the hardware) and guests
+ * (isolated Linux kernels on a minimal virtual PC). A domain owns a nested
+ * page table, a description of the RAM it may touch and its vCPUs; a guest
+ * also owns its memory chunks, its device models, its console ring and a
+ * lock that serialises them across CPUs.
  */
 #ifndef KEEL_DOMAIN_H
 #define KEEL_DOMAIN_H
@@ -11,9 +13,29 @@
 #include <keel/memmap.h>
 #include <keel/paging.h>
 #include <keel/vcpu.h>
+#include <keel/spinlock.h>
+#include <keel/vlapic.h>
+#include <keel/vioapic.h>
+#include <keel/ns16550.h>
+#include <keel/pci_host.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
+#define MAX_DOMAINS 32
+#define GUEST_CHUNK_BYTES PAGE_SIZE_2M
+#define GUEST_IOAPIC_ID 15
+#define GUEST_IOAPIC_PA 0xFEC00000ull
+#define GUEST_LAPIC_PA 0xFEE00000ull
+#define GUEST_UART_IRQ 4
+#define GUEST_CONSOLE_RING_BYTES 65536u
+
+enum domain_state {
+	DOM_BUILDING, /* created, not started */
+	DOM_ACTIVE,
+	DOM_SHUTDOWN, /* stopped by the guest (power-off, reboot) */
+	DOM_CRASHED,
+	DOM_DYING,    /* being destroyed */
+};
 
 struct domain {
 	uint32_t id;
@@ -25,6 +47,22 @@ struct domain {
 	uint64_t ram_bytes;
 	uint32_t nr_vcpus;
 	struct vcpu vcpus[DOMAIN_MAX_VCPUS];
+	/* Guests only. */
+	volatile enum domain_state state;
+	volatile bool paused;
+	uint32_t shutdown_reason;      /* KEEL_SHUTDOWN_* */
+	struct spinlock lock;          /* devices, vLAPICs, vCPU wake-ups */
+	uint64_t *chunks;              /* host PA of each 2 MiB chunk of RAM */
+	uint32_t nr_chunks;
+	uint64_t chunks_pa, chunks_pages;
+	struct vlapic lapics[DOMAIN_MAX_VCPUS];
+	struct vioapic ioapic;
+	struct ns16550 uart;
+	struct pci_host pci;
+	uint8_t *con_ring;
+	volatile uint64_t con_pos;     /* console bytes ever written */
+	uint32_t msr_warnings;
+	uint64_t self_pages;           /* pages holding this struct */
 };
 
 /* Copy len bytes between hypervisor memory and guest-physical memory of d.
@@ -33,5 +71,18 @@ int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa,
 			   uint64_t len);
 int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src,
 			 uint64_t len);
+
+/* Guest domain life cycle (common/domain.c); callers hold no locks. */
+int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
+		  uint32_t *domid);
+int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi);
+int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len);
+int domain_pause(uint32_t domid, bool pause);
+int domain_destroy(uint32_t domid);
+struct domain *domain_get(uint32_t domid);
+uint32_t domain_list(struct domain **out, uint32_t max);
+void domain_shutdown(struct domain *d, uint32_t reason);
+void domain_console_put(struct domain *d, uint8_t c);
+void domain_register_dom0(struct domain *d);
 
 #endif

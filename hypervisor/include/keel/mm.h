@@ -25,6 +25,8 @@ static inline uint64_t virt_to_phys(const void *p)
 int mm_init(const struct mem_range *pool, uint32_t n);
 uint64_t mm_alloc_pages(uint64_t npages, uint64_t align_pages);
 void mm_free_pages(uint64_t pa, uint64_t npages);
+uint64_t mm_alloc_guest(uint64_t npages, uint64_t align_pages);
+void mm_free_guest(uint64_t pa, uint64_t npages);
 int mm_reserve(uint64_t pa, uint64_t len);
 uint64_t mm_free_bytes(void);
 uint64_t mm_total_bytes(void);

@@ -29,6 +29,8 @@ enum vm_exit_reason {
 	VM_EXIT_IO,        /* port, size, in/out */
 	VM_EXIT_HLT,
 	VM_EXIT_INTR,      /* a host interrupt arrived */
+	VM_EXIT_IRQ_WINDOW, /* the guest can now take an interrupt */
+	VM_EXIT_NMI,       /* a host NMI arrived */
 	VM_EXIT_SHUTDOWN,  /* triple fault */
 	VM_EXIT_INVALID,   /* the guest state was refused by the CPU */
 	VM_EXIT_UNKNOWN,
@@ -55,21 +57,56 @@ struct vm_exit {
 struct domain;
 struct cpu;
 
+/* What a guest vCPU is doing, as the scheduler sees it. */
+enum vcpu_state {
+	VCPU_WAIT_SIPI, /* an AP before INIT/SIPI, or stopped */
+	VCPU_RUNNABLE,
+	VCPU_HALTED,    /* HLT with interrupts on: waits for an interrupt */
+	VCPU_OFF,       /* HLT with interrupts off: never wakes (power-off) */
+};
+
+/* Saved FPU/SSE/AVX state of a guest vCPU (XSAVE or FXSAVE area). */
+struct vcpu_fpu {
+	uint64_t xcr0;
+	void *area; /* 64-byte aligned, arch_fpu_area_bytes() long */
+};
+
 struct vcpu {
 	struct domain *dom;
 	uint32_t id;
-	struct cpu *cpu;
+	struct cpu *cpu;      /* home CPU (guests) or the CPU it runs on (dom0) */
 	struct guest_regs regs;
-	void *vendor; /* backend state: VMCB, etc. */
+	void *vendor;         /* backend state: VMCB, etc. */
 	uint64_t exits;
 	uint64_t exits_by_reason[VM_EXIT_UNKNOWN + 1];
+	/* Guest vCPUs only: */
+	volatile enum vcpu_state state;
+	volatile bool running;  /* in guest mode or between exits on its CPU */
+	uint8_t sipi_vector;
+	bool init_pending, sipi_pending;
+	uint64_t time_ns;       /* guest-mode time, for accounting */
+	uint64_t tsc_aux, spec_ctrl;
+	struct vcpu_fpu fpu;
+	void *lapic;            /* struct vlapic, owned by the domain */
 };
 
 /* The state a vCPU starts in: Linux's 32-bit boot entry (flat segments,
- * protected mode, paging off), see Documentation/x86/boot.rst. */
+ * protected mode, paging off, see Documentation/x86/boot.rst), or, with
+ * real_mode, an AP started by a SIPI at vector << 12 (Intel SDM vol. 3A,
+ * 8.4.4). */
 struct vcpu_entry_state {
 	uint64_t rip;
 	uint64_t rsi;
+	bool real_mode;
+	uint8_t sipi_vector;
+};
+
+/* What the MMIO decoder needs to fetch the current instruction. */
+struct vcpu_paging_state {
+	uint64_t cr0, cr3, cr4, efer;
+	uint64_t cs_base;
+	bool cs_long; /* CS.L: 64-bit code */
+	bool cs_db;   /* CS.D: 32-bit default operand size */
 };
 
 #endif

@@ -18,8 +18,12 @@ struct virt_ops {
 	uint32_t features;  /* KEEL_FEAT_* */
 	/* Enable virtualization on the calling CPU. 0 or -errno. */
 	int (*cpu_enable)(struct cpu *c);
-	/* Allocate backend state for v, with nested paging rooted at npt_root_pa. */
+	/* Allocate backend state for v, with nested paging rooted at npt_root_pa.
+	 * Dom0 vCPUs get the pass-through profile, guest vCPUs the isolated
+	 * one (every port, MSR and interrupt intercepted). */
 	int (*vcpu_create)(struct vcpu *v, uint64_t npt_root_pa);
+	/* Free what vcpu_create allocated. */
+	void (*vcpu_destroy)(struct vcpu *v);
 	/* Set the architectural start state of v. */
 	void (*vcpu_reset)(struct vcpu *v, const struct vcpu_entry_state *s);
 	/* Run v on this CPU until an exit that common code must see. */
@@ -31,6 +35,19 @@ struct virt_ops {
 				      uint32_t err);
 	/* Flush the nested TLB of v (after nested page tables changed). */
 	void (*vcpu_flush_npt)(struct vcpu *v);
+	/* Can an external interrupt be injected now (IF=1, no shadow, no event
+	 * queued)? */
+	bool (*vcpu_interruptible)(struct vcpu *v);
+	/* Queue external interrupt vector for the next entry. */
+	void (*vcpu_inject_irq)(struct vcpu *v, uint8_t vector);
+	/* Exit with VM_EXIT_IRQ_WINDOW as soon as the guest can take one. */
+	void (*vcpu_request_irq_window)(struct vcpu *v, bool on);
+	/* Queue an NMI for the next entry. */
+	void (*vcpu_inject_nmi)(struct vcpu *v);
+	/* Whether the guest's RFLAGS.IF is set. */
+	bool (*vcpu_if_set)(struct vcpu *v);
+	/* Control registers and CS for instruction fetch and decode. */
+	void (*vcpu_paging_state)(struct vcpu *v, struct vcpu_paging_state *ps);
 	/* Print the vCPU's control state to the log, for crash reports. */
 	void (*vcpu_dump)(struct vcpu *v);
 	/* Nested page-table entry flags for RWX user-accessible memory. */

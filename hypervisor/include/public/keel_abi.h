@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 0
+#define KEEL_ABI_MINOR 1
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -53,14 +53,25 @@ typedef int64_t keel_s64;
  * unless they come from dom0 at CPL 0 (the dom0 driver). The buffer must lie
  * wholly inside the caller's RAM, else -KEEL_EFAULT.
  */
-#define KEEL_HC_VERSION 0u /* unprivileged; RAX = KEEL_ABI_VERSION */
-#define KEEL_HC_INFO 1u    /* privileged; fills struct keel_info */
+#define KEEL_HC_VERSION 0u        /* unprivileged; RAX = KEEL_ABI_VERSION */
+#define KEEL_HC_INFO 1u           /* privileged; fills struct keel_info */
+#define KEEL_HC_DOMAIN_CREATE 2u  /* privileged; struct keel_domain_create */
+#define KEEL_HC_DOMAIN_MEMWRITE 3u /* privileged; struct keel_memwrite + data */
+#define KEEL_HC_DOMAIN_START 4u   /* privileged; struct keel_domain_start */
+#define KEEL_HC_DOMAIN_CTL 5u     /* privileged; struct keel_domain_ctl */
+#define KEEL_HC_DOMAIN_LIST 6u    /* privileged; struct keel_domain_list + infos */
+#define KEEL_HC_CONSOLE_IO 7u     /* privileged; struct keel_console_io + data */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
+#define KEEL_ENOENT 2
+#define KEEL_E2BIG 7
 #define KEEL_ENOMEM 12
 #define KEEL_EFAULT 14
+#define KEEL_EBUSY 16
+#define KEEL_EEXIST 17
 #define KEEL_EINVAL 22
+#define KEEL_ENOSPC 28
 #define KEEL_ENOSYS 38
 
 /* struct keel_info.backend */
@@ -110,6 +121,114 @@ struct keel_info {
 
 /* Text at marker_pa, inside memory that dom0 must not be able to read. */
 #define KEEL_HIDDEN_MARKER "KEEL-HIDDEN-MEMORY-MARKER"
+
+/* ---- Guest domains (ABI 1.1) ---- */
+
+#define KEEL_DOMAIN_NAME_BYTES 32
+#define KEEL_DOMAIN_MAX_VCPUS 8
+#define KEEL_DOMAIN_MIN_MEM_BYTES (32ull << 20)
+#define KEEL_DOMAIN_MAX_MEM_BYTES (3ull << 30) /* below the PCI hole */
+
+/*
+ * The guest's physical memory, fixed by the ABI: RAM from 0 to mem_bytes.
+ * [KEEL_GUEST_BIOS_START, 1 MiB) is backed but must be reported reserved
+ * (the MP table lives at KEEL_GUEST_MPTABLE_PA). The local APIC is at
+ * 0xFEE00000, the IOAPIC at 0xFEC00000, the 16550 UART at port 0x3F8 with
+ * ISA IRQ 4. The toolstack builds the guest's e820 from this.
+ */
+#define KEEL_GUEST_BIOS_START 0x9F000ull
+#define KEEL_GUEST_RAM_HIGH_START 0x100000ull
+#define KEEL_GUEST_MPTABLE_PA 0xF0000ull
+
+/* KEEL_HC_DOMAIN_CREATE: make a paused, empty domain with zeroed RAM. */
+struct keel_domain_create {
+	char name[KEEL_DOMAIN_NAME_BYTES]; /* in: unique, NUL-terminated */
+	keel_u64 mem_bytes;  /* in: multiple of 2 MiB, within the limits above */
+	keel_u32 nr_vcpus;   /* in: 1..KEEL_DOMAIN_MAX_VCPUS */
+	keel_u32 domid;      /* out */
+};
+
+/* KEEL_HC_DOMAIN_MEMWRITE: copy len bytes (following this header in the
+ * same buffer) to guest-physical gpa of a domain that has not started. */
+struct keel_memwrite {
+	keel_u32 domid;
+	keel_u32 len;
+	keel_u64 gpa;
+	/* keel_u8 data[len] follows */
+};
+
+/* KEEL_HC_DOMAIN_START: vCPU 0 enters Linux's 32-bit boot entry at rip
+ * with RSI = rsi (the zero page); the other vCPUs wait for INIT/SIPI. */
+struct keel_domain_start {
+	keel_u32 domid;
+	keel_u32 reserved;
+	keel_u64 rip;
+	keel_u64 rsi;
+};
+
+#define KEEL_DOMCTL_PAUSE 1u
+#define KEEL_DOMCTL_UNPAUSE 2u
+#define KEEL_DOMCTL_DESTROY 3u
+
+struct keel_domain_ctl {
+	keel_u32 domid;
+	keel_u32 op; /* KEEL_DOMCTL_* */
+};
+
+/* struct keel_dominfo.state: one of these */
+#define KEEL_DOMSTATE_BUILDING 0u /* created, not started yet */
+#define KEEL_DOMSTATE_RUNNING 1u  /* some vCPU running or runnable */
+#define KEEL_DOMSTATE_BLOCKED 2u  /* all vCPUs halted, waiting */
+#define KEEL_DOMSTATE_PAUSED 3u
+#define KEEL_DOMSTATE_SHUTDOWN 4u /* stopped; see shutdown_reason */
+#define KEEL_DOMSTATE_CRASHED 5u
+
+/* struct keel_dominfo.shutdown_reason */
+#define KEEL_SHUTDOWN_NONE 0u
+#define KEEL_SHUTDOWN_POWEROFF 1u
+#define KEEL_SHUTDOWN_REBOOT 2u
+#define KEEL_SHUTDOWN_CRASH 3u
+
+struct keel_dominfo {
+	keel_u32 domid;
+	keel_u32 state;           /* KEEL_DOMSTATE_* */
+	keel_u32 shutdown_reason; /* KEEL_SHUTDOWN_* */
+	keel_u32 nr_vcpus;
+	char name[KEEL_DOMAIN_NAME_BYTES];
+	keel_u64 mem_bytes;
+	keel_u64 cpu_time_ns;     /* all vCPUs, time spent in guest mode */
+	keel_u64 exits;           /* VM exits so far */
+	keel_u64 console_bytes;   /* console output written so far */
+	keel_u64 vcpu_time_ns[KEEL_DOMAIN_MAX_VCPUS];
+};
+
+/* KEEL_HC_DOMAIN_LIST: up to max infos, dom0 first, follow the header. */
+struct keel_domain_list {
+	keel_u32 max;   /* in: room for this many struct keel_dominfo */
+	keel_u32 count; /* out: how many were written */
+	/* struct keel_dominfo infos[max] follows */
+};
+
+#define KEEL_CONSOLE_READ 0u
+#define KEEL_CONSOLE_WRITE 1u
+#define KEEL_CONSOLE_RING_BYTES 65536u
+
+/*
+ * KEEL_HC_CONSOLE_IO: read a domain's console output from position pos
+ * (bytes since the domain was created) or type input into its UART.
+ * Data follows the header. Read: in len = room, out len = bytes copied,
+ * pos = next position, lost = bytes that had been overwritten in the ring
+ * before the requested position. Write: len bytes are queued (out len =
+ * bytes accepted, fewer if the input queue is full).
+ */
+struct keel_console_io {
+	keel_u32 domid;
+	keel_u32 op;  /* KEEL_CONSOLE_READ or KEEL_CONSOLE_WRITE */
+	keel_u64 pos;
+	keel_u32 len;
+	keel_u32 lost;
+	/* keel_u8 data[] follows */
+};
 
 /*
  * Dom0 driver interface: /dev/keel (root only). One ioctl passes a hypercall

@@ -40,6 +40,10 @@
 #define INSN_LEN_MSR 2
 #define INSN_LEN_VMMCALL 3
 #define INSN_LEN_HLT 1
+#define VINTR_V_IRQ (1ull << 8)
+#define VINTR_PRIO_MAX (0xfull << 16)
+#define VINTR_IGN_TPR (1ull << 20)
+#define VINTR_MASKING (1ull << 24)
 #define VECTOR_UD 6
 #define VECTOR_GP 13
 
@@ -47,6 +51,7 @@ struct svm_vcpu {
 	struct vmcb *vmcb;
 	uint64_t vmcb_pa;
 	uint8_t *msrpm;
+	uint64_t msrpm_pa, iopm_pa, state_pa;
 };
 
 extern void svm_vmrun(uint64_t vmcb_pa, struct guest_regs *regs);
@@ -101,14 +106,53 @@ static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
 }
 
+/* MSRs a guest may use directly: all are switched by VMLOAD/VMSAVE. */
+static const uint32_t guest_msr_passthrough[] = {
+	0x174, 0x175, 0x176,                     /* SYSENTER_CS/ESP/EIP */
+	0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084, /* STAR..SFMASK */
+	0xC0000100, 0xC0000101, 0xC0000102,      /* FS/GS/KERNEL_GS base */
+};
+
+static void msrpm_allow(uint8_t *pm, uint32_t msr)
+{
+	uint32_t base, bit;
+
+	if (msr <= 0x1FFF)
+		base = 0;
+	else if (msr >= 0xC0000000 && msr <= 0xC0001FFF)
+		base = 0x800, msr -= 0xC0000000;
+	else
+		return;
+	bit = msr * 2;
+	pm[base + bit / 8] &= (uint8_t)~(3u << (bit % 8));
+}
+
+/* An isolated guest: every port, MSR (but the syscall/segment ones),
+ * host interrupt and NMI exits; V_INTR_MASKING keeps the host's
+ * interrupts away from the guest's IF (15.21.1). */
+static void svm_set_guest_intercepts(struct vmcb *vm, uint8_t *msrpm, uint8_t *iopm)
+{
+	uint32_t i;
+
+	vm->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_CPUID |
+			      INTERCEPT_HLT | INTERCEPT_INVLPGA | INTERCEPT_IOIO |
+			      INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
+	vm->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
+			      INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+			      INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+	memset(msrpm, 0xff, MSRPM_PAGES * PAGE_SIZE_4K);
+	for (i = 0; i < ARRAY_SIZE(guest_msr_passthrough); i++)
+		msrpm_allow(msrpm, guest_msr_passthrough[i]);
+	memset(iopm, 0xff, IOPM_PAGES * PAGE_SIZE_4K);
+	vm->vintr = VINTR_MASKING;
+}
+
 /* Allocate the VMCB and permission maps of v with nested paging at npt_root. */
 static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa)
 {
 	struct svm_vcpu *s;
 	uint64_t vmcb_pa, msrpm_pa, iopm_pa, state_pa;
 
-	if (!v->dom->is_dom0)
-		return -ENOSYS; /* guest domains arrive with issue 3 */
 	state_pa = mm_alloc_pages(1, 1);
 	vmcb_pa = mm_alloc_pages(1, 1);
 	msrpm_pa = mm_alloc_pages(MSRPM_PAGES, 1);
@@ -119,11 +163,19 @@ static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa)
 	s->vmcb = phys_to_virt(vmcb_pa);
 	s->vmcb_pa = vmcb_pa;
 	s->msrpm = phys_to_virt(msrpm_pa);
+	s->msrpm_pa = msrpm_pa;
+	s->iopm_pa = iopm_pa;
+	s->state_pa = state_pa;
 	v->vendor = s;
-	svm_set_dom0_intercepts(s->vmcb, s->msrpm);
+	if (v->dom->is_dom0)
+		svm_set_dom0_intercepts(s->vmcb, s->msrpm);
+	else
+		svm_set_guest_intercepts(s->vmcb, s->msrpm, phys_to_virt(iopm_pa));
 	s->vmcb->iopm_base_pa = iopm_pa;
 	s->vmcb->msrpm_base_pa = msrpm_pa;
-	s->vmcb->asid = v->dom->id + 1;
+	/* Dom0 has CPU 0 to itself; guests share ASID 2 and the TLB is
+	 * flushed whenever a CPU switches to another vCPU (svm_vcpu_run). */
+	s->vmcb->asid = v->dom->is_dom0 ? 1 : 2;
 	s->vmcb->np_control = 1;
 	s->vmcb->n_cr3 = npt_root_pa;
 	s->vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
@@ -141,6 +193,20 @@ err_nomem:
 	return -ENOMEM;
 }
 
+/* Free the backend state of v. */
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->vendor;
+
+	if (!s)
+		return;
+	mm_free_pages(s->iopm_pa, IOPM_PAGES);
+	mm_free_pages(s->msrpm_pa, MSRPM_PAGES);
+	mm_free_pages(s->vmcb_pa, 1);
+	mm_free_pages(s->state_pa, 1);
+	v->vendor = 0;
+}
+
 static void seg_set(struct vmcb_seg *s, uint16_t sel, uint16_t attr,
 		    uint32_t limit)
 {
@@ -152,9 +218,46 @@ static void seg_set(struct vmcb_seg *s, uint16_t sel, uint16_t attr,
 
 /* Put v in Linux's 32-bit boot state: flat segments __BOOT_CS=0x10 and
  * __BOOT_DS=0x18, protected mode, paging off, interrupts off. */
+/* Real mode at CS = vector << 8, IP 0: an AP after INIT-SIPI (Intel SDM
+ * vol. 3A, 8.4.4.1; AMD APM vol. 2, 14.1.5 for the reset state). */
+static void svm_vcpu_reset_real(struct vcpu *v, uint8_t vector)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	seg_set(&vm->cs, (uint16_t)(vector << 8), SEG_ATTR_CODE16, 0xFFFF);
+	vm->cs.base = (uint64_t)vector << 12;
+	seg_set(&vm->ds, 0, SEG_ATTR_DATA16, 0xFFFF);
+	seg_set(&vm->es, 0, SEG_ATTR_DATA16, 0xFFFF);
+	seg_set(&vm->ss, 0, SEG_ATTR_DATA16, 0xFFFF);
+	seg_set(&vm->fs, 0, SEG_ATTR_DATA16, 0xFFFF);
+	seg_set(&vm->gs, 0, SEG_ATTR_DATA16, 0xFFFF);
+	seg_set(&vm->gdtr, 0, 0, 0xFFFF);
+	seg_set(&vm->idtr, 0, 0, 0x3FF);
+	seg_set(&vm->tr, 0, SEG_ATTR_TSS32_BUSY, 0xFFFF);
+	seg_set(&vm->ldtr, 0, SEG_ATTR_LDT, 0xFFFF);
+	vm->cpl = 0;
+	vm->efer = EFER_SVME;
+	vm->cr0 = CR0_ET;
+	vm->cr3 = 0;
+	vm->cr4 = 0;
+	vm->dr6 = 0xFFFF0FF0;
+	vm->dr7 = 0x400;
+	vm->g_pat = DEFAULT_GPAT;
+	vm->eventinj = 0;
+	vm->exitintinfo = 0;
+	vm->int_state = 0;
+	memset(&v->regs, 0, sizeof(v->regs));
+	v->regs.rflags = RFLAGS_RESERVED1;
+}
+
 static void svm_vcpu_reset(struct vcpu *v, const struct vcpu_entry_state *st)
 {
 	struct vmcb *vm = vmcb_of(v);
+
+	if (st->real_mode) {
+		svm_vcpu_reset_real(v, st->sipi_vector);
+		return;
+	}
 
 	seg_set(&vm->cs, 0x10, SEG_ATTR_CODE32, 0xFFFFFFFF);
 	seg_set(&vm->ds, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
@@ -206,6 +309,15 @@ static bool svm_msr_internal(struct vcpu *v, bool write)
 	uint32_t msr = (uint32_t)v->regs.rcx;
 	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax, rd = 0;
 
+	if (msr == MSR_PAT && !v->dom->is_dom0) {
+		/* With nested paging the guest's PAT is G_PAT (15.25.8). */
+		if (write)
+			vm->g_pat = val;
+		else
+			v->regs.rax = (uint32_t)vm->g_pat, v->regs.rdx = vm->g_pat >> 32;
+		v->regs.rip += svm_insn_len(v, INSN_LEN_MSR);
+		return true;
+	}
 	if (msr != MSR_EFER && msr != MSR_VM_CR && msr != MSR_VM_HSAVE_PA)
 		return false;
 	if (write && msr == MSR_EFER) {
@@ -289,6 +401,14 @@ static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 	case SVM_EXIT_INTR:
 		e->reason = VM_EXIT_INTR;
 		return true;
+	case SVM_EXIT_VINTR:
+		vm->vintr &= ~(VINTR_V_IRQ | VINTR_PRIO_MAX | VINTR_IGN_TPR);
+		vm->intercept_misc1 &= ~INTERCEPT_VINTR;
+		e->reason = VM_EXIT_IRQ_WINDOW;
+		return true;
+	case SVM_EXIT_NMI:
+		e->reason = VM_EXIT_NMI;
+		return true;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = VM_EXIT_SHUTDOWN;
 		return true;
@@ -330,9 +450,17 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vm->rip = v->regs.rip;
 		vm->rflags = v->regs.rflags;
 		svm_prepare_events(v, vm);
-		__asm__ volatile("clgi" ::: "memory");
-		svm_vmrun(s->vmcb_pa, &v->regs);
-		__asm__ volatile("stgi" ::: "memory");
+		if (v->dom->is_dom0) {
+			__asm__ volatile("clgi" ::: "memory");
+			svm_vmrun(s->vmcb_pa, &v->regs);
+			__asm__ volatile("stgi" ::: "memory");
+		} else {
+			/* Host IF=1 at VMRUN so host interrupts exit (15.21.1);
+			 * GIF=0 keeps them pending until then. */
+			__asm__ volatile("clgi; sti" ::: "memory");
+			svm_vmrun(s->vmcb_pa, &v->regs);
+			__asm__ volatile("cli; stgi" ::: "memory");
+		}
 		v->regs.rax = vm->rax;
 		v->regs.rsp = vm->rsp;
 		v->regs.rip = vm->rip;
@@ -340,6 +468,57 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vm->tlb_control = TLB_CONTROL_NONE;
 		v->exits++;
 	} while (!svm_translate_exit(v, e));
+}
+
+static bool svm_vcpu_interruptible(struct vcpu *v)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	return (v->regs.rflags & RFLAGS_IF) && !(vm->int_state & 1) &&
+	       !(vm->eventinj & EVENT_VALID) && !(vm->exitintinfo & EVENT_VALID);
+}
+
+static void svm_vcpu_inject_irq(struct vcpu *v, uint8_t vector)
+{
+	vmcb_of(v)->eventinj = vector | EVENT_TYPE_INTR | EVENT_VALID;
+}
+
+/* A virtual interrupt with the VINTR intercept exits as soon as the guest
+ * could take it (15.21.4). */
+static void svm_vcpu_request_irq_window(struct vcpu *v, bool on)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	if (on) {
+		vm->vintr |= VINTR_V_IRQ | VINTR_PRIO_MAX | VINTR_IGN_TPR;
+		vm->intercept_misc1 |= INTERCEPT_VINTR;
+	} else {
+		vm->vintr &= ~(VINTR_V_IRQ | VINTR_PRIO_MAX | VINTR_IGN_TPR);
+		vm->intercept_misc1 &= ~INTERCEPT_VINTR;
+	}
+}
+
+static void svm_vcpu_inject_nmi(struct vcpu *v)
+{
+	vmcb_of(v)->eventinj = 2 | EVENT_TYPE_NMI | EVENT_VALID;
+}
+
+static bool svm_vcpu_if_set(struct vcpu *v)
+{
+	return (v->regs.rflags & RFLAGS_IF) != 0;
+}
+
+static void svm_vcpu_paging_state(struct vcpu *v, struct vcpu_paging_state *ps)
+{
+	struct vmcb *vm = vmcb_of(v);
+
+	ps->cr0 = vm->cr0;
+	ps->cr3 = vm->cr3;
+	ps->cr4 = vm->cr4;
+	ps->efer = vm->efer;
+	ps->cs_base = vm->cs.base;
+	ps->cs_long = (vm->cs.attr >> 9) & 1;
+	ps->cs_db = (vm->cs.attr >> 10) & 1;
 }
 
 static uint32_t svm_vcpu_cpl(struct vcpu *v)
@@ -403,6 +582,13 @@ static struct virt_ops svm_ops = {
 	.backend = KEEL_BACKEND_SVM,
 	.cpu_enable = svm_cpu_enable,
 	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_interruptible = svm_vcpu_interruptible,
+	.vcpu_inject_irq = svm_vcpu_inject_irq,
+	.vcpu_request_irq_window = svm_vcpu_request_irq_window,
+	.vcpu_inject_nmi = svm_vcpu_inject_nmi,
+	.vcpu_if_set = svm_vcpu_if_set,
+	.vcpu_paging_state = svm_vcpu_paging_state,
 	.vcpu_reset = svm_vcpu_reset,
 	.vcpu_run = svm_vcpu_run,
 	.vcpu_cpl = svm_vcpu_cpl,

@@ -146,6 +146,7 @@ STATIC_ASSERT(sizeof(struct vmcb) == 0x1000, "vmcb size");
 /* EVENTINJ / EXITINTINFO (15.20 "Event Injection") */
 #define EVENT_VALID (1ull << 31)
 #define EVENT_ERR_VALID (1ull << 11)
+#define EVENT_TYPE_INTR (0ull << 8)
 #define EVENT_TYPE_NMI (2ull << 8)
 #define EVENT_TYPE_EXC (3ull << 8)
 
@@ -157,6 +158,8 @@ STATIC_ASSERT(sizeof(struct vmcb) == 0x1000, "vmcb size");
 /* Segment attributes in VMCB format: type, S, DPL, P, AVL, L, D/B, G. */
 #define SEG_ATTR_CODE32 0x0C9B
 #define SEG_ATTR_DATA32 0x0C93
+#define SEG_ATTR_CODE16 0x009B
+#define SEG_ATTR_DATA16 0x0093
 #define SEG_ATTR_TSS32_BUSY 0x008B
 #define SEG_ATTR_LDT 0x0082
 

@@ -10,11 +10,17 @@
 
 #define LAPIC_DEFAULT_PA 0xFEE00000ull
 #define LAPIC_SPURIOUS_VECTOR 0xFF
+#define LAPIC_TIMER_VECTOR 0xEF /* the hypervisor's scheduling timer */
+#define LAPIC_KICK_VECTOR 0xF0  /* "look at your run queue" between CPUs */
 
 uint32_t lapic_id(void);
 void lapic_enable(void);
 void lapic_eoi(void);
 int lapic_send_init(uint32_t apic_id);
 int lapic_send_sipi(uint32_t apic_id, uint32_t vector);
+void lapic_timer_calibrate(void);
+uint64_t lapic_timer_rate_khz(void);
+void lapic_timer_arm(uint64_t deadline_tsc);
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 
 #endif

@@ -1,0 +1,543 @@
+/*
+ * Guest vCPUs on the minimal virtual PC. Before each entry the vLAPIC's
+ * timers are brought up to date and its highest pending interrupt is
+ * injected, or an interrupt window requested. Exits for port I/O go to
+ * the 16550 UART, the PCI host bridge and a few fixed legacy answers; MMIO
+ * exits fetch and decode the faulting instruction and go to the vLAPIC or
+ * the IOAPIC. Interrupts flow UART -> IOAPIC pin 4 -> vLAPIC, IPIs vLAPIC
+ * -> vLAPIC. Everything a domain's devices share is under the domain's
+ * lock; CPUs hosting other vCPUs of the domain are kicked after it.
+ */
+#include <keel/guest.h>
+#include <keel/domain.h>
+#include <keel/exit.h>
+#include <keel/virt.h>
+#include <keel/sched.h>
+#include <keel/arch.h>
+#include <keel/decode.h>
+#include <keel/guest_walk.h>
+#include <keel/log.h>
+#include <keel/errno.h>
+#include <keel/string.h>
+#include <asm/x86.h>
+#include <public/keel_abi.h>
+
+#define PORT_PIC1 0x20
+#define PORT_PIC1_DATA 0x21
+#define PORT_PIC2 0xA0
+#define PORT_PIC2_DATA 0xA1
+#define PORT_PIT_FIRST 0x40
+#define PORT_PIT_LAST 0x43
+#define PORT_KBC_DATA 0x60
+#define PORT_SYS_B 0x61
+#define PORT_KBC_STATUS 0x64
+#define PORT_RTC_INDEX 0x70
+#define PORT_RTC_DATA 0x71
+#define PORT_POST 0x80
+#define PORT_FAST_A20 0x92
+#define PORT_RESET_CF9 0xCF9
+#define PORT_COM1 0x3F8
+#define PORT_COM1_LAST 0x3FF
+#define KBC_CMD_RESET 0xFE
+#define RTC_REG_D 0x0D
+#define RTC_REG_D_VRT 0x80
+#define MSR_TSC 0x10u
+#define MSR_SPEC_CTRL 0x48u
+#define MSR_PRED_CMD 0x49u
+#define MSR_UCODE_REV 0x8Bu
+#define MSR_TSC_AUX 0xC0000103u
+#define MSR_AMD_NB_CFG 0xC001001Fu
+#define APIC_BASE_ENABLE (1ull << 11)
+#define APIC_BASE_BSP (1ull << 8)
+#define VECTOR_GP 13
+#define MSR_WARN_LIMIT 16
+#define IPI_SELF 1
+#define IPI_ALL 2
+#define IPI_ALL_BUT_SELF 3
+#define IPI_DELIVERY_NMI 4
+#define IPI_DELIVERY_INIT 5
+#define IPI_DELIVERY_SIPI 6
+#define IPI_DELIVERY_LOWEST 1
+
+static struct vlapic *lapic_of(struct vcpu *v)
+{
+	return v->lapic;
+}
+
+/* ---- interrupt routing (d->lock held; *kick collects vCPUs to kick) ---- */
+
+static void deliver_to(struct vcpu *t, uint8_t vector, uint8_t delivery, bool level,
+		       uint32_t *kick)
+{
+	if (delivery == IPI_DELIVERY_NMI)
+		return; /* guest NMIs are not modelled yet */
+	vlapic_accept(lapic_of(t), vector, level);
+	*kick |= 1u << t->id;
+}
+
+static void route_msg(struct domain *d, const struct irq_msg *m, uint32_t *kick)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->nr_vcpus; i++) {
+		if (!vlapic_match_dest(&d->lapics[i], m->dest, m->logical))
+			continue;
+		deliver_to(&d->vcpus[i], m->vector, m->delivery, m->level, kick);
+		if (m->delivery == IPI_DELIVERY_LOWEST)
+			break;
+	}
+}
+
+static void route_ioapic_out(struct domain *d, const struct vioapic_out *out, uint32_t *kick)
+{
+	uint32_t i;
+
+	for (i = 0; i < out->n; i++)
+		route_msg(d, &out->msgs[i], kick);
+}
+
+static void uart_irq_update(struct domain *d, uint32_t *kick)
+{
+	struct vioapic_out out = { 0 };
+
+	vioapic_set_irq(&d->ioapic, GUEST_UART_IRQ, ns16550_irq_level(&d->uart), &out);
+	route_ioapic_out(d, &out, kick);
+}
+
+static void ipi_one(struct vcpu *t, const struct vlapic_ipi *ipi, uint32_t *kick)
+{
+	if (ipi->delivery == IPI_DELIVERY_INIT) {
+		if (ipi->level_assert)
+			t->init_pending = true;
+	} else if (ipi->delivery == IPI_DELIVERY_SIPI) {
+		t->sipi_vector = ipi->vector;
+		t->sipi_pending = true;
+	} else {
+		deliver_to(t, ipi->vector, ipi->delivery, false, kick);
+		return;
+	}
+	*kick |= 1u << t->id;
+}
+
+static void route_ipi(struct vcpu *src, const struct vlapic_ipi *ipi, uint32_t *kick)
+{
+	struct domain *d = src->dom;
+	uint32_t i;
+
+	for (i = 0; i < d->nr_vcpus; i++) {
+		struct vcpu *t = &d->vcpus[i];
+		bool hit;
+
+		switch (ipi->shorthand) {
+		case IPI_SELF: hit = t == src; break;
+		case IPI_ALL: hit = true; break;
+		case IPI_ALL_BUT_SELF: hit = t != src; break;
+		default: hit = vlapic_match_dest(&d->lapics[i], ipi->dest, ipi->logical); break;
+		}
+		if (hit)
+			ipi_one(t, ipi, kick);
+	}
+}
+
+static void kick_vcpus(struct domain *d, uint32_t kick)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->nr_vcpus; i++)
+		if (kick & (1u << i))
+			sched_kick(&d->vcpus[i]);
+}
+
+/* ---- console ---- */
+
+static void uart_tx(void *ctx, uint8_t c)
+{
+	domain_console_put(ctx, c);
+}
+
+/* Queue console input for d's UART. Returns the bytes accepted. */
+uint32_t guest_console_input(struct domain *d, const uint8_t *buf, uint32_t n)
+{
+	uint32_t kick = 0, took;
+
+	spin_lock(&d->lock);
+	took = ns16550_rx_push(&d->uart, buf, n);
+	uart_irq_update(d, &kick);
+	spin_unlock(&d->lock);
+	kick_vcpus(d, kick);
+	return took;
+}
+
+/* ---- port I/O ---- */
+
+static uint32_t io_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	uint32_t v;
+
+	if (port >= PORT_COM1 && port <= PORT_COM1_LAST) {
+		v = ns16550_read(&d->uart, port - PORT_COM1);
+		uart_irq_update(d, kick);
+		return v;
+	}
+	if (pci_host_handles(port))
+		return pci_host_read(&d->pci, port, size);
+	switch (port) {
+	case PORT_PIT_FIRST ... PORT_PIT_LAST:
+	case PORT_SYS_B:
+	case PORT_KBC_DATA:
+	case PORT_RTC_INDEX:
+		return 0;
+	case PORT_RTC_DATA:
+		return 0; /* no RTC yet: the guest's clock starts at the epoch */
+	default:
+		return 0xFFFFFFFFu; /* nothing there; also the "no PIC" answer */
+	}
+}
+
+static void io_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+		     uint32_t *kick)
+{
+	if (port >= PORT_COM1 && port <= PORT_COM1_LAST) {
+		ns16550_write(&d->uart, port - PORT_COM1, (uint8_t)val, uart_tx, d);
+		uart_irq_update(d, kick);
+	} else if ((port == PORT_KBC_STATUS && (uint8_t)val == KBC_CMD_RESET) ||
+		   (port == PORT_RESET_CF9 && size == 1 && (val & 0x04)) ||
+		   (port == PORT_FAST_A20 && (val & 0x01))) {
+		domain_shutdown(d, KEEL_SHUTDOWN_REBOOT);
+	} else if (pci_host_handles(port)) {
+		pci_host_write(&d->pci, port, size, val);
+	}
+}
+
+/* Handle a port I/O exit of guest vCPU v. */
+void guest_io(struct vcpu *v, const struct vm_exit *e)
+{
+	struct domain *d = v->dom;
+	uint32_t mask = e->io_size == 4 ? 0xFFFFFFFFu : (1u << (e->io_size * 8)) - 1;
+	uint32_t kick = 0, val;
+
+	spin_lock(&d->lock);
+	if (e->io_in) {
+		val = io_read(d, e->port, e->io_size, &kick) & mask;
+		if (e->io_size == 4)
+			v->regs.rax = val;
+		else
+			v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | val;
+	} else {
+		io_write(d, e->port, e->io_size, (uint32_t)v->regs.rax & mask, &kick);
+	}
+	spin_unlock(&d->lock);
+	kick_vcpus(d, kick);
+	v->regs.rip += e->insn_len;
+}
+
+/* ---- MMIO ---- */
+
+static int gpa_read(void *ctx, uint64_t gpa, void *buf, uint32_t len)
+{
+	return domain_copy_from_guest(ctx, buf, gpa, len);
+}
+
+static enum cpu_mode mode_of(const struct vcpu_paging_state *ps)
+{
+	if ((ps->efer & EFER_LMA) && ps->cs_long)
+		return CPU_MODE_LONG64;
+	if (!(ps->cr0 & CR0_PE))
+		return CPU_MODE_REAL;
+	return ps->cs_db ? CPU_MODE_PROT32 : CPU_MODE_PROT16;
+}
+
+static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode *mode)
+{
+	struct vcpu_paging_state ps;
+	struct guest_paging gp;
+	uint8_t code[DECODE_MAX_INSN_LEN];
+	uint32_t got = 0;
+	uint64_t rip;
+	int rc;
+
+	virt->vcpu_paging_state(v, &ps);
+	*mode = mode_of(&ps);
+	gp.cr0 = ps.cr0;
+	gp.cr3 = ps.cr3;
+	gp.cr4 = ps.cr4;
+	gp.efer = ps.efer;
+	rip = (*mode == CPU_MODE_LONG64) ? v->regs.rip : ps.cs_base + (uint32_t)v->regs.rip;
+	rc = guest_fetch(&gp, rip, code, sizeof(code), gpa_read, v->dom, &got);
+	if (rc == 0)
+		rc = decode_mmio(code, got, *mode, in);
+	if (rc)
+		log_err("domain %u: cannot decode the MMIO instruction at %#llx: %02x %02x %02x %02x %02x %02x (error %d)\n",
+			v->dom->id, (unsigned long long)rip, code[0], code[1], code[2],
+			code[3], code[4], code[5], rc);
+	return rc;
+}
+
+static uint64_t mmio_read(struct vcpu *v, uint64_t gpa, uint32_t *kick)
+{
+	struct domain *d = v->dom;
+
+	(void)kick;
+	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA)
+		return vlapic_read(lapic_of(v), (uint32_t)(gpa & 0xFF0), rdtsc());
+	if ((gpa & ~0xFFFull) == GUEST_IOAPIC_PA)
+		return vioapic_read(&d->ioapic, (uint32_t)(gpa & 0xFF));
+	return ~0ull;
+}
+
+static void mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kick)
+{
+	struct domain *d = v->dom;
+
+	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA) {
+		struct vlapic_effects fx;
+
+		memset(&fx, 0, sizeof(fx));
+		fx.eoi_level_vector = -1;
+		vlapic_write(lapic_of(v), (uint32_t)(gpa & 0xFF0), (uint32_t)val, rdtsc(), &fx);
+		if (fx.ipi.valid)
+			route_ipi(v, &fx.ipi, kick);
+		if (fx.eoi_level_vector >= 0) {
+			struct vioapic_out out = { 0 };
+
+			vioapic_eoi(&d->ioapic, (uint8_t)fx.eoi_level_vector, &out);
+			route_ioapic_out(d, &out, kick);
+		}
+	} else if ((gpa & ~0xFFFull) == GUEST_IOAPIC_PA) {
+		struct vioapic_out out = { 0 };
+
+		vioapic_write(&d->ioapic, (uint32_t)(gpa & 0xFF), (uint32_t)val, &out);
+		route_ioapic_out(d, &out, kick);
+	}
+}
+
+/* Emulate the MMIO access that caused nested page fault e. 0, or -errno
+ * if the address is guest RAM (a hypervisor bug) or the instruction cannot
+ * be decoded (the caller ends the domain). */
+int guest_mmio(struct vcpu *v, const struct vm_exit *e)
+{
+	struct domain *d = v->dom;
+	struct mmio_insn in;
+	enum cpu_mode mode;
+	uint32_t kick = 0;
+	int rc;
+
+	if (memmap_contains(d->ram, d->nr_ram, e->gpa, 1))
+		return -EFAULT;
+	rc = mmio_fetch_decode(v, &in, &mode);
+	if (rc)
+		return rc;
+	spin_lock(&d->lock);
+	if (in.kind == MMIO_STORE)
+		mmio_write(v, e->gpa, mmio_store_value(&v->regs, &in), &kick);
+	else
+		mmio_load_complete(&v->regs, &in, mode, mmio_read(v, e->gpa, &kick));
+	spin_unlock(&d->lock);
+	kick_vcpus(d, kick);
+	v->regs.rip += in.len;
+	return 0;
+}
+
+/* ---- HLT and power-off ---- */
+
+static bool all_vcpus_off(struct domain *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->nr_vcpus; i++)
+		if (d->vcpus[i].state == VCPU_RUNNABLE || d->vcpus[i].state == VCPU_HALTED)
+			return false;
+	return true;
+}
+
+/* HLT: wait for an interrupt; with interrupts off, the vCPU is off for
+ * good, and when all are, the guest has powered off. */
+void guest_hlt(struct vcpu *v, const struct vm_exit *e)
+{
+	struct domain *d = v->dom;
+
+	v->regs.rip += e->insn_len;
+	spin_lock(&d->lock);
+	if (virt->vcpu_if_set(v)) {
+		v->state = VCPU_HALTED;
+	} else {
+		v->state = VCPU_OFF;
+		if (all_vcpus_off(d))
+			domain_shutdown(d, KEEL_SHUTDOWN_POWEROFF);
+	}
+	spin_unlock(&d->lock);
+}
+
+/* ---- MSRs ---- */
+
+static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	switch (msr) {
+	case MSR_APIC_BASE:
+		*val = GUEST_LAPIC_PA | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
+		return true;
+	case MSR_TSC_DEADLINE:
+		*val = vlapic_tsc_deadline_read(lapic_of(v));
+		return true;
+	case MSR_TSC:
+		*val = rdtsc();
+		return true;
+	case MSR_SPEC_CTRL:
+		*val = v->spec_ctrl;
+		return true;
+	case MSR_TSC_AUX:
+		*val = v->tsc_aux;
+		return true;
+	case MSR_UCODE_REV:
+	case MSR_AMD_NB_CFG:
+		*val = 0;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	switch (msr) {
+	case MSR_APIC_BASE:
+	case MSR_TSC:
+	case MSR_PRED_CMD:
+	case MSR_UCODE_REV:
+	case MSR_AMD_NB_CFG:
+		return true; /* accepted and ignored */
+	case MSR_TSC_DEADLINE:
+		vlapic_tsc_deadline_write(lapic_of(v), val, rdtsc());
+		return true;
+	case MSR_SPEC_CTRL:
+		v->spec_ctrl = val;
+		return true;
+	case MSR_TSC_AUX:
+		v->tsc_aux = val;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Handle an RDMSR/WRMSR exit of guest vCPU v: the few MSRs of the virtual
+ * PC are emulated; any other raises #GP as on hardware without it. */
+void guest_msr(struct vcpu *v, const struct vm_exit *e)
+{
+	struct domain *d = v->dom;
+	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+	bool ok;
+
+	spin_lock(&d->lock);
+	if (e->reason == VM_EXIT_MSR_READ) {
+		ok = msr_read(v, e->msr, &val);
+		if (ok) {
+			v->regs.rax = (uint32_t)val;
+			v->regs.rdx = val >> 32;
+		}
+	} else {
+		ok = msr_write(v, e->msr, val);
+	}
+	spin_unlock(&d->lock);
+	if (ok) {
+		v->regs.rip += e->insn_len;
+		return;
+	}
+	if (d->msr_warnings++ < MSR_WARN_LIMIT)
+		log_debug("domain %u: %s of unknown MSR %#x: #GP\n", d->id,
+			  e->reason == VM_EXIT_MSR_READ ? "read" : "write", e->msr);
+	virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
+}
+
+/* ---- scheduling hooks ---- */
+
+static void vcpu_sipi_init(struct vcpu *v)
+{
+	if (v->init_pending) {
+		v->init_pending = false;
+		v->sipi_pending = false;
+		v->state = VCPU_WAIT_SIPI;
+		vlapic_init(lapic_of(v), vlapic_apic_id(lapic_of(v)), time_tsc_khz());
+	}
+	if (v->sipi_pending && v->state == VCPU_WAIT_SIPI) {
+		struct vcpu_entry_state st = { .real_mode = true, .sipi_vector = v->sipi_vector };
+
+		v->sipi_pending = false;
+		virt->vcpu_reset(v, &st);
+		v->state = VCPU_RUNNABLE;
+	}
+}
+
+/* Can v run now? Updates its timers, INIT/SIPI and HLT wake-up first.
+ * Called by v's home CPU only. */
+bool guest_vcpu_ready(struct vcpu *v, uint64_t now_tsc)
+{
+	struct domain *d = v->dom;
+	bool ready;
+
+	if (d->state != DOM_ACTIVE || d->paused)
+		return false;
+	spin_lock(&d->lock);
+	vcpu_sipi_init(v);
+	vlapic_timer_update(lapic_of(v), now_tsc);
+	if (v->state == VCPU_HALTED && vlapic_pending(lapic_of(v)) >= 0)
+		v->state = VCPU_RUNNABLE;
+	ready = v->state == VCPU_RUNNABLE;
+	spin_unlock(&d->lock);
+	return ready;
+}
+
+/* TSC of v's next timer event, or 0 if none is armed. */
+uint64_t guest_vcpu_next_timer(struct vcpu *v)
+{
+	struct domain *d = v->dom;
+	uint64_t t;
+
+	spin_lock(&d->lock);
+	t = vlapic_timer_next(lapic_of(v));
+	spin_unlock(&d->lock);
+	return t;
+}
+
+/* Inject the highest pending interrupt, or ask for a window. False if v
+ * cannot run any more (halted, paused, domain stopped). */
+static bool guest_prepare_entry(struct vcpu *v, uint64_t now, uint64_t *timer)
+{
+	struct domain *d = v->dom;
+	int vec;
+
+	if (d->state != DOM_ACTIVE || d->paused || v->state != VCPU_RUNNABLE)
+		return false;
+	spin_lock(&d->lock);
+	vlapic_timer_update(lapic_of(v), now);
+	vec = vlapic_pending(lapic_of(v));
+	if (vec >= 0 && virt->vcpu_interruptible(v)) {
+		vlapic_ack(lapic_of(v), (uint8_t)vec);
+		virt->vcpu_inject_irq(v, (uint8_t)vec);
+		vec = vlapic_pending(lapic_of(v));
+	}
+	virt->vcpu_request_irq_window(v, vec >= 0);
+	*timer = vlapic_timer_next(lapic_of(v));
+	spin_unlock(&d->lock);
+	return true;
+}
+
+/* Run v until slice_end_tsc or until it cannot run. */
+void guest_run(struct vcpu *v, uint64_t slice_end_tsc)
+{
+	struct vm_exit e;
+	uint64_t t0, timer;
+
+	for (;;) {
+		arch_tsc_aux_load(v->tsc_aux);
+		t0 = rdtsc();
+		if (t0 >= slice_end_tsc || !guest_prepare_entry(v, t0, &timer))
+			return;
+		arch_timer_arm((timer && timer < slice_end_tsc) ? timer : slice_end_tsc);
+		virt->vcpu_run(v, &e);
+		v->time_ns += (rdtsc() - t0) * 1000000ull / time_tsc_khz();
+		if (e.reason == VM_EXIT_INTR)
+			arch_irq_window();
+		vcpu_handle_exit(v, &e);
+	}
+}

@@ -1,0 +1,169 @@
+/*
+ * The guest scheduler (see sched.h). Per pool CPU: a list of the vCPUs
+ * homed there under a lock, a round-robin cursor, and the vCPU whose FPU
+ * state and TLB entries the CPU currently holds. A pool CPU loops forever:
+ * pick the next vCPU that can run, give it a slice, or, if none can, arm
+ * its timer for the earliest guest timer and sleep until that or a kick.
+ */
+#include <keel/sched.h>
+#include <keel/guest.h>
+#include <keel/domain.h>
+#include <keel/cpu.h>
+#include <keel/hv.h>
+#include <keel/arch.h>
+#include <keel/virt.h>
+#include <keel/errno.h>
+#include <keel/log.h>
+#include <asm/x86.h>
+
+struct sched_cpu {
+	struct spinlock lock;
+	struct vcpu *v[SCHED_MAX_VCPUS_PER_CPU];
+	uint32_t n;
+	uint32_t rr;
+	struct vcpu *last; /* whose FPU state and TLB entries this CPU holds */
+};
+
+static struct sched_cpu sched[MAX_CPUS];
+
+/* Pick round-robin; see sched.h. */
+int sched_pick_rr(uint32_t n, uint32_t *rr, bool (*ready)(uint32_t slot, void *ctx),
+		  void *ctx)
+{
+	uint32_t k;
+
+	for (k = 0; k < n; k++) {
+		uint32_t slot = (*rr + k) % n;
+
+		if (ready(slot, ctx)) {
+			*rr = slot + 1;
+			return (int)slot;
+		}
+	}
+	return -1;
+}
+
+/* Home v on the least loaded pool CPU. 0, or -ENOSPC if all are full. */
+int sched_attach(struct vcpu *v)
+{
+	uint32_t i, best = MAX_CPUS;
+
+	for (i = 0; i < nr_cpus; i++) {
+		if (!(hv.cpu_mask_pool & (1ull << i)) || !cpus[i].online)
+			continue;
+		if (best == MAX_CPUS || sched[i].n < sched[best].n)
+			best = i;
+	}
+	if (best == MAX_CPUS || sched[best].n == SCHED_MAX_VCPUS_PER_CPU)
+		return -ENOSPC;
+	spin_lock(&sched[best].lock);
+	v->cpu = &cpus[best];
+	sched[best].v[sched[best].n++] = v;
+	spin_unlock(&sched[best].lock);
+	return 0;
+}
+
+/* Take v off its CPU and wait until it is not running there. */
+void sched_detach(struct vcpu *v)
+{
+	struct sched_cpu *s = &sched[v->cpu->index];
+	uint32_t i;
+
+	spin_lock(&s->lock);
+	for (i = 0; i < s->n; i++) {
+		if (s->v[i] == v) {
+			s->v[i] = s->v[--s->n];
+			break;
+		}
+	}
+	if (s->last == v)
+		s->last = 0;
+	spin_unlock(&s->lock);
+	while (__atomic_load_n(&v->running, __ATOMIC_ACQUIRE)) {
+		sched_kick(v);
+		udelay(50);
+	}
+}
+
+/* Make v's CPU look at v again soon (it may have become runnable, paused
+ * or dying). */
+void sched_kick(struct vcpu *v)
+{
+	if (v->cpu && v->cpu != this_cpu())
+		arch_kick_cpu(v->cpu->apic_id);
+}
+
+struct pick_ctx {
+	struct sched_cpu *s;
+	uint64_t now;
+};
+
+static bool slot_ready(uint32_t slot, void *ctx)
+{
+	struct pick_ctx *p = ctx;
+
+	return guest_vcpu_ready(p->s->v[slot], p->now);
+}
+
+/* Choose the next vCPU and mark it running, switching FPU state and
+ * flushing the TLB if it is not the one the CPU last ran. */
+static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
+{
+	struct pick_ctx p = { s, now };
+	struct vcpu *v = 0;
+	int slot;
+
+	spin_lock(&s->lock);
+	slot = sched_pick_rr(s->n, &s->rr, slot_ready, &p);
+	if (slot >= 0) {
+		v = s->v[slot];
+		__atomic_store_n(&v->running, true, __ATOMIC_RELEASE);
+		if (s->last != v) {
+			if (s->last)
+				arch_fpu_save(&s->last->fpu);
+			arch_fpu_restore(&v->fpu);
+			virt->vcpu_flush_npt(v);
+			s->last = v;
+		}
+	}
+	spin_unlock(&s->lock);
+	return v;
+}
+
+/* The earliest TSC at which a vCPU of this CPU has a timer due. */
+static uint64_t sched_next_event(struct sched_cpu *s, uint64_t now)
+{
+	uint64_t next = now + SCHED_IDLE_MAX_NS * time_tsc_khz() / 1000000ull;
+	uint32_t i;
+
+	spin_lock(&s->lock);
+	for (i = 0; i < s->n; i++) {
+		uint64_t t = guest_vcpu_next_timer(s->v[i]);
+
+		if (t && t < next)
+			next = t;
+	}
+	spin_unlock(&s->lock);
+	return next;
+}
+
+/* The main loop of a pool CPU; never returns. */
+void sched_run_cpu(void)
+{
+	struct sched_cpu *s = &sched[this_cpu()->index];
+	uint64_t slice_tsc = SCHED_SLICE_NS * time_tsc_khz() / 1000000ull;
+
+	arch_fpu_init_cpu();
+	for (;;) {
+		uint64_t now = rdtsc();
+		struct vcpu *v = sched_pick(s, now);
+
+		if (!v) {
+			arch_timer_arm(sched_next_event(s, now));
+			arch_idle_wait();
+			continue;
+		}
+		guest_run(v, now + slice_tsc);
+		__atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
+	}
+}
