@@ -17,20 +17,22 @@
 #define CPUID_EXT_ECX_SVM (1u << 2)
 #define BIT(n) (1u << (n))
 /* Leaf 1 ECX: MONITOR 3, DS-CPL 4, VMX 5, SMX 6, EST 7, TM2 8, PDCM 15,
- * x2APIC 21, OSXSAVE 27 (recomputed); EDX: MTRR 12, DS 21, ACPI 22,
- * HTT 28, TM 29, PBE 31. */
+ * x2APIC 21, OSXSAVE 27 (recomputed); EDX: MCE 7, MTRR 12, MCA 14, DS 21,
+ * ACPI 22, HTT 28, TM 29, PBE 31 (no machine-check banks are modelled). */
 #define G1_ECX_HIDE (BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | \
 		     BIT(15) | BIT(21) | BIT(27))
 #define G1_ECX_TSC_DEADLINE BIT(24)
 #define G1_ECX_OSXSAVE BIT(27)
-#define G1_EDX_HIDE (BIT(12) | BIT(21) | BIT(22) | BIT(28) | BIT(29) | BIT(31))
+#define G1_EDX_HIDE (BIT(7) | BIT(12) | BIT(14) | BIT(21) | BIT(22) | BIT(28) | \
+		     BIT(29) | BIT(31))
 /* Leaf 7 ECX: PKU 3, OSPKE 4, WAITPKG 5, LA57 16. */
 #define G7_ECX_HIDE (BIT(3) | BIT(4) | BIT(5) | BIT(16))
 /* 0x80000001 ECX: CmpLegacy 1, SVM 2, IBS 10, SKINIT 12, WDT 13,
- * TOPOEXT 22, PERFCTR_CORE 23, PERFCTR_NB 24, MWAITX 29; EDX: MTRR 12. */
+ * TOPOEXT 22, PERFCTR_CORE 23, PERFCTR_NB 24, MWAITX 29; EDX: MCE 7,
+ * MTRR 12, MCA 14. */
 #define GE1_ECX_HIDE (BIT(1) | BIT(2) | BIT(10) | BIT(12) | BIT(13) | BIT(22) | \
 		      BIT(23) | BIT(24) | BIT(29))
-#define GE1_EDX_HIDE BIT(12)
+#define GE1_EDX_HIDE (BIT(7) | BIT(12) | BIT(14))
 #define G6_EAX_ARAT BIT(2)
 #define GE7_EDX_INVTSC BIT(8)
 #define CR4_OSXSAVE_BIT (1ull << 18)

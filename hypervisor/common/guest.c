@@ -251,7 +251,7 @@ static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode
 {
 	struct vcpu_paging_state ps;
 	struct guest_paging gp;
-	uint8_t code[DECODE_MAX_INSN_LEN];
+	uint8_t code[DECODE_MAX_INSN_LEN] = { 0 };
 	uint32_t got = 0;
 	uint64_t rip;
 	int rc;
