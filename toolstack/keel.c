@@ -26,6 +26,14 @@ static const struct keel_cmd keel_help_entry = {
 
 /* All subcommands, in the order `keel --help` lists them. */
 static const struct keel_cmd *const keel_cmds[] = {
+	&cmd_create_entry,
+	&cmd_list_entry,
+	&cmd_console_entry,
+	&cmd_pause_entry,
+	&cmd_unpause_entry,
+	&cmd_destroy_entry,
+	&cmd_shutdown_entry,
+	&cmd_reboot_entry,
 	&cmd_info_entry,
 	&keel_help_entry,
 };

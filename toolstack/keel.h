@@ -7,6 +7,8 @@
 #ifndef KEEL_TOOLSTACK_KEEL_H
 #define KEEL_TOOLSTACK_KEEL_H
 
+#include <stdint.h>
+
 #ifndef KEEL_TOOLSTACK_VERSION
 #define KEEL_TOOLSTACK_VERSION "0.1.0"
 #endif
@@ -33,5 +35,25 @@ void keel_print_cmd_help(const struct keel_cmd *cmd);
 
 /* cmd_info.c: `keel info`. */
 extern const struct keel_cmd cmd_info_entry;
+
+/* cmd_domain.c: domain lifecycle. */
+extern const struct keel_cmd cmd_create_entry;
+extern const struct keel_cmd cmd_list_entry;
+extern const struct keel_cmd cmd_pause_entry;
+extern const struct keel_cmd cmd_unpause_entry;
+extern const struct keel_cmd cmd_destroy_entry;
+extern const struct keel_cmd cmd_shutdown_entry;
+extern const struct keel_cmd cmd_reboot_entry;
+
+/* cmd_console.c: `keel console`. */
+extern const struct keel_cmd cmd_console_entry;
+
+/*
+ * Attach the console of domain @domid called @name to stdin/stdout (raw
+ * terminal mode if stdin is a tty) until Ctrl-], end of input, or the
+ * domain goes away. Used by `keel console` and `keel create -c`.
+ * Returns an exit code (KEEL_EXIT_*).
+ */
+int cmd_console_attach(uint32_t domid, const char *name);
 
 #endif /* KEEL_TOOLSTACK_KEEL_H */

@@ -100,8 +100,10 @@ static void test_numbers(void)
 	CHECK(fmt_bytes_to_mib(1u << 20) == 1);
 	CHECK(fmt_bytes_to_mib(8ull << 30) == 8192);
 	CHECK(fmt_bytes_to_mib((6ull << 20) + (512u << 10)) == 6);
-	fmt_abi_version(KEEL_ABI_VERSION, buf, sizeof(buf));
+	fmt_abi_version(0x10000, buf, sizeof(buf));
 	CHECK_STR(buf, "1.0");
+	fmt_abi_version(0x10001, buf, sizeof(buf));
+	CHECK_STR(buf, "1.1");
 	fmt_abi_version(0x2000b, buf, sizeof(buf));
 	CHECK_STR(buf, "2.11");
 	fmt_uptime(12345678901ull, buf, sizeof(buf));
@@ -139,7 +141,7 @@ static void test_field_str(void)
 static void test_fill_info(struct keel_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	info->abi_version = KEEL_ABI_VERSION;
+	info->abi_version = 0x10000; /* 1.0, as in test_info_text */
 	info->hv_version = 0x000100;
 	strcpy(info->hv_version_str, "0.1.0");
 	strcpy(info->cpu_vendor, "AuthenticAMD");

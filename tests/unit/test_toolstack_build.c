@@ -1,0 +1,526 @@
+/*
+ * Host unit tests of the toolstack's domain builder (toolstack/build.c)
+ * and domain helpers (toolstack/domain.c) against a fake hypervisor: this
+ * file defines keel_hypercall() itself, keeping a fake domain list, a guest
+ * RAM buffer filled by KEEL_HC_DOMAIN_MEMWRITE, the START arguments and the
+ * DESTROY calls, and can fail the Nth call. A synthetic bzImage and ramdisk
+ * are written to temporary files. Checked: placement, e820, command line,
+ * pre-create checks and their messages, the loaded memory image and zero
+ * page, chunking, and that every failure after CREATE destroys the domain.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../hypervisor/common/linux_boot.c"
+#include "../../toolstack/config.c"
+#include "../../toolstack/format.c"
+#include "../../toolstack/domain.c"
+#include "../../toolstack/build.c"
+
+#include "harness.h"
+
+#define IMG_BYTES (256 * 1024)
+#define SETUP_SECTS 27
+#define RD_BYTES (300 * 1024 + 123)
+
+/* ---- fake hypervisor ---- */
+
+static struct {
+	struct keel_info info;
+	struct keel_dominfo doms[8];
+	uint32_t n_doms;
+	uint8_t *ram;
+	uint64_t ram_bytes;
+	uint32_t next_id;
+	int calls;          /* hypercalls made */
+	int fail_at;        /* fail the call with this number (1-based), 0 never */
+	int fail_op;        /* ... or every call of this op (-1 none) */
+	int memwrites;
+	uint32_t max_chunk;
+	int destroyed;
+	int started;
+	struct keel_domain_start start;
+	struct keel_domain_create created;
+	int bad_write;      /* MEMWRITE outside RAM or after START */
+} hv;
+
+/* Reset the fake hypervisor to an empty pool with dom0 only. */
+static void hv_reset(void)
+{
+	free(hv.ram);
+	memset(&hv, 0, sizeof(hv));
+	hv.fail_op = -1;
+	hv.info.tsc_khz = 2994372;
+	hv.info.cpus_pool = 2;
+	hv.info.mem_pool_free_bytes = 1ull << 30;
+	hv.doms[0].domid = 0;
+	hv.doms[0].state = KEEL_DOMSTATE_RUNNING;
+	hv.doms[0].mem_bytes = 1ull << 30;
+	hv.doms[0].nr_vcpus = 1;
+	hv.n_doms = 1;
+	hv.next_id = 1;
+}
+
+/* Add a fake guest @name with id @id. */
+static void hv_add(uint32_t id, const char *name, uint32_t state)
+{
+	struct keel_dominfo *d = &hv.doms[hv.n_doms++];
+
+	memset(d, 0, sizeof(*d));
+	d->domid = id;
+	d->state = state;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->mem_bytes = 128ull << 20;
+	d->nr_vcpus = 1;
+}
+
+/* The fake hypercall: see hcall.h for the real one. */
+int keel_hypercall(uint64_t op, void *buf, size_t size)
+{
+	hv.calls++;
+	CHECK(size <= KEEL_HC_MAX_ARG);
+	if (hv.calls == hv.fail_at || (int)op == hv.fail_op)
+		return -KEEL_ENOMEM;
+	switch (op) {
+	case KEEL_HC_INFO:
+		memcpy(buf, &hv.info, sizeof(hv.info));
+		return 0;
+	case KEEL_HC_DOMAIN_LIST: {
+		struct keel_domain_list *l = buf;
+		uint32_t n = hv.n_doms < l->max ? hv.n_doms : l->max;
+
+		CHECK(size >= sizeof(*l) + l->max * sizeof(struct keel_dominfo));
+		memcpy(l + 1, hv.doms, n * sizeof(struct keel_dominfo));
+		l->count = n;
+		return 0;
+	}
+	case KEEL_HC_DOMAIN_CREATE: {
+		struct keel_domain_create *c = buf;
+
+		hv.created = *c;
+		c->domid = hv.next_id++;
+		free(hv.ram);
+		hv.ram_bytes = c->mem_bytes;
+		hv.ram = calloc(1, c->mem_bytes);
+		hv_add(c->domid, c->name, KEEL_DOMSTATE_BUILDING);
+		return 0;
+	}
+	case KEEL_HC_DOMAIN_MEMWRITE: {
+		struct keel_memwrite *m = buf;
+
+		hv.memwrites++;
+		if (m->len > hv.max_chunk)
+			hv.max_chunk = m->len;
+		if (size != sizeof(*m) + m->len || hv.started ||
+		    m->gpa + m->len > hv.ram_bytes) {
+			hv.bad_write = 1;
+			return -KEEL_EINVAL;
+		}
+		memcpy(hv.ram + m->gpa, m + 1, m->len);
+		return 0;
+	}
+	case KEEL_HC_DOMAIN_START:
+		memcpy(&hv.start, buf, sizeof(hv.start));
+		hv.started = 1;
+		return 0;
+	case KEEL_HC_DOMAIN_CTL: {
+		struct keel_domain_ctl *c = buf;
+
+		if (c->op == KEEL_DOMCTL_DESTROY) {
+			hv.destroyed++;
+			hv.n_doms--; /* the last one is the new domain */
+		}
+		return 0;
+	}
+	}
+	return -KEEL_ENOSYS;
+}
+
+/* Print a hypercall error (the real one lives in hcall.c). */
+void hcall_report(const char *what, int err)
+{
+	printf("(hcall_report %s %d)\n", what, err);
+}
+
+/* ---- fake images ---- */
+
+static char kernel_path[64] = "/tmp/keel-test-kernel-XXXXXX";
+static char ramdisk_path[64] = "/tmp/keel-test-ramdisk-XXXXXX";
+
+/* A synthetic bzImage: setup header as Debian's, payload pattern bytes. */
+static uint8_t *make_kernel(uint32_t init_size)
+{
+	uint8_t *p = calloc(1, IMG_BYTES);
+	uint32_t i;
+
+	p[HDR_SETUP_SECTS] = SETUP_SECTS;
+	wr16(p, HDR_BOOT_FLAG, 0xAA55);
+	p[HDR_JUMP] = 0xEB;
+	p[HDR_JUMP + 1] = 0x6a;
+	wr32(p, HDR_MAGIC, 0x53726448);
+	wr16(p, HDR_VERSION, 0x020f);
+	p[HDR_LOADFLAGS] = 0x01;
+	wr32(p, HDR_INITRD_ADDR_MAX, 0x7fffffff);
+	wr32(p, HDR_KERNEL_ALIGNMENT, 0x200000);
+	p[HDR_RELOCATABLE] = 1;
+	wr16(p, HDR_XLOADFLAGS, 0x7f);
+	wr32(p, HDR_CMDLINE_SIZE, 2047);
+	wr64(p, HDR_PREF_ADDRESS, 0x1000000);
+	wr32(p, HDR_INIT_SIZE, init_size);
+	for (i = (SETUP_SECTS + 1) * 512; i < IMG_BYTES; i++)
+		p[i] = (uint8_t)(i * 7 + 3);
+	return p;
+}
+
+/* Write @len bytes of @data to the file @path. */
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	CHECK(fwrite(data, 1, len, f) == len);
+	fclose(f);
+}
+
+/* Create the temporary kernel (init_size 8 MiB) and ramdisk files. */
+static void make_files(void)
+{
+	uint8_t *k = make_kernel(8u << 20), *rd = malloc(RD_BYTES);
+	int fd;
+	uint32_t i;
+
+	for (i = 0; i < RD_BYTES; i++)
+		rd[i] = (uint8_t)(i ^ (i >> 8));
+	fd = mkstemp(kernel_path);
+	close(fd);
+	fd = mkstemp(ramdisk_path);
+	close(fd);
+	write_file(kernel_path, k, IMG_BYTES);
+	write_file(ramdisk_path, rd, RD_BYTES);
+	free(k);
+	free(rd);
+}
+
+/* A config for the fake images. */
+static void make_cfg(struct config *cfg)
+{
+	config_init(cfg);
+	snprintf(cfg->name, sizeof(cfg->name), "tiny");
+	snprintf(cfg->kernel, sizeof(cfg->kernel), "%s", kernel_path);
+	snprintf(cfg->ramdisk, sizeof(cfg->ramdisk), "%s", ramdisk_path);
+	cfg->memory_mib = 64;
+}
+
+/* ---- tests ---- */
+
+/* build_mem_bytes(), build_e820(). */
+static void test_mem_e820(void)
+{
+	struct mem_range e[BUILD_E820_ENTRIES];
+
+	CHECK_EQ_U64(build_mem_bytes(128), 128ull << 20);
+	CHECK_EQ_U64(build_mem_bytes(129), 130ull << 20);
+	CHECK_EQ_U64(build_mem_bytes(33), 34ull << 20);
+	CHECK_EQ_INT(build_e820(128ull << 20, e), 3);
+	CHECK_EQ_U64(e[0].base, 0);
+	CHECK_EQ_U64(e[0].len, 0x9F000);
+	CHECK_EQ_U64(e[0].type, E820_RAM);
+	CHECK_EQ_U64(e[1].base, 0x9F000);
+	CHECK_EQ_U64(e[1].len, 0x100000 - 0x9F000);
+	CHECK_EQ_U64(e[1].type, E820_RESERVED);
+	CHECK_EQ_U64(e[2].base, 0x100000);
+	CHECK_EQ_U64(e[2].len, (128ull << 20) - 0x100000);
+	CHECK_EQ_U64(e[2].type, E820_RAM);
+	CHECK(BUILD_ZERO_PAGE_PA + 4096 <= BUILD_CMDLINE_PA);
+	CHECK(BUILD_CMDLINE_PA + 4096 <= KEEL_GUEST_BIOS_START);
+}
+
+/* build_layout(): Debian-like header, too little memory, alignment. */
+static void test_layout(void)
+{
+	struct linux_image img = {
+		.pref_address = 16ull << 20, .kernel_alignment = 2u << 20,
+		.init_size = 64u << 20, .payload_bytes = 8u << 20,
+		.initrd_addr_max = 0x7fffffff, .cmdline_size = 2047,
+	};
+	char err[BUILD_ERR_BYTES] = "";
+	struct build_layout l;
+
+	CHECK_EQ_INT(build_layout(&img, 128ull << 20, 1000000, &l, err,
+				  sizeof(err)), 0);
+	CHECK_EQ_U64(l.kernel_pa, 16ull << 20);
+	CHECK_EQ_U64(l.kernel_end, 80ull << 20);
+	CHECK_EQ_U64(l.initrd_pa, ((128ull << 20) - 1000000) & ~0xfffull);
+	CHECK_EQ_U64(l.initrd_pa % 4096, 0);
+	CHECK(l.initrd_pa + 1000000 <= 128ull << 20);
+	CHECK_EQ_U64(l.zero_page_pa, 0x7000);
+	CHECK_EQ_U64(l.cmdline_pa, 0x8000);
+	/* exactly enough */
+	CHECK_EQ_INT(build_layout(&img, 82ull << 20, 1000000, &l, err,
+				  sizeof(err)), 0);
+	CHECK_EQ_INT(build_layout(&img, 80ull << 20, 1000000, &l, err,
+				  sizeof(err)), -ENOMEM);
+	CHECK_EQ_STR(err, "memory 80 MiB is too small for this kernel and "
+		     "ramdisk: need at least 82 MiB");
+	CHECK_EQ_INT(build_layout(&img, 64ull << 20, 0, &l, err,
+				  sizeof(err)), -ENOMEM);
+	CHECK_EQ_STR(err, "memory 64 MiB is too small for this kernel: need "
+		     "at least 80 MiB");
+	CHECK_EQ_INT(build_layout(&img, 80ull << 20, 0, &l, err,
+				  sizeof(err)), 0);
+	CHECK_EQ_U64(l.initrd_pa, 0);
+	/* initrd_addr_max below the top of RAM */
+	img.initrd_addr_max = (100u << 20) - 1;
+	CHECK_EQ_INT(build_layout(&img, 256ull << 20, 8192, &l, err,
+				  sizeof(err)), 0);
+	CHECK_EQ_U64(l.initrd_pa, (100ull << 20) - 8192);
+	/* unaligned pref_address is aligned up */
+	img.pref_address = (16ull << 20) + 4096;
+	CHECK_EQ_INT(build_layout(&img, 256ull << 20, 0, &l, err,
+				  sizeof(err)), 0);
+	CHECK_EQ_U64(l.kernel_pa, 18ull << 20);
+}
+
+/* build_cmdline(): order, optional parts, overflow. */
+static void test_cmdline(void)
+{
+	struct config cfg;
+	char buf[256];
+
+	config_init(&cfg);
+	snprintf(cfg.name, sizeof(cfg.name), "tiny");
+	CHECK_EQ_INT(build_cmdline(&cfg, 2994372, buf, sizeof(buf)),
+		     (int)strlen("console=ttyS0 tsc_early_khz=2994372 "
+				 "hostname=tiny"));
+	CHECK_EQ_STR(buf, "console=ttyS0 tsc_early_khz=2994372 hostname=tiny");
+	snprintf(cfg.root, sizeof(cfg.root), "/dev/vda");
+	snprintf(cfg.cmdline, sizeof(cfg.cmdline), "quiet");
+	snprintf(cfg.extra, sizeof(cfg.extra), "init=/bin/sh");
+	build_cmdline(&cfg, 0, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "console=ttyS0 hostname=tiny root=/dev/vda quiet "
+		     "init=/bin/sh");
+	CHECK_EQ_INT(build_cmdline(&cfg, 0, buf, 20), -ENOSPC);
+	CHECK_EQ_INT(build_cmdline(&cfg, 0, buf, 0), -ENOSPC);
+}
+
+/* build_precheck(): name taken, vCPUs, memory. */
+static void test_precheck(void)
+{
+	char err[BUILD_ERR_BYTES];
+	struct config cfg;
+
+	hv_reset();
+	hv_add(3, "web", KEEL_DOMSTATE_RUNNING);
+	make_cfg(&cfg);
+	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
+				    hv.n_doms, err, sizeof(err)), 0);
+	snprintf(cfg.name, sizeof(cfg.name), "web");
+	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
+				    hv.n_doms, err, sizeof(err)), -EEXIST);
+	CHECK_EQ_STR(err, "a domain named 'web' already exists (see 'keel "
+		     "list')");
+	snprintf(cfg.name, sizeof(cfg.name), "tiny");
+	cfg.vcpus = 3;
+	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
+				    hv.n_doms, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_STR(err, "3 vCPUs requested, the guest pool has 2 CPUs");
+	cfg.vcpus = 9;
+	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
+				    hv.n_doms, err, sizeof(err)), -EINVAL);
+	cfg.vcpus = 1;
+	hv.info.mem_pool_free_bytes = 300ull << 20;
+	CHECK_EQ_INT(build_precheck(&cfg, 512ull << 20, &hv.info, hv.doms,
+				    hv.n_doms, err, sizeof(err)), -ENOMEM);
+	CHECK_EQ_STR(err, "not enough free memory: need 512 MiB, 300 MiB free");
+	CHECK_EQ_INT(build_precheck(&cfg, 4ull << 30, &hv.info, hv.doms,
+				    hv.n_doms, err, sizeof(err)), -EINVAL);
+}
+
+/* A full build against the fake hypervisor: memory image and zero page. */
+static void test_build_ok(void)
+{
+	char err[BUILD_ERR_BYTES] = "";
+	uint8_t *k = make_kernel(8u << 20);
+	uint64_t rd_pa = ((64ull << 20) - RD_BYTES) & ~0xfffull;
+	struct config cfg;
+	uint32_t id = 99, i, bad = 0;
+	const uint8_t *zp;
+
+	hv_reset();
+	make_cfg(&cfg);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), 0);
+	CHECK_MSG(err[0] == '\0', "%s", err);
+	CHECK_EQ_INT(id, 1);
+	CHECK_EQ_STR(hv.created.name, "tiny");
+	CHECK_EQ_U64(hv.created.mem_bytes, 64ull << 20);
+	CHECK_EQ_INT(hv.created.nr_vcpus, 1);
+	CHECK_EQ_INT(hv.started, 1);
+	CHECK_EQ_INT(hv.destroyed, 0);
+	CHECK_EQ_INT(hv.bad_write, 0);
+	CHECK_EQ_INT(hv.start.domid, 1);
+	CHECK_EQ_U64(hv.start.rip, 16ull << 20);
+	CHECK_EQ_U64(hv.start.rsi, 0x7000);
+	CHECK(hv.max_chunk <= KEEL_HC_MAX_ARG - sizeof(struct keel_memwrite));
+	CHECK(hv.memwrites >= 4 + RD_BYTES / 65520);
+	if (!hv.ram)
+		return;
+	for (i = (SETUP_SECTS + 1) * 512; i < IMG_BYTES; i++)
+		bad += hv.ram[(16u << 20) + i - (SETUP_SECTS + 1) * 512] != k[i];
+	CHECK_EQ_INT(bad, 0);
+	for (i = 0; i < RD_BYTES; i++)
+		bad += hv.ram[rd_pa + i] != (uint8_t)(i ^ (i >> 8));
+	CHECK_EQ_INT(bad, 0);
+	CHECK_EQ_STR((const char *)hv.ram + 0x8000, "console=ttyS0 "
+		     "tsc_early_khz=2994372 hostname=tiny");
+	zp = hv.ram + 0x7000;
+	CHECK_EQ_U64(rd32(zp, HDR_CMD_LINE_PTR), 0x8000);
+	CHECK_EQ_U64(rd32(zp, HDR_RAMDISK_IMAGE), rd_pa);
+	CHECK_EQ_U64(rd32(zp, HDR_RAMDISK_SIZE), RD_BYTES);
+	CHECK_EQ_U64(rd32(zp, HDR_CODE32_START), 16u << 20);
+	CHECK_EQ_U64(rd8(zp, HDR_TYPE_OF_LOADER), 0xff);
+	CHECK_EQ_U64(rd16(zp, HDR_BOOT_FLAG), 0xAA55);
+	CHECK_EQ_U64(rd8(zp, BP_E820_ENTRIES), 3);
+	CHECK_EQ_U64(rd64(zp, BP_E820_TABLE + 20 + 0), 0x9F000);
+	CHECK_EQ_U64(rd32(zp, BP_E820_TABLE + 20 + 16), E820_RESERVED);
+	CHECK_EQ_U64(rd64(zp, BP_E820_TABLE + 40 + 8), (63ull << 20));
+	free(k);
+}
+
+/* Every failure after CREATE destroys the domain; before it, none made. */
+static void test_build_failures(void)
+{
+	char err[BUILD_ERR_BYTES];
+	struct config cfg;
+	uint8_t *big;
+	uint32_t id;
+	int total, n;
+
+	hv_reset();
+	make_cfg(&cfg);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), 0);
+	total = hv.calls;
+	for (n = 1; n <= total; n++) {
+		hv_reset();
+		hv.fail_at = n;
+		err[0] = '\0';
+		CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)),
+			     -KEEL_ENOMEM);
+		CHECK_MSG(err[0] != '\0', "call %d: no message", n);
+		/* INFO, LIST, CREATE come first: later failures must destroy */
+		CHECK_EQ_INT(hv.destroyed, n > 3 ? 1 : 0);
+		CHECK_EQ_INT(hv.n_doms, 1);
+	}
+	hv_reset();
+	hv.fail_op = KEEL_HC_DOMAIN_START;
+	CHECK(build_domain(&cfg, &id, err, sizeof(err)) < 0);
+	CHECK_EQ_STR(err, "KEEL_HC_DOMAIN_START failed: Cannot allocate memory");
+	CHECK_EQ_INT(hv.destroyed, 1);
+	/* pre-create failures: missing files, name taken, too little RAM */
+	hv_reset();
+	snprintf(cfg.kernel, sizeof(cfg.kernel), "/nonexistent/vmlinuz");
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -ENOENT);
+	CHECK_EQ_STR(err, "cannot read kernel '/nonexistent/vmlinuz': No such "
+		     "file or directory");
+	make_cfg(&cfg);
+	snprintf(cfg.ramdisk, sizeof(cfg.ramdisk), "/nonexistent/rd");
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -ENOENT);
+	CHECK_EQ_STR(err, "cannot read ramdisk '/nonexistent/rd': No such "
+		     "file or directory");
+	make_cfg(&cfg);
+	snprintf(cfg.kernel, sizeof(cfg.kernel), "%s", ramdisk_path);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "is not a Linux bzImage") != NULL);
+	make_cfg(&cfg);
+	big = make_kernel(64u << 20);
+	write_file(kernel_path, big, IMG_BYTES);
+	hv_reset();
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -ENOMEM);
+	CHECK_EQ_STR(err, "memory 64 MiB is too small for this kernel and "
+		     "ramdisk: need at least 82 MiB");
+	CHECK_EQ_INT(hv.created.mem_bytes, 0);
+	free(big);
+	big = make_kernel(8u << 20);
+	write_file(kernel_path, big, IMG_BYTES);
+	free(big);
+	hv_reset();
+	hv_add(5, "tiny", KEEL_DOMSTATE_RUNNING);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -EEXIST);
+	CHECK_EQ_INT(hv.created.mem_bytes, 0);
+}
+
+/* domain.c: lookup, state letters, list rows. */
+static void test_domain_fmt(void)
+{
+	char buf[256], st[8];
+	struct keel_dominfo d;
+
+	hv_reset();
+	hv_add(3, "web", KEEL_DOMSTATE_RUNNING);
+	hv_add(12, "7up", KEEL_DOMSTATE_PAUSED);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, "web"), 1);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, "3"), 1);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, "12"), 2);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, "7up"), 2);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, "0"), 0);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, "Domain-0"), 0);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, "nope"), -ENOENT);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, "4"), -ENOENT);
+	CHECK_EQ_INT(domain_find(hv.doms, hv.n_doms, ""), -ENOENT);
+	memset(&d, 0, sizeof(d));
+	d.state = KEEL_DOMSTATE_RUNNING;
+	domain_state_str(&d, st);
+	CHECK_EQ_STR(st, "r-----");
+	d.state = KEEL_DOMSTATE_BLOCKED;
+	domain_state_str(&d, st);
+	CHECK_EQ_STR(st, "-b----");
+	d.state = KEEL_DOMSTATE_PAUSED;
+	domain_state_str(&d, st);
+	CHECK_EQ_STR(st, "--p---");
+	d.state = KEEL_DOMSTATE_SHUTDOWN;
+	d.shutdown_reason = KEEL_SHUTDOWN_POWEROFF;
+	domain_state_str(&d, st);
+	CHECK_EQ_STR(st, "---s--");
+	d.state = KEEL_DOMSTATE_CRASHED;
+	domain_state_str(&d, st);
+	CHECK_EQ_STR(st, "----c-");
+	d.state = KEEL_DOMSTATE_BUILDING;
+	domain_state_str(&d, st);
+	CHECK_EQ_STR(st, "------");
+	CHECK_EQ_INT(domain_format_header(false, buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "Name                                ID    Mem VCPUs "
+		     "State    Time(s)");
+	hv.doms[0].cpu_time_ns = 12345678901ull;
+	CHECK_EQ_INT(domain_format_row(&hv.doms[0], false, buf, sizeof(buf)), 0);
+	CHECK_EQ_STR(buf, "Domain-0                             0   1024     1 "
+		     "r-----      12.3");
+	hv.doms[1].cpu_time_ns = 99999999ull;
+	domain_format_row(&hv.doms[1], false, buf, sizeof(buf));
+	CHECK_EQ_STR(buf, "web                                  3    128     1 "
+		     "r-----       0.0");
+	hv.doms[1].exits = 42;
+	domain_format_row(&hv.doms[1], true, buf, sizeof(buf));
+	CHECK(strstr(buf, "0.0         42         0  none") != NULL);
+	CHECK_EQ_INT(domain_format_row(&hv.doms[1], false, buf, 10), -ENOSPC);
+	CHECK_EQ_STR(domain_reason_name(KEEL_SHUTDOWN_REBOOT), "reboot");
+}
+
+int main(void)
+{
+	make_files();
+	test_mem_e820();
+	test_layout();
+	test_cmdline();
+	test_precheck();
+	test_build_ok();
+	test_build_failures();
+	test_domain_fmt();
+	unlink(kernel_path);
+	unlink(ramdisk_path);
+	free(hv.ram);
+	return harness_done("test_toolstack_build");
+}

@@ -1,0 +1,100 @@
+/*
+ * Domain builder of the `keel` toolstack: turns a struct config into a
+ * running guest. It reads the kernel (bzImage) and ramdisk, lays them out
+ * in the guest's fixed physical memory map (keel_abi.h) by the Linux boot
+ * protocol, using the hypervisor's own loader (hypervisor/common/
+ * linux_boot.c) for the zero page, and then makes the calls
+ * KEEL_HC_DOMAIN_CREATE, _MEMWRITE and _START. Anything that fails after
+ * the domain exists destroys it again. The placement, e820, command-line
+ * and pre-create checks are pure functions, unit-tested on the host.
+ */
+#ifndef KEEL_TOOLSTACK_BUILD_H
+#define KEEL_TOOLSTACK_BUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+#include "config.h"
+
+#define BUILD_ZERO_PAGE_PA 0x7000ull /* struct boot_params */
+#define BUILD_CMDLINE_PA 0x8000ull   /* kernel command line */
+#define BUILD_E820_ENTRIES 3u
+#define BUILD_MEM_ALIGN_BYTES (2ull << 20) /* guest RAM granularity */
+#define BUILD_PAGE_BYTES 4096ull
+#define BUILD_DEFAULT_LOAD_PA (16ull << 20) /* if pref_address is unusable */
+#define BUILD_MAX_FILE_BYTES (1ull << 30)   /* kernel or ramdisk */
+#define BUILD_ERR_BYTES 512u
+
+/*
+ * From hypervisor/include/keel/linux_boot.h and memmap.h. Only build.c
+ * (and linux_boot.c) are compiled with -I../hypervisor/include, so other
+ * toolstack files see these as opaque.
+ */
+struct linux_image;
+struct mem_range;
+
+/* Where everything goes in the guest's physical memory. */
+struct build_layout {
+	uint64_t mem_bytes;    /* guest RAM, a multiple of 2 MiB */
+	uint64_t kernel_pa;    /* protected-mode part, also the entry point */
+	uint64_t kernel_end;   /* kernel_pa + init_size */
+	uint64_t initrd_pa;    /* 0 without a ramdisk */
+	uint64_t initrd_bytes;
+	uint64_t zero_page_pa;
+	uint64_t cmdline_pa;
+};
+
+/* Guest RAM in bytes for @memory_mib MiB, rounded up to 2 MiB. */
+uint64_t build_mem_bytes(uint32_t memory_mib);
+
+/*
+ * Place the kernel described by @img and an initrd of @initrd_bytes in
+ * @mem_bytes of guest RAM: kernel at its pref_address (aligned to
+ * kernel_alignment), initrd page-aligned at the top of RAM below
+ * initrd_addr_max, zero page and command line at their fixed addresses.
+ * Returns 0 with @out filled, or -ENOMEM with a message in @err ("memory
+ * 64 MiB is too small ...: need at least 96 MiB").
+ */
+int build_layout(const struct linux_image *img, uint64_t mem_bytes,
+		 uint64_t initrd_bytes, struct build_layout *out, char *err,
+		 size_t err_len);
+
+/*
+ * Fill @out (BUILD_E820_ENTRIES entries) with the guest's e820 map for
+ * @mem_bytes of RAM: RAM below KEEL_GUEST_BIOS_START, reserved up to 1 MiB,
+ * RAM from 1 MiB to the end. Returns the number of entries.
+ */
+uint32_t build_e820(uint64_t mem_bytes, struct mem_range *out);
+
+/*
+ * Compose the guest's kernel command line into @buf: "console=ttyS0",
+ * "tsc_early_khz=<tsc_khz>" (if known), "hostname=<name>", then
+ * "root=<root>", cmdline and extra from @cfg when set.
+ * Returns the length, or -ENOSPC if @len is too small.
+ */
+int build_cmdline(const struct config *cfg, uint64_t tsc_khz, char *buf,
+		  size_t len);
+
+/*
+ * Checks made before KEEL_HC_DOMAIN_CREATE against the hypervisor's state:
+ * @info (KEEL_HC_INFO) and the @n domains in @doms. Fails with a message
+ * in @err if the name is taken, there is not enough free memory for
+ * @mem_bytes, or more vCPUs are asked for than the pool or the ABI allows.
+ * Returns 0, -EEXIST, -ENOMEM or -EINVAL.
+ */
+int build_precheck(const struct config *cfg, uint64_t mem_bytes,
+		   const struct keel_info *info,
+		   const struct keel_dominfo *doms, uint32_t n, char *err,
+		   size_t err_len);
+
+/*
+ * Build and start the domain described by @cfg (config_check()ed): read
+ * the images, check, create, load and start it. @domid receives the new
+ * domain's id. Nothing remains of the domain on failure.
+ * Returns 0, or a negative errno / -KEEL_E* value with a message in @err.
+ */
+int build_domain(const struct config *cfg, uint32_t *domid, char *err,
+		 size_t err_len);
+
+#endif /* KEEL_TOOLSTACK_BUILD_H */

@@ -1,0 +1,419 @@
+/*
+ * Domain lifecycle commands of `keel`, modelled on xl: create, list,
+ * pause, unpause, destroy, and shutdown/reboot (which the hypervisor
+ * cannot do yet). `keel create` finds and parses the config, applies
+ * key=value overrides, builds the domain, saves the effective config and
+ * starts the domain's monitor; `-c` then attaches its console.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "abi.h"
+#include "args.h"
+#include "build.h"
+#include "config.h"
+#include "domain.h"
+#include "hcall.h"
+#include "keel.h"
+#include "monitor.h"
+
+#define CMD_CFG_MAX_BYTES (1u << 20)
+
+/* Report a usage error of command @cmd and return KEEL_EXIT_USAGE. */
+static int cmd_usage_error(const char *cmd, const char *what, const char *arg)
+{
+	fprintf(stderr, "keel: %s: %s%s%s%s; see 'keel help %s'\n", cmd, what,
+		arg ? " '" : "", arg ? arg : "", arg ? "'" : "", cmd);
+	return KEEL_EXIT_USAGE;
+}
+
+/* Find the config file for @arg into @path; prints the error itself. */
+static int cmd_find_config(const char *arg, char *path, size_t len)
+{
+	uint32_t i;
+
+	for (i = 0; config_candidate(arg, i, path, len) == 0; i++) {
+		if (access(path, F_OK) == 0)
+			return 0;
+	}
+	if (strchr(arg, '/'))
+		fprintf(stderr, "keel: create: cannot read config '%s': %s\n",
+			arg, strerror(ENOENT));
+	else
+		fprintf(stderr, "keel: create: no config '%s' (looked for "
+			"%s[.cfg] here and in " CONFIG_MEDIUM_DIR "/)\n", arg,
+			arg);
+	return -ENOENT;
+}
+
+/* Read the file @path into a malloc'd buffer; prints errors. */
+static char *cmd_read_config(const char *path, size_t *len)
+{
+	char *buf = malloc(CMD_CFG_MAX_BYTES);
+	FILE *f = fopen(path, "r");
+
+	if (!f || !buf) {
+		fprintf(stderr, "keel: create: cannot read config '%s': %s\n",
+			path, strerror(errno ? errno : ENOMEM));
+		if (f)
+			fclose(f);
+		free(buf);
+		return NULL;
+	}
+	*len = fread(buf, 1, CMD_CFG_MAX_BYTES, f);
+	if (ferror(f) || *len == CMD_CFG_MAX_BYTES) {
+		fprintf(stderr, "keel: create: cannot read config '%s': %s\n",
+			path, ferror(f) ? strerror(errno) : "file too large");
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Load the config named by @arg, apply the @n overrides in @ov and check
+ * it. Prints errors. Returns 0 or -EINVAL/-ENOENT.
+ */
+static int cmd_load_config(const char *arg, char **ov, int n,
+			   struct config *cfg)
+{
+	char path[PATH_MAX], abs[PATH_MAX], cwd[PATH_MAX];
+	char err[CONFIG_ERR_BYTES];
+	size_t len;
+	char *text;
+	int i, ret;
+
+	if (cmd_find_config(arg, path, sizeof(path)))
+		return -ENOENT;
+	text = cmd_read_config(path, &len);
+	if (!text)
+		return -ENOENT;
+	if (!realpath(path, abs))
+		snprintf(abs, sizeof(abs), "%s", path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		snprintf(cwd, sizeof(cwd), "/");
+	config_init(cfg);
+	ret = config_parse(cfg, text, len, path, dirname(abs), err,
+			   sizeof(err));
+	free(text);
+	for (i = 0; !ret && i < n; i++)
+		ret = config_override(cfg, ov[i], cwd, err, sizeof(err));
+	if (!ret)
+		ret = config_check(cfg, path, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "keel: create: %s\n", err);
+	return ret;
+}
+
+/* Body of `keel create` once the arguments are known. */
+static int cmd_create_do(const char *arg, char **ov, int n, bool console)
+{
+	char err[BUILD_ERR_BYTES];
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	uint32_t domid;
+	int ret;
+
+	if (!cfg || cmd_load_config(arg, ov, n, cfg)) {
+		free(cfg);
+		return KEEL_EXIT_FAIL;
+	}
+	if (hcall_connect(NULL)) {
+		free(cfg);
+		return KEEL_EXIT_FAIL;
+	}
+	ret = build_domain(cfg, &domid, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "keel: create: %s\n", err);
+		free(cfg);
+		return KEEL_EXIT_FAIL;
+	}
+	ret = monitor_save_config(cfg);
+	if (!ret)
+		ret = monitor_start(cfg, domid);
+	if (ret)
+		fprintf(stderr, "keel: create: warning: no monitor for '%s' "
+			"(%s): on_poweroff/on_reboot/on_crash will not be "
+			"applied\n", cfg->name, strerror(-ret));
+	printf("Started domain %s (id=%u)\n", cfg->name, domid);
+	fflush(stdout);
+	ret = console ? cmd_console_attach(domid, cfg->name) : KEEL_EXIT_OK;
+	free(cfg);
+	return ret;
+}
+
+/* Entry point of `keel create [-c] <cfg> [key=value ...]`. */
+static int cmd_create_run(int argc, char **argv)
+{
+	bool console = false;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (args_is_help(argv[i])) {
+			keel_print_cmd_help(&cmd_create_entry);
+			return KEEL_EXIT_OK;
+		}
+	}
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(argv[i], "-c") != 0)
+			return cmd_usage_error("create", "unknown option",
+					       argv[i]);
+		console = true;
+	}
+	if (i >= argc)
+		return cmd_usage_error("create", "missing config file", NULL);
+	for (int j = i + 1; j < argc; j++) {
+		if (!strchr(argv[j], '='))
+			return cmd_usage_error("create", "expected key=value, "
+					       "got", argv[j]);
+	}
+	return cmd_create_do(argv[i], argv + i + 1, argc - i - 1, console);
+}
+
+/* Command-table entry of `keel create`. */
+const struct keel_cmd cmd_create_entry = {
+	.name = "create",
+	.summary = "Create and start a guest domain from a config file",
+	.usage = "Usage: keel create [-c] <config> [key=value ...]\n"
+		 "\n"
+		 "Build a guest from <config> (xl-style, see docs/config.md),\n"
+		 "start it and print 'Started domain <name> (id=N)'.\n"
+		 "<config> is a path, or a bare name looked up as <name> and\n"
+		 "<name>.cfg in the current directory, then in\n"
+		 CONFIG_MEDIUM_DIR "/ (so 'keel create tiny' works).\n"
+		 "key=value arguments override the file, e.g.\n"
+		 "  keel create tiny name=tiny2 memory=256\n"
+		 "A monitor process applies on_poweroff/on_reboot/on_crash;\n"
+		 "it logs to " MONITOR_DIR "/<name>.log.\n"
+		 "\n"
+		 "  -c   attach the console right after starting (Ctrl-] detaches)\n",
+	.run = cmd_create_run,
+};
+
+/* Entry point of `keel list [-l]`. */
+static int cmd_list_run(int argc, char **argv)
+{
+	struct keel_dominfo *doms;
+	bool long_fmt = false;
+	char line[256];
+	uint32_t n, i;
+	int ret;
+
+	for (i = 1; i < (uint32_t)argc; i++) {
+		if (args_is_help(argv[i])) {
+			keel_print_cmd_help(&cmd_list_entry);
+			return KEEL_EXIT_OK;
+		}
+		if (strcmp(argv[i], "-l") == 0 || strcmp(argv[i], "--long") == 0)
+			long_fmt = true;
+		else
+			return cmd_usage_error("list", argv[i][0] == '-' ?
+					       "unknown option" :
+					       "unexpected argument", argv[i]);
+	}
+	if (hcall_connect(NULL))
+		return KEEL_EXIT_FAIL;
+	ret = domain_list_get(&doms, &n);
+	if (ret) {
+		hcall_report("KEEL_HC_DOMAIN_LIST", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	domain_format_header(long_fmt, line, sizeof(line));
+	printf("%s\n", line);
+	for (i = 0; i < n; i++) {
+		domain_format_row(&doms[i], long_fmt, line, sizeof(line));
+		printf("%s\n", line);
+	}
+	free(doms);
+	return fflush(stdout) ? KEEL_EXIT_FAIL : KEEL_EXIT_OK;
+}
+
+/* Command-table entry of `keel list`. */
+const struct keel_cmd cmd_list_entry = {
+	.name = "list",
+	.summary = "List domains",
+	.usage = "Usage: keel list [-l]\n"
+		 "\n"
+		 "One line per domain, Domain-0 first, as 'xl list':\n"
+		 "  Name ID Mem VCPUs State Time(s)\n"
+		 "Mem is in MiB; State has one position per flag of 'rbpscd'\n"
+		 "(running, blocked, paused, shutdown, crashed, dying), '-' if\n"
+		 "unset; Time(s) is CPU time in seconds.\n"
+		 "\n"
+		 "  -l, --long   also show VM exits, console bytes written and\n"
+		 "               the shutdown reason\n",
+	.run = cmd_list_run,
+};
+
+/*
+ * Parse `keel <cmd> <domain>`: exactly one non-option argument.
+ * Returns -1 to go on with *@word set, else the exit code to return.
+ */
+static int cmd_one_domain_args(const struct keel_cmd *cmd, int argc,
+			       char **argv, const char **word)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (args_is_help(argv[i])) {
+			keel_print_cmd_help(cmd);
+			return KEEL_EXIT_OK;
+		}
+	}
+	if (argc < 2)
+		return cmd_usage_error(cmd->name, "missing domain name or id",
+				       NULL);
+	if (argv[1][0] == '-' && argv[1][1])
+		return cmd_usage_error(cmd->name, "unknown option", argv[1]);
+	if (argc > 2)
+		return cmd_usage_error(cmd->name, "unexpected argument",
+				       argv[2]);
+	*word = argv[1];
+	return -1;
+}
+
+/* Run KEEL_DOMCTL_@op on the domain named in argv (pause/unpause/destroy). */
+static int cmd_domctl(const struct keel_cmd *cmd, int argc, char **argv,
+		      uint32_t op)
+{
+	struct keel_dominfo d;
+	char name[KEEL_DOMAIN_NAME_BYTES + 1];
+	const char *word;
+	int ret = cmd_one_domain_args(cmd, argc, argv, &word);
+
+	if (ret >= 0)
+		return ret;
+	if (hcall_connect(NULL) || domain_resolve(word, &d))
+		return KEEL_EXIT_FAIL;
+	if (d.domid == 0) {
+		fprintf(stderr, "keel: %s: refusing to %s Domain-0\n",
+			cmd->name, cmd->name);
+		return KEEL_EXIT_FAIL;
+	}
+	domain_name(&d, name, sizeof(name));
+	if (op == KEEL_DOMCTL_DESTROY)
+		monitor_mark_destroying(name, d.domid);
+	ret = domain_ctl(d.domid, op);
+	if (ret == -KEEL_ENOENT) {
+		fprintf(stderr, "keel: no domain named '%s' (see 'keel "
+			"list')\n", word);
+		return KEEL_EXIT_FAIL;
+	}
+	if (ret) {
+		hcall_report("KEEL_HC_DOMAIN_CTL", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	return KEEL_EXIT_OK;
+}
+
+/* Entry point of `keel pause <domain>`. */
+static int cmd_pause_run(int argc, char **argv)
+{
+	return cmd_domctl(&cmd_pause_entry, argc, argv, KEEL_DOMCTL_PAUSE);
+}
+
+/* Entry point of `keel unpause <domain>`. */
+static int cmd_unpause_run(int argc, char **argv)
+{
+	return cmd_domctl(&cmd_unpause_entry, argc, argv, KEEL_DOMCTL_UNPAUSE);
+}
+
+/* Entry point of `keel destroy <domain>`. */
+static int cmd_destroy_run(int argc, char **argv)
+{
+	return cmd_domctl(&cmd_destroy_entry, argc, argv, KEEL_DOMCTL_DESTROY);
+}
+
+/* Command-table entry of `keel pause`. */
+const struct keel_cmd cmd_pause_entry = {
+	.name = "pause",
+	.summary = "Pause a domain (its vCPUs stop running)",
+	.usage = "Usage: keel pause <domain>\n"
+		 "\n"
+		 "Stop scheduling the domain's vCPUs; 'keel unpause' resumes\n"
+		 "them. <domain> is a name or a numeric id.\n",
+	.run = cmd_pause_run,
+};
+
+/* Command-table entry of `keel unpause`. */
+const struct keel_cmd cmd_unpause_entry = {
+	.name = "unpause",
+	.summary = "Resume a paused domain",
+	.usage = "Usage: keel unpause <domain>\n"
+		 "\n"
+		 "Resume a domain paused with 'keel pause'. <domain> is a name\n"
+		 "or a numeric id.\n",
+	.run = cmd_unpause_run,
+};
+
+/* Command-table entry of `keel destroy`. */
+const struct keel_cmd cmd_destroy_entry = {
+	.name = "destroy",
+	.summary = "Stop a domain at once and free its resources",
+	.usage = "Usage: keel destroy <domain>\n"
+		 "\n"
+		 "Kill the domain immediately (like pulling the plug) and give\n"
+		 "its memory and CPUs back to the pool. Its monitor exits\n"
+		 "without restarting it. <domain> is a name or a numeric id.\n",
+	.run = cmd_destroy_run,
+};
+
+/* shutdown/reboot: check the arguments, then say it is not supported. */
+static int cmd_not_yet(const struct keel_cmd *cmd, int argc, char **argv)
+{
+	const char *word;
+	int ret = cmd_one_domain_args(cmd, argc, argv, &word);
+
+	if (ret >= 0)
+		return ret;
+	fprintf(stderr, "keel: %s: not supported yet: use 'keel destroy', or "
+		"run poweroff/reboot inside the guest\n", cmd->name);
+	return KEEL_EXIT_FAIL;
+}
+
+/* Entry point of `keel shutdown <domain>`. */
+static int cmd_shutdown_run(int argc, char **argv)
+{
+	return cmd_not_yet(&cmd_shutdown_entry, argc, argv);
+}
+
+/* Entry point of `keel reboot <domain>`. */
+static int cmd_reboot_run(int argc, char **argv)
+{
+	return cmd_not_yet(&cmd_reboot_entry, argc, argv);
+}
+
+/* Command-table entry of `keel shutdown`. */
+const struct keel_cmd cmd_shutdown_entry = {
+	.name = "shutdown",
+	.summary = "Ask a domain to power off (not supported yet)",
+	.usage = "Usage: keel shutdown <domain>\n"
+		 "\n"
+		 "Not supported yet: the hypervisor has no way to ask a guest\n"
+		 "to shut down. Use 'keel destroy', or run 'poweroff' inside\n"
+		 "the guest. Exits 1.\n",
+	.run = cmd_shutdown_run,
+};
+
+/* Command-table entry of `keel reboot`. */
+const struct keel_cmd cmd_reboot_entry = {
+	.name = "reboot",
+	.summary = "Ask a domain to reboot (not supported yet)",
+	.usage = "Usage: keel reboot <domain>\n"
+		 "\n"
+		 "Not supported yet: the hypervisor has no way to ask a guest\n"
+		 "to reboot. Run 'reboot' inside the guest (its on_reboot\n"
+		 "action applies), or use 'keel destroy'. Exits 1.\n",
+	.run = cmd_reboot_run,
+};

@@ -1,0 +1,128 @@
+/*
+ * Guest configuration files of the `keel` toolstack, in the style of Xen's
+ * xl: `key = value` lines, `#` comments, values that are "strings",
+ * 'strings', decimal integers or lists [ 'a', 'b' ] (which may span lines).
+ * This module parses such text into a struct config, applies `key=value`
+ * overrides from the command line, checks the result and writes a config
+ * back out (the monitor saves the effective one). It is pure: no file or
+ * hypercall I/O, so tests/unit drives it with golden files. Errors come as
+ * text in a caller buffer, "<file>:<line>: <what>", and -EINVAL.
+ */
+#ifndef KEEL_TOOLSTACK_CONFIG_H
+#define KEEL_TOOLSTACK_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+
+#define CONFIG_NAME_MAX (KEEL_DOMAIN_NAME_BYTES - 1) /* chars in a name */
+#define CONFIG_STR_BYTES 1024u   /* longest string value, with the NUL */
+#define CONFIG_LIST_MAX 16u      /* items in a list */
+#define CONFIG_ITEM_BYTES 256u   /* longest list item, with the NUL */
+#define CONFIG_ERR_BYTES 512u    /* room for one error message */
+#define CONFIG_DEFAULT_MEMORY_MIB 128u
+#define CONFIG_DEFAULT_VCPUS 1u
+
+/* on_poweroff / on_reboot / on_crash values. */
+enum config_action {
+	CONFIG_ACTION_DESTROY,  /* remove the domain */
+	CONFIG_ACTION_RESTART,  /* remove it and build it again */
+	CONFIG_ACTION_PRESERVE, /* leave it as it is (for inspection) */
+};
+
+/* A list value such as disk = [ '...', '...' ]. */
+struct config_list {
+	uint32_t n;
+	char items[CONFIG_LIST_MAX][CONFIG_ITEM_BYTES];
+};
+
+/* One guest configuration. Empty strings mean "not set". */
+struct config {
+	char name[CONFIG_NAME_MAX + 1];
+	char description[CONFIG_STR_BYTES];
+	char kernel[CONFIG_STR_BYTES];  /* absolute once parsed from a file */
+	char ramdisk[CONFIG_STR_BYTES];
+	char cmdline[CONFIG_STR_BYTES];
+	char extra[CONFIG_STR_BYTES];
+	char root[CONFIG_STR_BYTES];
+	uint32_t memory_mib;
+	uint32_t vcpus;
+	enum config_action on_poweroff;
+	enum config_action on_reboot;
+	enum config_action on_crash;
+	struct config_list disk;
+	struct config_list vif;
+	uint32_t set_line[16]; /* per key (config.c's table): line set, 0 = not */
+};
+
+/* Fill @cfg with the defaults (memory 128, vcpus 1, destroy/restart/destroy). */
+void config_init(struct config *cfg);
+
+/*
+ * Parse config text @text (@len bytes, need not be NUL-terminated) into
+ * @cfg, which should have been config_init()ed. @file names the file in
+ * error messages; relative kernel/ramdisk paths are made relative to
+ * @base_dir (NULL: left as they are). On error writes
+ * "<file>:<line>: <what>" to @err (@err_len bytes).
+ * Returns 0 or -EINVAL.
+ */
+int config_parse(struct config *cfg, const char *text, size_t len,
+		 const char *file, const char *base_dir, char *err,
+		 size_t err_len);
+
+/*
+ * Apply one command-line override @arg, "key=value", to @cfg. The value may
+ * be written as in a file ("x", 'x', 12, [ ... ]) or bare (name=tiny2,
+ * memory=256). A relative kernel/ramdisk path is made relative to
+ * @base_dir (NULL: left as is). Errors are "command line: <what>".
+ * Returns 0 or -EINVAL.
+ */
+int config_override(struct config *cfg, const char *arg, const char *base_dir,
+		    char *err, size_t err_len);
+
+/*
+ * Check that @cfg is complete (name and kernel set) and consistent.
+ * @file names the config in messages ("<file>: missing 'kernel'").
+ * Returns 0 or -EINVAL with @err filled.
+ */
+int config_check(const struct config *cfg, const char *file, char *err,
+		 size_t err_len);
+
+/*
+ * Write the value of key @key of @cfg as config syntax ('text', 128,
+ * [ 'a', 'b' ], destroy as 'destroy') into @buf. Unset strings give ''.
+ * Returns 0, -ENOENT for an unknown key, -ENOSPC if @buf is too small.
+ */
+int config_format_value(const struct config *cfg, const char *key, char *buf,
+			size_t len);
+
+/*
+ * Write all of @cfg as a config file (one `key = value` line per set key)
+ * into @buf (@len bytes). config_parse() of the result gives back @cfg.
+ * Returns the length written, or -ENOSPC.
+ */
+int config_write(const struct config *cfg, char *buf, size_t len);
+
+/* Directory searched for configs named without a path (the boot medium). */
+#define CONFIG_MEDIUM_DIR "/run/keel/medium/configs"
+
+/*
+ * Candidate file @idx (0, 1, ...) for the config argument @arg of
+ * `keel create`, into @buf: an argument with a '/' is only itself; a bare
+ * name is tried as ./<arg>, ./<arg>.cfg, CONFIG_MEDIUM_DIR/<arg> and
+ * CONFIG_MEDIUM_DIR/<arg>.cfg (".cfg" forms skipped if @arg has it).
+ * Returns 0, or -ENOENT when there is no candidate @idx.
+ */
+int config_candidate(const char *arg, uint32_t idx, char *buf, size_t len);
+
+/* Name of action @a: "destroy", "restart" or "preserve". */
+const char *config_action_name(enum config_action a);
+
+/*
+ * The known key closest to @word by edit distance (at most 2), for "did
+ * you mean" hints, or NULL if none is close.
+ */
+const char *config_suggest_key(const char *word);
+
+#endif /* KEEL_TOOLSTACK_CONFIG_H */

@@ -1,0 +1,76 @@
+/*
+ * Domain queries and control for the `keel` toolstack: fetching the domain
+ * list (KEEL_HC_DOMAIN_LIST), naming domains by name or numeric id,
+ * KEEL_HC_DOMAIN_CTL, and the xl-style rendering of `keel list` (state
+ * letters "rbpscd", memory in MiB, CPU time with one decimal). The
+ * formatting and lookup functions are pure and unit-tested on the host.
+ */
+#ifndef KEEL_TOOLSTACK_DOMAIN_H
+#define KEEL_TOOLSTACK_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+
+#define DOMAIN_DOM0_NAME "Domain-0"
+#define DOMAIN_STATE_CHARS 6 /* "rbpscd" */
+/* Most infos one KEEL_HC_DOMAIN_LIST call can return. */
+#define DOMAIN_LIST_MAX ((KEEL_HC_MAX_ARG - sizeof(struct keel_domain_list)) / \
+			 sizeof(struct keel_dominfo))
+
+/*
+ * Fetch the domain list from the hypervisor. @out receives a malloc'd
+ * array (free() it) of *@n entries, dom0 first.
+ * Returns 0, -ENOMEM, or the hypercall's error.
+ */
+int domain_list_get(struct keel_dominfo **out, uint32_t *n);
+
+/*
+ * Find the domain that @word names in @doms (@n entries): a word of digits
+ * is a domain id, anything else a name ("Domain-0" names dom0).
+ * Returns the index, or -ENOENT.
+ */
+int domain_find(const struct keel_dominfo *doms, uint32_t n, const char *word);
+
+/*
+ * Fetch the list and look @word up; on failure print "keel: no domain
+ * named 'x' (see 'keel list')" (or the hypercall error) to stderr.
+ * @info receives the domain's entry. Returns 0 or a negative error.
+ */
+int domain_resolve(const char *word, struct keel_dominfo *info);
+
+/*
+ * Name of @d for display, into @buf (@len bytes): "Domain-0" for id 0,
+ * else its name (non-printable bytes as '?').
+ */
+void domain_name(const struct keel_dominfo *d, char *buf, size_t len);
+
+/*
+ * The 6-character xl state of @d into @buf (at least 7 bytes): one
+ * position each for running, blocked, paused, shutdown, crashed, dying,
+ * the letter when set and '-' otherwise.
+ */
+void domain_state_str(const struct keel_dominfo *d, char *buf);
+
+/* Header line of `keel list` (@long_fmt: `keel list -l`) into @buf. */
+int domain_format_header(bool long_fmt, char *buf, size_t len);
+
+/*
+ * One `keel list` line for @d into @buf (no newline).
+ * Returns 0 or -ENOSPC.
+ */
+int domain_format_row(const struct keel_dominfo *d, bool long_fmt, char *buf,
+		      size_t len);
+
+/* Name of shutdown reason @r: "none", "poweroff", "reboot", "crash". */
+const char *domain_reason_name(uint32_t r);
+
+/*
+ * Make KEEL_HC_DOMAIN_CTL @op (KEEL_DOMCTL_*) on domain @domid.
+ * Returns 0 or the hypercall's negative error.
+ */
+int domain_ctl(uint32_t domid, uint32_t op);
+
+#endif /* KEEL_TOOLSTACK_DOMAIN_H */
