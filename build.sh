@@ -1,0 +1,656 @@
+#!/usr/bin/env bash
+# build.sh - build the Keel live CD (out/keel.iso).
+#
+# Stages, in order: download, hypervisor, dom0, guests, iso. Each stage keeps
+# a hash of its inputs in build/stamps/<stage> and is skipped when nothing it
+# reads has changed. Run `./build.sh --help` for the options.
+set -Eeuo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=$ROOT/build
+OUT=$ROOT/out
+CACHE=$ROOT/cache
+STAMPS=$BUILD/stamps
+LOGS=$BUILD/logs
+
+STAGES=(download hypervisor dom0 guests iso)
+declare -A STAGE_NEEDS=(
+	[download]=""
+	[hypervisor]=""
+	[dom0]="download"
+	[guests]="download"
+	[iso]="hypervisor dom0 guests"
+)
+declare -A STAGE_ACTION=(
+	[download]="fetching Debian's kernel packages"
+	[hypervisor]="compiling"
+	[dom0]="building keel.ko, the toolstack and the initramfs"
+	[guests]="building guest images"
+	[iso]="writing out/keel.iso"
+)
+declare -A STAGE_DESC=(
+	[download]="fetch Debian's kernel packages into cache/, verify, extract to build/kernel/"
+	[hypervisor]="make -C hypervisor -> build/hypervisor/keel.gz, keel.elf32"
+	[dom0]="keel.ko, keel toolstack, dom0 initramfs -> build/dom0/{vmlinuz,initrd.img}"
+	[guests]="guest images (none yet) and configs/ -> build/guests/"
+	[iso]="isolinux staging tree build/iso-root/ -> out/keel.iso"
+)
+
+# Host packages build.sh needs (Debian 12).
+HOST_PACKAGES=(gcc make libc6-dev libelf1 xorriso isolinux syslinux-common
+	squashfs-tools busybox-static cpio kmod xz-utils gzip)
+
+# Kernel modules dom0 loads at boot (with their dependencies from modules.dep).
+DOM0_MODULES=(
+	# CD / USB boot
+	sr_mod cdrom isofs ata_piix ahci libahci libata scsi_mod sd_mod
+	usb-storage uas xhci-pci xhci-hcd ehci-pci ehci-hcd uhci-hcd ohci-pci
+	usbhid hid-generic
+	# USB sticks written with a FAT or ext4 copy of the CD
+	vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 ext4 crc32c_generic
+	# live system
+	loop squashfs overlay
+	# NICs
+	e1000 e1000e virtio_net virtio_pci virtio_blk virtio_console
+	af_packet
+)
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+VERBOSE=0
+ONLY_STAGE=""
+ACTION=build
+CURRENT_STAGE=""
+TMP_PATHS=()
+
+usage() {
+	cat <<EOF
+Usage: ./build.sh [OPTIONS]
+
+Builds out/keel.iso: the Keel hypervisor, Debian's stock kernel as dom0 with
+a busybox initramfs, and an isolinux boot menu. Run as root on Debian 12; the
+first run installs the host packages it needs with apt-get.
+
+Stages (run in this order; an unchanged stage is skipped):
+EOF
+	local i=1 s
+	for s in "${STAGES[@]}"; do
+		printf '  %d. %-11s %s\n' "$i" "$s" "${STAGE_DESC[$s]}"
+		i=$((i + 1))
+	done
+	cat <<EOF
+
+Options:
+  --stage NAME   run only stage NAME (and the stages it needs whose outputs
+                 are missing)
+  --clean        remove build/ and out/ (keeps the download cache, cache/)
+  --distclean    remove build/, out/ and cache/
+  -j N           parallel make jobs (default: $(nproc 2>/dev/null || echo 2))
+  --verbose      show the commands' output (default: build/logs/<stage>.log)
+  -h, --help     show this help
+
+Outputs: out/keel.iso; intermediate files in build/; downloads in cache/.
+EOF
+}
+
+# ---------------------------------------------------------------- messages
+log() { printf '%s\n' "$*"; }
+vlog() { if [ "$VERBOSE" = 1 ]; then printf '    %s\n' "$*"; fi; }
+
+# fail COMMAND CAUSE: print the failure line and exit non-zero.
+fail() {
+	trap - ERR
+	set -- "${1//"$ROOT"\//}" "${2//"$ROOT"\//}"
+	if [ -n "$CURRENT_STAGE" ]; then
+		printf "build.sh: stage '%s' failed: %s: %s\n" "$CURRENT_STAGE" "$1" "$2" >&2
+	else
+		printf 'build.sh: %s: %s\n' "$1" "$2" >&2
+	fi
+	exit 1
+}
+
+on_err() {
+	local rc=$1 cmd=$2
+	fail "$cmd" "exit status $rc${LOGFILE:+ (see ${LOGFILE#"$ROOT"/})}"
+}
+trap 'on_err $? "$BASH_COMMAND"' ERR
+
+cleanup() {
+	local p
+	for p in "${TMP_PATHS[@]+"${TMP_PATHS[@]}"}"; do
+		rm -rf -- "$p"
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+LOGFILE=""
+
+# run CMD...: run a command, its output to the stage log (or the terminal
+# with --verbose). On failure show the end of the log and stop.
+run() {
+	vlog "+ $*"
+	local rc=0
+	if [ "$VERBOSE" = 1 ]; then
+		"$@" || rc=$?
+	else
+		printf '+ %s\n' "$*" >>"$LOGFILE"
+		"$@" >>"$LOGFILE" 2>&1 || rc=$?
+	fi
+	if [ "$rc" != 0 ]; then
+		if [ "$VERBOSE" != 1 ]; then
+			echo "---- last lines of ${LOGFILE#"$ROOT"/} ----" >&2
+			tail -n 25 "$LOGFILE" >&2 || true
+			echo "----" >&2
+		fi
+		fail "$*" "exit status $rc${LOGFILE:+ (full log: ${LOGFILE#"$ROOT"/})}"
+	fi
+}
+
+tmp_path() { # register a temporary path removed on exit
+	TMP_PATHS+=("$1")
+}
+
+# ---------------------------------------------------------------- hashing
+# hash_tree DIR...: hash of the paths, sizes, mtimes and contents of the
+# files under the given directories (missing ones hash as "missing").
+hash_tree() {
+	local d
+	for d in "$@"; do
+		if [ -e "$d" ]; then
+			(cd "$ROOT" && find "${d#"$ROOT"/}" \( -name .git -o -name '__pycache__' \) -prune -o \
+				\( -type f -o -type l \) -printf '%p %s %T@\n' | LC_ALL=C sort)
+			(cd "$ROOT" && find "${d#"$ROOT"/}" \( -name .git -o -name '__pycache__' \) -prune -o \
+				-type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
+		else
+			echo "missing $d"
+		fi
+	done | sha256sum | cut -d' ' -f1
+}
+
+hash_files() { # hash_files FILE...: content hashes of output files
+	local f
+	for f in "$@"; do
+		if [ -f "$f" ]; then sha256sum "$f"; else echo "missing $f"; fi
+	done | sha256sum | cut -d' ' -f1
+}
+
+recipe_hash() { # the stage function's own text, so editing build.sh counts
+	declare -f "stage_$1" | sha256sum | cut -d' ' -f1
+}
+
+stamp_ok() { # stamp_ok STAGE HASH
+	[ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]
+}
+
+stamp_write() {
+	mkdir -p "$STAMPS"
+	printf '%s\n' "$2" >"$STAMPS/$1.tmp"
+	mv -f "$STAMPS/$1.tmp" "$STAMPS/$1"
+}
+
+# ---------------------------------------------------------------- host setup
+ensure_host_packages() {
+	local missing=() p
+	for p in "${HOST_PACKAGES[@]}"; do
+		if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+			missing+=("$p")
+		fi
+	done
+	[ ${#missing[@]} = 0 ] && return 0
+	log "==> installing host packages: ${missing[*]}"
+	if [ "$(id -u)" != 0 ]; then
+		fail "apt-get install ${missing[*]}" "missing host packages and not root; run: sudo ./build.sh"
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update || fail "apt-get update" "could not refresh the package lists (network or /etc/apt/sources.list?)"
+	apt-get install -y "${missing[@]}" || fail "apt-get install -y ${missing[*]}" "package installation failed (see apt's output above)"
+}
+
+apt_lists_ok() {
+	apt-cache show --no-all-versions linux-image-amd64 >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------- stages
+# Each stage has: stage_X (does the work), inputs_X (prints the input hash),
+# outputs_X (lists output files that must exist).
+
+# -- download
+KERNEL_PKGS=()  # "name=version" set by resolve_kernel
+KERNEL_SHA=()   # expected sha256 for each
+KERNEL_ARCH=()
+KREL=""
+
+resolve_kernel() {
+	[ -n "$KREL" ] && return 0
+	if ! apt_lists_ok; then
+		log "    apt lists do not know linux-image-amd64; running apt-get update"
+		apt-get update >/dev/null || fail "apt-get update" "could not refresh the package lists"
+	fi
+	local img
+	img=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	[ -n "$img" ] || fail "apt-cache depends linux-image-amd64" "no linux-image-<release> dependency found (is Debian's main archive in /etc/apt/sources.list?)"
+	KREL=${img#linux-image-}          # e.g. 6.1.0-56-amd64
+	local abi=${KREL%-*}              # 6.1.0-56
+	local series
+	series=$(echo "$KREL" | cut -d. -f1,2) # 6.1
+	local names=("linux-image-$KREL" "linux-headers-$KREL" "linux-headers-$abi-common" "linux-kbuild-$series")
+	# candidate versions, then the records of exactly those versions
+	local recs specs=() p v s a
+	recs=$(apt-cache show --no-all-versions "${names[@]}" 2>/dev/null) || true
+	for p in "${names[@]}"; do
+		v=$(rec_field "$recs" "$p" Version)
+		[ -n "$v" ] || fail "apt-cache show $p" "package not known to apt (run apt-get update)"
+		specs+=("$p=$v")
+	done
+	recs=$(apt-cache show --no-all-versions "${specs[@]}" 2>/dev/null) ||
+		fail "apt-cache show --no-all-versions ${specs[*]}" "apt does not know these versions (run apt-get update)"
+	for p in "${specs[@]}"; do
+		s=$(rec_field "$recs" "${p%%=*}" SHA256)
+		a=$(rec_field "$recs" "${p%%=*}" Architecture)
+		[ -n "$s" ] || fail "apt-cache show --no-all-versions $p" "no SHA256 field, cannot verify the download"
+		KERNEL_PKGS+=("$p")
+		KERNEL_SHA+=("$s")
+		KERNEL_ARCH+=("$a")
+	done
+}
+
+rec_field() { # rec_field RECORDS PACKAGE FIELD: FIELD of PACKAGE's record
+	printf '%s\n' "$1" | awk -v pkg="$2" -v f="$3" -F': ' '
+		$1 == "Package" { cur = $2 }
+		cur == pkg && $1 == f { print $2; exit }'
+}
+
+deb_path() { # deb_path INDEX
+	local spec=${KERNEL_PKGS[$1]}
+	local p=${spec%%=*} v=${spec#*=}
+	echo "$CACHE/${p}_${v//:/%3a}_${KERNEL_ARCH[$1]}.deb"
+}
+
+inputs_download() {
+	resolve_kernel
+	{
+		recipe_hash download
+		local i
+		for i in "${!KERNEL_PKGS[@]}"; do echo "${KERNEL_PKGS[$i]} ${KERNEL_SHA[$i]}"; done
+	} | sha256sum | cut -d' ' -f1
+}
+outputs_download() { echo "$BUILD/kernel/release"; }
+
+stage_download() {
+	resolve_kernel
+	mkdir -p "$CACHE"
+	local i spec deb got dl
+	for i in "${!KERNEL_PKGS[@]}"; do
+		spec=${KERNEL_PKGS[$i]}
+		deb=$(deb_path "$i")
+		if [ -f "$deb" ]; then
+			got=$(sha256sum "$deb" | cut -d' ' -f1)
+			if [ "$got" = "${KERNEL_SHA[$i]}" ]; then
+				log "    $spec: cached, sha256 ok"
+				continue
+			fi
+			log "    $spec: cached file has sha256 $got, expected ${KERNEL_SHA[$i]}; deleting and fetching again"
+			rm -f "$deb"
+		fi
+		log "    $spec: downloading"
+		dl=$(mktemp -d "$CACHE/.dl.XXXXXX")
+		tmp_path "$dl"
+		chmod 755 "$dl"
+		if ! (cd "$dl" && apt-get download "$spec") >"$dl.log" 2>&1; then
+			local why
+			why=$(grep -E '^(E|Err):' "$dl.log" | head -n 3 | tr '\n' ' ')
+			rm -f "$dl.log"
+			fail "apt-get download $spec" "download failed: ${why:-see apt output}; check the network, or run apt-get update if the version is gone from the mirror"
+		fi
+		rm -f "$dl.log"
+		local f
+		f=$(find "$dl" -maxdepth 1 -name '*.deb' | head -n 1)
+		[ -n "$f" ] || fail "apt-get download $spec" "apt-get reported success but wrote no .deb"
+		got=$(sha256sum "$f" | cut -d' ' -f1)
+		if [ "$got" != "${KERNEL_SHA[$i]}" ]; then
+			fail "sha256 check of $spec" "downloaded file has sha256 $got, apt-cache says ${KERNEL_SHA[$i]} (corrupt download or stale apt lists: run apt-get update and retry)"
+		fi
+		mv -f "$f" "$deb"
+		rm -rf "$dl"
+	done
+
+	log "    extracting into build/kernel/ (release $KREL)"
+	local x=$BUILD/kernel.tmp
+	rm -rf "$x"
+	tmp_path "$x"
+	mkdir -p "$x"
+	for i in "${!KERNEL_PKGS[@]}"; do
+		run dpkg-deb -x "$(deb_path "$i")" "$x"
+	done
+	local hdr=$x/usr/src/linux-headers-$KREL
+	[ -f "$hdr/Makefile" ] || fail "dpkg-deb -x" "headers package did not contain usr/src/linux-headers-$KREL/Makefile"
+	[ -f "$x/boot/vmlinuz-$KREL" ] || fail "dpkg-deb -x" "image package did not contain boot/vmlinuz-$KREL"
+	# The headers' Makefile includes the common tree by absolute path
+	# (/usr/src/...); point it at our extracted copy instead of the host's.
+	sed -i "s|^include /usr/src/|include $BUILD/kernel/usr/src/|" "$hdr/Makefile"
+	# The image package ships no modules.dep; generate it.
+	run depmod -b "$x" "$KREL"
+	echo "$KREL" >"$x/release"
+	rm -rf "$BUILD/kernel"
+	mv "$x" "$BUILD/kernel"
+}
+
+# -- hypervisor
+inputs_hypervisor() {
+	{ recipe_hash hypervisor; hash_tree "$ROOT/hypervisor"; } | sha256sum | cut -d' ' -f1
+}
+outputs_hypervisor() { echo "$BUILD/hypervisor/keel.gz" "$BUILD/hypervisor/keel.elf32"; }
+
+stage_hypervisor() {
+	[ -f "$ROOT/hypervisor/Makefile" ] || fail "make -C hypervisor" \
+		"hypervisor/Makefile does not exist yet (the hypervisor is written by the lead in hypervisor/); nothing to build until it lands"
+	mkdir -p "$BUILD/hypervisor"
+	run make -C "$ROOT/hypervisor" OUT="$BUILD/hypervisor" -j"$JOBS"
+	local f
+	for f in keel.gz keel.elf32; do
+		[ -s "$BUILD/hypervisor/$f" ] || fail "make -C hypervisor" "make succeeded but did not produce build/hypervisor/$f"
+	done
+	gzip -t "$BUILD/hypervisor/keel.gz" 2>/dev/null || fail "gzip -t build/hypervisor/keel.gz" "keel.gz is not a valid gzip file (mboot.c32 needs a gzipped ELF)"
+}
+
+# -- dom0
+inputs_dom0() {
+	{
+		recipe_hash dom0
+		printf '%s\n' "${DOM0_MODULES[@]}"
+		cat "$BUILD/kernel/release" 2>/dev/null || echo "no kernel"
+		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
+		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
+		hash_tree "$ROOT/dom0-rootfs" "$ROOT/toolstack" "$ROOT/hypervisor/include/public" \
+			"$ROOT/hypervisor/include/keel" "$ROOT/hypervisor/common/linux_boot.c"
+	} | sha256sum | cut -d' ' -f1
+}
+outputs_dom0() { echo "$BUILD/dom0/initrd.img" "$BUILD/dom0/vmlinuz"; }
+
+stage_dom0() {
+	local rel kdir
+	rel=$(cat "$BUILD/kernel/release")
+	kdir=$BUILD/kernel/usr/src/linux-headers-$rel
+	[ -f "$ROOT/dom0-rootfs/driver/Makefile" ] || fail "make -C dom0-rootfs/driver" \
+		"dom0-rootfs/driver/Makefile does not exist yet (the keel.ko driver is written in dom0-rootfs/driver/)"
+	[ -f "$ROOT/toolstack/Makefile" ] || fail "make -C toolstack" \
+		"toolstack/Makefile does not exist yet (the keel command is written in toolstack/)"
+
+	log "    building keel.ko against $rel"
+	mkdir -p "$BUILD/driver" "$BUILD/toolstack"
+	run make -C "$ROOT/dom0-rootfs/driver" KDIR="$kdir" OUT="$BUILD/driver" -j"$JOBS"
+	[ -f "$BUILD/driver/keel.ko" ] || fail "make -C dom0-rootfs/driver" "make succeeded but did not produce build/driver/keel.ko"
+	local vm
+	vm=$(modinfo -F vermagic "$BUILD/driver/keel.ko" | cut -d' ' -f1)
+	[ "$vm" = "$rel" ] || fail "modinfo keel.ko" "keel.ko was built for '$vm', dom0 runs $rel"
+
+	log "    building the keel toolstack"
+	run make -C "$ROOT/toolstack" OUT="$BUILD/toolstack" -j"$JOBS"
+	[ -x "$BUILD/toolstack/keel" ] || fail "make -C toolstack" "make succeeded but did not produce build/toolstack/keel"
+	if ! file_is_static "$BUILD/toolstack/keel"; then
+		fail "readelf -l build/toolstack/keel" "keel is dynamically linked; the initramfs has no libc, link it with -static"
+	fi
+
+	log "    assembling the initramfs"
+	local r=$BUILD/dom0/rootfs
+	rm -rf "$r"
+	mkdir -p "$r"
+	(cd "$r" && mkdir -p bin sbin usr/bin usr/sbin etc dev proc sys run tmp root mnt var/log \
+		"lib/modules/$rel/extra")
+	chmod 1777 "$r/tmp"
+	ln -s ../run "$r/var/run"
+	# busybox and its applets
+	local bb=/bin/busybox
+	[ -x "$bb" ] || bb=$(command -v busybox)
+	file_is_static "$bb" || fail "check $bb" "busybox is not the static build; install busybox-static"
+	cp "$bb" "$r/bin/busybox"
+	local a
+	while read -r a; do
+		a=${a#/}
+		[ -e "$r/$a" ] || [ -L "$r/$a" ] || ln -s /bin/busybox "$r/$a"
+	done < <("$r/bin/busybox" --list-full)
+	# skeleton
+	cp -a "$ROOT/dom0-rootfs/skel/." "$r/"
+	[ -x "$r/init" ] || fail "check dom0-rootfs/skel/init" "init is missing or not executable"
+	# Keel pieces
+	install -m 0755 "$BUILD/toolstack/keel" "$r/usr/bin/keel"
+	install -m 0644 "$BUILD/driver/keel.ko" "$r/lib/modules/$rel/extra/keel.ko"
+	# kernel modules with their dependencies
+	local m line path n=0
+	for m in "${DOM0_MODULES[@]}"; do
+		if ! modprobe -d "$BUILD/kernel" -S "$rel" --show-depends "$m" >"$BUILD/dom0/deps.txt" 2>/dev/null; then
+			vlog "module $m: not in $rel, skipped"
+			continue
+		fi
+		while read -r line; do
+			case $line in
+			insmod\ *)
+				path=${line#insmod }
+				path=${path%% *}
+				path=${path#"$BUILD/kernel"}
+				if [ ! -f "$r$path" ]; then
+					mkdir -p "$(dirname "$r$path")"
+					cp "$BUILD/kernel$path" "$r$path"
+					n=$((n + 1))
+				fi
+				;;
+			esac
+		done <"$BUILD/dom0/deps.txt"
+	done
+	rm -f "$BUILD/dom0/deps.txt"
+	cp "$BUILD/kernel/lib/modules/$rel/"modules.{order,builtin,builtin.modinfo} "$r/lib/modules/$rel/"
+	run depmod -b "$r" "$rel"
+	vlog "$n kernel modules copied"
+	# /dev/console so the kernel can give init a console before devtmpfs
+	mknod -m 600 "$r/dev/console" c 5 1 2>/dev/null || true
+	mknod -m 666 "$r/dev/null" c 1 3 2>/dev/null || true
+
+	local img=$BUILD/dom0/initrd.img
+	tmp_path "$img.tmp"
+	(cd "$r" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n >"$img.tmp") ||
+		fail "cpio | gzip" "could not write the initramfs"
+	tmp_path "$BUILD/dom0/vmlinuz.tmp"
+	cp "$BUILD/kernel/boot/vmlinuz-$rel" "$BUILD/dom0/vmlinuz.tmp"
+	mv -f "$img.tmp" "$img"
+	mv -f "$BUILD/dom0/vmlinuz.tmp" "$BUILD/dom0/vmlinuz"
+	log "    initrd.img: $(du -h "$img" | cut -f1), $n modules + keel.ko"
+}
+
+file_is_static() { # no PT_INTERP program header
+	local hdrs
+	hdrs=$(readelf -l "$1" 2>/dev/null) || return 1
+	case $hdrs in *"program interpreter"*) return 1 ;; esac
+	return 0
+}
+
+# -- guests
+inputs_guests() {
+	{
+		recipe_hash guests
+		cat "$BUILD/kernel/release" 2>/dev/null || echo "no kernel"
+		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
+		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
+		hash_tree "$ROOT/configs" "$ROOT/guest-images"
+	} | sha256sum | cut -d' ' -f1
+}
+outputs_guests() {
+	echo "$BUILD/guests/iso-root/configs" "$BUILD/guests/iso-root/guests/vmlinuz" \
+		"$BUILD/guests/iso-root/guests/tiny-initrd.img"
+}
+
+stage_guests() {
+	local g=$BUILD/guests/iso-root
+	rm -rf "$g.tmp"
+	tmp_path "$g.tmp"
+	mkdir -p "$g.tmp/configs"
+	if [ -d "$ROOT/configs" ]; then
+		cp -a "$ROOT/configs/." "$g.tmp/configs/"
+	fi
+	mkdir -p "$g.tmp/guests"
+	log "    guests: tiny (busybox initramfs)"
+	run "$ROOT/guest-images/tiny/build.sh" "$g.tmp/guests" /bin/busybox
+	cp "$BUILD/kernel/boot/vmlinuz-$(cat "$BUILD/kernel/release")" "$g.tmp/guests/vmlinuz"
+	rm -rf "$g"
+	mkdir -p "$BUILD/guests"
+	mv "$g.tmp" "$g"
+	log "    guests: $(du -h "$g/guests/tiny-initrd.img" | cut -f1) tiny-initrd.img, $(du -h "$g/guests/vmlinuz" | cut -f1) guest kernel"
+}
+
+# -- iso
+ISOLINUX_FILES=(/usr/lib/ISOLINUX/isolinux.bin
+	/usr/lib/syslinux/modules/bios/ldlinux.c32
+	/usr/lib/syslinux/modules/bios/mboot.c32
+	/usr/lib/syslinux/modules/bios/menu.c32
+	/usr/lib/syslinux/modules/bios/libcom32.c32
+	/usr/lib/syslinux/modules/bios/libutil.c32)
+ISOHDPFX=/usr/lib/ISOLINUX/isohdpfx.bin
+
+inputs_iso() {
+	{
+		recipe_hash iso
+		cat "$STAMPS/hypervisor" "$STAMPS/dom0" "$STAMPS/guests" 2>/dev/null || true
+		hash_tree "$ROOT/iso" "$BUILD/guests/iso-root"
+		hash_files "$BUILD/hypervisor/keel.gz" "$BUILD/dom0/vmlinuz" "$BUILD/dom0/initrd.img" \
+			"${ISOLINUX_FILES[@]}" "$ISOHDPFX"
+	} | sha256sum | cut -d' ' -f1
+}
+outputs_iso() { echo "$OUT/keel.iso"; }
+
+stage_iso() {
+	local s=$BUILD/iso-root f
+	[ -f "$ROOT/iso/isolinux.cfg" ] || fail "check iso/isolinux.cfg" "the boot menu iso/isolinux.cfg is missing"
+	for f in "${ISOLINUX_FILES[@]}" "$ISOHDPFX"; do
+		[ -f "$f" ] || fail "check $f" "isolinux file missing; install the isolinux and syslinux-common packages"
+	done
+	rm -rf "$s"
+	mkdir -p "$s/isolinux"
+	cp "${ISOLINUX_FILES[@]}" "$s/isolinux/"
+	cp "$ROOT/iso/isolinux.cfg" "$s/isolinux/isolinux.cfg"
+	cp "$BUILD/hypervisor/keel.gz" "$s/keel.gz"
+	cp "$BUILD/dom0/vmlinuz" "$s/vmlinuz"
+	cp "$BUILD/dom0/initrd.img" "$s/initrd.img"
+	cp -a "$BUILD/guests/iso-root/." "$s/"
+	mkdir -p "$OUT"
+	tmp_path "$OUT/keel.iso.tmp"
+	rm -f "$OUT/keel.iso.tmp"
+	run xorriso -as mkisofs -iso-level 3 -V KEEL \
+		-isohybrid-mbr "$ISOHDPFX" \
+		-c isolinux/boot.cat -b isolinux/isolinux.bin \
+		-no-emul-boot -boot-load-size 4 -boot-info-table \
+		-o "$OUT/keel.iso.tmp" "$s"
+	mv -f "$OUT/keel.iso.tmp" "$OUT/keel.iso"
+	log "    out/keel.iso: $(du -h "$OUT/keel.iso" | cut -f1)"
+}
+
+# ---------------------------------------------------------------- driver
+outputs_present() {
+	local f
+	for f in $("outputs_$1"); do
+		[ -e "$f" ] || return 1
+	done
+}
+
+run_stage() { # run_stage INDEX NAME
+	local idx=$1 st=$2 t0 h
+	CURRENT_STAGE=$st
+	LOGFILE=$LOGS/$st.log
+	mkdir -p "$LOGS"
+	: >"$LOGFILE"
+	t0=$(date +%s.%N)
+	if [ "$st" = download ]; then resolve_kernel; fi
+	h=$("inputs_$st")
+	if stamp_ok "$st" "$h" && outputs_present "$st"; then
+		log "==> [$idx/${#STAGES[@]}] $st: up to date, skipped"
+		CURRENT_STAGE=""
+		return 0
+	fi
+	log "==> [$idx/${#STAGES[@]}] $st: ${STAGE_ACTION[$st]}"
+	rm -f "$STAMPS/$st"
+	"stage_$st"
+	# recompute: a stage may change what later hashes see (e.g. kernel release)
+	h=$("inputs_$st")
+	stamp_write "$st" "$h"
+	log "    $st done in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')"
+	CURRENT_STAGE=""
+}
+
+stage_index() {
+	local i
+	for i in "${!STAGES[@]}"; do
+		[ "${STAGES[$i]}" = "$1" ] && { echo $((i + 1)); return 0; }
+	done
+	return 1
+}
+
+# stages_for NAME: NAME plus (recursively) the needed stages whose outputs are
+# missing, in build order.
+declare -A WANT=()
+want_stage() {
+	local st=$1 dep
+	for dep in ${STAGE_NEEDS[$st]}; do
+		if ! outputs_present "$dep"; then want_stage "$dep"; fi
+	done
+	WANT[$st]=1
+}
+
+main() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h | --help) usage; exit 0 ;;
+		--stage)
+			[ $# -ge 2 ] || fail "--stage" "needs a stage name (${STAGES[*]})"
+			stage_index "$2" >/dev/null || fail "--stage $2" "unknown stage; stages are: ${STAGES[*]}"
+			ONLY_STAGE=$2; shift ;;
+		--stage=*)
+			ONLY_STAGE=${1#--stage=}
+			stage_index "$ONLY_STAGE" >/dev/null || fail "$1" "unknown stage; stages are: ${STAGES[*]}" ;;
+		--clean) ACTION=clean ;;
+		--distclean) ACTION=distclean ;;
+		-j)
+			[ $# -ge 2 ] && [[ $2 =~ ^[1-9][0-9]*$ ]] || fail "-j" "needs a positive number"
+			JOBS=$2; shift ;;
+		-j[0-9]*) JOBS=${1#-j} ;;
+		-v | --verbose) VERBOSE=1 ;;
+		*) fail "$1" "unknown option (see ./build.sh --help)" ;;
+		esac
+		shift
+	done
+
+	case $ACTION in
+	clean)
+		rm -rf "$BUILD" "$OUT"
+		log "removed build/ and out/ (kept cache/)"
+		exit 0 ;;
+	distclean)
+		rm -rf "$BUILD" "$OUT" "$CACHE"
+		log "removed build/, out/ and cache/"
+		exit 0 ;;
+	esac
+
+	local t0
+	t0=$(date +%s)
+	ensure_host_packages
+	if [ "$(id -u)" != 0 ]; then
+		fail "id -u" "build.sh must run as root (it creates device nodes in the initramfs); run: sudo ./build.sh"
+	fi
+
+	if [ -n "$ONLY_STAGE" ]; then
+		want_stage "$ONLY_STAGE"
+	else
+		local s
+		for s in "${STAGES[@]}"; do WANT[$s]=1; done
+	fi
+	local st
+	for st in "${STAGES[@]}"; do
+		[ -n "${WANT[$st]:-}" ] || continue
+		run_stage "$(stage_index "$st")" "$st"
+	done
+	if [ -z "$ONLY_STAGE" ] || [ "$ONLY_STAGE" = iso ]; then
+		log "==> out/keel.iso ready ($(($(date +%s) - t0)) s)"
+	else
+		log "==> stage $ONLY_STAGE done ($(($(date +%s) - t0)) s)"
+	fi
+}
+
+main "$@"

@@ -1,0 +1,345 @@
+"""Boot-test harness for the Keel ISO: runs QEMU (TCG) with the serial port on
+pipes and gives expect-like helpers.
+
+    with Machine("linux-entry", cpu="max", smp=2, mem=1024) as m:
+        m.boot_entry("linux")
+        m.wait_shell()
+        out, rc = m.run("keel info")
+
+Everything seen on the serial port is written to tests/boot/logs/<name>.log.
+Python 3 standard library only.
+"""
+
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+LOG_DIR = os.path.join(HERE, "logs")
+DEFAULT_ISO = os.path.join(ROOT, "out", "keel.iso")
+
+# TCG on a loaded 2-core machine: Debian's kernel needs 4-10 s alone, more
+# with -smp 4 and other QEMUs running. Scale everything with KEEL_TIMEOUT_SCALE.
+SCALE = float(os.environ.get("KEEL_TIMEOUT_SCALE", "1"))
+
+PROMPT = "dom0# "
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+_running = []  # live Machine objects, killed on exit
+
+
+class TestFailure(Exception):
+    """A check failed; the message says what was expected and what was seen."""
+
+
+def strip_ansi(text):
+    return ANSI_RE.sub("", text)
+
+
+def _kill_all(*_args):
+    for m in list(_running):
+        m.close()
+
+
+def install_signal_handlers():
+    def handler(signum, _frame):
+        _kill_all()
+        raise SystemExit(128 + signum)
+
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, handler)
+
+
+class Machine:
+    """One QEMU run. Serial on stdin/stdout pipes; optional monitor socket."""
+
+    def __init__(self, name, cpu="max", smp=2, mem=1024, iso=None, extra=None):
+        self.name = name
+        self.iso = iso or os.environ.get("KEEL_ISO", DEFAULT_ISO)
+        self.cpu, self.smp, self.mem = cpu, smp, mem
+        self.extra = list(extra or [])
+        self.proc = None
+        self.buf = ""        # everything seen (decoded), ANSI kept
+        self.pos = 0         # wait_for() searches from here
+        self.lock = threading.Condition()
+        self.eof = False
+        self.log = None
+        self.monitor_path = None
+        self._seq = 0
+        self.started = None
+
+    # ---- lifecycle
+    def start(self):
+        if not os.path.isfile(self.iso):
+            raise TestFailure("ISO not found: %s (run ./build.sh first)" % self.iso)
+        qemu = shutil.which("qemu-system-x86_64")
+        if not qemu:
+            raise TestFailure("qemu-system-x86_64 not found (apt-get install qemu-system-x86)")
+        os.makedirs(LOG_DIR, exist_ok=True)
+        self.log = open(os.path.join(LOG_DIR, self.name + ".log"), "w", encoding="utf-8",
+                        errors="replace")
+        self.monitor_path = os.path.join(LOG_DIR, ".%s.%d.monitor" % (self.name, os.getpid()))
+        if os.path.exists(self.monitor_path):
+            os.unlink(self.monitor_path)
+        cmd = [qemu, "-machine", "pc", "-accel", "tcg", "-cpu", self.cpu,
+               "-smp", str(self.smp), "-m", str(self.mem),
+               "-cdrom", self.iso, "-boot", "d",
+               "-display", "none", "-vga", "std",
+               "-serial", "stdio",
+               "-monitor", "unix:%s,server=on,wait=off" % self.monitor_path,
+               "-no-reboot"] + self.extra
+        self.log.write("# %s\n" % " ".join(cmd))
+        self.log.flush()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.started = time.monotonic()
+        _running.append(self)
+        threading.Thread(target=self._reader, daemon=True).start()
+        return self
+
+    def _reader(self):
+        fd = self.proc.stdout.fileno()
+        while True:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                data = b""
+            if not data:
+                with self.lock:
+                    self.eof = True
+                    self.lock.notify_all()
+                return
+            text = data.decode("utf-8", errors="replace")
+            with self.lock:
+                self.buf += text
+                if self.log:
+                    self.log.write(text)
+                    self.log.flush()
+                self.lock.notify_all()
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        if self in _running:
+            _running.remove(self)
+        if self.log:
+            self.log.write("\n# closed after %.1f s\n" % self.elapsed())
+            self.log.close()
+            self.log = None
+        if self.monitor_path and os.path.exists(self.monitor_path):
+            try:
+                os.unlink(self.monitor_path)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def elapsed(self):
+        return time.monotonic() - self.started if self.started else 0.0
+
+    def note(self, text):
+        """Write a harness note into the log (not sent to the guest)."""
+        if self.log:
+            self.log.write("\n# harness: %s\n" % text)
+            self.log.flush()
+
+    # ---- expect
+    def tail(self, lines=20):
+        """The last lines of output, without terminal escapes."""
+        with self.lock:
+            text = strip_ansi(self.buf[-8000:])
+        text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text.replace("\r", ""))
+        return "\n".join(text.rstrip("\n").split("\n")[-lines:])
+
+    def wait_for(self, pattern, timeout, what=None, strip=True):
+        """Wait until regex `pattern` appears after the current position.
+        Returns the match object (on the ANSI-stripped text when strip=True)
+        and moves the position past it. Raises TestFailure on timeout or if
+        QEMU exits."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout * SCALE
+        with self.lock:
+            while True:
+                text = self.buf[self.pos:]
+                if strip:
+                    text = strip_ansi(text)
+                mt = rx.search(text)
+                if mt:
+                    # advance in the raw buffer: find the end of the match's
+                    # last characters; with stripping we re-anchor on raw text
+                    self._advance(text, mt.end(), strip)
+                    return mt
+                if self.eof:
+                    raise TestFailure("QEMU exited (status %s) while waiting for %s; "
+                                      "last output:\n%s" % (self.proc.poll(), what or repr(pattern),
+                                                            self.tail()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TestFailure("timed out after %.0f s waiting for %s; last output:\n%s"
+                                      % (timeout * SCALE, what or repr(pattern), self.tail()))
+                self.lock.wait(min(left, 1.0))
+
+    def _advance(self, text, end, strip):
+        if not strip:
+            self.pos += end
+            return
+        # map position `end` in stripped text back to the raw buffer
+        raw = self.buf[self.pos:]
+        i = j = 0
+        while j < end and i < len(raw):
+            m = ANSI_RE.match(raw, i)
+            if m:
+                i = m.end()
+                continue
+            i += 1
+            j += 1
+        self.pos += i
+
+    def seen(self, pattern):
+        """True if regex `pattern` appears anywhere in the output so far."""
+        with self.lock:
+            return re.search(pattern, strip_ansi(self.buf), re.M) is not None
+
+    def send(self, text, char_delay=0.0):
+        """Send raw text to the serial port ("\\r" is Enter)."""
+        if self.proc.poll() is not None:
+            raise TestFailure("QEMU is not running (exit status %s)" % self.proc.returncode)
+        data = text.encode()
+        if char_delay:
+            for b in data:
+                self.proc.stdin.write(bytes([b]))
+                self.proc.stdin.flush()
+                time.sleep(char_delay)
+        else:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+
+    def sendline(self, line):
+        self.send(line + "\r")
+
+    # ---- boot menu
+    def boot_entry(self, label, timeout=120):
+        """At the isolinux menu, press Esc for the boot: prompt and type label."""
+        # Esc is only taken once the menu is fully drawn and counting down
+        self.wait_for(r"Automatic boot in", timeout, "the isolinux menu")
+        time.sleep(0.5)
+        for attempt in range(3):
+            self.send("\x1b")
+            try:
+                self.wait_for(r"boot:", 10, "the isolinux boot: prompt after Esc")
+                break
+            except TestFailure:
+                if attempt == 2:
+                    raise
+                self.note("no boot: prompt after Esc, sending Esc again")
+        time.sleep(0.2)
+        self.send(label, char_delay=0.02)
+        time.sleep(0.1)
+        self.send("\r")
+
+    # ---- dom0 shell
+    def wait_shell(self, timeout=240):
+        """Wait for dom0's /init banner and a shell prompt on the serial port."""
+        self.wait_for(r"Welcome to Keel dom0", timeout, "the dom0 banner 'Welcome to Keel dom0'")
+        self.wait_shell_prompt(60)
+
+    def wait_shell_prompt(self, timeout=60):
+        """Poke the serial shell with Enter until `dom0# ` answers."""
+        deadline = time.monotonic() + timeout * SCALE
+        while True:
+            self.send("\r")
+            try:
+                self.wait_for(re.escape(PROMPT), 5, "the dom0# prompt")
+                break
+            except TestFailure:
+                if time.monotonic() > deadline or self.eof:
+                    raise TestFailure("no '%s' prompt on the serial port within %.0f s; last "
+                                      "output:\n%s" % (PROMPT, timeout * SCALE, self.tail()))
+        # drain further prompts from the extra Enters
+        time.sleep(0.5)
+        with self.lock:
+            self.pos = len(self.buf)
+
+    def run(self, command, timeout=60):
+        """Run a shell command in dom0 over the serial console. Returns
+        (output, exit status). Output is what the command printed (stdout
+        and stderr), with \\r removed."""
+        self._seq += 1
+        n = self._seq
+        # The markers are split in the typed text so the terminal's echo of
+        # the command line cannot match them.
+        line = "echo '__KB''%d__'; %s; echo '__KE''%d__' rc=$?" % (n, command, n)
+        with self.lock:
+            self.pos = len(self.buf)
+        self.sendline(line)
+        self.wait_for(r"__KB%d__\r?\n" % n, timeout, "start of the output of %r" % command)
+        m = self.wait_for(r"(?s)^(.*?)__KE%d__ rc=(\d+)" % n, timeout,
+                          "end of the output of %r" % command)
+        out = m.group(1).replace("\r", "")
+        # let the next prompt appear before anything else is typed
+        try:
+            self.wait_for(re.escape(PROMPT), 10, "the prompt after %r" % command)
+        except TestFailure:
+            pass
+        return out, int(m.group(2))
+
+    # ---- monitor
+    def monitor(self, command, timeout=10):
+        """Send a command to the QEMU monitor; returns its reply text."""
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(self.monitor_path)
+        data = b""
+        try:
+            while b"(qemu)" not in data:
+                data += s.recv(4096)
+            s.sendall(command.encode() + b"\n")
+            data = b""
+            while data.count(b"(qemu)") < 1:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        return strip_ansi(data.decode(errors="replace"))
+
+
+def parse_info(text):
+    """Parse `keel info` output ("key : value" lines) into a dict."""
+    info = {}
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)\s*:\s*(.*)$", line.strip())
+        if m:
+            info[m.group(1)] = m.group(2).strip()
+    return info
+
+
+def mib(value):
+    """Parse a memory value like '1024', '1024 MiB' or '1024MiB' into MiB."""
+    m = re.match(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(MiB|M|MB)?\b", value)
+    if not m:
+        raise TestFailure("cannot parse a MiB value from %r" % value)
+    return float(m.group(1))

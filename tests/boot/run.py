@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Run the Keel boot tests against out/keel.iso (QEMU, TCG).
+
+Usage: tests/boot/run.py [-k PATTERN] [--list] [--iso PATH]
+
+Prints PASS/FAIL per test and ends with the line "N passed, N failed".
+Exit status 0 only if every selected test passed. Serial logs go to
+tests/boot/logs/<boot>.log. Set KEEL_TIMEOUT_SCALE=2 on a slow machine.
+"""
+
+import argparse
+import os
+import re
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+import test_boot  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="Tests:\n" + "\n".join(
+                                     "  %-40s (boot: %s)" % (n, f) for n, f, _ in test_boot.TESTS))
+    ap.add_argument("-k", metavar="PATTERN", action="append",
+                    help="run only tests whose name or boot matches this regex (repeatable)")
+    ap.add_argument("--list", action="store_true", help="list the tests and exit")
+    ap.add_argument("--iso", help="ISO to boot (default: out/keel.iso)")
+    args = ap.parse_args()
+
+    if args.iso:
+        os.environ["KEEL_ISO"] = os.path.abspath(args.iso)
+    tests = test_boot.TESTS
+    if args.k:
+        tests = [t for t in tests if any(re.search(p, t[0]) or re.search(p, t[1]) for p in args.k)]
+    if args.list:
+        for name, fixture, _ in tests:
+            print("%s (boot: %s)" % (name, fixture))
+        return 0
+    if not tests:
+        print("no boot test matches %s" % " ".join(args.k or []))
+        print("0 passed, 1 failed")
+        return 1
+
+    harness.install_signal_handlers()
+    passed = failed = 0
+    # group by fixture, keeping the order in which fixtures first appear
+    order = []
+    for _, fixture, _ in tests:
+        if fixture not in order:
+            order.append(fixture)
+    for fixture in order:
+        group = [t for t in tests if t[1] == fixture]
+        t0 = time.monotonic()
+        print("--- boot %s (%d test%s)" % (fixture, len(group), "" if len(group) == 1 else "s"),
+              flush=True)
+        machine = None
+        boot_error = None
+        try:
+            machine = test_boot.FIXTURES[fixture]()
+        except harness.TestFailure as e:
+            boot_error = str(e)
+        except Exception:  # harness bug or similar: report, do not hide
+            boot_error = traceback.format_exc()
+        try:
+            for name, _, fn in group:
+                if boot_error is not None:
+                    print("FAIL %s: boot '%s' failed: %s" % (name, fixture, boot_error), flush=True)
+                    failed += 1
+                    continue
+                try:
+                    fn(machine)
+                    print("PASS %s" % name, flush=True)
+                    passed += 1
+                except harness.TestFailure as e:
+                    print("FAIL %s: %s" % (name, e), flush=True)
+                    failed += 1
+                except Exception:
+                    print("FAIL %s: %s" % (name, traceback.format_exc()), flush=True)
+                    failed += 1
+        finally:
+            if machine is not None:
+                machine.close()
+            elif boot_error is not None:
+                harness._kill_all()
+        print("    (boot %s: %.0f s, log tests/boot/logs/)" % (fixture, time.monotonic() - t0),
+              flush=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    finally:
+        harness._kill_all()

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# tests/run.sh - run every Keel test: build (incremental), unit tests, boot
+# tests. The last line is "N passed, N failed" (sum of all); the exit status
+# is non-zero if anything failed.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+DO_BUILD=1 DO_UNIT=1 DO_BOOT=1
+BOOT_ARGS=()
+
+usage() {
+	cat <<EOF
+Usage: ./tests/run.sh [OPTIONS]
+
+Runs, in order:
+  1. ./build.sh                 (incremental; counts as one test)
+  2. make -C tests/unit check   (host unit tests)
+  3. tests/boot/run.py          (boots out/keel.iso in QEMU/TCG)
+and prints a summary whose last line is "N passed, N failed".
+
+Options:
+  --unit-only     only the unit tests (no build, no boot tests)
+  --boot-only     only the build and the boot tests
+  --no-build      do not run ./build.sh (boot the existing out/keel.iso)
+  -k PATTERN      run only the boot tests matching PATTERN (regex on the
+                  test name or its boot; repeatable); see tests/boot/run.py --list
+  -h, --help      show this help
+
+Boot test logs (everything seen on the serial port): tests/boot/logs/.
+On a slow machine, KEEL_TIMEOUT_SCALE=2 doubles the boot tests' timeouts.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	--unit-only) DO_BUILD=0 DO_BOOT=0 ;;
+	--boot-only) DO_UNIT=0 ;;
+	--no-build) DO_BUILD=0 ;;
+	-k)
+		[ $# -ge 2 ] || { echo "tests/run.sh: -k needs a pattern" >&2; exit 2; }
+		BOOT_ARGS+=(-k "$2"); shift ;;
+	*) echo "tests/run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+PASSED=0 FAILED=0
+SUMMARY=()
+
+# add_result NAME PASSED FAILED NOTE
+add_result() {
+	PASSED=$((PASSED + $2))
+	FAILED=$((FAILED + $3))
+	SUMMARY+=("$(printf '%-8s %4d passed, %4d failed  %s' "$1" "$2" "$3" "$4")")
+}
+
+# last "N passed, N failed" in a file -> "N N"
+counts_in() {
+	sed -n 's/^.*\b\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*$/\1 \2/p' "$1" | tail -n 1
+}
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+BUILD_OK=1
+if [ "$DO_BUILD" = 1 ]; then
+	echo "=== build: ./build.sh"
+	if ./build.sh; then
+		add_result build 1 0 "out/keel.iso"
+	else
+		add_result build 0 1 "./build.sh failed (see above)"
+		BUILD_OK=0
+	fi
+fi
+
+if [ "$DO_UNIT" = 1 ]; then
+	echo "=== unit: make -C tests/unit check"
+	if [ -f tests/unit/Makefile ]; then
+		make -s -C tests/unit check 2>&1 | tee "$TMP/unit.out"
+		rc=${PIPESTATUS[0]}
+		res=$(counts_in "$TMP/unit.out")
+		if [ -n "$res" ]; then
+			p=${res% *} f=${res#* }
+			if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+			add_result unit "$p" "$f" "tests/unit"
+		elif [ "$rc" = 0 ]; then
+			add_result unit 1 0 "tests/unit (no counts printed)"
+		else
+			add_result unit 0 1 "make -C tests/unit check failed (exit $rc) without a summary"
+		fi
+	else
+		echo "unit: SKIPPED: tests/unit/Makefile does not exist yet"
+		SUMMARY+=("unit     skipped: tests/unit/Makefile does not exist yet")
+	fi
+fi
+
+if [ "$DO_BOOT" = 1 ]; then
+	echo "=== boot: tests/boot/run.py ${BOOT_ARGS[*]}"
+	if [ "$BUILD_OK" = 0 ]; then
+		echo "boot: not run, the build failed"
+		add_result boot 0 1 "not run: the build failed"
+	elif ! command -v qemu-system-x86_64 >/dev/null; then
+		echo "boot: qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+		add_result boot 0 1 "not run: qemu-system-x86_64 missing"
+	else
+		python3 tests/boot/run.py "${BOOT_ARGS[@]+"${BOOT_ARGS[@]}"}" 2>&1 | tee "$TMP/boot.out"
+		rc=${PIPESTATUS[0]}
+		res=$(counts_in "$TMP/boot.out")
+		if [ -n "$res" ]; then
+			p=${res% *} f=${res#* }
+			if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+			add_result boot "$p" "$f" "tests/boot (logs in tests/boot/logs/)"
+		else
+			add_result boot 0 1 "tests/boot/run.py exited $rc without a summary"
+		fi
+	fi
+fi
+
+echo
+echo "=== summary"
+for line in "${SUMMARY[@]}"; do echo "$line"; done
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
