@@ -489,7 +489,8 @@ stage_guests() {
 	fi
 	mkdir -p "$g.tmp/guests"
 	log "    guests: tiny (busybox initramfs)"
-	run "$ROOT/guest-images/tiny/build.sh" "$g.tmp/guests" /bin/busybox
+	run "$ROOT/guest-images/tiny/build.sh" "$g.tmp/guests" /bin/busybox \
+		"$BUILD/kernel" "$(cat "$BUILD/kernel/release")"
 	cp "$BUILD/kernel/boot/vmlinuz-$(cat "$BUILD/kernel/release")" "$g.tmp/guests/vmlinuz"
 	rm -rf "$g"
 	mkdir -p "$BUILD/guests"

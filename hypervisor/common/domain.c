@@ -284,9 +284,19 @@ static int guest_platform_init(struct domain *d)
 	static uint8_t mp[1024];
 	int n;
 
+	struct pci_func panic_fn = {
+		.dev = GUEST_PVPANIC_DEV, .fn = 0, .cfg_read = pvpanic_cfg_read,
+		.cfg_write = pvpanic_cfg_write, .ctx = &d->pvpanic,
+	};
+	int rc;
+
 	vioapic_init(&d->ioapic, GUEST_IOAPIC_ID);
 	ns16550_init(&d->uart);
 	pci_host_init(&d->pci);
+	pvpanic_init(&d->pvpanic, (uint32_t)GUEST_PVPANIC_PA);
+	rc = pci_host_add(&d->pci, &panic_fn);
+	if (rc)
+		return rc;
 	n = mptable_build(mp, sizeof(mp), KEEL_GUEST_MPTABLE_PA, d->nr_vcpus,
 			  GUEST_IOAPIC_ID, (uint32_t)GUEST_IOAPIC_PA, (uint32_t)GUEST_LAPIC_PA);
 	if (n < 0)

@@ -107,8 +107,12 @@ static void uart_irq_update(struct domain *d, uint32_t *kick)
 static void ipi_one(struct vcpu *t, const struct vlapic_ipi *ipi, uint32_t *kick)
 {
 	if (ipi->delivery == IPI_DELIVERY_INIT) {
-		if (ipi->level_assert)
+		/* Order matters: an INIT cancels SIPIs sent before it, not the
+		 * ones that follow it before the target CPU gets to look. */
+		if (ipi->level_assert) {
 			t->init_pending = true;
+			t->sipi_pending = false;
+		}
 	} else if (ipi->delivery == IPI_DELIVERY_SIPI) {
 		t->sipi_vector = ipi->vector;
 		t->sipi_pending = true;
@@ -278,6 +282,8 @@ static uint64_t mmio_read(struct vcpu *v, uint64_t gpa, uint32_t *kick)
 	struct domain *d = v->dom;
 
 	(void)kick;
+	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
+		return pvpanic_mmio_read(&d->pvpanic);
 	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA)
 		return vlapic_read(lapic_of(v), (uint32_t)(gpa & 0xFF0), rdtsc());
 	if ((gpa & ~0xFFFull) == GUEST_IOAPIC_PA)
@@ -285,10 +291,13 @@ static uint64_t mmio_read(struct vcpu *v, uint64_t gpa, uint32_t *kick)
 	return ~0ull;
 }
 
-static void mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kick)
+/* Returns true if the write reported a guest kernel panic. */
+static bool mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kick)
 {
 	struct domain *d = v->dom;
 
+	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
+		return pvpanic_mmio_write(&d->pvpanic, (uint8_t)val);
 	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA) {
 		struct vlapic_effects fx;
 
@@ -309,6 +318,7 @@ static void mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kic
 		vioapic_write(&d->ioapic, (uint32_t)(gpa & 0xFF), (uint32_t)val, &out);
 		route_ioapic_out(d, &out, kick);
 	}
+	return false;
 }
 
 /* Emulate the MMIO access that caused nested page fault e. 0, or -errno
@@ -320,6 +330,7 @@ int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 	struct mmio_insn in;
 	enum cpu_mode mode;
 	uint32_t kick = 0;
+	bool panicked = false;
 	int rc;
 
 	if (memmap_contains(d->ram, d->nr_ram, e->gpa, 1))
@@ -329,12 +340,14 @@ int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 		return rc;
 	spin_lock(&d->lock);
 	if (in.kind == MMIO_STORE)
-		mmio_write(v, e->gpa, mmio_store_value(&v->regs, &in), &kick);
+		panicked = mmio_write(v, e->gpa, mmio_store_value(&v->regs, &in), &kick);
 	else
 		mmio_load_complete(&v->regs, &in, mode, mmio_read(v, e->gpa, &kick));
 	spin_unlock(&d->lock);
 	kick_vcpus(d, kick);
 	v->regs.rip += in.len;
+	if (panicked)
+		domain_crash(v, "its kernel panicked (reported through pvpanic)");
 	return 0;
 }
 
@@ -455,7 +468,6 @@ static void vcpu_sipi_init(struct vcpu *v)
 {
 	if (v->init_pending) {
 		v->init_pending = false;
-		v->sipi_pending = false;
 		v->state = VCPU_WAIT_SIPI;
 		vlapic_init(lapic_of(v), vlapic_apic_id(lapic_of(v)), time_tsc_khz());
 	}

@@ -2,6 +2,7 @@
 needs; tests sharing a fixture share one QEMU run, in the order below."""
 
 import re
+import time
 
 from harness import Machine, TestFailure, parse_info, mib
 
@@ -38,11 +39,20 @@ def boot_keel_default():
     return m
 
 
+def boot_keel_guests():
+    m = Machine("keel-guests", cpu="max", smp=4, mem=2048).start()
+    m.boot_entry("keel-serial")
+    m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
+    m.wait_shell()
+    return m
+
+
 FIXTURES = {
     "linux": boot_linux,
     "keel-serial-max": boot_keel_serial_max,
     "keel-serial-qemu64": boot_keel_serial_qemu64,
     "keel-default": boot_keel_default,
+    "keel-guests": boot_keel_guests,
 }
 
 TESTS = []  # (name, fixture, function)
@@ -170,3 +180,128 @@ def t_default(m):
     m.wait_shell_prompt(240)
     out, rc = m.run("echo alive-$(hostname)")
     check("alive-dom0" in out, "dom0 shell on ttyS0 did not answer: %r" % out)
+
+
+# ---------------------------------------------------------------- guests
+# One boot: "tiny" (1 vCPU) and "tiny2" (2 vCPUs, on_crash=preserve), both
+# from configs/tiny.cfg on the CD, driven through `keel console` in a pipe.
+
+GUEST_STATE = {}
+
+
+def guest_console(m, name, line=None, timeout=90):
+    """Send line (if any) to the guest's console; return what it printed."""
+    feed = "printf '%%s\\n' %s | " % shell_quote(line) if line else "true | "
+    out, _ = m.run(feed + "keel console %s 2>&1 | tr -d '\\r' | tail -n 60" % name,
+                   timeout=timeout)
+    return out
+
+
+def shell_quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def wait_guest_ready(m, name, timeout=300):
+    out, rc = m.run("for i in $(seq %d); do keel console %s </dev/null 2>&1 | "
+                    "grep -q 'Keel tiny guest %s ready' && echo READY-%s && break; "
+                    "sleep 2; done" % (timeout // 3, name, name, name), timeout=timeout + 30)
+    check("READY-%s" % name in out, "guest %s did not reach its shell: %r" % (name, out[-300:]))
+
+
+def wait_seen(m, pattern, timeout, what):
+    """Wait until pattern appears anywhere in the serial log so far."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if m.seen(pattern):
+            return
+        time.sleep(1)
+    raise TestFailure("timed out after %d s waiting for %s" % (timeout, what))
+
+
+def free_mib(m):
+    info, raw = keel_info(m)
+    return mib(info["free_memory"])
+
+
+def list_states(m):
+    out, _ = m.run("keel list")
+    states = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[1].isdigit():
+            states[f[0]] = f[4]
+    return states, out
+
+
+@test("guests_two_tiny_run_commands", "keel-guests")
+def t_guests_two(m):
+    GUEST_STATE["free_before"] = free_mib(m)
+    out, rc = m.run("keel create tiny", timeout=120)
+    check(rc == 0 and "Started domain tiny" in out, "keel create tiny failed: %r" % out)
+    out, rc = m.run("keel create tiny name=tiny2 vcpus=2 on_crash=preserve", timeout=120)
+    check(rc == 0 and "Started domain tiny2" in out, "keel create tiny2 failed: %r" % out)
+    wait_guest_ready(m, "tiny")
+    wait_guest_ready(m, "tiny2")
+    for name in ("tiny", "tiny2"):
+        out = guest_console(m, name, "echo out-$(hostname)-$((6*7))")
+        check("out-%s-42" % name in out, "guest %s did not run the command: %r" % (name, out[-400:]))
+    states, raw = list_states(m)
+    for name in ("tiny", "tiny2"):
+        check(name in states and states[name][:2].strip("-") in ("r", "b"),
+              "%s not running or blocked in keel list:\n%s" % (name, raw))
+
+
+@test("guests_smp_guest_sees_two_cpus", "keel-guests")
+def t_guests_smp(m):
+    out = guest_console(m, "tiny2", "echo cpus=$(grep -c ^processor /proc/cpuinfo)")
+    check("cpus=2" in out, "the vcpus=2 guest does not see 2 CPUs: %r" % out[-400:])
+
+
+@test("guests_no_data_beyond_guest_ram", "keel-guests")
+def t_guests_isolation(m):
+    # tiny has 128 MiB; 0x10000000 (256 MiB) and 0x40222000 (dom0/pool
+    # memory on the host) are outside it. Control: the guest's own MP table
+    # at 0xF0000 ("_MP_").
+    out = guest_console(m, "tiny", "for a in 0x10000000 0x40222000 0xF0000; do "
+                        "echo at-$a=$(devmem $a 32); done")
+    for addr in ("0x10000000", "0x40222000"):
+        mt = re.search(r"at-%s=(0x[0-9A-Fa-f]+)" % addr, out)
+        check(mt is not None, "no devmem answer for %s: %r" % (addr, out[-400:]))
+        check(int(mt.group(1), 16) == 0xFFFFFFFF,
+              "guest read %s at %s outside its RAM, expected 0xFFFFFFFF" % (mt.group(1), addr))
+    check(re.search(r"at-0xF0000=0x5F504D5F", out) is not None,
+          "control read of the guest's MP table did not give '_MP_': %r" % out[-400:])
+
+
+@test("guests_crash_leaves_others_running", "keel-guests")
+def t_guests_crash(m):
+    guest_console(m, "tiny2", "echo c > /proc/sysrq-trigger", timeout=60)
+    wait_seen(m, r"domain \d+ \(tiny2\) crashed", 120, "the hypervisor reporting tiny2 crashed")
+    states, raw = list_states(m)
+    check(states.get("tiny2", "").find("c") >= 0, "tiny2 is not shown crashed:\n%s" % raw)
+    out = guest_console(m, "tiny", "echo still-$(hostname)")
+    check("still-tiny" in out, "tiny stopped answering after tiny2 crashed: %r" % out[-300:])
+    out, rc = m.run("echo dom0-alive")
+    check("dom0-alive" in out, "dom0 stopped answering")
+
+
+@test("guests_poweroff_ends_domain", "keel-guests")
+def t_guests_poweroff(m):
+    guest_console(m, "tiny", "poweroff", timeout=60)
+    wait_seen(m, r"domain \d+ \(tiny\) powered off", 120, "the hypervisor reporting tiny powered off")
+    out, _ = m.run("for i in $(seq 20); do keel list | grep -q '^tiny ' || { echo GONE; break; }; "
+                   "sleep 1; done")
+    check("GONE" in out, "tiny is still listed after powering off (on_poweroff=destroy)")
+
+
+@test("guests_destroy_returns_memory", "keel-guests")
+def t_guests_destroy(m):
+    out, rc = m.run("keel destroy tiny2")
+    check(rc == 0, "keel destroy tiny2 failed: %r" % out)
+    states, raw = list_states(m)
+    check(set(states) == {"Domain-0"}, "domains left after destroying all:\n%s" % raw)
+    before = GUEST_STATE.get("free_before")
+    check(before is not None, "no starting free_memory recorded")
+    after = free_mib(m)
+    check(after == before, "free_memory is %s MiB after destroying all guests, %s MiB before"
+          % (after, before))

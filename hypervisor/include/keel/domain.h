@@ -18,6 +18,7 @@
 #include <keel/vioapic.h>
 #include <keel/ns16550.h>
 #include <keel/pci_host.h>
+#include <keel/pvpanic.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
@@ -27,6 +28,8 @@
 #define GUEST_IOAPIC_PA 0xFEC00000ull
 #define GUEST_LAPIC_PA 0xFEE00000ull
 #define GUEST_UART_IRQ 4
+#define GUEST_PVPANIC_PA 0xFE000000ull /* BAR0 as "firmware" leaves it */
+#define GUEST_PVPANIC_DEV 1
 #define GUEST_CONSOLE_RING_BYTES 65536u
 
 enum domain_state {
@@ -59,6 +62,7 @@ struct domain {
 	struct vioapic ioapic;
 	struct ns16550 uart;
 	struct pci_host pci;
+	struct pvpanic pvpanic;
 	uint8_t *con_ring;
 	volatile uint64_t con_pos;     /* console bytes ever written */
 	uint32_t msr_warnings;
