@@ -78,6 +78,12 @@ fi
 
 if [ "$DO_UNIT" = 1 ]; then
 	echo "=== unit: make -C tests/unit check"
+	# Let the Linux-loader tests also parse Debian's real kernel when the
+	# build has fetched it.
+	if [ -r build/kernel/release ]; then
+		KEEL_TEST_VMLINUZ=$PWD/build/kernel/boot/vmlinuz-$(cat build/kernel/release)
+		export KEEL_TEST_VMLINUZ
+	fi
 	if [ -f tests/unit/Makefile ]; then
 		make -s -C tests/unit check 2>&1 | tee "$TMP/unit.out"
 		rc=${PIPESTATUS[0]}

@@ -149,7 +149,9 @@ int build_precheck(const struct config *cfg, uint64_t mem_bytes,
 {
 	if (domain_find(doms, n, cfg->name) >= 0)
 		return build_err(-EEXIST, err, err_len, "a domain named '%s' "
-				 "already exists (see 'keel list')", cfg->name);
+				 "already exists (see 'keel list'); start another "
+				 "instance with name=<new name>, e.g. name=%s2",
+				 cfg->name, cfg->name);
 	if (cfg->vcpus > KEEL_DOMAIN_MAX_VCPUS)
 		return build_err(-EINVAL, err, err_len, "%u vCPUs requested, "
 				 "at most %u are supported", cfg->vcpus,

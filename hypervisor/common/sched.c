@@ -26,23 +26,6 @@ struct sched_cpu {
 
 static struct sched_cpu sched[MAX_CPUS];
 
-/* Pick round-robin; see sched.h. */
-int sched_pick_rr(uint32_t n, uint32_t *rr, bool (*ready)(uint32_t slot, void *ctx),
-		  void *ctx)
-{
-	uint32_t k;
-
-	for (k = 0; k < n; k++) {
-		uint32_t slot = (*rr + k) % n;
-
-		if (ready(slot, ctx)) {
-			*rr = slot + 1;
-			return (int)slot;
-		}
-	}
-	return -1;
-}
-
 /* Home v on the least loaded pool CPU. 0, or -ENOSPC if all are full. */
 int sched_attach(struct vcpu *v)
 {

@@ -285,6 +285,36 @@ def t_guests_crash(m):
     check("dom0-alive" in out, "dom0 stopped answering")
 
 
+@test("guests_pause_unpause", "keel-guests")
+def t_guests_pause(m):
+    out, rc = m.run("keel pause tiny")
+    check(rc == 0, "keel pause tiny failed: %r" % out)
+    states, raw = list_states(m)
+    check("p" in states.get("tiny", ""), "tiny not shown paused:\n%s" % raw)
+    t1, _ = m.run("keel list | awk '$1==\"tiny\"{print $6}'")
+    time.sleep(3)
+    t2, _ = m.run("keel list | awk '$1==\"tiny\"{print $6}'")
+    check(t1.strip() == t2.strip(), "a paused guest used CPU time: %s -> %s" % (t1.strip(), t2.strip()))
+    out, rc = m.run("keel unpause tiny")
+    check(rc == 0, "keel unpause tiny failed: %r" % out)
+    out = guest_console(m, "tiny", "echo resumed-$(hostname)")
+    check("resumed-tiny" in out, "tiny does not answer after unpause: %r" % out[-300:])
+
+
+@test("guests_reboot_restarts", "keel-guests")
+def t_guests_reboot(m):
+    out, _ = m.run("keel list | awk '$1==\"tiny\"{print $2}'")
+    old_id = out.strip()
+    guest_console(m, "tiny", "reboot", timeout=60)
+    wait_seen(m, r"domain %s \(tiny\) asked to reboot" % old_id, 120,
+              "the hypervisor reporting tiny's reboot")
+    out, _ = m.run("for i in $(seq 60); do id=$(keel list | awk '$1==\"tiny\"{print $2}'); "
+                   "[ -n \"$id\" ] && [ \"$id\" != %s ] && { echo NEWID-$id; break; }; sleep 1; done"
+                   % old_id, timeout=90)
+    check("NEWID-" in out, "tiny was not restarted with a new id (on_reboot=restart): %r" % out)
+    wait_guest_ready(m, "tiny")
+
+
 @test("guests_poweroff_ends_domain", "keel-guests")
 def t_guests_poweroff(m):
     guest_console(m, "tiny", "poweroff", timeout=60)

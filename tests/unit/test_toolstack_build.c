@@ -323,7 +323,8 @@ static void test_precheck(void)
 	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
 				    hv.n_doms, err, sizeof(err)), -EEXIST);
 	CHECK_EQ_STR(err, "a domain named 'web' already exists (see 'keel "
-		     "list')");
+		     "list'); start another instance with name=<new name>, "
+		     "e.g. name=web2");
 	snprintf(cfg.name, sizeof(cfg.name), "tiny");
 	cfg.vcpus = 3;
 	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
