@@ -4,13 +4,17 @@
  * command line go and what the guest's e820 and command line are; the
  * I/O part reads the images, asks the hypervisor (KEEL_HC_INFO and
  * KEEL_HC_DOMAIN_LIST) whether the domain can exist, then creates it,
- * copies everything in with KEEL_HC_DOMAIN_MEMWRITE and starts vCPU 0 at
- * the kernel's 32-bit entry. Any failure after the create destroys the
- * domain, so nothing half-made remains.
+ * adds its disks (uploading images in KEEL_HC_MAX_ARG pieces unless the
+ * hypervisor has them already), copies everything in with
+ * KEEL_HC_DOMAIN_MEMWRITE and starts vCPU 0 at the kernel's 32-bit entry.
+ * Any failure after the create destroys the domain, so nothing half-made
+ * remains.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,12 +145,101 @@ int build_cmdline(const struct config *cfg, uint64_t tsc_khz, char *buf,
 	return ret ? ret : (int)pos;
 }
 
+/* 64-bit FNV-1a of @len bytes at @data, continuing from hash @h. */
+static uint64_t build_fnv1a64(const void *data, size_t len, uint64_t h)
+{
+	const uint8_t *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+#define BUILD_FNV_OFFSET 0xcbf29ce484222325ull
+
+/* True if @c may appear in an image name (as the hypervisor checks). */
+static bool build_image_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+	       c == '+';
+}
+
+/* Name of the image for a file; see build.h. */
+int build_image_name(const char *path, const char *real, uint64_t size,
+		     int64_t mtime_sec, uint32_t mtime_nsec, char *buf,
+		     size_t len)
+{
+	const char *base = strrchr(path, '/');
+	char key[32 + PATH_MAX], stem[BUILD_IMAGE_BASE_CHARS + 1];
+	uint32_t i;
+	uint64_t h;
+	int n;
+
+	base = base ? base + 1 : path;
+	for (i = 0; i < BUILD_IMAGE_BASE_CHARS && base[i]; i++)
+		stem[i] = build_image_char(base[i]) ? base[i] : '_';
+	stem[i] = '\0';
+	if (!i) {
+		stem[0] = '_';
+		stem[1] = '\0';
+	} else if (stem[0] == '.') {
+		stem[0] = '_';
+	}
+	n = snprintf(key, sizeof(key), "%s|%llu|%lld.%09u", real,
+		     (unsigned long long)size, (long long)mtime_sec, mtime_nsec);
+	h = build_fnv1a64(key, n < 0 ? 0 : (size_t)n < sizeof(key) ?
+			  (size_t)n : sizeof(key) - 1, BUILD_FNV_OFFSET);
+	n = snprintf(buf, len, "%s-%016llx", stem, (unsigned long long)h);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+/* Append " + <label> <MiB>" (or "<label> <MiB>" first) if @bytes != 0. */
+static void build_mem_part(char *buf, size_t len, const char *label,
+			   uint64_t bytes)
+{
+	size_t pos = strlen(buf);
+
+	if (bytes)
+		snprintf(buf + pos, len - pos, "%s%s %llu", pos ? " + " : "",
+			 label, (unsigned long long)(bytes >> 20));
+}
+
+/* The "not enough free memory" message; see build.h. */
+int build_mem_message(const struct build_mem_need *need, uint64_t free_bytes,
+		      char *err, size_t err_len)
+{
+	uint64_t total = need->guest_bytes + need->disk_bytes +
+			 need->image_bytes;
+	char parts[160] = "";
+
+	if (need->disk_bytes || need->image_bytes) {
+		snprintf(parts, sizeof(parts), "guest %llu",
+			 (unsigned long long)(need->guest_bytes >> 20));
+		build_mem_part(parts, sizeof(parts), "disks", need->disk_bytes);
+		build_mem_part(parts, sizeof(parts), need->nr_images > 1 ?
+			       "images" : "image", need->image_bytes);
+	}
+	return build_err(-ENOMEM, err, err_len, "not enough free memory: need "
+			 "%llu MiB%s%s%s, %llu MiB free",
+			 (unsigned long long)(total >> 20), parts[0] ? " (" : "",
+			 parts, parts[0] ? ")" : "",
+			 (unsigned long long)(free_bytes >> 20));
+}
+
 /* Pre-create checks against the hypervisor's state; see build.h. */
-int build_precheck(const struct config *cfg, uint64_t mem_bytes,
+int build_precheck(const struct config *cfg, const struct build_mem_need *need,
 		   const struct keel_info *info,
 		   const struct keel_dominfo *doms, uint32_t n, char *err,
 		   size_t err_len)
 {
+	struct build_mem_need sure = *need;
+	uint64_t mem_bytes = need->guest_bytes;
+	uint32_t i, guests = 0;
+
 	if (domain_find(doms, n, cfg->name) >= 0)
 		return build_err(-EEXIST, err, err_len, "a domain named '%s' "
 				 "already exists (see 'keel list'); start another "
@@ -168,19 +261,33 @@ int build_precheck(const struct config *cfg, uint64_t mem_bytes,
 				 (unsigned long long)(mem_bytes >> 20),
 				 KEEL_DOMAIN_MIN_MEM_BYTES >> 20,
 				 KEEL_DOMAIN_MAX_MEM_BYTES >> 20);
-	if (mem_bytes > info->mem_pool_free_bytes)
-		return build_err(-ENOMEM, err, err_len, "not enough free "
-				 "memory: need %llu MiB, %llu MiB free",
-				 (unsigned long long)(mem_bytes >> 20),
-				 (unsigned long long)(info->mem_pool_free_bytes
-						      >> 20));
+	for (i = 0; i < n; i++)
+		guests += doms[i].domid != 0;
+	if (guests) { /* the images may be loaded for those guests */
+		sure.image_bytes = 0;
+		sure.nr_images = 0;
+	}
+	if (sure.guest_bytes + sure.disk_bytes + sure.image_bytes >
+	    info->mem_pool_free_bytes)
+		return build_mem_message(&sure, info->mem_pool_free_bytes, err,
+					 err_len);
 	return 0;
 }
 
 /* ---- I/O part ---- */
 
+/* A file: disk as checked before the create. */
+struct build_image {
+	uint64_t bytes;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	char name[KEEL_IMAGE_NAME_BYTES];
+};
+
 /* Images and metadata of one build, freed by build_release(). */
 struct build_job {
+	struct build_image images[KEEL_DOMAIN_MAX_DISKS]; /* by slot */
+	struct build_mem_need need; /* images counted as if all uploaded */
 	uint8_t *kernel;
 	uint64_t kernel_bytes;
 	uint8_t *initrd;
@@ -285,8 +392,290 @@ static int build_prepare(const struct config *cfg, uint64_t tsc_khz,
 	return 0;
 }
 
+/* ---- disks ---- */
+
+/* Where upload progress goes (NULL: stderr); tests point it elsewhere. */
+static FILE *build_progress_file;
+
+/* Check the file: disk @path and fill @im (size, mtime, image name). */
+static int build_image_check(const char *path, struct build_image *im,
+			     char *err, size_t err_len)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return build_err(-ENOENT, err, err_len, "disk image "
+					 "'%s' not found", path);
+		return build_err(-errno, err, err_len, "cannot read disk image "
+				 "'%s': %s", path, strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode))
+		return build_err(-EINVAL, err, err_len, "disk image '%s' is not "
+				 "a regular file", path);
+	if (st.st_size <= 0 || st.st_size % 512)
+		return build_err(-EINVAL, err, err_len, "disk image '%s' is "
+				 "%lld bytes, not a positive multiple of 512",
+				 path, (long long)st.st_size);
+	if (!realpath(path, real))
+		snprintf(real, sizeof(real), "%s", path);
+	im->bytes = (uint64_t)st.st_size;
+	im->mtime_sec = (int64_t)st.st_mtim.tv_sec;
+	im->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
+	return build_image_name(path, real, im->bytes, im->mtime_sec,
+				im->mtime_nsec, im->name, sizeof(im->name));
+}
+
+/* Check every disk of @cfg and add up what they need into job->need
+ * (each distinct image once, as if it had to be uploaded). */
+static int build_disks_check(const struct config *cfg, struct build_job *job,
+			     char *err, size_t err_len)
+{
+	uint32_t i, j;
+	int ret;
+
+	job->need.guest_bytes = build_mem_bytes(cfg->memory_mib);
+	for (i = 0; i < cfg->nr_disks; i++) {
+		const struct config_disk *d = &cfg->disks[i];
+		bool seen = false;
+
+		if (d->kind == CONFIG_DISK_RAM) {
+			job->need.disk_bytes += d->ram_bytes;
+			continue;
+		}
+		ret = build_image_check(d->path, &job->images[i], err, err_len);
+		if (ret)
+			return ret;
+		for (j = 0; j < i; j++)
+			seen |= !strcmp(job->images[j].name, job->images[i].name);
+		if (!seen) {
+			job->need.image_bytes += build_align_up(
+				job->images[i].bytes, BUILD_MEM_ALIGN_BYTES);
+			job->need.nr_images++;
+		}
+	}
+	return 0;
+}
+
+/* Report upload progress of @base (@done of @total bytes) to @f: on a
+ * terminal "\ruploading <base>: N%" when N changes (a newline at the
+ * end), otherwise one "uploading <base> (N MiB)" line at the start.
+ * Uploads up to BUILD_PROGRESS_MIN_BYTES are silent. @last keeps the
+ * last percentage shown (start with -1). */
+static void build_progress(FILE *f, bool tty, const char *base, uint64_t done,
+			   uint64_t total, int *last)
+{
+	int pct;
+
+	if (total <= BUILD_PROGRESS_MIN_BYTES)
+		return;
+	if (!tty) {
+		if (*last < 0)
+			fprintf(f, "uploading %s (%llu MiB)\n", base,
+				(unsigned long long)((total + BUILD_MIB - 1) >> 20));
+		*last = 0;
+		return;
+	}
+	pct = (int)(done * 100 / total);
+	if (pct == *last)
+		return;
+	*last = pct;
+	fprintf(f, "\ruploading %s: %d%%%s", base, pct, done == total ? "\n" : "");
+	fflush(f);
+}
+
+/* Read exactly @len bytes at @off of @fd into @dst; -errno, or -ESTALE
+ * if the file is shorter than it was. */
+static int build_pread_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)
+{
+	uint64_t done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(fd, dst + done, (size_t)(len - done),
+				  (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ESTALE;
+		done += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* Send the open file @fd (image @im) to image @id in KEEL_HC_IMAGE_WRITE
+ * pieces through @buf (KEEL_HC_MAX_ARG bytes), reporting progress as
+ * @base. Returns 0; -errno/-ESTALE for read errors with *@hc false; or the
+ * hypercall's error with *@hc true. */
+static int build_image_send(int fd, const struct build_image *im, uint32_t id,
+			    const char *base, uint8_t *buf, bool *hc)
+{
+	const uint64_t piece = KEEL_HC_MAX_ARG - sizeof(struct keel_image_write);
+	struct keel_image_write *w = (struct keel_image_write *)(void *)buf;
+	FILE *pf = build_progress_file ? build_progress_file : stderr;
+	bool tty = isatty(fileno(pf));
+	uint64_t off = 0, len;
+	int ret, last = -1;
+
+	*hc = false;
+	build_progress(pf, tty, base, 0, im->bytes, &last);
+	while (off < im->bytes) {
+		len = im->bytes - off < piece ? im->bytes - off : piece;
+		ret = build_pread_all(fd, (uint8_t *)(w + 1), len, off);
+		if (ret)
+			return ret;
+		w->image_id = id;
+		w->len = (uint32_t)len;
+		w->offset = off;
+		ret = keel_hypercall(KEEL_HC_IMAGE_WRITE, buf, sizeof(*w) + len);
+		if (ret < 0) {
+			*hc = true;
+			return ret;
+		}
+		off += len;
+		build_progress(pf, tty, base, off, im->bytes, &last);
+	}
+	return 0;
+}
+
+/* Upload file @path, checked as @im, to image @id, then mark it complete
+ * with KEEL_HC_IMAGE_DONE. @buf has KEEL_HC_MAX_ARG bytes. */
+static int build_image_upload(const char *path, const struct build_image *im,
+			      uint32_t id, uint8_t *buf, char *err,
+			      size_t err_len)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct keel_image_done dn;
+	struct stat st;
+	bool hc = false;
+	int fd, ret = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return build_err(-errno, err, err_len, "cannot read disk image "
+				 "'%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != im->bytes ||
+	    (int64_t)st.st_mtim.tv_sec != im->mtime_sec ||
+	    (uint32_t)st.st_mtim.tv_nsec != im->mtime_nsec)
+		ret = -ESTALE;
+	if (!ret)
+		ret = build_image_send(fd, im, id, base, buf, &hc);
+	close(fd);
+	if (ret == -ESTALE && !hc)
+		return build_err(ret, err, err_len, "disk image '%s' changed "
+				 "while it was being read; try again", path);
+	if (ret)
+		return build_err(ret, err, err_len, "%s '%s': %s", hc ?
+				 "KEEL_HC_IMAGE_WRITE failed for" :
+				 "cannot read disk image", path, strerror(-ret));
+	memset(&dn, 0, sizeof(dn));
+	dn.image_id = id;
+	ret = keel_hypercall(KEEL_HC_IMAGE_DONE, &dn, sizeof(dn));
+	if (ret < 0)
+		return build_err(ret, err, err_len, "KEEL_HC_IMAGE_DONE failed "
+				 "for '%s': %s", path, strerror(-ret));
+	return 0;
+}
+
+/* KEEL_HC_DOMAIN_DISK_ADD of @kind to @domid (@image_id or @ram_bytes);
+ * the disk must get slot @slot. */
+static int build_disk_add(uint32_t domid, uint32_t slot, uint32_t kind,
+			  uint32_t image_id, uint64_t ram_bytes, char *err,
+			  size_t err_len)
+{
+	struct keel_disk_add add;
+	int ret;
+
+	memset(&add, 0, sizeof(add));
+	add.domid = domid;
+	add.kind = kind;
+	add.image_id = image_id;
+	add.ram_bytes = ram_bytes;
+	ret = keel_hypercall(KEEL_HC_DOMAIN_DISK_ADD, &add, sizeof(add));
+	if (ret < 0)
+		return build_err(ret, err, err_len, "KEEL_HC_DOMAIN_DISK_ADD "
+				 "failed for xvd%c: %s", 'a' + slot,
+				 strerror(-ret));
+	if (add.slot != slot)
+		return build_err(-EPROTO, err, err_len, "KEEL_HC_DOMAIN_DISK_ADD "
+				 "gave disk xvd%c slot %u", 'a' + slot, add.slot);
+	return 0;
+}
+
+/* Open the image of file: disk @slot of @cfg, upload it if the hypervisor
+ * lacks it (counting it into @uploads), and add it to @domid. @free is
+ * the pool's free memory before the create, for the ENOMEM message. */
+static int build_disk_image(uint32_t domid, uint32_t slot,
+			    const struct config *cfg, const struct build_job *job,
+			    struct build_mem_need *uploads, uint64_t free_bytes,
+			    uint8_t *buf, char *err, size_t err_len)
+{
+	const struct build_image *im = &job->images[slot];
+	const char *path = cfg->disks[slot].path;
+	struct keel_image_open op;
+	int ret;
+
+	memset(&op, 0, sizeof(op));
+	snprintf(op.name, sizeof(op.name), "%s", im->name);
+	op.bytes = im->bytes;
+	ret = keel_hypercall(KEEL_HC_IMAGE_OPEN, &op, sizeof(op));
+	if (ret == -KEEL_ENOMEM) {
+		uploads->image_bytes += build_align_up(im->bytes,
+						       BUILD_MEM_ALIGN_BYTES);
+		uploads->nr_images++;
+		return build_mem_message(uploads, free_bytes, err, err_len);
+	}
+	if (ret < 0)
+		return build_err(ret, err, err_len, "KEEL_HC_IMAGE_OPEN failed "
+				 "for '%s': %s", path, strerror(-ret));
+	if (!(op.flags & KEEL_IMAGE_EXISTS)) {
+		uploads->image_bytes += build_align_up(im->bytes,
+						       BUILD_MEM_ALIGN_BYTES);
+		uploads->nr_images++;
+		ret = build_image_upload(path, im, op.image_id, buf, err,
+					 err_len);
+		if (ret)
+			return ret;
+	}
+	return build_disk_add(domid, slot, KEEL_DISK_IMAGE, op.image_id, 0, err,
+			      err_len);
+}
+
+/* Add every disk of @cfg to @domid in slot order (xvda first). */
+static int build_disks_add(uint32_t domid, const struct config *cfg,
+			   const struct build_job *job, uint64_t free_bytes,
+			   char *err, size_t err_len)
+{
+	struct build_mem_need uploads = job->need;
+	uint8_t *buf = NULL;
+	uint32_t i;
+	int ret = 0;
+
+	uploads.image_bytes = 0;
+	uploads.nr_images = 0;
+	for (i = 0; !ret && i < cfg->nr_disks; i++) {
+		const struct config_disk *d = &cfg->disks[i];
+
+		if (d->kind == CONFIG_DISK_RAM) {
+			ret = build_disk_add(domid, i, KEEL_DISK_RAM, 0,
+					     d->ram_bytes, err, err_len);
+			continue;
+		}
+		if (!buf && !(buf = malloc(KEEL_HC_MAX_ARG)))
+			return build_err(-ENOMEM, err, err_len, "out of memory");
+		ret = build_disk_image(domid, i, cfg, job, &uploads, free_bytes,
+				       buf, err, err_len);
+	}
+	free(buf);
+	return ret;
+}
+
 /* Ask the hypervisor whether the domain can exist (KEEL_HC_INFO, LIST). */
-static int build_ask(const struct config *cfg, struct keel_info *info,
+static int build_ask(const struct config *cfg,
+		     const struct build_mem_need *need, struct keel_info *info,
 		     char *err, size_t err_len)
 {
 	struct keel_dominfo *doms;
@@ -302,8 +691,7 @@ static int build_ask(const struct config *cfg, struct keel_info *info,
 	if (ret)
 		return build_err(ret, err, err_len, "KEEL_HC_DOMAIN_LIST "
 				 "failed: %s", strerror(-ret));
-	ret = build_precheck(cfg, build_mem_bytes(cfg->memory_mib), info, doms,
-			     n, err, err_len);
+	ret = build_precheck(cfg, need, info, doms, n, err, err_len);
 	free(doms);
 	return ret;
 }
@@ -403,13 +791,18 @@ int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 
 	if (!job)
 		return build_err(-ENOMEM, err, err_len, "out of memory");
-	ret = build_ask(cfg, &info, err, err_len);
+	ret = build_disks_check(cfg, job, err, err_len);
+	if (!ret)
+		ret = build_ask(cfg, &job->need, &info, err, err_len);
 	if (!ret)
 		ret = build_prepare(cfg, info.tsc_khz, job, err, err_len);
 	if (!ret)
 		ret = build_create(cfg, job->lay.mem_bytes, &id, err, err_len);
 	if (!ret) {
-		ret = build_load_start(id, job, err, err_len);
+		ret = build_disks_add(id, cfg, job, info.mem_pool_free_bytes,
+				      err, err_len);
+		if (!ret)
+			ret = build_load_start(id, job, err, err_len);
 		if (ret)
 			domain_ctl(id, KEEL_DOMCTL_DESTROY);
 	}

@@ -4,9 +4,13 @@
  * in the guest's fixed physical memory map (keel_abi.h) by the Linux boot
  * protocol, using the hypervisor's own loader (hypervisor/common/
  * linux_boot.c) for the zero page, and then makes the calls
- * KEEL_HC_DOMAIN_CREATE, _MEMWRITE and _START. Anything that fails after
- * the domain exists destroys it again. The placement, e820, command-line
- * and pre-create checks are pure functions, unit-tested on the host.
+ * KEEL_HC_DOMAIN_CREATE, _MEMWRITE and _START. Guest disks are added
+ * before the start: file: images are uploaded once (KEEL_HC_IMAGE_OPEN,
+ * _WRITE, _DONE; shared by name with other guests) and attached with
+ * KEEL_HC_DOMAIN_DISK_ADD, as are ram: disks. Anything that fails after
+ * the domain exists destroys it again. The placement, e820, command-line,
+ * image-name and pre-create checks are pure functions, unit-tested on the
+ * host.
  */
 #ifndef KEEL_TOOLSTACK_BUILD_H
 #define KEEL_TOOLSTACK_BUILD_H
@@ -25,6 +29,8 @@
 #define BUILD_DEFAULT_LOAD_PA (16ull << 20) /* if pref_address is unusable */
 #define BUILD_MAX_FILE_BYTES (1ull << 30)   /* kernel or ramdisk */
 #define BUILD_ERR_BYTES 512u
+#define BUILD_IMAGE_BASE_CHARS 40u /* basename part of an image name */
+#define BUILD_PROGRESS_MIN_BYTES (16ull << 20) /* bigger uploads report */
 
 /*
  * From hypervisor/include/keel/linux_boot.h and memmap.h. Only build.c
@@ -43,6 +49,14 @@ struct build_layout {
 	uint64_t initrd_bytes;
 	uint64_t zero_page_pa;
 	uint64_t cmdline_pa;
+};
+
+/* Memory a new domain takes from the guest pool, by purpose. */
+struct build_mem_need {
+	uint64_t guest_bytes; /* guest RAM */
+	uint64_t disk_bytes;  /* ram: disks */
+	uint64_t image_bytes; /* images to upload, each rounded up to 2 MiB */
+	uint32_t nr_images;   /* how many images image_bytes counts */
 };
 
 /* Guest RAM in bytes for @memory_mib MiB, rounded up to 2 MiB. */
@@ -77,20 +91,46 @@ int build_cmdline(const struct config *cfg, uint64_t tsc_khz, char *buf,
 		  size_t len);
 
 /*
+ * Name of the shared image for the file @path: its basename (characters
+ * other than [A-Za-z0-9._+-] and a leading '.' become '_', at most
+ * BUILD_IMAGE_BASE_CHARS kept), '-', and 16 hex digits of the 64-bit
+ * FNV-1a hash of "<@real>|<@size>|<@mtime_sec>.<@mtime_nsec as 9
+ * digits>", where @real is the file's real path. Same file, same name;
+ * changed file, new name. Writes it to @buf (@len bytes, at least
+ * KEEL_IMAGE_NAME_BYTES). Returns 0 or -ENOSPC.
+ */
+int build_image_name(const char *path, const char *real, uint64_t size,
+		     int64_t mtime_sec, uint32_t mtime_nsec, char *buf,
+		     size_t len);
+
+/*
+ * Write the "not enough free memory" message for @need against
+ * @free_bytes to @err: "not enough free memory: need N MiB, M MiB free",
+ * with "(guest G + disks D + image I)" after N when disks or images are
+ * counted. Returns -ENOMEM.
+ */
+int build_mem_message(const struct build_mem_need *need, uint64_t free_bytes,
+		      char *err, size_t err_len);
+
+/*
  * Checks made before KEEL_HC_DOMAIN_CREATE against the hypervisor's state:
  * @info (KEEL_HC_INFO) and the @n domains in @doms. Fails with a message
- * in @err if the name is taken, there is not enough free memory for
- * @mem_bytes, or more vCPUs are asked for than the pool or the ABI allows.
+ * in @err if the name is taken, more vCPUs are asked for than the pool or
+ * the ABI allows, or there is not enough free memory for @need. Images
+ * count only when no guest domain exists (then none can be loaded yet);
+ * otherwise they may be shared already and KEEL_HC_IMAGE_OPEN decides.
  * Returns 0, -EEXIST, -ENOMEM or -EINVAL.
  */
-int build_precheck(const struct config *cfg, uint64_t mem_bytes,
+int build_precheck(const struct config *cfg, const struct build_mem_need *need,
 		   const struct keel_info *info,
 		   const struct keel_dominfo *doms, uint32_t n, char *err,
 		   size_t err_len);
 
 /*
  * Build and start the domain described by @cfg (config_check()ed): read
- * the images, check, create, load and start it. @domid receives the new
+ * the kernel and ramdisk, check the disk images, check, create, add the
+ * disks (uploading images the hypervisor lacks, with progress on stderr
+ * for those over BUILD_PROGRESS_MIN_BYTES), load and start it. @domid receives the new
  * domain's id. Nothing remains of the domain on failure.
  * Returns 0, or a negative errno / -KEEL_E* value with a message in @err.
  */

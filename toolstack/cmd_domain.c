@@ -283,7 +283,8 @@ static int cmd_one_domain_args(const struct keel_cmd *cmd, int argc,
 	return -1;
 }
 
-/* Run KEEL_DOMCTL_@op on the domain named in argv (pause/unpause/destroy). */
+/* Run KEEL_DOMCTL_@op on the domain named in argv (pause, unpause,
+ * destroy, shutdown, reboot). */
 static int cmd_domctl(const struct keel_cmd *cmd, int argc, char **argv,
 		      uint32_t op)
 {
@@ -369,51 +370,42 @@ const struct keel_cmd cmd_destroy_entry = {
 	.run = cmd_destroy_run,
 };
 
-/* shutdown/reboot: check the arguments, then say it is not supported. */
-static int cmd_not_yet(const struct keel_cmd *cmd, int argc, char **argv)
-{
-	const char *word;
-	int ret = cmd_one_domain_args(cmd, argc, argv, &word);
-
-	if (ret >= 0)
-		return ret;
-	fprintf(stderr, "keel: %s: not supported yet: use 'keel destroy', or "
-		"run poweroff/reboot inside the guest\n", cmd->name);
-	return KEEL_EXIT_FAIL;
-}
-
 /* Entry point of `keel shutdown <domain>`. */
 static int cmd_shutdown_run(int argc, char **argv)
 {
-	return cmd_not_yet(&cmd_shutdown_entry, argc, argv);
+	return cmd_domctl(&cmd_shutdown_entry, argc, argv, KEEL_DOMCTL_SHUTDOWN);
 }
 
 /* Entry point of `keel reboot <domain>`. */
 static int cmd_reboot_run(int argc, char **argv)
 {
-	return cmd_not_yet(&cmd_reboot_entry, argc, argv);
+	return cmd_domctl(&cmd_reboot_entry, argc, argv, KEEL_DOMCTL_REBOOT);
 }
 
 /* Command-table entry of `keel shutdown`. */
 const struct keel_cmd cmd_shutdown_entry = {
 	.name = "shutdown",
-	.summary = "Ask a domain to power off (not supported yet)",
+	.summary = "Ask a domain to power off",
 	.usage = "Usage: keel shutdown <domain>\n"
 		 "\n"
-		 "Not supported yet: the hypervisor has no way to ask a guest\n"
-		 "to shut down. Use 'keel destroy', or run 'poweroff' inside\n"
-		 "the guest. Exits 1.\n",
+		 "Press the guest's ACPI power button. A guest that handles it\n"
+		 "(Keel's guest images do: acpid or systemd-logind) shuts down\n"
+		 "cleanly and powers off; its on_poweroff action applies.\n"
+		 "A guest that ignores the button keeps running: use\n"
+		 "'keel destroy' then. <domain> is a name or a numeric id.\n",
 	.run = cmd_shutdown_run,
 };
 
 /* Command-table entry of `keel reboot`. */
 const struct keel_cmd cmd_reboot_entry = {
 	.name = "reboot",
-	.summary = "Ask a domain to reboot (not supported yet)",
+	.summary = "Ask a domain to reboot",
 	.usage = "Usage: keel reboot <domain>\n"
 		 "\n"
-		 "Not supported yet: the hypervisor has no way to ask a guest\n"
-		 "to reboot. Run 'reboot' inside the guest (its on_reboot\n"
-		 "action applies), or use 'keel destroy'. Exits 1.\n",
+		 "Press the guest's ACPI sleep button, which Keel's guest images\n"
+		 "map to a clean reboot (PC firmware has no reboot button); the\n"
+		 "guest then restarts according to its on_reboot action. Other\n"
+		 "guests may treat it as suspend or ignore it.\n"
+		 "<domain> is a name or a numeric id.\n",
 	.run = cmd_reboot_run,
 };

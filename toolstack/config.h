@@ -4,13 +4,16 @@
  * 'strings', decimal integers or lists [ 'a', 'b' ] (which may span lines).
  * This module parses such text into a struct config, applies `key=value`
  * overrides from the command line, checks the result and writes a config
- * back out (the monitor saves the effective one). It is pure: no file or
- * hypercall I/O, so tests/unit drives it with golden files. Errors come as
- * text in a caller buffer, "<file>:<line>: <what>", and -EINVAL.
+ * back out (the monitor saves the effective one). The `disk` list is also
+ * checked item by item and decoded into struct config_disk entries for the
+ * builder. It is pure: no file or hypercall I/O, so tests/unit drives it
+ * with golden files. Errors come as text in a caller buffer,
+ * "<file>:<line>: <what>", and -EINVAL.
  */
 #ifndef KEEL_TOOLSTACK_CONFIG_H
 #define KEEL_TOOLSTACK_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +32,25 @@ enum config_action {
 	CONFIG_ACTION_DESTROY,  /* remove the domain */
 	CONFIG_ACTION_RESTART,  /* remove it and build it again */
 	CONFIG_ACTION_PRESERVE, /* leave it as it is (for inspection) */
+};
+
+#define CONFIG_DISK_ALIGN_BYTES (2ull << 20) /* ram: sizes round up to this */
+#define CONFIG_DISK_MAX_RAM_BYTES (64ull << 30) /* largest ram: disk */
+
+/* Kind of a guest disk (the target of a disk spec). */
+enum config_disk_kind {
+	CONFIG_DISK_FILE = 1, /* file:<path>: a read-only image, uploaded */
+	CONFIG_DISK_RAM = 2,  /* ram:<size>: a private, zeroed, writable disk */
+};
+
+/* One decoded `disk` item, e.g. 'file:/a.squashfs,xvda,r'. */
+struct config_disk {
+	enum config_disk_kind kind;
+	uint32_t slot;                /* 0 for xvda/vda/hda/sda, 1 for ..b */
+	bool writable;                /* mode w (ram: disks only) */
+	uint64_t ram_bytes;           /* CONFIG_DISK_RAM: multiple of 2 MiB */
+	char path[CONFIG_STR_BYTES];  /* CONFIG_DISK_FILE: absolute if the
+				       * config gave a base directory */
 };
 
 /* A list value such as disk = [ '...', '...' ]. */
@@ -51,8 +73,10 @@ struct config {
 	enum config_action on_poweroff;
 	enum config_action on_reboot;
 	enum config_action on_crash;
-	struct config_list disk;
+	struct config_list disk; /* items as written, file: paths absolute */
 	struct config_list vif;
+	uint32_t nr_disks;       /* decoded `disk`, in slot order (xvda first) */
+	struct config_disk disks[KEEL_DOMAIN_MAX_DISKS];
 	uint32_t set_line[16]; /* per key (config.c's table): line set, 0 = not */
 };
 
@@ -62,8 +86,8 @@ void config_init(struct config *cfg);
 /*
  * Parse config text @text (@len bytes, need not be NUL-terminated) into
  * @cfg, which should have been config_init()ed. @file names the file in
- * error messages; relative kernel/ramdisk paths are made relative to
- * @base_dir (NULL: left as they are). On error writes
+ * error messages; relative kernel, ramdisk and disk file: paths are made
+ * relative to @base_dir (NULL: left as they are). On error writes
  * "<file>:<line>: <what>" to @err (@err_len bytes).
  * Returns 0 or -EINVAL.
  */
@@ -74,8 +98,8 @@ int config_parse(struct config *cfg, const char *text, size_t len,
 /*
  * Apply one command-line override @arg, "key=value", to @cfg. The value may
  * be written as in a file ("x", 'x', 12, [ ... ]) or bare (name=tiny2,
- * memory=256). A relative kernel/ramdisk path is made relative to
- * @base_dir (NULL: left as is). Errors are "command line: <what>".
+ * memory=256). A relative kernel, ramdisk or disk file: path is made
+ * relative to @base_dir (NULL: left as is). Errors are "command line: <what>".
  * Returns 0 or -EINVAL.
  */
 int config_override(struct config *cfg, const char *arg, const char *base_dir,
@@ -103,6 +127,16 @@ int config_format_value(const struct config *cfg, const char *key, char *buf,
  * Returns the length written, or -ENOSPC.
  */
 int config_write(const struct config *cfg, char *buf, size_t len);
+
+/*
+ * Decode one `disk` item @spec, "<target>,<vdev>,<mode>" (see
+ * docs/config.md), into @out; a relative file: path is joined to
+ * @base_dir (NULL: left as is). On error writes the reason, without file
+ * or line ("images are read-only; ..."), to @err.
+ * Returns 0 or -EINVAL.
+ */
+int config_disk_parse(const char *spec, const char *base_dir,
+		      struct config_disk *out, char *err, size_t err_len);
 
 /* Directory searched for configs named without a path (the boot medium). */
 #define CONFIG_MEDIUM_DIR "/run/keel/medium/configs"

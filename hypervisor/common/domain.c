@@ -20,6 +20,7 @@
 #include <keel/hv.h>
 #include <keel/arch.h>
 #include <keel/mptable.h>
+#include <keel/acpi_tables.h>
 #include <public/keel_abi.h>
 
 static struct domain *domains[MAX_DOMAINS];
@@ -279,6 +280,23 @@ static void guest_vcpus_free(struct domain *d)
 	}
 }
 
+static int guest_acpi_init(struct domain *d)
+{
+	static uint8_t tables[GUEST_ACPI_BYTES];
+	struct acpi_tables_cfg cfg = {
+		.nr_cpus = d->nr_vcpus, .ioapic_id = GUEST_IOAPIC_ID,
+		.ioapic_pa = (uint32_t)GUEST_IOAPIC_PA, .lapic_pa = (uint32_t)GUEST_LAPIC_PA,
+		.pm_io_base = GUEST_PM_IO_BASE, .sci_irq = GUEST_SCI_IRQ,
+		.reset_port = GUEST_RESET_PORT,
+	};
+	int n = acpi_tables_build(tables, sizeof(tables), GUEST_ACPI_PA, &cfg);
+
+	if (n < 0)
+		return n;
+	acpi_pm_init(&d->pm);
+	return domain_copy_to_guest(d, GUEST_ACPI_PA, tables, (uint64_t)n);
+}
+
 static int guest_platform_init(struct domain *d)
 {
 	static uint8_t mp[1024];
@@ -301,7 +319,8 @@ static int guest_platform_init(struct domain *d)
 			  GUEST_IOAPIC_ID, (uint32_t)GUEST_IOAPIC_PA, (uint32_t)GUEST_LAPIC_PA);
 	if (n < 0)
 		return n;
-	return domain_copy_to_guest(d, KEEL_GUEST_MPTABLE_PA, mp, (uint64_t)n);
+	rc = domain_copy_to_guest(d, KEEL_GUEST_MPTABLE_PA, mp, (uint64_t)n);
+	return rc ? rc : guest_acpi_init(d);
 }
 
 /* Free everything a guest domain holds. Its vCPUs must not be running. */
@@ -441,6 +460,20 @@ int domain_pause(uint32_t domid, bool pause)
 	d->paused = pause;
 	for (i = 0; i < d->nr_vcpus; i++)
 		sched_kick(&d->vcpus[i]);
+	return 0;
+}
+
+/* Ask a running guest to power off (its ACPI power button) or, with
+ * reboot, to reboot (its ACPI sleep button). 0, -ENOENT or -EBUSY. */
+int domain_request(uint32_t domid, bool reboot)
+{
+	struct domain *d = guest_get(domid);
+
+	if (!d)
+		return -ENOENT;
+	if (d->state != DOM_ACTIVE)
+		return -EBUSY;
+	guest_press_button(d, reboot ? ACPI_PM1_SLPBTN_STS : ACPI_PM1_PWRBTN_STS);
 	return 0;
 }
 

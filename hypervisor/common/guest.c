@@ -152,6 +152,27 @@ static void kick_vcpus(struct domain *d, uint32_t kick)
 			sched_kick(&d->vcpus[i]);
 }
 
+static void sci_update(struct domain *d, uint32_t *kick)
+{
+	struct vioapic_out out = { 0 };
+
+	vioapic_set_irq(&d->ioapic, GUEST_SCI_IRQ, acpi_pm_sci_level(&d->pm), &out);
+	route_ioapic_out(d, &out, kick);
+}
+
+/* Press a fixed-feature ACPI button of d (ACPI_PM1_PWRBTN_STS or
+ * ACPI_PM1_SLPBTN_STS): sets its status bit and raises the SCI. */
+void guest_press_button(struct domain *d, uint16_t status_bit)
+{
+	uint32_t kick = 0;
+
+	spin_lock(&d->lock);
+	acpi_pm_press(&d->pm, status_bit);
+	sci_update(d, &kick);
+	spin_unlock(&d->lock);
+	kick_vcpus(d, kick);
+}
+
 /* ---- console ---- */
 
 static void uart_tx(void *ctx, uint8_t c)
@@ -185,6 +206,8 @@ static uint32_t io_read(struct domain *d, uint16_t port, uint8_t size, uint32_t 
 	}
 	if (pci_host_handles(port))
 		return pci_host_read(&d->pci, port, size);
+	if (port >= GUEST_PM_IO_BASE && port < GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES)
+		return acpi_pm_read(&d->pm, port - GUEST_PM_IO_BASE, size);
 	switch (port) {
 	case PORT_PIT_FIRST ... PORT_PIT_LAST:
 	case PORT_SYS_B:
@@ -210,6 +233,10 @@ static void io_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val
 		domain_shutdown(d, KEEL_SHUTDOWN_REBOOT);
 	} else if (pci_host_handles(port)) {
 		pci_host_write(&d->pci, port, size, val);
+	} else if (port >= GUEST_PM_IO_BASE && port < GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES) {
+		if (acpi_pm_write(&d->pm, port - GUEST_PM_IO_BASE, size, val) == ACPI_PM_SLEEP_S5)
+			domain_shutdown(d, KEEL_SHUTDOWN_POWEROFF);
+		sci_update(d, kick);
 	}
 }
 

@@ -126,6 +126,10 @@ static int64_t hc_domain_ctl(struct vcpu *v, uint64_t gpa, uint64_t size)
 		return domain_pause(c->domid, false);
 	case KEEL_DOMCTL_DESTROY:
 		return domain_destroy(c->domid);
+	case KEEL_DOMCTL_SHUTDOWN:
+		return domain_request(c->domid, false);
+	case KEEL_DOMCTL_REBOOT:
+		return domain_request(c->domid, true);
 	default:
 		return -KEEL_EINVAL;
 	}

@@ -301,11 +301,14 @@ def t_guests_pause(m):
     check("resumed-tiny" in out, "tiny does not answer after unpause: %r" % out[-300:])
 
 
-@test("guests_reboot_restarts", "keel-guests")
+@test("guests_reboot_request_restarts", "keel-guests")
 def t_guests_reboot(m):
+    # keel reboot -> ACPI sleep button -> the guest's acpid reboots it
+    # cleanly -> the reset register -> on_reboot=restart by the monitor
     out, _ = m.run("keel list | awk '$1==\"tiny\"{print $2}'")
     old_id = out.strip()
-    guest_console(m, "tiny", "reboot", timeout=60)
+    out, rc = m.run("keel reboot tiny")
+    check(rc == 0, "keel reboot tiny failed: %r" % out)
     wait_seen(m, r"domain %s \(tiny\) asked to reboot" % old_id, 120,
               "the hypervisor reporting tiny's reboot")
     out, _ = m.run("for i in $(seq 60); do id=$(keel list | awk '$1==\"tiny\"{print $2}'); "
@@ -315,9 +318,12 @@ def t_guests_reboot(m):
     wait_guest_ready(m, "tiny")
 
 
-@test("guests_poweroff_ends_domain", "keel-guests")
+@test("guests_shutdown_request_powers_off", "keel-guests")
 def t_guests_poweroff(m):
-    guest_console(m, "tiny", "poweroff", timeout=60)
+    # keel shutdown -> ACPI power button -> the guest's acpid powers off
+    # (ACPI S5) -> on_poweroff=destroy by the monitor
+    out, rc = m.run("keel shutdown tiny")
+    check(rc == 0, "keel shutdown tiny failed: %r" % out)
     wait_seen(m, r"domain \d+ \(tiny\) powered off", 120, "the hypervisor reporting tiny powered off")
     out, _ = m.run("for i in $(seq 20); do keel list | grep -q '^tiny ' || { echo GONE; break; }; "
                    "sleep 1; done")

@@ -7,6 +7,10 @@
  * are written to temporary files. Checked: placement, e820, command line,
  * pre-create checks and their messages, the loaded memory image and zero
  * page, chunking, and that every failure after CREATE destroys the domain.
+ * The fake also keeps shared disk images (KEEL_HC_IMAGE_OPEN/WRITE/DONE)
+ * and the disks added to the new domain, so the disk part of the builder
+ * is checked too: image names, uploads (content, piece size, reuse of an
+ * existing image), progress lines, memory messages and clean failures.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -45,13 +49,39 @@ static struct {
 	struct keel_domain_start start;
 	struct keel_domain_create created;
 	int bad_write;      /* MEMWRITE outside RAM or after START */
+	struct {
+		char name[KEEL_IMAGE_NAME_BYTES];
+		uint64_t bytes;
+		uint8_t *data;
+		int complete;
+	} images[8];
+	uint32_t n_images;
+	uint64_t image_free;   /* bytes images may still take (ENOMEM) */
+	int image_writes;
+	uint32_t max_piece;
+	int bad_image_op;      /* WRITE out of range, to a complete image ... */
+	struct keel_disk_add disks[KEEL_DOMAIN_MAX_DISKS];
+	uint32_t n_disks;
+	int disk_add_late;     /* DISK_ADD after START */
 } hv;
 
-/* Reset the fake hypervisor to an empty pool with dom0 only. */
+/* Forget the fake images (as if no guest used them any more). */
+static void hv_images_clear(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < hv.n_images; i++)
+		free(hv.images[i].data);
+	hv.n_images = 0;
+}
+
+/* Reset the fake hypervisor to an empty pool with dom0 only, no images. */
 static void hv_reset(void)
 {
 	free(hv.ram);
+	hv_images_clear();
 	memset(&hv, 0, sizeof(hv));
+	hv.image_free = 1ull << 40;
 	hv.fail_op = -1;
 	hv.info.tsc_khz = 2994372;
 	hv.info.cpus_pool = 2;
@@ -75,6 +105,74 @@ static void hv_add(uint32_t id, const char *name, uint32_t state)
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->mem_bytes = 128ull << 20;
 	d->nr_vcpus = 1;
+}
+
+/* Fake KEEL_HC_IMAGE_OPEN: find a complete image or make a new one. */
+static int hv_image_open(struct keel_image_open *o)
+{
+	uint32_t i;
+
+	for (i = 0; i < hv.n_images; i++) {
+		if (strcmp(hv.images[i].name, o->name) ||
+		    hv.images[i].bytes != o->bytes)
+			continue;
+		if (hv.images[i].complete) {
+			o->image_id = i + 100;
+			o->flags = KEEL_IMAGE_EXISTS;
+			return 0;
+		}
+		free(hv.images[i].data); /* incomplete: replaced */
+		break;
+	}
+	if (o->bytes > hv.image_free)
+		return -KEEL_ENOMEM;
+	if (i == hv.n_images)
+		hv.n_images++;
+	CHECK(memchr(o->name, '\0', sizeof(o->name)) != NULL);
+	snprintf(hv.images[i].name, sizeof(hv.images[i].name), "%s", o->name);
+	hv.images[i].bytes = o->bytes;
+	hv.images[i].data = calloc(1, o->bytes);
+	hv.images[i].complete = 0;
+	o->image_id = i + 100;
+	o->flags = 0;
+	return 0;
+}
+
+/* Fake KEEL_HC_IMAGE_WRITE. */
+static int hv_image_write(struct keel_image_write *w, size_t size)
+{
+	uint32_t i = w->image_id - 100;
+
+	hv.image_writes++;
+	if (w->len > hv.max_piece)
+		hv.max_piece = w->len;
+	if (i >= hv.n_images || hv.images[i].complete ||
+	    size != sizeof(*w) + w->len ||
+	    w->offset + w->len > hv.images[i].bytes) {
+		hv.bad_image_op = 1;
+		return -KEEL_EINVAL;
+	}
+	memcpy(hv.images[i].data + w->offset, w + 1, w->len);
+	return 0;
+}
+
+/* Fake KEEL_HC_DOMAIN_DISK_ADD. */
+static int hv_disk_add(struct keel_disk_add *a)
+{
+	if (hv.started)
+		hv.disk_add_late = 1;
+	if (a->kind == KEEL_DISK_IMAGE &&
+	    (a->image_id - 100 >= hv.n_images ||
+	     !hv.images[a->image_id - 100].complete))
+		return -KEEL_EINVAL;
+	if (a->kind == KEEL_DISK_RAM && (a->ram_bytes % (2u << 20) ||
+					 !a->ram_bytes))
+		return -KEEL_EINVAL;
+	if (hv.n_disks >= KEEL_DOMAIN_MAX_DISKS)
+		return -KEEL_ENOSPC;
+	a->slot = hv.n_disks;
+	hv.disks[hv.n_disks++] = *a;
+	return 0;
 }
 
 /* The fake hypercall: see hcall.h for the real one. */
@@ -122,6 +220,22 @@ int keel_hypercall(uint64_t op, void *buf, size_t size)
 		memcpy(hv.ram + m->gpa, m + 1, m->len);
 		return 0;
 	}
+	case KEEL_HC_IMAGE_OPEN:
+		CHECK_EQ_INT(size, sizeof(struct keel_image_open));
+		return hv_image_open(buf);
+	case KEEL_HC_IMAGE_WRITE:
+		return hv_image_write(buf, size);
+	case KEEL_HC_IMAGE_DONE: {
+		struct keel_image_done *d = buf;
+
+		if (d->image_id - 100 >= hv.n_images)
+			return -KEEL_ENOENT;
+		hv.images[d->image_id - 100].complete = 1;
+		return 0;
+	}
+	case KEEL_HC_DOMAIN_DISK_ADD:
+		CHECK_EQ_INT(size, sizeof(struct keel_disk_add));
+		return hv_disk_add(buf);
 	case KEEL_HC_DOMAIN_START:
 		memcpy(&hv.start, buf, sizeof(hv.start));
 		hv.started = 1;
@@ -132,6 +246,7 @@ int keel_hypercall(uint64_t op, void *buf, size_t size)
 		if (c->op == KEEL_DOMCTL_DESTROY) {
 			hv.destroyed++;
 			hv.n_doms--; /* the last one is the new domain */
+			hv.n_disks = 0;
 		}
 		return 0;
 	}
@@ -308,7 +423,19 @@ static void test_cmdline(void)
 	CHECK_EQ_INT(build_cmdline(&cfg, 0, buf, 0), -ENOSPC);
 }
 
-/* build_precheck(): name taken, vCPUs, memory. */
+/* build_precheck() of @cfg needing @guest MiB of RAM, @disks MiB of RAM
+ * disks and @nimg images of @images MiB, against the fake's state. */
+static int precheck(const struct config *cfg, uint64_t guest, uint64_t disks,
+		    uint64_t images, uint32_t nimg, char *err)
+{
+	struct build_mem_need need = { guest << 20, disks << 20, images << 20,
+				       nimg };
+
+	return build_precheck(cfg, &need, &hv.info, hv.doms, hv.n_doms, err,
+			      BUILD_ERR_BYTES);
+}
+
+/* build_precheck(): name taken, vCPUs, memory with disks and images. */
 static void test_precheck(void)
 {
 	char err[BUILD_ERR_BYTES];
@@ -317,29 +444,43 @@ static void test_precheck(void)
 	hv_reset();
 	hv_add(3, "web", KEEL_DOMSTATE_RUNNING);
 	make_cfg(&cfg);
-	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
-				    hv.n_doms, err, sizeof(err)), 0);
+	CHECK_EQ_INT(precheck(&cfg, 64, 0, 0, 0, err), 0);
 	snprintf(cfg.name, sizeof(cfg.name), "web");
-	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
-				    hv.n_doms, err, sizeof(err)), -EEXIST);
+	CHECK_EQ_INT(precheck(&cfg, 64, 0, 0, 0, err), -EEXIST);
 	CHECK_EQ_STR(err, "a domain named 'web' already exists (see 'keel "
 		     "list'); start another instance with name=<new name>, "
 		     "e.g. name=web2");
 	snprintf(cfg.name, sizeof(cfg.name), "tiny");
 	cfg.vcpus = 3;
-	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
-				    hv.n_doms, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(precheck(&cfg, 64, 0, 0, 0, err), -EINVAL);
 	CHECK_EQ_STR(err, "3 vCPUs requested, the guest pool has 2 CPUs");
 	cfg.vcpus = 9;
-	CHECK_EQ_INT(build_precheck(&cfg, 64ull << 20, &hv.info, hv.doms,
-				    hv.n_doms, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(precheck(&cfg, 64, 0, 0, 0, err), -EINVAL);
 	cfg.vcpus = 1;
 	hv.info.mem_pool_free_bytes = 300ull << 20;
-	CHECK_EQ_INT(build_precheck(&cfg, 512ull << 20, &hv.info, hv.doms,
-				    hv.n_doms, err, sizeof(err)), -ENOMEM);
+	CHECK_EQ_INT(precheck(&cfg, 512, 0, 0, 0, err), -ENOMEM);
 	CHECK_EQ_STR(err, "not enough free memory: need 512 MiB, 300 MiB free");
-	CHECK_EQ_INT(build_precheck(&cfg, 4ull << 30, &hv.info, hv.doms,
-				    hv.n_doms, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(precheck(&cfg, 4096, 0, 0, 0, err), -EINVAL);
+	/* RAM disks always count */
+	CHECK_EQ_INT(precheck(&cfg, 128, 172, 0, 0, err), 0);
+	CHECK_EQ_INT(precheck(&cfg, 128, 174, 0, 0, err), -ENOMEM);
+	CHECK_EQ_STR(err, "not enough free memory: need 302 MiB (guest 128 + "
+		     "disks 174), 300 MiB free");
+	/* a guest exists: the images may be loaded already, OPEN decides */
+	CHECK_EQ_INT(precheck(&cfg, 128, 100, 200, 1, err), 0);
+	CHECK_EQ_INT(precheck(&cfg, 128, 256, 20, 1, err), -ENOMEM);
+	CHECK_EQ_STR(err, "not enough free memory: need 384 MiB (guest 128 + "
+		     "disks 256), 300 MiB free");
+	/* no guest: every image must be uploaded, so it counts */
+	hv_reset();
+	hv.info.mem_pool_free_bytes = 300ull << 20;
+	CHECK_EQ_INT(precheck(&cfg, 128, 100, 72, 1, err), 0);
+	CHECK_EQ_INT(precheck(&cfg, 128, 100, 74, 1, err), -ENOMEM);
+	CHECK_EQ_STR(err, "not enough free memory: need 302 MiB (guest 128 + "
+		     "disks 100 + image 74), 300 MiB free");
+	CHECK_EQ_INT(precheck(&cfg, 128, 0, 400, 2, err), -ENOMEM);
+	CHECK_EQ_STR(err, "not enough free memory: need 528 MiB (guest 128 + "
+		     "images 400), 300 MiB free");
 }
 
 /* A full build against the fake hypervisor: memory image and zero page. */
@@ -454,6 +595,339 @@ static void test_build_failures(void)
 	CHECK_EQ_INT(hv.created.mem_bytes, 0);
 }
 
+/* ---- disks ---- */
+
+static char image_path[64] = "/tmp/keel-test-img.sq-XXXXXX";
+#define IMAGE_BYTES (3u * 65536u + 7u * 512u) /* not a whole piece count */
+
+/* Pattern byte @i of the test image. */
+static uint8_t image_byte(uint64_t i)
+{
+	return (uint8_t)((i * 131) ^ (i >> 9));
+}
+
+/* Write a test image of @bytes pattern bytes to @path. */
+static void make_image(const char *path, uint64_t bytes)
+{
+	uint8_t *p = malloc(bytes);
+	uint64_t i;
+
+	for (i = 0; i < bytes; i++)
+		p[i] = image_byte(i);
+	write_file(path, p, bytes);
+	free(p);
+}
+
+/* Start a further build on the fake: keep domains and images, forget
+ * what the last build did. */
+static void hv_next_build(void)
+{
+	hv.started = 0;
+	hv.n_disks = 0;
+	hv.image_writes = 0;
+	hv.destroyed = 0;
+	hv.calls = 0;
+	hv.fail_at = 0;
+	hv.fail_op = -1;
+	memset(&hv.created, 0, sizeof(hv.created));
+}
+
+/* build_image_name(): FNV-1a, the name's form, sanitising, truncation. */
+static void test_image_name(void)
+{
+	char a[KEEL_IMAGE_NAME_BYTES], b[KEEL_IMAGE_NAME_BYTES];
+
+	CHECK_EQ_U64(build_fnv1a64("", 0, BUILD_FNV_OFFSET),
+		     0xcbf29ce484222325ull);
+	CHECK_EQ_U64(build_fnv1a64("a", 1, BUILD_FNV_OFFSET),
+		     0xaf63dc4c8601ec8cull);
+	CHECK_EQ_U64(build_fnv1a64("foobar", 6, BUILD_FNV_OFFSET),
+		     0x85944171f73967e8ull);
+	CHECK_EQ_INT(build_image_name("/m/guests/debian.squashfs",
+				      "/run/m/guests/debian.squashfs", 4096,
+				      1700000000, 5, a, sizeof(a)), 0);
+	CHECK_EQ_INT((int)strlen(a), 15 + 1 + 16);
+	CHECK(strncmp(a, "debian.squashfs-", 16) == 0);
+	CHECK_EQ_U64(strtoull(a + 16, NULL, 16),
+		     build_fnv1a64("/run/m/guests/debian.squashfs|4096|"
+				   "1700000000.000000005", 55, BUILD_FNV_OFFSET));
+	/* same inputs, same name; any input changed, another name */
+	build_image_name("debian.squashfs", "/run/m/guests/debian.squashfs",
+			 4096, 1700000000, 5, b, sizeof(b));
+	CHECK_EQ_STR(a, b);
+	build_image_name("debian.squashfs", "/run/m/guests/debian.squashfs",
+			 4096, 1700000000, 6, b, sizeof(b));
+	CHECK(strcmp(a, b) != 0);
+	build_image_name("debian.squashfs", "/run/m/guests/debian.squashfs",
+			 4608, 1700000000, 5, b, sizeof(b));
+	CHECK(strcmp(a, b) != 0);
+	build_image_name("debian.squashfs", "/other/debian.squashfs", 4096,
+			 1700000000, 5, b, sizeof(b));
+	CHECK(strcmp(a, b) != 0);
+	/* odd characters, a leading dot, long names */
+	build_image_name("/x/my disk:1.img", "/x/r", 512, 0, 0, a, sizeof(a));
+	CHECK(strncmp(a, "my_disk_1.img-", 14) == 0);
+	build_image_name("/x/.hidden", "/x/r", 512, 0, 0, a, sizeof(a));
+	CHECK(strncmp(a, "_hidden-", 8) == 0);
+	build_image_name("/x/abcdefghijabcdefghijabcdefghijabcdefghijXYZ.img",
+			 "/x/r", 512, 0, 0, a, sizeof(a));
+	CHECK(strncmp(a, "abcdefghijabcdefghijabcdefghijabcdefghij-", 41) == 0);
+	CHECK_EQ_INT((int)strlen(a), 40 + 1 + 16);
+	CHECK_EQ_INT(build_image_name("/x/", "/x", 512, 0, 0, a, sizeof(a)), 0);
+	CHECK(strncmp(a, "_-", 2) == 0);
+	CHECK_EQ_INT(build_image_name("/x/a", "/x/a", 512, 0, 0, a, 10),
+		     -ENOSPC);
+}
+
+/* build_progress(): silent for small images, one line off a terminal,
+ * percentages on one. */
+static void test_progress(void)
+{
+	FILE *f = tmpfile();
+	char out[512] = "";
+	size_t n;
+	int last = -1;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	build_progress(f, true, "small.sq", 0, 16u << 20, &last);
+	build_progress(f, true, "small.sq", 16u << 20, 16u << 20, &last);
+	CHECK_EQ_INT(last, -1);
+	build_progress(f, false, "big.sq", 0, (40u << 20) + 512, &last);
+	build_progress(f, false, "big.sq", 20u << 20, (40u << 20) + 512, &last);
+	build_progress(f, false, "big.sq", (40u << 20) + 512, (40u << 20) + 512,
+		       &last);
+	last = -1;
+	build_progress(f, true, "d.sq", 0, 40u << 20, &last);
+	build_progress(f, true, "d.sq", 18u << 20, 40u << 20, &last);
+	build_progress(f, true, "d.sq", 18u << 20, 40u << 20, &last);
+	build_progress(f, true, "d.sq", 40u << 20, 40u << 20, &last);
+	rewind(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	CHECK_EQ_STR(out, "uploading big.sq (41 MiB)\n"
+		     "\ruploading d.sq: 0%\ruploading d.sq: 45%"
+		     "\ruploading d.sq: 100%\n");
+	fclose(f);
+}
+
+/* A config with the test image as xvda and an 8 MiB RAM disk as xvdb. */
+static void make_disk_cfg(struct config *cfg)
+{
+	char err[CONFIG_ERR_BYTES], ov[200];
+
+	make_cfg(cfg);
+	snprintf(ov, sizeof(ov), "disk=['ram:7M,xvdb,w', 'file:%s,xvda,r']",
+		 image_path);
+	CHECK_EQ_INT(config_override(cfg, ov, "/", err, sizeof(err)), 0);
+}
+
+/* Check that the fake holds the test image, complete, as image @i. */
+static void check_image_uploaded(uint32_t i, uint64_t bytes)
+{
+	uint64_t j, bad = 0;
+
+	CHECK(i < hv.n_images);
+	if (i >= hv.n_images)
+		return;
+	CHECK_EQ_INT(hv.images[i].complete, 1);
+	CHECK_EQ_U64(hv.images[i].bytes, bytes);
+	CHECK(strncmp(hv.images[i].name, "keel-test-img.sq-", 17) == 0);
+	for (j = 0; j < bytes; j++)
+		bad += hv.images[i].data[j] != image_byte(j);
+	CHECK_EQ_U64(bad, 0);
+}
+
+/* Builds with disks: upload, reuse, the same image twice, RAM disks. */
+static void test_build_disks(void)
+{
+	char err[BUILD_ERR_BYTES] = "", ov[200];
+	struct config cfg;
+	uint32_t id;
+
+	hv_reset();
+	make_disk_cfg(&cfg);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), 0);
+	CHECK_MSG(err[0] == '\0', "%s", err);
+	CHECK_EQ_INT(hv.started, 1);
+	CHECK_EQ_INT(hv.disk_add_late, 0);
+	CHECK_EQ_INT(hv.bad_image_op, 0);
+	CHECK_EQ_INT(hv.n_images, 1);
+	check_image_uploaded(0, IMAGE_BYTES);
+	CHECK_EQ_INT(hv.image_writes, 4);
+	CHECK_EQ_U64(hv.max_piece, KEEL_HC_MAX_ARG -
+		     sizeof(struct keel_image_write));
+	CHECK_EQ_INT(hv.n_disks, 2);
+	CHECK_EQ_INT(hv.disks[0].domid, id);
+	CHECK_EQ_INT(hv.disks[0].kind, KEEL_DISK_IMAGE);
+	CHECK_EQ_INT(hv.disks[0].image_id, 100);
+	CHECK_EQ_INT(hv.disks[1].kind, KEEL_DISK_RAM);
+	CHECK_EQ_U64(hv.disks[1].ram_bytes, 8ull << 20);
+	/* a second guest of the same image: no upload */
+	hv_next_build();
+	snprintf(cfg.name, sizeof(cfg.name), "tiny2");
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), 0);
+	CHECK_EQ_INT(hv.image_writes, 0);
+	CHECK_EQ_INT(hv.n_images, 1);
+	CHECK_EQ_INT(hv.disks[0].image_id, 100);
+	CHECK_EQ_INT(hv.n_disks, 2);
+	/* the file changes: a new image */
+	make_image(image_path, IMAGE_BYTES + 512);
+	hv_next_build();
+	snprintf(cfg.name, sizeof(cfg.name), "tiny3");
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), 0);
+	CHECK_EQ_INT(hv.n_images, 2);
+	check_image_uploaded(1, IMAGE_BYTES + 512);
+	CHECK(strcmp(hv.images[0].name, hv.images[1].name) != 0);
+	/* one image as two disks: uploaded once, added twice */
+	hv_reset();
+	make_cfg(&cfg);
+	snprintf(ov, sizeof(ov), "disk=['file:%s,xvda,r','file:%s,xvdb,r']",
+		 image_path, image_path);
+	CHECK_EQ_INT(config_override(&cfg, ov, "/", err, sizeof(err)), 0);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), 0);
+	CHECK_EQ_INT(hv.n_images, 1);
+	CHECK_EQ_INT(hv.image_writes, 4);
+	CHECK_EQ_INT(hv.n_disks, 2);
+	CHECK_EQ_INT(hv.disks[1].image_id, hv.disks[0].image_id);
+	make_image(image_path, IMAGE_BYTES);
+}
+
+/* Disk failures: before the create nothing is made; after it, every
+ * failing call destroys the domain. */
+static void test_build_disk_failures(void)
+{
+	char err[BUILD_ERR_BYTES], dir[] = "/tmp/keel-test-dir-XXXXXX", ov[200];
+	struct config cfg;
+	uint32_t id;
+	int total, n;
+
+	hv_reset();
+	make_disk_cfg(&cfg);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), 0);
+	total = hv.calls;
+	CHECK(total >= 3 + 1 + 4 + 1 + 2 + 4 + 1);
+	for (n = 4; n <= total; n++) {
+		hv_reset();
+		hv.fail_at = n;
+		err[0] = '\0';
+		CHECK(build_domain(&cfg, &id, err, sizeof(err)) < 0);
+		CHECK_MSG(err[0] != '\0', "call %d: no message", n);
+		CHECK_EQ_INT(hv.destroyed, 1);
+		CHECK_EQ_INT(hv.n_doms, 1);
+		CHECK_EQ_INT(hv.n_disks, 0);
+		CHECK_EQ_INT(hv.started, 0);
+	}
+	hv_reset();
+	hv.fail_op = KEEL_HC_IMAGE_WRITE;
+	CHECK(build_domain(&cfg, &id, err, sizeof(err)) < 0);
+	CHECK(strncmp(err, "KEEL_HC_IMAGE_WRITE failed for '/tmp/keel-test-img",
+		      50) == 0);
+	CHECK(strstr(err, "': Cannot allocate memory") != NULL);
+	CHECK_EQ_INT(hv.destroyed, 1);
+	hv_reset();
+	hv.fail_op = KEEL_HC_DOMAIN_DISK_ADD;
+	CHECK(build_domain(&cfg, &id, err, sizeof(err)) < 0);
+	CHECK_EQ_STR(err, "KEEL_HC_DOMAIN_DISK_ADD failed for xvda: Cannot "
+		     "allocate memory");
+	CHECK_EQ_INT(hv.destroyed, 1);
+	/* the image does not fit although a guest exists: OPEN says so */
+	hv_reset();
+	hv_add(7, "other", KEEL_DOMSTATE_RUNNING);
+	hv.info.mem_pool_free_bytes = 100ull << 20;
+	hv.image_free = 4096;
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -ENOMEM);
+	CHECK_EQ_STR(err, "not enough free memory: need 74 MiB (guest 64 + "
+		     "disks 8 + image 2), 100 MiB free");
+	CHECK_EQ_INT(hv.destroyed, 1);
+	CHECK_EQ_INT(hv.n_images, 0);
+	/* no guest: the image counts before the create */
+	hv_reset();
+	hv.info.mem_pool_free_bytes = 73ull << 20;
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -ENOMEM);
+	CHECK_EQ_STR(err, "not enough free memory: need 74 MiB (guest 64 + "
+		     "disks 8 + image 2), 73 MiB free");
+	CHECK_EQ_INT(hv.created.mem_bytes, 0);
+	/* bad files: nothing is created, not even asked */
+	hv_reset();
+	make_cfg(&cfg);
+	CHECK_EQ_INT(config_override(&cfg, "disk=['file:/nonexistent/r.sq,"
+				     "xvda,r']", "/", err, sizeof(err)), 0);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -ENOENT);
+	CHECK_EQ_STR(err, "disk image '/nonexistent/r.sq' not found");
+	CHECK_EQ_INT(hv.calls, 0);
+	snprintf(ov, sizeof(ov), "disk=['file:%s,xvda,r']", kernel_path);
+	CHECK_EQ_INT(config_override(&cfg, ov, "/", err, sizeof(err)), 0);
+	make_image(kernel_path, 1000);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -EINVAL);
+	snprintf(ov, sizeof(ov), "disk image '%s' is 1000 bytes, not a "
+		 "positive multiple of 512", kernel_path);
+	CHECK_EQ_STR(err, ov);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(ov, sizeof(ov), "disk=['file:%s,xvda,r']", dir);
+	CHECK_EQ_INT(config_override(&cfg, ov, "/", err, sizeof(err)), 0);
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "is not a regular file") != NULL);
+	rmdir(dir);
+	CHECK_EQ_INT(hv.calls, 0);
+	{
+		uint8_t *k = make_kernel(8u << 20);
+
+		write_file(kernel_path, k, IMG_BYTES);
+		free(k);
+	}
+}
+
+/* An image that changes between the check and the upload is refused. */
+static void test_image_stale(void)
+{
+	char err[BUILD_ERR_BYTES];
+	struct build_image im;
+	uint8_t *buf = malloc(KEEL_HC_MAX_ARG);
+
+	hv_reset();
+	CHECK_EQ_INT(build_image_check(image_path, &im, err, sizeof(err)), 0);
+	im.mtime_nsec ^= 1;
+	CHECK_EQ_INT(build_image_upload(image_path, &im, 100, buf, err,
+					sizeof(err)), -ESTALE);
+	CHECK(strstr(err, "changed while it was being read") != NULL);
+	CHECK_EQ_INT(hv.image_writes, 0);
+	free(buf);
+}
+
+/* A big image reports its upload ("uploading <name> (N MiB)" off a tty). */
+static void test_build_big_image(void)
+{
+	char err[BUILD_ERR_BYTES], ov[200], out[256] = "";
+	struct config cfg;
+	uint32_t id;
+	size_t n;
+	FILE *f = tmpfile();
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	make_image(image_path, (17u << 20) + 512);
+	hv_reset();
+	make_cfg(&cfg);
+	cfg.memory_mib = 128;
+	snprintf(ov, sizeof(ov), "disk=['file:%s,xvda,r']", image_path);
+	CHECK_EQ_INT(config_override(&cfg, ov, "/", err, sizeof(err)), 0);
+	build_progress_file = f;
+	CHECK_EQ_INT(build_domain(&cfg, &id, err, sizeof(err)), 0);
+	build_progress_file = NULL;
+	check_image_uploaded(0, (17u << 20) + 512);
+	rewind(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	snprintf(ov, sizeof(ov), "uploading %s (18 MiB)\n",
+		 strrchr(image_path, '/') + 1);
+	CHECK_EQ_STR(out, ov);
+	fclose(f);
+	make_image(image_path, IMAGE_BYTES);
+}
+
 /* domain.c: lookup, state letters, list rows. */
 static void test_domain_fmt(void)
 {
@@ -513,15 +987,25 @@ static void test_domain_fmt(void)
 int main(void)
 {
 	make_files();
+	close(mkstemp(image_path));
+	make_image(image_path, IMAGE_BYTES);
 	test_mem_e820();
 	test_layout();
 	test_cmdline();
 	test_precheck();
 	test_build_ok();
 	test_build_failures();
+	test_image_name();
+	test_progress();
+	test_build_disks();
+	test_build_disk_failures();
+	test_image_stale();
+	test_build_big_image();
 	test_domain_fmt();
 	unlink(kernel_path);
 	unlink(ramdisk_path);
+	unlink(image_path);
+	hv_reset();
 	free(hv.ram);
 	return harness_done("test_toolstack_build");
 }

@@ -2,7 +2,9 @@
  * Host unit tests of the toolstack's config parser (toolstack/config.c).
  * Golden files in data/config/ carry their own expectations in comments:
  * pass_*.cfg files list "# expect: key = value" lines (value as
- * config_format_value() prints it), fail_*.cfg files one
+ * config_format_value() prints it) and optionally one "# expect-disks: "
+ * line with the decoded disks ("<slot> file <path>; <slot> ram <bytes>"),
+ * fail_*.cfg files one
  * "# expect-error: <exact message>" line. Every file is parsed with
  * base_dir "/cfgdir" and its basename as the file name, then
  * config_check()ed. Further tests cover command-line overrides, the
@@ -72,6 +74,42 @@ static void check_expect_line(const char *file, const struct config *cfg,
 		  key, got, eq + 3);
 }
 
+/* Format the decoded disks of @cfg as in "# expect-disks:" into @buf. */
+static void format_disks(const struct config *cfg, char *buf, size_t len)
+{
+	size_t pos = 0;
+	uint32_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < cfg->nr_disks && pos < len; i++) {
+		const struct config_disk *d = &cfg->disks[i];
+
+		if (d->kind == CONFIG_DISK_FILE)
+			pos += (size_t)snprintf(buf + pos, len - pos, "%s%u file %s",
+						i ? "; " : "", d->slot, d->path);
+		else
+			pos += (size_t)snprintf(buf + pos, len - pos, "%s%u ram %llu",
+						i ? "; " : "", d->slot,
+						(unsigned long long)d->ram_bytes);
+	}
+}
+
+/* Check the "# expect-disks: " line @p against @cfg. */
+static void check_expect_disks(const char *file, const struct config *cfg,
+			       const char *p)
+{
+	char want[1200], got[4096];
+	uint32_t i;
+
+	rest_of_line(p, want, sizeof(want));
+	format_disks(cfg, got, sizeof(got));
+	CHECK_MSG(strcmp(got, want) == 0, "%s: disks\n  got  '%s'\n  want '%s'",
+		  file, got, want);
+	for (i = 0; i < cfg->nr_disks; i++)
+		CHECK_MSG(cfg->disks[i].slot == i, "%s: disk %u has slot %u",
+			  file, i, cfg->disks[i].slot);
+}
+
 /* Run one golden file @name. */
 static void golden_one(const char *name)
 {
@@ -105,6 +143,12 @@ static void golden_one(const char *name)
 			check_expect_line(name, &cfg, p + 10);
 			expects++;
 		}
+		p = strstr(text, "# expect-disks: ");
+		if (p)
+			check_expect_disks(name, &cfg, p + 16);
+		else
+			CHECK_MSG(cfg.nr_disks == 0, "%s: has %u disks but no "
+				  "expect-disks line", name, cfg.nr_disks);
 	}
 	CHECK_MSG(expects > 0, "%s has no expectations", name);
 	CHECK_MSG(strncmp(name, e ? "fail_" : "pass_", 5) == 0,
@@ -175,10 +219,26 @@ static void test_overrides(void)
 	CHECK_EQ_INT(config_override(&cfg, "on_reboot=preserve", NULL, err,
 				     sizeof(err)), 0);
 	CHECK_EQ_INT(cfg.on_reboot, CONFIG_ACTION_PRESERVE);
-	CHECK_EQ_INT(config_override(&cfg, "disk=['a', 'b']", NULL, err,
+	CHECK_EQ_INT(config_override(&cfg, "disk=['file:r.sq,xvda,r', "
+				     "'ram:8M,xvdb,w']", "/cwd", err,
 				     sizeof(err)), 0);
 	CHECK_EQ_INT(cfg.disk.n, 2);
-	CHECK_EQ_STR(cfg.disk.items[1], "b");
+	CHECK_EQ_STR(cfg.disk.items[0], "file:/cwd/r.sq,xvda,r");
+	CHECK_EQ_STR(cfg.disk.items[1], "ram:8M,xvdb,w");
+	CHECK_EQ_INT(cfg.nr_disks, 2);
+	CHECK_EQ_STR(cfg.disks[0].path, "/cwd/r.sq");
+	CHECK_EQ_U64(cfg.disks[1].ram_bytes, 8ull << 20);
+	CHECK_EQ_INT(config_override(&cfg, "disk=['file:x.img,xvda,w']", "/cwd",
+				     err, sizeof(err)), -EINVAL);
+	CHECK_EQ_STR(err, "command line: bad disk 'file:x.img,xvda,w': images "
+		     "are read-only; use a ram: disk for writable space");
+	CHECK_EQ_INT(config_override(&cfg, "disk=['ram:8M,xvdb,w']", "/cwd",
+				     err, sizeof(err)), -EINVAL);
+	CHECK_EQ_STR(err, "command line: bad disk 'ram:8M,xvdb,w': there is no "
+		     "disk xvda (disks are numbered from xvda without gaps)");
+	/* the failed disk overrides left the previous disks */
+	CHECK_EQ_INT(cfg.nr_disks, 2);
+	CHECK_EQ_STR(cfg.disk.items[0], "file:/cwd/r.sq,xvda,r");
 
 	CHECK_EQ_INT(config_override(&cfg, "memroy=256", NULL, err,
 				     sizeof(err)), -EINVAL);
@@ -219,7 +279,8 @@ static void test_round_trip(void)
 			       "vcpus=3\nkernel='/k'\nramdisk='r'\nroot='/dev/x'\n"
 			       "cmdline='c'\nextra='e'\non_poweroff='restart'\n"
 			       "on_reboot='preserve'\non_crash='restart'\n"
-			       "disk=['d1','d2']\nvif=['v']\n", err), 0);
+			       "disk=['file:d1,xvda,r','ram:3M,vdb,w']\nvif=['v']\n",
+			       err), 0);
 	n = config_write(&a, buf, sizeof(buf));
 	CHECK(n > 0);
 	config_init(&b);
@@ -230,8 +291,63 @@ static void test_round_trip(void)
 	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
 	CHECK_EQ_STR(b.ramdisk, "/d/r");
 	CHECK(strstr(buf, "name = 'rt'\n") == buf);
-	CHECK(strstr(buf, "disk = [ 'd1', 'd2' ]\n") != NULL);
+	CHECK(strstr(buf, "disk = [ 'file:/d/d1,xvda,r', 'ram:3M,vdb,w' ]\n")
+	      != NULL);
+	CHECK_EQ_INT(b.nr_disks, 2);
+	CHECK_EQ_U64(b.disks[1].ram_bytes, 4ull << 20);
 	CHECK_EQ_INT(config_write(&a, buf, 20), -ENOSPC);
+}
+
+/* config_disk_parse() directly: fields, sizes, base directory. */
+static void test_disk_parse(void)
+{
+	char err[CONFIG_ERR_BYTES];
+	struct config_disk d;
+
+	CHECK_EQ_INT(config_disk_parse("file:a/b.img,sdb,r", "/base/", &d, err,
+				       sizeof(err)), 0);
+	CHECK_EQ_INT(d.kind, CONFIG_DISK_FILE);
+	CHECK_EQ_INT(d.slot, 1);
+	CHECK_EQ_INT(d.writable, 0);
+	CHECK_EQ_STR(d.path, "/base/a/b.img");
+	CHECK_EQ_INT(config_disk_parse("file:a.img,xvda,r", NULL, &d, err,
+				       sizeof(err)), 0);
+	CHECK_EQ_STR(d.path, "a.img");
+	CHECK_EQ_INT(config_disk_parse("ram:1k,xvdd,w", NULL, &d, err,
+				       sizeof(err)), 0);
+	CHECK_EQ_INT(d.slot, 3);
+	CHECK_EQ_U64(d.ram_bytes, 2ull << 20);
+	CHECK_EQ_INT(config_disk_parse("ram:2M,xvda,w", NULL, &d, err,
+				       sizeof(err)), 0);
+	CHECK_EQ_U64(d.ram_bytes, 2ull << 20);
+	CHECK_EQ_INT(config_disk_parse("ram:2049K,xvda,w", NULL, &d, err,
+				       sizeof(err)), 0);
+	CHECK_EQ_U64(d.ram_bytes, 4ull << 20);
+	CHECK_EQ_INT(config_disk_parse("ram:64G,xvda,w", NULL, &d, err,
+				       sizeof(err)), 0);
+	CHECK_EQ_U64(d.ram_bytes, 64ull << 30);
+	CHECK_EQ_INT(config_disk_parse("ram:65G,xvda,w", NULL, &d, err,
+				       sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(config_disk_parse("ram:99999999999999999999M,xvda,w", NULL,
+				       &d, err, sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(config_disk_parse("ram:12MB,xvda,w", NULL, &d, err,
+				       sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(config_disk_parse("ram:M,xvda,w", NULL, &d, err,
+				       sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(config_disk_parse("file:/a,xvdaa,r", NULL, &d, err,
+				       sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(config_disk_parse("file:/a,xvd,r", NULL, &d, err,
+				       sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(config_disk_parse("file:/a,xvdA,r", NULL, &d, err,
+				       sizeof(err)), -EINVAL);
+	CHECK_EQ_INT(config_disk_parse(",,", NULL, &d, err, sizeof(err)),
+		     -EINVAL);
+	CHECK_EQ_INT(config_disk_parse("/a.img,xvda,r", NULL, &d, err,
+				       sizeof(err)), -EINVAL);
+	CHECK_EQ_STR(err, "unknown target '/a.img' (use file:<path> or "
+		     "ram:<size>)");
+	CHECK_EQ_INT(config_disk_parse("", NULL, &d, err, sizeof(err)),
+		     -EINVAL);
 }
 
 /* Key suggestions and small parser corners. */
@@ -297,6 +413,7 @@ int main(void)
 	test_shipped();
 	test_overrides();
 	test_round_trip();
+	test_disk_parse();
 	test_misc();
 	return harness_done("test_toolstack_config");
 }

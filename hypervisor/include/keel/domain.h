@@ -19,6 +19,7 @@
 #include <keel/ns16550.h>
 #include <keel/pci_host.h>
 #include <keel/pvpanic.h>
+#include <keel/acpi_pm.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
@@ -30,6 +31,12 @@
 #define GUEST_UART_IRQ 4
 #define GUEST_PVPANIC_PA 0xFE000000ull /* BAR0 as "firmware" leaves it */
 #define GUEST_PVPANIC_DEV 1
+#define GUEST_ACPI_PA 0xE0000ull       /* RSDP and tables, in the BIOS area */
+#define GUEST_ACPI_BYTES 8192u
+#define GUEST_PM_IO_BASE 0x600         /* PM1a event (4 bytes) + control (2) */
+#define GUEST_PM_IO_BYTES 6
+#define GUEST_SCI_IRQ 9
+#define GUEST_RESET_PORT 0xCF9
 #define GUEST_CONSOLE_RING_BYTES 65536u
 
 enum domain_state {
@@ -63,6 +70,7 @@ struct domain {
 	struct ns16550 uart;
 	struct pci_host pci;
 	struct pvpanic pvpanic;
+	struct acpi_pm pm;
 	uint8_t *con_ring;
 	volatile uint64_t con_pos;     /* console bytes ever written */
 	uint32_t msr_warnings;
@@ -82,6 +90,7 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi);
 int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len);
 int domain_pause(uint32_t domid, bool pause);
+int domain_request(uint32_t domid, bool reboot);
 int domain_destroy(uint32_t domid);
 struct domain *domain_get(uint32_t domid);
 uint32_t domain_list(struct domain **out, uint32_t max);

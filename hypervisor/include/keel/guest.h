@@ -21,5 +21,6 @@ void guest_io(struct vcpu *v, const struct vm_exit *e);
 void guest_hlt(struct vcpu *v, const struct vm_exit *e);
 void guest_msr(struct vcpu *v, const struct vm_exit *e);
 uint32_t guest_console_input(struct domain *d, const uint8_t *buf, uint32_t n);
+void guest_press_button(struct domain *d, uint16_t status_bit);
 
 #endif

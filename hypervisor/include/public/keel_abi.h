@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 1
+#define KEEL_ABI_MINOR 3
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -61,6 +61,10 @@ typedef int64_t keel_s64;
 #define KEEL_HC_DOMAIN_CTL 5u     /* privileged; struct keel_domain_ctl */
 #define KEEL_HC_DOMAIN_LIST 6u    /* privileged; struct keel_domain_list + infos */
 #define KEEL_HC_CONSOLE_IO 7u     /* privileged; struct keel_console_io + data */
+#define KEEL_HC_IMAGE_OPEN 8u     /* privileged; struct keel_image_open (ABI 1.3) */
+#define KEEL_HC_IMAGE_WRITE 9u    /* privileged; struct keel_image_write + data */
+#define KEEL_HC_IMAGE_DONE 10u    /* privileged; struct keel_image_done */
+#define KEEL_HC_DOMAIN_DISK_ADD 11u /* privileged; struct keel_disk_add */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -169,6 +173,9 @@ struct keel_domain_start {
 #define KEEL_DOMCTL_PAUSE 1u
 #define KEEL_DOMCTL_UNPAUSE 2u
 #define KEEL_DOMCTL_DESTROY 3u
+#define KEEL_DOMCTL_SHUTDOWN 4u /* ABI 1.2: press the guest's ACPI power button */
+#define KEEL_DOMCTL_REBOOT 5u   /* ABI 1.2: press the guest's ACPI sleep button,
+				 * which Keel's guest images map to reboot */
 
 struct keel_domain_ctl {
 	keel_u32 domid;
@@ -228,6 +235,60 @@ struct keel_console_io {
 	keel_u32 len;
 	keel_u32 lost;
 	/* keel_u8 data[] follows */
+};
+
+/* ---- Disk images and guest disks (ABI 1.3) ---- */
+
+#define KEEL_IMAGE_NAME_BYTES 64
+#define KEEL_DOMAIN_MAX_DISKS 4
+
+/*
+ * KEEL_HC_IMAGE_OPEN: find or create a read-only disk image kept in
+ * hypervisor memory, shared by every guest that uses it. If a complete
+ * image with this name and size exists, its id is returned with
+ * KEEL_IMAGE_EXISTS and no upload is needed; otherwise a new, empty image
+ * is created and dom0 uploads it with KEEL_HC_IMAGE_WRITE, then
+ * KEEL_HC_IMAGE_DONE. An image lives while a guest uses it (and while an
+ * upload is in progress); it is freed when the last guest using it is
+ * destroyed. The name identifies the content: the toolstack derives it
+ * from the file's path, size and modification time.
+ */
+#define KEEL_IMAGE_EXISTS 1u
+struct keel_image_open {
+	char name[KEEL_IMAGE_NAME_BYTES]; /* in: NUL-terminated */
+	keel_u64 bytes;    /* in: image size (a multiple of 512) */
+	keel_u32 image_id; /* out */
+	keel_u32 flags;    /* out: KEEL_IMAGE_EXISTS */
+};
+
+/* KEEL_HC_IMAGE_WRITE: len bytes following the header at offset. */
+struct keel_image_write {
+	keel_u32 image_id;
+	keel_u32 len;
+	keel_u64 offset;
+	/* keel_u8 data[len] follows */
+};
+
+/* KEEL_HC_IMAGE_DONE: the upload is complete; the image becomes usable.
+ * An image that is never completed is freed when dom0 opens another one
+ * with the same name. */
+struct keel_image_done {
+	keel_u32 image_id;
+	keel_u32 reserved;
+};
+
+#define KEEL_DISK_IMAGE 1u /* a shared read-only image (image_id) */
+#define KEEL_DISK_RAM 2u   /* a private, zeroed, writable RAM disk (ram_bytes) */
+
+/* KEEL_HC_DOMAIN_DISK_ADD: give a domain that has not started a virtio
+ * block device. Disks appear to the guest in the order added (/dev/vda,
+ * /dev/vdb, ...). */
+struct keel_disk_add {
+	keel_u32 domid;
+	keel_u32 kind;      /* KEEL_DISK_IMAGE or KEEL_DISK_RAM */
+	keel_u32 image_id;  /* KEEL_DISK_IMAGE */
+	keel_u32 slot;      /* out: 0 for vda, 1 for vdb, ... */
+	keel_u64 ram_bytes; /* KEEL_DISK_RAM: a multiple of 2 MiB */
 };
 
 /*
