@@ -21,6 +21,7 @@
 #include <keel/arch.h>
 #include <keel/mptable.h>
 #include <keel/acpi_tables.h>
+#include <keel/blkdev.h>
 #include <public/keel_abi.h>
 
 static struct domain *domains[MAX_DOMAINS];
@@ -326,6 +327,7 @@ static int guest_platform_init(struct domain *d)
 /* Free everything a guest domain holds. Its vCPUs must not be running. */
 static void domain_free(struct domain *d)
 {
+	blkdev_detach_all(d);
 	guest_vcpus_free(d);
 	guest_ram_free(d);
 	if (d->npt.root_pa)

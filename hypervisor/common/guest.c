@@ -15,6 +15,7 @@
 #include <keel/sched.h>
 #include <keel/arch.h>
 #include <keel/decode.h>
+#include <keel/blkdev.h>
 #include <keel/guest_walk.h>
 #include <keel/log.h>
 #include <keel/errno.h>
@@ -86,6 +87,22 @@ static void route_msg(struct domain *d, const struct irq_msg *m, uint32_t *kick)
 		if (m->delivery == IPI_DELIVERY_LOWEST)
 			break;
 	}
+}
+
+/* Deliver an MSI/MSI-X message (PCI 3.0, 6.8.1; Intel SDM vol. 3A 10.11):
+ * destination APIC id in address bits 19:12, logical if bit 2; vector and
+ * delivery mode in data bits 7:0 and 10:8. d->lock held. */
+void guest_deliver_msi(struct domain *d, uint64_t address, uint32_t data, uint32_t *kick)
+{
+	struct irq_msg m = {
+		.vector = (uint8_t)data,
+		.delivery = (uint8_t)((data >> 8) & 7),
+		.logical = (address >> 2) & 1,
+		.dest = (uint32_t)((address >> 12) & 0xFF),
+		.level = false,
+	};
+
+	route_msg(d, &m, kick);
 }
 
 static void route_ioapic_out(struct domain *d, const struct vioapic_out *out, uint32_t *kick)
@@ -206,6 +223,8 @@ static uint32_t io_read(struct domain *d, uint16_t port, uint8_t size, uint32_t 
 	}
 	if (pci_host_handles(port))
 		return pci_host_read(&d->pci, port, size);
+	if (blkdev_io(d, port, size, true, &v, kick))
+		return v;
 	if (port >= GUEST_PM_IO_BASE && port < GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES)
 		return acpi_pm_read(&d->pm, port - GUEST_PM_IO_BASE, size);
 	switch (port) {
@@ -233,6 +252,9 @@ static void io_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val
 		domain_shutdown(d, KEEL_SHUTDOWN_REBOOT);
 	} else if (pci_host_handles(port)) {
 		pci_host_write(&d->pci, port, size, val);
+		blkdev_drain(d, kick); /* MSI-X enable/unmask in config space */
+	} else if (blkdev_io(d, port, size, false, &val, kick)) {
+		/* served */
 	} else if (port >= GUEST_PM_IO_BASE && port < GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES) {
 		if (acpi_pm_write(&d->pm, port - GUEST_PM_IO_BASE, size, val) == ACPI_PM_SLEEP_S5)
 			domain_shutdown(d, KEEL_SHUTDOWN_POWEROFF);
@@ -307,10 +329,12 @@ static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode
 static uint64_t mmio_read(struct vcpu *v, uint64_t gpa, uint32_t *kick)
 {
 	struct domain *d = v->dom;
+	uint64_t val;
 
-	(void)kick;
 	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
 		return pvpanic_mmio_read(&d->pvpanic);
+	if (blkdev_mmio(d, gpa, 4, false, &val, kick))
+		return val;
 	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA)
 		return vlapic_read(lapic_of(v), (uint32_t)(gpa & 0xFF0), rdtsc());
 	if ((gpa & ~0xFFFull) == GUEST_IOAPIC_PA)
@@ -325,6 +349,8 @@ static bool mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kic
 
 	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
 		return pvpanic_mmio_write(&d->pvpanic, (uint8_t)val);
+	if (blkdev_mmio(d, gpa, 4, true, &val, kick))
+		return false;
 	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA) {
 		struct vlapic_effects fx;
 

@@ -16,6 +16,7 @@
 #include <keel/cpu.h>
 #include <keel/string.h>
 #include <keel/guest.h>
+#include <keel/blkdev.h>
 #include <keel/errno.h>
 #include <public/keel_abi.h>
 
@@ -239,6 +240,53 @@ static int64_t hc_console_io(struct vcpu *v, uint64_t gpa, uint64_t size)
 	return arg_out(v, gpa, sizeof(*io));
 }
 
+static int64_t hc_image_open(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_image_open *o = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*o));
+
+	if (rc)
+		return rc;
+	o->name[sizeof(o->name) - 1] = 0;
+	rc = blkdev_image_open(o->name, o->bytes, &o->image_id, &o->flags);
+	return rc ? rc : arg_out(v, gpa, sizeof(*o));
+}
+
+static int64_t hc_image_write(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_image_write *w = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*w));
+
+	if (rc)
+		return rc;
+	if (w->len > size - sizeof(*w))
+		return -KEEL_EINVAL;
+	return blkdev_image_write(w->image_id, w->offset, w + 1, w->len);
+}
+
+static int64_t hc_image_done(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_image_done *dn = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*dn));
+
+	return rc ? rc : blkdev_image_done(dn->image_id);
+}
+
+static int64_t hc_disk_add(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_disk_add *a = (void *)bounce;
+	struct domain *d;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*a));
+
+	if (rc)
+		return rc;
+	d = domain_get(a->domid);
+	if (!d || d->is_dom0)
+		return -KEEL_ENOENT;
+	rc = blkdev_attach(d, a->kind, a->image_id, a->ram_bytes, &a->slot);
+	return rc ? rc : arg_out(v, gpa, sizeof(*a));
+}
+
 /* Perform the hypercall in v's registers; see hypercall.h. */
 int64_t hypercall_dispatch(struct vcpu *v)
 {
@@ -263,6 +311,14 @@ int64_t hypercall_dispatch(struct vcpu *v)
 		return hc_domain_list(v, gpa, size);
 	case KEEL_HC_CONSOLE_IO:
 		return hc_console_io(v, gpa, size);
+	case KEEL_HC_IMAGE_OPEN:
+		return hc_image_open(v, gpa, size);
+	case KEEL_HC_IMAGE_WRITE:
+		return hc_image_write(v, gpa, size);
+	case KEEL_HC_IMAGE_DONE:
+		return hc_image_done(v, gpa, size);
+	case KEEL_HC_DOMAIN_DISK_ADD:
+		return hc_disk_add(v, gpa, size);
 	default:
 		return -KEEL_ENOSYS;
 	}

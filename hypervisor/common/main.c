@@ -22,6 +22,7 @@
 #include <asm/x86.h>
 #include <asm/lapic.h>
 #include <keel/sched.h>
+#include <keel/blkdev.h>
 
 #define MAX_EARLY_WARNINGS 8
 #define PIC1_DATA 0x21
@@ -240,6 +241,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 	log_info("virtualization: %s\n", virt->name);
 	arch_map_ram(ram_top());
 	memory_split();
+	blkdev_init();
 	cpus_start();
 	lapic_timer_calibrate();
 	__atomic_store_n(&pool_go, true, __ATOMIC_RELEASE);

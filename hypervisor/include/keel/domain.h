@@ -47,6 +47,8 @@ enum domain_state {
 	DOM_DYING,    /* being destroyed */
 };
 
+struct virtio_blk;
+
 struct domain {
 	uint32_t id;
 	char name[32];
@@ -71,6 +73,8 @@ struct domain {
 	struct pci_host pci;
 	struct pvpanic pvpanic;
 	struct acpi_pm pm;
+	struct virtio_blk *disks[4];   /* KEEL_DOMAIN_MAX_DISKS */
+	uint32_t nr_disks;
 	uint8_t *con_ring;
 	volatile uint64_t con_pos;     /* console bytes ever written */
 	uint32_t msr_warnings;
