@@ -476,7 +476,8 @@ inputs_guests() {
 }
 outputs_guests() {
 	echo "$BUILD/guests/iso-root/configs" "$BUILD/guests/iso-root/guests/vmlinuz" \
-		"$BUILD/guests/iso-root/guests/tiny-initrd.img"
+		"$BUILD/guests/iso-root/guests/tiny-initrd.img" \
+		"$BUILD/guests/iso-root/guests/tiny-root.squashfs"
 }
 
 stage_guests() {
@@ -491,11 +492,13 @@ stage_guests() {
 	log "    guests: tiny (busybox initramfs)"
 	run "$ROOT/guest-images/tiny/build.sh" "$g.tmp/guests" /bin/busybox \
 		"$BUILD/kernel" "$(cat "$BUILD/kernel/release")"
+	log "    guests: tiny-root (busybox squashfs disk image)"
+	run "$ROOT/guest-images/tiny/build-root.sh" "$g.tmp/guests" /bin/busybox
 	cp "$BUILD/kernel/boot/vmlinuz-$(cat "$BUILD/kernel/release")" "$g.tmp/guests/vmlinuz"
 	rm -rf "$g"
 	mkdir -p "$BUILD/guests"
 	mv "$g.tmp" "$g"
-	log "    guests: $(du -h "$g/guests/tiny-initrd.img" | cut -f1) tiny-initrd.img, $(du -h "$g/guests/vmlinuz" | cut -f1) guest kernel"
+	log "    guests: $(du -h "$g/guests/tiny-initrd.img" | cut -f1) tiny-initrd.img, $(du -h "$g/guests/tiny-root.squashfs" | cut -f1) tiny-root.squashfs, $(du -h "$g/guests/vmlinuz" | cut -f1) guest kernel"
 }
 
 # -- iso

@@ -130,8 +130,10 @@ int build_precheck(const struct config *cfg, const struct build_mem_need *need,
  * Build and start the domain described by @cfg (config_check()ed): read
  * the kernel and ramdisk, check the disk images, check, create, add the
  * disks (uploading images the hypervisor lacks, with progress on stderr
- * for those over BUILD_PROGRESS_MIN_BYTES), load and start it. @domid receives the new
- * domain's id. Nothing remains of the domain on failure.
+ * for those over BUILD_PROGRESS_MIN_BYTES), load and start it. @domid
+ * receives the new domain's id. Nothing remains of the domain on failure
+ * (an image whose upload failed stays incomplete in the hypervisor until
+ * it is opened again; see keel_abi.h).
  * Returns 0, or a negative errno / -KEEL_E* value with a message in @err.
  */
 int build_domain(const struct config *cfg, uint32_t *domid, char *err,

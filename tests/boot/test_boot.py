@@ -341,3 +341,45 @@ def t_guests_destroy(m):
     after = free_mib(m)
     check(after == before, "free_memory is %s MiB after destroying all guests, %s MiB before"
           % (after, before))
+
+
+# ---------------------------------------------------------------- disks
+# Same boot as the guest tests, after them: configs/tiny-disk.cfg boots the
+# tiny initramfs with root=/dev/vda from the shared squashfs image.
+
+@test("disks_root_from_image_with_overlay", "keel-guests")
+def t_disks_root(m):
+    GUEST_STATE["disk_free0"] = free_mib(m)
+    out, rc = m.run("keel create tiny-disk", timeout=180)
+    check(rc == 0 and "Started domain tinydisk" in out, "keel create tiny-disk failed: %r" % out)
+    GUEST_STATE["disk_free1"] = free_mib(m)
+    wait_guest_ready(m, "tinydisk")
+    out = guest_console(m, "tinydisk", "echo img=$(cat /etc/keel-image); echo written > /probe; "
+                        "echo back=$(cat /probe); grep -c overlay /proc/mounts; "
+                        "echo vdb=$(cat /sys/block/vdb/size)")
+    check("img=tiny-root" in out, "the guest's root is not the disk image: %r" % out[-500:])
+    check("back=written" in out, "the overlay root is not writable: %r" % out[-500:])
+    check("vdb=131072" in out, "the 64 MiB RAM disk is not /dev/vdb: %r" % out[-500:])
+
+
+@test("disks_second_instance_shares_image", "keel-guests")
+def t_disks_share(m):
+    free1 = GUEST_STATE.get("disk_free1")
+    out, rc = m.run("keel create tiny-disk name=tinydisk2", timeout=180)
+    check(rc == 0 and "Started domain tinydisk2" in out, "second instance failed: %r" % out)
+    free2 = free_mib(m)
+    first = GUEST_STATE["disk_free0"] - free1
+    second = free1 - free2
+    m.note("pool cost: first instance %s MiB, second %s MiB" % (first, second))
+    # each instance: 128 MiB RAM + 64 MiB RAM disk; the image only once
+    check(190 <= second <= 194, "the second instance cost %s MiB, expected 192 (no image copy)" % second)
+    check(first > second, "the first instance (%s MiB) did not pay for the image" % first)
+    wait_guest_ready(m, "tinydisk2")
+    out = guest_console(m, "tinydisk2", "echo img2=$(cat /etc/keel-image); ls /probe 2>&1")
+    check("img2=tiny-root" in out, "second instance does not see the image: %r" % out[-400:])
+    check("No such file" in out, "the first instance's overlay leaked into the second: %r" % out[-400:])
+    for name in ("tinydisk", "tinydisk2"):
+        m.run("keel destroy %s" % name)
+    after = free_mib(m)
+    check(after == GUEST_STATE["disk_free0"], "free memory %s MiB after destroying both, %s before"
+          % (after, GUEST_STATE["disk_free0"]))
