@@ -8,6 +8,7 @@
 #include <keel/acpi.h>
 #include <keel/errno.h>
 #include <keel/string.h>
+#include <keel/le.h>
 
 #define RSDP_SIG "RSD PTR "
 #define RSDP_V1_BYTES 20u
@@ -25,13 +26,12 @@
 
 static uint32_t le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
+	return (uint32_t)le_get(p, 4);
 }
 
 static uint64_t le64(const uint8_t *p)
 {
-	return (uint64_t)le32(p) | ((uint64_t)le32(p + 4) << 32);
+	return le_get(p, 8);
 }
 
 static bool checksum_ok(const uint8_t *p, uint32_t len)

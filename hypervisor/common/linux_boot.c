@@ -8,6 +8,7 @@
 #include <keel/linux_boot.h>
 #include <keel/errno.h>
 #include <keel/string.h>
+#include <keel/le.h>
 
 #define HDR_SETUP_SECTS 0x1f1
 #define HDR_SYSSIZE 0x1f4
@@ -54,48 +55,14 @@
 #define LOADER_TYPE_UNDEFINED 0xff
 #define LOADFLAG_LOADED_HIGH 0x01
 
-static uint8_t rd8(const uint8_t *p, uint32_t off)
-{
-	return p[off];
-}
-
-static uint16_t rd16(const uint8_t *p, uint32_t off)
-{
-	return (uint16_t)(p[off] | (p[off + 1] << 8));
-}
-
-static uint32_t rd32(const uint8_t *p, uint32_t off)
-{
-	return (uint32_t)rd16(p, off) | ((uint32_t)rd16(p, off + 2) << 16);
-}
-
-static uint64_t rd64(const uint8_t *p, uint32_t off)
-{
-	return (uint64_t)rd32(p, off) | ((uint64_t)rd32(p, off + 4) << 32);
-}
-
-static void wr8(uint8_t *p, uint32_t off, uint8_t v)
-{
-	p[off] = v;
-}
-
-static void wr16(uint8_t *p, uint32_t off, uint16_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void wr32(uint8_t *p, uint32_t off, uint32_t v)
-{
-	wr16(p, off, (uint16_t)v);
-	wr16(p, off + 2, (uint16_t)(v >> 16));
-}
-
-static void wr64(uint8_t *p, uint32_t off, uint64_t v)
-{
-	wr32(p, off, (uint32_t)v);
-	wr32(p, off + 4, (uint32_t)(v >> 32));
-}
+static uint8_t rd8(const uint8_t *p, uint32_t off) { return p[off]; }
+static uint16_t rd16(const uint8_t *p, uint32_t off) { return (uint16_t)le_get(p + off, 2); }
+static uint32_t rd32(const uint8_t *p, uint32_t off) { return (uint32_t)le_get(p + off, 4); }
+static uint64_t rd64(const uint8_t *p, uint32_t off) { return le_get(p + off, 8); }
+static void wr8(uint8_t *p, uint32_t off, uint8_t v) { p[off] = v; }
+static void wr16(uint8_t *p, uint32_t off, uint16_t v) { le_put(p + off, v, 2); }
+static void wr32(uint8_t *p, uint32_t off, uint32_t v) { le_put(p + off, v, 4); }
+static void wr64(uint8_t *p, uint32_t off, uint64_t v) { le_put(p + off, v, 8); }
 
 /* Parse the bzImage setup header; see linux_boot.h. */
 int linux_parse(const void *image, uint64_t size, struct linux_image *out)

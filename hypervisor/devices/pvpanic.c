@@ -8,6 +8,7 @@
  */
 #include <keel/pvpanic.h>
 #include <keel/string.h>
+#include <keel/le.h>
 
 #define CFG_VENDOR 0x00
 #define CFG_COMMAND 0x04
@@ -28,14 +29,6 @@ static void put16(uint8_t *p, uint32_t off, uint16_t v)
 	p[off + 1] = (uint8_t)(v >> 8);
 }
 
-static uint32_t get(const uint8_t *p, uint32_t off, uint32_t size)
-{
-	uint32_t v = 0, i;
-
-	for (i = 0; i < size; i++)
-		v |= (uint32_t)p[off + i] << (8 * i);
-	return v;
-}
 
 /* Reset p with its BAR at bar0_pa and memory decoding on, as firmware
  * would leave it. */
@@ -67,11 +60,11 @@ uint32_t pvpanic_cfg_read(void *ctx, uint32_t reg, uint32_t size)
 		bar[1] = (uint8_t)(p->bar0 >> 8);
 		bar[2] = (uint8_t)(p->bar0 >> 16);
 		bar[3] = (uint8_t)(p->bar0 >> 24);
-		return get(bar, reg - CFG_BAR0, size);
+		return (uint32_t)le_get(bar + reg - CFG_BAR0, size);
 	}
 	if (reg + size > PVPANIC_CFG_BYTES)
 		return 0;
-	return get(p->cfg, reg, size);
+	return (uint32_t)le_get(p->cfg + reg, size);
 }
 
 /* Configuration write: the command register's writable bits and BAR0
@@ -90,7 +83,7 @@ void pvpanic_cfg_write(void *ctx, uint32_t reg, uint32_t size, uint32_t value)
 /* Whether guest-physical gpa falls in the enabled BAR. */
 bool pvpanic_mmio_hit(const struct pvpanic *p, uint64_t gpa)
 {
-	return (get(p->cfg, CFG_COMMAND, 2) & CMD_MEMORY) && p->bar0 &&
+	return ((uint32_t)le_get(p->cfg + CFG_COMMAND, 2) & CMD_MEMORY) && p->bar0 &&
 	       gpa >= p->bar0 && gpa < (uint64_t)p->bar0 + PVPANIC_BAR_BYTES;
 }
 

@@ -11,6 +11,7 @@
  * and bytes, and all guest memory goes through virtq.c's checked maps.
  */
 #include <keel/virtio_blk.h>
+#include <keel/le.h>
 #include <keel/errno.h>
 #include <keel/string.h>
 
@@ -26,23 +27,6 @@ struct blk_hdr {
 	uint64_t sector;
 };
 
-static void put_le(uint8_t *p, uint64_t v, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, uint32_t n)
-{
-	uint64_t v = 0;
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* Fill the device configuration (5.2.4, legacy little-endian layout). */
 static void blk_fill_config(struct virtio_blk *b)
@@ -51,15 +35,15 @@ static void blk_fill_config(struct virtio_blk *b)
 	uint64_t cyl = sectors / (GEOM_HEADS * GEOM_SECTORS);
 
 	memset(b->config, 0, sizeof(b->config));
-	put_le(b->config + VIRTIO_BLK_CFG_CAPACITY, sectors, 8);
-	put_le(b->config + VIRTIO_BLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, 4);
-	put_le(b->config + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
+	le_put(b->config + VIRTIO_BLK_CFG_CAPACITY, sectors, 8);
+	le_put(b->config + VIRTIO_BLK_CFG_SIZE_MAX, VIRTIO_BLK_SIZE_MAX, 4);
+	le_put(b->config + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
 	if (cyl > 0xFFFF)
 		cyl = 0xFFFF;
-	put_le(b->config + VIRTIO_BLK_CFG_CYLINDERS, cyl, 2);
+	le_put(b->config + VIRTIO_BLK_CFG_CYLINDERS, cyl, 2);
 	b->config[VIRTIO_BLK_CFG_HEADS] = GEOM_HEADS;
 	b->config[VIRTIO_BLK_CFG_SECTORS] = GEOM_SECTORS;
-	put_le(b->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR_BYTES, 4);
+	le_put(b->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR_BYTES, 4);
 }
 
 /* Transport callback: size bytes of the configuration at offset; 0 past
@@ -71,7 +55,7 @@ static uint32_t blk_cfg_read(void *dev, uint32_t offset, uint32_t size)
 	if (offset >= VIRTIO_BLK_CONFIG_BYTES ||
 	    size > VIRTIO_BLK_CONFIG_BYTES - offset)
 		return 0;
-	return (uint32_t)get_le(b->config + offset, size);
+	return (uint32_t)le_get(b->config + offset, size);
 }
 
 /* Nothing in the configuration is writable (no CONFIG_WCE). */
@@ -187,8 +171,8 @@ static bool blk_read_hdr(struct virtio_blk *b, const struct guest_mem_ops *mem,
 	if (virtq_chain_read(&b->chain, mem, 0, raw, sizeof(raw)) !=
 	    (int32_t)sizeof(raw))
 		return false;
-	h->type = (uint32_t)get_le(raw, 4);
-	h->sector = get_le(raw + 8, 8);
+	h->type = (uint32_t)le_get(raw, 4);
+	h->sector = le_get(raw + 8, 8);
 	return true;
 }
 
