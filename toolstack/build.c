@@ -673,6 +673,73 @@ static int build_disks_add(uint32_t domid, const struct config *cfg,
 	return ret;
 }
 
+/*
+ * The MAC address of vif number @index of domain @name. @item is the vif
+ * entry ("" or "mac=aa:bb:cc:dd:ee:ff[,...]"); without mac= the address
+ * is derived from the name and index under the locally administered
+ * prefix 02:4b:45 ("KE"), so it is unique per guest and stable across
+ * restarts of the same name. Returns 0 or -EINVAL (message in @err).
+ */
+int build_vif_mac(const char *name, uint32_t index, const char *item,
+		  uint8_t mac[6], char *err, size_t err_len)
+{
+	const char *m = strstr(item, "mac=");
+	unsigned int b[6];
+	char key[96];
+	uint64_t h;
+	int n, i;
+
+	if (m) {
+		if (sscanf(m + 4, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2],
+			   &b[3], &b[4], &b[5], &n) != 6 ||
+		    (m[4 + n] && m[4 + n] != ',') || (b[0] & 1))
+			return build_err(-EINVAL, err, err_len, "vif %u: bad "
+					 "MAC address in '%s' (use mac=02:xx:xx:"
+					 "xx:xx:xx, a unicast address)", index,
+					 item);
+		for (i = 0; i < 6; i++)
+			mac[i] = (uint8_t)b[i];
+		return 0;
+	}
+	n = snprintf(key, sizeof(key), "%s#%u", name, index);
+	h = build_fnv1a64(key, (size_t)n, BUILD_FNV_OFFSET);
+	mac[0] = 0x02;
+	mac[1] = 0x4b;
+	mac[2] = 0x45;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+	return 0;
+}
+
+/* Give @domid one virtio-net interface per vif entry (eth0 first). */
+static int build_nics_add(uint32_t domid, const struct config *cfg,
+			  char *err, size_t err_len)
+{
+	uint32_t i;
+
+	if (cfg->vif.n > KEEL_DOMAIN_MAX_NICS)
+		return build_err(-EINVAL, err, err_len, "%u vifs given, at most "
+				 "%u are supported", cfg->vif.n,
+				 KEEL_DOMAIN_MAX_NICS);
+	for (i = 0; i < cfg->vif.n; i++) {
+		struct keel_nic_add add;
+		int ret;
+
+		memset(&add, 0, sizeof(add));
+		add.domid = domid;
+		ret = build_vif_mac(cfg->name, i, cfg->vif.items[i], add.mac,
+				    err, err_len);
+		if (ret)
+			return ret;
+		ret = keel_hypercall(KEEL_HC_DOMAIN_NIC_ADD, &add, sizeof(add));
+		if (ret < 0)
+			return build_err(ret, err, err_len, "KEEL_HC_DOMAIN_NIC_ADD"
+					 " failed: %s", strerror(-ret));
+	}
+	return 0;
+}
+
 /* Ask the hypervisor whether the domain can exist (KEEL_HC_INFO, LIST). */
 static int build_ask(const struct config *cfg,
 		     const struct build_mem_need *need, struct keel_info *info,
@@ -801,6 +868,8 @@ int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 	if (!ret) {
 		ret = build_disks_add(id, cfg, job, info.mem_pool_free_bytes,
 				      err, err_len);
+		if (!ret)
+			ret = build_nics_add(id, cfg, err, err_len);
 		if (!ret)
 			ret = build_load_start(id, job, err, err_len);
 		if (ret)

@@ -139,4 +139,7 @@ int build_precheck(const struct config *cfg, const struct build_mem_need *need,
 int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 		 size_t err_len);
 
+int build_vif_mac(const char *name, uint32_t index, const char *item,
+		  uint8_t mac[6], char *err, size_t err_len);
+
 #endif /* KEEL_TOOLSTACK_BUILD_H */

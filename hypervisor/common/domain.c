@@ -22,6 +22,7 @@
 #include <keel/mptable.h>
 #include <keel/acpi_tables.h>
 #include <keel/blkdev.h>
+#include <keel/netdev.h>
 #include <public/keel_abi.h>
 
 static struct domain *domains[MAX_DOMAINS];
@@ -327,6 +328,7 @@ static int guest_platform_init(struct domain *d)
 /* Free everything a guest domain holds. Its vCPUs must not be running. */
 static void domain_free(struct domain *d)
 {
+	netdev_detach_all(d);
 	blkdev_detach_all(d);
 	guest_vcpus_free(d);
 	guest_ram_free(d);

@@ -16,6 +16,7 @@
 #include <keel/arch.h>
 #include <keel/decode.h>
 #include <keel/blkdev.h>
+#include <keel/netdev.h>
 #include <keel/guest_walk.h>
 #include <keel/log.h>
 #include <keel/errno.h>
@@ -223,7 +224,8 @@ static uint32_t io_read(struct domain *d, uint16_t port, uint8_t size, uint32_t 
 	}
 	if (pci_host_handles(port))
 		return pci_host_read(&d->pci, port, size);
-	if (blkdev_io(d, port, size, true, &v, kick))
+	if (blkdev_io(d, port, size, true, &v, kick) ||
+	    netdev_io(d, port, size, true, &v, kick))
 		return v;
 	if (port >= GUEST_PM_IO_BASE && port < GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES)
 		return acpi_pm_read(&d->pm, port - GUEST_PM_IO_BASE, size);
@@ -253,7 +255,9 @@ static void io_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val
 	} else if (pci_host_handles(port)) {
 		pci_host_write(&d->pci, port, size, val);
 		blkdev_drain(d, kick); /* MSI-X enable/unmask in config space */
-	} else if (blkdev_io(d, port, size, false, &val, kick)) {
+		netdev_drain(d, kick);
+	} else if (blkdev_io(d, port, size, false, &val, kick) ||
+		   netdev_io(d, port, size, false, &val, kick)) {
 		/* served */
 	} else if (port >= GUEST_PM_IO_BASE && port < GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES) {
 		if (acpi_pm_write(&d->pm, port - GUEST_PM_IO_BASE, size, val) == ACPI_PM_SLEEP_S5)
@@ -281,6 +285,7 @@ void guest_io(struct vcpu *v, const struct vm_exit *e)
 	}
 	spin_unlock(&d->lock);
 	kick_vcpus(d, kick);
+	netdev_flush_wakeups(d);
 	v->regs.rip += e->insn_len;
 }
 
@@ -333,7 +338,8 @@ static uint64_t mmio_read(struct vcpu *v, uint64_t gpa, uint32_t *kick)
 
 	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
 		return pvpanic_mmio_read(&d->pvpanic);
-	if (blkdev_mmio(d, gpa, 4, false, &val, kick))
+	if (blkdev_mmio(d, gpa, 4, false, &val, kick) ||
+	    netdev_mmio(d, gpa, 4, false, &val, kick))
 		return val;
 	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA)
 		return vlapic_read(lapic_of(v), (uint32_t)(gpa & 0xFF0), rdtsc());
@@ -349,7 +355,8 @@ static bool mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kic
 
 	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
 		return pvpanic_mmio_write(&d->pvpanic, (uint8_t)val);
-	if (blkdev_mmio(d, gpa, 4, true, &val, kick))
+	if (blkdev_mmio(d, gpa, 4, true, &val, kick) ||
+	    netdev_mmio(d, gpa, 4, true, &val, kick))
 		return false;
 	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA) {
 		struct vlapic_effects fx;
@@ -398,6 +405,7 @@ int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 		mmio_load_complete(&v->regs, &in, mode, mmio_read(v, e->gpa, &kick));
 	spin_unlock(&d->lock);
 	kick_vcpus(d, kick);
+	netdev_flush_wakeups(d);
 	v->regs.rip += in.len;
 	if (panicked)
 		domain_crash(v, "its kernel panicked (reported through pvpanic)");
@@ -538,17 +546,22 @@ static void vcpu_sipi_init(struct vcpu *v)
 bool guest_vcpu_ready(struct vcpu *v, uint64_t now_tsc)
 {
 	struct domain *d = v->dom;
+	uint32_t kick = 0;
 	bool ready;
 
 	if (d->state != DOM_ACTIVE || d->paused)
 		return false;
 	spin_lock(&d->lock);
 	vcpu_sipi_init(v);
+	if (d->net_pending)
+		netdev_poll(d, &kick);
 	vlapic_timer_update(lapic_of(v), now_tsc);
 	if (v->state == VCPU_HALTED && vlapic_pending(lapic_of(v)) >= 0)
 		v->state = VCPU_RUNNABLE;
 	ready = v->state == VCPU_RUNNABLE;
 	spin_unlock(&d->lock);
+	kick_vcpus(d, kick & ~(1u << v->id));
+	netdev_flush_wakeups(d);
 	return ready;
 }
 
@@ -569,11 +582,14 @@ uint64_t guest_vcpu_next_timer(struct vcpu *v)
 static bool guest_prepare_entry(struct vcpu *v, uint64_t now, uint64_t *timer)
 {
 	struct domain *d = v->dom;
+	uint32_t kick = 0;
 	int vec;
 
 	if (d->state != DOM_ACTIVE || d->paused || v->state != VCPU_RUNNABLE)
 		return false;
 	spin_lock(&d->lock);
+	if (d->net_pending)
+		netdev_poll(d, &kick);
 	vlapic_timer_update(lapic_of(v), now);
 	vec = vlapic_pending(lapic_of(v));
 	if (vec >= 0 && virt->vcpu_interruptible(v)) {
@@ -584,6 +600,8 @@ static bool guest_prepare_entry(struct vcpu *v, uint64_t now, uint64_t *timer)
 	virt->vcpu_request_irq_window(v, vec >= 0);
 	*timer = vlapic_timer_next(lapic_of(v));
 	spin_unlock(&d->lock);
+	kick_vcpus(d, kick & ~(1u << v->id));
+	netdev_flush_wakeups(d);
 	return true;
 }
 

@@ -17,6 +17,7 @@
 #include <keel/string.h>
 #include <keel/guest.h>
 #include <keel/blkdev.h>
+#include <keel/netdev.h>
 #include <keel/errno.h>
 #include <public/keel_abi.h>
 
@@ -287,6 +288,21 @@ static int64_t hc_disk_add(struct vcpu *v, uint64_t gpa, uint64_t size)
 	return rc ? rc : arg_out(v, gpa, sizeof(*a));
 }
 
+static int64_t hc_nic_add(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_nic_add *a = (void *)bounce;
+	struct domain *d;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*a));
+
+	if (rc)
+		return rc;
+	d = domain_get(a->domid);
+	if (!d || d->is_dom0)
+		return -KEEL_ENOENT;
+	rc = netdev_attach(d, a->mac, &a->slot);
+	return rc ? rc : arg_out(v, gpa, sizeof(*a));
+}
+
 /* Perform the hypercall in v's registers; see hypercall.h. */
 int64_t hypercall_dispatch(struct vcpu *v)
 {
@@ -319,6 +335,8 @@ int64_t hypercall_dispatch(struct vcpu *v)
 		return hc_image_done(v, gpa, size);
 	case KEEL_HC_DOMAIN_DISK_ADD:
 		return hc_disk_add(v, gpa, size);
+	case KEEL_HC_DOMAIN_NIC_ADD:
+		return hc_nic_add(v, gpa, size);
 	default:
 		return -KEEL_ENOSYS;
 	}

@@ -23,6 +23,7 @@
 #include <asm/lapic.h>
 #include <keel/sched.h>
 #include <keel/blkdev.h>
+#include <keel/netdev.h>
 
 #define MAX_EARLY_WARNINGS 8
 #define PIC1_DATA 0x21
@@ -242,6 +243,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 	arch_map_ram(ram_top());
 	memory_split();
 	blkdev_init();
+	netdev_init();
 	cpus_start();
 	lapic_timer_calibrate();
 	__atomic_store_n(&pool_go, true, __ATOMIC_RELEASE);

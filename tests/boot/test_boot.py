@@ -257,6 +257,22 @@ def t_guests_smp(m):
     check("cpus=2" in out, "the vcpus=2 guest does not see 2 CPUs: %r" % out[-400:])
 
 
+@test("net_two_guests_ping_over_switch", "keel-guests")
+def t_net_ping(m):
+    for name, ip in (("tiny", "10.9.0.1"), ("tiny2", "10.9.0.2")):
+        out = guest_console(m, name, "ifconfig eth0 %s netmask 255.255.255.0 up && "
+                            "echo up-$(cat /sys/class/net/eth0/address)" % ip)
+        check(re.search(r"up-02:4b:45:", out) is not None,
+              "%s has no eth0 with a Keel MAC address: %r" % (name, out[-400:]))
+    # keel console (pipe mode) returns after 1 s without output, so ping runs
+    # in the background and its summary is read afterwards.
+    guest_console(m, "tiny", "ping -c 3 -W 5 10.9.0.2 > /tmp/ping.out 2>&1 &")
+    m.run("sleep 8")
+    out = guest_console(m, "tiny", "tail -2 /tmp/ping.out")
+    check(re.search(r"3 packets transmitted, [123] (packets )?received", out) is not None,
+          "tiny cannot ping tiny2 over the virtual switch: %r" % out[-400:])
+
+
 @test("guests_no_data_beyond_guest_ram", "keel-guests")
 def t_guests_isolation(m):
     # tiny has 128 MiB; 0x10000000 (256 MiB) and 0x40222000 (dom0/pool

@@ -984,8 +984,37 @@ static void test_domain_fmt(void)
 	CHECK_EQ_STR(domain_reason_name(KEEL_SHUTDOWN_REBOOT), "reboot");
 }
 
+/* vif MAC addresses: derived ones are locally administered, unicast,
+ * stable per name and index and distinct between guests; explicit ones
+ * are parsed; bad ones are refused with a message. */
+static void test_vif_mac(void)
+{
+	uint8_t a[6], b[6], c[6];
+	char err[256];
+
+	CHECK_EQ_INT(build_vif_mac("web", 0, "", a, err, sizeof(err)), 0);
+	CHECK_EQ_INT(build_vif_mac("web", 0, "bridge=x", b, err, sizeof(err)), 0);
+	CHECK(memcmp(a, b, 6) == 0);
+	CHECK(a[0] == 0x02 && a[1] == 0x4b && a[2] == 0x45);
+	CHECK_EQ_INT(build_vif_mac("web2", 0, "", c, err, sizeof(err)), 0);
+	CHECK(memcmp(a, c, 6) != 0);
+	CHECK_EQ_INT(build_vif_mac("web", 1, "", c, err, sizeof(err)), 0);
+	CHECK(memcmp(a, c, 6) != 0);
+	CHECK_EQ_INT(build_vif_mac("x", 0, "mac=02:11:22:33:44:5f,bridge=k", a,
+				   err, sizeof(err)), 0);
+	CHECK(a[0] == 0x02 && a[5] == 0x5f);
+	CHECK_EQ_INT(build_vif_mac("x", 2, "mac=03:11:22:33:44:55", a, err,
+				   sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "vif 2: bad MAC address") != NULL);
+	CHECK_EQ_INT(build_vif_mac("x", 0, "mac=02:11:22", a, err, sizeof(err)),
+		     -EINVAL);
+	CHECK_EQ_INT(build_vif_mac("x", 0, "mac=02:11:22:33:44:55x", a, err,
+				   sizeof(err)), -EINVAL);
+}
+
 int main(void)
 {
+	test_vif_mac();
 	make_files();
 	close(mkstemp(image_path));
 	make_image(image_path, IMAGE_BYTES);

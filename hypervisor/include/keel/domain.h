@@ -48,6 +48,7 @@ enum domain_state {
 };
 
 struct virtio_blk;
+struct virtio_net;
 
 struct domain {
 	uint32_t id;
@@ -75,6 +76,12 @@ struct domain {
 	struct acpi_pm pm;
 	struct virtio_blk *disks[4];   /* KEEL_DOMAIN_MAX_DISKS */
 	uint32_t nr_disks;
+	struct virtio_net *nics[4];    /* KEEL_DOMAIN_MAX_NICS */
+	uint32_t nic_ports[4];
+	uint64_t nic_queue_pa[4];
+	uint32_t nr_nics;
+	volatile uint32_t net_pending; /* NICs with frames waiting (bit n) */
+	volatile uint64_t net_woke;    /* ports to wake once d->lock is free */
 	uint8_t *con_ring;
 	volatile uint64_t con_pos;     /* console bytes ever written */
 	uint32_t msr_warnings;

@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 3
+#define KEEL_ABI_MINOR 4
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -65,6 +65,7 @@ typedef int64_t keel_s64;
 #define KEEL_HC_IMAGE_WRITE 9u    /* privileged; struct keel_image_write + data */
 #define KEEL_HC_IMAGE_DONE 10u    /* privileged; struct keel_image_done */
 #define KEEL_HC_DOMAIN_DISK_ADD 11u /* privileged; struct keel_disk_add */
+#define KEEL_HC_DOMAIN_NIC_ADD 12u  /* privileged; struct keel_nic_add (ABI 1.4) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -289,6 +290,20 @@ struct keel_disk_add {
 	keel_u32 image_id;  /* KEEL_DISK_IMAGE */
 	keel_u32 slot;      /* out: 0 for vda, 1 for vdb, ... */
 	keel_u64 ram_bytes; /* KEEL_DISK_RAM: a multiple of 2 MiB */
+};
+
+/* ---- Guest network interfaces (ABI 1.4) ---- */
+
+#define KEEL_DOMAIN_MAX_NICS 4
+
+/* KEEL_HC_DOMAIN_NIC_ADD: give a domain that has not started a virtio-net
+ * interface on the hypervisor's virtual switch, which joins all guests.
+ * Interfaces appear in the order added (eth0, eth1, ...). */
+struct keel_nic_add {
+	keel_u32 domid;
+	keel_u32 slot;      /* out: 0 for eth0, ... */
+	keel_u8 mac[6];     /* in: unicast, normally locally administered */
+	keel_u8 reserved[2];
 };
 
 /*

@@ -1,0 +1,30 @@
+/*
+ * Guest network interfaces (common/netdev.c): virtio-net devices on a
+ * guest's PCI bus, all joined by one virtual switch in the hypervisor.
+ */
+#ifndef KEEL_NETDEV_H
+#define KEEL_NETDEV_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+struct domain;
+
+#define NETDEV_IO_BASE 0xC200u        /* I/O BAR0 of NIC n: base + 0x40 * n */
+#define NETDEV_IO_STRIDE 0x40u
+#define NETDEV_MEM_BASE 0xFE020000u   /* memory BAR1 (MSI-X): base + 4 KiB * n */
+#define NETDEV_MEM_STRIDE 0x1000u
+#define NETDEV_PCI_DEV_FIRST 6        /* NIC n is PCI device 6 + n */
+
+void netdev_init(void);
+int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot);
+void netdev_detach_all(struct domain *d);
+bool netdev_io(struct domain *d, uint16_t port, uint8_t size, bool in,
+	       uint32_t *val, uint32_t *kick);
+bool netdev_mmio(struct domain *d, uint64_t gpa, uint8_t size, bool write,
+		 uint64_t *val, uint32_t *kick);
+void netdev_drain(struct domain *d, uint32_t *kick);
+void netdev_poll(struct domain *d, uint32_t *kick);
+void netdev_flush_wakeups(struct domain *d);
+
+#endif
