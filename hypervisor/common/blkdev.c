@@ -217,18 +217,6 @@ void blkdev_detach_all(struct domain *d)
 	d->nr_disks = 0;
 }
 
-/* Guest RAM for the ring code: a host pointer for [gpa, gpa+len) if it lies
- * inside one 2 MiB chunk of the guest's RAM. */
-static void *guest_map(void *ctx, uint64_t gpa, uint32_t len)
-{
-	struct domain *d = ctx;
-	uint64_t chunk = gpa / GUEST_CHUNK_BYTES, off = gpa % GUEST_CHUNK_BYTES;
-
-	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0)
-		return 0;
-	return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
-}
-
 static void deliver_msgs(struct domain *d, const struct msi_msg *m, uint32_t n,
 			 uint32_t *kick)
 {
@@ -242,7 +230,7 @@ static void deliver_msgs(struct domain *d, const struct msi_msg *m, uint32_t n,
  * interrupts. */
 static void blk_service(struct domain *d, struct virtio_blk *b, uint32_t *kick)
 {
-	struct guest_mem_ops mem = { .map = guest_map, .ctx = d };
+	struct guest_mem_ops mem = { .map = domain_map_ram, .ctx = d };
 	struct msi_msg msgs[VIRTIO_BLK_MAX_MSGS];
 	uint32_t n, round;
 	int rc;

@@ -75,6 +75,19 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64
 	return domain_walk(d, gpa, len, chunk_to_guest, (void *)(uintptr_t)src);
 }
 
+/* Guest RAM for device models' ring code (struct guest_mem_ops.map, ctx =
+ * the domain): a host pointer for [gpa, gpa+len) if it lies inside one
+ * 2 MiB chunk of the guest's RAM, else NULL. */
+void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len)
+{
+	struct domain *d = ctx;
+	uint64_t chunk = gpa / GUEST_CHUNK_BYTES, off = gpa % GUEST_CHUNK_BYTES;
+
+	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0)
+		return 0;
+	return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
+}
+
 /* Route a nested page fault to the domain's owner; see exit.h. */
 int domain_handle_npf(struct vcpu *v, const struct vm_exit *e)
 {

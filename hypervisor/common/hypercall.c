@@ -66,6 +66,14 @@ static int64_t hc_info(struct vcpu *v, uint64_t gpa, uint64_t size)
 
 static uint8_t bounce[KEEL_HC_MAX_ARG] __aligned(64);
 
+/* The guest domain domid, or NULL (no such domain, or dom0). */
+static struct domain *guest_lookup(uint32_t domid)
+{
+	struct domain *d = domain_get(domid);
+
+	return (d && !d->is_dom0) ? d : 0;
+}
+
 /* Copy the caller's argument buffer in (size between min and the bounce
  * buffer's size). */
 static int64_t arg_in(struct vcpu *v, uint64_t gpa, uint64_t size, uint64_t min)
@@ -228,8 +236,8 @@ static int64_t hc_console_io(struct vcpu *v, uint64_t gpa, uint64_t size)
 
 	if (rc)
 		return rc;
-	d = domain_get(io->domid);
-	if (!d || d->is_dom0)
+	d = guest_lookup(io->domid);
+	if (!d)
 		return -KEEL_ENOENT;
 	if (io->op == KEEL_CONSOLE_READ) {
 		console_read(d, io, room);
@@ -281,8 +289,8 @@ static int64_t hc_disk_add(struct vcpu *v, uint64_t gpa, uint64_t size)
 
 	if (rc)
 		return rc;
-	d = domain_get(a->domid);
-	if (!d || d->is_dom0)
+	d = guest_lookup(a->domid);
+	if (!d)
 		return -KEEL_ENOENT;
 	rc = blkdev_attach(d, a->kind, a->image_id, a->ram_bytes, &a->slot);
 	return rc ? rc : arg_out(v, gpa, sizeof(*a));
@@ -296,8 +304,8 @@ static int64_t hc_nic_add(struct vcpu *v, uint64_t gpa, uint64_t size)
 
 	if (rc)
 		return rc;
-	d = domain_get(a->domid);
-	if (!d || d->is_dom0)
+	d = guest_lookup(a->domid);
+	if (!d)
 		return -KEEL_ENOENT;
 	rc = netdev_attach(d, a->mac, &a->slot);
 	return rc ? rc : arg_out(v, gpa, sizeof(*a));

@@ -132,16 +132,6 @@ void netdev_detach_all(struct domain *d)
 	d->nr_nics = 0;
 }
 
-static void *guest_map(void *ctx, uint64_t gpa, uint32_t len)
-{
-	struct domain *d = ctx;
-	uint64_t chunk = gpa / GUEST_CHUNK_BYTES, off = gpa % GUEST_CHUNK_BYTES;
-
-	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0)
-		return 0;
-	return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
-}
-
 /* Tell the owners of the ports in woke that frames wait for them. Called
  * after the caller's domain lock is released. */
 static void wake_ports(struct domain *self, uint64_t woke)
@@ -170,7 +160,7 @@ static void wake_ports(struct domain *self, uint64_t woke)
  * d->lock held; returns the ports that received frames. */
 static uint64_t nic_service(struct domain *d, uint32_t n, uint32_t *kick)
 {
-	struct guest_mem_ops mem = { .map = guest_map, .ctx = d };
+	struct guest_mem_ops mem = { .map = domain_map_ram, .ctx = d };
 	struct msi_msg msgs[VIRTIO_NET_MAX_MSGS];
 	uint64_t woke = 0, w;
 	uint32_t cnt, i, round;

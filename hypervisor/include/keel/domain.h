@@ -108,5 +108,6 @@ uint32_t domain_list(struct domain **out, uint32_t max);
 void domain_shutdown(struct domain *d, uint32_t reason);
 void domain_console_put(struct domain *d, uint8_t c);
 void domain_register_dom0(struct domain *d);
+void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len);
 
 #endif
