@@ -32,7 +32,7 @@ declare -A STAGE_DESC=(
 	[download]="fetch Debian's kernel packages into cache/, verify, extract to build/kernel/"
 	[hypervisor]="make -C hypervisor -> build/hypervisor/keel.gz, keel.elf32"
 	[dom0]="keel.ko, keel toolstack, dom0 initramfs -> build/dom0/{vmlinuz,initrd.img}"
-	[guests]="guest images (none yet) and configs/ -> build/guests/"
+	[guests]="the tiny guest's initramfs and squashfs root, the guest kernel, configs/ -> build/guests/"
 	[iso]="isolinux staging tree build/iso-root/ -> out/keel.iso"
 )
 
@@ -601,7 +601,7 @@ want_stage() {
 main() {
 	while [ $# -gt 0 ]; do
 		case $1 in
-		-h | --help) usage; exit 0 ;;
+		-h | --help) trap - ERR; usage || true; exit 0 ;;
 		--stage)
 			[ $# -ge 2 ] || fail "--stage" "needs a stage name (${STAGES[*]})"
 			stage_index "$2" >/dev/null || fail "--stage $2" "unknown stage; stages are: ${STAGES[*]}"
