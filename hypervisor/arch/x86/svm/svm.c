@@ -216,28 +216,26 @@ static void seg_set(struct vmcb_seg *s, uint16_t sel, uint16_t attr,
 	s->base = 0;
 }
 
-/* Put v in Linux's 32-bit boot state: flat segments __BOOT_CS=0x10 and
- * __BOOT_DS=0x18, protected mode, paging off, interrupts off. */
-/* Real mode at CS = vector << 8, IP 0: an AP after INIT-SIPI (Intel SDM
- * vol. 3A, 8.4.4.1; AMD APM vol. 2, 14.1.5 for the reset state). */
-static void svm_vcpu_reset_real(struct vcpu *v, uint8_t vector)
+/* The five data segment registers alike. */
+static void seg_set_data(struct vmcb *vm, uint16_t sel, uint16_t attr, uint32_t limit)
 {
-	struct vmcb *vm = vmcb_of(v);
+	seg_set(&vm->ds, sel, attr, limit);
+	seg_set(&vm->es, sel, attr, limit);
+	seg_set(&vm->ss, sel, attr, limit);
+	seg_set(&vm->fs, sel, attr, limit);
+	seg_set(&vm->gs, sel, attr, limit);
+}
 
-	seg_set(&vm->cs, (uint16_t)(vector << 8), SEG_ATTR_CODE16, 0xFFFF);
-	vm->cs.base = (uint64_t)vector << 12;
-	seg_set(&vm->ds, 0, SEG_ATTR_DATA16, 0xFFFF);
-	seg_set(&vm->es, 0, SEG_ATTR_DATA16, 0xFFFF);
-	seg_set(&vm->ss, 0, SEG_ATTR_DATA16, 0xFFFF);
-	seg_set(&vm->fs, 0, SEG_ATTR_DATA16, 0xFFFF);
-	seg_set(&vm->gs, 0, SEG_ATTR_DATA16, 0xFFFF);
-	seg_set(&vm->gdtr, 0, 0, 0xFFFF);
-	seg_set(&vm->idtr, 0, 0, 0x3FF);
+/* What every start state shares: TR/LDTR, CPL 0, EFER.SVME (VMRUN requires
+ * it, 15.5.1; hidden from reads), no paging, debug and PAT defaults, no
+ * pending event, cleared registers. */
+static void svm_reset_common(struct vcpu *v, struct vmcb *vm, uint64_t cr0)
+{
 	seg_set(&vm->tr, 0, SEG_ATTR_TSS32_BUSY, 0xFFFF);
 	seg_set(&vm->ldtr, 0, SEG_ATTR_LDT, 0xFFFF);
 	vm->cpl = 0;
 	vm->efer = EFER_SVME;
-	vm->cr0 = CR0_ET;
+	vm->cr0 = cr0;
 	vm->cr3 = 0;
 	vm->cr4 = 0;
 	vm->dr6 = 0xFFFF0FF0;
@@ -250,38 +248,30 @@ static void svm_vcpu_reset_real(struct vcpu *v, uint8_t vector)
 	v->regs.rflags = RFLAGS_RESERVED1;
 }
 
+/* Put v in Linux's 32-bit boot state (flat __BOOT_CS=0x10 and
+ * __BOOT_DS=0x18, protected mode, paging off, interrupts off), or with
+ * st->real_mode in real mode at CS = vector << 8, IP 0: an AP after
+ * INIT-SIPI (Intel SDM vol. 3A, 8.4.4.1; AMD APM vol. 2, 14.1.5). */
 static void svm_vcpu_reset(struct vcpu *v, const struct vcpu_entry_state *st)
 {
 	struct vmcb *vm = vmcb_of(v);
 
 	if (st->real_mode) {
-		svm_vcpu_reset_real(v, st->sipi_vector);
+		seg_set(&vm->cs, (uint16_t)(st->sipi_vector << 8), SEG_ATTR_CODE16, 0xFFFF);
+		vm->cs.base = (uint64_t)st->sipi_vector << 12;
+		seg_set_data(vm, 0, SEG_ATTR_DATA16, 0xFFFF);
+		seg_set(&vm->gdtr, 0, 0, 0xFFFF);
+		seg_set(&vm->idtr, 0, 0, 0x3FF);
+		svm_reset_common(v, vm, CR0_ET);
 		return;
 	}
-
 	seg_set(&vm->cs, 0x10, SEG_ATTR_CODE32, 0xFFFFFFFF);
-	seg_set(&vm->ds, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
-	seg_set(&vm->es, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
-	seg_set(&vm->ss, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
-	seg_set(&vm->fs, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
-	seg_set(&vm->gs, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
+	seg_set_data(vm, 0x18, SEG_ATTR_DATA32, 0xFFFFFFFF);
 	seg_set(&vm->gdtr, 0, 0, 0);
 	seg_set(&vm->idtr, 0, 0, 0);
-	seg_set(&vm->tr, 0, SEG_ATTR_TSS32_BUSY, 0xFFFF);
-	seg_set(&vm->ldtr, 0, SEG_ATTR_LDT, 0xFFFF);
-	vm->cpl = 0;
-	vm->efer = EFER_SVME; /* VMRUN requires it (15.5.1); hidden from reads */
-	vm->cr0 = CR0_PE | CR0_ET;
-	vm->cr3 = 0;
-	vm->cr4 = 0;
-	vm->dr6 = 0xFFFF0FF0;
-	vm->dr7 = 0x400;
-	vm->g_pat = DEFAULT_GPAT;
-	vm->eventinj = 0;
-	memset(&v->regs, 0, sizeof(v->regs));
+	svm_reset_common(v, vm, CR0_PE | CR0_ET);
 	v->regs.rip = st->rip;
 	v->regs.rsi = st->rsi;
-	v->regs.rflags = RFLAGS_RESERVED1;
 }
 
 static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_err,
