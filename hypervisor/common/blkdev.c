@@ -300,3 +300,20 @@ bool blkdev_mmio(struct domain *d, uint64_t gpa, uint8_t size, bool write,
 	}
 	return false;
 }
+
+/* Add the counters of d's disks to s. */
+void blkdev_stats(struct domain *d, struct keel_domstats *s)
+{
+	uint32_t i;
+
+	s->nr_disks = d->nr_disks;
+	for (i = 0; i < d->nr_disks; i++) {
+		const struct virtio_blk_stats *b = &d->disks[i]->stats;
+
+		s->blk_reads += b->reads;
+		s->blk_writes += b->writes;
+		s->blk_read_bytes += b->read_bytes;
+		s->blk_write_bytes += b->write_bytes;
+		s->blk_errors += b->errors;
+	}
+}

@@ -19,6 +19,7 @@
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
 #include <keel/errno.h>
+#include <keel/sched.h>
 #include <public/keel_abi.h>
 
 static bool caller_privileged(struct vcpu *v)
@@ -311,6 +312,100 @@ static int64_t hc_nic_add(struct vcpu *v, uint64_t gpa, uint64_t size)
 	return rc ? rc : arg_out(v, gpa, sizeof(*a));
 }
 
+static int64_t hc_domain_stats(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_domain_stats *l = (void *)bounce;
+	struct keel_domstats *st = (void *)(l + 1);
+	struct domain *ds[MAX_DOMAINS];
+	uint32_t n, i, room;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*l));
+
+	if (rc)
+		return rc;
+	room = (uint32_t)MIN(l->max, (size - sizeof(*l)) / sizeof(*st));
+	n = domain_list(ds, MIN(room, MAX_DOMAINS));
+	for (i = 0; i < n; i++) {
+		memset(&st[i], 0, sizeof(st[i]));
+		st[i].domid = ds[i]->id;
+		if (!ds[i]->is_dom0)
+			blkdev_stats(ds[i], &st[i]);
+		netdev_stats(ds[i], &st[i]);
+	}
+	l->count = n;
+	return arg_out(v, gpa, sizeof(*l) + n * sizeof(*st));
+}
+
+static void cpustat_fill(uint32_t cpu, struct keel_cpustat *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cpu = cpu;
+	c->online = cpus[cpu].online;
+	c->domid = KEEL_CPU_DOMID_NONE;
+	if (hv.cpu_mask_dom0 & (1ull << cpu)) {
+		c->role = KEEL_CPU_ROLE_DOM0;
+		c->domid = 0;
+		c->nr_vcpus = 1;
+	} else if (hv.cpu_mask_pool & (1ull << cpu)) {
+		c->role = KEEL_CPU_ROLE_POOL;
+		sched_cpu_stats(cpu, &c->busy_ns, &c->domid, &c->vcpu, &c->nr_vcpus);
+	}
+}
+
+static int64_t hc_cpu_stats(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_cpu_stats *l = (void *)bounce;
+	struct keel_cpustat *c = (void *)(l + 1);
+	uint32_t n, i;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*l));
+
+	if (rc)
+		return rc;
+	n = (uint32_t)MIN(MIN(l->max, (size - sizeof(*l)) / sizeof(*c)), nr_cpus);
+	for (i = 0; i < n; i++)
+		cpustat_fill(i, &c[i]);
+	l->count = n;
+	l->now_ns = time_now_ns();
+	return arg_out(v, gpa, sizeof(*l) + n * sizeof(*c));
+}
+
+static int64_t hc_net_attach(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_net_attach *a = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*a));
+
+	return rc ? rc : netdev_dom0_attach(v->dom, a->mac, a->notify_pa);
+}
+
+static int64_t hc_net_xmit(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_net_frames *f = (void *)bounce;
+	int64_t rc = arg_in(v, gpa, size, sizeof(*f));
+
+	if (rc)
+		return rc;
+	rc = netdev_dom0_xmit((const uint8_t *)(f + 1),
+			      (uint32_t)MIN(f->bytes, size - sizeof(*f)), f->count);
+	if (rc < 0)
+		return rc;
+	f->count = (uint32_t)rc;
+	return arg_out(v, gpa, sizeof(*f));
+}
+
+static int64_t hc_net_recv(struct vcpu *v, uint64_t gpa, uint64_t size)
+{
+	struct keel_net_frames *f = (void *)bounce;
+	int64_t rc;
+
+	if (size < sizeof(*f) || size > sizeof(bounce))
+		return -KEEL_EINVAL;
+	rc = arg_in(v, gpa, sizeof(*f), sizeof(*f)); /* frames are only written */
+	if (rc)
+		return rc;
+	rc = netdev_dom0_recv((uint8_t *)(f + 1), (uint32_t)(size - sizeof(*f)),
+			      &f->count, &f->bytes, &f->more);
+	return rc ? rc : arg_out(v, gpa, sizeof(*f) + f->bytes);
+}
+
 /* Perform the hypercall in v's registers; see hypercall.h. */
 int64_t hypercall_dispatch(struct vcpu *v)
 {
@@ -345,6 +440,16 @@ int64_t hypercall_dispatch(struct vcpu *v)
 		return hc_disk_add(v, gpa, size);
 	case KEEL_HC_DOMAIN_NIC_ADD:
 		return hc_nic_add(v, gpa, size);
+	case KEEL_HC_DOMAIN_STATS:
+		return hc_domain_stats(v, gpa, size);
+	case KEEL_HC_CPU_STATS:
+		return hc_cpu_stats(v, gpa, size);
+	case KEEL_HC_NET_ATTACH:
+		return hc_net_attach(v, gpa, size);
+	case KEEL_HC_NET_XMIT:
+		return hc_net_xmit(v, gpa, size);
+	case KEEL_HC_NET_RECV:
+		return hc_net_recv(v, gpa, size);
 	default:
 		return -KEEL_ENOSYS;
 	}

@@ -18,6 +18,7 @@
 #include <keel/mm.h>
 #include <keel/errno.h>
 #include <keel/string.h>
+#include <keel/le.h>
 #include <public/keel_abi.h>
 
 #define NETDEV_QUEUE_SLOTS VSWITCH_QUEUE_DEFAULT
@@ -30,6 +31,15 @@ struct port_owner {
 static struct vswitch sw;
 static struct spinlock sw_lock;
 static struct port_owner owners[VSWITCH_MAX_PORTS];
+
+/* Dom0's port (KEEL_HC_NET_ATTACH); dom0 polls a flag word instead of
+ * taking interrupts. Only dom0's hypercalls change these. */
+static struct {
+	struct domain *d;
+	uint32_t port;
+	uint64_t notify_pa;
+	uint64_t queue_pa;
+} dom0_net;
 
 /* Set up the switch (once, at boot). */
 void netdev_init(void)
@@ -151,6 +161,10 @@ static void wake_ports(struct domain *self, uint64_t woke)
 		spin_unlock(&sw_lock);
 		if (!o || o == self)
 			continue;
+		if (o->is_dom0) {
+			netdev_dom0_notify();
+			continue;
+		}
 		for (i = 0; i < o->nr_vcpus; i++)
 			sched_kick(&o->vcpus[i]);
 	}
@@ -255,4 +269,142 @@ void netdev_flush_wakeups(struct domain *d)
 
 	if (woke)
 		wake_ports(d, woke);
+}
+
+/* Set dom0's notify word, if it gave one. */
+void netdev_dom0_notify(void)
+{
+	static const uint32_t one = 1;
+	uint64_t pa = __atomic_load_n(&dom0_net.notify_pa, __ATOMIC_ACQUIRE);
+
+	if (pa)
+		domain_copy_to_guest(dom0_net.d, pa, &one, sizeof(one));
+}
+
+/*
+ * Put dom0 (d) on the switch with MAC address mac; notify_pa is a dom0
+ * word set to 1 when frames wait (0: none). Returns 0, -EEXIST if dom0
+ * already has a port, -EINVAL for a group address or a notify word that
+ * is misaligned or outside dom0's RAM, -ENOSPC or -ENOMEM.
+ */
+int netdev_dom0_attach(struct domain *d, const uint8_t mac[6], uint64_t notify_pa)
+{
+	uint32_t zero = 0;
+	uint64_t qpa;
+	int port;
+
+	(void)mac; /* the switch learns addresses from traffic */
+	if (dom0_net.d)
+		return -EEXIST;
+	if ((mac[0] & 1) || (notify_pa & 3) ||
+	    (notify_pa && domain_copy_to_guest(d, notify_pa, &zero, sizeof(zero))))
+		return -EINVAL;
+	port = port_create(d, 0, &qpa);
+	if (port < 0)
+		return port;
+	dom0_net.port = (uint32_t)port;
+	dom0_net.queue_pa = qpa;
+	__atomic_store_n(&dom0_net.notify_pa, notify_pa, __ATOMIC_RELEASE);
+	__atomic_store_n(&dom0_net.d, d, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Frames in a KEEL_HC_NET_* batch: a 16-bit little-endian length, the
+ * frame, padding to an even size. */
+static uint32_t batch_slot_bytes(uint32_t len)
+{
+	return 2 + ALIGN_UP(len, 2);
+}
+
+/*
+ * Send count frames from dom0 (the batch format of KEEL_HC_NET_XMIT, bytes
+ * long) into the switch. Returns how many frames were taken (a malformed
+ * length ends the batch there), or -ENODEV if dom0 has no port.
+ */
+int netdev_dom0_xmit(const uint8_t *batch, uint32_t bytes, uint32_t count)
+{
+	uint64_t woke = 0;
+	uint32_t off = 0, n;
+
+	if (!dom0_net.d)
+		return -ENODEV;
+	for (n = 0; n < count; n++) {
+		uint32_t len;
+
+		if (off + 2 > bytes)
+			break;
+		len = (uint32_t)le_get(batch + off, 2);
+		if (len < VSWITCH_FRAME_MIN || len > VSWITCH_FRAME_MAX ||
+		    batch_slot_bytes(len) > bytes - off)
+			break;
+		spin_lock(&sw_lock);
+		woke |= vswitch_input(&sw, dom0_net.port, batch + off + 2, len,
+				      time_now_ns());
+		spin_unlock(&sw_lock);
+		off += batch_slot_bytes(len);
+	}
+	if (woke)
+		wake_ports(dom0_net.d, woke);
+	return (int)n;
+}
+
+/*
+ * Move frames waiting for dom0 into buf (room bytes) in the batch format.
+ * *count and *bytes say what was written, *more whether frames still
+ * wait. Returns 0 or -ENODEV.
+ */
+int netdev_dom0_recv(uint8_t *buf, uint32_t room, uint32_t *count,
+		     uint32_t *bytes, uint32_t *more)
+{
+	uint32_t off = 0, len;
+
+	*count = 0;
+	if (!dom0_net.d)
+		return -ENODEV;
+	spin_lock(&sw_lock);
+	while ((len = vswitch_peek_len(&sw, dom0_net.port)) != 0 &&
+	       batch_slot_bytes(len) <= room - off) {
+		len = vswitch_dequeue(&sw, dom0_net.port, buf + off + 2, len);
+		le_put(buf + off, len, 2);
+		if (len & 1)
+			buf[off + 2 + len] = 0;
+		off += batch_slot_bytes(len);
+		(*count)++;
+	}
+	*more = vswitch_pending(&sw, dom0_net.port);
+	spin_unlock(&sw_lock);
+	*bytes = off;
+	return 0;
+}
+
+/* Add the network counters of d's NICs (for dom0, its switch port) to s. */
+void netdev_stats(struct domain *d, struct keel_domstats *s)
+{
+	struct vswitch_port_stats ps;
+	struct virtio_net_stats ns;
+	uint32_t i;
+
+	if (d->is_dom0) {
+		if (!dom0_net.d)
+			return;
+		spin_lock(&sw_lock);
+		vswitch_port_stats(&sw, dom0_net.port, &ps);
+		spin_unlock(&sw_lock);
+		s->nr_nics = 1;
+		s->net_tx_packets = ps.tx_packets;
+		s->net_tx_bytes = ps.tx_bytes;
+		s->net_rx_packets = ps.rx_packets;
+		s->net_rx_bytes = ps.rx_bytes;
+		s->net_drops = ps.tx_drops + ps.rx_drops;
+		return;
+	}
+	s->nr_nics = d->nr_nics;
+	for (i = 0; i < d->nr_nics; i++) {
+		virtio_net_get_stats(d->nics[i], &ns);
+		s->net_tx_packets += ns.tx_packets;
+		s->net_tx_bytes += ns.tx_bytes;
+		s->net_rx_packets += ns.rx_packets;
+		s->net_rx_bytes += ns.rx_bytes;
+		s->net_drops += ns.tx_drops + ns.rx_drops + ns.rx_queue_drops;
+	}
 }

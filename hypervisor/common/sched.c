@@ -15,6 +15,7 @@
 #include <keel/errno.h>
 #include <keel/log.h>
 #include <asm/x86.h>
+#include <public/keel_abi.h>
 
 struct sched_cpu {
 	struct spinlock lock;
@@ -22,6 +23,8 @@ struct sched_cpu {
 	uint32_t n;
 	uint32_t rr;
 	struct vcpu *last; /* whose FPU state and TLB entries this CPU holds */
+	struct vcpu *cur;  /* the vCPU running now, or NULL when idle */
+	uint64_t busy_tsc; /* TSC ticks spent running vCPUs */
 };
 
 static struct sched_cpu sched[MAX_CPUS];
@@ -130,6 +133,32 @@ static uint64_t sched_next_event(struct sched_cpu *s, uint64_t now)
 	return next;
 }
 
+/*
+ * Describe pool CPU cpu for the monitor: *busy_ns is the time it spent
+ * running vCPUs, *domid and *vcpu name the vCPU running now (domid
+ * KEEL_CPU_DOMID_NONE when idle) and *nr_vcpus how many are homed there.
+ * The answer is a snapshot taken without the CPU's lock; a vCPU being
+ * switched may be reported on either side of the switch.
+ */
+void sched_cpu_stats(uint32_t cpu, uint64_t *busy_ns, uint32_t *domid,
+		     uint32_t *vcpu, uint32_t *nr_vcpus)
+{
+	struct sched_cpu *s = &sched[cpu];
+	struct vcpu *v;
+
+	*busy_ns = time_tsc_to_ns(__atomic_load_n(&s->busy_tsc, __ATOMIC_RELAXED));
+	*domid = KEEL_CPU_DOMID_NONE;
+	*vcpu = 0;
+	*nr_vcpus = s->n;
+	spin_lock(&s->lock); /* v stays alive while it is on this CPU's list */
+	v = __atomic_load_n(&s->cur, __ATOMIC_ACQUIRE);
+	if (v) {
+		*domid = v->dom->id;
+		*vcpu = v->id;
+	}
+	spin_unlock(&s->lock);
+}
+
 /* The main loop of a pool CPU; never returns. */
 void sched_run_cpu(void)
 {
@@ -146,7 +175,10 @@ void sched_run_cpu(void)
 			arch_idle_wait();
 			continue;
 		}
+		__atomic_store_n(&s->cur, v, __ATOMIC_RELEASE);
 		guest_run(v, now + slice_tsc);
+		__atomic_store_n(&s->cur, (struct vcpu *)0, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&s->busy_tsc, rdtsc() - now, __ATOMIC_RELAXED);
 		__atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
 	}
 }

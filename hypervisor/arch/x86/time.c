@@ -51,13 +51,18 @@ uint64_t time_tsc_khz(void)
 	return tsc_khz_value;
 }
 
+/* Convert a count of TSC ticks to nanoseconds (without overflow for any
+ * span the TSC can count). */
+uint64_t time_tsc_to_ns(uint64_t ticks)
+{
+	return (ticks / tsc_khz_value) * 1000000ull +
+	       ((ticks % tsc_khz_value) * 1000000ull) / tsc_khz_value;
+}
+
 /* Nanoseconds since time_init(). */
 uint64_t time_now_ns(void)
 {
-	uint64_t d = rdtsc() - tsc_at_boot;
-
-	return (d / tsc_khz_value) * 1000000ull +
-	       ((d % tsc_khz_value) * 1000000ull) / tsc_khz_value;
+	return time_tsc_to_ns(rdtsc() - tsc_at_boot);
 }
 
 /* Busy-wait for us microseconds. */

@@ -15,6 +15,7 @@ struct vcpu_fpu;
 uint64_t arch_map_ram(uint64_t top_pa);
 uint64_t tsc_calibrate_khz(void);
 uint64_t time_now_ns(void);
+uint64_t time_tsc_to_ns(uint64_t ticks);
 void time_init(uint64_t tsc_khz);
 uint64_t time_tsc_khz(void);
 void udelay(uint64_t us);

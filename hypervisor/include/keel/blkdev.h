@@ -30,4 +30,7 @@ bool blkdev_mmio(struct domain *d, uint64_t gpa, uint8_t size, bool write,
 		 uint64_t *val, uint32_t *kick);
 void blkdev_drain(struct domain *d, uint32_t *kick);
 
+struct keel_domstats;
+void blkdev_stats(struct domain *d, struct keel_domstats *s);
+
 #endif

@@ -27,4 +27,12 @@ void netdev_drain(struct domain *d, uint32_t *kick);
 void netdev_poll(struct domain *d, uint32_t *kick);
 void netdev_flush_wakeups(struct domain *d);
 
+struct keel_domstats;
+int netdev_dom0_attach(struct domain *d, const uint8_t mac[6], uint64_t notify_pa);
+int netdev_dom0_xmit(const uint8_t *batch, uint32_t bytes, uint32_t count);
+int netdev_dom0_recv(uint8_t *buf, uint32_t room, uint32_t *count,
+		     uint32_t *bytes, uint32_t *more);
+void netdev_dom0_notify(void);
+void netdev_stats(struct domain *d, struct keel_domstats *s);
+
 #endif

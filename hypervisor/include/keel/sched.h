@@ -20,6 +20,8 @@ int sched_attach(struct vcpu *v);
 void sched_detach(struct vcpu *v);
 void sched_kick(struct vcpu *v);
 void __attribute__((noreturn)) sched_run_cpu(void);
+void sched_cpu_stats(uint32_t cpu, uint64_t *busy_ns, uint32_t *domid,
+		     uint32_t *vcpu, uint32_t *nr_vcpus);
 
 /*
  * Pure pick logic: among n slots starting after *rr, the first for which

@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 4
+#define KEEL_ABI_MINOR 5
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -66,6 +66,11 @@ typedef int64_t keel_s64;
 #define KEEL_HC_IMAGE_DONE 10u    /* privileged; struct keel_image_done */
 #define KEEL_HC_DOMAIN_DISK_ADD 11u /* privileged; struct keel_disk_add */
 #define KEEL_HC_DOMAIN_NIC_ADD 12u  /* privileged; struct keel_nic_add (ABI 1.4) */
+#define KEEL_HC_DOMAIN_STATS 13u  /* privileged; struct keel_domain_stats + stats (ABI 1.5) */
+#define KEEL_HC_CPU_STATS 14u     /* privileged; struct keel_cpu_stats + stats */
+#define KEEL_HC_NET_ATTACH 15u    /* privileged; struct keel_net_attach */
+#define KEEL_HC_NET_XMIT 16u      /* privileged; struct keel_net_frames + frames */
+#define KEEL_HC_NET_RECV 17u      /* privileged; struct keel_net_frames + frames */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -75,6 +80,7 @@ typedef int64_t keel_s64;
 #define KEEL_EFAULT 14
 #define KEEL_EBUSY 16
 #define KEEL_EEXIST 17
+#define KEEL_ENODEV 19 /* ABI 1.5: dom0 has no switch port yet */
 #define KEEL_EINVAL 22
 #define KEEL_ENOSPC 28
 #define KEEL_ENOSYS 38
@@ -304,6 +310,92 @@ struct keel_nic_add {
 	keel_u32 slot;      /* out: 0 for eth0, ... */
 	keel_u8 mac[6];     /* in: unicast, normally locally administered */
 	keel_u8 reserved[2];
+};
+
+/* ---- Monitoring (ABI 1.5) ---- */
+
+/* Counters of one domain since it was created; dom0 has network counters
+ * (its switch port) and no block counters. */
+struct keel_domstats {
+	keel_u32 domid;
+	keel_u32 nr_disks;
+	keel_u32 nr_nics;
+	keel_u32 reserved;
+	keel_u64 blk_reads;       /* read requests completed */
+	keel_u64 blk_writes;      /* write requests completed */
+	keel_u64 blk_read_bytes;
+	keel_u64 blk_write_bytes;
+	keel_u64 blk_errors;      /* requests answered with an I/O error */
+	keel_u64 net_tx_packets;  /* frames the domain sent into the switch */
+	keel_u64 net_tx_bytes;
+	keel_u64 net_rx_packets;  /* frames the domain received */
+	keel_u64 net_rx_bytes;
+	keel_u64 net_drops;       /* frames lost: bad chains, full queues */
+};
+
+/* KEEL_HC_DOMAIN_STATS: up to max stats, in the order of
+ * KEEL_HC_DOMAIN_LIST (dom0 first), follow the header. */
+struct keel_domain_stats {
+	keel_u32 max;   /* in: room for this many struct keel_domstats */
+	keel_u32 count; /* out */
+	/* struct keel_domstats stats[max] follows */
+};
+
+/* struct keel_cpustat.role */
+#define KEEL_CPU_ROLE_DOM0 1u /* dom0 runs here (passthrough) */
+#define KEEL_CPU_ROLE_POOL 2u /* runs guest vCPUs */
+#define KEEL_CPU_DOMID_NONE 0xFFFFFFFFu
+
+/* One physical CPU. busy_ns counts time in which a guest vCPU was
+ * scheduled there (guest mode plus the exits handled for it); for dom0's
+ * CPUs it is 0: dom0 accounts its own time (/proc/stat). */
+struct keel_cpustat {
+	keel_u32 cpu;        /* hypervisor numbering */
+	keel_u32 role;       /* KEEL_CPU_ROLE_* */
+	keel_u32 domid;      /* domain running there now, or KEEL_CPU_DOMID_NONE */
+	keel_u32 vcpu;       /* which of its vCPUs */
+	keel_u32 nr_vcpus;   /* vCPUs homed on this CPU */
+	keel_u32 online;
+	keel_u64 busy_ns;
+};
+
+/* KEEL_HC_CPU_STATS: up to max CPUs follow the header. */
+struct keel_cpu_stats {
+	keel_u32 max;     /* in */
+	keel_u32 count;   /* out */
+	keel_u64 now_ns;  /* out: the hypervisor's clock (uptime) */
+	/* struct keel_cpustat cpus[max] follows */
+};
+
+/* ---- Dom0 on the virtual switch (ABI 1.5) ---- */
+
+/*
+ * KEEL_HC_NET_ATTACH: give dom0 a port on the virtual switch with MAC mac
+ * (again: -KEEL_EEXIST). notify_pa is the physical address of a 4-byte
+ * aligned dom0 word that the hypervisor sets to 1 whenever frames wait
+ * for dom0 (dom0 polls it and clears it before KEEL_HC_NET_RECV), or 0.
+ */
+struct keel_net_attach {
+	keel_u8 mac[6];
+	keel_u8 reserved[2];
+	keel_u64 notify_pa;
+};
+
+/*
+ * KEEL_HC_NET_XMIT / KEEL_HC_NET_RECV: a batch of Ethernet frames
+ * (destination, source, type, payload; no FCS; 14..1518 bytes) after the
+ * header, each as a little-endian keel_u16 length followed by the frame,
+ * padded to an even length. XMIT: count frames in, out count = frames
+ * accepted. RECV: the hypervisor fills up to the buffer's size; out count
+ * = frames, bytes = bytes used after the header, more = 1 if frames still
+ * wait.
+ */
+struct keel_net_frames {
+	keel_u32 count;
+	keel_u32 bytes;
+	keel_u32 more;
+	keel_u32 reserved;
+	/* frames follow */
 };
 
 /*

@@ -9,7 +9,8 @@
  * buffer into physically contiguous kernel memory, issues the hypercall with
  * that buffer's physical address and copies the buffer and RAX back. The
  * ABI is defined in keel_abi.h (hypervisor/include/public) and described in
- * docs/hypercalls.md.
+ * docs/hypercalls.md. net.c adds keel0, dom0's interface on the hypervisor's
+ * virtual switch.
  */
 
 #define pr_fmt(fmt) "keel: " fmt
@@ -26,6 +27,7 @@
 #include <asm/processor.h>
 
 #include "keel_abi.h"
+#include "keel_drv.h"
 
 /* True on AMD/Hygon (VMMCALL), false on Intel and others (VMCALL). */
 static bool keel_use_vmmcall;
@@ -55,8 +57,9 @@ static s64 keel_hc_vmcall(u64 op, u64 arg_pa, u64 arg_size)
 	return (s64)rax;
 }
 
-/* Issue a hypercall with the instruction the boot CPU's vendor needs. */
-static s64 keel_hc_call(u64 op, u64 arg_pa, u64 arg_size)
+/* Issue a hypercall with the instruction the boot CPU's vendor needs;
+ * see keel_drv.h. */
+s64 keel_hc_call(u64 op, u64 arg_pa, u64 arg_size)
 {
 	if (keel_use_vmmcall)
 		return keel_hc_vmmcall(op, arg_pa, arg_size);
@@ -192,12 +195,16 @@ static int __init keel_init(void)
 		pr_err("cannot register /dev/keel (%d)\n", err);
 		return err;
 	}
+	/* Without the network the toolstack still works: only warn. */
+	if (keel_net_init())
+		pr_warn("no keel0 interface: dom0 is not on the guests' switch\n");
 	return 0;
 }
 
-/* Module exit: remove /dev/keel. */
+/* Module exit: remove keel0 and /dev/keel. */
 static void __exit keel_exit(void)
 {
+	keel_net_exit();
 	misc_deregister(&keel_dev);
 }
 
@@ -206,4 +213,4 @@ module_exit(keel_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("Keel project");
-MODULE_DESCRIPTION("Keel hypervisor dom0 interface (/dev/keel)");
+MODULE_DESCRIPTION("Keel hypervisor dom0 interface (/dev/keel, keel0)");
