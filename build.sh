@@ -32,13 +32,14 @@ declare -A STAGE_DESC=(
 	[download]="fetch Debian's kernel packages into cache/, verify, extract to build/kernel/"
 	[hypervisor]="make -C hypervisor -> build/hypervisor/keel.gz, keel.elf32"
 	[dom0]="keel.ko, keel toolstack, dom0 initramfs -> build/dom0/{vmlinuz,initrd.img}"
-	[guests]="the tiny guest's initramfs and squashfs root, the guest kernel, configs/ -> build/guests/"
+	[guests]="guest initramfs, tiny/debian/web images (debootstrap cached in cache/debian/), configs/ -> build/guests/"
 	[iso]="isolinux staging tree build/iso-root/ -> out/keel.iso"
 )
 
 # Host packages build.sh needs (Debian 12).
 HOST_PACKAGES=(gcc make libc6-dev libelf1 xorriso isolinux syslinux-common
-	squashfs-tools busybox-static cpio kmod xz-utils gzip)
+	squashfs-tools busybox-static cpio kmod xz-utils gzip iptables
+	debootstrap debian-archive-keyring wget attr)
 
 # Kernel modules dom0 loads at boot (with their dependencies from modules.dep).
 DOM0_MODULES=(
@@ -53,7 +54,15 @@ DOM0_MODULES=(
 	# NICs
 	e1000 e1000e virtio_net virtio_pci virtio_blk virtio_console
 	af_packet
+	# NAT from the guests' switch to the uplink (iptables-legacy)
+	ip_tables iptable_nat iptable_filter xt_MASQUERADE nf_nat nf_conntrack
 )
+
+# Dynamically linked host programs copied into dom0 with their libraries
+# (the busybox userland has no NAT tool), and the iptables extensions the
+# NAT rule needs.
+DOM0_PROGRAMS=(/usr/sbin/xtables-legacy-multi)
+DOM0_XTABLES=(libxt_MASQUERADE.so libxt_standard.so libipt_MASQUERADE.so)
 
 JOBS=$(nproc 2>/dev/null || echo 2)
 VERBOSE=0
@@ -82,13 +91,19 @@ EOF
 Options:
   --stage NAME   run only stage NAME (and the stages it needs whose outputs
                  are missing)
-  --clean        remove build/ and out/ (keeps the download cache, cache/)
+  --clean        remove build/ and out/ (keeps cache/: the kernel packages
+                 and the debootstrapped Debian base)
   --distclean    remove build/, out/ and cache/
   -j N           parallel make jobs (default: $(nproc 2>/dev/null || echo 2))
   --verbose      show the commands' output (default: build/logs/<stage>.log)
   -h, --help     show this help
 
-Outputs: out/keel.iso; intermediate files in build/; downloads in cache/.
+Environment: KEEL_DEBIAN_MIRROR (default http://deb.debian.org/debian) and
+KEEL_DEBIAN_SECURITY (default http://deb.debian.org/debian-security): the
+Debian archive the guest images are built from.
+
+Outputs: out/keel.iso; intermediate files in build/; downloads and the
+debootstrapped Debian base (cache/debian/) in cache/.
 EOF
 }
 
@@ -415,6 +430,7 @@ stage_dom0() {
 	[ -x "$r/init" ] || fail "check dom0-rootfs/skel/init" "init is missing or not executable"
 	# Keel pieces
 	install -m 0755 "$BUILD/toolstack/keel" "$r/usr/bin/keel"
+	dom0_copy_programs "$r"
 	install -m 0644 "$BUILD/driver/keel.ko" "$r/lib/modules/$rel/extra/keel.ko"
 	# kernel modules with their dependencies
 	local m line path n=0
@@ -457,6 +473,36 @@ stage_dom0() {
 	log "    initrd.img: $(du -h "$img" | cut -f1), $n modules + keel.ko"
 }
 
+dom0_copy_lib() { # dom0_copy_lib ROOT PATH: a shared library, as its real file name
+	local real
+	real=$(readlink -f "$2")
+	mkdir -p "$1$(dirname "$2")"
+	[ -e "$1$2" ] || cp "$real" "$1$2"
+}
+
+dom0_copy_programs() { # dom0_copy_programs ROOT: DOM0_PROGRAMS with libraries
+	local prog lib x dir
+	for prog in "${DOM0_PROGRAMS[@]}"; do
+		[ -x "$prog" ] || fail "check $prog" "$prog is missing; install the iptables package"
+		cp "$prog" "$1$prog"
+		while read -r lib; do
+			dom0_copy_lib "$1" "$lib"
+		done < <(ldd "$prog" | grep -o '/[^ ]*')
+	done
+	dir=$(dirname "$(readlink -f /usr/lib/x86_64-linux-gnu/xtables/libxt_standard.so)")
+	mkdir -p "$1$dir"
+	for x in "${DOM0_XTABLES[@]}"; do
+		[ -e "$dir/$x" ] || continue
+		cp "$dir/$x" "$1$dir/$x"
+		while read -r lib; do
+			dom0_copy_lib "$1" "$lib"
+		done < <(ldd "$dir/$x" | grep -o '/[^ ]*')
+	done
+	for x in iptables iptables-save iptables-restore; do
+		ln -sf xtables-legacy-multi "$1/usr/sbin/$x"
+	done
+}
+
 file_is_static() { # no PT_INTERP program header
 	local hdrs
 	hdrs=$(readelf -l "$1" 2>/dev/null) || return 1
@@ -465,40 +511,140 @@ file_is_static() { # no PT_INTERP program header
 }
 
 # -- guests
+# Guest images (guest-images/README.md): one shared initramfs, the tiny
+# busybox root, Debian 12 (debootstrap) and the web appliance layer over it.
+# Each recipe has its own stamp (build/stamps/guests-<recipe>) and runs only
+# when its inputs changed. The debootstrap (slow, network) is cached in
+# cache/debian/base with its stamp inside (key), so --clean keeps it; --distclean
+# or a change to guest-images/debian/{debootstrap.sh,packages.txt} or the
+# mirrors redoes it.
+DEBIAN_MIRROR=${KEEL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_SECURITY=${KEEL_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
+GUEST_IMAGES=(guest-initrd.img tiny-root.squashfs debian.squashfs web.squashfs)
+
 inputs_guests() {
 	{
 		recipe_hash guests
+		declare -f guest_hash guest_current guest_built guest_size
 		cat "$BUILD/kernel/release" 2>/dev/null || echo "no kernel"
 		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
 		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
+		echo "$DEBIAN_MIRROR $DEBIAN_SECURITY"
 		hash_tree "$ROOT/configs" "$ROOT/guest-images"
 	} | sha256sum | cut -d' ' -f1
 }
 outputs_guests() {
-	echo "$BUILD/guests/iso-root/configs" "$BUILD/guests/iso-root/guests/vmlinuz" \
-		"$BUILD/guests/iso-root/guests/tiny-initrd.img" \
-		"$BUILD/guests/iso-root/guests/tiny-root.squashfs"
+	local f
+	echo "$BUILD/guests/iso-root/configs"
+	for f in "${GUEST_IMAGES[@]}"; do echo "$BUILD/guests/iso-root/guests/$f"; done
+}
+
+guest_hash() { # guest_hash WORD... -- PATH...: hash of the words and trees
+	local words=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do words+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	{ printf '%s\n' "${words[@]}"; hash_tree "$@"; } | sha256sum | cut -d' ' -f1
+}
+
+guest_current() { # guest_current STAMPFILE HASH OUTPUT...: built and unchanged?
+	local st=$1 h=$2 f
+	shift 2
+	[ -f "$st" ] && [ "$(cat "$st")" = "$h" ] || return 1
+	for f in "$@"; do [ -e "$f" ] || return 1; done
+}
+
+guest_built() { # guest_built STAMPFILE HASH
+	mkdir -p "$(dirname "$1")"
+	printf '%s\n' "$2" >"$1.tmp"
+	mv -f "$1.tmp" "$1"
+}
+
+guest_size() { # guest_size FILE: e.g. 29.4 MiB
+	awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MiB", b / 1048576 }'
 }
 
 stage_guests() {
+	local rel gi=$ROOT/guest-images img=$BUILD/guests/images bb=/bin/busybox
+	local h hbase hdeb hweb st f recipe
+	rel=$(cat "$BUILD/kernel/release")
+	recipe=$(recipe_hash guests) # how this stage calls the cheap recipes
+	[ -x "$bb" ] || bb=$(command -v busybox)
+	mkdir -p "$img"
+
+	# 1. the initramfs every guest boots with (modules, /init, tiny userland)
+	h=$(guest_hash "$recipe" "$rel" "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null)" -- \
+		"$gi/lib.sh" "$gi/initramfs" "$gi/tiny/etc")
+	if guest_current "$STAMPS/guests-initramfs" "$h" "$img/guest-initrd.img"; then
+		log "    initramfs: up to date, guest-initrd.img $(guest_size "$img/guest-initrd.img")"
+	else
+		log "    initramfs: building guest-initrd.img (busybox, /init, modules of $rel)"
+		run "$gi/initramfs/build.sh" "$img" "$bb" "$BUILD/kernel" "$rel"
+		guest_built "$STAMPS/guests-initramfs" "$h"
+		log "    initramfs: guest-initrd.img $(guest_size "$img/guest-initrd.img")"
+	fi
+
+	# 2. tiny: busybox root image (the diskless tiny preset needs only 1.)
+	h=$(guest_hash "$recipe" "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null)" -- \
+		"$gi/lib.sh" "$gi/tiny")
+	if guest_current "$STAMPS/guests-tiny" "$h" "$img/tiny-root.squashfs"; then
+		log "    tiny: up to date, tiny-root.squashfs $(guest_size "$img/tiny-root.squashfs")"
+	else
+		log "    tiny: building tiny-root.squashfs (busybox)"
+		run "$gi/tiny/build-root.sh" "$img" "$bb"
+		guest_built "$STAMPS/guests-tiny" "$h"
+		log "    tiny: tiny-root.squashfs $(guest_size "$img/tiny-root.squashfs")"
+	fi
+
+	# 3a. debian, slow part: debootstrap, cached in cache/debian/base
+	hbase=$(guest_hash "$DEBIAN_MIRROR" "$DEBIAN_SECURITY" -- \
+		"$gi/lib.sh" "$gi/debian/debootstrap.sh" "$gi/debian/packages.txt")
+	st=$CACHE/debian/base/key # in the tree debootstrap.sh replaces on success
+	if guest_current "$st" "$hbase" "$CACHE/debian/base/rootfs/usr" "$CACHE/debian/base/epoch"; then
+		log "    debian: debootstrap cached in cache/debian/base (made $(date -u -d "@$(cat "$CACHE/debian/base/epoch")" '+%F %H:%M UTC'))"
+	else
+		log "    debian: debootstrap bookworm from $DEBIAN_MIRROR (a few minutes; cached in cache/debian/)"
+		run "$gi/debian/debootstrap.sh" "$CACHE/debian/base" "$CACHE/debian/debs"
+		guest_built "$st" "$hbase"
+	fi
+	# 3b. debian, cheap part: configure and squash a copy (no network)
+	hdeb=$(guest_hash "$recipe" "$hbase" "$(cat "$CACHE/debian/base/epoch")" -- \
+		"$gi/lib.sh" "$gi/debian/build.sh" "$gi/debian/rootfs")
+	if guest_current "$STAMPS/guests-debian" "$hdeb" "$img/debian.squashfs" \
+		"$BUILD/guests/debian/rootfs/etc/keel-image"; then
+		log "    debian: up to date, debian.squashfs $(guest_size "$img/debian.squashfs")"
+	else
+		log "    debian: configuring and writing debian.squashfs"
+		run "$gi/debian/build.sh" "$CACHE/debian/base" "$BUILD/guests/debian" "$img"
+		guest_built "$STAMPS/guests-debian" "$hdeb"
+		log "    debian: debian.squashfs $(guest_size "$img/debian.squashfs")"
+	fi
+
+	# 4. web: lighttpd layer over the debian tree (apt-get: network)
+	hweb=$(guest_hash "$hdeb" "$DEBIAN_MIRROR" "$DEBIAN_SECURITY" -- "$gi/lib.sh" "$gi/web")
+	if guest_current "$STAMPS/guests-web" "$hweb" "$img/web.squashfs"; then
+		log "    web: up to date, web.squashfs $(guest_size "$img/web.squashfs")"
+	else
+		log "    web: installing lighttpd over the debian tree, writing web.squashfs"
+		run "$gi/web/build.sh" "$BUILD/guests/debian/rootfs" "$BUILD/guests/web" "$img"
+		guest_built "$STAMPS/guests-web" "$hweb"
+		log "    web: web.squashfs $(guest_size "$img/web.squashfs") (a layer over debian.squashfs)"
+	fi
+
+	# The medium's /configs and /guests. The guest kernel is the dom0
+	# kernel, /vmlinuz on the medium (configs use /run/keel/medium/vmlinuz).
 	local g=$BUILD/guests/iso-root
 	rm -rf "$g.tmp"
 	tmp_path "$g.tmp"
-	mkdir -p "$g.tmp/configs"
+	mkdir -p "$g.tmp/configs" "$g.tmp/guests"
 	if [ -d "$ROOT/configs" ]; then
 		cp -a "$ROOT/configs/." "$g.tmp/configs/"
 	fi
-	mkdir -p "$g.tmp/guests"
-	log "    guests: tiny (busybox initramfs)"
-	run "$ROOT/guest-images/tiny/build.sh" "$g.tmp/guests" /bin/busybox \
-		"$BUILD/kernel" "$(cat "$BUILD/kernel/release")"
-	log "    guests: tiny-root (busybox squashfs disk image)"
-	run "$ROOT/guest-images/tiny/build-root.sh" "$g.tmp/guests" /bin/busybox
-	cp "$BUILD/kernel/boot/vmlinuz-$(cat "$BUILD/kernel/release")" "$g.tmp/guests/vmlinuz"
+	for f in "${GUEST_IMAGES[@]}"; do
+		ln "$img/$f" "$g.tmp/guests/$f" 2>/dev/null || cp "$img/$f" "$g.tmp/guests/$f"
+	done
 	rm -rf "$g"
-	mkdir -p "$BUILD/guests"
 	mv "$g.tmp" "$g"
-	log "    guests: $(du -h "$g/guests/tiny-initrd.img" | cut -f1) tiny-initrd.img, $(du -h "$g/guests/tiny-root.squashfs" | cut -f1) tiny-root.squashfs, $(du -h "$g/guests/vmlinuz" | cut -f1) guest kernel"
+	log "    guests on the medium: $(du -shL "$g/guests" | cut -f1) in /guests, $(ls "$g/configs" | grep -c '\.cfg$') configs in /configs"
 }
 
 # -- iso

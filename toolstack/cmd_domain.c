@@ -22,6 +22,7 @@
 #include "hcall.h"
 #include "keel.h"
 #include "monitor.h"
+#include "netnames.h"
 
 #define CMD_CFG_MAX_BYTES (1u << 20)
 
@@ -113,6 +114,30 @@ static int cmd_load_config(const char *arg, char **ov, int n,
 	return ret;
 }
 
+/*
+ * Register the NICs of the new domain @cfg in the name registry for
+ * `keel netd` (DHCP hostnames, DNS). Failures only warn.
+ */
+static void cmd_register_names(const struct config *cfg)
+{
+	uint8_t macs[KEEL_DOMAIN_MAX_NICS][6];
+	char err[BUILD_ERR_BYTES];
+	uint32_t i, n = cfg->vif.n;
+	int ret = 0;
+
+	if (n > KEEL_DOMAIN_MAX_NICS)
+		n = KEEL_DOMAIN_MAX_NICS;
+	for (i = 0; i < n && !ret; i++)
+		ret = build_vif_mac(cfg->name, i, cfg->vif.items[i], macs[i], err,
+				    sizeof(err));
+	if (!ret)
+		ret = netnames_add(cfg->name, (const uint8_t (*)[6])macs, n);
+	if (ret)
+		fprintf(stderr, "keel: create: warning: '%s' is not in the name "
+			"registry (%s): no DHCP hostname or DNS name\n",
+			cfg->name, strerror(-ret));
+}
+
 /* Body of `keel create` once the arguments are known. */
 static int cmd_create_do(const char *arg, char **ov, int n, bool console)
 {
@@ -135,6 +160,7 @@ static int cmd_create_do(const char *arg, char **ov, int n, bool console)
 		free(cfg);
 		return KEEL_EXIT_FAIL;
 	}
+	cmd_register_names(cfg); /* for keel netd; kept across restarts */
 	ret = monitor_save_config(cfg);
 	if (!ret)
 		ret = monitor_start(cfg, domid);
@@ -315,6 +341,8 @@ static int cmd_domctl(const struct keel_cmd *cmd, int argc, char **argv,
 		hcall_report("KEEL_HC_DOMAIN_CTL", ret);
 		return KEEL_EXIT_FAIL;
 	}
+	if (op == KEEL_DOMCTL_DESTROY)
+		netnames_remove(name); /* keel netd forgets its names */
 	return KEEL_EXIT_OK;
 }
 

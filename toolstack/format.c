@@ -19,16 +19,8 @@ static const char *const fmt_feature_names[] = {
 	"tsc_invariant",
 };
 
-/* Growable-in-place output cursor over a fixed buffer. */
-struct fmt_buf {
-	char *buf;
-	size_t len;
-	size_t pos;
-	int err;
-};
-
-/* Start writing into @buf of @len bytes (@len may be 0). */
-static void fmt_buf_init(struct fmt_buf *b, char *buf, size_t len)
+/* Start writing into a buffer; see format.h. */
+void fmt_buf_init(struct fmt_buf *b, char *buf, size_t len)
 {
 	b->buf = buf;
 	b->len = len;
@@ -38,9 +30,8 @@ static void fmt_buf_init(struct fmt_buf *b, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-/* Append printf-style text to @b; remembers -ENOSPC on truncation. */
-__attribute__((format(printf, 2, 3)))
-static void fmt_buf_add(struct fmt_buf *b, const char *fmt, ...)
+/* Append printf-style text; see format.h. */
+void fmt_buf_add(struct fmt_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

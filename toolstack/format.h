@@ -44,4 +44,22 @@ const char *fmt_backend(uint32_t backend);
  */
 int fmt_field_str(const char *field, size_t field_len, char *buf, size_t len);
 
+/* Output cursor over a fixed buffer, for text built piece by piece. */
+struct fmt_buf {
+	char *buf;
+	size_t len;
+	size_t pos; /* bytes written so far (the text stays NUL-terminated) */
+	int err;    /* 0, or -ENOSPC once something did not fit */
+};
+
+/* Start writing into @buf of @len bytes (@len may be 0: err is -ENOSPC). */
+void fmt_buf_init(struct fmt_buf *b, char *buf, size_t len);
+
+/*
+ * Append printf-style text to @b. Text that does not fit is cut, @b->err
+ * becomes -ENOSPC and later calls do nothing.
+ */
+__attribute__((format(printf, 2, 3)))
+void fmt_buf_add(struct fmt_buf *b, const char *fmt, ...);
+
 #endif /* KEEL_TOOLSTACK_FORMAT_H */

@@ -75,81 +75,99 @@ int keel_hypercall(uint64_t op, void *buf, size_t size)
 	return (int)ret;
 }
 
-/* Print the diagnostic for a failure to open HCALL_DEVICE. */
-static void hcall_report_open(int err)
+/* Text for a hypercall or driver error; see hcall.h. */
+const char *hcall_strerror(int err)
+{
+	switch (err) {
+	case -KEEL_EPERM:
+		return "not permitted (root is needed, and the call must come "
+		       "from dom0)";
+	case -KEEL_ENOSYS:
+		return "not implemented by this hypervisor";
+	default:
+		return strerror(-err);
+	}
+}
+
+/* Describe a failure @err to open HCALL_DEVICE into @buf (@len bytes). */
+static void hcall_describe_open(int err, char *buf, size_t len)
 {
 	switch (err) {
 	case -ENOENT:
 	case -ENODEV:
 	case -ENXIO:
-		fprintf(stderr, "keel: " HCALL_DEVICE " not found: dom0 is not "
-			"running on the Keel hypervisor (booted without it, or "
-			"the keel module did not load; see dmesg)\n");
+		snprintf(buf, len, HCALL_DEVICE " not found: dom0 is not "
+			 "running on the Keel hypervisor (booted without it, or "
+			 "the keel module did not load; see dmesg)");
 		break;
 	case -EACCES:
 	case -EPERM:
-		fprintf(stderr, "keel: cannot open " HCALL_DEVICE ": permission "
-			"denied (root is needed)\n");
+		snprintf(buf, len, "cannot open " HCALL_DEVICE ": permission "
+			 "denied (root is needed)");
 		break;
 	default:
-		fprintf(stderr, "keel: cannot open " HCALL_DEVICE ": %s\n",
-			strerror(-err));
+		snprintf(buf, len, "cannot open " HCALL_DEVICE ": %s",
+			 strerror(-err));
 		break;
 	}
 }
 
-/* Print the diagnostic for an ABI major mismatch. */
-static void hcall_report_abi(uint32_t hv_abi)
+/* Describe an ABI major mismatch with @hv_abi into @buf (@len bytes). */
+static void hcall_describe_abi(uint32_t hv_abi, char *buf, size_t len)
 {
 	char hv[32], ts[32];
 
 	fmt_abi_version(hv_abi, hv, sizeof(hv));
 	fmt_abi_version(KEEL_ABI_VERSION, ts, sizeof(ts));
-	fprintf(stderr, "keel: ABI mismatch: the hypervisor speaks ABI %s, this "
-		"toolstack speaks ABI %s (major versions must match)\n", hv, ts);
+	snprintf(buf, len, "ABI mismatch: the hypervisor speaks ABI %s, this "
+		 "toolstack speaks ABI %s (major versions must match)", hv, ts);
 }
 
-/* Open the device and check the ABI; see hcall.h. */
-int hcall_connect(uint32_t *hv_abi)
+/* Open the device and check the ABI quietly; see hcall.h. */
+int hcall_probe(uint32_t *hv_abi, char *why, size_t len)
 {
 	int64_t ret;
 	int err;
 
 	err = hcall_open();
 	if (err) {
-		hcall_report_open(err);
+		hcall_describe_open(err, why, len);
 		return err;
 	}
 	err = hcall_call(KEEL_HC_VERSION, NULL, 0, &ret);
 	if (err || ret < 0) {
-		hcall_report("KEEL_HC_VERSION", err ? err : (int)ret);
-		return err ? err : (int)ret;
+		err = err ? err : (int)ret;
+		snprintf(why, len, "KEEL_HC_VERSION failed: %s", hcall_strerror(err));
+		return err;
 	}
 	if (hv_abi)
 		*hv_abi = (uint32_t)ret;
 	if (((uint32_t)ret >> 16) != KEEL_ABI_MAJOR) {
-		hcall_report_abi((uint32_t)ret);
+		hcall_describe_abi((uint32_t)ret, why, len);
 		return -EPROTO;
 	}
 	return 0;
 }
 
+/* Open the device and check the ABI; see hcall.h. */
+int hcall_connect(uint32_t *hv_abi)
+{
+	char why[HCALL_WHY_BYTES];
+	int err = hcall_probe(hv_abi, why, sizeof(why));
+
+	if (err)
+		fprintf(stderr, "keel: %s\n", why);
+	return err;
+}
+
+/* True if @err from hcall_probe() means dom0 does not run on Keel. */
+bool hcall_no_keel(int err)
+{
+	return err == -ENOENT || err == -ENODEV || err == -ENXIO;
+}
+
 /* Print why a hypercall failed; see hcall.h. */
 void hcall_report(const char *what, int err)
 {
-	const char *why;
-
-	switch (err) {
-	case -KEEL_EPERM:
-		why = "not permitted (root is needed, and the call must come "
-		      "from dom0)";
-		break;
-	case -KEEL_ENOSYS:
-		why = "not implemented by this hypervisor";
-		break;
-	default:
-		why = strerror(-err);
-		break;
-	}
-	fprintf(stderr, "keel: %s failed: %s\n", what, why);
+	fprintf(stderr, "keel: %s failed: %s\n", what, hcall_strerror(err));
 }

@@ -7,6 +7,7 @@
 #ifndef KEEL_TOOLSTACK_HCALL_H
 #define KEEL_TOOLSTACK_HCALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,29 @@ int keel_hypercall(uint64_t op, void *buf, size_t size);
  * KEEL_ABI_VERSION. Returns 0, -EPROTO on an ABI mismatch, or -errno.
  */
 int hcall_connect(uint32_t *hv_abi);
+
+/* Room for a message of hcall_probe(). */
+#define HCALL_WHY_BYTES 256u
+
+/*
+ * Like hcall_connect(), but quiet: the diagnostic (without the "keel: "
+ * prefix) goes to @why (@len bytes) instead of stderr, for full-screen
+ * programs. Returns 0, -EPROTO on an ABI mismatch, or -errno.
+ */
+int hcall_probe(uint32_t *hv_abi, char *why, size_t len);
+
+/*
+ * True if @err, an error of hcall_probe() or hcall_connect(), means that
+ * dom0 is not running on the Keel hypervisor (no /dev/keel).
+ */
+bool hcall_no_keel(int err);
+
+/*
+ * Text for @err, a -KEEL_E* of the hypervisor or a -errno of the driver:
+ * "not implemented by this hypervisor" for -KEEL_ENOSYS, strerror()
+ * otherwise. Returns a static string.
+ */
+const char *hcall_strerror(int err);
 
 /*
  * Print to stderr why a hypercall @op failed with @err (a -errno of the

@@ -34,7 +34,10 @@ static const struct keel_cmd *const keel_cmds[] = {
 	&cmd_destroy_entry,
 	&cmd_shutdown_entry,
 	&cmd_reboot_entry,
+	&cmd_starter_entry,
+	&cmd_top_entry,
 	&cmd_info_entry,
+	&cmd_netd_entry,
 	&keel_help_entry,
 };
 

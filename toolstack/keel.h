@@ -48,6 +48,15 @@ extern const struct keel_cmd cmd_reboot_entry;
 /* cmd_console.c: `keel console`. */
 extern const struct keel_cmd cmd_console_entry;
 
+/* cmd_netd.c: `keel netd`, the guests' DHCP and DNS server. */
+extern const struct keel_cmd cmd_netd_entry;
+
+/* cmd_top.c: `keel top`, the resource monitor. */
+extern const struct keel_cmd cmd_top_entry;
+
+/* cmd_starter.c: `keel starter`, the guest starter. */
+extern const struct keel_cmd cmd_starter_entry;
+
 /*
  * Attach the console of domain @domid called @name to stdin/stdout (raw
  * terminal mode if stdin is a tty) until Ctrl-], end of input, or the

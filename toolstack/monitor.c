@@ -20,8 +20,10 @@
 
 #include "build.h"
 #include "domain.h"
+#include "fileio.h"
 #include "hcall.h"
 #include "monitor.h"
+#include "netnames.h"
 
 #define MONITOR_GONE_WAIT_POLLS 100u /* 20 s for a destroy to finish */
 #define MONITOR_MAX_ERRORS 50u       /* consecutive list failures */
@@ -69,26 +71,13 @@ int monitor_path(const char *name, const char *suffix, char *buf, size_t len)
 static int monitor_write_file(const char *name, const char *suffix,
 			      const char *data, size_t len)
 {
-	char path[256], tmp[272];
-	int fd, ret = 0;
+	char path[256];
 
 	if (mkdir(MONITOR_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if (monitor_path(name, suffix, path, sizeof(path)))
 		return -ENAMETOOLONG;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len)
-		ret = -EIO;
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
+	return file_write_atomic(path, ".tmp", data, len);
 }
 
 /* Save the effective config; see monitor.h. */
@@ -250,11 +239,14 @@ static int monitor_restart(struct config *cfg, uint32_t *domid)
 	if (ret)
 		return ret;
 	ret = monitor_load_config(cfg->name, cfg);
-	if (ret)
+	if (ret) {
+		netnames_remove(cfg->name); /* not restarted: no netd names */
 		return ret;
+	}
 	ret = build_domain(cfg, &id, err, sizeof(err));
 	if (ret) {
 		monitor_log("restart failed: %s", err);
+		netnames_remove(cfg->name); /* not restarted: no netd names */
 		return ret;
 	}
 	monitor_log("restarted '%s' as id %u", cfg->name, id);
@@ -283,7 +275,8 @@ static int monitor_act(enum monitor_verdict v, struct config *cfg,
 		return 1;
 	case MONITOR_DESTROY:
 		monitor_log("id %u %s: destroying it", *domid, why);
-		monitor_destroy(*domid, cfg->name);
+		if (monitor_destroy(*domid, cfg->name) == 0)
+			netnames_remove(cfg->name); /* no netd names any more */
 		return 1; /* exits at the next poll, when it is gone */
 	case MONITOR_RESTART:
 		monitor_log("id %u %s: restarting it", *domid, why);

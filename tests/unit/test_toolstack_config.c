@@ -402,8 +402,8 @@ static void test_shipped(void)
 		     "shell on the console");
 	CHECK_EQ_INT(cfg.memory_mib, 128);
 	CHECK_EQ_INT(cfg.vcpus, 1);
-	CHECK_EQ_STR(cfg.kernel, "/run/keel/medium/guests/vmlinuz");
-	CHECK_EQ_STR(cfg.ramdisk, "/run/keel/medium/guests/tiny-initrd.img");
+	CHECK_EQ_STR(cfg.kernel, "/run/keel/medium/vmlinuz");
+	CHECK_EQ_STR(cfg.ramdisk, "/run/keel/medium/guests/guest-initrd.img");
 	free(text);
 }
 

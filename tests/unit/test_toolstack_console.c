@@ -18,6 +18,8 @@
 #include "../../toolstack/config.c"
 #include "../../toolstack/console.c"
 #include "../../toolstack/monitor.c"
+#include "../../toolstack/fileio.c"
+#include "../../toolstack/netnames.c" /* monitor.c unregisters names */
 
 #include "harness.h"
 

@@ -1,0 +1,292 @@
+"""Boot tests of dom0's user interface (issue 6): the serial menu, the VGA
+consoles (starter on tty1, monitor on tty2, shell on tty3, read back through
+/dev/vcsN), the guest starter driven with keys over the serial console, and
+`keel top -b` figures (CPU% of a busy and an idle guest, network and disk
+counters, states after pause/unpause from the starter). Registered into
+test_boot's table (imported at its end); most tests share the "keel-ui" boot
+and run in the order below, one on the existing "linux" boot."""
+
+import re
+import time
+
+import test_boot
+from harness import Machine, TestFailure, PROMPT
+from test_boot import check, guest_console, test, wait_guest_ready
+
+STARTER_KEYS = "Enter start"
+VGA_HINT = "Alt-F1 starter  Alt-F2 monitor  Alt-F3 shell"
+UI_STATE = {}
+IDLE_MAX_PCT = 25   # CPU% an idle guest may show under QEMU TCG (see below)
+
+
+def boot_keel_ui():
+    m = Machine("keel-ui", cpu="max", smp=4, mem=2048).start()
+    m.boot_entry("keel-serial")
+    m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
+    m.wait_shell()
+    return m
+
+
+test_boot.FIXTURES["keel-ui"] = boot_keel_ui
+
+
+# ---------------------------------------------------------------- helpers
+
+def mark(m):
+    """Make the next wait_for() look only at output from now on."""
+    with m.lock:
+        m.pos = len(m.buf)
+
+
+def vcs_text(m, n):
+    """The text on VGA console n (/dev/vcsN), one screen line per line."""
+    out, rc = m.run("fold -w 80 /dev/vcs%d" % n)
+    check(rc == 0, "cannot read /dev/vcs%d: %r" % (n, out))
+    return out
+
+
+def starter(m, args=""):
+    """Start the full-screen starter on the serial console."""
+    mark(m)
+    m.sendline("keel starter %s" % args)
+    m.wait_for(r"Keel guest starter", 60, "the starter's title")
+    m.wait_for(re.escape(STARTER_KEYS), 30, "the starter's keys line")
+    time.sleep(1)
+
+
+def quit_tui(m):
+    """Press q in a full-screen program and wait for the shell again."""
+    mark(m)
+    m.send("q")
+    m.wait_for(re.escape(PROMPT), 30, "the shell prompt after q")
+    time.sleep(0.5)
+    mark(m)
+
+
+def key(m, keys, pattern, what, timeout=60):
+    """Send keys to a full-screen program and wait for pattern."""
+    mark(m)
+    m.send(keys)
+    return m.wait_for(pattern, timeout, what)
+
+
+def top_blocks(text):
+    """Parse `keel top -b` output: a list of blocks, each a dict
+    name -> {column: value}."""
+    blocks, header = [], None
+    for line in text.splitlines():
+        f = line.split()
+        if f[:2] == ["NAME", "STATE"]:
+            header = f
+            blocks.append({})
+        elif header and len(f) == len(header) and blocks:
+            blocks[-1][f[0]] = dict(zip(header, f))
+        elif header and (not f or f[0] == "CPU"):
+            header = None
+    return blocks
+
+
+def top_once(m, args="-b -n 2 -d 1"):
+    """Run `keel top` in batch mode; return its last block."""
+    out, rc = m.run("keel top %s" % args, timeout=60)
+    check(rc == 0, "keel top %s failed (rc=%d): %r" % (args, rc, out[-600:]))
+    blocks = top_blocks(out)
+    check(blocks, "no blocks in the output of keel top %s: %r" % (args, out[-600:]))
+    return blocks[-1], out
+
+
+def cpu_pct(block, name, out):
+    check(name in block, "keel top does not show %s:\n%s" % (name, out[-1500:]))
+    return float(block[name]["CPU(%)"])
+
+
+# ---------------------------------------------------------------- the boot flow
+
+@test("ui_serial_menu_offers_starter_monitor_shell", "keel-ui")
+def t_serial_menu(m):
+    for text in ("1) Guest starter", "2) Monitor", "3) Shell", "Enter: shell"):
+        check(m.seen(re.escape(text)), "the serial menu did not offer %r" % text)
+    # leave the shell: the menu comes back; 2 runs the monitor, q returns
+    mark(m)
+    m.sendline("exit")
+    m.wait_for(r"Choose 1-3", 30, "the serial menu after leaving the shell")
+    key(m, "2\r", r"keel top - Keel", "the monitor from the menu")
+    m.wait_for(r"q: back to the menu", 30, "the monitor's hint line")
+    key(m, "q", r"Choose 1-3", "the serial menu after q in the monitor")
+    m.send("\r")
+    m.wait_shell_prompt(30)
+
+
+@test("ui_vga_consoles_starter_monitor_shell", "keel-ui")
+def t_vga(m):
+    t1 = ""
+    for _ in range(20):  # the starter may still be drawing its first frame
+        t1 = vcs_text(m, 1)
+        if "Keel guest starter" in t1:
+            break
+        time.sleep(2)
+    check("Keel guest starter" in t1 and STARTER_KEYS in t1,
+          "tty1 does not show the guest starter:\n%s" % t1)
+    # the monitor is live: after its second sample dom0's row has a CPU%
+    t2 = ""
+    for _ in range(20):
+        t2 = vcs_text(m, 2)
+        if re.search(r"^\s+0 Domain-0\s+r-----\s+[\d.]+\s+[\d.]+\s", t2, re.M):
+            break
+        time.sleep(2)
+    check("keel top - Keel" in t2 and re.search(r"^\s+0 Domain-0\s+r-----\s+[\d.]+\s+[\d.]+\s",
+                                                 t2, re.M),
+          "tty2 does not show the monitor with a CPU%% for Domain-0:\n%s" % t2)
+    t3 = vcs_text(m, 3)
+    check("Keel dom0 shell." in t3, "tty3 does not show the shell's greeting:\n%s" % t3)
+    for n, text in ((1, t1), (2, t2), (3, t3)):
+        check(VGA_HINT in text, "tty%d has no hint line %r:\n%s" % (n, VGA_HINT, text))
+
+
+# ---------------------------------------------------------------- starter
+
+@test("ui_starter_starts_tiny_guests_with_free_names", "keel-ui")
+def t_starter_start(m):
+    m.run("mkdir -p /tmp/presets && cp /run/keel/medium/configs/tiny.cfg /tmp/presets/")
+    starter(m, "-C /tmp/presets")
+    check(m.seen(r"1\s+tiny\s+\d+ MiB\s+1\s+[1-9]\d*\s+Tiny"),
+          "the starter does not list the tiny preset with its memory, vCPUs and fit")
+    key(m, "\r", r"Started tiny \(id=\d+\)", "'Started tiny (id=N)' after Enter", 180)
+    key(m, "\r", r"Started tiny2 \(id=\d+\)", "'Started tiny2 (id=N)' after a second Enter", 180)
+    quit_tui(m)
+    states, raw = test_boot.list_states(m)
+    check("tiny" in states and "tiny2" in states, "keel list lacks tiny or tiny2:\n%s" % raw)
+    # a preset that cannot fit is refused in plain words, and nothing starts
+    m.run("mkdir -p /tmp/big && sed 's/^memory.*/memory = 3000/' "
+          "/run/keel/medium/configs/tiny.cfg > /tmp/big/big.cfg")
+    out, rc = m.run("keel starter -C /tmp/big --start big")
+    check(rc != 0 and re.search(r"Not enough free memory for big \(needs 3000 MiB, \d+ MiB free\)",
+                                out), "no plain-words memory error: rc=%d %r" % (rc, out))
+
+
+# ---------------------------------------------------------------- monitor
+
+@test("ui_top_busy_guest_near_100_idle_near_0", "keel-ui")
+def t_top_cpu(m):
+    wait_guest_ready(m, "tiny")
+    wait_guest_ready(m, "tiny2")
+    guest_console(m, "tiny", "while :; do :; done > /dev/null 2>&1 & echo $! > /tmp/busy.pid")
+    time.sleep(3)
+    block, out = top_once(m)
+    busy, idle = cpu_pct(block, "tiny", out), cpu_pct(block, "tiny2", out)
+    m.note("busy tiny %.1f%%, idle tiny2 %.1f%%" % (busy, idle))
+    check(80 <= busy <= 110, "a guest spinning on its one vCPU reads %.1f%% CPU, "
+          "expected about 100:\n%s" % (busy, out[-1500:]))
+    # Under QEMU TCG an idle Linux guest still spends 10-15% of the time in
+    # guest mode: every timer tick (HZ=250, ~1700 exits/s) is emulated
+    # slowly. The hypervisor accounts that truthfully, so "about 0" here
+    # means well below the busy guest.
+    check(idle <= IDLE_MAX_PCT, "an idle guest reads %.1f%% CPU, expected about 0 "
+          "(at most %d under TCG)" % (idle, IDLE_MAX_PCT))
+    check(block["tiny"]["STATE"].startswith("r"), "the busy guest is not shown running: %r"
+          % block["tiny"])
+    guest_console(m, "tiny", "kill $(cat /tmp/busy.pid); echo stopped")
+    time.sleep(3)
+    block, out = top_once(m)
+    after = cpu_pct(block, "tiny", out)
+    check(after <= IDLE_MAX_PCT, "after the busy loop ended tiny still reads %.1f%% CPU" % after)
+    d0 = cpu_pct(block, "Domain-0", out)
+    check(0 <= d0 <= 100, "Domain-0's CPU%% is %.1f, not within 0-100" % d0)
+    out1, _ = m.run("keel top -b -n 1")
+    first = top_blocks(out1)
+    check(first and float(first[0]["tiny"]["CPU(%)"]) == 0.0,
+          "the first block of keel top -b is not CPU%% 0.0 for tiny: %r" % out1[-800:])
+
+
+@test("ui_top_net_disk_counters_rise", "keel-ui")
+def t_top_io(m):
+    out, rc = m.run("keel starter --start tiny-disk", timeout=180)
+    check(rc == 0 and "Started domain tinydisk" in out, "keel starter --start tiny-disk: %r" % out)
+    wait_guest_ready(m, "tinydisk")
+    before, out0 = top_once(m, "-b -n 1")
+    for name in ("tiny", "tiny2", "tinydisk"):
+        check(name in before, "keel top does not list %s:\n%s" % (name, out0[-1500:]))
+    if before["tiny"]["NETTX(k)"] == "-":
+        raise TestFailure("keel top shows no network/disk counters ('-'): the hypervisor "
+                          "does not implement KEEL_HC_DOMAIN_STATS yet")
+    for name, ip in (("tiny", "10.99.0.1"), ("tiny2", "10.99.0.2")):
+        guest_console(m, name, "ifconfig eth0 up; ifconfig eth0:9 %s netmask 255.255.255.0 up;"
+                      " echo up" % ip)
+    guest_console(m, "tiny", "(ping -c 20 -i 0.2 -s 1000 10.99.0.2 > /tmp/p.out 2>&1 &)")
+    out = guest_console(m, "tinydisk", "echo 3 > /proc/sys/vm/drop_caches; "
+                        "echo vda=$(cat /sys/block/vda/size); "
+                        "dd if=/dev/vda of=/dev/null bs=64k 2>&1 | tail -1; "
+                        "dd if=/dev/zero of=/dev/vdb bs=64k count=64 2>&1 | tail -1; sync")
+    mt = re.search(r"vda=(\d+)", out)
+    check(mt is not None, "tinydisk did not report the size of /dev/vda: %r" % out[-400:])
+    vda_sectors = int(mt.group(1))
+    time.sleep(8)
+    after, out1 = top_once(m, "-b -n 1")
+    for name, col in (("tiny", "NETTX(k)"), ("tiny", "NETTX_PKT"), ("tiny2", "NETRX_PKT"),
+                      ("tinydisk", "VBD_RD"), ("tinydisk", "VBD_WR"), ("tinydisk", "VBD_RSECT"),
+                      ("tinydisk", "VBD_WSECT")):
+        a, b = int(before[name][col]), int(after[name][col])
+        check(b > a, "%s's %s did not rise: %d -> %d\n%s" % (name, col, a, b, out1[-1500:]))
+    rsect = int(after["tinydisk"]["VBD_RSECT"]) - int(before["tinydisk"]["VBD_RSECT"])
+    check(rsect >= vda_sectors * 9 // 10, "all of /dev/vda (%d sectors) was read with "
+          "cold caches, but VBD_RSECT rose by %d" % (vda_sectors, rsect))
+    wsect = int(after["tinydisk"]["VBD_WSECT"]) - int(before["tinydisk"]["VBD_WSECT"])
+    check(wsect >= 64 * 128, "4 MiB were written to /dev/vdb, but VBD_WSECT rose by %d"
+          % wsect)
+
+
+@test("ui_starter_console_attach_and_back", "keel-ui")
+def t_starter_console(m):
+    starter(m)
+    key(m, "\t", r"p pause/unpause", "the guest list's keys after Tab")
+    key(m, "c", r"Console of tiny\. Ctrl-\] returns to the starter", "the console of tiny")
+    time.sleep(2)
+    key(m, "echo from-$((6*7))-$(hostname)\r", r"from-42-tiny", "tiny's answer on its console")
+    key(m, "\x1d", r"Back from the console", "the starter after Ctrl-]")
+    m.wait_for(re.escape(STARTER_KEYS) + "|" + re.escape("Enter/c console"), 30,
+               "the starter's keys line again")
+    quit_tui(m)
+
+
+@test("ui_starter_pause_unpause_shown_by_top", "keel-ui")
+def t_starter_pause(m):
+    starter(m)
+    key(m, "\t", r"p pause/unpause", "the guest list's keys after Tab")
+    key(m, "p", r"Paused tiny\b", "'Paused tiny' after p")
+    quit_tui(m)
+    block, out = top_once(m, "-b -n 1")
+    check("p" in block["tiny"]["STATE"], "keel top does not show tiny paused: %r" % block["tiny"])
+    starter(m)
+    key(m, "\t", r"p pause/unpause", "the guest list's keys after Tab")
+    key(m, "p", r"Unpaused tiny\b", "'Unpaused tiny' after p")
+    quit_tui(m)
+    block, out = top_once(m, "-b -n 1")
+    check("p" not in block["tiny"]["STATE"], "tiny still paused in keel top: %r" % block["tiny"])
+    # destroy tiny2 from the starter: d asks, n keeps it, d y destroys it
+    starter(m)
+    key(m, "\t", r"p pause/unpause", "the guest list's keys after Tab")
+    key(m, "j", r"tiny2", "moving to tiny2")
+    key(m, "d", r"Destroy tiny2\? .*y/n", "the destroy question")
+    key(m, "n", r"Destroy cancelled", "'Destroy cancelled' after n")
+    key(m, "d", r"Destroy tiny2\?", "the destroy question again")
+    key(m, "y", r"Destroyed tiny2", "'Destroyed tiny2' after y")
+    quit_tui(m)
+    states, raw = test_boot.list_states(m)
+    check("tiny2" not in states and "tiny" in states, "after destroying tiny2:\n%s" % raw)
+
+
+# ---------------------------------------------------------------- without Keel
+
+@test("linux_entry_starter_says_hypervisor_not_running", "linux")
+def t_linux_starter(m):
+    text = ""
+    for _ in range(15):
+        text = vcs_text(m, 1)
+        if "Keel hypervisor not running" in text:
+            break
+        time.sleep(2)
+    check("Keel hypervisor not running" in text and VGA_HINT in text,
+          "tty1 does not say 'Keel hypervisor not running' with the hint:\n%s" % text)
+    out, rc = m.run("keel top -b -n 1")
+    check(rc == 1 and "not running on the Keel hypervisor" in out,
+          "keel top -b without the hypervisor: rc=%d %r" % (rc, out))

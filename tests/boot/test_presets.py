@@ -1,0 +1,89 @@
+"""Boot tests of the preset guests on the CD (issue 5): the Debian preset
+boots to its login with apt and a running systemd, two Debian instances and
+a tiny guest run at once in 2 GiB, and the web appliance's page (with its
+own hostname) is fetched from dom0 and from another guest. Registered into
+test_boot's table (imported at its end); the tests share the "keel-presets"
+boot and run in the order below."""
+
+import re
+import time
+
+import test_boot
+from harness import Machine
+from test_boot import (check, guest_background, guest_console, guest_wait_file,
+                       list_states, test)
+
+
+def boot_keel_presets():
+    m = Machine("keel-presets", cpu="max", smp=4, mem=2048).start()
+    m.boot_entry("keel-serial")
+    m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
+    m.wait_shell()
+    return m
+
+
+test_boot.FIXTURES["keel-presets"] = boot_keel_presets
+
+
+def create(m, args):
+    out, rc = m.run("keel create %s" % args, timeout=180)
+    check(rc == 0 and "Started domain" in out, "keel create %s failed: %r" % (args, out[-600:]))
+
+
+def wait_ready(m, kind, name, timeout=300):
+    """Wait for the preset's ready line (its console banner) on name's console."""
+    line = "Keel %s guest %s ready" % (kind, name)
+    out, rc = m.run("for i in $(seq %d); do keel console %s </dev/null 2>&1 | "
+                    "grep -q '%s' && echo READY-%s && break; sleep 3; done"
+                    % (timeout // 4, name, line, name), timeout=timeout + 30)
+    check("READY-%s" % name in out, "%s did not print '%s' within %d s" % (name, line, timeout))
+
+
+@test("presets_debian_boots_with_apt_and_systemd", "keel-presets")
+def t_debian(m):
+    create(m, "debian")
+    wait_ready(m, "debian", "debian")
+    guest_background(m, "debian", "apt-get --version | head -n 1; "
+                     "echo state=$(systemctl is-system-running --wait); "
+                     "echo host=$(hostname)", "/tmp/check.out")
+    out = guest_wait_file(m, "debian", "/tmp/check.out", r"host=[a-z]", 240)
+    check(re.search(r"apt \d+\.\d+", out) is not None, "apt-get --version failed: %r" % out[-400:])
+    check(re.search(r"state=(running|degraded)", out) is not None,
+          "systemd is not running: %r" % out[-400:])
+    check("host=debian" in out, "the hostname is not the domain name: %r" % out[-400:])
+
+
+@test("presets_two_debian_and_a_tiny_at_once", "keel-presets")
+def t_two_debian(m):
+    create(m, "debian name=deb2")
+    create(m, "tiny")
+    wait_ready(m, "debian", "deb2")
+    wait_ready(m, "tiny", "tiny")
+    out = guest_console(m, "deb2", "echo host=$(hostname) mac=$(cat /sys/class/net/eth0/address)")
+    mt = re.search(r"host=deb2 mac=([0-9a-f:]{17})", out)
+    check(mt is not None, "deb2 has the wrong hostname or no eth0: %r" % out[-400:])
+    other = guest_console(m, "debian", "echo mac=$(cat /sys/class/net/eth0/address)")
+    check("mac=" + mt.group(1) not in other, "debian and deb2 share MAC %s" % mt.group(1))
+    states, raw = list_states(m)
+    for name in ("debian", "deb2", "tiny"):
+        check(states.get(name, "")[:2].strip("-") in ("r", "b"),
+              "%s is not running in keel list:\n%s" % (name, raw))
+
+
+@test("presets_web_page_from_dom0_and_another_guest", "keel-presets")
+def t_web(m):
+    create(m, "web")
+    wait_ready(m, "web", "web")
+    out = ""
+    # (busybox 1.35's wget crashes with -T, so dom0 bounds it with timeout)
+    for _ in range(30):  # until DHCP gave it an address and lighttpd runs
+        out, rc = m.run("timeout 20 wget -q -O- http://web/ 2>&1", timeout=60)
+        if "hostname: web" in out:
+            break
+        time.sleep(3)
+    check("hostname: web" in out, "dom0 did not get the web page naming its host: %r" % out[-600:])
+    guest_background(m, "deb2", "wget -q -T 20 -O- http://web.keel/", "/tmp/web.out")
+    out = guest_wait_file(m, "deb2", "/tmp/web.out", r"hostname: web", 90)
+    check("hostname: web" in out, "deb2 did not get the web page: %r" % out[-600:])
+    check(re.search(r"address:\s+10\.77\.0\.\d+", out) is not None,
+          "the page does not show the guest's address: %r" % out[-600:])
