@@ -525,7 +525,7 @@ GUEST_IMAGES=(guest-initrd.img tiny-root.squashfs debian.squashfs web.squashfs)
 inputs_guests() {
 	{
 		recipe_hash guests
-		declare -f guest_hash guest_current guest_built guest_size
+		declare -f guest_hash guest_current guest_built guest_size guest_step
 		cat "$BUILD/kernel/release" 2>/dev/null || echo "no kernel"
 		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
 		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
@@ -563,6 +563,25 @@ guest_size() { # guest_size FILE: e.g. 29.4 MiB
 	awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MiB", b / 1048576 }'
 }
 
+# guest_step STEP HASH IMAGE DOING [OUTPUT...] -- COMMAND...: one cached
+# recipe. Unless IMAGE (and the other outputs) exist and the stamp
+# build/stamps/guests-STEP holds HASH, log "STEP: DOING", run COMMAND and
+# write the stamp; either way log IMAGE's size.
+guest_step() {
+	local step=$1 h=$2 image=$3 doing=$4 outputs=()
+	shift 4
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do outputs+=("$1"); shift; done
+	shift
+	if guest_current "$STAMPS/guests-$step" "$h" "$image" "${outputs[@]}"; then
+		log "    $step: up to date, ${image##*/} $(guest_size "$image")"
+		return 0
+	fi
+	log "    $step: $doing"
+	run "$@"
+	guest_built "$STAMPS/guests-$step" "$h"
+	log "    $step: ${image##*/} $(guest_size "$image")"
+}
+
 stage_guests() {
 	local rel gi=$ROOT/guest-images img=$BUILD/guests/images bb=/bin/busybox
 	local h hbase hdeb hweb st f recipe
@@ -574,26 +593,15 @@ stage_guests() {
 	# 1. the initramfs every guest boots with (modules, /init, tiny userland)
 	h=$(guest_hash "$recipe" "$rel" "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null)" -- \
 		"$gi/lib.sh" "$gi/initramfs" "$gi/tiny/etc")
-	if guest_current "$STAMPS/guests-initramfs" "$h" "$img/guest-initrd.img"; then
-		log "    initramfs: up to date, guest-initrd.img $(guest_size "$img/guest-initrd.img")"
-	else
-		log "    initramfs: building guest-initrd.img (busybox, /init, modules of $rel)"
-		run "$gi/initramfs/build.sh" "$img" "$bb" "$BUILD/kernel" "$rel"
-		guest_built "$STAMPS/guests-initramfs" "$h"
-		log "    initramfs: guest-initrd.img $(guest_size "$img/guest-initrd.img")"
-	fi
+	guest_step initramfs "$h" "$img/guest-initrd.img" \
+		"building guest-initrd.img (busybox, /init, modules of $rel)" -- \
+		"$gi/initramfs/build.sh" "$img" "$bb" "$BUILD/kernel" "$rel"
 
 	# 2. tiny: busybox root image (the diskless tiny preset needs only 1.)
 	h=$(guest_hash "$recipe" "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null)" -- \
 		"$gi/lib.sh" "$gi/tiny")
-	if guest_current "$STAMPS/guests-tiny" "$h" "$img/tiny-root.squashfs"; then
-		log "    tiny: up to date, tiny-root.squashfs $(guest_size "$img/tiny-root.squashfs")"
-	else
-		log "    tiny: building tiny-root.squashfs (busybox)"
-		run "$gi/tiny/build-root.sh" "$img" "$bb"
-		guest_built "$STAMPS/guests-tiny" "$h"
-		log "    tiny: tiny-root.squashfs $(guest_size "$img/tiny-root.squashfs")"
-	fi
+	guest_step tiny "$h" "$img/tiny-root.squashfs" "building tiny-root.squashfs (busybox)" -- \
+		"$gi/tiny/build-root.sh" "$img" "$bb"
 
 	# 3a. debian, slow part: debootstrap, cached in cache/debian/base
 	hbase=$(guest_hash "$DEBIAN_MIRROR" "$DEBIAN_SECURITY" -- \
@@ -609,26 +617,15 @@ stage_guests() {
 	# 3b. debian, cheap part: configure and squash a copy (no network)
 	hdeb=$(guest_hash "$recipe" "$hbase" "$(cat "$CACHE/debian/base/epoch")" -- \
 		"$gi/lib.sh" "$gi/debian/build.sh" "$gi/debian/rootfs")
-	if guest_current "$STAMPS/guests-debian" "$hdeb" "$img/debian.squashfs" \
-		"$BUILD/guests/debian/rootfs/etc/keel-image"; then
-		log "    debian: up to date, debian.squashfs $(guest_size "$img/debian.squashfs")"
-	else
-		log "    debian: configuring and writing debian.squashfs"
-		run "$gi/debian/build.sh" "$CACHE/debian/base" "$BUILD/guests/debian" "$img"
-		guest_built "$STAMPS/guests-debian" "$hdeb"
-		log "    debian: debian.squashfs $(guest_size "$img/debian.squashfs")"
-	fi
+	guest_step debian "$hdeb" "$img/debian.squashfs" "configuring and writing debian.squashfs" \
+		"$BUILD/guests/debian/rootfs/etc/keel-image" -- \
+		"$gi/debian/build.sh" "$CACHE/debian/base" "$BUILD/guests/debian" "$img"
 
 	# 4. web: lighttpd layer over the debian tree (apt-get: network)
 	hweb=$(guest_hash "$hdeb" "$DEBIAN_MIRROR" "$DEBIAN_SECURITY" -- "$gi/lib.sh" "$gi/web")
-	if guest_current "$STAMPS/guests-web" "$hweb" "$img/web.squashfs"; then
-		log "    web: up to date, web.squashfs $(guest_size "$img/web.squashfs")"
-	else
-		log "    web: installing lighttpd over the debian tree, writing web.squashfs"
-		run "$gi/web/build.sh" "$BUILD/guests/debian/rootfs" "$BUILD/guests/web" "$img"
-		guest_built "$STAMPS/guests-web" "$hweb"
-		log "    web: web.squashfs $(guest_size "$img/web.squashfs") (a layer over debian.squashfs)"
-	fi
+	guest_step web "$hweb" "$img/web.squashfs" \
+		"installing lighttpd over the debian tree, writing web.squashfs (a layer over debian.squashfs)" -- \
+		"$gi/web/build.sh" "$BUILD/guests/debian/rootfs" "$BUILD/guests/web" "$img"
 
 	# The medium's /configs and /guests. The guest kernel is the dom0
 	# kernel, /vmlinuz on the medium (configs use /run/keel/medium/vmlinuz).

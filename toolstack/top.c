@@ -559,24 +559,34 @@ static void top_batch_line(struct fmt_buf *b, char f[][TOP_FIELD_BYTES])
 	fmt_buf_add(b, "\n");
 }
 
+/* Summarize a sample; see top.h. */
+void top_summarize(const struct top_sample *cur, const struct top_row *rows,
+		   uint32_t n, struct top_summary *out)
+{
+	_Static_assert(sizeof(out->version) > sizeof(cur->info.hv_version_str),
+		       "room for the version and a NUL");
+	top_fmt_duration(cur->now_ns, out->uptime, sizeof(out->uptime));
+	fmt_field_str(cur->info.hv_version_str, sizeof(cur->info.hv_version_str),
+		      out->version, sizeof(out->version));
+	top_count(rows, n, &out->counts);
+}
+
 /* Append the summary lines of a batch block. */
 static void top_batch_summary(struct fmt_buf *b, const struct top_sample *cur,
 			      const struct top_row *rows, uint32_t n,
 			      uint32_t interval_ms)
 {
 	const struct keel_info *in = &cur->info;
-	char up[32], ver[sizeof(in->hv_version_str) + 1];
-	struct top_counts c;
+	struct top_summary sum;
+	const struct top_counts *c = &sum.counts;
 
-	top_fmt_duration(cur->now_ns, up, sizeof(up));
-	fmt_field_str(in->hv_version_str, sizeof(in->hv_version_str), ver,
-		      sizeof(ver));
-	top_count(rows, n, &c);
-	fmt_buf_add(b, "keel top - uptime %s, Keel %s, interval %u.%u s\n", up, ver,
-		interval_ms / 1000, interval_ms % 1000 / 100);
+	top_summarize(cur, rows, n, &sum);
+	fmt_buf_add(b, "keel top - uptime %s, Keel %s, interval %u.%u s\n",
+		    sum.uptime, sum.version, interval_ms / 1000,
+		    interval_ms % 1000 / 100);
 	fmt_buf_add(b, "%u domains: %u running, %u blocked, %u paused, %u "
-		"shutdown, %u crashed, %u building\n", c.total, c.running,
-		c.blocked, c.paused, c.shutdown, c.crashed, c.building);
+		"shutdown, %u crashed, %u building\n", c->total, c->running,
+		c->blocked, c->paused, c->shutdown, c->crashed, c->building);
 	fmt_buf_add(b, "Mem: %" PRIu64 "k total, %" PRIu64 "k dom0, %" PRIu64
 		"k hypervisor, %" PRIu64 "k pool, %" PRIu64 "k free    CPUs: %u"
 		" (dom0 %u, pool %u)\n", in->mem_total_bytes / 1024,

@@ -149,6 +149,17 @@ const char *top_sort_name(enum top_sort key);
 /* Count the domains of @rows by state into @out. */
 void top_count(const struct top_row *rows, uint32_t n, struct top_counts *out);
 
+/* What the summary of `top` (screen and batch) shows of a sample. */
+struct top_summary {
+	char uptime[32];  /* the hypervisor's, as "1d 02:03:04" */
+	char version[33]; /* the hypervisor's version string */
+	struct top_counts counts;
+};
+
+/* Fill @out from sample @cur and its @n domain @rows. */
+void top_summarize(const struct top_sample *cur, const struct top_row *rows,
+		   uint32_t n, struct top_summary *out);
+
 /*
  * Format @tenths (x 10) as "12.3" into @buf, or @none if it is
  * TOP_PCT_NONE. Returns 0 or -ENOSPC.

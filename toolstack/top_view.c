@@ -394,17 +394,14 @@ static void top_view_header(struct screen *s, const struct top_view *v,
 			    const struct top_row *rows, uint32_t n)
 {
 	const struct keel_info *in = &cur->info;
-	char up[32], ver[sizeof(in->hv_version_str) + 1];
-	struct top_counts c;
+	struct top_summary sum;
+	const struct top_counts *c = &sum.counts;
 
-	top_fmt_duration(cur->now_ns, up, sizeof(up));
-	fmt_field_str(in->hv_version_str, sizeof(in->hv_version_str), ver,
-		      sizeof(ver));
-	top_count(rows, n, &c);
+	top_summarize(cur, rows, n, &sum);
 	screen_line_attr(s, 0, SCREEN_ATTR_REVERSE);
 	screen_printf(s, 0, 0, SCREEN_ATTR_REVERSE,
 		      "keel top - Keel %s  up %s  every %u.%u s  sort %s%s",
-		      ver, up, v->interval_ms / 1000, v->interval_ms % 1000 / 100,
+		      sum.version, sum.uptime, v->interval_ms / 1000, v->interval_ms % 1000 / 100,
 		      top_sort_name(v->sort), v->reverse ? " (reversed)" : "");
 	screen_printf(s, 1, 0, SCREEN_ATTR_NORMAL,
 		      "Memory MiB: %" PRIu64 " total, %" PRIu64 " dom0, %" PRIu64
@@ -416,8 +413,8 @@ static void top_view_header(struct screen *s, const struct top_view *v,
 		      fmt_bytes_to_mib(in->mem_pool_free_bytes));
 	screen_printf(s, 2, 0, SCREEN_ATTR_NORMAL,
 		      "Domains: %u (%u running, %u blocked, %u paused, %u "
-		      "shutdown, %u crashed)", c.total, c.running, c.blocked,
-		      c.paused, c.shutdown, c.crashed);
+		      "shutdown, %u crashed)", c->total, c->running, c->blocked,
+		      c->paused, c->shutdown, c->crashed);
 }
 
 /* Draw CPU @c in a cell of @width characters at @row, @col. */

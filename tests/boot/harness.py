@@ -293,7 +293,9 @@ class Machine:
         with self.lock:
             self.pos = len(self.buf)
         self.sendline(line)
-        self.wait_for(r"__KB%d__\r?\n" % n, timeout, "start of the output of %r" % command)
+        # (a dom0 console message, such as the domain monitor's "(keel) ..."
+        # lines, may be printed right after the start marker)
+        self.wait_for(r"__KB%d__(\r?\n)?" % n, timeout, "start of the output of %r" % command)
         m = self.wait_for(r"(?s)^(.*?)__KE%d__ rc=(\d+)" % n, timeout,
                           "end of the output of %r" % command)
         out = m.group(1).replace("\r", "")

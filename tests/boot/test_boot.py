@@ -17,12 +17,17 @@ def boot_linux():
     return m
 
 
-def boot_keel_serial_max():
-    m = Machine("keel-serial-max", cpu="max", smp=4, mem=2048).start()
+def boot_keel_serial_shell(name, smp=4, mem=2048):
+    """Boot the "Keel, serial console" entry to dom0's shell."""
+    m = Machine(name, cpu="max", smp=smp, mem=mem).start()
     m.boot_entry("keel-serial")
     m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
     m.wait_shell()
     return m
+
+
+def boot_keel_serial_max():
+    return boot_keel_serial_shell("keel-serial-max")
 
 
 def boot_keel_serial_qemu64():
@@ -40,11 +45,7 @@ def boot_keel_default():
 
 
 def boot_keel_guests():
-    m = Machine("keel-guests", cpu="max", smp=4, mem=2048).start()
-    m.boot_entry("keel-serial")
-    m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
-    m.wait_shell()
-    return m
+    return boot_keel_serial_shell("keel-guests")
 
 
 FIXTURES = {
@@ -201,11 +202,15 @@ def shell_quote(text):
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def wait_guest_ready(m, name, timeout=300):
+def wait_guest_ready(m, name, timeout=300, kind="tiny"):
+    """Wait until guest name's console shows its image's ready line
+    ("Keel <kind> guest <name> ready": kind is tiny, debian or web)."""
+    line = "Keel %s guest %s ready" % (kind, name)
     out, rc = m.run("for i in $(seq %d); do keel console %s </dev/null 2>&1 | "
-                    "grep -q 'Keel tiny guest %s ready' && echo READY-%s && break; "
-                    "sleep 2; done" % (timeout // 3, name, name, name), timeout=timeout + 30)
-    check("READY-%s" % name in out, "guest %s did not reach its shell: %r" % (name, out[-300:]))
+                    "grep -q '%s' && echo READY-%s && break; "
+                    "sleep 3; done" % (timeout // 4, name, line, name), timeout=timeout + 30)
+    check("READY-%s" % name in out, "guest %s did not print '%s' within %d s: %r"
+          % (name, line, timeout, out[-300:]))
 
 
 def wait_seen(m, pattern, timeout, what):
@@ -259,16 +264,14 @@ def t_guests_smp(m):
 
 def guest_address(m, name, timeout=90):
     """Wait until guest name's eth0 has an IPv4 address; return it."""
-    end = time.time() + timeout
-    out = ""
-    while time.time() < end:
-        out = guest_console(m, name, "echo addr=$(ip -4 -o addr show eth0 | "
-                            "sed -n 's/.* inet \\([0-9.]*\\).*/\\1/p')=")
-        mt = re.search(r"addr=(\d+\.\d+\.\d+\.\d+)=", out)
-        if mt:
-            return mt.group(1)
-        time.sleep(3)
-    raise TestFailure("%s got no IPv4 address on eth0 within %d s: %r" % (name, timeout, out[-400:]))
+    out = guest_poll(m, name, "echo addr=$(ip -4 -o addr show eth0 | "
+                     "sed -n 's/.* inet \\([0-9.]*\\).*/\\1/p')=",
+                     r"addr=\d+\.\d+\.\d+\.\d+=", timeout)
+    mt = re.search(r"addr=(\d+\.\d+\.\d+\.\d+)=", out)
+    if not mt:
+        raise TestFailure("%s got no IPv4 address on eth0 within %d s: %r"
+                          % (name, timeout, out[-400:]))
+    return mt.group(1)
 
 
 def guest_background(m, name, command, out_file):
@@ -277,19 +280,25 @@ def guest_background(m, name, command, out_file):
     guest_console(m, name, "(%s) > %s 2>&1 &" % (command, out_file))
 
 
-def guest_wait_file(m, name, path, pattern, timeout=90, count=1):
-    """Poll guest name's file path until regex pattern occurs count times
-    in it; return its text (the last read, matched or not). The text also
-    holds the commands typed on the console, so the pattern must not match
-    the command that writes the file."""
+def guest_poll(m, name, command, pattern, timeout=90, count=1):
+    """Run command on guest name's console every few seconds until regex
+    pattern occurs count times in what the console shows; return that text
+    (the last read, matched or not). The text also holds the commands typed
+    on the console, so the pattern must not match the command itself."""
     end = time.time() + timeout
     out = ""
     while time.time() < end:
-        out = guest_console(m, name, "cat %s" % path)
+        out = guest_console(m, name, command)
         if len(re.findall(pattern, out)) >= count:
             break
         time.sleep(3)
     return out
+
+
+def guest_wait_file(m, name, path, pattern, timeout=90, count=1):
+    """Poll guest name's file path until regex pattern occurs count times
+    in it (see guest_poll); return the text."""
+    return guest_poll(m, name, "cat %s" % path, pattern, timeout, count)
 
 
 @test("net_guests_get_addresses_by_dhcp", "keel-guests")

@@ -10,7 +10,7 @@ import re
 import time
 
 import test_boot
-from harness import Machine, TestFailure, PROMPT
+from harness import TestFailure, PROMPT
 from test_boot import check, guest_console, test, wait_guest_ready
 
 STARTER_KEYS = "Enter start"
@@ -20,11 +20,7 @@ IDLE_MAX_PCT = 25   # CPU% an idle guest may show under QEMU TCG (see below)
 
 
 def boot_keel_ui():
-    m = Machine("keel-ui", cpu="max", smp=4, mem=2048).start()
-    m.boot_entry("keel-serial")
-    m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
-    m.wait_shell()
-    return m
+    return test_boot.boot_keel_serial_shell("keel-ui")
 
 
 test_boot.FIXTURES["keel-ui"] = boot_keel_ui

@@ -9,17 +9,12 @@ import re
 import time
 
 import test_boot
-from harness import Machine
-from test_boot import (check, guest_background, guest_console, guest_wait_file,
-                       list_states, test)
+from test_boot import (boot_keel_serial_shell, check, guest_background, guest_console,
+                       guest_wait_file, list_states, test, wait_guest_ready)
 
 
 def boot_keel_presets():
-    m = Machine("keel-presets", cpu="max", smp=4, mem=2048).start()
-    m.boot_entry("keel-serial")
-    m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
-    m.wait_shell()
-    return m
+    return boot_keel_serial_shell("keel-presets")
 
 
 test_boot.FIXTURES["keel-presets"] = boot_keel_presets
@@ -30,19 +25,10 @@ def create(m, args):
     check(rc == 0 and "Started domain" in out, "keel create %s failed: %r" % (args, out[-600:]))
 
 
-def wait_ready(m, kind, name, timeout=300):
-    """Wait for the preset's ready line (its console banner) on name's console."""
-    line = "Keel %s guest %s ready" % (kind, name)
-    out, rc = m.run("for i in $(seq %d); do keel console %s </dev/null 2>&1 | "
-                    "grep -q '%s' && echo READY-%s && break; sleep 3; done"
-                    % (timeout // 4, name, line, name), timeout=timeout + 30)
-    check("READY-%s" % name in out, "%s did not print '%s' within %d s" % (name, line, timeout))
-
-
 @test("presets_debian_boots_with_apt_and_systemd", "keel-presets")
 def t_debian(m):
     create(m, "debian")
-    wait_ready(m, "debian", "debian")
+    wait_guest_ready(m, "debian", kind="debian")
     guest_background(m, "debian", "apt-get --version | head -n 1; "
                      "echo state=$(systemctl is-system-running --wait); "
                      "echo host=$(hostname)", "/tmp/check.out")
@@ -57,8 +43,8 @@ def t_debian(m):
 def t_two_debian(m):
     create(m, "debian name=deb2")
     create(m, "tiny")
-    wait_ready(m, "debian", "deb2")
-    wait_ready(m, "tiny", "tiny")
+    wait_guest_ready(m, "deb2", kind="debian")
+    wait_guest_ready(m, "tiny", kind="tiny")
     out = guest_console(m, "deb2", "echo host=$(hostname) mac=$(cat /sys/class/net/eth0/address)")
     mt = re.search(r"host=deb2 mac=([0-9a-f:]{17})", out)
     check(mt is not None, "deb2 has the wrong hostname or no eth0: %r" % out[-400:])
@@ -73,7 +59,7 @@ def t_two_debian(m):
 @test("presets_web_page_from_dom0_and_another_guest", "keel-presets")
 def t_web(m):
     create(m, "web")
-    wait_ready(m, "web", "web")
+    wait_guest_ready(m, "web", kind="web")
     out = ""
     # (busybox 1.35's wget crashes with -T, so dom0 bounds it with timeout)
     for _ in range(30):  # until DHCP gave it an address and lighttpd runs
