@@ -331,7 +331,10 @@ def t_net_names(m):
 
 @test("net_tcp_transfer_between_guests_checksum", "keel-guests")
 def t_net_tcp(m):
-    guest_background(m, "tiny2", "nc -l -p 7000 > /tmp/recv; "
+    # busybox nc shuts its sending half on stdin's EOF, and a background job
+    # reading the console tty is stopped by SIGTTIN: the listener's stdin is
+    # a FIFO opened read-write, which never has data and never ends.
+    guest_background(m, "tiny2", "mkfifo /tmp/nc.in; nc -l -p 7000 0<>/tmp/nc.in > /tmp/recv; "
                      "echo recv=$(sha256sum < /tmp/recv | cut -c1-64)", "/tmp/nc.out")
     time.sleep(2)
     guest_background(m, "tiny", "head -c 2000000 /dev/urandom > /tmp/send && "
@@ -382,16 +385,31 @@ def t_net_nat(m):
           "dom0's NAT (want sha256 %s): %r" % (want, out[-400:]))
 
 
+def keel0_rx_bytes(m):
+    """Bytes dom0's keel0 interface has received so far."""
+    out, rc = m.run("echo rx=$(cat /sys/class/net/keel0/statistics/rx_bytes)=")
+    mt = re.search(r"rx=(\d+)=", out)
+    check(rc == 0 and mt is not None, "cannot read keel0's rx_bytes: %r" % out)
+    return int(mt.group(1))
+
+
 @test("net_flood_from_one_guest_does_not_starve_another", "keel-guests")
 def t_net_flood(m):
-    m.run("(nc -l -p 7001 > /dev/null &)")
-    guest_background(m, "tiny", "dd if=/dev/zero bs=64k count=3000 | nc dom0 7001", "/tmp/flood.out")
+    # The listener's stdin never ends (see t_net_tcp): with /dev/null it
+    # would close its half at once and the flood would stop before it began.
+    m.run("rm -f /tmp/flood.in; mkfifo /tmp/flood.in; "
+          "(nc -l -p 7001 0<>/tmp/flood.in > /dev/null &)")
+    guest_background(m, "tiny", "dd if=/dev/zero bs=64k count=30000 | nc dom0 7001", "/tmp/flood.out")
     time.sleep(3)
+    rx_before = keel0_rx_bytes(m)
     guest_background(m, "tiny2", "ping -c 10 -W 5 dom0", "/tmp/pf.out")
     out = guest_wait_file(m, "tiny2", "/tmp/pf.out", r"packets transmitted", 60)
+    rx_during = keel0_rx_bytes(m) - rx_before
     mt = re.search(r"10 packets transmitted, (\d+) (packets )?received", out)
     check(mt is not None and int(mt.group(1)) >= 8,
           "tiny2's pings to dom0 were lost while tiny flooded dom0: %r" % out[-400:])
+    check(rx_during >= 4 << 20, "the flood did not run while tiny2 pinged: dom0's keel0 "
+          "received only %d bytes meanwhile" % rx_during)
     guest_console(m, "tiny", "killall dd nc 2>/dev/null; echo stopped")
     m.run("killall nc 2>/dev/null; true")
 
