@@ -139,6 +139,26 @@ def t_vga(m):
         check(VGA_HINT in text, "tty%d has no hint line %r:\n%s" % (n, VGA_HINT, text))
 
 
+@test("ui_vga_starter_not_overwritten_after_boot", "keel-default")
+def t_vga_clean(m):
+    """On the default (VGA) entry dom0's console is tty1, where the starter
+    runs: nothing printed in the background after boot (the uplink's DHCP)
+    may land on its screen."""
+    m.run("for i in $(seq 30); do grep -q 'uplink eth0' /run/keel/net/network.log "
+          "2>/dev/null && break; sleep 1; done; sleep 3", timeout=60)
+    t1 = ""
+    for _ in range(20):
+        t1 = vcs_text(m, 1)
+        if "Keel guest starter" in t1:
+            break
+        time.sleep(2)
+    lines = t1.rstrip("\n").split("\n")
+    check("Keel guest starter" in t1, "tty1 does not show the guest starter:\n%s" % t1)
+    check("keel-network" not in t1 and VGA_HINT in lines[-1],
+          "a message overwrote the starter on tty1 (its last line should be the hint "
+          "%r):\n%s" % (VGA_HINT, t1))
+
+
 # ---------------------------------------------------------------- starter
 
 @test("ui_starter_starts_tiny_guests_with_free_names", "keel-ui")
