@@ -74,7 +74,8 @@ rm -f "$R/root/.bash_history" "$R/etc/ssh"/ssh_host_* 2>/dev/null || true
 # An empty machine id: the initramfs writes a fresh one at every boot.
 : >"$R/etc/machine-id"
 ln -sf /etc/machine-id "$R/var/lib/dbus/machine-id"
-# Without a real-time clock systemd starts the clock at this file's time.
+# systemd never lets the clock start before this file's time (for a
+# machine whose RTC is wrong: the guest's virtual RTC follows the machine's).
 touch -d "@$EPOCH" "$R/usr/lib/clock-epoch"
 
 say "writing debian.squashfs"

@@ -325,6 +325,7 @@ static int guest_platform_init(struct domain *d)
 
 	vioapic_init(&d->ioapic, GUEST_IOAPIC_ID);
 	ns16550_init(&d->uart);
+	mc146818_init(&d->rtc);
 	pci_host_init(&d->pci);
 	pvpanic_init(&d->pvpanic, (uint32_t)GUEST_PVPANIC_PA);
 	rc = pci_host_add(&d->pci, &panic_fn);

@@ -41,8 +41,6 @@
 #define PORT_COM1 0x3F8
 #define PORT_COM1_LAST 0x3FF
 #define KBC_CMD_RESET 0xFE
-#define RTC_REG_D 0x0D
-#define RTC_REG_D_VRT 0x80
 #define MSR_TSC 0x10u
 #define MSR_SPEC_CTRL 0x48u
 #define MSR_PRED_CMD 0x49u
@@ -233,10 +231,10 @@ static uint32_t io_read(struct domain *d, uint16_t port, uint8_t size, uint32_t 
 	case PORT_PIT_FIRST ... PORT_PIT_LAST:
 	case PORT_SYS_B:
 	case PORT_KBC_DATA:
-	case PORT_RTC_INDEX:
 		return 0;
+	case PORT_RTC_INDEX:
 	case PORT_RTC_DATA:
-		return 0; /* no RTC yet: the guest's clock starts at the epoch */
+		return mc146818_read(&d->rtc, port - PORT_RTC_INDEX, time_wall_s());
 	default:
 		return 0xFFFFFFFFu; /* nothing there; also the "no PIC" answer */
 	}
@@ -252,6 +250,8 @@ static void io_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val
 		   (port == PORT_RESET_CF9 && size == 1 && (val & 0x04)) ||
 		   (port == PORT_FAST_A20 && (val & 0x01))) {
 		domain_shutdown(d, KEEL_SHUTDOWN_REBOOT);
+	} else if (port == PORT_RTC_INDEX || port == PORT_RTC_DATA) {
+		mc146818_write(&d->rtc, port - PORT_RTC_INDEX, (uint8_t)val, time_wall_s());
 	} else if (pci_host_handles(port)) {
 		pci_host_write(&d->pci, port, size, val);
 		blkdev_drain(d, kick); /* MSI-X enable/unmask in config space */

@@ -229,6 +229,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 	time_init(tsc_calibrate_khz());
 	log_info("CPU: %s, TSC %llu kHz\n", arch_cpu_vendor(),
 		 (unsigned long long)time_tsc_khz());
+	time_wall_init();
 	memcpy(fw_map, bi.ranges, bi.nr_ranges * sizeof(fw_map[0]));
 	n_fw = bi.nr_ranges;
 	if (memmap_sanitize(fw_map, &n_fw, BOOT_INFO_MAX_RANGES))

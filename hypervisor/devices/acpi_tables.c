@@ -11,6 +11,7 @@
  * byte by byte in little-endian order, so buf needs no alignment.
  */
 #include <keel/acpi_tables.h>
+#include <keel/mc146818.h>
 #include <keel/acpi_pm.h>
 #include <keel/errno.h>
 #include <keel/string.h>
@@ -94,6 +95,9 @@
  * unless the DSDT lists a PNP0303) stay clear, as do NO_MSI (3) and
  * NO_ASPM (4). */
 #define BOOT_ARCH_NO_VGA (1u << 2)
+/* NO_CMOS_RTC keeps Linux's rtc_cmos driver away (it wants the RTC's IRQ 8,
+ * which the model never raises); the time registers are still there, and
+ * Linux reads them for its clock at boot (mach_get_cmos_time). */
 #define BOOT_ARCH_NO_CMOS_RTC (1u << 5)
 #define FADT_BOOT_ARCH (BOOT_ARCH_NO_VGA | BOOT_ARCH_NO_CMOS_RTC)
 #define PM_PROFILE_UNSPECIFIED 0u
@@ -653,7 +657,7 @@ static void fadt_write(struct acpi_buf *b, const struct acpi_layout *l,
 	ab_put8(b, 0);                          /* 105 DUTY_WIDTH */
 	ab_put8(b, 0);                          /* 106 DAY_ALRM */
 	ab_put8(b, 0);                          /* 107 MON_ALRM */
-	ab_put8(b, 0);                          /* 108 CENTURY */
+	ab_put8(b, MC146818_CENTURY);           /* 108 CENTURY: its CMOS index */
 	ab_put16(b, FADT_BOOT_ARCH);            /* 109 IAPC_BOOT_ARCH */
 	ab_put8(b, 0);                          /* 111 reserved */
 	ab_put32(b, FADT_FLAGS);                /* 112 Flags */

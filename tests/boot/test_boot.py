@@ -262,6 +262,18 @@ def t_guests_smp(m):
     check("cpus=2" in out, "the vcpus=2 guest does not see 2 CPUs: %r" % out[-400:])
 
 
+@test("guests_clock_starts_at_wall_time", "keel-guests")
+def t_guests_clock(m):
+    # The guest's kernel reads its clock from the virtual RTC, which follows
+    # the time the hypervisor read from the machine's RTC (QEMU: the host's).
+    out = guest_console(m, "tiny", "echo now=$(date -u +%s)=")
+    mt = re.search(r"now=(\d+)=", out)
+    check(mt is not None, "tiny did not print its time: %r" % out[-400:])
+    skew = int(mt.group(1)) - time.time()
+    check(abs(skew) < 120, "tiny's clock is %+d s off the host's (%s): the virtual RTC "
+          "does not give the wall time" % (skew, mt.group(1)))
+
+
 def guest_address(m, name, timeout=90):
     """Wait until guest name's eth0 has an IPv4 address; return it."""
     out = guest_poll(m, name, "echo addr=$(ip -4 -o addr show eth0 | "
@@ -408,7 +420,7 @@ def t_net_flood(m):
     mt = re.search(r"10 packets transmitted, (\d+) (packets )?received", out)
     check(mt is not None and int(mt.group(1)) >= 8,
           "tiny2's pings to dom0 were lost while tiny flooded dom0: %r" % out[-400:])
-    check(rx_during >= 4 << 20, "the flood did not run while tiny2 pinged: dom0's keel0 "
+    check(rx_during >= 1 << 20, "the flood did not run while tiny2 pinged: dom0's keel0 "
           "received only %d bytes meanwhile" % rx_during)
     guest_console(m, "tiny", "killall dd nc 2>/dev/null; echo stopped")
     m.run("killall nc 2>/dev/null; true")

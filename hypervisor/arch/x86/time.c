@@ -1,9 +1,14 @@
 /*
  * Time for the hypervisor: the TSC frequency, measured once at boot against
  * PIT channel 2 (the i8254 gate on port 0x61, as Linux's pit_calibrate_tsc
- * does), and helpers built on it.
+ * does), the wall clock, read once at boot from the machine's CMOS RTC
+ * (before dom0 owns it) and carried on by the TSC, and helpers built on
+ * them.
  */
 #include <keel/arch.h>
+#include <keel/mc146818.h>
+#include <keel/log.h>
+#include <keel/string.h>
 #include <asm/x86.h>
 
 #define PIT_HZ 1193182u
@@ -16,8 +21,15 @@
 #define KBC_B_OUT2 0x20
 #define FALLBACK_TSC_KHZ 2000000u
 
+#define PORT_RTC_INDEX 0x70
+#define PORT_RTC_DATA 0x71
+#define RTC_NMI_OFF 0x80 /* index bit 7: keep NMIs masked while reading */
+#define RTC_READ_TRIES 10
+#define RTC_UIP_SPINS 1000000u
+
 static uint64_t tsc_khz_value = FALLBACK_TSC_KHZ;
 static uint64_t tsc_at_boot;
+static int64_t wall_at_boot_s; /* wall clock at time_init(), seconds since 1970 */
 
 /* Measure the TSC frequency in kHz against the PIT (takes PIT_CAL_MS). */
 uint64_t tsc_calibrate_khz(void)
@@ -72,4 +84,57 @@ void udelay(uint64_t us)
 
 	while ((int64_t)(rdtsc() - end) < 0)
 		cpu_relax();
+}
+
+static uint8_t rtc_read_reg(uint8_t reg)
+{
+	outb(PORT_RTC_INDEX, (uint8_t)(reg | RTC_NMI_OFF));
+	return inb(PORT_RTC_DATA);
+}
+
+/* Read the RTC's registers 0x00-0x0B and the century register between
+ * updates: wait for UIP to clear, read, and read again until two reads
+ * agree (MC146818A datasheet, "Update cycle"). Returns 0 or -1. */
+static int rtc_read_stable(uint8_t regs[MC146818_REG_B + 1], uint8_t *century)
+{
+	uint8_t again[MC146818_REG_B + 1];
+	uint32_t tries, spins, i;
+
+	for (tries = 0; tries < RTC_READ_TRIES; tries++) {
+		for (spins = 0; rtc_read_reg(MC146818_REG_A) & MC146818_A_UIP; spins++)
+			if (spins > RTC_UIP_SPINS)
+				return -1;
+		for (i = 0; i <= MC146818_REG_B; i++)
+			regs[i] = rtc_read_reg((uint8_t)i);
+		*century = rtc_read_reg(MC146818_CENTURY);
+		for (i = 0; i <= MC146818_REG_B; i++)
+			again[i] = rtc_read_reg((uint8_t)i);
+		if (memcmp(regs, again, sizeof(again)) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Read the wall clock from the machine's RTC (UTC, as Linux and QEMU
+ * keep it); 0 (1970) if it cannot be read. Call once, after time_init(). */
+void time_wall_init(void)
+{
+	uint8_t regs[MC146818_REG_B + 1], century;
+	struct rtc_date t;
+	int64_t s;
+
+	if (rtc_read_stable(regs, &century) || mc146818_regs_to_unix(regs, century, &s)) {
+		log_warn("the machine's RTC could not be read: guests' clocks start at 1970\n");
+		return;
+	}
+	wall_at_boot_s = s - (int64_t)(time_now_ns() / 1000000000ull);
+	rtc_date_from_unix(s, &t);
+	log_info("wall clock: %04d-%02u-%02u %02u:%02u:%02u UTC (the machine's RTC)\n",
+		 (int)t.year, t.mon, t.mday, t.hour, t.min, t.sec);
+}
+
+/* The wall clock now, in seconds since 1970-01-01 00:00 UTC. */
+int64_t time_wall_s(void)
+{
+	return wall_at_boot_s + (int64_t)(time_now_ns() / 1000000000ull);
 }

@@ -20,6 +20,7 @@
 #include <keel/pci_host.h>
 #include <keel/pvpanic.h>
 #include <keel/acpi_pm.h>
+#include <keel/mc146818.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
@@ -74,6 +75,7 @@ struct domain {
 	struct pci_host pci;
 	struct pvpanic pvpanic;
 	struct acpi_pm pm;
+	struct mc146818 rtc;             /* CMOS clock at ports 0x70-0x71 */
 	struct virtio_blk *disks[4];   /* KEEL_DOMAIN_MAX_DISKS */
 	uint32_t nr_disks;
 	struct virtio_net *nics[4];    /* KEEL_DOMAIN_MAX_NICS */
