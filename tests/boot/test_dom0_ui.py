@@ -41,6 +41,18 @@ def vcs_text(m, n):
     return out
 
 
+def vcs_wait(m, n, pattern, tries=20):
+    """Read VGA console n every 2 s until regex pattern (multi-line) is on
+    it, at most tries times; return the last text read."""
+    text = ""
+    for _ in range(tries):
+        text = vcs_text(m, n)
+        if re.search(pattern, text, re.M):
+            break
+        time.sleep(2)
+    return text
+
+
 def starter(m, args=""):
     """Start the full-screen starter on the serial console."""
     mark(m)
@@ -115,21 +127,11 @@ def t_serial_menu(m):
 
 @test("ui_vga_consoles_starter_monitor_shell", "keel-ui")
 def t_vga(m):
-    t1 = ""
-    for _ in range(20):  # the starter may still be drawing its first frame
-        t1 = vcs_text(m, 1)
-        if "Keel guest starter" in t1:
-            break
-        time.sleep(2)
+    t1 = vcs_wait(m, 1, "Keel guest starter")  # it may still be drawing its first frame
     check("Keel guest starter" in t1 and STARTER_KEYS in t1,
           "tty1 does not show the guest starter:\n%s" % t1)
     # the monitor is live: after its second sample dom0's row has a CPU%
-    t2 = ""
-    for _ in range(20):
-        t2 = vcs_text(m, 2)
-        if re.search(r"^\s+0 Domain-0\s+r-----\s+[\d.]+\s+[\d.]+\s", t2, re.M):
-            break
-        time.sleep(2)
+    t2 = vcs_wait(m, 2, r"^\s+0 Domain-0\s+r-----\s+[\d.]+\s+[\d.]+\s")
     check("keel top - Keel" in t2 and re.search(r"^\s+0 Domain-0\s+r-----\s+[\d.]+\s+[\d.]+\s",
                                                  t2, re.M),
           "tty2 does not show the monitor with a CPU%% for Domain-0:\n%s" % t2)
@@ -146,12 +148,7 @@ def t_vga_clean(m):
     may land on its screen."""
     m.run("for i in $(seq 30); do grep -q 'uplink eth0' /run/keel/net/network.log "
           "2>/dev/null && break; sleep 1; done; sleep 3", timeout=60)
-    t1 = ""
-    for _ in range(20):
-        t1 = vcs_text(m, 1)
-        if "Keel guest starter" in t1:
-            break
-        time.sleep(2)
+    t1 = vcs_wait(m, 1, "Keel guest starter")
     lines = t1.rstrip("\n").split("\n")
     check("Keel guest starter" in t1, "tty1 does not show the guest starter:\n%s" % t1)
     check("keel-network" not in t1 and VGA_HINT in lines[-1],
@@ -295,12 +292,7 @@ def t_starter_pause(m):
 
 @test("linux_entry_starter_says_hypervisor_not_running", "linux")
 def t_linux_starter(m):
-    text = ""
-    for _ in range(15):
-        text = vcs_text(m, 1)
-        if "Keel hypervisor not running" in text:
-            break
-        time.sleep(2)
+    text = vcs_wait(m, 1, "Keel hypervisor not running", tries=15)
     check("Keel hypervisor not running" in text and VGA_HINT in text,
           "tty1 does not say 'Keel hypervisor not running' with the hint:\n%s" % text)
     out, rc = m.run("keel top -b -n 1")
