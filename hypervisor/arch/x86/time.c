@@ -122,8 +122,11 @@ void time_wall_init(void)
 	uint8_t regs[MC146818_REG_B + 1], century;
 	struct rtc_date t;
 	int64_t s;
+	int rc = rtc_read_stable(regs, &century);
 
-	if (rtc_read_stable(regs, &century) || mc146818_regs_to_unix(regs, century, &s)) {
+	/* Leave the index at register D with NMIs unmasked, as firmware does. */
+	outb(PORT_RTC_INDEX, MC146818_REG_D);
+	if (rc || mc146818_regs_to_unix(regs, century, &s)) {
 		log_warn("the machine's RTC could not be read: guests' clocks start at 1970\n");
 		return;
 	}
