@@ -86,6 +86,12 @@ void udelay(uint64_t us)
 		cpu_relax();
 }
 
+/* Whole seconds since time_init(). */
+static int64_t uptime_s(void)
+{
+	return (int64_t)(time_now_ns() / 1000000000ull);
+}
+
 static uint8_t rtc_read_reg(uint8_t reg)
 {
 	outb(PORT_RTC_INDEX, (uint8_t)(reg | RTC_NMI_OFF));
@@ -130,7 +136,7 @@ void time_wall_init(void)
 		log_warn("the machine's RTC could not be read: guests' clocks start at 1970\n");
 		return;
 	}
-	wall_at_boot_s = s - (int64_t)(time_now_ns() / 1000000000ull);
+	wall_at_boot_s = s - uptime_s();
 	rtc_date_from_unix(s, &t);
 	log_info("wall clock: %04d-%02u-%02u %02u:%02u:%02u UTC (the machine's RTC)\n",
 		 (int)t.year, t.mon, t.mday, t.hour, t.min, t.sec);
@@ -139,5 +145,5 @@ void time_wall_init(void)
 /* The wall clock now, in seconds since 1970-01-01 00:00 UTC. */
 int64_t time_wall_s(void)
 {
-	return wall_at_boot_s + (int64_t)(time_now_ns() / 1000000000ull);
+	return wall_at_boot_s + uptime_s();
 }
