@@ -12,6 +12,8 @@ OUT=$ROOT/out
 CACHE=$ROOT/cache
 STAMPS=$BUILD/stamps
 LOGS=$BUILD/logs
+# shellcheck source=scripts/packages.sh
+. "$ROOT/scripts/packages.sh"
 
 STAGES=(download hypervisor dom0 guests iso)
 declare -A STAGE_NEEDS=(
@@ -206,20 +208,8 @@ stamp_write() {
 
 # ---------------------------------------------------------------- host setup
 ensure_host_packages() {
-	local missing=() p
-	for p in "${HOST_PACKAGES[@]}"; do
-		if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
-			missing+=("$p")
-		fi
-	done
-	[ ${#missing[@]} = 0 ] && return 0
-	log "==> installing host packages: ${missing[*]}"
-	if [ "$(id -u)" != 0 ]; then
-		fail "apt-get install ${missing[*]}" "missing host packages and not root; run: sudo ./build.sh"
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update || fail "apt-get update" "could not refresh the package lists (network or /etc/apt/sources.list?)"
-	apt-get install -y "${missing[@]}" || fail "apt-get install -y ${missing[*]}" "package installation failed (see apt's output above)"
+	apt_ensure ./build.sh "${HOST_PACKAGES[@]}" ||
+		fail "installing host packages" "see the message above"
 }
 
 apt_lists_ok() {

@@ -28,8 +28,13 @@ Options:
                   test name or its boot; repeatable); see tests/boot/run.py --list
   -h, --help      show this help
 
+Run as root on Debian 12, it first installs the packages it needs with
+apt-get (QEMU, python3, gcc, make); ./build.sh installs the build's own.
+
 Boot test logs (everything seen on the serial port): tests/boot/logs/.
 On a slow machine, KEEL_TIMEOUT_SCALE=2 doubles the boot tests' timeouts.
+KEEL_STRESS_ROUNDS=N sets the rounds of the Debian stress test (default 2):
+  KEEL_STRESS_ROUNDS=25 ./tests/run.sh --boot-only -k stress
 EOF
 }
 
@@ -46,6 +51,18 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+
+# What the tests need on the host (./build.sh installs what the build needs):
+# QEMU for the boot tests, python3 for their harness, a C toolchain for the
+# unit tests, binutils' nm to name the hypervisor function a hung CPU is in.
+TEST_PACKAGES=(qemu-system-x86 python3 gcc make libc6-dev binutils)
+
+# shellcheck source=../scripts/packages.sh
+. "$ROOT/scripts/packages.sh"
+if ! apt_ensure ./tests/run.sh "${TEST_PACKAGES[@]}"; then
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 
 PASSED=0 FAILED=0
 SUMMARY=()

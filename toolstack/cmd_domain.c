@@ -1,7 +1,7 @@
 /*
  * Domain lifecycle commands of `keel`, modelled on xl: create, list,
- * pause, unpause, destroy, and shutdown/reboot (which the hypervisor
- * cannot do yet). `keel create` finds and parses the config, applies
+ * pause, unpause, destroy, and shutdown/reboot (the guest's ACPI power
+ * and sleep buttons, with -w waiting for the effect). `keel create` finds and parses the config, applies
  * key=value overrides, builds the domain, saves the effective config and
  * starts the domain's monitor; `-c` then attaches its console.
  */
@@ -25,6 +25,8 @@
 #include "netnames.h"
 
 #define CMD_CFG_MAX_BYTES (1u << 20)
+#define REQUEST_TIMEOUT_S 120u /* keel shutdown/reboot -w: default limit */
+#define REQUEST_REPRESS_S 10u  /* ... and how often the button is pressed */
 
 /* Report a usage error of command @cmd and return KEEL_EXIT_USAGE. */
 static int cmd_usage_error(const char *cmd, const char *what, const char *arg)
@@ -398,29 +400,177 @@ const struct keel_cmd cmd_destroy_entry = {
 	.run = cmd_destroy_run,
 };
 
+/* Options of `keel shutdown` and `keel reboot`. */
+struct request_opts {
+	bool wait;
+	uint32_t timeout_s;
+	const char *word;
+};
+
+/* Parse [-w] [-t SECONDS] <domain>; returns -1 to go on, else the exit
+ * code to return. */
+static int request_args(const struct keel_cmd *cmd, int argc, char **argv,
+			struct request_opts *o)
+{
+	int i;
+
+	o->wait = false;
+	o->timeout_s = REQUEST_TIMEOUT_S;
+	o->word = NULL;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		char *end;
+		unsigned long t;
+
+		if (args_is_help(a)) {
+			keel_print_cmd_help(cmd);
+			return KEEL_EXIT_OK;
+		} else if (!strcmp(a, "-w") || !strcmp(a, "--wait")) {
+			o->wait = true;
+		} else if (!strcmp(a, "-t") || !strcmp(a, "--timeout")) {
+			if (++i == argc)
+				return cmd_usage_error(cmd->name, "-t needs a number of seconds", NULL);
+			errno = 0;
+			t = strtoul(argv[i], &end, 10);
+			if (errno || *end || end == argv[i] || t == 0 || t > 86400)
+				return cmd_usage_error(cmd->name, "-t takes seconds from 1 to 86400, not",
+						       argv[i]);
+			o->timeout_s = (uint32_t)t;
+			o->wait = true;
+		} else if (a[0] == '-' && a[1]) {
+			return cmd_usage_error(cmd->name, "unknown option", a);
+		} else if (o->word) {
+			return cmd_usage_error(cmd->name, "unexpected argument", a);
+		} else {
+			o->word = a;
+		}
+	}
+	if (!o->word)
+		return cmd_usage_error(cmd->name, "missing domain name or id", NULL);
+	return -1;
+}
+
+/* The verdict on a request to domain @domid as the list shows it now;
+ * KEEL_EXIT_FAIL from the list itself comes back as a negative error. */
+static int request_poll(uint32_t domid, enum domain_request_verdict *v)
+{
+	struct keel_dominfo *doms = NULL;
+	uint32_t n, i;
+	int ret = domain_list_get(&doms, &n);
+
+	if (ret)
+		return ret;
+	for (i = 0; i < n && doms[i].domid != domid; i++)
+		;
+	*v = domain_request_verdict(i < n ? &doms[i] : NULL);
+	free(doms);
+	return 0;
+}
+
+/* Wait until domain @domid (@name) has done what @op asked, pressing the
+ * button again every REQUEST_REPRESS_S seconds while it has not: a press
+ * its OS missed (one made while it was still booting) must not be lost. */
+static int request_wait(const char *name, uint32_t domid, uint32_t op,
+			uint32_t timeout_s)
+{
+	bool reboot = op == KEEL_DOMCTL_REBOOT;
+	const char *what = reboot ? "reboot" : "power off";
+	enum domain_request_verdict v = DOMAIN_REQUEST_PENDING;
+	uint32_t t;
+	int ret;
+
+	printf("Waiting up to %u s for %s to %s\n", timeout_s, name, what);
+	fflush(stdout);
+	for (t = 1; t <= timeout_s; t++) {
+		sleep(1);
+		ret = request_poll(domid, &v);
+		if (ret) {
+			hcall_report("KEEL_HC_DOMAIN_LIST", ret);
+			return KEEL_EXIT_FAIL;
+		}
+		if (v != DOMAIN_REQUEST_PENDING)
+			break;
+		if (t % REQUEST_REPRESS_S == 0 && t < timeout_s) {
+			printf("%s has not %s after %u s; pressing its button again\n", name,
+			       reboot ? "rebooted" : "powered off", t);
+			fflush(stdout);
+			domain_ctl(domid, op);
+		}
+	}
+	if (v == DOMAIN_REQUEST_DONE) {
+		printf("%s %s after %u s\n", name, reboot ? "rebooted" : "powered off", t);
+		return KEEL_EXIT_OK;
+	}
+	if (v == DOMAIN_REQUEST_CRASHED)
+		fprintf(stderr, "keel: %s crashed instead of the %s (see 'keel list')\n",
+			name, reboot ? "reboot" : "power-off");
+	else
+		fprintf(stderr, "keel: %s did not %s within %u s: its OS may not handle "
+			"ACPI buttons, or it hangs. Force it off with 'keel destroy %s'.\n",
+			name, what, timeout_s, name);
+	return KEEL_EXIT_FAIL;
+}
+
+/* `keel shutdown` and `keel reboot`: press the button (KEEL_DOMCTL_@op),
+ * with -w wait for the effect. */
+static int cmd_request(const struct keel_cmd *cmd, int argc, char **argv, uint32_t op)
+{
+	char name[KEEL_DOMAIN_NAME_BYTES + 1];
+	struct request_opts o;
+	struct keel_dominfo d;
+	int ret = request_args(cmd, argc, argv, &o);
+
+	if (ret >= 0)
+		return ret;
+	if (hcall_connect(NULL) || domain_resolve(o.word, &d))
+		return KEEL_EXIT_FAIL;
+	domain_name(&d, name, sizeof(name));
+	if (d.domid == 0) {
+		fprintf(stderr, "keel: %s: refusing to %s Domain-0\n", cmd->name, cmd->name);
+		return KEEL_EXIT_FAIL;
+	}
+	ret = domain_ctl(d.domid, op);
+	if (ret) {
+		hcall_report("KEEL_HC_DOMAIN_CTL", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	if (o.wait)
+		return request_wait(name, d.domid, op, o.timeout_s);
+	printf("Pressed the ACPI %s button of %s; 'keel %s -w %s' waits until it has %s\n",
+	       op == KEEL_DOMCTL_REBOOT ? "sleep" : "power", name, cmd->name, name,
+	       op == KEEL_DOMCTL_REBOOT ? "rebooted" : "powered off");
+	return KEEL_EXIT_OK;
+}
+
 /* Entry point of `keel shutdown <domain>`. */
 static int cmd_shutdown_run(int argc, char **argv)
 {
-	return cmd_domctl(&cmd_shutdown_entry, argc, argv, KEEL_DOMCTL_SHUTDOWN);
+	return cmd_request(&cmd_shutdown_entry, argc, argv, KEEL_DOMCTL_SHUTDOWN);
 }
 
 /* Entry point of `keel reboot <domain>`. */
 static int cmd_reboot_run(int argc, char **argv)
 {
-	return cmd_domctl(&cmd_reboot_entry, argc, argv, KEEL_DOMCTL_REBOOT);
+	return cmd_request(&cmd_reboot_entry, argc, argv, KEEL_DOMCTL_REBOOT);
 }
 
 /* Command-table entry of `keel shutdown`. */
 const struct keel_cmd cmd_shutdown_entry = {
 	.name = "shutdown",
 	.summary = "Ask a domain to power off",
-	.usage = "Usage: keel shutdown <domain>\n"
+	.usage = "Usage: keel shutdown [-w] [-t SECONDS] <domain>\n"
 		 "\n"
 		 "Press the guest's ACPI power button. A guest that handles it\n"
-		 "(Keel's guest images do: acpid or systemd-logind) shuts down\n"
-		 "cleanly and powers off; its on_poweroff action applies.\n"
-		 "A guest that ignores the button keeps running: use\n"
-		 "'keel destroy' then. <domain> is a name or a numeric id.\n",
+		 "(Keel's guest images do, from their ready line on: acpid or\n"
+		 "systemd-logind) shuts down cleanly and powers off; its\n"
+		 "on_poweroff action applies. <domain> is a name or a numeric id.\n"
+		 "\n"
+		 "  -w, --wait          wait until the domain has powered off,\n"
+		 "                      pressing the button again every 10 s while it\n"
+		 "                      has not (a guest still booting may miss a press)\n"
+		 "  -t, --timeout S     with -w (implied): give up after S seconds\n"
+		 "                      (default 120), say so and exit 1; then\n"
+		 "                      'keel destroy <domain>' forces it off\n",
 	.run = cmd_shutdown_run,
 };
 
@@ -428,12 +578,18 @@ const struct keel_cmd cmd_shutdown_entry = {
 const struct keel_cmd cmd_reboot_entry = {
 	.name = "reboot",
 	.summary = "Ask a domain to reboot",
-	.usage = "Usage: keel reboot <domain>\n"
+	.usage = "Usage: keel reboot [-w] [-t SECONDS] <domain>\n"
 		 "\n"
 		 "Press the guest's ACPI sleep button, which Keel's guest images\n"
 		 "map to a clean reboot (PC firmware has no reboot button); the\n"
-		 "guest then restarts according to its on_reboot action. Other\n"
-		 "guests may treat it as suspend or ignore it.\n"
-		 "<domain> is a name or a numeric id.\n",
+		 "guest then restarts according to its on_reboot action (under a\n"
+		 "new id). Other guests may treat it as suspend or ignore it.\n"
+		 "<domain> is a name or a numeric id.\n"
+		 "\n"
+		 "  -w, --wait          wait until the domain has rebooted (its id\n"
+		 "                      is gone), pressing the button again every 10 s\n"
+		 "                      while it has not\n"
+		 "  -t, --timeout S     with -w (implied): give up after S seconds\n"
+		 "                      (default 120), say so and exit 1\n",
 	.run = cmd_reboot_run,
 };

@@ -201,3 +201,15 @@ int domain_ctl(uint32_t domid, uint32_t op)
 
 	return ret < 0 ? ret : 0;
 }
+
+/* The verdict on a shutdown or reboot request; see domain.h. */
+enum domain_request_verdict domain_request_verdict(const struct keel_dominfo *now)
+{
+	if (!now)
+		return DOMAIN_REQUEST_DONE;
+	if (now->state == KEEL_DOMSTATE_CRASHED)
+		return DOMAIN_REQUEST_CRASHED;
+	if (now->state == KEEL_DOMSTATE_SHUTDOWN)
+		return DOMAIN_REQUEST_DONE;
+	return DOMAIN_REQUEST_PENDING;
+}

@@ -73,4 +73,20 @@ const char *domain_reason_name(uint32_t r);
  */
 int domain_ctl(uint32_t domid, uint32_t op);
 
+/* What a domain's entry says about a shutdown or reboot request. */
+enum domain_request_verdict {
+	DOMAIN_REQUEST_PENDING, /* still running: not done yet */
+	DOMAIN_REQUEST_DONE,    /* gone (destroyed or restarted under a new
+				 * id) or stopped (on_poweroff/on_reboot=preserve) */
+	DOMAIN_REQUEST_CRASHED, /* crashed instead */
+};
+
+/*
+ * The verdict on a shutdown or reboot request (both end the domain's id,
+ * or stop it when on_poweroff/on_reboot is preserve), from the entry @now
+ * of the domain the request went to (found by its id), or NULL if no
+ * domain has that id any more. Pure.
+ */
+enum domain_request_verdict domain_request_verdict(const struct keel_dominfo *now);
+
 #endif /* KEEL_TOOLSTACK_DOMAIN_H */

@@ -10,7 +10,8 @@
  * that buffer's physical address and copies the buffer and RAX back. The
  * ABI is defined in keel_abi.h (hypervisor/include/public) and described in
  * docs/hypercalls.md. net.c adds keel0, dom0's interface on the hypervisor's
- * virtual switch.
+ * virtual switch. A timer sends the watchdog's heartbeat every second;
+ * the stall_s parameter hangs dom0 on purpose, to see the watchdog work.
  */
 
 #define pr_fmt(fmt) "keel: " fmt
@@ -22,6 +23,9 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/string.h>
+#include <linux/delay.h>
+#include <linux/moduleparam.h>
+#include <linux/timer.h>
 #include <linux/uaccess.h>
 #include <asm/io.h>
 #include <asm/processor.h>
@@ -176,6 +180,56 @@ static int keel_abi_check(void)
 	return 0;
 }
 
+/*
+ * The hypervisor's watchdog expects a sign of life from dom0's kernel:
+ * a timer makes KEEL_HC_HEARTBEAT every second. If dom0 stops running its
+ * timers (it hangs, or its interrupts stopped arriving), the heartbeat
+ * stops and the hypervisor logs where every CPU is.
+ */
+#define KEEL_HEARTBEAT_MS 1000
+
+static struct timer_list keel_heartbeat_timer;
+static bool keel_heartbeat_stop;
+
+static void keel_heartbeat(struct timer_list *t)
+{
+	keel_hc_call(KEEL_HC_HEARTBEAT, 0, 0);
+	if (!READ_ONCE(keel_heartbeat_stop))
+		mod_timer(t, jiffies + msecs_to_jiffies(KEEL_HEARTBEAT_MS));
+}
+
+#define KEEL_STALL_MAX_S 60
+
+/*
+ * /sys/module/keel/parameters/stall_s (root, write only): a debugging aid
+ * that makes dom0's CPU hang on purpose for that many seconds, with
+ * interrupts off and no VM exit, as a dom0 that froze would. The
+ * hypervisor's watchdog then reports it (the boot test does this).
+ */
+static int keel_stall_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int s;
+	unsigned long flags;
+	int err = kstrtouint(val, 10, &s);
+
+	if (err)
+		return err;
+	if (s > KEEL_STALL_MAX_S)
+		return -EINVAL;
+	pr_warn("stalling this CPU for %u s with interrupts off (stall_s)\n", s);
+	local_irq_save(flags);
+	while (s--)
+		mdelay(1000);
+	local_irq_restore(flags);
+	return 0;
+}
+
+static const struct kernel_param_ops keel_stall_ops = {
+	.set = keel_stall_set,
+};
+module_param_cb(stall_s, &keel_stall_ops, NULL, 0200);
+MODULE_PARM_DESC(stall_s, "debug: hang dom0's CPU for N s (at most 60) so the watchdog reports it");
+
 /* Module entry: detect Keel, check the ABI, register /dev/keel. */
 static int __init keel_init(void)
 {
@@ -198,12 +252,16 @@ static int __init keel_init(void)
 	/* Without the network the toolstack still works: only warn. */
 	if (keel_net_init())
 		pr_warn("no keel0 interface: dom0 is not on the guests' switch\n");
+	timer_setup(&keel_heartbeat_timer, keel_heartbeat, 0);
+	keel_heartbeat(&keel_heartbeat_timer);
 	return 0;
 }
 
 /* Module exit: remove keel0 and /dev/keel. */
 static void __exit keel_exit(void)
 {
+	WRITE_ONCE(keel_heartbeat_stop, true);
+	del_timer_sync(&keel_heartbeat_timer);
 	keel_net_exit();
 	misc_deregister(&keel_dev);
 }

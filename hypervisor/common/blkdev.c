@@ -8,6 +8,7 @@
  * All calls on a domain's devices run under the domain's lock.
  */
 #include <keel/blkdev.h>
+#include <keel/watchdog.h>
 #include <keel/domain.h>
 #include <keel/disk.h>
 #include <keel/virtio_blk.h>
@@ -47,6 +48,7 @@ static const struct disk_mem_ops image_mem = {
 void blkdev_init(void)
 {
 	disk_registry_init(&images, &image_mem);
+	watchdog_track_lock(&images.lock, "disk images");
 }
 
 static struct disk_image *image_by_id(uint32_t id)

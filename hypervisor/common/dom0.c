@@ -19,6 +19,7 @@
 #include <keel/cpu.h>
 #include <keel/log.h>
 #include <keel/errno.h>
+#include <keel/watchdog.h>
 #include <keel/string.h>
 #include <keel/printf.h>
 #include <public/keel_abi.h>
@@ -383,6 +384,9 @@ int dom0_start(const struct dom0_config *cfg)
 		 (unsigned long long)(dom0.ram_bytes >> 20), cfg->nr_cpus);
 	for (;;) {
 		virt->vcpu_run(v, &e);
+		if (e.reason != VM_EXIT_NMI) /* the watchdog's own NMI is no progress */
+			watchdog_beat();
+		watchdog_check();
 		vcpu_handle_exit(v, &e);
 	}
 }

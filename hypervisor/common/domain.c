@@ -23,6 +23,7 @@
 #include <keel/acpi_tables.h>
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
+#include <keel/watchdog.h>
 #include <public/keel_abi.h>
 
 static struct domain *domains[MAX_DOMAINS];
@@ -165,6 +166,7 @@ uint32_t domain_list(struct domain **out, uint32_t max)
 /* Register dom0 in the domain table (slot 0). */
 void domain_register_dom0(struct domain *d)
 {
+	watchdog_track_lock(&domains_lock, "domain table");
 	spin_lock(&domains_lock);
 	domains[0] = d;
 	spin_unlock(&domains_lock);
@@ -350,6 +352,7 @@ static void domain_free(struct domain *d)
 		pt_destroy(&d->npt);
 	if (d->con_ring)
 		mm_free_pages(virt_to_phys(d->con_ring), GUEST_CONSOLE_RING_BYTES / PAGE_SIZE_4K);
+	watchdog_untrack_lock(&d->lock);
 	mm_free_pages(virt_to_phys(d), d->self_pages);
 }
 
@@ -389,6 +392,7 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 	d = phys_to_virt(pa);
 	d->self_pages = pages;
 	strlcpy(d->name, name, sizeof(d->name));
+	watchdog_track_lock(&d->lock, d->name);
 	d->nr_vcpus = nr_vcpus;
 	d->state = DOM_BUILDING;
 	d->paused = true;

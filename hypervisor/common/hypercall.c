@@ -20,6 +20,7 @@
 #include <keel/netdev.h>
 #include <keel/errno.h>
 #include <keel/sched.h>
+#include <keel/watchdog.h>
 #include <public/keel_abi.h>
 
 static bool caller_privileged(struct vcpu *v)
@@ -450,6 +451,10 @@ int64_t hypercall_dispatch(struct vcpu *v)
 		return hc_net_xmit(v, gpa, size);
 	case KEEL_HC_NET_RECV:
 		return hc_net_recv(v, gpa, size);
+	case KEEL_HC_HEARTBEAT:
+		if (!this_cpu()->watched)
+			watchdog_arm();
+		return 0;
 	default:
 		return -KEEL_ENOSYS;
 	}

@@ -8,10 +8,12 @@
 #include <keel/spinlock.h>
 #include <keel/string.h>
 #include <keel/cpu.h>
+#include <keel/arch.h>
 #include <asm/x86.h>
 
 #define LOG_RING_BYTES 65536u
 #define LOG_LINE_BYTES 512u
+#define LOG_LOCK_WAIT_US 100000u
 
 static struct log_sink *sinks;
 static struct spinlock log_lock;
@@ -67,6 +69,25 @@ static void log_emit(const char *s, uint32_t len)
 		k->write(s, len);
 }
 
+/* Emit under the log lock, waited for at most LOG_LOCK_WAIT_US: a CPU
+ * that broke while holding it, or that the watchdog's NMI interrupted in
+ * the middle of a line, must not silence every other CPU. */
+static void log_locked_emit(const char *s, uint32_t len)
+{
+	uint32_t waited = 0;
+
+	while (!spin_trylock(&log_lock)) {
+		if (waited >= LOG_LOCK_WAIT_US) {
+			log_emit(s, len);
+			return;
+		}
+		udelay(1);
+		waited++;
+	}
+	log_emit(s, len);
+	spin_unlock(&log_lock);
+}
+
 /* Format and log one message at level; see log_printf. */
 void log_vprintf(int level, const char *fmt, va_list ap)
 {
@@ -79,9 +100,7 @@ void log_vprintf(int level, const char *fmt, va_list ap)
 	n = ksnprintf(line, sizeof(line), "(keel) %s", tags[level & 3]);
 	m = kvsnprintf(line + n, sizeof(line) - (uint32_t)n, fmt, ap);
 	n = (m < 0) ? n : MIN(n + m, (int)sizeof(line) - 1);
-	spin_lock(&log_lock);
-	log_emit(line, (uint32_t)n);
-	spin_unlock(&log_lock);
+	log_locked_emit(line, (uint32_t)n);
 }
 
 /* Log a printf-style message at level (LOG_ERR..LOG_DEBUG). */

@@ -7,6 +7,7 @@
 #include <keel/mm.h>
 #include <keel/page_alloc.h>
 #include <keel/spinlock.h>
+#include <keel/watchdog.h>
 #include <keel/errno.h>
 #include <keel/log.h>
 #include <keel/string.h>
@@ -28,6 +29,7 @@ int mm_init(const struct mem_range *ranges, uint32_t n)
 
 	if (rc == 0)
 		hv_pages = palloc_total_pages(&pool) - palloc_free_pages(&pool);
+	watchdog_track_lock(&pool_lock, "memory pool");
 	return rc;
 }
 

@@ -9,6 +9,7 @@
  * lock is taken inside a domain's lock, never the other way round.
  */
 #include <keel/netdev.h>
+#include <keel/watchdog.h>
 #include <keel/domain.h>
 #include <keel/vswitch.h>
 #include <keel/virtio_net.h>
@@ -45,6 +46,7 @@ static struct {
 void netdev_init(void)
 {
 	vswitch_init(&sw, 0);
+	watchdog_track_lock(&sw_lock, "virtual switch");
 }
 
 static uint64_t pages_of(uint64_t bytes)

@@ -14,6 +14,7 @@
 #include <keel/virt.h>
 #include <keel/errno.h>
 #include <keel/log.h>
+#include <keel/watchdog.h>
 #include <asm/x86.h>
 #include <public/keel_abi.h>
 
@@ -166,9 +167,16 @@ void sched_run_cpu(void)
 	uint64_t slice_tsc = SCHED_SLICE_NS * time_tsc_khz() / 1000000ull;
 
 	arch_fpu_init_cpu();
+	watchdog_track_lock(&s->lock, "a pool CPU's run queue");
+	watchdog_arm();
 	for (;;) {
-		uint64_t now = rdtsc();
-		struct vcpu *v = sched_pick(s, now);
+		uint64_t now;
+		struct vcpu *v;
+
+		watchdog_beat();
+		watchdog_check();
+		now = rdtsc();
+		v = sched_pick(s, now);
 
 		if (!v) {
 			arch_timer_arm(sched_next_event(s, now));
@@ -176,7 +184,9 @@ void sched_run_cpu(void)
 			continue;
 		}
 		__atomic_store_n(&s->cur, v, __ATOMIC_RELEASE);
+		this_cpu()->current = v;
 		guest_run(v, now + slice_tsc);
+		this_cpu()->current = 0;
 		__atomic_store_n(&s->cur, (struct vcpu *)0, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&s->busy_tsc, rdtsc() - now, __ATOMIC_RELAXED);
 		__atomic_store_n(&v->running, false, __ATOMIC_RELEASE);

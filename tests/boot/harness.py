@@ -306,6 +306,34 @@ class Machine:
             pass
         return out, int(m.group(2))
 
+    # ---- when something stops answering
+    def dump_state(self, why):
+        """Record where every CPU is: QEMU's `info registers -a` (twice, 1 s
+        apart, to tell a spin from a halt) goes into the log, and one line
+        per CPU (RIP, in the hypervisor or in a domain's code) is returned
+        for the failure report. The hypervisor's own watchdog dump, if it
+        printed one, is already in the serial log."""
+        lines = ["state of the machine (%s):" % why]
+        if self.proc is None or self.proc.poll() is not None:
+            return lines + ["  QEMU is not running"]
+        samples = []
+        for _ in range(2):
+            try:
+                text = self.monitor("info registers -a", timeout=10)
+            except OSError as e:
+                return lines + ["  QEMU monitor did not answer: %s" % e]
+            self.note("info registers -a (%s):\n%s" % (why, text))
+            samples.append(parse_cpu_states(text))
+            time.sleep(1)
+        first = {c: r for c, r, _, _ in samples[0]}
+        for cpu, rip, cpl, intf in samples[-1]:
+            if rip is None:
+                continue
+            moved = "same RIP 1 s apart" if first.get(cpu) == rip else "moving"
+            lines.append("  CPU%d RIP=%#x CPL=%s IF=%s %s (%s)"
+                         % (cpu, rip, cpl, int(bool(intf)), symbolize(rip), moved))
+        return lines
+
     # ---- monitor
     def monitor(self, command, timeout=10):
         """Send a command to the QEMU monitor; returns its reply text."""
@@ -327,6 +355,57 @@ class Machine:
         finally:
             s.close()
         return strip_ansi(data.decode(errors="replace"))
+
+
+_SYMBOLS = None
+
+
+def hv_symbols():
+    """Sorted (address, name) pairs of the hypervisor's text symbols, read
+    from build/hypervisor/keel.elf with nm ([] when it is not there)."""
+    global _SYMBOLS
+    if _SYMBOLS is None:
+        _SYMBOLS = []
+        elf = os.path.join(ROOT, "build", "hypervisor", "keel.elf")
+        try:
+            out = subprocess.run(["nm", "-n", elf], capture_output=True, text=True,
+                                 timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) == 3 and f[1] in "tTwW":
+                _SYMBOLS.append((int(f[0], 16), f[2]))
+    return _SYMBOLS
+
+
+def symbolize(rip):
+    """'keel:function+0xoff' if rip lies in the hypervisor's text, else
+    'guest' (dom0's or a guest's own code)."""
+    syms = hv_symbols()
+    if not syms or rip < syms[0][0] or rip > syms[-1][0] + 0x10000:
+        return "guest code (not the hypervisor)"
+    best = syms[0]
+    for addr, name in syms:
+        if addr > rip:
+            break
+        best = (addr, name)
+    return "keel:%s+%#x" % (best[1], rip - best[0])
+
+
+def parse_cpu_states(text):
+    """From the monitor's `info registers -a`: a list of (cpu, rip, cpl, if)
+    per CPU."""
+    states = []
+    for block in re.split(r"(?m)^CPU#", text)[1:]:
+        cpu = int(re.match(r"(\d+)", block).group(1))
+        rip = re.search(r"RIP=([0-9a-f]+)", block)
+        efl = re.search(r"RFL=([0-9a-f]+)", block)
+        cpl = re.search(r"CPL=(\d)", block)
+        states.append((cpu, int(rip.group(1), 16) if rip else None,
+                       int(cpl.group(1)) if cpl else None,
+                       bool(int(efl.group(1), 16) & 0x200) if efl else None))
+    return states
 
 
 def parse_info(text):

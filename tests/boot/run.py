@@ -21,6 +21,16 @@ import harness  # noqa: E402
 import test_boot  # noqa: E402
 
 
+def report_state(machine, name):
+    """After a failure: print where each CPU of the machine is (see
+    harness.Machine.dump_state), so a CI log shows a hang's place."""
+    try:
+        for line in machine.dump_state("after FAIL %s" % name):
+            print("    " + line, flush=True)
+    except Exception as e:  # the report must never hide the failure itself
+        print("    (no state dump: %s)" % e, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -66,6 +76,10 @@ def main():
             boot_error = str(e)
         except Exception:  # harness bug or similar: report, do not hide
             boot_error = traceback.format_exc()
+        if boot_error is not None:
+            print("boot %s failed: %s" % (fixture, boot_error), flush=True)
+            for m in list(harness._running):
+                report_state(m, "boot " + fixture)
         try:
             for name, _, fn in group:
                 if boot_error is not None:
@@ -79,9 +93,11 @@ def main():
                 except harness.TestFailure as e:
                     print("FAIL %s: %s" % (name, e), flush=True)
                     failed += 1
+                    report_state(machine, name)
                 except Exception:
                     print("FAIL %s: %s" % (name, traceback.format_exc()), flush=True)
                     failed += 1
+                    report_state(machine, name)
         finally:
             if machine is not None:
                 machine.close()

@@ -9,7 +9,7 @@ import re
 import time
 
 import test_boot
-from test_boot import (boot_keel_serial_shell, check, guest_background, guest_console,
+from test_boot import (boot_keel_serial_shell, check, guest_background, guest_run,
                        guest_wait_file, list_states, test, wait_guest_ready)
 
 
@@ -45,10 +45,10 @@ def t_two_debian(m):
     create(m, "tiny")
     wait_guest_ready(m, "deb2", kind="debian")
     wait_guest_ready(m, "tiny", kind="tiny")
-    out = guest_console(m, "deb2", "echo host=$(hostname) mac=$(cat /sys/class/net/eth0/address)")
+    out = guest_run(m, "deb2", "echo host=$(hostname) mac=$(cat /sys/class/net/eth0/address)")
     mt = re.search(r"host=deb2 mac=([0-9a-f:]{17})", out)
     check(mt is not None, "deb2 has the wrong hostname or no eth0: %r" % out[-400:])
-    other = guest_console(m, "debian", "echo mac=$(cat /sys/class/net/eth0/address)")
+    other = guest_run(m, "debian", "echo mac=$(cat /sys/class/net/eth0/address)")
     check("mac=" + mt.group(1) not in other, "debian and deb2 share MAC %s" % mt.group(1))
     states, raw = list_states(m)
     for name in ("debian", "deb2", "tiny"):

@@ -984,6 +984,26 @@ static void test_domain_fmt(void)
 	CHECK_EQ_STR(domain_reason_name(KEEL_SHUTDOWN_REBOOT), "reboot");
 }
 
+/* domain.c: what keel shutdown/reboot -w make of a domain's entry. */
+static void test_request_verdict(void)
+{
+	struct keel_dominfo d;
+
+	memset(&d, 0, sizeof(d));
+	CHECK_EQ_INT(domain_request_verdict(NULL), DOMAIN_REQUEST_DONE);
+	d.state = KEEL_DOMSTATE_RUNNING;
+	CHECK_EQ_INT(domain_request_verdict(&d), DOMAIN_REQUEST_PENDING);
+	d.state = KEEL_DOMSTATE_BLOCKED;
+	CHECK_EQ_INT(domain_request_verdict(&d), DOMAIN_REQUEST_PENDING);
+	d.state = KEEL_DOMSTATE_PAUSED;
+	CHECK_EQ_INT(domain_request_verdict(&d), DOMAIN_REQUEST_PENDING);
+	d.state = KEEL_DOMSTATE_SHUTDOWN;
+	d.shutdown_reason = KEEL_SHUTDOWN_POWEROFF;
+	CHECK_EQ_INT(domain_request_verdict(&d), DOMAIN_REQUEST_DONE);
+	d.state = KEEL_DOMSTATE_CRASHED;
+	CHECK_EQ_INT(domain_request_verdict(&d), DOMAIN_REQUEST_CRASHED);
+}
+
 /* vif MAC addresses: derived ones are locally administered, unicast,
  * stable per name and index and distinct between guests; explicit ones
  * are parsed; bad ones are refused with a message. */
@@ -1031,6 +1051,7 @@ int main(void)
 	test_image_stale();
 	test_build_big_image();
 	test_domain_fmt();
+	test_request_verdict();
 	unlink(kernel_path);
 	unlink(ramdisk_path);
 	unlink(image_path);

@@ -58,6 +58,18 @@ void arch_kick_cpu(uint32_t apic_id)
 	lapic_send_ipi(apic_id, LAPIC_KICK_VECTOR);
 }
 
+/* Send an NMI to the CPU with apic_id (the watchdog asks it for its state). */
+void arch_send_nmi(uint32_t apic_id)
+{
+	lapic_send_nmi(apic_id);
+}
+
+/* Log the calling CPU's local interrupt controller state. */
+void arch_dump_local_irqs(void)
+{
+	lapic_dump_local();
+}
+
 /* Take the host interrupt that caused an INTR exit: it stays pending in the
  * LAPIC until interrupts are enabled for a moment. */
 void arch_irq_window(void)

@@ -3,12 +3,14 @@
  * Mode Interrupt Control Transfers"). Every vector points at a stub in
  * entry.S that builds a struct trap_frame and calls trap_dispatch(). A CPU
  * exception in the hypervisor is a bug: it dumps the registers and stops
- * the CPU with a message naming the exception. An NMI is recorded so that
- * it can be forwarded to dom0; other vectors are acknowledged at the LAPIC.
+ * the CPU with a message naming the exception. An NMI is the watchdog's
+ * request for this CPU's state, or else recorded so that it can be
+ * forwarded to dom0; other vectors are acknowledged at the LAPIC.
  */
 #include <keel/idt.h>
 #include <keel/log.h>
 #include <keel/cpu.h>
+#include <keel/watchdog.h>
 #include <asm/boot.h>
 #include <asm/x86.h>
 #include <asm/lapic.h>
@@ -116,7 +118,7 @@ void trap_dispatch(struct trap_frame *f)
 	struct cpu *c = this_cpu();
 
 	if (f->vector == VECTOR_NMI) {
-		if (c)
+		if (c && !watchdog_nmi(f->rip, f->rsp, f->rbp))
 			c->nmi_pending++;
 		return;
 	}

@@ -10,6 +10,7 @@
 #include <asm/x86.h>
 #include <keel/arch.h>
 #include <keel/errno.h>
+#include <keel/log.h>
 
 #define LAPIC_REG_ID 0x20
 #define LAPIC_REG_EOI 0xB0
@@ -79,6 +80,7 @@ int lapic_send_sipi(uint32_t apic_id, uint32_t vector)
 #define LAPIC_LVT_MASKED (1u << 16)
 #define LAPIC_CAL_US 10000u
 #define ICR_FIXED_ASSERT 0x00004000u
+#define ICR_NMI_ASSERT 0x00004400u
 
 static uint64_t lapic_timer_khz;
 
@@ -125,12 +127,57 @@ void lapic_timer_arm(uint64_t deadline_tsc)
 	*lapic_reg(LAPIC_REG_TIMER_INIT) = (uint32_t)ticks;
 }
 
-/* Send a fixed IPI with vector to apic_id. ICR high is restored, since on
- * CPU 0 the LAPIC is dom0's and this runs in the middle of dom0's work. */
-void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
+/* Send ICR low word lo to apic_id. ICR high is restored, since on CPU 0
+ * the LAPIC is dom0's and this runs in the middle of dom0's work. */
+static void lapic_send_restoring(uint32_t apic_id, uint32_t lo)
 {
 	uint32_t hi = *lapic_reg(LAPIC_REG_ICR_HI);
 
-	lapic_send_icr(apic_id, ICR_FIXED_ASSERT | vector);
+	lapic_send_icr(apic_id, lo);
 	*lapic_reg(LAPIC_REG_ICR_HI) = hi;
+}
+
+/* Send a fixed IPI with vector to apic_id. */
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
+{
+	lapic_send_restoring(apic_id, ICR_FIXED_ASSERT | vector);
+}
+
+/* Send an NMI to apic_id (delivery mode 100b, AMD APM vol. 2, 16.5). */
+void lapic_send_nmi(uint32_t apic_id)
+{
+	lapic_send_restoring(apic_id, ICR_NMI_ASSERT);
+}
+
+#define LAPIC_REG_TPR 0x80
+#define LAPIC_REG_PPR 0xA0
+#define LAPIC_REG_ISR0 0x100
+#define LAPIC_REG_IRR0 0x200
+#define LAPIC_REG_STRIDE 0x10
+#define LAPIC_VECTOR_WORDS 8
+
+/* The highest vector set in the 256-bit register bank at first (ISR, IRR),
+ * or -1. */
+static int32_t lapic_highest(uint32_t first)
+{
+	int32_t w, b;
+
+	for (w = LAPIC_VECTOR_WORDS - 1; w >= 0; w--) {
+		uint32_t bits = *lapic_reg(first + (uint32_t)w * LAPIC_REG_STRIDE);
+
+		for (b = 31; bits && b >= 0; b--)
+			if (bits & (1u << b))
+				return w * 32 + b;
+	}
+	return -1;
+}
+
+/* Log the calling CPU's local APIC interrupt state: the highest vector in
+ * service and requested, TPR, PPR and the timer (for the watchdog). */
+void lapic_dump_local(void)
+{
+	log_err("  LAPIC %u: ISR top %d IRR top %d TPR %#x PPR %#x timer LVT %#x count %u\n",
+		lapic_id(), lapic_highest(LAPIC_REG_ISR0), lapic_highest(LAPIC_REG_IRR0),
+		*lapic_reg(LAPIC_REG_TPR), *lapic_reg(LAPIC_REG_PPR),
+		*lapic_reg(LAPIC_REG_LVT_TIMER), *lapic_reg(LAPIC_REG_TIMER_CUR));
 }

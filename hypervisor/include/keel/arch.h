@@ -32,6 +32,8 @@ void arch_fpu_save(struct vcpu_fpu *f);
 void arch_fpu_restore(const struct vcpu_fpu *f);
 void arch_timer_arm(uint64_t deadline_tsc);
 void arch_kick_cpu(uint32_t apic_id);
+void arch_send_nmi(uint32_t apic_id);
+void arch_dump_local_irqs(void);
 void arch_irq_window(void);
 void arch_idle_wait(void);
 void arch_tsc_aux_load(uint64_t val);

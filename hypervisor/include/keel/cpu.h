@@ -31,6 +31,11 @@ struct cpu {
 	void *vendor;        /* backend per-CPU state (e.g. SVM host save area) */
 	struct vcpu *current;
 	volatile uint32_t nmi_pending; /* host NMIs to forward to dom0 */
+	/* The watchdog (common/watchdog.c): */
+	volatile uint64_t beat_tsc;    /* TSC at this CPU's last progress */
+	volatile bool watched;         /* beats are expected from it */
+	volatile bool stall_reported;  /* its current stall was reported */
+	volatile uint32_t dump_request; /* 1: log your state at the next NMI */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 5
+#define KEEL_ABI_MINOR 6
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -71,6 +71,9 @@ typedef int64_t keel_s64;
 #define KEEL_HC_NET_ATTACH 15u    /* privileged; struct keel_net_attach */
 #define KEEL_HC_NET_XMIT 16u      /* privileged; struct keel_net_frames + frames */
 #define KEEL_HC_NET_RECV 17u      /* privileged; struct keel_net_frames + frames */
+#define KEEL_HC_HEARTBEAT 18u     /* privileged, no argument (ABI 1.6): dom0's
+				   * driver calls it every second; the first
+				   * call starts the watchdog's watch on dom0 */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1

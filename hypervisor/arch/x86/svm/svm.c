@@ -95,8 +95,11 @@ static void msrpm_intercept(uint8_t *pm, uint32_t msr)
 
 static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 {
-	/* Dom0 owns its interrupts, I/O ports and LAPIC: no INTR, IOIO, HLT. */
-	vm->intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_MSR |
+	/* Dom0 owns its interrupts, I/O ports and LAPIC: no INTR, IOIO, HLT.
+	 * NMIs exit (15.13.2) and reach the host's handler once GIF is set
+	 * again: the watchdog's NMI is answered there, any other one is
+	 * injected into dom0 before its next entry. */
+	vm->intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_MSR | INTERCEPT_NMI |
 			      INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA;
 	vm->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
 			      INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |

@@ -22,5 +22,7 @@ void lapic_timer_calibrate(void);
 uint64_t lapic_timer_rate_khz(void);
 void lapic_timer_arm(uint64_t deadline_tsc);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+void lapic_send_nmi(uint32_t apic_id);
+void lapic_dump_local(void);
 
 #endif
