@@ -57,5 +57,7 @@ def t_stress(m):
         times.append(time.monotonic() - t0)
         m.note("stress round %d took %.0f s" % (r, times[-1]))
         print("    stress round %d of %d: %.0f s" % (r, ROUNDS, times[-1]), flush=True)
+    check(not m.seen(r"watchdog: CPU \d+ has made no progress"),
+          "the hypervisor's watchdog reported a CPU that made no progress (see the log)")
     print("    stress: %d rounds, %.0f s each on average, dom0 answered throughout"
           % (ROUNDS, sum(times) / len(times)), flush=True)
