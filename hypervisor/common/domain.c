@@ -5,7 +5,8 @@
  * reach other memory), routing nested page faults, ending a domain that
  * broke, and the life cycle of guest domains: create (zeroed RAM from the
  * pool, nested page table, vCPUs, devices, MP table), load, start, pause,
- * shut down and destroy (vCPUs stopped, memory scrubbed and returned).
+ * shut down and destroy (vCPUs stopped, memory returned; the pool zeroes
+ * it when it is handed out again).
  */
 #include <keel/domain.h>
 #include <keel/dom0.h>
@@ -499,7 +500,7 @@ int domain_request(uint32_t domid, bool reboot)
 	return 0;
 }
 
-/* Destroy a guest domain: stop its vCPUs, scrub and free its memory.
+/* Destroy a guest domain: stop its vCPUs and free its memory.
  * 0 or -ENOENT. */
 int domain_destroy(uint32_t domid)
 {

@@ -1,8 +1,11 @@
 /*
  * Freestanding implementations of the C string and memory functions the
- * hypervisor and the compiler need (the hypervisor has no libc). They are
- * simple byte loops: the hypervisor copies little data, and clarity beats
- * speed here. GCC could recognise these loops as memcpy/memset patterns and
+ * hypervisor and the compiler need (the hypervisor has no libc). memset,
+ * memcpy and memmove (forwards) move eight bytes at a time once the
+ * destination is aligned: they clear and copy whole guests' RAM and disk
+ * images (a 256 MiB guest is zeroed at create), and a byte loop took over
+ * ten seconds for that under emulation, with dom0 stopped in the
+ * hypercall meanwhile. GCC could recognise these loops as memcpy/memset patterns and
  * replace them with calls to the very functions being defined (endless
  * recursion), so that transformation is switched off for this file's
  * functions, as glibc does.
@@ -19,17 +22,48 @@
 #define STRING_NO_LIBCALL
 #endif
 
+/* Eight bytes at any alignment, which may alias anything. */
+typedef uint64_t __attribute__((may_alias, aligned(1))) string_word;
+
+#define STRING_WORD_BYTES 8u
+
+/* Copy n bytes forwards, words once d is aligned; safe for overlapping
+ * areas when dst <= src. */
+STRING_NO_LIBCALL static void copy_forward(unsigned char *d, const unsigned char *s, size_t n)
+{
+	while (n && ((uintptr_t)d & (STRING_WORD_BYTES - 1))) {
+		*d++ = *s++;
+		n--;
+	}
+	for (; n >= 4 * STRING_WORD_BYTES; n -= 4 * STRING_WORD_BYTES) {
+		string_word w0 = ((const string_word *)s)[0];
+		string_word w1 = ((const string_word *)s)[1];
+		string_word w2 = ((const string_word *)s)[2];
+		string_word w3 = ((const string_word *)s)[3];
+
+		((string_word *)d)[0] = w0;
+		((string_word *)d)[1] = w1;
+		((string_word *)d)[2] = w2;
+		((string_word *)d)[3] = w3;
+		d += 4 * STRING_WORD_BYTES;
+		s += 4 * STRING_WORD_BYTES;
+	}
+	for (; n >= STRING_WORD_BYTES; n -= STRING_WORD_BYTES) {
+		*(string_word *)d = *(const string_word *)s;
+		d += STRING_WORD_BYTES;
+		s += STRING_WORD_BYTES;
+	}
+	while (n--)
+		*d++ = *s++;
+}
+
 /*
  * Copies n bytes from src to dst; the areas must not overlap.
  * Returns dst.
  */
 STRING_NO_LIBCALL void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-
-	while (n--)
-		*d++ = *s++;
+	copy_forward(dst, src, n);
 	return dst;
 }
 
@@ -43,8 +77,7 @@ STRING_NO_LIBCALL void *memmove(void *dst, const void *src, size_t n)
 	const unsigned char *s = src;
 
 	if ((uintptr_t)d <= (uintptr_t)s || (uintptr_t)d >= (uintptr_t)s + n) {
-		while (n--)
-			*d++ = *s++;
+		copy_forward(d, s, n);
 	} else {
 		while (n--)
 			d[n] = s[n];
@@ -59,7 +92,23 @@ STRING_NO_LIBCALL void *memmove(void *dst, const void *src, size_t n)
 STRING_NO_LIBCALL void *memset(void *dst, int c, size_t n)
 {
 	unsigned char *d = dst;
+	uint64_t w = (unsigned char)c * 0x0101010101010101ull;
 
+	while (n && ((uintptr_t)d & (STRING_WORD_BYTES - 1))) {
+		*d++ = (unsigned char)c;
+		n--;
+	}
+	for (; n >= 4 * STRING_WORD_BYTES; n -= 4 * STRING_WORD_BYTES) {
+		((string_word *)d)[0] = w;
+		((string_word *)d)[1] = w;
+		((string_word *)d)[2] = w;
+		((string_word *)d)[3] = w;
+		d += 4 * STRING_WORD_BYTES;
+	}
+	for (; n >= STRING_WORD_BYTES; n -= STRING_WORD_BYTES) {
+		*(string_word *)d = w;
+		d += STRING_WORD_BYTES;
+	}
 	while (n--)
 		*d++ = (unsigned char)c;
 	return dst;

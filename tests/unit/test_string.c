@@ -37,10 +37,26 @@ static int sign(int v)
 
 static void test_memcpy_memset(void)
 {
-	unsigned char a[64], b[64];
+	unsigned char a[160], b[160];
 
-	for (int i = 0; i < 64; i++)
+	for (int i = 0; i < 160; i++)
 		a[i] = (unsigned char)(i * 7 + 1);
+	/* every head, word and tail length, at every destination alignment,
+	 * from an aligned and an unaligned source */
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t n = 0; n <= 100; n++) {
+			memset(b, 0xEE, sizeof(b));
+			CHECK(kmemcpy(b + off, a + 3, n) == b + off);
+			CHECK(memcmp(b + off, a + 3, n) == 0);
+			CHECK(b[off + n] == 0xEE);
+			if (off > 0)
+				CHECK(b[off - 1] == 0xEE);
+			memset(b, 0x11, sizeof(b));
+			CHECK(kmemset(b + off, 0xC3, n) == b + off);
+			for (size_t i = 0; i < sizeof(b); i++)
+				CHECK_EQ_U64(b[i], (i >= off && i < off + n) ? 0xC3 : 0x11);
+		}
+	}
 	for (size_t off = 0; off < 8; off++) {
 		for (size_t n = 0; n <= 40; n++) {
 			memset(b, 0xEE, sizeof(b));
@@ -53,7 +69,7 @@ static void test_memcpy_memset(void)
 	}
 	memset(b, 0, sizeof(b));
 	CHECK(kmemset(b + 3, 0x1AB, 10) == b + 3); /* only the low byte */
-	for (int i = 0; i < 64; i++)
+	for (int i = 0; i < 160; i++)
 		CHECK_EQ_U64(b[i], (i >= 3 && i < 13) ? 0xAB : 0);
 	CHECK(kmemset(b, 0, 0) == b);
 	CHECK(kmemcpy(b, a, 0) == b);
@@ -65,7 +81,7 @@ static void test_memmove(void)
 
 	for (size_t src = 0; src < 16; src++) {
 		for (size_t dst = 0; dst < 16; dst++) {
-			for (size_t n = 0; n < 40; n += 3) {
+			for (size_t n = 0; n < 60; n += 1) {
 				for (int i = 0; i < 80; i++)
 					ref[i] = buf[i] = (unsigned char)i;
 				memmove(ref + dst, ref + src, n);
