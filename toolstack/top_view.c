@@ -377,11 +377,11 @@ static void top_view_details(struct screen *s, uint32_t row,
 	}
 	screen_printf(s, row + 1, 2, SCREEN_ATTR_NORMAL,
 		      "net %u: tx %" PRIu64 " pkt %" PRIu64 "k rx %" PRIu64
-		      " pkt %" PRIu64 "k drop %" PRIu64 "  disk %u: rd %" PRIu64
+		      " pkt %" PRIu64 "k drop %" PRIu64 " spoof %" PRIu64 "  disk %u: rd %" PRIu64
 		      " %" PRIu64 "k wr %" PRIu64 " %" PRIu64 "k err %" PRIu64,
 		      st->nr_nics, st->net_tx_packets, st->net_tx_bytes / 1024,
 		      st->net_rx_packets, st->net_rx_bytes / 1024,
-		      st->net_drops, st->nr_disks, st->blk_reads,
+		      st->net_drops, st->net_spoofed, st->nr_disks, st->blk_reads,
 		      st->blk_read_bytes / 1024, st->blk_writes,
 		      st->blk_write_bytes / 1024, st->blk_errors);
 }

@@ -11,7 +11,8 @@
  * ABI is defined in keel_abi.h (hypervisor/include/public) and described in
  * docs/hypercalls.md. net.c adds keel0, dom0's interface on the hypervisor's
  * virtual switch. A timer sends the watchdog's heartbeat every second;
- * the stall_s parameter hangs dom0 on purpose, to see the watchdog work.
+ * the stall_s parameter hangs dom0 on purpose, to see the watchdog work,
+ * and send_ipi sends an IPI from dom0's LAPIC, for the isolation tests.
  */
 
 #define pr_fmt(fmt) "keel: " fmt
@@ -27,6 +28,7 @@
 #include <linux/moduleparam.h>
 #include <linux/timer.h>
 #include <linux/uaccess.h>
+#include <asm/apic.h>
 #include <asm/io.h>
 #include <asm/processor.h>
 
@@ -229,6 +231,35 @@ static const struct kernel_param_ops keel_stall_ops = {
 };
 module_param_cb(stall_s, &keel_stall_ops, NULL, 0200);
 MODULE_PARM_DESC(stall_s, "debug: hang dom0's CPU for N s (at most 60) so the watchdog reports it");
+
+/*
+ * /sys/module/keel/parameters/send_ipi (root, write only): a debugging aid
+ * for the isolation tests. "APICID VECTOR" sends one fixed IPI with that
+ * vector (16-255) through dom0's local APIC, which dom0 owns, to any CPU,
+ * also one the hypervisor keeps for guests: exactly what a misbehaving
+ * dom0 kernel could do. The hypervisor must log and ignore what is not
+ * meant for it (boot test guests_survive_dom0_ipis_with_exception_vectors).
+ */
+static int keel_send_ipi_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int id, vector;
+	unsigned long flags;
+
+	if (sscanf(val, "%u %u", &id, &vector) != 2 || id > 255 || vector < 16 ||
+	    vector > 255)
+		return -EINVAL;
+	pr_warn("sending IPI vector %u to APIC id %u (send_ipi)\n", vector, id);
+	local_irq_save(flags);
+	apic_icr_write(APIC_DM_FIXED | vector, id);
+	local_irq_restore(flags);
+	return 0;
+}
+
+static const struct kernel_param_ops keel_send_ipi_ops = {
+	.set = keel_send_ipi_set,
+};
+module_param_cb(send_ipi, &keel_send_ipi_ops, NULL, 0200);
+MODULE_PARM_DESC(send_ipi, "debug: \"APICID VECTOR\" sends one fixed IPI from dom0's LAPIC");
 
 /* Module entry: detect Keel, check the ABI, register /dev/keel. */
 static int __init keel_init(void)

@@ -6,7 +6,9 @@
  * for another domain's port set a bit in that domain's net_pending mask and
  * kick its vCPUs, and that domain's own CPU moves them into its receive
  * ring (netdev_poll). No code ever holds two domains' locks; the switch
- * lock is taken inside a domain's lock, never the other way round.
+ * lock is taken inside a domain's lock, never the other way round. A
+ * domain found through the switch's port owners is used only while the
+ * switch lock is held (see wake_ports).
  */
 #include <keel/netdev.h>
 #include <keel/watchdog.h>
@@ -54,7 +56,9 @@ static uint64_t pages_of(uint64_t bytes)
 	return ALIGN_UP(bytes, PAGE_SIZE_4K) / PAGE_SIZE_4K;
 }
 
-static int port_create(struct domain *d, uint32_t nic, uint64_t *qpa)
+/* A switch port for NIC nic of d, bound to its address mac (only frames
+ * from mac are taken from it). */
+static int port_create(struct domain *d, uint32_t nic, const uint8_t mac[6], uint64_t *qpa)
 {
 	uint64_t bytes = VSWITCH_QUEUE_BYTES(NETDEV_QUEUE_SLOTS);
 	int port;
@@ -64,6 +68,10 @@ static int port_create(struct domain *d, uint32_t nic, uint64_t *qpa)
 		return -ENOMEM;
 	spin_lock(&sw_lock);
 	port = vswitch_port_add(&sw, phys_to_virt(*qpa), bytes);
+	if (port >= 0 && vswitch_port_bind(&sw, (uint32_t)port, mac)) {
+		vswitch_port_remove(&sw, (uint32_t)port);
+		port = -EINVAL;
+	}
 	if (port >= 0) {
 		owners[port].d = d;
 		owners[port].nic = nic;
@@ -103,7 +111,7 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 	pa = mm_alloc_pages(pages_of(sizeof(*vn)), 1);
 	if (!pa)
 		return -ENOMEM;
-	port = port_create(d, n, &qpa);
+	port = port_create(d, n, mac, &qpa);
 	if (port < 0) {
 		mm_free_pages(pa, pages_of(sizeof(*vn)));
 		return port;
@@ -144,31 +152,45 @@ void netdev_detach_all(struct domain *d)
 	d->nr_nics = 0;
 }
 
-/* Tell the owners of the ports in woke that frames wait for them. Called
- * after the caller's domain lock is released. */
+/* Tell the owner of port p that frames wait for it. sw_lock held: that
+ * keeps the owner alive (see wake_ports). */
+static void wake_owner(struct domain *self, uint32_t p)
+{
+	struct domain *o = owners[p].d;
+	uint32_t i;
+
+	if (!o)
+		return;
+	__atomic_fetch_or(&o->net_pending, 1u << owners[p].nic, __ATOMIC_RELEASE);
+	if (o == self)
+		return;
+	if (o->is_dom0) {
+		netdev_dom0_notify();
+		return;
+	}
+	for (i = 0; i < o->nr_vcpus; i++)
+		sched_kick(&o->vcpus[i]);
+}
+
+/*
+ * Tell the owners of the ports in woke that frames wait for them. Called
+ * after the caller's domain lock is released. Lifetime rule: a domain is
+ * freed only after netdev_detach_all() has taken its ports off the switch
+ * under sw_lock, so an owner found in owners[] under sw_lock stays valid
+ * until sw_lock is dropped; everything done with it happens before that
+ * (setting a bit, sending IPIs: nothing that takes another lock).
+ */
 static void wake_ports(struct domain *self, uint64_t woke)
 {
-	uint32_t p, i;
+	uint32_t p;
 
 	for (p = 0; woke && p < VSWITCH_MAX_PORTS; p++) {
-		struct domain *o;
-
 		if (!(woke & (1ull << p)))
 			continue;
 		woke &= ~(1ull << p);
 		spin_lock(&sw_lock);
-		o = owners[p].d;
-		if (o)
-			__atomic_fetch_or(&o->net_pending, 1u << owners[p].nic, __ATOMIC_RELEASE);
+		wake_owner(self, p);
 		spin_unlock(&sw_lock);
-		if (!o || o == self)
-			continue;
-		if (o->is_dom0) {
-			netdev_dom0_notify();
-			continue;
-		}
-		for (i = 0; i < o->nr_vcpus; i++)
-			sched_kick(&o->vcpus[i]);
 	}
 }
 
@@ -295,13 +317,12 @@ int netdev_dom0_attach(struct domain *d, const uint8_t mac[6], uint64_t notify_p
 	uint64_t qpa;
 	int port;
 
-	(void)mac; /* the switch learns addresses from traffic */
 	if (dom0_net.d)
 		return -EEXIST;
 	if ((mac[0] & 1) || (notify_pa & 3) ||
 	    (notify_pa && domain_copy_to_guest(d, notify_pa, &zero, sizeof(zero))))
 		return -EINVAL;
-	port = port_create(d, 0, &qpa);
+	port = port_create(d, 0, mac, &qpa);
 	if (port < 0)
 		return port;
 	dom0_net.port = (uint32_t)port;
@@ -397,11 +418,17 @@ void netdev_stats(struct domain *d, struct keel_domstats *s)
 		s->net_tx_bytes = ps.tx_bytes;
 		s->net_rx_packets = ps.rx_packets;
 		s->net_rx_bytes = ps.rx_bytes;
-		s->net_drops = ps.tx_drops + ps.rx_drops;
+		s->net_drops = ps.tx_drops + ps.rx_drops + ps.src_drops;
+		s->net_spoofed = ps.src_drops;
 		return;
 	}
 	s->nr_nics = d->nr_nics;
 	for (i = 0; i < d->nr_nics; i++) {
+		spin_lock(&sw_lock);
+		vswitch_port_stats(&sw, d->nic_ports[i], &ps);
+		spin_unlock(&sw_lock);
+		s->net_spoofed += ps.src_drops;
+		s->net_drops += ps.src_drops;
 		virtio_net_get_stats(d->nics[i], &ns);
 		s->net_tx_packets += ns.tx_packets;
 		s->net_tx_bytes += ns.tx_bytes;

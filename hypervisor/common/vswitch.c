@@ -2,7 +2,8 @@
  * The hypervisor's learning Ethernet switch (IEEE 802.1D-2004: 7.7 the
  * forwarding process, 7.8 the learning process, 7.9 the filtering
  * database). Every frame that enters on a port teaches the switch where
- * its unicast source address lives; it then goes to the one port that
+ * its unicast source address lives (a port bound to its owner's address
+ * takes frames from that address only); it then goes to the one port that
  * owns its destination, or to every other port when the destination is
  * group (multicast/broadcast) or not yet known. Frames are copied into
  * bounded per-port queues whose memory the caller supplies, with a
@@ -90,6 +91,23 @@ int vswitch_port_add(struct vswitch *sw, void *mem, size_t bytes)
 		return (int)i;
 	}
 	return -ENOSPC;
+}
+
+/*
+ * Bind port to the unicast address mac: from now on the switch takes only
+ * frames whose source is mac from it, and counts the others in src_drops.
+ * So a guest cannot send as another guest or as dom0, receive their
+ * unicast traffic by teaching the switch their address, or fill the
+ * filtering database with made-up addresses. Returns 0, or -EINVAL for a
+ * bad port or a group or all-zero address.
+ */
+int vswitch_port_bind(struct vswitch *sw, uint32_t port, const uint8_t *mac)
+{
+	if (!port_ok(sw, port) || mac_is_group(mac) || mac_is_zero(mac))
+		return -EINVAL;
+	memcpy(sw->ports[port].mac, mac, VSWITCH_ETH_ALEN);
+	sw->ports[port].bound = true;
+	return 0;
 }
 
 /* Forget every filtering database entry that points at port (as when the
@@ -262,6 +280,10 @@ uint64_t vswitch_input(struct vswitch *sw, uint32_t port, const void *frame,
 		else
 			sw->stats.oversize++;
 		in->stats.tx_drops++;
+		return 0;
+	}
+	if (in->bound && memcmp(f + VSWITCH_ETH_ALEN, in->mac, VSWITCH_ETH_ALEN) != 0) {
+		in->stats.src_drops++;
 		return 0;
 	}
 	in->stats.tx_packets++;

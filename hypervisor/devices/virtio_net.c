@@ -53,8 +53,9 @@ static uint32_t net_cfg_read(void *dev, uint32_t offset, uint32_t size)
 	return v;
 }
 
-/* The MAC is the toolstack's: a legacy driver's write to it is ignored
- * (the switch learns whatever source address the guest uses). */
+/* The MAC is the toolstack's: a legacy driver's write to it is ignored,
+ * and the switch port is bound to it (frames from any other source
+ * address are dropped, common/netdev.c). */
 static void net_cfg_write(void *dev, uint32_t offset, uint32_t size,
 			  uint32_t value)
 {

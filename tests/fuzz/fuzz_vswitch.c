@@ -116,6 +116,9 @@ static void op_input(struct script *s, uint64_t now)
 		f[i] = next8(s);
 	mask = vswitch_input(&fsw, port, f, len, now);
 	FUZZ_ASSERT(!(mask & (1ull << port)));
+	if (fsw.ports[port].in_use && fsw.ports[port].bound &&
+	    memcmp(f + 6, fsw.ports[port].mac, 6) != 0)
+		FUZZ_ASSERT(mask == 0); /* a bound port never sends as another */
 	for (i = 0; i < VSWITCH_MAX_PORTS; i++)
 		FUZZ_ASSERT(!(mask & (1ull << i)) || fsw.ports[i].in_use);
 	if (len < VSWITCH_FRAME_MIN || len > VSWITCH_FRAME_MAX)
@@ -152,6 +155,13 @@ static void op_add(struct script *s)
 	}
 	FUZZ_ASSERT(!fmem[p]);
 	fmem[p] = m;
+	if (next8(s) & 1) { /* bind it, as Keel does for every NIC */
+		uint8_t mac[6];
+
+		pick_mac(s, mac);
+		FUZZ_ASSERT(vswitch_port_bind(&fsw, (uint32_t)p, mac) ==
+			    ((mac[0] & 1) ? -EINVAL : 0));
+	}
 }
 
 static void op_remove(struct script *s)

@@ -437,6 +437,53 @@ static void test_remove(void)
 }
 
 /* Random traffic: accounting invariants hold and nothing overflows. */
+/* A port bound to its owner's address takes frames from that address
+ * only: another guest's or dom0's address, or made-up ones, are dropped
+ * and counted, teach the switch nothing and reach no one. */
+static void test_bound_ports(void)
+{
+	struct vswitch_port_stats st;
+	uint8_t m1[6], m2[6], grp[6] = { 0x01, 0, 0x5e, 0, 0, 1 }, zero[6] = { 0 };
+	uint64_t replaced;
+	uint32_t i;
+
+	reset(3, 8);
+	mac_n(m1, 1);
+	mac_n(m2, 2);
+	CHECK_EQ_INT(vswitch_port_bind(&sw, 0, m1), 0);
+	CHECK_EQ_INT(vswitch_port_bind(&sw, 1, m2), 0);
+	CHECK_EQ_INT(vswitch_port_bind(&sw, 2, grp), -EINVAL);
+	CHECK_EQ_INT(vswitch_port_bind(&sw, 2, zero), -EINVAL);
+	CHECK_EQ_INT(vswitch_port_bind(&sw, 3, m1), -EINVAL); /* no such port */
+	CHECK_EQ_INT(vswitch_port_bind(&sw, VSWITCH_MAX_PORTS, m1), -EINVAL);
+	/* own address: taken, learnt and forwarded */
+	CHECK_EQ_U64(send(1, 1, 2, 0x21, NS), (1ull << 0) | (1ull << 2));
+	CHECK_EQ_INT(vswitch_lookup(&sw, m2, NS), 1);
+	CHECK_EQ_U64(send(0, 2, 1, 0x22, NS), 1ull << 1);
+	CHECK_EQ_INT(next_tag(1), 0x22);
+	/* port 0 sends as port 1's address: dropped, nothing learnt */
+	CHECK_EQ_U64(send(0, 9, 2, 0x23, NS), 0);
+	CHECK_EQ_U64(send_bcast(0, 2, 0x24, NS), 0);
+	CHECK_EQ_INT(vswitch_lookup(&sw, m2, NS), 1);
+	CHECK_EQ_U64(send(2, 2, 7, 0x25, NS), 1ull << 1); /* still to port 1 */
+	CHECK_EQ_INT(vswitch_port_stats(&sw, 0, &st), 0);
+	CHECK_EQ_U64(st.src_drops, 2);
+	CHECK_EQ_U64(st.tx_packets, 1);
+	/* made-up addresses cannot fill the filtering database */
+	replaced = sw.stats.mac_replaced;
+	for (i = 100; i < 100 + 4 * VSWITCH_MAC_BUCKETS * VSWITCH_MAC_WAYS; i++)
+		CHECK_EQ_U64(send(0, 2, i, 0x26, 2 * NS), 0);
+	CHECK_EQ_U64(sw.stats.mac_replaced, replaced);
+	CHECK_EQ_INT(vswitch_lookup(&sw, m2, 2 * NS), 1);
+	CHECK_EQ_INT(vswitch_port_stats(&sw, 0, &st), 0);
+	CHECK_EQ_U64(st.src_drops, 2 + 4 * VSWITCH_MAC_BUCKETS * VSWITCH_MAC_WAYS);
+	/* an unbound port (2) still learns whatever it sends from */
+	CHECK_EQ_INT(vswitch_lookup(&sw, (const uint8_t[6]){ 2, 0, 0, 0, 0, 7 }, NS), 2);
+	drain(0);
+	drain(1);
+	drain(2);
+}
+
 static void test_random(void)
 {
 	uint8_t f[VSWITCH_FRAME_MAX + 4], buf[VSWITCH_FRAME_MAX];
@@ -486,6 +533,7 @@ int main(void)
 	test_fairness();
 	test_runt_oversize();
 	test_remove();
+	test_bound_ports();
 	test_random();
 	for (i = 0; i < VSWITCH_MAX_PORTS; i++)
 		free(mems[i]);

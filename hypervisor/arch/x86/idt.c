@@ -5,7 +5,9 @@
  * exception in the hypervisor is a bug: it dumps the registers and stops
  * the CPU with a message naming the exception. An NMI is the watchdog's
  * request for this CPU's state, or else recorded so that it can be
- * forwarded to dom0; other vectors are acknowledged at the LAPIC.
+ * forwarded to dom0; other vectors are acknowledged at the LAPIC, and so
+ * is an interrupt sent with an exception's vector (16-31), which is logged
+ * and ignored: a CPU exception panics, a stray IPI must not.
  */
 #include <keel/idt.h>
 #include <keel/log.h>
@@ -20,6 +22,7 @@
 #define IDT_TYPE_INTGATE 0x8E /* present, DPL 0, 64-bit interrupt gate */
 #define VECTOR_NMI 2
 #define VECTOR_FIRST_IRQ 32
+#define STRAY_LOG_LIMIT 8
 
 struct idt_entry {
 	uint16_t off_lo;
@@ -109,6 +112,21 @@ static void __noreturn trap_fatal(struct trap_frame *f)
 	panic("unexpected exception in the hypervisor; this is a Keel bug\n");
 }
 
+/* An interrupt (in service at the LAPIC) whose vector is an exception's
+ * number, 16-31: sent by another CPU's ICR or a device programmed that
+ * way (dom0 can), not raised by this CPU. Acknowledged and ignored; the
+ * first few are logged. */
+static void stray_low_vector(const struct cpu *c, uint64_t vector)
+{
+	static uint32_t logged;
+
+	lapic_eoi();
+	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) < STRAY_LOG_LIMIT)
+		log_warn("CPU %u got an interrupt with vector %llu, an exception's number; "
+			 "ignored (sent by dom0 or a device?)\n", c ? c->index : 0,
+			 (unsigned long long)vector);
+}
+
 /*
  * Common C entry of all vectors. f is the saved state on the stack. Returns
  * to resume the interrupted code; does not return for fatal exceptions.
@@ -120,6 +138,10 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector == VECTOR_NMI) {
 		if (c && !watchdog_nmi(f->rip, f->rsp, f->rbp))
 			c->nmi_pending++;
+		return;
+	}
+	if (f->vector < VECTOR_FIRST_IRQ && lapic_in_service((uint32_t)f->vector)) {
+		stray_low_vector(c, f->vector);
 		return;
 	}
 	if (f->vector < VECTOR_FIRST_IRQ)

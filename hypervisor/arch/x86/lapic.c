@@ -172,6 +172,15 @@ static int32_t lapic_highest(uint32_t first)
 	return -1;
 }
 
+/* True if vector is in service at the calling CPU's LAPIC: the CPU took it
+ * as an interrupt, not as an exception (the ISR, AMD APM vol. 2, 16.6.2). */
+bool lapic_in_service(uint32_t vector)
+{
+	uint32_t bits = *lapic_reg(LAPIC_REG_ISR0 + (vector / 32) * LAPIC_REG_STRIDE);
+
+	return vector < 256 && (bits >> (vector % 32)) & 1;
+}
+
 /* Log the calling CPU's local APIC interrupt state: the highest vector in
  * service and requested, TPR, PPR and the timer (for the watchdog). */
 void lapic_dump_local(void)

@@ -55,10 +55,13 @@ struct vswitch_port_stats {
 	uint64_t rx_packets; /* dequeued by the owner */
 	uint64_t rx_bytes;
 	uint64_t rx_drops;   /* meant for this port but its queue was full */
+	uint64_t src_drops;  /* sent with a source address not the port's own */
 };
 
 struct vswitch_port {
 	bool in_use;
+	bool bound;                 /* only frames from mac are taken */
+	uint8_t mac[VSWITCH_ETH_ALEN];
 	struct vswitch_slot *slots; /* queue memory from vswitch_port_add */
 	uint32_t cap;               /* slots */
 	uint32_t head;              /* oldest queued slot */
@@ -94,6 +97,7 @@ struct vswitch {
 
 void vswitch_init(struct vswitch *sw, uint64_t age_ns);
 int vswitch_port_add(struct vswitch *sw, void *mem, size_t bytes);
+int vswitch_port_bind(struct vswitch *sw, uint32_t port, const uint8_t *mac);
 void *vswitch_port_remove(struct vswitch *sw, uint32_t port);
 uint64_t vswitch_input(struct vswitch *sw, uint32_t port, const void *frame,
 		       uint32_t len, uint64_t now_ns);

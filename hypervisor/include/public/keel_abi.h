@@ -333,7 +333,10 @@ struct keel_domstats {
 	keel_u64 net_tx_bytes;
 	keel_u64 net_rx_packets;  /* frames the domain received */
 	keel_u64 net_rx_bytes;
-	keel_u64 net_drops;       /* frames lost: bad chains, full queues */
+	keel_u64 net_drops;       /* frames lost: bad chains, full queues,
+				   * and the net_spoofed ones */
+	keel_u64 net_spoofed;     /* ABI 1.6: frames the switch refused because
+				   * their source address was not the NIC's own */
 };
 
 /* KEEL_HC_DOMAIN_STATS: up to max stats, in the order of

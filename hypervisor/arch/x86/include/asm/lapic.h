@@ -7,6 +7,7 @@
 #define ASM_LAPIC_H
 
 #include <stdint.h>
+#include <stdbool.h>
 
 #define LAPIC_DEFAULT_PA 0xFEE00000ull
 #define LAPIC_SPURIOUS_VECTOR 0xFF
@@ -24,5 +25,6 @@ void lapic_timer_arm(uint64_t deadline_tsc);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi(uint32_t apic_id);
 void lapic_dump_local(void);
+bool lapic_in_service(uint32_t vector);
 
 #endif
