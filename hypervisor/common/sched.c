@@ -24,7 +24,6 @@ struct sched_cpu {
 	uint32_t n;
 	uint32_t rr;
 	struct vcpu *last; /* whose FPU state and TLB entries this CPU holds */
-	struct vcpu *cur;  /* the vCPU running now, or NULL when idle */
 	uint64_t busy_tsc; /* TSC ticks spent running vCPUs */
 };
 
@@ -152,7 +151,7 @@ void sched_cpu_stats(uint32_t cpu, uint64_t *busy_ns, uint32_t *domid,
 	*vcpu = 0;
 	*nr_vcpus = s->n;
 	spin_lock(&s->lock); /* v stays alive while it is on this CPU's list */
-	v = __atomic_load_n(&s->cur, __ATOMIC_ACQUIRE);
+	v = __atomic_load_n(&cpus[cpu].current, __ATOMIC_ACQUIRE);
 	if (v) {
 		*domid = v->dom->id;
 		*vcpu = v->id;
@@ -183,11 +182,10 @@ void sched_run_cpu(void)
 			arch_idle_wait();
 			continue;
 		}
-		__atomic_store_n(&s->cur, v, __ATOMIC_RELEASE);
-		this_cpu()->current = v;
+		/* current: what the monitor and the watchdog see running */
+		__atomic_store_n(&this_cpu()->current, v, __ATOMIC_RELEASE);
 		guest_run(v, now + slice_tsc);
-		this_cpu()->current = 0;
-		__atomic_store_n(&s->cur, (struct vcpu *)0, __ATOMIC_RELEASE);
+		__atomic_store_n(&this_cpu()->current, (struct vcpu *)0, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&s->busy_tsc, rdtsc() - now, __ATOMIC_RELAXED);
 		__atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
 	}
