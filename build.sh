@@ -368,7 +368,8 @@ inputs_dom0() {
 		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
 		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
 		hash_tree "$ROOT/dom0-rootfs" "$ROOT/toolstack" "$ROOT/hypervisor/include/public" \
-			"$ROOT/hypervisor/include/keel" "$ROOT/hypervisor/common/linux_boot.c"
+			"$ROOT/hypervisor/include/keel" "$ROOT/hypervisor/common/linux_boot.c" \
+			"$ROOT/scripts/kbuild.mk" "$ROOT/scripts/out-dir.mk"
 	} | sha256sum | cut -d' ' -f1
 }
 outputs_dom0() { echo "$BUILD/dom0/initrd.img" "$BUILD/dom0/vmlinuz"; }

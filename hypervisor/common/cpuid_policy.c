@@ -25,8 +25,15 @@
 #define G1_ECX_OSXSAVE BIT(27)
 #define G1_EDX_HIDE (BIT(7) | BIT(12) | BIT(14) | BIT(21) | BIT(22) | BIT(28) | \
 		     BIT(29) | BIT(31))
-/* Leaf 7 ECX: PKU 3, OSPKE 4, WAITPKG 5, LA57 16. */
+/* Leaf 7 ECX: PKU 3, OSPKE 4, WAITPKG 5, LA57 16. EDX: the MSRs guests do
+ * not get: L1D_FLUSH 28, ARCH_CAPABILITIES 29, CORE_CAPABILITIES 30. The
+ * speculation controls IBRS/IBPB 26, STIBP 27 and SSBD 31 pass: guests get
+ * them exactly when the CPU has them (arch/x86/spec_ctrl.c). */
 #define G7_ECX_HIDE (BIT(3) | BIT(4) | BIT(5) | BIT(16))
+#define G7_EDX_HIDE (BIT(28) | BIT(29) | BIT(30))
+/* 0x80000008 EBX: VIRT_SSBD 25 (its MSR, VIRT_SPEC_CTRL, is not emulated;
+ * IBPB 12, IBRS 14, STIBP 15 and AMD_SSBD 24 work through SPEC_CTRL). */
+#define GE8_EBX_HIDE BIT(25)
 /* 0x80000001 ECX: CmpLegacy 1, SVM 2, IBS 10, SKINIT 12, WDT 13,
  * TOPOEXT 22, PERFCTR_CORE 23, PERFCTR_NB 24, MWAITX 29; EDX: MCE 7,
  * MTRR 12, MCA 14. */
@@ -100,8 +107,10 @@ void cpuid_policy_guest(uint32_t leaf, uint32_t subleaf, uint32_t vcpu_id,
 		out->eax = G6_EAX_ARAT;
 		break;
 	case 0x7:
-		if (subleaf == 0)
+		if (subleaf == 0) {
 			out->ecx &= ~G7_ECX_HIDE;
+			out->edx &= ~G7_EDX_HIDE;
+		}
 		break;
 	case 0x4: case 0x5: case 0xA: case 0xB: case 0x1F:
 	case 0x8000000A: case 0x8000001D: case 0x8000001E: case 0x8000001F:
@@ -116,6 +125,7 @@ void cpuid_policy_guest(uint32_t leaf, uint32_t subleaf, uint32_t vcpu_id,
 		out->edx = GE7_EDX_INVTSC;
 		break;
 	case 0x80000008:
+		out->ebx &= ~GE8_EBX_HIDE;
 		out->ecx = 0;
 		break;
 	default:

@@ -389,6 +389,20 @@ int decode_mmio(const uint8_t *code, uint32_t avail, enum cpu_mode mode,
 	return 0;
 }
 
+/* Length and second opcode byte of a two-byte 0F xx instruction without
+ * ModRM (INVD, WBINVD, WBNOINVD, RDPMC...); see decode.h. */
+uint32_t decode_prefixed_0f(const uint8_t *code, uint32_t avail, enum cpu_mode mode,
+			    uint8_t *op2)
+{
+	struct decode_state s = { .code = code, .avail = avail, .mode = mode };
+	uint8_t op;
+
+	if (mode > CPU_MODE_LONG64 || decode_prefixes(&s, &op) || op != 0x0F ||
+	    decode_byte(&s, op2))
+		return 0;
+	return s.pos;
+}
+
 /*
  * struct guest_regs is not in x86 register-number order (it follows the
  * world-switch layout), so map numbers explicitly (SDM vol. 2A table

@@ -276,6 +276,7 @@ static int guest_vcpus_create(struct domain *d)
 		if (!fpu)
 			return -ENOMEM;
 		v->fpu.area = phys_to_virt(fpu);
+		arch_fpu_init_area(&v->fpu);
 		rc = virt->vcpu_create(v, d->npt.root_pa);
 		if (rc)
 			return rc;

@@ -14,8 +14,10 @@
 #include <keel/cpuid_policy.h>
 #include <keel/log.h>
 #include <keel/guest.h>
+#include <keel/arch.h>
 #include <asm/x86.h>
 
+#define VECTOR_UD 6
 #define VECTOR_GP 13
 
 static const char *const reason_names[] = {
@@ -25,7 +27,9 @@ static const char *const reason_names[] = {
 	[VM_EXIT_IO] = "port I/O", [VM_EXIT_HLT] = "hlt",
 	[VM_EXIT_INTR] = "interrupt", [VM_EXIT_IRQ_WINDOW] = "interrupt window",
 	[VM_EXIT_NMI] = "NMI", [VM_EXIT_SHUTDOWN] = "triple fault",
-	[VM_EXIT_INVALID] = "invalid guest state", [VM_EXIT_UNKNOWN] = "unknown",
+	[VM_EXIT_INVALID] = "invalid guest state",
+	[VM_EXIT_CACHE_FLUSH] = "cache flush", [VM_EXIT_MONITOR] = "monitor/mwait",
+	[VM_EXIT_RDPMC] = "rdpmc", [VM_EXIT_UNKNOWN] = "unknown",
 };
 
 static void exit_cpuid(struct vcpu *v, const struct vm_exit *e)
@@ -68,6 +72,14 @@ static void exit_hypercall(struct vcpu *v, const struct vm_exit *e)
 	v->regs.rip += e->insn_len;
 }
 
+/* Dom0's INVD is done as WBINVD: dom0 drives real devices, so its caches
+ * may matter, but never by discarding other domains' writes. */
+static void exit_dom0_invd(struct vcpu *v, const struct vm_exit *e)
+{
+	arch_wbinvd();
+	v->regs.rip += e->insn_len;
+}
+
 /* Handle exit e of vCPU v; see exit.h. */
 void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
 {
@@ -106,6 +118,18 @@ void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
 	case VM_EXIT_INTR:      /* taken by the caller's interrupt window */
 	case VM_EXIT_NMI:       /* the host NMI handler saw it */
 	case VM_EXIT_IRQ_WINDOW: /* the next entry injects */
+		break;
+	case VM_EXIT_CACHE_FLUSH:
+		if (v->dom->is_dom0)
+			exit_dom0_invd(v, e);
+		else
+			guest_cache_flush(v, e);
+		break;
+	case VM_EXIT_MONITOR: /* guests: CPUID has no MONITOR, so as without it */
+		virt->vcpu_inject_exception(v, VECTOR_UD, false, 0);
+		break;
+	case VM_EXIT_RDPMC:   /* guests: no performance counters (CPUID leaf 0xA) */
+		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
 		break;
 	case VM_EXIT_SHUTDOWN:
 		domain_crash(v, "triple fault");

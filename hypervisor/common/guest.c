@@ -44,6 +44,7 @@
 #define MSR_TSC 0x10u
 #define MSR_SPEC_CTRL 0x48u
 #define MSR_PRED_CMD 0x49u
+#define PRED_CMD_IBPB 1ull
 #define MSR_UCODE_REV 0x8Bu
 #define MSR_TSC_AUX 0xC0000103u
 #define MSR_AMD_NB_CFG 0xC001001Fu
@@ -305,14 +306,14 @@ static enum cpu_mode mode_of(const struct vcpu_paging_state *ps)
 	return ps->cs_db ? CPU_MODE_PROT32 : CPU_MODE_PROT16;
 }
 
-static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode *mode)
+/* Fetch up to DECODE_MAX_INSN_LEN bytes of the instruction at v's RIP
+ * into code (*got of them), with the mode it runs in and its linear
+ * address. 0 or -errno (see guest_fetch). */
+static int insn_fetch(struct vcpu *v, uint8_t code[DECODE_MAX_INSN_LEN], uint32_t *got,
+		      enum cpu_mode *mode, uint64_t *rip)
 {
 	struct vcpu_paging_state ps;
 	struct guest_paging gp;
-	uint8_t code[DECODE_MAX_INSN_LEN] = { 0 };
-	uint32_t got = 0;
-	uint64_t rip;
-	int rc;
 
 	virt->vcpu_paging_state(v, &ps);
 	*mode = mode_of(&ps);
@@ -320,8 +321,18 @@ static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode
 	gp.cr3 = ps.cr3;
 	gp.cr4 = ps.cr4;
 	gp.efer = ps.efer;
-	rip = (*mode == CPU_MODE_LONG64) ? v->regs.rip : ps.cs_base + (uint32_t)v->regs.rip;
-	rc = guest_fetch(&gp, rip, code, sizeof(code), gpa_read, v->dom, &got);
+	*rip = (*mode == CPU_MODE_LONG64) ? v->regs.rip : ps.cs_base + (uint32_t)v->regs.rip;
+	return guest_fetch(&gp, *rip, code, DECODE_MAX_INSN_LEN, gpa_read, v->dom, got);
+}
+
+static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode *mode)
+{
+	uint8_t code[DECODE_MAX_INSN_LEN] = { 0 };
+	uint32_t got = 0;
+	uint64_t rip;
+	int rc;
+
+	rc = insn_fetch(v, code, &got, mode, &rip);
 	if (rc == 0)
 		rc = decode_mmio(code, got, *mode, in);
 	if (rc)
@@ -412,6 +423,40 @@ int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 	return 0;
 }
 
+/* ---- Cache instructions ---- */
+
+/* INVD (which would discard every domain's dirty cache lines) and WBINVD
+ * exit. A guest's memory is ordinary write-back RAM and its devices are
+ * emulated, so neither has anything to do for it: both complete as a
+ * no-op, the way KVM and Xen treat WBINVD without non-coherent DMA (and
+ * INVD as WBINVD). The instruction is read to tell them apart and to
+ * measure it (QEMU 7.2 reports INVD as WBINVD; without NRIPS a prefix is
+ * not counted); the first INVD of a domain is logged. */
+void guest_cache_flush(struct vcpu *v, const struct vm_exit *e)
+{
+	uint8_t code[DECODE_MAX_INSN_LEN] = { 0 }, op2 = 0;
+	uint32_t len = 0, got = 0;
+	bool invd = e->cache_invd;
+	enum cpu_mode mode;
+	uint64_t rip;
+
+	if (insn_fetch(v, code, &got, &mode, &rip) == 0)
+		len = decode_prefixed_0f(code, got, mode, &op2);
+	if (len)
+		invd = op2 == 0x08;
+	else
+		len = e->insn_len;
+	if (!len) {
+		domain_crash(v, "cannot read its WBINVD instruction");
+		return;
+	}
+	if (invd && !__atomic_exchange_n(&v->dom->invd_logged, true, __ATOMIC_RELAXED))
+		log_warn("domain %u (%s) ran INVD: done as WBINVD, which a guest needs not "
+			 "(INVD would throw away other domains' cached writes)\n",
+			 v->dom->id, v->dom->name);
+	v->regs.rip += len;
+}
+
 /* ---- HLT and power-off ---- */
 
 static bool all_vcpus_off(struct domain *d)
@@ -458,7 +503,7 @@ static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return true;
 	case MSR_SPEC_CTRL:
 		*val = v->spec_ctrl;
-		return true;
+		return arch_spec_ctrl_bits() != 0;
 	case MSR_TSC_AUX:
 		*val = v->tsc_aux;
 		return true;
@@ -476,17 +521,26 @@ static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	switch (msr) {
 	case MSR_APIC_BASE:
 	case MSR_TSC:
-	case MSR_PRED_CMD:
 	case MSR_UCODE_REV:
 	case MSR_AMD_NB_CFG:
 		return true; /* accepted and ignored */
 	case MSR_TSC_DEADLINE:
 		vlapic_tsc_deadline_write(lapic_of(v), val, rdtsc());
 		return true;
-	case MSR_SPEC_CTRL:
+	case MSR_SPEC_CTRL: /* loaded around each entry (guest_run) */
+		if (!arch_spec_ctrl_bits() || (val & ~arch_spec_ctrl_bits()))
+			return false;
 		v->spec_ctrl = val;
 		return true;
-	case MSR_TSC_AUX:
+	case MSR_PRED_CMD:
+		if (!arch_has_ibpb() || (val & ~PRED_CMD_IBPB))
+			return false;
+		if (val)
+			arch_ibpb();
+		return true;
+	case MSR_TSC_AUX: /* bits 63:32 are reserved (AMD APM vol. 2, 13.2.4) */
+		if (val >> 32)
+			return false;
 		v->tsc_aux = val;
 		return true;
 	default:
@@ -617,7 +671,9 @@ void guest_run(struct vcpu *v, uint64_t slice_end_tsc)
 		if (t0 >= slice_end_tsc || !guest_prepare_entry(v, t0, &timer))
 			return;
 		arch_timer_arm((timer && timer < slice_end_tsc) ? timer : slice_end_tsc);
+		arch_spec_ctrl_enter(v->spec_ctrl);
 		virt->vcpu_run(v, &e);
+		arch_spec_ctrl_exit(v->spec_ctrl);
 		v->time_ns += (rdtsc() - t0) * 1000000ull / time_tsc_khz();
 		if (e.reason == VM_EXIT_INTR)
 			arch_irq_window();

@@ -23,7 +23,8 @@ struct sched_cpu {
 	struct vcpu *v[SCHED_MAX_VCPUS_PER_CPU];
 	uint32_t n;
 	uint32_t rr;
-	struct vcpu *last; /* whose FPU state and TLB entries this CPU holds */
+	struct vcpu *last; /* whose FPU state, DR0-3 and TLB entries this CPU holds */
+	uint32_t last_domid; /* the domain of the last vCPU run, KEEL_CPU_DOMID_NONE before */
 	uint64_t busy_tsc; /* TSC ticks spent running vCPUs */
 };
 
@@ -91,8 +92,26 @@ static bool slot_ready(uint32_t slot, void *ctx)
 	return guest_vcpu_ready(p->s->v[slot], p->now);
 }
 
-/* Choose the next vCPU and mark it running, switching FPU state and
- * flushing the TLB if it is not the one the CPU last ran. */
+/* Make the CPU hold v's lazily switched state instead of the last vCPU's
+ * (whose state is saved, unless it was destroyed): FPU/SSE/AVX, DR0-DR3,
+ * a TLB flush, and an IBPB when v belongs to another domain. */
+static void sched_switch_to(struct sched_cpu *s, struct vcpu *v)
+{
+	if (s->last) {
+		arch_fpu_save(&s->last->fpu);
+		arch_dr_save(s->last->dr);
+	}
+	if (s->last_domid != v->dom->id)
+		arch_ibpb();
+	arch_fpu_restore(&v->fpu);
+	arch_dr_restore(v->dr);
+	virt->vcpu_flush_npt(v);
+	s->last = v;
+	s->last_domid = v->dom->id;
+}
+
+/* Choose the next vCPU and mark it running, switching lazy state (see
+ * sched_switch_to) if it is not the one the CPU last ran. */
 static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
 {
 	struct pick_ctx p = { s, now };
@@ -104,13 +123,8 @@ static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
 	if (slot >= 0) {
 		v = s->v[slot];
 		__atomic_store_n(&v->running, true, __ATOMIC_RELEASE);
-		if (s->last != v) {
-			if (s->last)
-				arch_fpu_save(&s->last->fpu);
-			arch_fpu_restore(&v->fpu);
-			virt->vcpu_flush_npt(v);
-			s->last = v;
-		}
+		if (s->last != v)
+			sched_switch_to(s, v);
 	}
 	spin_unlock(&s->lock);
 	return v;
@@ -166,6 +180,7 @@ void sched_run_cpu(void)
 	uint64_t slice_tsc = SCHED_SLICE_NS * time_tsc_khz() / 1000000ull;
 
 	arch_fpu_init_cpu();
+	s->last_domid = KEEL_CPU_DOMID_NONE;
 	watchdog_track_lock(&s->lock, "a pool CPU's run queue");
 	watchdog_arm();
 	for (;;) {

@@ -29,6 +29,7 @@ DEFAULT_ISO = os.path.join(ROOT, "out", "keel.iso")
 SCALE = float(os.environ.get("KEEL_TIMEOUT_SCALE", "1"))
 
 PROMPT = "dom0# "
+HV_LINE_START = "(keel) "  # how each hypervisor log line starts (common/log.c)
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 
 _running = []  # live Machine objects, killed on exit
@@ -172,23 +173,26 @@ class Machine:
         text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", text.replace("\r", ""))
         return "\n".join(text.rstrip("\n").split("\n")[-lines:])
 
-    def wait_for(self, pattern, timeout, what=None, strip=True):
+    def wait_for(self, pattern, timeout, what=None, strip=True, drop_hv=False):
         """Wait until regex `pattern` appears after the current position.
         Returns the match object (on the ANSI-stripped text when strip=True)
-        and moves the position past it. Raises TestFailure on timeout or if
-        QEMU exits."""
+        and moves the position past it. With drop_hv, the hypervisor's log
+        lines ("(keel) ...\n"), which share the serial port with dom0's
+        console and may land in the middle of one of its lines, are cut
+        out of the text first. Raises TestFailure on timeout or if QEMU
+        exits."""
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout * SCALE
         with self.lock:
             while True:
-                text = self.buf[self.pos:]
-                if strip:
-                    text = strip_ansi(text)
+                text, ends = self._view(strip, drop_hv)
                 mt = rx.search(text)
                 if mt:
-                    # advance in the raw buffer: find the end of the match's
-                    # last characters; with stripping we re-anchor on raw text
-                    self._advance(text, mt.end(), strip)
+                    # advance in the raw buffer past the match's last character
+                    if ends is None:
+                        self.pos += mt.end()
+                    elif mt.end() > 0:
+                        self.pos += ends[mt.end() - 1]
                     return mt
                 if self.eof:
                     raise TestFailure("QEMU exited (status %s) while waiting for %s; "
@@ -200,21 +204,33 @@ class Machine:
                                       % (timeout * SCALE, what or repr(pattern), self.tail()))
                 self.lock.wait(min(left, 1.0))
 
-    def _advance(self, text, end, strip):
-        if not strip:
-            self.pos += end
-            return
-        # map position `end` in stripped text back to the raw buffer
+    def _view(self, strip, drop_hv):
+        """The output after the current position as wait_for searches it:
+        without ANSI sequences (strip) and hypervisor log lines (drop_hv).
+        Returns (text, ends), ends[j] being the offset in the raw output
+        just past text[j]; ends is None when text is the raw output. A
+        hypervisor line still being printed ends the text."""
         raw = self.buf[self.pos:]
-        i = j = 0
-        while j < end and i < len(raw):
-            m = ANSI_RE.match(raw, i)
-            if m:
-                i = m.end()
+        if not strip and not drop_hv:
+            return raw, None
+        out, ends = [], []
+        i, n = 0, len(raw)
+        while i < n:
+            if strip:
+                m = ANSI_RE.match(raw, i)
+                if m:
+                    i = m.end()
+                    continue
+            if drop_hv and raw.startswith(HV_LINE_START, i):
+                j = raw.find("\n", i)
+                if j < 0:
+                    break
+                i = j + 1
                 continue
+            out.append(raw[i])
             i += 1
-            j += 1
-        self.pos += i
+            ends.append(i)
+        return "".join(out), ends
 
     def seen(self, pattern):
         """True if regex `pattern` appears anywhere in the output so far."""
@@ -295,13 +311,16 @@ class Machine:
         self.sendline(line)
         # (a dom0 console message, such as the domain monitor's "(keel) ..."
         # lines, may be printed right after the start marker)
-        self.wait_for(r"__KB%d__(\r?\n)?" % n, timeout, "start of the output of %r" % command)
+        # The hypervisor's own log lines can land anywhere in dom0's
+        # output, even inside a marker: they are cut out (drop_hv).
+        self.wait_for(r"__KB%d__(\r?\n)?" % n, timeout, "start of the output of %r" % command,
+                      drop_hv=True)
         m = self.wait_for(r"(?s)^(.*?)__KE%d__ rc=(\d+)" % n, timeout,
-                          "end of the output of %r" % command)
+                          "end of the output of %r" % command, drop_hv=True)
         out = m.group(1).replace("\r", "")
         # let the next prompt appear before anything else is typed
         try:
-            self.wait_for(re.escape(PROMPT), 10, "the prompt after %r" % command)
+            self.wait_for(re.escape(PROMPT), 10, "the prompt after %r" % command, drop_hv=True)
         except TestFailure:
             pass
         return out, int(m.group(2))

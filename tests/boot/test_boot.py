@@ -756,3 +756,4 @@ def t_disks_share_big(m):
 import test_dom0_ui  # noqa: E402,F401
 import test_presets  # noqa: E402,F401  (issue 5's preset guests)
 import test_stress  # noqa: E402,F401  (issue 10's stress rounds)
+import test_hostile  # noqa: E402,F401  (issue 11's hostile guests)

@@ -63,9 +63,29 @@ static void test_feature_bits(void)
 	CHECK(o.eax == 0xffffffff && o.ebx == 0xffffffff);
 }
 
+/* Guests see the speculation controls the CPU has (the hypervisor makes
+ * them work) but none whose MSR it does not emulate. */
+static void test_guest_speculation_bits(void)
+{
+	struct cpuid_out o = ones();
+
+	cpuid_policy_guest(7, 0, 0, 0, 1, &o);
+	CHECK_EQ_U64(o.edx & ((1u << 26) | (1u << 27) | (1u << 31)),
+		     (1u << 26) | (1u << 27) | (1u << 31)); /* IBRS/IBPB, STIBP, SSBD */
+	CHECK_EQ_U64(o.edx & ((1u << 28) | (1u << 29) | (1u << 30)), 0);
+	o = (struct cpuid_out){ 0, 0, 0, 0 };
+	cpuid_policy_guest(7, 0, 0, 0, 1, &o);
+	CHECK_EQ_U64(o.edx, 0);                       /* absent stays absent */
+	o = ones();
+	cpuid_policy_guest(0x80000008, 0, 0, 0, 1, &o);
+	CHECK_EQ_U64(o.ebx, 0xffffffff & ~(1u << 25)); /* no VIRT_SSBD */
+	CHECK_EQ_U64(o.ecx, 0);
+}
+
 int main(void)
 {
 	test_signature();
 	test_feature_bits();
+	test_guest_speculation_bits();
 	return harness_done("cpuid_policy");
 }

@@ -560,8 +560,34 @@ static void test_random_invariants(void)
 	CHECK_EQ_U64(bad, 0);
 }
 
+/* decode_prefixed_0f: cache-instruction exits without NRIPS. */
+static void test_prefixed_0f(void)
+{
+	static const uint8_t invd[] = { 0x2E, 0x0F, 0x08 };
+	uint8_t op2 = 0;
+
+	static const uint8_t wbinvd[] = { 0x0F, 0x09 }, wbnoinvd[] = { 0xF3, 0x0F, 0x09 };
+	static const uint8_t rex[] = { 0x48, 0x0F, 0x09 }, mov[] = { 0x89, 0x07 };
+	uint8_t many[16];
+
+	CHECK_EQ_U64(decode_prefixed_0f(wbinvd, 2, CPU_MODE_LONG64, &op2), 2);
+	CHECK_EQ_U64(op2, 0x09);
+	CHECK_EQ_U64(decode_prefixed_0f(invd, 3, CPU_MODE_PROT16, &op2), 3);
+	CHECK_EQ_U64(op2, 0x08);
+	CHECK_EQ_U64(decode_prefixed_0f(wbnoinvd, 3, CPU_MODE_PROT32, &op2), 3);
+	CHECK_EQ_U64(decode_prefixed_0f(rex, 3, CPU_MODE_LONG64, &op2), 3);
+	CHECK_EQ_U64(decode_prefixed_0f(rex, 3, CPU_MODE_PROT32, &op2), 0); /* 48 = DEC */
+	CHECK_EQ_U64(decode_prefixed_0f(mov, 2, CPU_MODE_LONG64, &op2), 0);
+	CHECK_EQ_U64(decode_prefixed_0f(wbinvd, 1, CPU_MODE_LONG64, &op2), 0); /* cut short */
+	memset(many, 0x66, sizeof(many));
+	many[14] = 0x0F;
+	many[15] = 0x09;
+	CHECK_EQ_U64(decode_prefixed_0f(many, 16, CPU_MODE_LONG64, &op2), 0); /* > 15 bytes */
+}
+
 int main(void)
 {
+	test_prefixed_0f();
 	test_valid();
 	test_invalid();
 	test_store_values();

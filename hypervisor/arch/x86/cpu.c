@@ -90,7 +90,9 @@ void arch_idle_wait(void)
 static uint64_t tsc_aux_loaded[MAX_CPUS]; /* value + 1; 0 = unknown */
 
 /* Make the calling CPU's TSC_AUX (read by RDTSCP) hold val, the running
- * vCPU's value; skipped when it already does or the CPU lacks RDTSCP. */
+ * vCPU's value; skipped when it already does or the CPU lacks RDTSCP.
+ * Bits 63:32 are reserved and raise #GP when set (AMD APM vol. 2, 13.2.4),
+ * so only the low 32 bits are ever written. */
 void arch_tsc_aux_load(uint64_t val)
 {
 	static int has_rdtscp = -1;
@@ -102,8 +104,16 @@ void arch_tsc_aux_load(uint64_t val)
 		cpuid_count(0x80000001, 0, &r);
 		has_rdtscp = (r.edx & CPUID_EXT_EDX_RDTSCP) != 0;
 	}
+	val = (uint32_t)val;
 	if (!has_rdtscp || tsc_aux_loaded[i] == val + 1)
 		return;
 	wrmsr(MSR_TSC_AUX, val);
 	tsc_aux_loaded[i] = val + 1;
+}
+
+/* Write back and invalidate every cache of the calling CPU (WBINVD, AMD
+ * APM vol. 3; Intel SDM vol. 2B). */
+void arch_wbinvd(void)
+{
+	__asm__ volatile("wbinvd" ::: "memory");
 }

@@ -3,9 +3,15 @@
  * vol. 2, 15.5.1 lists what it saves), and the hypervisor itself never uses
  * it (it is built with -mgeneral-regs-only), so the registers belong to the
  * vCPU last run on a CPU; when a CPU switches to another vCPU, the old one's
- * state is saved with XSAVE (or FXSAVE) and the new one's restored, XCR0
- * included (Intel SDM vol. 1, 13 "Managing State Using the XSAVE Feature
- * Set").
+ * state is saved with XSAVE (or FXSAVE) and the new one's restored (Intel
+ * SDM vol. 1, 13 "Managing State Using the XSAVE Feature Set").
+ *
+ * A guest sets XCR0 and CR4.OSFXSR without an exit, and legacy SSE works
+ * whatever XCR0 says, so the switch never uses the guest's XCR0: it saves
+ * and restores every component the CPU supports (XCR0 = all of them), and
+ * only then loads the incoming vCPU's own XCR0. A new vCPU's area holds the
+ * initial state (XSTATE_BV 0, FCW 0x37F, MXCSR 0x1F80), so it starts with
+ * nothing of the vCPU that ran before it.
  */
 #include <keel/arch.h>
 #include <keel/vcpu.h>
@@ -20,9 +26,14 @@
 #define CR4_OSXSAVE (1ull << 18)
 #define XCR0_X87 1ull
 #define FXSAVE_BYTES 512u
+#define FXSAVE_FCW_OFF 0
+#define FXSAVE_MXCSR_OFF 24
+#define FCW_INIT 0x037Fu   /* Intel SDM vol. 1, 8.1.5: FINIT's control word */
+#define MXCSR_INIT 0x1F80u /* Intel SDM vol. 1, 10.2.3.1: all masked, RN */
 
 static bool have_xsave;
 static uint32_t area_bytes = FXSAVE_BYTES;
+static uint64_t host_xcr0 = XCR0_X87; /* every user component the CPU has */
 
 static uint64_t xgetbv0(void)
 {
@@ -51,8 +62,12 @@ void arch_fpu_init_cpu(void)
 	__asm__ volatile("mov %0, %%cr0" : : "r"(cr0));
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
 	if (have_xsave) {
+		/* CPUID.(EAX=0DH,ECX=0): EDX:EAX the XCR0 bits the CPU supports,
+		 * ECX the area size with all of them enabled (SDM vol. 1, 13.2). */
 		cpuid_count(0xD, 0, &r);
+		host_xcr0 = ((uint64_t)r.edx << 32) | r.eax;
 		area_bytes = r.ecx > FXSAVE_BYTES ? r.ecx : FXSAVE_BYTES;
+		xsetbv0(host_xcr0);
 	}
 }
 
@@ -62,29 +77,50 @@ uint32_t arch_fpu_area_bytes(void)
 	return area_bytes;
 }
 
-/* Save the CPU's FPU state into f. */
+/* Put the initial state into the zeroed save area of a new vCPU: with
+ * XSTATE_BV 0, XRSTOR initializes every component but MXCSR, which it
+ * always loads from the legacy area (SDM vol. 1, 13.8.1); FXRSTOR loads
+ * the control words as they are. */
+void arch_fpu_init_area(struct vcpu_fpu *f)
+{
+	uint8_t *a = f->area;
+	uint16_t fcw = FCW_INIT;
+	uint32_t mxcsr = MXCSR_INIT;
+
+	__builtin_memcpy(a + FXSAVE_FCW_OFF, &fcw, sizeof(fcw));
+	__builtin_memcpy(a + FXSAVE_MXCSR_OFF, &mxcsr, sizeof(mxcsr));
+	f->xcr0 = XCR0_X87; /* XCR0's value after reset (SDM vol. 3A, 9.1.1) */
+}
+
+/* Save the CPU's FPU state into f: every supported component, whatever
+ * XCR0 the guest left loaded, which is kept in f->xcr0. */
 void arch_fpu_save(struct vcpu_fpu *f)
 {
 	if (have_xsave) {
 		f->xcr0 = xgetbv0();
+		if (f->xcr0 != host_xcr0)
+			xsetbv0(host_xcr0);
 		__asm__ volatile("xsave64 (%0)"
-				 : : "r"(f->area), "a"((uint32_t)f->xcr0),
-				   "d"((uint32_t)(f->xcr0 >> 32)) : "memory");
+				 : : "r"(f->area), "a"((uint32_t)host_xcr0),
+				   "d"((uint32_t)(host_xcr0 >> 32)) : "memory");
 	} else {
 		__asm__ volatile("fxsave64 (%0)" : : "r"(f->area) : "memory");
 	}
 }
 
-/* Load f into the CPU. A zeroed area is the initial state. */
+/* Load f into the CPU, every supported component (those the area does not
+ * hold take their initial state), then the vCPU's own XCR0. The CPU may
+ * still hold a destroyed vCPU's XCR0 (nothing saved it), hence the check. */
 void arch_fpu_restore(const struct vcpu_fpu *f)
 {
-	uint64_t xcr0 = f->xcr0 ? f->xcr0 : XCR0_X87;
-
 	if (have_xsave) {
-		xsetbv0(xcr0);
+		if (xgetbv0() != host_xcr0)
+			xsetbv0(host_xcr0);
 		__asm__ volatile("xrstor64 (%0)"
-				 : : "r"(f->area), "a"((uint32_t)xcr0),
-				   "d"((uint32_t)(xcr0 >> 32)) : "memory");
+				 : : "r"(f->area), "a"((uint32_t)host_xcr0),
+				   "d"((uint32_t)(host_xcr0 >> 32)) : "memory");
+		if (f->xcr0 != host_xcr0)
+			xsetbv0(f->xcr0);
 	} else {
 		__asm__ volatile("fxrstor64 (%0)" : : "r"(f->area) : "memory");
 	}

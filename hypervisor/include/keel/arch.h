@@ -6,6 +6,7 @@
 #ifndef KEEL_ARCH_H
 #define KEEL_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <keel/compiler.h>
 
@@ -28,6 +29,7 @@ void __noreturn arch_reset_machine(void);
 const char *arch_cpu_vendor(void);
 void arch_fpu_init_cpu(void);
 uint32_t arch_fpu_area_bytes(void);
+void arch_fpu_init_area(struct vcpu_fpu *f);
 void arch_fpu_save(struct vcpu_fpu *f);
 void arch_fpu_restore(const struct vcpu_fpu *f);
 void arch_timer_arm(uint64_t deadline_tsc);
@@ -37,5 +39,13 @@ void arch_dump_local_irqs(void);
 void arch_irq_window(void);
 void arch_idle_wait(void);
 void arch_tsc_aux_load(uint64_t val);
+void arch_wbinvd(void);
+void arch_dr_save(uint64_t dr[4]);
+void arch_dr_restore(const uint64_t dr[4]);
+uint64_t arch_spec_ctrl_bits(void);
+bool arch_has_ibpb(void);
+void arch_ibpb(void);
+void arch_spec_ctrl_enter(uint64_t guest_val);
+void arch_spec_ctrl_exit(uint64_t guest_val);
 
 #endif

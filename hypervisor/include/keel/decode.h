@@ -57,6 +57,17 @@ int decode_mmio(const uint8_t *code, uint32_t avail, enum cpu_mode mode,
 		struct mmio_insn *out);
 
 /*
+ * Returns the length in bytes of the instruction at code[0..avail) run in
+ * mode, which must be a two-byte 0F opcode without ModRM, such as INVD
+ * (0F 08), WBINVD (0F 09) or WBNOINVD (F3 0F 09), counting its prefixes,
+ * and stores the byte after 0F in *op2; returns 0 if it is not one or does
+ * not fit in avail (or 15) bytes. For exits whose instruction the CPU
+ * does not describe exactly.
+ */
+uint32_t decode_prefixed_0f(const uint8_t *code, uint32_t avail, enum cpu_mode mode,
+			    uint8_t *op2);
+
+/*
  * Returns the value a decoded MMIO_STORE writes: the immediate, or the
  * register operand (bits 15:8 for AH..BH), truncated to in->size bytes.
  */

@@ -64,6 +64,7 @@ struct domain {
 	/* Guests only. */
 	volatile enum domain_state state;
 	volatile bool paused;
+	bool invd_logged;              /* its first INVD was logged */
 	uint32_t shutdown_reason;      /* KEEL_SHUTDOWN_* */
 	struct spinlock lock;          /* devices, vLAPICs, vCPU wake-ups */
 	uint64_t *chunks;              /* host PA of each 2 MiB chunk of RAM */

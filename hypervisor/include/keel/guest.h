@@ -20,6 +20,7 @@ int guest_mmio(struct vcpu *v, const struct vm_exit *e);
 void guest_io(struct vcpu *v, const struct vm_exit *e);
 void guest_hlt(struct vcpu *v, const struct vm_exit *e);
 void guest_msr(struct vcpu *v, const struct vm_exit *e);
+void guest_cache_flush(struct vcpu *v, const struct vm_exit *e);
 uint32_t guest_console_input(struct domain *d, const uint8_t *buf, uint32_t n);
 void guest_press_button(struct domain *d, uint16_t status_bit);
 void guest_deliver_msi(struct domain *d, uint64_t address, uint32_t data, uint32_t *kick);

@@ -33,6 +33,9 @@ enum vm_exit_reason {
 	VM_EXIT_NMI,       /* a host NMI arrived */
 	VM_EXIT_SHUTDOWN,  /* triple fault */
 	VM_EXIT_INVALID,   /* the guest state was refused by the CPU */
+	VM_EXIT_CACHE_FLUSH, /* INVD (cache_invd) or WBINVD/WBNOINVD */
+	VM_EXIT_MONITOR,   /* MONITOR or MWAIT */
+	VM_EXIT_RDPMC,
 	VM_EXIT_UNKNOWN,
 };
 
@@ -52,6 +55,7 @@ struct vm_exit {
 	uint16_t port;
 	uint8_t io_size;
 	bool io_in;
+	bool cache_invd;   /* VM_EXIT_CACHE_FLUSH: INVD, not WBINVD */
 };
 
 struct domain;
@@ -86,7 +90,9 @@ struct vcpu {
 	bool init_pending, sipi_pending;
 	uint64_t time_ns;       /* guest-mode time, for accounting */
 	uint64_t tsc_aux, spec_ctrl;
+	/* Switched lazily, by the scheduler, when its CPU changes vCPU: */
 	struct vcpu_fpu fpu;
+	uint64_t dr[4];         /* DR0-DR3 */
 	void *lapic;            /* struct vlapic, owned by the domain */
 };
 

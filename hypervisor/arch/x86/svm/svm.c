@@ -40,6 +40,7 @@
 #define INSN_LEN_MSR 2
 #define INSN_LEN_VMMCALL 3
 #define INSN_LEN_HLT 1
+#define INSN_LEN_0F 2   /* INVD 0F 08, WBINVD 0F 09, RDPMC 0F 33 */
 #define VINTR_V_IRQ (1ull << 8)
 #define VINTR_PRIO_MAX (0xfull << 16)
 #define VINTR_IGN_TPR (1ull << 20)
@@ -100,7 +101,7 @@ static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 	 * again: the watchdog's NMI is answered there, any other one is
 	 * injected into dom0 before its next entry. */
 	vm->intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_MSR | INTERCEPT_NMI |
-			      INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA;
+			      INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA | INTERCEPT_INVD;
 	vm->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
 			      INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
 			      INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
@@ -132,17 +133,20 @@ static void msrpm_allow(uint8_t *pm, uint32_t msr)
 
 /* An isolated guest: every port, MSR (but the syscall/segment ones),
  * host interrupt and NMI exits; V_INTR_MASKING keeps the host's
- * interrupts away from the guest's IF (15.21.1). */
+ * interrupts away from the guest's IF (15.21.1). The cache instructions,
+ * MONITOR/MWAIT and RDPMC exit too (docs/architecture.md, "Intercepts"). */
 static void svm_set_guest_intercepts(struct vmcb *vm, uint8_t *msrpm, uint8_t *iopm)
 {
 	uint32_t i;
 
 	vm->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_CPUID |
 			      INTERCEPT_HLT | INTERCEPT_INVLPGA | INTERCEPT_IOIO |
-			      INTERCEPT_MSR | INTERCEPT_SHUTDOWN;
+			      INTERCEPT_MSR | INTERCEPT_SHUTDOWN | INTERCEPT_INVD |
+			      INTERCEPT_RDPMC;
 	vm->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
 			      INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
-			      INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+			      INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
+			      INTERCEPT_WBINVD | INTERCEPT_MONITOR | INTERCEPT_MWAIT;
 	memset(msrpm, 0xff, MSRPM_PAGES * PAGE_SIZE_4K);
 	for (i = 0; i < ARRAY_SIZE(guest_msr_passthrough); i++)
 		msrpm_allow(msrpm, guest_msr_passthrough[i]);
@@ -390,6 +394,22 @@ static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 	case SVM_EXIT_HLT:
 		e->reason = VM_EXIT_HLT;
 		e->insn_len = svm_insn_len(v, INSN_LEN_HLT);
+		return true;
+	case SVM_EXIT_INVD:
+	case SVM_EXIT_WBINVD:
+		e->reason = VM_EXIT_CACHE_FLUSH;
+		e->cache_invd = vm->exitcode == SVM_EXIT_INVD;
+		/* Without NRIPS a prefix (WBNOINVD is F3 0F 09) is not counted:
+		 * common code measures WBINVD itself then (insn_len 0). */
+		e->insn_len = (e->cache_invd || (svm_ops.features & KEEL_FEAT_NRIPS)) ?
+			      svm_insn_len(v, INSN_LEN_0F) : 0;
+		return true;
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+		e->reason = VM_EXIT_MONITOR;
+		return true;
+	case SVM_EXIT_RDPMC:
+		e->reason = VM_EXIT_RDPMC;
 		return true;
 	case SVM_EXIT_INTR:
 		e->reason = VM_EXIT_INTR;

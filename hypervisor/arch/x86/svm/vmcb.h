@@ -106,7 +106,9 @@ STATIC_ASSERT(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define INTERCEPT_NMI (1u << 1)
 #define INTERCEPT_INIT (1u << 3)
 #define INTERCEPT_VINTR (1u << 4)
+#define INTERCEPT_RDPMC (1u << 15)
 #define INTERCEPT_CPUID (1u << 18)
+#define INTERCEPT_INVD (1u << 22)
 #define INTERCEPT_HLT (1u << 24)
 #define INTERCEPT_INVLPGA (1u << 26)
 #define INTERCEPT_IOIO (1u << 27)
@@ -120,6 +122,9 @@ STATIC_ASSERT(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define INTERCEPT_STGI (1u << 4)
 #define INTERCEPT_CLGI (1u << 5)
 #define INTERCEPT_SKINIT (1u << 6)
+#define INTERCEPT_WBINVD (1u << 9)  /* also WBNOINVD */
+#define INTERCEPT_MONITOR (1u << 10)
+#define INTERCEPT_MWAIT (1u << 11)
 
 /* Exit codes (Appendix C). */
 #define SVM_EXIT_EXCP_BASE 0x040
@@ -127,7 +132,9 @@ STATIC_ASSERT(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define SVM_EXIT_NMI 0x061
 #define SVM_EXIT_INIT 0x063
 #define SVM_EXIT_VINTR 0x064
+#define SVM_EXIT_RDPMC 0x06F
 #define SVM_EXIT_CPUID 0x072
+#define SVM_EXIT_INVD 0x076
 #define SVM_EXIT_HLT 0x078
 #define SVM_EXIT_INVLPGA 0x07A
 #define SVM_EXIT_IOIO 0x07B
@@ -140,6 +147,9 @@ STATIC_ASSERT(sizeof(struct vmcb) == 0x1000, "vmcb size");
 #define SVM_EXIT_STGI 0x084
 #define SVM_EXIT_CLGI 0x085
 #define SVM_EXIT_SKINIT 0x086
+#define SVM_EXIT_WBINVD 0x089
+#define SVM_EXIT_MONITOR 0x08A
+#define SVM_EXIT_MWAIT 0x08B
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID ((uint64_t)-1)
 
