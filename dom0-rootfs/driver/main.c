@@ -235,22 +235,33 @@ MODULE_PARM_DESC(stall_s, "debug: hang dom0's CPU for N s (at most 60) so the wa
 /*
  * /sys/module/keel/parameters/send_ipi (root, write only): a debugging aid
  * for the isolation tests. "APICID VECTOR" sends one fixed IPI with that
- * vector (16-255) through dom0's local APIC, which dom0 owns, to any CPU,
- * also one the hypervisor keeps for guests: exactly what a misbehaving
- * dom0 kernel could do. The hypervisor must log and ignore what is not
- * meant for it (boot test guests_survive_dom0_ipis_with_exception_vectors).
+ * vector (16-255), "APICID init" an INIT and "APICID sipi VECTOR" a
+ * start-up IPI, through dom0's local APIC to any CPU, also one the
+ * hypervisor keeps for guests: exactly what a misbehaving dom0 kernel
+ * could do. The hypervisor must drop what is not meant for dom0's own CPU
+ * (boot test guests_survive_dom0_init_sipi_and_stray_ipis).
  */
 static int keel_send_ipi_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int id, vector;
+	unsigned int id, vector = 0;
 	unsigned long flags;
+	u32 icr;
+	char kind[8];
 
-	if (sscanf(val, "%u %u", &id, &vector) != 2 || id > 255 || vector < 16 ||
-	    vector > 255)
+	if (sscanf(val, "%u %7s %u", &id, kind, &vector) >= 2 && id <= 255 &&
+	    !strcmp(kind, "init"))
+		icr = APIC_DM_INIT | APIC_INT_LEVELTRIG | APIC_INT_ASSERT;
+	else if (sscanf(val, "%u %7s %u", &id, kind, &vector) == 3 && id <= 255 &&
+		 !strcmp(kind, "sipi") && vector <= 255)
+		icr = APIC_DM_STARTUP | vector;
+	else if (sscanf(val, "%u %u", &id, &vector) == 2 && id <= 255 &&
+		 vector >= 16 && vector <= 255)
+		icr = APIC_DM_FIXED | vector;
+	else
 		return -EINVAL;
-	pr_warn("sending IPI vector %u to APIC id %u (send_ipi)\n", vector, id);
+	pr_warn("sending IPI %#x to APIC id %u (send_ipi)\n", icr, id);
 	local_irq_save(flags);
-	apic_icr_write(APIC_DM_FIXED | vector, id);
+	apic_icr_write(icr, id);
 	local_irq_restore(flags);
 	return 0;
 }
@@ -259,7 +270,7 @@ static const struct kernel_param_ops keel_send_ipi_ops = {
 	.set = keel_send_ipi_set,
 };
 module_param_cb(send_ipi, &keel_send_ipi_ops, NULL, 0200);
-MODULE_PARM_DESC(send_ipi, "debug: \"APICID VECTOR\" sends one fixed IPI from dom0's LAPIC");
+MODULE_PARM_DESC(send_ipi, "debug: \"APICID VECTOR\", \"APICID init\" or \"APICID sipi VECTOR\" sends one IPI from dom0's LAPIC");
 
 /* Module entry: detect Keel, check the ABI, register /dev/keel. */
 static int __init keel_init(void)

@@ -25,6 +25,9 @@
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
 #include <keel/watchdog.h>
+#include <keel/guest_walk.h>
+#include <keel/decode.h>
+#include <asm/x86.h>
 #include <public/keel_abi.h>
 
 static struct domain *domains[MAX_DOMAINS];
@@ -69,6 +72,37 @@ static void chunk_to_guest(void *host, uint64_t off, uint64_t n, void *arg)
 int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa, uint64_t len)
 {
 	return domain_walk(d, gpa, len, chunk_from_guest, dst);
+}
+
+static int gpa_read(void *ctx, uint64_t gpa, void *buf, uint32_t len)
+{
+	return domain_copy_from_guest(ctx, buf, gpa, len);
+}
+
+static enum cpu_mode mode_of(const struct vcpu_paging_state *ps)
+{
+	if ((ps->efer & EFER_LMA) && ps->cs_long)
+		return CPU_MODE_LONG64;
+	if (!(ps->cr0 & CR0_PE))
+		return CPU_MODE_REAL;
+	return ps->cs_db ? CPU_MODE_PROT32 : CPU_MODE_PROT16;
+}
+
+/* Fetch the instruction at v's RIP; see domain.h. */
+int domain_fetch_insn(struct vcpu *v, uint8_t code[DECODE_MAX_INSN_LEN], uint32_t *got,
+		      enum cpu_mode *mode, uint64_t *rip)
+{
+	struct vcpu_paging_state ps;
+	struct guest_paging gp;
+
+	virt->vcpu_paging_state(v, &ps);
+	*mode = mode_of(&ps);
+	gp.cr0 = ps.cr0;
+	gp.cr3 = ps.cr3;
+	gp.cr4 = ps.cr4;
+	gp.efer = ps.efer;
+	*rip = (*mode == CPU_MODE_LONG64) ? v->regs.rip : ps.cs_base + (uint32_t)v->regs.rip;
+	return guest_fetch(&gp, *rip, code, DECODE_MAX_INSN_LEN, gpa_read, v->dom, got);
 }
 
 /* Copy len bytes from src to guest-physical gpa of d; see domain.h. */

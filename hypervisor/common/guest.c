@@ -292,39 +292,6 @@ void guest_io(struct vcpu *v, const struct vm_exit *e)
 
 /* ---- MMIO ---- */
 
-static int gpa_read(void *ctx, uint64_t gpa, void *buf, uint32_t len)
-{
-	return domain_copy_from_guest(ctx, buf, gpa, len);
-}
-
-static enum cpu_mode mode_of(const struct vcpu_paging_state *ps)
-{
-	if ((ps->efer & EFER_LMA) && ps->cs_long)
-		return CPU_MODE_LONG64;
-	if (!(ps->cr0 & CR0_PE))
-		return CPU_MODE_REAL;
-	return ps->cs_db ? CPU_MODE_PROT32 : CPU_MODE_PROT16;
-}
-
-/* Fetch up to DECODE_MAX_INSN_LEN bytes of the instruction at v's RIP
- * into code (*got of them), with the mode it runs in and its linear
- * address. 0 or -errno (see guest_fetch). */
-static int insn_fetch(struct vcpu *v, uint8_t code[DECODE_MAX_INSN_LEN], uint32_t *got,
-		      enum cpu_mode *mode, uint64_t *rip)
-{
-	struct vcpu_paging_state ps;
-	struct guest_paging gp;
-
-	virt->vcpu_paging_state(v, &ps);
-	*mode = mode_of(&ps);
-	gp.cr0 = ps.cr0;
-	gp.cr3 = ps.cr3;
-	gp.cr4 = ps.cr4;
-	gp.efer = ps.efer;
-	*rip = (*mode == CPU_MODE_LONG64) ? v->regs.rip : ps.cs_base + (uint32_t)v->regs.rip;
-	return guest_fetch(&gp, *rip, code, DECODE_MAX_INSN_LEN, gpa_read, v->dom, got);
-}
-
 static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode *mode)
 {
 	uint8_t code[DECODE_MAX_INSN_LEN] = { 0 };
@@ -332,7 +299,7 @@ static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode
 	uint64_t rip;
 	int rc;
 
-	rc = insn_fetch(v, code, &got, mode, &rip);
+	rc = domain_fetch_insn(v, code, &got, mode, &rip);
 	if (rc == 0)
 		rc = decode_mmio(code, got, *mode, in);
 	if (rc)
@@ -440,7 +407,7 @@ void guest_cache_flush(struct vcpu *v, const struct vm_exit *e)
 	enum cpu_mode mode;
 	uint64_t rip;
 
-	if (insn_fetch(v, code, &got, &mode, &rip) == 0)
+	if (domain_fetch_insn(v, code, &got, &mode, &rip) == 0)
 		len = decode_prefixed_0f(code, got, mode, &op2);
 	if (len)
 		invd = op2 == 0x08;

@@ -13,6 +13,7 @@
 #include <keel/memmap.h>
 #include <keel/paging.h>
 #include <keel/vcpu.h>
+#include <keel/decode.h>
 #include <keel/spinlock.h>
 #include <keel/vlapic.h>
 #include <keel/vioapic.h>
@@ -90,6 +91,13 @@ struct domain {
 	uint32_t msr_warnings;
 	uint64_t self_pages;           /* pages holding this struct */
 };
+
+/* Fetch up to DECODE_MAX_INSN_LEN bytes of the instruction at v's RIP
+ * (through its own page tables: guests and dom0 alike) into code, *got of
+ * them, with the mode it runs in and its linear address in *rip. 0 or
+ * -errno (see guest_fetch). */
+int domain_fetch_insn(struct vcpu *v, uint8_t code[DECODE_MAX_INSN_LEN], uint32_t *got,
+		      enum cpu_mode *mode, uint64_t *rip);
 
 /* Copy len bytes between hypervisor memory and guest-physical memory of d.
  * Return 0, or -EFAULT if any byte is outside the domain's RAM. */
