@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/run.sh - run every Keel test: build (incremental), unit tests, boot
-# tests. The last line is "N passed, N failed" (sum of all); the exit status
+# tests/run.sh - run every Keel test: build (incremental), unit tests, a
+# short smoke of every fuzz target, boot tests. The last line is "N passed, N failed" (sum of all); the exit status
 # is non-zero if anything failed.
 set -uo pipefail
 
@@ -17,11 +17,13 @@ Usage: ./tests/run.sh [OPTIONS]
 Runs, in order:
   1. ./build.sh                 (incremental; counts as one test)
   2. make -C tests/unit check   (host unit tests)
-  3. tests/boot/run.py          (boots out/keel.iso in QEMU/TCG)
+  3. tests/fuzz/run.sh          (each libFuzzer target for KEEL_FUZZ_SECONDS,
+                                default 10; counts one test per target)
+  4. tests/boot/run.py          (boots out/keel.iso in QEMU/TCG)
 and prints a summary whose last line is "N passed, N failed".
 
 Options:
-  --unit-only     only the unit tests (no build, no boot tests)
+  --unit-only     only the unit and fuzz tests (no build, no boot tests)
   --boot-only     only the build and the boot tests
   --no-build      do not run ./build.sh (boot the existing out/keel.iso)
   -k PATTERN      run only the boot tests matching PATTERN (regex on the
@@ -29,7 +31,7 @@ Options:
   -h, --help      show this help
 
 Run as root on Debian 12, it first installs the packages it needs with
-apt-get (QEMU, python3, gcc, make); ./build.sh installs the build's own.
+apt-get (QEMU, python3, gcc, make, clang); ./build.sh installs the build's own.
 
 Boot test logs (everything seen on the serial port): tests/boot/logs/.
 On a slow machine, KEEL_TIMEOUT_SCALE=2 doubles the boot tests' timeouts.
@@ -54,8 +56,9 @@ done
 
 # What the tests need on the host (./build.sh installs what the build needs):
 # QEMU for the boot tests, python3 for their harness, a C toolchain for the
-# unit tests, binutils' nm to name the hypervisor function a hung CPU is in.
-TEST_PACKAGES=(qemu-system-x86 python3 gcc make libc6-dev binutils)
+# unit tests, binutils' nm to name the hypervisor function a hung CPU is in,
+# clang with its fuzzer runtime for tests/fuzz.
+TEST_PACKAGES=(qemu-system-x86 python3 gcc make libc6-dev binutils clang libclang-rt-dev)
 
 # shellcheck source=../scripts/packages.sh
 . "$ROOT/scripts/packages.sh"
@@ -117,6 +120,17 @@ if [ "$DO_UNIT" = 1 ]; then
 	else
 		echo "unit: SKIPPED: tests/unit/Makefile does not exist yet"
 		SUMMARY+=("unit     skipped: tests/unit/Makefile does not exist yet")
+	fi
+fi
+
+if [ "$DO_UNIT" = 1 ]; then
+	echo "=== fuzz: tests/fuzz/run.sh (${KEEL_FUZZ_SECONDS:-10} s each)"
+	tests/fuzz/run.sh 2>&1 | tee "$TMP/fuzz.out"
+	res=$(counts_in "$TMP/fuzz.out")
+	if [ -n "$res" ]; then
+		add_result fuzz "${res% *}" "${res#* }" "tests/fuzz (build/fuzz/*.log)"
+	else
+		add_result fuzz 0 1 "tests/fuzz/run.sh gave no summary"
 	fi
 fi
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include <keel/decode.h>
+#include <keel/alu.h>
 #include <keel/errno.h>
 #include <keel/vcpu.h>
 
@@ -30,6 +31,8 @@ struct decode_state {
 	uint8_t rex;       /* 0, or the REX byte right before the opcode */
 	bool opsize_pfx;   /* 66 */
 	bool addrsize_pfx; /* 67 */
+	bool rep_pfx;      /* F3 (a mandatory prefix for MOVDQU) */
+	bool repne_pfx;    /* F2 */
 };
 
 /*
@@ -75,8 +78,9 @@ static bool decode_is_long(const struct decode_state *s)
  * (SDM vol. 2A 2.1.1, APM vol. 3 1.2). REX counts only when it is the last
  * prefix before the opcode (SDM vol. 2A 2.2.1: otherwise it is ignored),
  * and exists only in 64-bit mode (elsewhere 40-4F are INC/DEC).
- * LOCK, REPNE and REP are accepted and ignored: on a MOV they either
- * fault before any access (LOCK: #UD) or have no effect.
+ * LOCK is accepted: the emulation of a read-modify-write is atomic (it
+ * runs under the domain's device lock) and on a MOV LOCK faults before
+ * any access (#UD). REP/REPNE only matter as SSE mandatory prefixes.
  */
 static int decode_prefixes(struct decode_state *s, uint8_t *opcode)
 {
@@ -96,7 +100,13 @@ static int decode_prefixes(struct decode_state *s, uint8_t *opcode)
 			break;
 		case 0x26: case 0x2E: case 0x36: case 0x3E: /* ES CS SS DS */
 		case 0x64: case 0x65:                       /* FS GS */
-		case 0xF0: case 0xF2: case 0xF3:            /* LOCK REPNE REP */
+		case 0xF0:                                  /* LOCK */
+			break;
+		case 0xF2:
+			s->repne_pfx = true;
+			break;
+		case 0xF3:
+			s->rep_pfx = true;
 			break;
 		default:
 			if (decode_is_long(s) && (b & 0xF0) == 0x40) {
@@ -321,7 +331,97 @@ static int decode_moffs(struct decode_state *s, uint8_t op,
 	return 0;
 }
 
-/* Two-byte opcodes 0F xx: only MOVZX and MOVSX. */
+/*
+ * A read-modify-write with a register source (ALU r/m,r; TEST; XCHG; XADD;
+ * CMPXCHG): rmw is the operation, byte_op the 8-bit form.
+ */
+static int decode_rmw_reg(struct decode_state *s, uint8_t rmw, bool byte_op,
+			  struct mmio_insn *out)
+{
+	int rc = decode_modrm(s, &out->reg);
+
+	if (rc)
+		return rc;
+	out->kind = MMIO_RMW;
+	out->rmw = rmw;
+	out->size = byte_op ? 1 : decode_opsize(s);
+	out->reg_high8 = byte_op && s->rex == 0 && out->reg >= 4;
+	return 0;
+}
+
+/* Reads an immediate of n bytes, sign-extended to 64 bits. */
+static int decode_simm(struct decode_state *s, uint32_t n, uint64_t *imm)
+{
+	int rc = decode_le(s, n, imm);
+
+	if (rc == 0 && n < 8)
+		*imm = (uint64_t)((int64_t)(*imm << (64 - 8 * n)) >> (64 - 8 * n));
+	return rc;
+}
+
+/*
+ * The group opcodes with a memory destination (SDM vol. 2A, table A-6):
+ * 80/81/83 /0-7 ALU r/m,imm; F6/F7 /0 TEST r/m,imm, /2 NOT, /3 NEG;
+ * FE/FF /0 INC, /1 DEC. Immediates: ib for 80, 83 and F6, otherwise iw
+ * or id (sign-extended for 64-bit operands).
+ */
+static int decode_rmw_group(struct decode_state *s, uint8_t op, struct mmio_insn *out)
+{
+	static const uint8_t f6[8] = { ALU_TEST, 0xFF, ALU_NOT, ALU_NEG, 0xFF, 0xFF, 0xFF, 0xFF };
+	bool byte_op = (op & 1) == 0;
+	uint8_t ext;
+	uint32_t imm_len;
+	int rc = decode_modrm(s, &ext);
+
+	if (rc)
+		return rc;
+	ext &= 7;
+	out->kind = MMIO_RMW;
+	out->size = byte_op ? 1 : decode_opsize(s);
+	out->reg = 0;
+	imm_len = (op == 0x83 || byte_op) ? 1 : out->size == 2 ? 2 : 4;
+	if (op == 0xFE || op == 0xFF) {
+		if (ext > 1)
+			return -EINVAL; /* FF /2../6: CALL, JMP, PUSH */
+		out->rmw = ext == 0 ? ALU_INC : ALU_DEC;
+		return 0;
+	}
+	if (op == 0xF6 || op == 0xF7) {
+		if (f6[ext] == 0xFF)
+			return -EINVAL; /* MUL, IMUL, DIV, IDIV (and /1) */
+		out->rmw = f6[ext];
+		if (ext != 0)
+			return 0;
+	} else {
+		out->rmw = ext;
+	}
+	out->has_imm = true;
+	return decode_simm(s, imm_len, &out->imm);
+}
+
+/*
+ * 16-byte SSE moves (SDM vol. 2B): 0F 10/11 MOVUPS (66: MOVUPD), 0F 28/29
+ * MOVAPS (66: MOVAPD), 66 0F 6F/7F MOVDQA, F3 0F 6F/7F MOVDQU. F2/F3 with
+ * 10/11 are the scalar MOVSD/MOVSS and 0F 6F alone is an MMX move: refused.
+ */
+static int decode_vec_move(struct decode_state *s, uint8_t op2, struct mmio_insn *out)
+{
+	bool dq = op2 == 0x6F || op2 == 0x7F;
+	int rc;
+
+	if (s->repne_pfx || (s->rep_pfx && !dq) || (dq && !s->rep_pfx && !s->opsize_pfx))
+		return -EINVAL;
+	rc = decode_modrm(s, &out->reg);
+	if (rc)
+		return rc;
+	out->kind = (op2 == 0x11 || op2 == 0x29 || op2 == 0x7F) ? MMIO_STORE : MMIO_LOAD;
+	out->size = 16;
+	out->vec = true;
+	out->dst_size = out->kind == MMIO_LOAD ? 16 : 0;
+	return 0;
+}
+
+/* Two-byte opcodes 0F xx: MOVZX, MOVSX, XADD, CMPXCHG, the SSE moves. */
 static int decode_0f(struct decode_state *s, struct mmio_insn *out)
 {
 	uint8_t op2;
@@ -332,6 +432,12 @@ static int decode_0f(struct decode_state *s, struct mmio_insn *out)
 	switch (op2) {
 	case 0xB6: case 0xB7: case 0xBE: case 0xBF:
 		return decode_movx(s, op2, out);
+	case 0xC0: case 0xC1:
+		return decode_rmw_reg(s, MMIO_RMW_XADD, op2 == 0xC0, out);
+	case 0xB0: case 0xB1:
+		return decode_rmw_reg(s, MMIO_RMW_CMPXCHG, op2 == 0xB0, out);
+	case 0x10: case 0x11: case 0x28: case 0x29: case 0x6F: case 0x7F:
+		return decode_vec_move(s, op2, out);
 	default:
 		return -EINVAL;
 	}
@@ -340,7 +446,15 @@ static int decode_0f(struct decode_state *s, struct mmio_insn *out)
 static int decode_opcode(struct decode_state *s, uint8_t op,
 			 struct mmio_insn *out)
 {
+	if (op < 0x40 && (op & 7) <= 1) /* ADD..CMP r/m, r */
+		return decode_rmw_reg(s, op >> 3, (op & 1) == 0, out);
 	switch (op) {
+	case 0x80: case 0x81: case 0x83: case 0xF6: case 0xF7: case 0xFE: case 0xFF:
+		return decode_rmw_group(s, op, out);
+	case 0x84: case 0x85:
+		return decode_rmw_reg(s, ALU_TEST, op == 0x84, out);
+	case 0x86: case 0x87:
+		return decode_rmw_reg(s, MMIO_RMW_XCHG, op == 0x86, out);
 	case 0x88:
 		return decode_mov8(s, MMIO_STORE, out);
 	case 0x8A:
@@ -491,4 +605,45 @@ void mmio_load_complete(struct guest_regs *r, const struct mmio_insn *in,
 		*slot = v;
 	else
 		*slot = (*slot & ~dmask) | v;
+}
+
+/* Apply a decoded read-modify-write; see decode.h. */
+bool mmio_rmw_apply(struct guest_regs *r, const struct mmio_insn *in, enum cpu_mode mode,
+		    uint64_t mem, uint64_t *new_mem)
+{
+	struct mmio_insn rd = *in;
+	uint64_t src = mmio_store_value(r, in), m = decode_mask(in->size), acc;
+
+	rd.kind = MMIO_LOAD;
+	rd.ext = MMIO_EXT_NONE;
+	rd.dst_size = in->size;
+	mem &= m;
+	switch (in->rmw) {
+	case MMIO_RMW_XCHG:
+		mmio_load_complete(r, &rd, mode, mem);
+		*new_mem = src;
+		return true;
+	case MMIO_RMW_XADD:
+		*new_mem = alu_compute(ALU_ADD, in->size, mem, src, r->rflags, &r->rflags);
+		mmio_load_complete(r, &rd, mode, mem);
+		return true;
+	case MMIO_RMW_CMPXCHG:
+		acc = r->rax & m;
+		alu_compute(ALU_CMP, in->size, acc, mem, r->rflags, &r->rflags);
+		if (acc == mem) {
+			*new_mem = src;
+			return true;
+		}
+		rd.reg = 0; /* AL/AX/EAX/RAX gets the value read */
+		rd.reg_high8 = false;
+		mmio_load_complete(r, &rd, mode, mem);
+		return false;
+	case ALU_CMP: case ALU_TEST:
+		alu_compute((enum alu_op)in->rmw, in->size, mem, src, r->rflags, &r->rflags);
+		return false;
+	default:
+		*new_mem = alu_compute((enum alu_op)in->rmw, in->size, mem, src, r->rflags,
+				       &r->rflags);
+		return true;
+	}
 }

@@ -359,6 +359,44 @@ static bool mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kic
 	return false;
 }
 
+/* A read-modify-write (with or without LOCK: the domain's lock, held here,
+ * makes it atomic for the guest's other vCPUs): read, compute, write back
+ * unless the operation only compares. Returns true on a pvpanic report. */
+static bool mmio_rmw(struct vcpu *v, uint64_t gpa, const struct mmio_insn *in,
+		     enum cpu_mode mode, uint32_t *kick)
+{
+	uint64_t nw = 0;
+
+	if (mmio_rmw_apply(&v->regs, in, mode, mmio_read(v, gpa, kick), &nw))
+		return mmio_write(v, gpa, nw, kick);
+	return false;
+}
+
+/* A 16-byte SSE move between an XMM register (live in the CPU: v runs
+ * here) and the device, as four 4-byte accesses in ascending order.
+ * Returns true on a pvpanic report. */
+static bool mmio_vec(struct vcpu *v, uint64_t gpa, const struct mmio_insn *in, uint32_t *kick)
+{
+	uint8_t buf[16];
+	uint32_t i, w;
+	bool panicked = false;
+
+	if (in->kind == MMIO_LOAD) {
+		for (i = 0; i < 4; i++) {
+			w = (uint32_t)mmio_read(v, gpa + 4 * i, kick);
+			memcpy(buf + 4 * i, &w, 4);
+		}
+		arch_xmm_write(in->reg, buf);
+		return false;
+	}
+	arch_xmm_read(in->reg, buf);
+	for (i = 0; i < 4; i++) {
+		memcpy(&w, buf + 4 * i, 4);
+		panicked |= mmio_write(v, gpa + 4 * i, w, kick);
+	}
+	return panicked;
+}
+
 /* Emulate the MMIO access that caused nested page fault e. 0, or -errno
  * if the address is guest RAM (a hypervisor bug) or the instruction cannot
  * be decoded (the caller ends the domain). */
@@ -377,7 +415,11 @@ int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 	if (rc)
 		return rc;
 	spin_lock(&d->lock);
-	if (in.kind == MMIO_STORE)
+	if (in.vec)
+		panicked = mmio_vec(v, e->gpa, &in, &kick);
+	else if (in.kind == MMIO_RMW)
+		panicked = mmio_rmw(v, e->gpa, &in, mode, &kick);
+	else if (in.kind == MMIO_STORE)
 		panicked = mmio_write(v, e->gpa, mmio_store_value(&v->regs, &in), &kick);
 	else
 		mmio_load_complete(&v->regs, &in, mode, mmio_read(v, e->gpa, &kick));

@@ -137,3 +137,22 @@ def t_hostile_xmm(m):
              " (the victim guest's pattern)" if mt.group(3) == VICTIM_XMM0 else ""))
     check(st["xmm_bad"] == 0, "the victim's own XMM registers changed under it %d times"
           % st["xmm_bad"])
+
+
+@test("hostile_guest_lock_and_sse_mmio_work", "keel-hostile")
+def t_hostile_mmio(m):
+    # LOCK OR/XADD/CMPXCHG, ADD and 16-byte MOVDQU/MOVUPS on the spy's own
+    # local APIC page: legal instructions the MMIO emulation must carry
+    # out, not "cannot decode" (which crashed the guest before).
+    try:
+        out = guest_run(m, "spy", "echo mmio > /proc/keel_hostile; cat /proc/keel_hostile",
+                        timeout=60)
+    except TestFailure:
+        undecoded = re.search(r"cannot decode the MMIO instruction[^\n]*", m.buf)
+        if undecoded:
+            raise TestFailure("the spy guest crashed: the hypervisor %s" % undecoded.group(0))
+        raise
+    check("mmio ok" in out, "LOCK/SSE accesses to the local APIC went wrong: %r" % out[-400:])
+    check(not m.seen(r"cannot decode the MMIO instruction"),
+          "the hypervisor could not decode an MMIO instruction of the spy guest")
+

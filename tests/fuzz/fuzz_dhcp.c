@@ -21,6 +21,7 @@
  *   mkdir -p /tmp/fuzz_dhcp_corpus
  *   cd /tmp && ./fuzz_dhcp -max_total_time=60 -max_len=600 /tmp/fuzz_dhcp_corpus
  */
+#include "../../toolstack/fileio.c"
 #include "../../toolstack/netnames.c"
 #include "../../toolstack/lease.c"
 #include "../../toolstack/dhcp.c"

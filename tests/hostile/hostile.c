@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		   "  4 MiB memory area filled with known values, check them, and write\n"
 		   "  'rounds=N xmm_bad=N mem_bad=N dr_set=N' to STATUS-FILE every second;\n"
 		   "  runs SECONDS (default: until killed).\n"
+
 		   "Keel's boot tests use it with keel_hostile.ko (tests/hostile/).\n");
 }
 

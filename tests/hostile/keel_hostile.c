@@ -19,6 +19,10 @@
  *               whether they changed.
  *   invd        WBINVD, then INVD: on bare hardware INVD throws away every
  *               dirty cache line, other domains' included.
+ *   mmio        the legal but unusual accesses a guest may make to its own
+ *               emulated local APIC: LOCK OR, XADD, CMPXCHG, a plain ADD,
+ *               and 16-byte MOVDQU/MOVUPS loads and stores; reports
+ *               "mmio ok ..." or "mmio BAD ..." (bad: a bit per check).
  */
 #include <linux/module.h>
 #include <linux/proc_fs.h>
@@ -26,6 +30,7 @@
 #include <linux/irqflags.h>
 #include <linux/string.h>
 #include <linux/mutex.h>
+#include <linux/io.h>
 #include <asm/fpu/api.h>
 #include <asm/tsc.h>
 
@@ -182,6 +187,51 @@ static void cmd_invd(void)
 	scnprintf(result, sizeof(result), "invd done\n");
 }
 
+#define LAPIC_PA 0xFEE00000ul
+#define LAPIC_VERSION 0x30
+#define LAPIC_TPR 0x80
+
+static void cmd_mmio(void)
+{
+	u8 __iomem *p = ioremap(LAPIC_PA, PAGE_SIZE);
+	volatile u32 *tpr, *ver;
+	u32 t0, v0, x = 0, cmp, sse[4], fill[4];
+	unsigned long flags;
+	int bad = 0, i;
+
+	if (!p) {
+		scnprintf(result, sizeof(result), "mmio cannot map the local APIC\n");
+		return;
+	}
+	tpr = (volatile u32 *)(p + LAPIC_TPR);
+	ver = (volatile u32 *)(p + LAPIC_VERSION);
+	kernel_fpu_begin();
+	local_irq_save(flags);
+	t0 = *tpr;
+	v0 = *ver;
+	asm volatile("lock orl $0, %0" : "+m"(*tpr));
+	bad |= (*tpr != t0) << 0;
+	asm volatile("lock xaddl %0, %1" : "+r"(x), "+m"(*tpr));
+	bad |= (x != t0) << 1;
+	cmp = t0;
+	asm volatile("lock cmpxchgl %2, %1" : "+a"(cmp), "+m"(*tpr) : "r"(t0) : "cc");
+	bad |= (*tpr != t0) << 2;
+	asm volatile("addl $0, %0" : "+m"(*tpr));
+	asm volatile("movdqu %1, %%xmm3\n\tmovdqu %%xmm3, %0"
+		     : "=m"(sse) : "m"(*(volatile u8 (*)[16])ver));
+	bad |= (sse[0] != v0) << 3;
+	for (i = 0; i < 4; i++)
+		fill[i] = t0;
+	asm volatile("movups %1, %%xmm5\n\tmovups %%xmm5, %0"
+		     : "=m"(*(volatile u8 (*)[16])tpr) : "m"(fill));
+	bad |= (*tpr != t0) << 4;
+	local_irq_restore(flags);
+	kernel_fpu_end();
+	iounmap(p);
+	scnprintf(result, sizeof(result), "mmio %s tpr=%#x version=%#x xadd=%#x sse=%#x bad=%#x\n",
+		  bad ? "BAD" : "ok", t0, v0, x, sse[0], bad);
+}
+
 static ssize_t hostile_write(struct file *f, const char __user *ubuf, size_t len, loff_t *off)
 {
 	char cmd[64];
@@ -203,6 +253,8 @@ static ssize_t hostile_write(struct file *f, const char __user *ubuf, size_t len
 		cmd_dr((unsigned int)arg);
 	else if (!strcmp(cmd, "invd"))
 		cmd_invd();
+	else if (!strcmp(cmd, "mmio"))
+		cmd_mmio();
 	else
 		scnprintf(result, sizeof(result), "unknown command '%s'\n", cmd);
 	mutex_unlock(&lock);

@@ -10,6 +10,7 @@
  * were cross-checked with objdump while writing; the test does not need it.
  */
 #include "../../hypervisor/common/decode.c"
+#include "../../hypervisor/common/alu.c"
 
 #include <stdlib.h>
 #include <string.h>
@@ -198,8 +199,14 @@ static const struct bad_case bad_cases[] = {
 	{ "mov sreg 8C", P32, { 0x8C, 0x00 }, 2 },
 	{ "mov sreg 8E", P32, { 0x8E, 0x00 }, 2 },
 	{ "mov r, imm B8", L64, { 0xB8, 0, 0, 0, 0 }, 5 },
-	{ "add 01", L64, { 0x01, 0x08 }, 2 },
-	{ "xchg 87", L64, { 0x87, 0x08 }, 2 },
+	{ "add register operand 01 C0", L64, { 0x01, 0xC0 }, 2 },
+	{ "mul F7 /4", L64, { 0xF7, 0x20 }, 2 },
+	{ "call FF /2", L64, { 0xFF, 0x10 }, 2 },
+	{ "test F6 /1", L64, { 0xF6, 0x08, 0x01 }, 3 },
+	{ "movsd F2 0F 10", L64, { 0xF2, 0x0F, 0x10, 0x00 }, 4 },
+	{ "movss F3 0F 11", L64, { 0xF3, 0x0F, 0x11, 0x00 }, 4 },
+	{ "mmx movq 0F 6F", L64, { 0x0F, 0x6F, 0x00 }, 3 },
+	{ "add reg, r/m 03", L64, { 0x03, 0x00 }, 2 },
 	{ "ud2", L64, { 0x0F, 0x0B }, 2 },
 	{ "0F B8 popcnt-ish", L64, { 0xF3, 0x0F, 0xB8, 0x00 }, 4 },
 	{ "movnti 0F C3", L64, { 0x0F, 0xC3, 0x00 }, 3 },
@@ -548,7 +555,8 @@ static void test_random_invariants(void)
 		if (rc == 0) {
 			if (in.len == 0 || in.len > 15 || in.len > avail ||
 			    (in.size != 1 && in.size != 2 && in.size != 4 &&
-			     in.size != 8) || in.reg > 15 ||
+			     in.size != 8 && !(in.vec && in.size == 16)) || in.reg > 15 ||
+			    (in.vec && in.kind == MMIO_RMW) ||
 			    (in.reg_high8 && (in.reg < 4 || in.reg > 7)))
 				bad++;
 		} else if (rc != -EINVAL && rc != -E2BIG) {
@@ -558,6 +566,166 @@ static void test_random_invariants(void)
 		}
 	}
 	CHECK_EQ_U64(bad, 0);
+}
+
+/* The read-modify-write and SSE forms (issue 11): what they decode to. */
+static void test_rmw_and_vec(void)
+{
+	struct mmio_insn in;
+
+	in = dec(L64, "\xF0\xFF\x00", 3);                 /* lock incl (%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == ALU_INC && in.size == 4 && in.len == 3);
+	in = dec(L64, "\xF0\x48\x83\x48\x10\xFF", 6);    /* lock orq $-1, 0x10(%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == ALU_OR && in.size == 8 && in.has_imm &&
+	      in.imm == ~0ull && in.len == 6);
+	in = dec(L64, "\x81\x60\x08\x00\xFF\xFF\xFF", 7); /* andl $0xffffff00, 8(%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == ALU_AND && in.size == 4 && in.len == 7);
+	in = dec(P16, "\x81\x07\x34\x12", 4);            /* add word [bx], 0x1234 */
+	CHECK(in.kind == MMIO_RMW && in.rmw == ALU_ADD && in.size == 2 && in.imm == 0x1234 &&
+	      in.len == 4);
+	in = dec(L64, "\x30\x20", 2);                      /* xor %ah, (%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == ALU_XOR && in.size == 1 && in.reg_high8 &&
+	      in.reg == 4);
+	in = dec(L64, "\x87\x18", 2);                      /* xchg %ebx, (%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == MMIO_RMW_XCHG && in.reg == 3);
+	in = dec(L64, "\xF0\x0F\xC1\x08", 4);            /* lock xadd %ecx, (%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == MMIO_RMW_XADD && in.reg == 1 && in.len == 4);
+	in = dec(L64, "\xF0\x4C\x0F\xB1\x00", 5);       /* lock cmpxchg %r8, (%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == MMIO_RMW_CMPXCHG && in.reg == 8 && in.size == 8);
+	in = dec(L64, "\xF7\x18", 2);                      /* negl (%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == ALU_NEG && !in.has_imm);
+	in = dec(L64, "\xF6\x00\x80", 3);                 /* testb $0x80, (%rax) */
+	CHECK(in.kind == MMIO_RMW && in.rmw == ALU_TEST && in.imm == (uint64_t)-128);
+	in = dec(L64, "\xF3\x0F\x6F\x00", 4);            /* movdqu (%rax), %xmm0 */
+	CHECK(in.kind == MMIO_LOAD && in.vec && in.size == 16 && in.reg == 0);
+	in = dec(L64, "\x66\x44\x0F\x7F\x38", 5);       /* movdqa %xmm15, (%rax) */
+	CHECK(in.kind == MMIO_STORE && in.vec && in.reg == 15);
+	in = dec(L64, "\x0F\x11\x48\x10", 4);            /* movups %xmm1, 0x10(%rax) */
+	CHECK(in.kind == MMIO_STORE && in.vec && in.reg == 1 && in.len == 4);
+	in = dec(P32, "\x0F\x28\x10", 3);                 /* movaps (%eax), %xmm2 */
+	CHECK(in.kind == MMIO_LOAD && in.vec && in.reg == 2);
+}
+
+/* mmio_rmw_apply: register results and write-backs. */
+static void test_rmw_apply(void)
+{
+	struct guest_regs r;
+	struct mmio_insn in;
+	uint64_t nw = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.rcx = 5;
+	in = dec(L64, "\xF0\x0F\xC1\x08", 4);            /* lock xadd %ecx, (%rax) */
+	CHECK(mmio_rmw_apply(&r, &in, L64, 0xFFFFFFFF, &nw));
+	CHECK_EQ_U64(nw, 4);
+	CHECK_EQ_U64(r.rcx, 0xFFFFFFFF);
+	CHECK(r.rflags & ALU_CF);
+	r.rax = 7, r.rbx = 9;
+	in = dec(L64, "\xF0\x0F\xB1\x18", 4);            /* lock cmpxchg %ebx, (%rax) */
+	CHECK(mmio_rmw_apply(&r, &in, L64, 7, &nw));
+	CHECK_EQ_U64(nw, 9);
+	CHECK(r.rflags & ALU_ZF);
+	CHECK(!mmio_rmw_apply(&r, &in, L64, 8, &nw));       /* fails: rAX gets 8 */
+	CHECK_EQ_U64(r.rax, 8);
+	CHECK(!(r.rflags & ALU_ZF));
+	r.rbx = 0x1122334455667788ull;
+	in = dec(L64, "\x87\x18", 2);                      /* xchg %ebx, (%rax): zero-extends */
+	CHECK(mmio_rmw_apply(&r, &in, L64, 0xAABBCCDD, &nw));
+	CHECK_EQ_U64(nw, 0x55667788);
+	CHECK_EQ_U64(r.rbx, 0xAABBCCDD);
+	in = dec(L64, "\x85\x18", 2);                      /* test %ebx, (%rax): no write */
+	CHECK(!mmio_rmw_apply(&r, &in, L64, 0, &nw));
+	CHECK(r.rflags & ALU_ZF);
+}
+
+/* Native flags of one instruction "op %src, %dst" (AT&T) run on the
+ * host, for comparison with alu_compute. */
+#define NATIVE(name, insn, T)							\
+static uint64_t name(uint64_t d, uint64_t s, uint64_t fin, uint64_t *fout)	\
+{										\
+	T dd = (T)d, ss = (T)s;							\
+	uint64_t f;								\
+	__asm__ volatile("push %[fin]; popfq; " insn " %[s], %[d]; pushfq; pop %[f]" \
+			 : [d] "+r"(dd), [f] "=&r"(f) : [s] "r"(ss), [fin] "r"(fin) : "cc"); \
+	*fout = f;								\
+	return (uint64_t)dd;							\
+}
+NATIVE(native_add8, "addb", uint8_t)
+NATIVE(native_adc16, "adcw", uint16_t)
+NATIVE(native_sub32, "subl", uint32_t)
+NATIVE(native_sbb64, "sbbq", uint64_t)
+NATIVE(native_and8, "andb", uint8_t)
+NATIVE(native_or64, "orq", uint64_t)
+NATIVE(native_xor16, "xorw", uint16_t)
+NATIVE(native_cmp32, "cmpl", uint32_t)
+NATIVE(native_add64, "addq", uint64_t)
+NATIVE(native_sbb8, "sbbb", uint8_t)
+
+#define NATIVE1(name, insn, T)							\
+static uint64_t name(uint64_t d, uint64_t s, uint64_t fin, uint64_t *fout)	\
+{										\
+	T dd = (T)d;								\
+	uint64_t f;								\
+	(void)s;								\
+	__asm__ volatile("push %[fin]; popfq; " insn " %[d]; pushfq; pop %[f]"	\
+			 : [d] "+r"(dd), [f] "=&r"(f) : [fin] "r"(fin) : "cc");	\
+	*fout = f;								\
+	return (uint64_t)dd;							\
+}
+NATIVE1(native_inc32, "incl", uint32_t)
+NATIVE1(native_dec8, "decb", uint8_t)
+NATIVE1(native_neg16, "negw", uint16_t)
+NATIVE1(native_neg64, "negq", uint64_t)
+
+/* alu_compute against the host CPU, on edge and random values. */
+static void test_alu_native(void)
+{
+	static const struct {
+		enum alu_op op;
+		uint8_t size;
+		uint64_t (*native)(uint64_t, uint64_t, uint64_t, uint64_t *);
+	} t[] = {
+		{ ALU_ADD, 1, native_add8 }, { ALU_ADC, 2, native_adc16 },
+		{ ALU_SUB, 4, native_sub32 }, { ALU_SBB, 8, native_sbb64 },
+		{ ALU_AND, 1, native_and8 }, { ALU_OR, 8, native_or64 },
+		{ ALU_XOR, 2, native_xor16 }, { ALU_CMP, 4, native_cmp32 },
+		{ ALU_ADD, 8, native_add64 }, { ALU_SBB, 1, native_sbb8 },
+		{ ALU_INC, 4, native_inc32 }, { ALU_DEC, 1, native_dec8 },
+		{ ALU_NEG, 2, native_neg16 }, { ALU_NEG, 8, native_neg64 },
+	};
+	static const uint64_t edge[] = { 0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF,
+					 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
+					 0x7FFFFFFFFFFFFFFFull, 0x8000000000000000ull, ~0ull, 0x0F, 0x10 };
+	uint64_t flag_mask = ALU_FLAGS;
+	size_t i, j, k;
+	int n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		/* AF is undefined after AND/OR/XOR: not compared there */
+		uint64_t fm = (t[i].op == ALU_AND || t[i].op == ALU_OR || t[i].op == ALU_XOR) ?
+			      flag_mask & ~ALU_AF : flag_mask;
+		uint64_t m = t[i].size == 8 ? ~0ull : (1ull << (8 * t[i].size)) - 1;
+
+		for (n = 0; n < 4000; n++) {
+			uint64_t d, s, fin, fn, fe, rn, re;
+
+			j = (size_t)n % 16;
+			k = (size_t)(n / 16) % 16;
+			d = n < 256 ? edge[j] : harness_rand() ^ (harness_rand() << 32);
+			s = n < 256 ? edge[k] : harness_rand() ^ (harness_rand() << 32);
+			fin = 0x2 | ((n & 1) ? ALU_CF : 0) | ((n & 2) ? ALU_ZF | ALU_OF : 0);
+			rn = t[i].native(d, s, fin, &fn);
+			re = alu_compute(t[i].op, t[i].size, d, s, fin, &fe);
+			if (t[i].op == ALU_CMP)
+				rn = d;
+			CHECK_MSG((rn & m) == re && (fn & fm) == (fe & fm),
+				  "op %d size %u d %#llx s %#llx fin %#llx: native %#llx/%#llx, "
+				  "alu %#llx/%#llx", t[i].op, t[i].size, (unsigned long long)d,
+				  (unsigned long long)s, (unsigned long long)fin,
+				  (unsigned long long)rn, (unsigned long long)fn,
+				  (unsigned long long)re, (unsigned long long)fe);
+		}
+	}
 }
 
 /* decode_prefixed_0f: cache-instruction exits without NRIPS. */
@@ -588,6 +756,9 @@ static void test_prefixed_0f(void)
 int main(void)
 {
 	test_prefixed_0f();
+	test_rmw_and_vec();
+	test_rmw_apply();
+	test_alu_native();
 	test_valid();
 	test_invalid();
 	test_store_values();

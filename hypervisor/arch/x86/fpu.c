@@ -125,3 +125,51 @@ void arch_fpu_restore(const struct vcpu_fpu *f)
 		__asm__ volatile("fxrstor64 (%0)" : : "r"(f->area) : "memory");
 	}
 }
+
+/* Copy XMM register reg (0-15) of the calling CPU, which holds the running
+ * vCPU's state, to out[16] (for an emulated 16-byte MMIO store). */
+void arch_xmm_read(uint8_t reg, uint8_t out[16])
+{
+	switch (reg & 15) {
+	case 0: __asm__ volatile("movdqu %%xmm0, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 1: __asm__ volatile("movdqu %%xmm1, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 2: __asm__ volatile("movdqu %%xmm2, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 3: __asm__ volatile("movdqu %%xmm3, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 4: __asm__ volatile("movdqu %%xmm4, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 5: __asm__ volatile("movdqu %%xmm5, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 6: __asm__ volatile("movdqu %%xmm6, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 7: __asm__ volatile("movdqu %%xmm7, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 8: __asm__ volatile("movdqu %%xmm8, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 9: __asm__ volatile("movdqu %%xmm9, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 10: __asm__ volatile("movdqu %%xmm10, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 11: __asm__ volatile("movdqu %%xmm11, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 12: __asm__ volatile("movdqu %%xmm12, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 13: __asm__ volatile("movdqu %%xmm13, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	case 14: __asm__ volatile("movdqu %%xmm14, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	default: __asm__ volatile("movdqu %%xmm15, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	}
+}
+
+/* Load in[16] into XMM register reg (0-15) of the calling CPU (an emulated
+ * 16-byte MMIO load of the running vCPU). */
+void arch_xmm_write(uint8_t reg, const uint8_t in[16])
+{
+	switch (reg & 15) {
+	case 0: __asm__ volatile("movdqu %0, %%xmm0" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 1: __asm__ volatile("movdqu %0, %%xmm1" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 2: __asm__ volatile("movdqu %0, %%xmm2" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 3: __asm__ volatile("movdqu %0, %%xmm3" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 4: __asm__ volatile("movdqu %0, %%xmm4" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 5: __asm__ volatile("movdqu %0, %%xmm5" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 6: __asm__ volatile("movdqu %0, %%xmm6" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 7: __asm__ volatile("movdqu %0, %%xmm7" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 8: __asm__ volatile("movdqu %0, %%xmm8" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 9: __asm__ volatile("movdqu %0, %%xmm9" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 10: __asm__ volatile("movdqu %0, %%xmm10" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 11: __asm__ volatile("movdqu %0, %%xmm11" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 12: __asm__ volatile("movdqu %0, %%xmm12" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 13: __asm__ volatile("movdqu %0, %%xmm13" : : "m"(*(const uint8_t (*)[16])in)); break;
+	case 14: __asm__ volatile("movdqu %0, %%xmm14" : : "m"(*(const uint8_t (*)[16])in)); break;
+	default: __asm__ volatile("movdqu %0, %%xmm15" : : "m"(*(const uint8_t (*)[16])in)); break;
+	}
+}

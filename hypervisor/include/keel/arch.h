@@ -32,6 +32,8 @@ uint32_t arch_fpu_area_bytes(void);
 void arch_fpu_init_area(struct vcpu_fpu *f);
 void arch_fpu_save(struct vcpu_fpu *f);
 void arch_fpu_restore(const struct vcpu_fpu *f);
+void arch_xmm_read(uint8_t reg, uint8_t out[16]);
+void arch_xmm_write(uint8_t reg, const uint8_t in[16]);
 void arch_timer_arm(uint64_t deadline_tsc);
 void arch_kick_cpu(uint32_t apic_id);
 void arch_send_nmi(uint32_t apic_id);

@@ -6,8 +6,13 @@
  * bytes it moves and which register or immediate is involved. The helpers
  * mmio_store_value() and mmio_load_complete() then apply the x86 register
  * semantics (partial writes, zero/sign extension) to struct guest_regs.
- * Only the MOV family is supported: 88/89/8A/8B, C6/C7 /0, MOVZX, MOVSX,
- * MOVSXD and the A0-A3 moffs forms, with legacy prefixes and REX.
+ * Supported: the MOV family (88/89/8A/8B, C6/C7 /0, MOVZX, MOVSX, MOVSXD,
+ * the A0-A3 moffs forms); the read-modify-write forms with a memory
+ * destination, with or without LOCK (ADD/OR/ADC/SBB/AND/SUB/XOR/CMP r/m,r
+ * and r/m,imm; TEST; INC/DEC/NOT/NEG; XCHG; XADD; CMPXCHG), applied by
+ * mmio_rmw_apply(); and the 16-byte SSE moves MOVUPS/MOVUPD/MOVAPS/
+ * MOVAPD/MOVDQU/MOVDQA (vec: the register is XMM0-15). Legacy prefixes
+ * and REX are understood; VEX (AVX) is not yet.
  * Everything here is pure: no memory is touched but the arguments.
  */
 #ifndef KEEL_DECODE_H
@@ -25,7 +30,12 @@
  * Compatibility mode (EFER.LMA=1, CS.L=0) is PROT32 or PROT16 by CS.D. */
 enum cpu_mode { CPU_MODE_REAL, CPU_MODE_PROT16, CPU_MODE_PROT32, CPU_MODE_LONG64 };
 
-enum mmio_kind { MMIO_LOAD, MMIO_STORE };
+enum mmio_kind { MMIO_LOAD, MMIO_STORE, MMIO_RMW };
+
+/* mmio_insn.rmw for MMIO_RMW: an enum alu_op (keel/alu.h), or one of: */
+#define MMIO_RMW_XCHG 32
+#define MMIO_RMW_XADD 33
+#define MMIO_RMW_CMPXCHG 34
 
 /* Extension applied by a load (mmio_insn.ext). */
 #define MMIO_EXT_NONE 0
@@ -35,8 +45,10 @@ enum mmio_kind { MMIO_LOAD, MMIO_STORE };
 struct mmio_insn {
 	uint8_t len;        /* total instruction length in bytes */
 	enum mmio_kind kind;
-	uint8_t size;       /* memory access size in bytes: 1, 2, 4 or 8 */
+	uint8_t size;       /* memory access size in bytes: 1, 2, 4, 8, or 16 (vec) */
 	uint8_t reg;        /* x86 register number 0..15 of the register operand */
+	bool vec;           /* reg is XMM0-15 (16-byte SSE move) */
+	uint8_t rmw;        /* MMIO_RMW: the operation (see above) */
 	bool reg_high8;     /* 8-bit AH/CH/DH/BH (reg 4..7 without REX) */
 	bool has_imm;       /* store of an immediate (C6/C7) */
 	uint64_t imm;       /* sign-extended to size for C7 with 64-bit size */
@@ -55,6 +67,17 @@ struct mmio_insn {
  */
 int decode_mmio(const uint8_t *code, uint32_t avail, enum cpu_mode mode,
 		struct mmio_insn *out);
+
+/*
+ * Applies a decoded MMIO_RMW to the registers r (in mode, for 32-bit
+ * register writes) given mem, the in->size bytes read from the device:
+ * RFLAGS' arithmetic flags, and the register results of XCHG, XADD and a
+ * failed CMPXCHG. Returns true with the value to write back in *new_mem,
+ * or false when nothing is written (CMP, TEST, a failed CMPXCHG).
+ * Does not touch RIP.
+ */
+bool mmio_rmw_apply(struct guest_regs *r, const struct mmio_insn *in, enum cpu_mode mode,
+		    uint64_t mem, uint64_t *new_mem);
 
 /*
  * Returns the length in bytes of the instruction at code[0..avail) run in
