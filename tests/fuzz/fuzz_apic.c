@@ -17,17 +17,10 @@
  */
 #include "../../hypervisor/devices/lapic.c"
 #include "../../hypervisor/devices/ioapic.c"
+#include "fuzz.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                       \
-	do {                                                                 \
-		if (!(c))                                                    \
-			abort();                                             \
-	} while (0)
 
 #define FUZZ_TSC_KHZ 2000000ull
 

@@ -15,17 +15,10 @@
  *   cd /tmp && ./fuzz_config -max_total_time=60 /tmp/fuzz_config_corpus
  */
 #include "../../toolstack/config.c"
+#include "fuzz.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                       \
-	do {                                                                 \
-		if (!(c))                                                    \
-			abort();                                             \
-	} while (0)
 
 #define FUZZ_TEXT_BYTES 65536
 

@@ -10,18 +10,11 @@
  */
 #include "../../hypervisor/common/decode.c"
 #include "../../hypervisor/common/alu.c"
+#include "fuzz.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                       \
-	do {                                                                 \
-		if (!(c))                                                    \
-			abort();                                             \
-	} while (0)
 
 static bool fuzz_size_ok(uint8_t s)
 {

@@ -25,17 +25,10 @@
 #include "../../toolstack/netnames.c"
 #include "../../toolstack/lease.c"
 #include "../../toolstack/dhcp.c"
+#include "fuzz.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                       \
-	do {                                                                 \
-		if (!(c))                                                    \
-			abort();                                             \
-	} while (0)
 
 #define FUZZ_FREE_SLOTS 4u
 

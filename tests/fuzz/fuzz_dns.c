@@ -17,17 +17,10 @@
  *   cd /tmp && ./fuzz_dns -max_total_time=60 -max_len=1024 /tmp/fuzz_dns_corpus
  */
 #include "../../toolstack/dns.c"
+#include "fuzz.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                       \
-	do {                                                                 \
-		if (!(c))                                                    \
-			abort();                                             \
-	} while (0)
 
 static const struct dns_host fhosts[] = {
 	{ "tiny", 0x0A4D000Au },

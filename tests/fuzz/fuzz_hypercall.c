@@ -19,17 +19,10 @@
  * the target never calls it (KEEL_HC_HEARTBEAT is skipped). */
 #define STACK_SIZE_BYTES 16384
 #include "../../hypervisor/common/hypercall.c"
+#include "fuzz.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                       \
-	do {                                                                 \
-		if (!(c))                                                    \
-			abort();                                             \
-	} while (0)
 
 /* larger than the biggest argument, so that a size check that lets too
  * much through shows as an overflow of the hypervisor's bounce buffer */

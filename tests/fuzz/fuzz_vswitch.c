@@ -18,20 +18,13 @@
  *   cd /tmp && ./fuzz_vswitch -max_total_time=60 /tmp/fuzz_vswitch_corpus
  */
 #include "../../hypervisor/common/vswitch.c"
+#include "fuzz.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 #define FUZZ_PORTS 8u
-
-#define FUZZ_ASSERT(c)                                                       \
-	do {                                                                 \
-		if (!(c))                                                    \
-			abort();                                             \
-	} while (0)
 
 static struct vswitch fsw;
 static void *fmem[VSWITCH_MAX_PORTS];
