@@ -36,7 +36,10 @@ apt-get (QEMU, python3, gcc, make, clang); ./build.sh installs the build's own.
 Boot test logs (everything seen on the serial port): tests/boot/logs/.
 On a slow machine, KEEL_TIMEOUT_SCALE=2 doubles the boot tests' timeouts.
 KEEL_STRESS_ROUNDS=N sets the rounds of the Debian stress test (default 2):
-  KEEL_STRESS_ROUNDS=25 ./tests/run.sh --boot-only -k stress
+  KEEL_STRESS_ROUNDS=25 ./tests/run.sh --boot-only -k stress_debian
+KEEL_INTEGRITY_SECONDS=N sets the length of the integrity stress (default 90):
+  KEEL_INTEGRITY_SECONDS=1800 ./tests/run.sh --boot-only -k integrity
+KEEL_FUZZ_SECONDS=N sets how long each fuzz target runs (default 10).
 EOF
 }
 

@@ -238,8 +238,9 @@ MODULE_PARM_DESC(stall_s, "debug: hang dom0's CPU for N s (at most 60) so the wa
  * vector (16-255), "APICID init" an INIT and "APICID sipi VECTOR" a
  * start-up IPI, through dom0's local APIC to any CPU, also one the
  * hypervisor keeps for guests: exactly what a misbehaving dom0 kernel
- * could do. The hypervisor must drop what is not meant for dom0's own CPU
- * (boot test guests_survive_dom0_init_sipi_and_stray_ipis).
+ * could do. The hypervisor must survive what it can (boot test
+ * guests_survive_dom0_ipis_with_exception_vectors); INIT and SIPI still
+ * restart a pool CPU (docs/architecture.md, "Stray interrupts").
  */
 static int keel_send_ipi_set(const char *val, const struct kernel_param *kp)
 {

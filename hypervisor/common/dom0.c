@@ -8,12 +8,6 @@
  * reserved in dom0's e820; if dom0 touches one anyway (for example through
  * /dev/mem), it gets a private junk page that reads as 0xff and never the
  * real memory.
- *
- * Dom0's local APIC is its own, but its interrupt command register reaches
- * every CPU: the xAPIC page is mapped read-only, so dom0's writes to it
- * exit and are replayed on the real LAPIC, and the x2APIC ICR and the APIC
- * base MSR are intercepted; an IPI for any CPU but dom0's own, and every
- * INIT, start-up or SMI IPI, is logged and dropped (common/apic_filter.c).
  */
 #include <keel/dom0.h>
 #include <keel/domain.h>
@@ -28,9 +22,6 @@
 #include <keel/watchdog.h>
 #include <keel/string.h>
 #include <keel/printf.h>
-#include <keel/apic_filter.h>
-#include <keel/decode.h>
-#include <asm/x86.h>
 #include <public/keel_abi.h>
 
 #define DOM0_ZERO_PAGE_PA 0x20000ull
@@ -41,16 +32,6 @@
 #define DOM0_NPF_LOG_LIMIT 8
 #define DOM0_CRASH_REBOOT_US 10000000ull
 #define LOW_4G_BYTES (4ull << 30)
-#define LAPIC_REG_LDR 0xD0
-#define LAPIC_REG_ICR_LO 0x300
-#define LAPIC_REG_ICR_HI 0x310
-#define MSR_X2APIC_ICR 0x830u
-#define APIC_BASE_ADDR_MASK 0x000FFFFFFFFFF000ull
-#define APIC_BASE_EXTD (1ull << 10)
-#define X2APIC_MSR_ID 0x802u
-#define X2APIC_MSR_LDR 0x80Du
-#define DOM0_IPI_LOG_LIMIT 8
-#define VECTOR_GP 13
 
 struct dom0_layout {
 	uint64_t kernel_pa;
@@ -293,95 +274,9 @@ static int npt_build(const struct dom0_config *cfg)
 		}
 		cur = MAX(cur, hidden[i].base + hidden[i].len);
 	}
-	if (cur < limit) {
-		rc = pt_map(&dom0.npt, cur, cur, limit - cur, flags, 21);
-		if (rc)
-			return rc;
-	}
-	/* The xAPIC page read-only: writes exit (dom0_lapic_write). */
-	return pt_map(&dom0.npt, arch_lapic_pa(), arch_lapic_pa(), PAGE_SIZE_4K,
-		      virt->npt_flags_ro, 12);
-}
-
-static uint32_t ipis_dropped;
-
-/* Send dom0's ICR write (low word lo, destination dest) if apic_filter_icr
- * allows it; x2apic says which interface it came through. */
-static void dom0_send_icr(uint32_t lo, uint32_t dest, bool x2apic)
-{
-	uint32_t own_logical, send;
-	const char *why;
-
-	own_logical = x2apic ? (uint32_t)rdmsr(X2APIC_MSR_LDR)
-			     : arch_lapic_read(LAPIC_REG_LDR) >> 24;
-	if (apic_filter_icr(lo, dest, x2apic ? (uint32_t)rdmsr(X2APIC_MSR_ID) : this_cpu()->apic_id,
-			    own_logical, &send, &why) == 0) {
-		if (x2apic)
-			wrmsr(MSR_X2APIC_ICR, ((uint64_t)dest << 32) | send);
-		else
-			arch_lapic_write(LAPIC_REG_ICR_LO, send);
-		return;
-	}
-	if (ipis_dropped++ < DOM0_IPI_LOG_LIMIT)
-		log_warn("dom0 sent an IPI (ICR %#x, destination %#x) that is not for its own CPU: "
-			 "dropped (%s)\n", lo, dest, why);
-}
-
-/* Dom0 wrote its read-only xAPIC page: decode the store and replay it on
- * the real LAPIC, the ICR through dom0_send_icr. 0, or -EFAULT if the
- * instruction is not a store the decoder knows (dom0 then crashes). */
-static int dom0_lapic_write(struct vcpu *v, const struct vm_exit *e)
-{
-	uint8_t code[DECODE_MAX_INSN_LEN] = { 0 };
-	uint32_t got = 0, off = (uint32_t)(e->gpa & 0xFFF), val;
-	struct mmio_insn in;
-	enum cpu_mode mode;
-	uint64_t rip;
-
-	if (domain_fetch_insn(v, code, &got, &mode, &rip) || decode_mmio(code, got, mode, &in) ||
-	    in.kind != MMIO_STORE) {
-		log_err("dom0 wrote its local APIC at %#llx with an instruction that cannot be "
-			"emulated: %02x %02x %02x %02x\n", (unsigned long long)rip, code[0],
-			code[1], code[2], code[3]);
-		return -EFAULT;
-	}
-	val = (uint32_t)mmio_store_value(&v->regs, &in);
-	if ((off & 0xFF0) == LAPIC_REG_ICR_LO)
-		dom0_send_icr(val, arch_lapic_read(LAPIC_REG_ICR_HI) >> 24, false);
-	else
-		arch_lapic_write(off, val);
-	v->regs.rip += in.len;
+	if (cur < limit)
+		return pt_map(&dom0.npt, cur, cur, limit - cur, flags, 21);
 	return 0;
-}
-
-/* Handle an intercepted RDMSR/WRMSR of dom0 (the APIC base and the x2APIC
- * ICR; see svm_set_dom0_intercepts): reads pass, ICR writes are checked,
- * and the APIC base may not move (the read-only xAPIC page is at the
- * default one). Others raise #GP. */
-void dom0_msr(struct vcpu *v, const struct vm_exit *e)
-{
-	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax, cur;
-
-	if (e->msr != MSR_APIC_BASE && e->msr != MSR_X2APIC_ICR) {
-		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
-		return;
-	}
-	if (e->reason == VM_EXIT_MSR_READ) {
-		cur = rdmsr(e->msr);
-		v->regs.rax = (uint32_t)cur;
-		v->regs.rdx = cur >> 32;
-	} else if (e->msr == MSR_X2APIC_ICR) {
-		if (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD)
-			dom0_send_icr((uint32_t)val, (uint32_t)(val >> 32), true);
-	} else if ((val & APIC_BASE_ADDR_MASK) != arch_lapic_pa()) {
-		log_warn("dom0 tried to move its local APIC to %#llx: refused\n",
-			 (unsigned long long)(val & APIC_BASE_ADDR_MASK));
-		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
-		return;
-	} else {
-		wrmsr(MSR_APIC_BASE, val);
-	}
-	v->regs.rip += e->insn_len;
 }
 
 /* Resolve a nested page fault of dom0; see dom0.h. */
@@ -391,8 +286,6 @@ int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
 	uint64_t big = ALIGN_DOWN(e->gpa, PAGE_SIZE_2M);
 	int rc;
 
-	if (page == arch_lapic_pa() && (e->npf_flags & NPF_WRITE))
-		return dom0_lapic_write(v, e);
 	if (e->npf_flags & NPF_PRESENT)
 		return -EFAULT;
 	if (gpa_hidden(page, PAGE_SIZE_4K)) {

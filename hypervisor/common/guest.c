@@ -48,6 +48,7 @@
 #define MSR_UCODE_REV 0x8Bu
 #define MSR_TSC_AUX 0xC0000103u
 #define MSR_AMD_NB_CFG 0xC001001Fu
+#define MSR_AMD_INT_PENDING 0xC0010055u /* read by Linux's AMD E400 check: 0 = no C1E */
 #define APIC_BASE_ENABLE (1ull << 11)
 #define APIC_BASE_BSP (1ull << 8)
 #define VECTOR_GP 13
@@ -518,6 +519,7 @@ static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		return true;
 	case MSR_UCODE_REV:
 	case MSR_AMD_NB_CFG:
+	case MSR_AMD_INT_PENDING:
 		*val = 0;
 		return true;
 	default:

@@ -47,7 +47,6 @@
 #define VINTR_MASKING (1ull << 24)
 #define VECTOR_UD 6
 #define VECTOR_GP 13
-#define MSR_X2APIC_ICR 0x830u
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
@@ -109,10 +108,6 @@ static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 	msrpm_intercept(msrpm, MSR_EFER);
 	msrpm_intercept(msrpm, MSR_VM_CR);
 	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
-	/* Dom0's LAPIC reaches every CPU: its ICR and base are checked by
-	 * common code (dom0_msr; the xAPIC page is mapped read-only). */
-	msrpm_intercept(msrpm, MSR_APIC_BASE);
-	msrpm_intercept(msrpm, MSR_X2APIC_ICR);
 }
 
 /* MSRs a guest may use directly: all are switched by VMLOAD/VMSAVE. */
@@ -614,7 +609,6 @@ static struct virt_ops svm_ops = {
 	.vcpu_flush_npt = svm_vcpu_flush_npt,
 	.vcpu_dump = svm_vcpu_dump,
 	.npt_flags_rwx = 0x7, /* P, RW, US: nested entries need US (15.25.5) */
-	.npt_flags_ro = 0x5,  /* P, US */
 };
 
 /*
