@@ -40,9 +40,13 @@ def build_kit():
         raise TestFailure("building tests/hostile failed:\n%s" % p.stdout[-2000:])
 
 
-def boot_keel_hostile():
+def boot_with_kit(name, smp, mem, guests, extra_disk=""):
+    """Boot the serial entry with the hostile kit attached as a disk, copy
+    it into dom0 and start tiny guests (name, vcpus) that each get it as
+    /dev/vda (plus extra_disk, a disk item), unpack it at /t and load
+    keel_hostile.ko."""
     build_kit()
-    m = Machine("keel-hostile", cpu="max", smp=2, mem=1536,
+    m = Machine(name, cpu="max", smp=smp, mem=mem,
                 extra=["-drive", "file=%s,if=virtio,format=raw,readonly=on" % IMG]).start()
     m.boot_entry("keel-serial")
     m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
@@ -50,16 +54,22 @@ def boot_keel_hostile():
     out, rc = m.run("for d in /dev/vd?; do tar -tf $d 2>/dev/null | grep -q keel_hostile.ko "
                     "&& cat $d > /tmp/hostile.img && echo KIT-FROM-$d && break; done")
     check("KIT-FROM-" in out, "dom0 found no disk with the hostile kit: %r" % out[-400:])
-    disk = "disk=['file:/tmp/hostile.img,xvda,r']"
-    for name in ("victim", "spy"):
-        out, rc = m.run("keel create tiny name=%s \"%s\"" % (name, disk), timeout=120)
-        check(rc == 0 and "Started domain %s" % name in out,
-              "keel create %s failed: %r" % (name, out[-400:]))
-    for name in ("victim", "spy"):
-        wait_guest_ready(m, name)
-        out = guest_run(m, name, "mkdir -p /t && tar -xf /dev/vda -C /t && "
+    disk = "disk=['file:/tmp/hostile.img,xvda,r'%s]" % (", '%s'" % extra_disk if extra_disk else "")
+    for gname, vcpus in guests:
+        out, rc = m.run("keel create tiny name=%s vcpus=%d \"%s\"" % (gname, vcpus, disk),
+                        timeout=120)
+        check(rc == 0 and "Started domain %s" % gname in out,
+              "keel create %s failed: %r" % (gname, out[-400:]))
+    for gname, _ in guests:
+        wait_guest_ready(m, gname)
+        out = guest_run(m, gname, "mkdir -p /t && tar -xf /dev/vda -C /t && "
                         "insmod /t/keel_hostile.ko && echo KIT-$((6*7))")
-        check("KIT-42" in out, "%s could not unpack and load the kit: %r" % (name, out[-400:]))
+        check("KIT-42" in out, "%s could not unpack and load the kit: %r" % (gname, out[-400:]))
+    return m
+
+
+def boot_keel_hostile():
+    m = boot_with_kit("keel-hostile", 2, 1536, (("victim", 1), ("spy", 1)))
     guest_run(m, "victim", "( /t/hostile victim /tmp/victim.status </dev/null >/dev/null 2>&1 & ); sleep 2")
     return m
 

@@ -16,36 +16,15 @@ import re
 import time
 
 import test_boot
-from harness import Machine
-from test_boot import check, guest_run, guest_wait_file, test, wait_guest_ready
-from test_hostile import IMG, build_kit
+from test_boot import check, guest_run, guest_wait_file, test
+from test_hostile import boot_with_kit
 
 SECONDS = int(os.environ.get("KEEL_INTEGRITY_SECONDS", "90"))
 GUESTS = (("int1", 2), ("int2", 1), ("int3", 2))
 
 
 def boot_keel_integrity():
-    build_kit()
-    m = Machine("keel-integrity", cpu="max", smp=4, mem=2048,
-                extra=["-drive", "file=%s,if=virtio,format=raw,readonly=on" % IMG]).start()
-    m.boot_entry("keel-serial")
-    m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
-    m.wait_shell()
-    out, rc = m.run("for d in /dev/vd?; do tar -tf $d 2>/dev/null | grep -q integrity.sh "
-                    "&& cat $d > /tmp/hostile.img && echo KIT-FROM-$d && break; done")
-    check("KIT-FROM-" in out, "dom0 found no disk with the hostile kit: %r" % out[-400:])
-    disk = "disk=['file:/tmp/hostile.img,xvda,r', 'ram:8M,xvdb,w']"
-    for name, vcpus in GUESTS:
-        out, rc = m.run("keel create tiny name=%s vcpus=%d \"%s\"" % (name, vcpus, disk),
-                        timeout=120)
-        check(rc == 0 and "Started domain %s" % name in out,
-              "keel create %s failed: %r" % (name, out[-400:]))
-    for name, _ in GUESTS:
-        wait_guest_ready(m, name)
-        out = guest_run(m, name, "mkdir -p /t && tar -xf /dev/vda -C /t && "
-                        "insmod /t/keel_hostile.ko && echo KIT-$((6*7))")
-        check("KIT-42" in out, "%s could not unpack and load the kit: %r" % (name, out[-400:]))
-    return m
+    return boot_with_kit("keel-integrity", 4, 2048, GUESTS, "ram:8M,xvdb,w")
 
 
 test_boot.FIXTURES["keel-integrity"] = boot_keel_integrity
