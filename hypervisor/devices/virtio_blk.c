@@ -347,9 +347,10 @@ static int blk_serve(struct virtio_blk *b, const struct guest_mem_ops *mem)
  * call): at most the queue size chains and about 16 MiB of data per
  * call. Call it after every guest write to the device's I/O BAR (the
  * queue-notify register sets the kick) and, while it returns 1, again
- * later (e.g. on the vCPU's next exit). Requests are served only once
- * the driver has set DRIVER_OK. out receives up to VIRTIO_BLK_MAX_MSGS
- * MSI messages for the caller to deliver, *n_out their number.
+ * later (e.g. on the vCPU's next exit). Requests are served only while
+ * virtio_pci_rings_usable (DRIVER_OK, bus mastering on). out receives up
+ * to VIRTIO_BLK_MAX_MSGS MSI messages for the caller to deliver, *n_out
+ * their number.
  * Returns 0 when idle, 1 if the budget ran out with work left, or -EIO
  * if the device is (now) broken and needs a reset.
  */
@@ -364,8 +365,7 @@ int virtio_blk_process(struct virtio_blk *b, const struct guest_mem_ops *mem,
 	*n_out = 0;
 	if (b->broken)
 		return -EIO;
-	if (!b->pending || !(b->vp.status & VIRTIO_STATUS_DRIVER_OK) ||
-	    (b->vp.status & VIRTIO_STATUS_FAILED))
+	if (!b->pending || !virtio_pci_rings_usable(&b->vp))
 		return 0;
 	q->event_idx = (b->vp.guest_features >> VIRTIO_RING_F_EVENT_IDX) & 1;
 	for (;;) {

@@ -120,9 +120,7 @@ void virtio_net_init(struct virtio_net *n, const uint8_t *mac,
  * bus mastering, not failed or broken). */
 static bool net_driver_ok(const struct virtio_net *n)
 {
-	return (n->vp.status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(n->vp.status & VIRTIO_STATUS_FAILED) &&
-	       (n->vp.command & VIRTIO_PCI_CMD_MASTER) && !n->broken;
+	return virtio_pci_rings_usable(&n->vp) && !n->broken;
 }
 
 /*

@@ -114,6 +114,14 @@ static void vp_msix_release(struct virtio_pci *vp)
 	}
 }
 
+/* See virtio_pci.h. */
+bool virtio_pci_rings_usable(const struct virtio_pci *vp)
+{
+	return (vp->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(vp->status & VIRTIO_STATUS_FAILED) &&
+	       (vp->command & VIRTIO_PCI_CMD_MASTER);
+}
+
 /* Next released message (see virtio_pci.h). */
 bool virtio_pci_take_msg(struct virtio_pci *vp, struct msi_msg *msg)
 {

@@ -548,12 +548,15 @@ static void fuzz_check_readback(uint32_t off, uint8_t size, uint32_t value)
 /* ---- the device models, run as the hypervisor runs them ---- */
 
 /* One virtio_blk_process call: its result, the messages it hands back,
- * and no guest memory touched before DRIVER_OK or while broken. */
+ * and no guest memory touched before DRIVER_OK, with FAILED, without bus
+ * mastering or while broken. */
 static int fuzz_blk_process(void)
 {
 	struct msi_msg out[VIRTIO_BLK_MAX_MSGS];
 	bool was_broken = blk.broken;
-	bool gated = was_broken || !(blk.vp.status & VIRTIO_STATUS_DRIVER_OK);
+	bool gated = was_broken || !(blk.vp.status & VIRTIO_STATUS_DRIVER_OK) ||
+		     (blk.vp.status & VIRTIO_STATUS_FAILED) ||
+		     !(blk.vp.command & VIRTIO_PCI_CMD_MASTER);
 	uint64_t maps = fz.maps;
 	uint32_t n = ~0u;
 	int rc = virtio_blk_process(&blk, &fuzz_mem, out, &n);

@@ -196,6 +196,11 @@ void virtio_pci_mmio_write(struct virtio_pci *vp, uint64_t gpa, uint8_t size,
  */
 bool virtio_pci_raise(struct virtio_pci *vp, uint16_t q, struct msi_msg *msg);
 
+/* Whether the driver may have its rings used: DRIVER_OK without FAILED,
+ * and bus mastering on (a function without it must not touch memory, PCI
+ * Local Bus 3.0, 6.2.2). Both device models gate their ring work on it. */
+bool virtio_pci_rings_usable(const struct virtio_pci *vp);
+
 /*
  * Next message released by an unmask (vector or function mask cleared,
  * MSI-X enabled, by virtio_pci_mmio_write or virtio_pci_cfg_write).
