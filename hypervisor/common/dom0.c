@@ -308,6 +308,7 @@ void dom0_crash(struct vcpu *v, const char *why)
 {
 	log_err("dom0 crashed: %s\n", why);
 	virt->vcpu_dump(v);
+	vcpu_dump_exit_history(v);
 	log_err("rebooting the machine in %llu s\n",
 		(unsigned long long)(DOM0_CRASH_REBOOT_US / 1000000));
 	udelay(DOM0_CRASH_REBOOT_US);

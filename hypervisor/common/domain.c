@@ -132,6 +132,22 @@ int domain_handle_npf(struct vcpu *v, const struct vm_exit *e)
 	return guest_mmio(v, e);
 }
 
+/* Log v's last hardware exits, oldest first (backend codes and RIPs). */
+void vcpu_dump_exit_history(const struct vcpu *v)
+{
+	uint32_t n = v->exit_hist_next < VCPU_EXIT_HISTORY ? v->exit_hist_next :
+		     VCPU_EXIT_HISTORY;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct vcpu_exit_note *e =
+			&v->exit_hist[(v->exit_hist_next - n + i) % VCPU_EXIT_HISTORY];
+
+		log_err("  exit -%u: code %#llx at RIP %#llx\n", n - i,
+			(unsigned long long)e->code, (unsigned long long)e->rip);
+	}
+}
+
 /* End v's domain; see exit.h. Dom0 takes the machine with it; a guest is
  * marked crashed, its registers logged, and nothing else is touched. */
 void domain_crash(struct vcpu *v, const char *why)
@@ -142,6 +158,7 @@ void domain_crash(struct vcpu *v, const char *why)
 		dom0_crash(v, why);
 	log_err("domain %u (%s) crashed on vCPU %u: %s\n", d->id, d->name, v->id, why);
 	virt->vcpu_dump(v);
+	vcpu_dump_exit_history(v);
 	spin_lock(&d->lock);
 	if (d->state == DOM_ACTIVE) {
 		d->state = DOM_CRASHED;

@@ -75,6 +75,14 @@ struct vcpu_fpu {
 	void *area; /* 64-byte aligned, arch_fpu_area_bytes() long */
 };
 
+/* One hardware exit as the backend saw it, for crash reports. */
+struct vcpu_exit_note {
+	uint64_t code; /* the backend's raw exit code */
+	uint64_t rip;  /* the guest RIP saved at the exit */
+};
+
+#define VCPU_EXIT_HISTORY 8
+
 struct vcpu {
 	struct domain *dom;
 	uint32_t id;
@@ -83,6 +91,8 @@ struct vcpu {
 	void *vendor;         /* backend state: VMCB, etc. */
 	uint64_t exits;
 	uint64_t exits_by_reason[VM_EXIT_UNKNOWN + 1];
+	struct vcpu_exit_note exit_hist[VCPU_EXIT_HISTORY]; /* the last exits */
+	uint32_t exit_hist_next;
 	/* Guest vCPUs only: */
 	volatile enum vcpu_state state;
 	volatile bool running;  /* in guest mode or between exits on its CPU */
@@ -106,6 +116,18 @@ struct vcpu_entry_state {
 	bool real_mode;
 	uint8_t sipi_vector;
 };
+
+/* Record a hardware exit of v (backend exit code, saved RIP) in its
+ * history, which crash reports print (vcpu_dump_exit_history). */
+static inline void vcpu_note_exit(struct vcpu *v, uint64_t code, uint64_t rip)
+{
+	struct vcpu_exit_note *n = &v->exit_hist[v->exit_hist_next++ % VCPU_EXIT_HISTORY];
+
+	n->code = code;
+	n->rip = rip;
+}
+
+void vcpu_dump_exit_history(const struct vcpu *v);
 
 /* What the MMIO decoder needs to fetch the current instruction. */
 struct vcpu_paging_state {

@@ -357,6 +357,18 @@ static void svm_exit_io(struct vcpu *v, struct vmcb *vm, struct vm_exit *e)
 	e->insn_len = (uint32_t)(vm->exitinfo2 - v->regs.rip);
 }
 
+/* Whether the state saved in vm at the last #VMEXIT is the host's own, as
+ * the CPU saved it in this CPU's host save area at VMRUN (15.5.1): RIP just
+ * after our VMRUN, the host's stack and page tables. A correct CPU never
+ * does this; the vCPU's real state is then lost. */
+static bool svm_saved_state_is_host(const struct vmcb *vm)
+{
+	const struct vmcb *hs = this_cpu()->vendor;
+
+	return vm->rip == hs->rip && vm->rsp == hs->rsp && vm->cr3 == hs->cr3 &&
+	       vm->cr3 == read_cr3();
+}
+
 /* Translate the #VMEXIT in v's VMCB into e. False if handled here. */
 static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 {
@@ -364,6 +376,14 @@ static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 
 	memset(e, 0, sizeof(*e));
 	e->raw_code = vm->exitcode;
+	vcpu_note_exit(v, vm->exitcode, vm->rip);
+	if (svm_saved_state_is_host(vm)) {
+		log_err("domain %u vCPU %u: the CPU saved the hypervisor's own state as "
+			"the vCPU's at exit %#llx; its real state is lost\n", v->dom->id,
+			v->id, (unsigned long long)vm->exitcode);
+		e->reason = VM_EXIT_INVALID;
+		return true;
+	}
 	switch (vm->exitcode) {
 	case SVM_EXIT_CPUID:
 		e->reason = VM_EXIT_CPUID;
