@@ -365,8 +365,7 @@ static bool svm_saved_state_is_host(const struct vmcb *vm)
 {
 	const struct vmcb *hs = this_cpu()->vendor;
 
-	return vm->rip == hs->rip && vm->rsp == hs->rsp && vm->cr3 == hs->cr3 &&
-	       vm->cr3 == read_cr3();
+	return vm->rip == hs->rip && vm->rsp == hs->rsp && vm->cr3 == hs->cr3;
 }
 
 /* Translate the #VMEXIT in v's VMCB into e. False if handled here. */
