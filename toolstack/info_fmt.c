@@ -65,9 +65,12 @@ static void info_identity(const struct keel_info *info, FILE *out)
 	info_line(out, "cpu_vendor", text);
 }
 
-/* Print the CPU lines: features, nr_cpus, dom0_cpus, pool_cpus. */
+/* Print the CPU lines: features, nr_cpus, dom0_cpus, pool_cpus and,
+ * when some CPU runs no domain, idle_cpus. */
 static void info_cpus(const struct keel_info *info, FILE *out)
 {
+	uint64_t all = info->cpus_total >= 64 ? ~0ull : (1ull << info->cpus_total) - 1;
+	uint64_t idle = all & ~(info->cpu_mask_dom0 | info->cpu_mask_pool);
 	char text[256];
 
 	fmt_features(info->features, text, sizeof(text));
@@ -75,6 +78,8 @@ static void info_cpus(const struct keel_info *info, FILE *out)
 	info_line_u64(out, "nr_cpus", info->cpus_total);
 	info_line_cpus(out, "dom0_cpus", info->cpus_dom0, info->cpu_mask_dom0);
 	info_line_cpus(out, "pool_cpus", info->cpus_pool, info->cpu_mask_pool);
+	if (idle)
+		info_line_cpus(out, "idle_cpus", (uint32_t)__builtin_popcountll(idle), idle);
 }
 
 /* Print the memory lines, all in whole MiB. */

@@ -597,11 +597,13 @@ static void top_batch_summary(struct fmt_buf *b, const struct top_sample *cur,
 		in->cpus_total, in->cpus_dom0, in->cpus_pool);
 }
 
-/* Name of CPU role @role. */
-static const char *top_role_name(uint32_t role)
+/* Name of CPU role @role; see top.h. */
+const char *top_role_name(uint32_t role)
 {
 	if (role == KEEL_CPU_ROLE_DOM0)
 		return "dom0";
+	if (role == KEEL_CPU_ROLE_IDLE)
+		return "idle";
 	return role == KEEL_CPU_ROLE_POOL ? "pool" : "-";
 }
 

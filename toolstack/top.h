@@ -189,6 +189,10 @@ int top_format_batch(const struct top_sample *cur, const struct top_row *rows,
 		     uint32_t n_cpus, uint32_t interval_ms, char *buf,
 		     size_t len);
 
+/* The short name of a KEEL_CPU_ROLE_* value: "dom0", "pool", "idle", or
+ * "-" for an unknown role. */
+const char *top_role_name(uint32_t role);
+
 /*
  * Parse a refresh interval in seconds, "2", "0.5" or "1.25" (at most
  * three decimals), into @ms. Returns 0, or -EINVAL if @text is not such a

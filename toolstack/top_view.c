@@ -429,7 +429,7 @@ static void top_view_cpu_cell(struct screen *s, uint32_t row, uint32_t col,
 	top_view_pct(c->busy_tenths, pct, sizeof(pct));
 	screen_printf(s, row, col, SCREEN_ATTR_NORMAL,
 		      "CPU%-3u %-4s [%s] %6s %-*.*s", c->cpu,
-		      c->role == KEEL_CPU_ROLE_DOM0 ? "dom0" : "pool", bar, pct,
+		      top_role_name(c->role), bar, pct,
 		      (int)TOP_VIEW_WHO_CHARS, (int)TOP_VIEW_WHO_CHARS,
 		      c->online ? c->who : "offline");
 }

@@ -281,6 +281,22 @@ static void cmdline_opt_max_guest_cpus(struct cmdline_state *st,
 	st->o->max_guest_cpus = (uint32_t)n;
 }
 
+static void cmdline_opt_bsp(struct cmdline_state *st,
+			    const struct cmdline_tok *t)
+{
+	if (cmdline_eq(t->val, t->val_len, "auto")) {
+		st->o->bsp = HV_BSP_AUTO;
+	} else if (cmdline_eq(t->val, t->val_len, "dom0")) {
+		st->o->bsp = HV_BSP_DOM0;
+	} else if (cmdline_eq(t->val, t->val_len, "idle")) {
+		st->o->bsp = HV_BSP_IDLE;
+	} else {
+		cmdline_warn(st, "bsp: bad value '%.*s' (use auto, dom0 or "
+			     "idle); ignored",
+			     cmdline_echo_len(t->val_len), t->val);
+	}
+}
+
 static void cmdline_opt_loglvl(struct cmdline_state *st,
 			       const struct cmdline_tok *t)
 {
@@ -329,6 +345,7 @@ static const struct cmdline_option cmdline_options[] = {
 	{ "dom0_mem", cmdline_opt_dom0_mem },
 	{ "dom0_cpus", cmdline_opt_dom0_cpus },
 	{ "max_guest_cpus", cmdline_opt_max_guest_cpus },
+	{ "bsp", cmdline_opt_bsp },
 	{ "loglvl", cmdline_opt_loglvl },
 	{ "novirt", cmdline_opt_novirt },
 };
@@ -367,8 +384,8 @@ static bool cmdline_is_image_name(const char *tok, size_t len)
 
 /*
  * Sets every option to its default: console on COM1 and VGA at 115200
- * baud, default dom0 memory, one dom0 CPU, no guest CPU limit, LOG_INFO,
- * virtualization on. o: the options to fill. No return value.
+ * baud, default dom0 memory, one dom0 CPU, no guest CPU limit, bsp=auto,
+ * LOG_INFO, virtualization on. o: the options to fill. No return value.
  */
 void cmdline_defaults(struct hv_options *o)
 {
@@ -377,6 +394,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->dom0_mem_bytes = 0;
 	o->dom0_cpus = 1;
 	o->max_guest_cpus = 0;
+	o->bsp = HV_BSP_AUTO;
 	o->loglvl = LOG_INFO;
 	o->novirt = false;
 }

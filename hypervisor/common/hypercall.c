@@ -349,6 +349,8 @@ static void cpustat_fill(uint32_t cpu, struct keel_cpustat *c)
 	} else if (hv.cpu_mask_pool & (1ull << cpu)) {
 		c->role = KEEL_CPU_ROLE_POOL;
 		sched_cpu_stats(cpu, &c->busy_ns, &c->domid, &c->vcpu, &c->nr_vcpus);
+	} else {
+		c->role = KEEL_CPU_ROLE_IDLE;
 	}
 }
 

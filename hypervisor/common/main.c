@@ -2,7 +2,8 @@
  * The hypervisor's boot sequence, run by the BSP from head.S: read the
  * Multiboot information and options, start the consoles, split memory and
  * CPUs between dom0 and the guest pool, bring every CPU into the
- * hypervisor, and start dom0. Without usable hardware virtualization it
+ * hypervisor, and start dom0 on its CPU (CPU 0, or CPU 1 when CPU 0 is
+ * kept idle; see cpu_plan.h). Without usable hardware virtualization it
  * says why and boots dom0 natively, so the machine stays usable.
  */
 #include <keel/hv.h>
@@ -10,6 +11,7 @@
 #include <keel/acpi.h>
 #include <keel/console.h>
 #include <keel/cpu.h>
+#include <keel/cpu_plan.h>
 #include <keel/dom0.h>
 #include <keel/idt.h>
 #include <keel/log.h>
@@ -38,7 +40,8 @@ static uint32_t n_fw;
 static struct mem_split split;
 static struct acpi_info acpi;
 static char early_warn[MAX_EARLY_WARNINGS][CMDLINE_WARN_MSG_BYTES];
-static volatile bool pool_go; /* the pool CPUs may start scheduling */
+static volatile bool pool_go; /* CPUs are shared out: the APs may start work */
+static struct dom0_config dom0_cfg; /* filled by the BSP before pool_go */
 static uint32_t n_early_warn;
 
 static void *boot_p2v(uint64_t pa, void *ctx)
@@ -162,6 +165,23 @@ static void memory_split(void)
 	hv.mem_dom0_bytes = split.dom0_bytes;
 }
 
+/* Run dom0 on the calling CPU; only returns (to panic) if it cannot start. */
+static void __noreturn dom0_run_here(void)
+{
+	dom0_start(&dom0_cfg);
+	panic("dom0 could not be started; see the messages above\n");
+}
+
+/* The work of every CPU once the boot CPU has shared them out: dom0's CPU
+ * runs dom0, every other one (the pool, and CPU 0 when kept idle) runs
+ * the scheduler loop, which only ever picks vCPUs homed on pool CPUs. */
+static void __noreturn cpu_work(struct cpu *c)
+{
+	if (c->role == CPU_ROLE_DOM0)
+		dom0_run_here();
+	sched_run_cpu();
+}
+
 static void __noreturn ap_main(void)
 {
 	struct cpu *c = this_cpu();
@@ -171,17 +191,39 @@ static void __noreturn ap_main(void)
 	rc = virt->cpu_enable(c);
 	if (rc)
 		log_warn("CPU %u: cannot enable %s (error %d)\n", c->index, virt->name, rc);
-	c->role = CPU_ROLE_POOL;
 	__atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&pool_go, __ATOMIC_ACQUIRE))
 		cpu_relax();
-	sched_run_cpu();
+	cpu_work(c);
 }
+
+static void cpus_plan_log(const struct cpu_plan *p)
+{
+	switch (p->note) {
+	case CPU_PLAN_NOTE_TCG_IDLE:
+		log_info("QEMU TCG: CPU 0 runs no domain and dom0 runs on CPU 1, because QEMU's "
+			 "multi-threaded TCG corrupts CPU 0's guest state (bsp=dom0 overrides)\n");
+		break;
+	case CPU_PLAN_NOTE_TCG_TOO_FEW:
+		log_warn("QEMU TCG with 2 CPUs: dom0 stays on CPU 0, where a QEMU data race can "
+			 "crash it while guests run; give QEMU -smp 3 or more\n");
+		break;
+	case CPU_PLAN_NOTE_IDLE_ONE_CPU:
+		log_warn("bsp=idle needs a second CPU for dom0; dom0 runs on CPU 0\n");
+		break;
+	case CPU_PLAN_NOTE_NONE:
+		break;
+	}
+}
+
+_Static_assert(CPU_PLAN_MAX_CPUS == MAX_CPUS, "cpu_plan's masks must cover every CPU");
 
 static void cpus_start(void)
 {
 	uint64_t rsdp = acpi_find_rsdp(acpi_p2v, 0);
-	uint32_t i, pool_limit;
+	struct cpu_plan_input in;
+	struct cpu_plan p;
+	uint32_t i;
 
 	if (!rsdp || acpi_parse(rsdp, acpi_p2v, 0, &acpi)) {
 		log_warn("no usable ACPI MADT: running on the boot CPU only\n");
@@ -193,18 +235,26 @@ static void cpus_start(void)
 	if (hv.opts.dom0_cpus > 1)
 		log_warn("dom0_cpus=%u: only one dom0 CPU is supported so far; using 1\n",
 			 hv.opts.dom0_cpus);
+	in.nr_cpus = nr_cpus;
+	in.max_guest_cpus = hv.opts.max_guest_cpus;
+	in.bsp = hv.opts.bsp;
+	in.qemu_tcg = arch_cpu_is_qemu_tcg();
+	cpu_plan_make(&in, &p);
+	cpus_plan_log(&p);
 	hv.cpus_dom0 = 1;
-	hv.cpu_mask_dom0 = 1;
-	pool_limit = hv.opts.max_guest_cpus ? hv.opts.max_guest_cpus : MAX_CPUS;
-	for (i = 1; i < nr_cpus && hv.cpus_pool < pool_limit; i++) {
-		hv.cpus_pool++;
-		hv.cpu_mask_pool |= 1ull << i;
-	}
+	hv.cpu_mask_dom0 = p.mask_dom0;
+	hv.cpus_pool = p.cpus_pool;
+	hv.cpu_mask_pool = p.mask_pool;
+	hv.bsp_idle = p.bsp_idle;
+	for (i = 0; i < nr_cpus; i++)
+		cpus[i].role = (p.mask_dom0 & (1ull << i)) ? CPU_ROLE_DOM0 :
+			       (p.mask_pool & (1ull << i)) ? CPU_ROLE_POOL : CPU_ROLE_IDLE;
 }
 
 /*
  * C entry of the BSP. magic and info_pa are what the Multiboot loader left
- * in EAX and EBX. Never returns: it ends in dom0 (or native Linux).
+ * in EAX and EBX. Never returns: it ends in dom0, in the scheduler loop
+ * (when dom0 runs on CPU 1) or in native Linux.
  */
 void hv_main(uint32_t magic, uint32_t info_pa);
 void hv_main(uint32_t magic, uint32_t info_pa)
@@ -247,17 +297,13 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 	netdev_init();
 	cpus_start();
 	lapic_timer_calibrate();
-	__atomic_store_n(&pool_go, true, __ATOMIC_RELEASE);
-	log_info("%u CPUs: %u for dom0, %u for guests\n", nr_cpus, hv.cpus_dom0, hv.cpus_pool);
+	log_info("%u CPUs: %u for dom0 (CPU %u), %u for guests%s\n", nr_cpus, hv.cpus_dom0,
+		 hv.bsp_idle ? 1u : 0u, hv.cpus_pool, hv.bsp_idle ? ", CPU 0 idle" : "");
 	log_info("memory: %llu MiB total, %llu MiB dom0, %llu MiB guest pool\n",
 		 (unsigned long long)(hv.mem_total_bytes >> 20),
 		 (unsigned long long)(hv.mem_dom0_bytes >> 20),
 		 (unsigned long long)(mm_total_bytes() >> 20));
-	{
-		struct dom0_config cfg;
-
-		dom0_config_fill(&cfg, false);
-		dom0_start(&cfg);
-	}
-	panic("dom0 could not be started; see the messages above\n");
+	dom0_config_fill(&dom0_cfg, false); /* hands the screen to dom0: log before */
+	__atomic_store_n(&pool_go, true, __ATOMIC_RELEASE);
+	cpu_work(&cpus[0]);
 }

@@ -128,12 +128,12 @@ static void report_cpu(const struct cpu *c, uint64_t now)
 	if (v)
 		log_err("watchdog:   CPU %u (%s): runs domain %u (%s) vCPU %u, %llu exits; "
 			"last beat %llu ms ago%s\n", c->index,
-			c->role == CPU_ROLE_DOM0 ? "dom0" : "pool", v->dom->id, v->dom->name,
+			cpu_role_name(c->role), v->dom->id, v->dom->name,
 			v->id, (unsigned long long)v->exits, (unsigned long long)age_ms,
 			c->watched ? "" : " (not watched)");
 	else
 		log_err("watchdog:   CPU %u (%s): in the scheduler or idle; last beat %llu ms "
-			"ago%s\n", c->index, c->role == CPU_ROLE_DOM0 ? "dom0" : "pool",
+			"ago%s\n", c->index, cpu_role_name(c->role),
 			(unsigned long long)age_ms, c->watched ? "" : " (not watched)");
 }
 

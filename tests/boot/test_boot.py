@@ -102,10 +102,14 @@ def keel_info(m):
 def t_keel_info(m):
     check(m.seen(r"Keel hypervisor v"), "no hypervisor banner")
     info, raw = keel_info(m)
-    for key, want in (("nr_cpus", "4"), ("dom0_cpus", "1"), ("pool_cpus", "3")):
+    # QEMU TCG (-cpu max): CPU 0 is kept out of guest mode (the QEMU 7.2
+    # race in docs/architecture.md), dom0 runs on CPU 1, CPUs 2-3 for guests
+    check(m.seen(r"QEMU TCG: CPU 0 runs no domain and dom0 runs on CPU 1"),
+          "the hypervisor did not say why CPU 0 is idle")
+    for key, want in (("nr_cpus", "4"), ("dom0_cpus", "1 (1)"), ("pool_cpus", "2 (2-3)"),
+                      ("idle_cpus", "1 (0)")):
         check(key in info, "keel info has no '%s' line:\n%s" % (key, raw))
-        got = info[key].split()[0]
-        check(got == want, "%s is %r, expected %s" % (key, info[key], want))
+        check(info[key] == want, "%s is %r, expected %s" % (key, info[key], want))
     for key in ("dom0_memory", "pool_memory", "free_memory", "total_memory",
                 "hypervisor_memory"):
         check(key in info, "keel info has no '%s' line:\n%s" % (key, raw))
@@ -175,12 +179,15 @@ def t_watchdog(m):
     out, rc = m.run("sleep 1; echo 14 > /sys/module/keel/parameters/stall_s; sleep 3; echo back",
                     timeout=90)
     check(rc == 0 and "back" in out, "the stall did not end: rc=%d %r" % (rc, out))
-    wait_seen(m, r"watchdog: CPU 0 has made no progress for \d+ s \(dom0 neither exited", 30,
-              "the watchdog's report of the frozen dom0")
+    info, _ = keel_info(m)
+    d0 = int(info["dom0_cpus"].split("(")[1].rstrip(")"))
+    wait_seen(m, r"watchdog: CPU %d has made no progress for \d+ s \(dom0 neither exited" % d0,
+              30, "the watchdog's report of the frozen dom0")
     wait_seen(m, r"watchdog: end of the report", 30, "the end of the watchdog's report")
-    wait_seen(m, r"watchdog: CPU 0 makes progress again", 30, "the watchdog seeing dom0 again")
+    wait_seen(m, r"watchdog: CPU %d makes progress again" % d0, 30,
+              "the watchdog seeing dom0 again")
     for cpu in range(4):
-        check(m.seen(r"watchdog:   CPU %d \((dom0|pool)\)" % cpu),
+        check(m.seen(r"watchdog:   CPU %d \((dom0|pool|idle)\)" % cpu),
               "the report does not describe CPU %d" % cpu)
     with m.lock:
         mt = re.search(r"seen from CPU (\d+)\)", m.buf)

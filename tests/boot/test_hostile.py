@@ -1,8 +1,8 @@
 """Hostile-guest boot tests (issue 11): a guest kernel that attacks what
 the hypervisor switches lazily between vCPUs, and a victim guest beside
-it, on one machine whose guest pool is a single CPU (-smp 2: CPU 0 is
-dom0's, CPU 1 runs both guests), so every check happens on shared
-hardware.
+it, on one machine whose guest pool is a single CPU (-smp 3: CPU 0 is
+kept idle under QEMU TCG, CPU 1 is dom0's, CPU 2 runs both guests), so
+every check happens on shared hardware.
 
 tests/hostile/ is built first: a static program (the victim's side) and
 keel_hostile.ko for the guest kernel (the attacker's side), packed in a
@@ -69,7 +69,7 @@ def boot_with_kit(name, smp, mem, guests, extra_disk=""):
 
 
 def boot_keel_hostile():
-    m = boot_with_kit("keel-hostile", 2, 1536, (("victim", 1), ("spy", 1)))
+    m = boot_with_kit("keel-hostile", 3, 1536, (("victim", 1), ("spy", 1)))
     guest_run(m, "victim", "( /t/hostile victim /tmp/victim.status </dev/null >/dev/null 2>&1 & ); sleep 2")
     return m
 

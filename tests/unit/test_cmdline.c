@@ -43,7 +43,7 @@ static bool is_default(const struct hv_options *o)
 	return o->console == d.console && o->com1_baud == d.com1_baud &&
 	       o->dom0_mem_bytes == d.dom0_mem_bytes &&
 	       o->dom0_cpus == d.dom0_cpus &&
-	       o->max_guest_cpus == d.max_guest_cpus &&
+	       o->max_guest_cpus == d.max_guest_cpus && o->bsp == d.bsp &&
 	       o->loglvl == d.loglvl && o->novirt == d.novirt;
 }
 
@@ -59,6 +59,7 @@ static void test_defaults(void)
 	CHECK_EQ_U64(o.dom0_mem_bytes, 0);
 	CHECK_EQ_U64(o.dom0_cpus, 1);
 	CHECK_EQ_U64(o.max_guest_cpus, 0);
+	CHECK_EQ_U64(o.bsp, HV_BSP_AUTO);
 	CHECK_EQ_INT(o.loglvl, LOG_INFO);
 	CHECK(!o.novirt);
 	CHECK_EQ_INT(parse("", &o, &w), 0);
@@ -215,6 +216,25 @@ static void test_cpus(void)
 	CHECK(strstr(w.msg[0], "max_guest_cpus") == w.msg[0]);
 }
 
+static void test_bsp(void)
+{
+	struct hv_options o;
+	struct warnings w;
+
+	CHECK_EQ_INT(parse("bsp=idle", &o, &w), 0);
+	CHECK_EQ_U64(o.bsp, HV_BSP_IDLE);
+	CHECK_EQ_INT(parse("bsp=dom0", &o, &w), 0);
+	CHECK_EQ_U64(o.bsp, HV_BSP_DOM0);
+	CHECK_EQ_INT(parse("bsp=idle bsp=auto", &o, &w), 0);
+	CHECK_EQ_U64(o.bsp, HV_BSP_AUTO);
+	CHECK_EQ_INT(parse("bsp=dom0 bsp=sleep", &o, &w), 1);
+	CHECK_EQ_U64(o.bsp, HV_BSP_DOM0); /* a bad value keeps the last good one */
+	CHECK(strstr(w.msg[0], "bsp: bad value 'sleep'") == w.msg[0]);
+	CHECK(strstr(w.msg[0], "auto, dom0 or idle") != NULL);
+	CHECK_EQ_INT(parse("bsp", &o, &w), 1);
+	CHECK_EQ_U64(o.bsp, HV_BSP_AUTO);
+}
+
 static void test_loglvl(void)
 {
 	static const struct {
@@ -343,6 +363,7 @@ int main(void)
 	test_com1();
 	test_dom0_mem();
 	test_cpus();
+	test_bsp();
 	test_loglvl();
 	test_novirt();
 	test_unknown_and_image();

@@ -260,6 +260,32 @@ static void test_info(void)
 	CHECK(strstr(text, ": XXXXXXXXXXXXXXXX\n") != NULL);
 	CHECK(strstr(text, "dom0_cpus              : 0 (none)\n") != NULL);
 	CHECK(strstr(text, "backend                : vmx\n") != NULL);
+	CHECK(strstr(text, "idle_cpus              : 1 (0)\n") != NULL);
+	free(text);
+
+	/* QEMU TCG's layout: CPU 0 idle, dom0 on CPU 1, CPUs 2-3 for guests. */
+	test_fill_info(&info);
+	info.cpu_mask_dom0 = 0x2;
+	info.cpus_pool = 2;
+	info.cpu_mask_pool = 0xc;
+	text = test_render(&info);
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	CHECK(strstr(text, "dom0_cpus              : 1 (1)\n"
+			   "pool_cpus              : 2 (2-3)\n"
+			   "idle_cpus              : 1 (0)\n") != NULL);
+	free(text);
+	/* 64 CPUs, all in use: no idle line, and no shift by 64. */
+	test_fill_info(&info);
+	info.cpus_total = 64;
+	info.cpus_pool = 63;
+	info.cpu_mask_pool = ~1ull;
+	text = test_render(&info);
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	CHECK(strstr(text, "idle_cpus") == NULL);
 	free(text);
 }
 

@@ -182,6 +182,15 @@ static struct top_sample sa, sb, sc;
 static struct top_row rows[TOP_MAX_DOMS];
 static struct top_cpu_row cpus[TOP_MAX_CPUS];
 
+static void test_role_names(void)
+{
+	CHECK(strcmp(top_role_name(KEEL_CPU_ROLE_DOM0), "dom0") == 0);
+	CHECK(strcmp(top_role_name(KEEL_CPU_ROLE_POOL), "pool") == 0);
+	CHECK(strcmp(top_role_name(KEEL_CPU_ROLE_IDLE), "idle") == 0);
+	CHECK(strcmp(top_role_name(0), "-") == 0);
+	CHECK(strcmp(top_role_name(77), "-") == 0);
+}
+
 static void test_cpu_percent(void)
 {
 	CHECK_EQ_INT(top_cpu_tenths(NS, NS, 1), 1000);
@@ -684,6 +693,7 @@ static void test_view(void)
 
 int main(void)
 {
+	test_role_names();
 	test_cpu_percent();
 	test_compute();
 	test_cpus();

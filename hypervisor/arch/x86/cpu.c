@@ -28,6 +28,31 @@ const char *arch_cpu_vendor(void)
 	return vendor;
 }
 
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_HV_VENDOR_LEAF 0x40000000u
+
+/*
+ * Whether the calling CPU is emulated by QEMU's TCG: CPUID.1:ECX[31] says
+ * a hypervisor is present and its vendor leaf 0x40000000 reads
+ * "TCGTCGTCGTCG" (QEMU's default, property tcg-cpuid). Real CPUs clear
+ * bit 31 (AMD APM vol. 3, CPUID Fn0000_0001_ECX; Intel SDM vol. 2A,
+ * CPUID). Returns true under TCG, false on hardware and other hypervisors.
+ */
+bool arch_cpu_is_qemu_tcg(void)
+{
+	struct cpuid_regs r;
+	char sig[12];
+
+	cpuid_count(1, 0, &r);
+	if (!(r.ecx & CPUID_1_ECX_HYPERVISOR))
+		return false;
+	cpuid_count(CPUID_HV_VENDOR_LEAF, 0, &r);
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	return memcmp(sig, "TCGTCGTCGTCG", sizeof(sig)) == 0;
+}
+
 /* Reset the machine: the PCI reset port 0xCF9, then the keyboard
  * controller, then a triple fault through an empty IDT. */
 void arch_reset_machine(void)

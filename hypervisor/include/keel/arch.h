@@ -27,6 +27,7 @@ void cpu_init_local(void);
 void __noreturn arch_enter_linux_native(uint64_t entry64_pa, uint64_t zero_page_pa);
 void __noreturn arch_reset_machine(void);
 const char *arch_cpu_vendor(void);
+bool arch_cpu_is_qemu_tcg(void);
 void arch_fpu_init_cpu(void);
 uint32_t arch_fpu_area_bytes(void);
 void arch_fpu_init_area(struct vcpu_fpu *f);

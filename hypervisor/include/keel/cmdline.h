@@ -24,6 +24,11 @@
 #define LOG_DEBUG 3
 #endif
 
+/* struct hv_options.bsp: what the boot CPU (CPU 0) does. */
+#define HV_BSP_AUTO 0u /* idle under QEMU TCG (see cpu_plan.h), else dom0 */
+#define HV_BSP_DOM0 1u /* runs dom0 */
+#define HV_BSP_IDLE 2u /* runs no domain; dom0 goes to CPU 1 */
+
 #define CMDLINE_MAX_CPUS 64               /* limit for dom0_cpus etc. */
 #define CMDLINE_DEFAULT_BAUD 115200
 #define CMDLINE_UART_CLOCK_BAUD 115200    /* 16550 base rate (1.8432 MHz/16) */
@@ -35,6 +40,7 @@ struct hv_options {
 	uint64_t dom0_mem_bytes; /* 0 = default (see memmap_split) */
 	uint32_t dom0_cpus;
 	uint32_t max_guest_cpus; /* 0 = no limit */
+	uint32_t bsp;            /* HV_BSP_* */
 	int loglvl;              /* LOG_* */
 	bool novirt;             /* force native dom0 boot (tests, diagnosis) */
 };

@@ -18,6 +18,7 @@
 enum cpu_role {
 	CPU_ROLE_DOM0,
 	CPU_ROLE_POOL,
+	CPU_ROLE_IDLE, /* runs no domain (CPU 0 under QEMU TCG, or beyond max_guest_cpus) */
 };
 
 struct vcpu;
@@ -40,6 +41,12 @@ struct cpu {
 
 extern struct cpu cpus[MAX_CPUS];
 extern uint32_t nr_cpus;
+
+/* A short name of role for logs: "dom0", "pool" or "idle". */
+static inline const char *cpu_role_name(enum cpu_role role)
+{
+	return role == CPU_ROLE_DOM0 ? "dom0" : role == CPU_ROLE_POOL ? "pool" : "idle";
+}
 
 /* Return the struct cpu of the CPU this code runs on. */
 static inline struct cpu *this_cpu(void)

@@ -26,6 +26,7 @@ struct hv_state {
 	uint64_t marker_pa;
 	uint32_t cpus_dom0, cpus_pool;
 	uint64_t cpu_mask_dom0, cpu_mask_pool;
+	bool bsp_idle; /* CPU 0 runs no domain (see cpu_plan.h) */
 	struct domain *dom0;
 };
 

@@ -350,6 +350,8 @@ struct keel_domain_stats {
 /* struct keel_cpustat.role */
 #define KEEL_CPU_ROLE_DOM0 1u /* dom0 runs here (passthrough) */
 #define KEEL_CPU_ROLE_POOL 2u /* runs guest vCPUs */
+#define KEEL_CPU_ROLE_IDLE 3u /* runs no domain: CPU 0 kept out of guest mode
+                               * (QEMU TCG, bsp=idle) or beyond max_guest_cpus */
 #define KEEL_CPU_DOMID_NONE 0xFFFFFFFFu
 
 /* One physical CPU. busy_ns counts time in which a guest vCPU was
