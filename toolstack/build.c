@@ -840,6 +840,12 @@ static int build_create(const struct config *cfg, uint64_t mem_bytes,
 	if (ret == -KEEL_EEXIST)
 		return build_err(ret, err, err_len, "a domain named '%s' "
 				 "already exists", cfg->name);
+	if (ret == -KEEL_ENOMEM)
+		return build_err(ret, err, err_len, "not enough free memory for "
+				 "%llu MiB of guest RAM: the hypervisor takes it in "
+				 "2 MiB pieces and needs some more for the domain "
+				 "itself; choose less memory, or stop a guest",
+				 (unsigned long long)(mem_bytes >> 20));
 	if (ret < 0)
 		return build_err(ret, err, err_len, "KEEL_HC_DOMAIN_CREATE "
 				 "failed: %s", strerror(-ret));

@@ -30,6 +30,7 @@
 #include <linux/uaccess.h>
 #include <asm/apic.h>
 #include <asm/io.h>
+#include <asm/msr.h>
 #include <asm/processor.h>
 
 #include "keel_abi.h"
@@ -238,9 +239,8 @@ MODULE_PARM_DESC(stall_s, "debug: hang dom0's CPU for N s (at most 60) so the wa
  * vector (16-255), "APICID init" an INIT and "APICID sipi VECTOR" a
  * start-up IPI, through dom0's local APIC to any CPU, also one the
  * hypervisor keeps for guests: exactly what a misbehaving dom0 kernel
- * could do. The hypervisor must survive what it can (boot test
- * guests_survive_dom0_ipis_with_exception_vectors); INIT and SIPI still
- * restart a pool CPU (docs/architecture.md, "Stray interrupts").
+ * could do. The hypervisor must drop what is not meant for dom0's own CPU
+ * (boot test guests_survive_dom0_init_sipi_and_stray_ipis).
  */
 static int keel_send_ipi_set(const char *val, const struct kernel_param *kp)
 {
@@ -272,6 +272,32 @@ static const struct kernel_param_ops keel_send_ipi_ops = {
 };
 module_param_cb(send_ipi, &keel_send_ipi_ops, NULL, 0200);
 MODULE_PARM_DESC(send_ipi, "debug: \"APICID VECTOR\", \"APICID init\" or \"APICID sipi VECTOR\" sends one IPI from dom0's LAPIC");
+
+/*
+ * /sys/module/keel/parameters/wrmsr (root, write only): a debugging aid
+ * for the isolation tests. "MSR VALUE" (both in hex) writes VALUE to MSR
+ * on dom0's CPU with wrmsrl_safe and logs the result, as a misbehaving
+ * dom0 kernel could; the hypervisor decides what the write does (boot
+ * test keel_serial_dom0_msr_policy).
+ */
+static int keel_wrmsr_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int msr;
+	unsigned long long v;
+	int err;
+
+	if (sscanf(val, "%x %llx", &msr, &v) != 2)
+		return -EINVAL;
+	err = wrmsrl_safe(msr, v);
+	pr_warn("wrmsr %#x <- %#llx: %s (wrmsr)\n", msr, v, err ? "#GP" : "done");
+	return 0;
+}
+
+static const struct kernel_param_ops keel_wrmsr_ops = {
+	.set = keel_wrmsr_set,
+};
+module_param_cb(wrmsr, &keel_wrmsr_ops, NULL, 0200);
+MODULE_PARM_DESC(wrmsr, "debug: \"MSR VALUE\" (hex) writes an MSR on dom0's CPU");
 
 /* Module entry: detect Keel, check the ABI, register /dev/keel. */
 static int __init keel_init(void)

@@ -8,6 +8,12 @@
  * reserved in dom0's e820; if dom0 touches one anyway (for example through
  * /dev/mem), it gets a private junk page that reads as 0xff and never the
  * real memory.
+ *
+ * Dom0's local APIC is its own, but its interrupt command register reaches
+ * every CPU: the xAPIC page is mapped read-only, so dom0's writes to it
+ * exit and are replayed on the real LAPIC, and the x2APIC ICR and the APIC
+ * base MSR are intercepted; an IPI for any CPU but dom0's own, and every
+ * INIT, start-up or SMI IPI, is logged and dropped (common/apic_filter.c).
  */
 #include <keel/dom0.h>
 #include <keel/domain.h>
@@ -22,6 +28,9 @@
 #include <keel/watchdog.h>
 #include <keel/string.h>
 #include <keel/printf.h>
+#include <keel/apic_filter.h>
+#include <keel/decode.h>
+#include <asm/x86.h>
 #include <public/keel_abi.h>
 
 #define DOM0_ZERO_PAGE_PA 0x20000ull
@@ -30,8 +39,18 @@
 #define DOM0_KERNEL_MIN_PA (16ull << 20)
 #define DOM0_MAX_HIDDEN 128
 #define DOM0_NPF_LOG_LIMIT 8
+#define DOM0_NPT_RESERVE_PAGES 32u /* nested page tables dom0 may still get
+				    * when the guest pool is full */
 #define DOM0_CRASH_REBOOT_US 10000000ull
 #define LOW_4G_BYTES (4ull << 30)
+#define LAPIC_REG_LDR 0xD0
+#define LAPIC_REG_ICR_LO 0x300
+#define LAPIC_REG_ICR_HI 0x310
+#define MSR_X2APIC_ICR 0x830u
+#define X2APIC_MSR_ID 0x802u
+#define X2APIC_MSR_LDR 0x80Du
+#define DOM0_IPI_LOG_LIMIT 8
+#define VECTOR_GP 13
 
 struct dom0_layout {
 	uint64_t kernel_pa;
@@ -42,7 +61,12 @@ struct dom0_layout {
 static struct domain dom0;
 static struct mem_range hidden[DOM0_MAX_HIDDEN];
 static uint32_t n_hidden;
-static uint64_t sink_pa;
+static uint64_t sink_pa;     /* 4 KiB of 0xff for hidden pages dom0 touches */
+static uint64_t sink_2m_pa;  /* 2 MiB of 0xff for wholly hidden 2 MiB regions */
+static uint64_t npt_reserve[DOM0_NPT_RESERVE_PAGES]; /* tables for a full pool */
+static uint32_t n_npt_reserve;
+static bool npt_reserve_logged;
+static uint64_t npt_boot_top; /* npt_build mapped everything below it */
 static uint32_t npf_logged;
 static uint8_t setup_copy[LINUX_ZERO_PAGE_BYTES];
 
@@ -251,6 +275,45 @@ static bool gpa_hidden(uint64_t gpa, uint64_t len)
 	return false;
 }
 
+/* Whether every byte of [gpa, gpa + len) is hidden (hidden[] is sorted
+ * and its ranges do not overlap). */
+static bool gpa_all_hidden(uint64_t gpa, uint64_t len)
+{
+	uint64_t cur = gpa;
+	uint32_t i;
+
+	for (i = 0; i < n_hidden && cur < gpa + len; i++)
+		if (hidden[i].base <= cur && cur < hidden[i].base + hidden[i].len)
+			cur = hidden[i].base + hidden[i].len;
+	return cur >= gpa + len;
+}
+
+/* A table for dom0's nested page tables: from the pool, or, once the pool
+ * is full (guests and images took it all), from the reserve set aside at
+ * boot, so that dom0's next nested page fault does not end dom0. */
+static uint64_t dom0_npt_alloc(void *ctx)
+{
+	uint64_t pa = mm_alloc_pages(1, 1), more;
+
+	(void)ctx;
+	while (pa && n_npt_reserve < DOM0_NPT_RESERVE_PAGES) { /* refill after a full pool */
+		more = mm_alloc_pages(1, 1);
+		if (!more)
+			break;
+		npt_reserve[n_npt_reserve++] = more;
+	}
+	if (pa || !n_npt_reserve)
+		return pa;
+	pa = npt_reserve[--n_npt_reserve];
+	memset(phys_to_virt(pa), 0, PAGE_SIZE_4K);
+	if (!npt_reserve_logged) {
+		npt_reserve_logged = true;
+		log_warn("the guest pool is full: dom0's nested page tables use their reserve "
+			 "(%u of %u pages left)\n", n_npt_reserve, DOM0_NPT_RESERVE_PAGES);
+	}
+	return pa;
+}
+
 /* Map everything below max(4 GiB, dom0's top) 1:1 except hidden RAM;
  * higher addresses (64-bit BARs) are mapped when first touched. */
 static int npt_build(const struct dom0_config *cfg)
@@ -266,6 +329,8 @@ static int npt_build(const struct dom0_config *cfg)
 	mm_pt_init(&dom0.npt);
 	if (!dom0.npt.root_pa)
 		return -ENOMEM;
+	dom0.npt.alloc_table = dom0_npt_alloc;
+	npt_boot_top = limit;
 	for (i = 0; i < n_hidden && cur < limit; i++) {
 		if (hidden[i].base > cur) {
 			rc = pt_map(&dom0.npt, cur, cur, MIN(hidden[i].base, limit) - cur, flags, 21);
@@ -274,9 +339,132 @@ static int npt_build(const struct dom0_config *cfg)
 		}
 		cur = MAX(cur, hidden[i].base + hidden[i].len);
 	}
-	if (cur < limit)
-		return pt_map(&dom0.npt, cur, cur, limit - cur, flags, 21);
+	if (cur < limit) {
+		rc = pt_map(&dom0.npt, cur, cur, limit - cur, flags, 21);
+		if (rc)
+			return rc;
+	}
+	/* The xAPIC page read-only: writes exit (dom0_lapic_write). */
+	return pt_map(&dom0.npt, arch_lapic_pa(), arch_lapic_pa(), PAGE_SIZE_4K,
+		      virt->npt_flags_ro, 12);
+}
+
+static uint32_t ipis_dropped;
+
+/* Send dom0's ICR write (low word lo, destination dest) if apic_filter_icr
+ * allows it; x2apic says which interface it came through. */
+static void dom0_send_icr(uint32_t lo, uint32_t dest, bool x2apic)
+{
+	uint32_t own_logical, send;
+	const char *why;
+
+	own_logical = x2apic ? (uint32_t)rdmsr(X2APIC_MSR_LDR)
+			     : arch_lapic_read(LAPIC_REG_LDR) >> 24;
+	if (apic_filter_icr(lo, dest, x2apic ? (uint32_t)rdmsr(X2APIC_MSR_ID) : this_cpu()->apic_id,
+			    own_logical, &send, &why) == 0) {
+		if (x2apic)
+			wrmsr(MSR_X2APIC_ICR, ((uint64_t)dest << 32) | send);
+		else
+			arch_lapic_write(LAPIC_REG_ICR_LO, send);
+		return;
+	}
+	if (ipis_dropped++ < DOM0_IPI_LOG_LIMIT)
+		log_warn("dom0 sent an IPI (ICR %#x, destination %#x) that is not for its own CPU: "
+			 "dropped (%s)\n", lo, dest, why);
+}
+
+/* Dom0 wrote its read-only xAPIC page: decode the store and replay it on
+ * the real LAPIC, the ICR through dom0_send_icr. 0, or -EFAULT if the
+ * instruction is not a store the decoder knows (dom0 then crashes). */
+static int dom0_lapic_write(struct vcpu *v, const struct vm_exit *e)
+{
+	uint8_t code[DECODE_MAX_INSN_LEN] = { 0 };
+	uint32_t got = 0, off = (uint32_t)(e->gpa & 0xFFF), val;
+	struct mmio_insn in;
+	enum cpu_mode mode;
+	uint64_t rip;
+
+	if (domain_fetch_insn(v, code, &got, &mode, &rip) || decode_mmio(code, got, mode, &in) ||
+	    in.kind != MMIO_STORE) {
+		log_err("dom0 wrote its local APIC at %#llx with an instruction that cannot be "
+			"emulated: %02x %02x %02x %02x\n", (unsigned long long)rip, code[0],
+			code[1], code[2], code[3]);
+		return -EFAULT;
+	}
+	val = (uint32_t)mmio_store_value(&v->regs, &in);
+	if ((off & 0xFF0) == LAPIC_REG_ICR_LO)
+		dom0_send_icr(val, arch_lapic_read(LAPIC_REG_ICR_HI) >> 24, false);
+	else
+		arch_lapic_write(off, val);
+	v->regs.rip += in.len;
 	return 0;
+}
+
+/* Dom0's WRMSR of val to msr (the APIC base or the x2APIC ICR): 0 once
+ * done, or -EINVAL when dom0 gets a #GP instead, as from the real CPU
+ * (or because the trapped page would move). */
+static int dom0_apic_msr_write(uint32_t msr, uint64_t val)
+{
+	const char *why;
+
+	if (msr == MSR_X2APIC_ICR) {
+		if (!(rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD) ||
+		    ((uint32_t)val & ~APIC_X2APIC_ICR_LO_VALID))
+			return -EINVAL;
+		dom0_send_icr((uint32_t)val, (uint32_t)(val >> 32), true);
+		return 0;
+	}
+	if (apic_filter_base(rdmsr(MSR_APIC_BASE), val, arch_lapic_pa(), arch_cpu_has_x2apic(),
+			     &why)) {
+		log_warn("dom0 wrote %#llx to its APIC base: refused with #GP (%s)\n",
+			 (unsigned long long)val, why);
+		return -EINVAL;
+	}
+	wrmsr(MSR_APIC_BASE, val);
+	return 0;
+}
+
+/* Handle an intercepted RDMSR/WRMSR of dom0 (the APIC base, the x2APIC
+ * ICR and the microcode loader; see svm_set_dom0_intercepts): microcode
+ * loads are dropped, reads pass, ICR writes are checked (dom0_send_icr),
+ * base writes too (apic_filter_base). What the real CPU
+ * would refuse (the x2APIC ICR outside x2APIC mode, reserved bits), and
+ * any other MSR, gets a #GP, so the hypervisor's own RDMSR/WRMSR never
+ * faults. */
+void dom0_msr(struct vcpu *v, const struct vm_exit *e)
+{
+	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax, cur;
+	bool x2apic_on = (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD) != 0;
+	static bool ucode_logged;
+
+	if ((e->msr == MSR_AMD_PATCH_LOADER || e->msr == MSR_INTEL_BIOS_UPDT_TRIG) &&
+	    e->reason == VM_EXIT_MSR_WRITE) {
+		/* A patch would change the core that guests run on too (and its
+		 * SMT sibling): dropped, and the patch level dom0 reads back
+		 * stays what it was, so its loader reports the failure. */
+		if (!ucode_logged) {
+			ucode_logged = true;
+			log_warn("dom0 tried to load a CPU microcode update: ignored "
+				 "(update the firmware instead)\n");
+		}
+		v->regs.rip += e->insn_len;
+		return;
+	}
+
+	if ((e->msr != MSR_APIC_BASE && e->msr != MSR_X2APIC_ICR) ||
+	    (e->msr == MSR_X2APIC_ICR && !x2apic_on)) {
+		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	if (e->reason == VM_EXIT_MSR_READ) {
+		cur = rdmsr(e->msr);
+		v->regs.rax = (uint32_t)cur;
+		v->regs.rdx = cur >> 32;
+	} else if (dom0_apic_msr_write(e->msr, val)) {
+		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	v->regs.rip += e->insn_len;
 }
 
 /* Resolve a nested page fault of dom0; see dom0.h. */
@@ -284,15 +472,26 @@ int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
 {
 	uint64_t page = ALIGN_DOWN(e->gpa, PAGE_SIZE_4K);
 	uint64_t big = ALIGN_DOWN(e->gpa, PAGE_SIZE_2M);
+	uint64_t huge = ALIGN_DOWN(e->gpa, PAGE_SIZE_1G);
 	int rc;
 
+	if (page == arch_lapic_pa() && (e->npf_flags & NPF_WRITE))
+		return dom0_lapic_write(v, e);
 	if (e->npf_flags & NPF_PRESENT)
 		return -EFAULT;
 	if (gpa_hidden(page, PAGE_SIZE_4K)) {
 		if (npf_logged++ < DOM0_NPF_LOG_LIMIT)
 			log_warn("dom0 touched hidden memory at %#llx; it gets a junk page instead\n",
 				 (unsigned long long)e->gpa);
-		rc = pt_map(&dom0.npt, page, sink_pa, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
+		/* A wholly hidden 2 MiB region takes no page table of its own. */
+		if (gpa_all_hidden(big, PAGE_SIZE_2M))
+			rc = pt_map(&dom0.npt, big, sink_2m_pa, PAGE_SIZE_2M, virt->npt_flags_rwx, 21);
+		else
+			rc = pt_map(&dom0.npt, page, sink_pa, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
+	} else if (huge >= npt_boot_top && !gpa_hidden(huge, PAGE_SIZE_1G) &&
+		   arch_cpu_has_1g_pages()) {
+		/* Above the RAM (64-bit BARs, or nothing): no table of its own. */
+		rc = pt_map(&dom0.npt, huge, huge, PAGE_SIZE_1G, virt->npt_flags_rwx, 30);
 	} else if (!gpa_hidden(big, PAGE_SIZE_2M)) {
 		rc = pt_map(&dom0.npt, big, big, PAGE_SIZE_2M, virt->npt_flags_rwx, 21);
 	} else {
@@ -320,10 +519,17 @@ static int setup_special_pages(void)
 	uint32_t off, len = (uint32_t)strlen(KEEL_HIDDEN_MARKER);
 
 	sink_pa = mm_alloc_pages(1, 1);
+	sink_2m_pa = mm_alloc_pages(PAGE_SIZE_2M / PAGE_SIZE_4K, PAGE_SIZE_2M / PAGE_SIZE_4K);
 	hv.marker_pa = mm_alloc_pages(1, 1);
-	if (!sink_pa || !hv.marker_pa)
+	if (!sink_pa || !sink_2m_pa || !hv.marker_pa)
 		return -ENOMEM;
+	for (n_npt_reserve = 0; n_npt_reserve < DOM0_NPT_RESERVE_PAGES; n_npt_reserve++) {
+		npt_reserve[n_npt_reserve] = mm_alloc_pages(1, 1);
+		if (!npt_reserve[n_npt_reserve])
+			return -ENOMEM;
+	}
 	memset(phys_to_virt(sink_pa), 0xff, PAGE_SIZE_4K);
+	memset(phys_to_virt(sink_2m_pa), 0xff, PAGE_SIZE_2M);
 	for (off = 0; off + len <= PAGE_SIZE_4K; off += 64)
 		memcpy((char *)phys_to_virt(hv.marker_pa) + off, KEEL_HIDDEN_MARKER, len);
 	return 0;

@@ -57,15 +57,6 @@ static void exit_cpuid(struct vcpu *v, const struct vm_exit *e)
 	v->regs.rip += e->insn_len;
 }
 
-static void exit_msr(struct vcpu *v, const struct vm_exit *e)
-{
-	/* Only MSRs Keel knows are intercepted; others are refused with #GP,
-	 * as real hardware does for MSRs that do not exist. */
-	log_debug("domain %u: %s of MSR %#x refused\n", v->dom->id,
-		  reason_names[e->reason], e->msr);
-	virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
-}
-
 static void exit_hypercall(struct vcpu *v, const struct vm_exit *e)
 {
 	v->regs.rax = (uint64_t)hypercall_dispatch(v);
@@ -94,7 +85,7 @@ void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
 	case VM_EXIT_MSR_READ:
 	case VM_EXIT_MSR_WRITE:
 		if (v->dom->is_dom0)
-			exit_msr(v, e);
+			dom0_msr(v, e);
 		else
 			guest_msr(v, e);
 		break;

@@ -29,6 +29,7 @@ const char *arch_cpu_vendor(void)
 }
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_1_ECX_X2APIC (1u << 21)
 #define CPUID_HV_VENDOR_LEAF 0x40000000u
 
 /*
@@ -51,6 +52,16 @@ bool arch_cpu_is_qemu_tcg(void)
 	memcpy(sig + 4, &r.ecx, 4);
 	memcpy(sig + 8, &r.edx, 4);
 	return memcmp(sig, "TCGTCGTCGTCG", sizeof(sig)) == 0;
+}
+
+/* Whether the CPU has x2APIC mode (CPUID Fn0000_0001_ECX[21]; Intel SDM
+ * vol. 3A, 10.12.1). */
+bool arch_cpu_has_x2apic(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(1, 0, &r);
+	return (r.ecx & CPUID_1_ECX_X2APIC) != 0;
 }
 
 /* Reset the machine: the PCI reset port 0xCF9, then the keyboard

@@ -28,6 +28,25 @@ static volatile uint32_t *lapic_reg(uint32_t off)
 	return (volatile uint32_t *)(uintptr_t)(LAPIC_DEFAULT_PA + off);
 }
 
+/* Read the calling CPU's xAPIC register at offset off (for dom0's trapped
+ * accesses, common/dom0.c). */
+uint32_t arch_lapic_read(uint32_t off)
+{
+	return *lapic_reg(off & 0xFF0);
+}
+
+/* Write val to the calling CPU's xAPIC register at offset off. */
+void arch_lapic_write(uint32_t off, uint32_t val)
+{
+	*lapic_reg(off & 0xFF0) = val;
+}
+
+/* The physical address of the local APICs' xAPIC page. */
+uint64_t arch_lapic_pa(void)
+{
+	return LAPIC_DEFAULT_PA;
+}
+
 /* Return the calling CPU's local APIC id. */
 uint32_t lapic_id(void)
 {

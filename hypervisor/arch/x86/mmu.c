@@ -20,7 +20,9 @@
 extern uint64_t boot_pdpt[PDPT_ENTRIES];
 static uint64_t spare_pd[SPARE_PD_PAGES][512] __aligned(4096);
 
-static bool cpu_has_1g_pages(void)
+/* Whether the CPU maps 1 GiB pages (CPUID Fn8000_0001_EDX[26], Page1GB;
+ * AMD APM vol. 2, 5.3.4; nested page tables share the format, 15.25.5). */
+bool arch_cpu_has_1g_pages(void)
 {
 	struct cpuid_regs r;
 
@@ -45,7 +47,7 @@ static void map_gib_with_pd(uint32_t g, uint64_t *pd)
 uint64_t arch_map_ram(uint64_t top_pa)
 {
 	uint32_t need = (uint32_t)MIN(ALIGN_UP(top_pa, PAGE_SIZE_1G) >> 30, PDPT_ENTRIES);
-	bool big = cpu_has_1g_pages();
+	bool big = arch_cpu_has_1g_pages();
 	uint32_t g, spare = 0;
 
 	for (g = BOOT_MAPPED_GIB; g < need; g++) {

@@ -28,6 +28,8 @@ void __noreturn arch_enter_linux_native(uint64_t entry64_pa, uint64_t zero_page_
 void __noreturn arch_reset_machine(void);
 const char *arch_cpu_vendor(void);
 bool arch_cpu_is_qemu_tcg(void);
+bool arch_cpu_has_x2apic(void);
+bool arch_cpu_has_1g_pages(void);
 void arch_fpu_init_cpu(void);
 uint32_t arch_fpu_area_bytes(void);
 void arch_fpu_init_area(struct vcpu_fpu *f);
@@ -43,6 +45,9 @@ void arch_irq_window(void);
 void arch_idle_wait(void);
 void arch_tsc_aux_load(uint64_t val);
 void arch_wbinvd(void);
+uint32_t arch_lapic_read(uint32_t off);
+void arch_lapic_write(uint32_t off, uint32_t val);
+uint64_t arch_lapic_pa(void);
 void arch_dr_save(uint64_t dr[4]);
 void arch_dr_restore(const uint64_t dr[4]);
 uint64_t arch_spec_ctrl_bits(void);

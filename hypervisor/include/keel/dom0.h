@@ -35,6 +35,7 @@ int dom0_start(const struct dom0_config *cfg);
 int dom0_boot_native(const struct dom0_config *cfg);
 
 int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e);
+void dom0_msr(struct vcpu *v, const struct vm_exit *e);
 void __noreturn dom0_crash(struct vcpu *v, const char *why);
 
 #endif

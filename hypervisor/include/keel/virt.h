@@ -52,6 +52,7 @@ struct virt_ops {
 	void (*vcpu_dump)(struct vcpu *v);
 	/* Nested page-table entry flags for RWX user-accessible memory. */
 	uint64_t npt_flags_rwx;
+	uint64_t npt_flags_ro;  /* readable (and executable), not writable */
 };
 
 extern const struct virt_ops *virt;

@@ -8,6 +8,7 @@
  * the CPU saves it (15.7.1) and from the fixed encodings otherwise, as QEMU
  * TCG has no NRIPS.
  */
+#include <keel/arch.h>
 #include <keel/virt.h>
 #include <keel/cpu.h>
 #include <keel/domain.h>
@@ -28,7 +29,6 @@
 #define CPUID_SVM_EDX_DECODE (1u << 7)
 #define CPUID_SVM_EDX_AVIC (1u << 13)
 #define CPUID_SVM_EDX_VGIF (1u << 16)
-#define CPUID_1_ECX_X2APIC (1u << 21)
 #define CPUID_PM_EDX_INVTSC (1u << 8)
 #define VM_CR_LOCK (1ull << 3)
 #define VM_CR_SVMDIS (1ull << 4)
@@ -47,6 +47,7 @@
 #define VINTR_MASKING (1ull << 24)
 #define VECTOR_UD 6
 #define VECTOR_GP 13
+#define MSR_X2APIC_ICR 0x830u
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
@@ -108,6 +109,12 @@ static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 	msrpm_intercept(msrpm, MSR_EFER);
 	msrpm_intercept(msrpm, MSR_VM_CR);
 	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
+	/* Dom0's LAPIC reaches every CPU: its ICR and base are checked by
+	 * common code (dom0_msr; the xAPIC page is mapped read-only). */
+	msrpm_intercept(msrpm, MSR_APIC_BASE);
+	msrpm_intercept(msrpm, MSR_X2APIC_ICR);
+	/* Microcode is the hypervisor's business (dom0_msr drops the load). */
+	msrpm_intercept(msrpm, MSR_AMD_PATCH_LOADER);
 }
 
 /* MSRs a guest may use directly: all are switched by VMLOAD/VMSAVE. */
@@ -599,8 +606,7 @@ static uint32_t svm_features(void)
 	f |= (r.edx & CPUID_SVM_EDX_FLUSH_ASID) ? KEEL_FEAT_FLUSH_BY_ASID : 0;
 	f |= (r.edx & CPUID_SVM_EDX_AVIC) ? KEEL_FEAT_AVIC : 0;
 	f |= (r.edx & CPUID_SVM_EDX_VGIF) ? KEEL_FEAT_VGIF : 0;
-	cpuid_count(1, 0, &r);
-	f |= (r.ecx & CPUID_1_ECX_X2APIC) ? KEEL_FEAT_X2APIC : 0;
+	f |= arch_cpu_has_x2apic() ? KEEL_FEAT_X2APIC : 0;
 	cpuid_count(0x80000000, 0, &r);
 	if (r.eax >= 0x80000007) {
 		cpuid_count(0x80000007, 0, &r);
@@ -628,6 +634,7 @@ static struct virt_ops svm_ops = {
 	.vcpu_flush_npt = svm_vcpu_flush_npt,
 	.vcpu_dump = svm_vcpu_dump,
 	.npt_flags_rwx = 0x7, /* P, RW, US: nested entries need US (15.25.5) */
+	.npt_flags_ro = 0x5,  /* P, US */
 };
 
 /*

@@ -14,6 +14,8 @@
 #define MSR_TSC_DEADLINE 0x000006E0u
 #define MSR_EFER 0xC0000080u
 #define MSR_VM_CR 0xC0010114u
+#define MSR_AMD_PATCH_LOADER 0xC0010020u /* write-only: loads a microcode patch (AMD PPRs, MSRC001_0020) */
+#define MSR_INTEL_BIOS_UPDT_TRIG 0x79u   /* loads a microcode update (Intel SDM vol. 3A, 10.11.6) */
 #define MSR_VM_HSAVE_PA 0xC0010117u
 
 #define EFER_SCE (1ull << 0)
