@@ -21,6 +21,8 @@
 /* REX bits (SDM vol. 2A 2.2.1.2, APM vol. 3 1.2.7). */
 #define REX_W 0x08
 #define REX_R 0x04
+#define REX_X 0x02
+#define REX_B 0x01
 
 /* Cursor over the instruction bytes and the prefixes seen so far. */
 struct decode_state {
@@ -33,7 +35,18 @@ struct decode_state {
 	bool addrsize_pfx; /* 67 */
 	bool rep_pfx;      /* F3 (a mandatory prefix for MOVDQU) */
 	bool repne_pfx;    /* F2 */
+	bool lock_pfx;     /* F0 */
+	bool vex;          /* a VEX prefix (C4/C5) came before the opcode */
+	uint8_t vex_map;   /* VEX opcode map: 1 = 0F, 2 = 0F38, 3 = 0F3A */
+	uint8_t vex_vvvv;  /* VEX.vvvv, already inverted (0 when unused) */
+	bool vex_l;        /* VEX.L: 256-bit vectors */
 };
+
+/* VEX.pp: the implied legacy prefix (SDM vol. 2A 2.3.5, table 2-8). */
+#define VEX_PP_NONE 0
+#define VEX_PP_66 1
+#define VEX_PP_F3 2
+#define VEX_PP_F2 3
 
 /*
  * Reads the next byte. An instruction longer than 15 bytes is invalid
@@ -74,6 +87,52 @@ static bool decode_is_long(const struct decode_state *s)
 }
 
 /*
+ * Consumes the rest of a VEX prefix whose first byte c4 (C4: three bytes,
+ * C5: two) was just read (SDM vol. 2A 2.3.5-2.3.6; APM vol. 3 1.8).
+ * Outside 64-bit mode C4/C5 are LES/LDS unless the next byte has its top
+ * two bits set (SDM vol. 2A 2.3.5): then 1 is returned and nothing is
+ * consumed. VEX is #UD in real mode and after a 66, F2, F3, LOCK or REX
+ * prefix (SDM vol. 2A 2.3.2): refused. The inverted R, X, B and vvvv
+ * fields are stored un-inverted; pp becomes the legacy prefix it implies.
+ * Returns 0, 1 (not VEX), -EINVAL or -E2BIG.
+ */
+static int decode_vex(struct decode_state *s, uint8_t c4)
+{
+	uint8_t b1, b2;
+	int rc;
+
+	if (s->pos >= s->avail)
+		return -E2BIG;
+	if (!decode_is_long(s) && (s->code[s->pos] & 0xC0) != 0xC0)
+		return 1;
+	if (s->mode == CPU_MODE_REAL || s->opsize_pfx || s->rep_pfx || s->repne_pfx ||
+	    s->lock_pfx || s->rex)
+		return -EINVAL;
+	rc = decode_byte(s, &b1);
+	if (rc)
+		return rc;
+	if (c4 == 0xC5) {
+		b2 = b1;
+		s->vex_map = 1;
+		s->rex = (b1 & 0x80) ? 0 : REX_R;
+	} else {
+		rc = decode_byte(s, &b2);
+		if (rc)
+			return rc;
+		s->vex_map = b1 & 0x1F;
+		s->rex = (uint8_t)(((b1 & 0x80) ? 0 : REX_R) | ((b1 & 0x40) ? 0 : REX_X) |
+				   ((b1 & 0x20) ? 0 : REX_B) | ((b2 & 0x80) ? REX_W : 0));
+	}
+	s->vex = true;
+	s->vex_vvvv = (uint8_t)((~b2 >> 3) & 15);
+	s->vex_l = (b2 & 4) != 0;
+	s->opsize_pfx = (b2 & 3) == VEX_PP_66;
+	s->rep_pfx = (b2 & 3) == VEX_PP_F3;
+	s->repne_pfx = (b2 & 3) == VEX_PP_F2;
+	return 0;
+}
+
+/*
  * Consumes legacy prefixes and REX and returns the opcode byte after them
  * (SDM vol. 2A 2.1.1, APM vol. 3 1.2). REX counts only when it is the last
  * prefix before the opcode (SDM vol. 2A 2.2.1: otherwise it is ignored),
@@ -100,7 +159,9 @@ static int decode_prefixes(struct decode_state *s, uint8_t *opcode)
 			break;
 		case 0x26: case 0x2E: case 0x36: case 0x3E: /* ES CS SS DS */
 		case 0x64: case 0x65:                       /* FS GS */
+			break;
 		case 0xF0:                                  /* LOCK */
+			s->lock_pfx = true;
 			break;
 		case 0xF2:
 			s->repne_pfx = true;
@@ -108,6 +169,12 @@ static int decode_prefixes(struct decode_state *s, uint8_t *opcode)
 		case 0xF3:
 			s->rep_pfx = true;
 			break;
+		case 0xC4: case 0xC5:
+			rc = decode_vex(s, b);
+			if (rc <= 0)
+				return rc ? rc : decode_byte(s, opcode);
+			*opcode = b; /* LES/LDS outside 64-bit mode */
+			return 0;
 		default:
 			if (decode_is_long(s) && (b & 0xF0) == 0x40) {
 				s->rex = b;
@@ -411,13 +478,16 @@ static int decode_vec_move(struct decode_state *s, uint8_t op2, struct mmio_insn
 
 	if (s->repne_pfx || (s->rep_pfx && !dq) || (dq && !s->rep_pfx && !s->opsize_pfx))
 		return -EINVAL;
+	if (s->vex && s->vex_vvvv != 0)
+		return -EINVAL; /* the moves take no vvvv operand: 1111b or #UD */
 	rc = decode_modrm(s, &out->reg);
 	if (rc)
 		return rc;
 	out->kind = (op2 == 0x11 || op2 == 0x29 || op2 == 0x7F) ? MMIO_STORE : MMIO_LOAD;
-	out->size = 16;
+	out->size = s->vex_l ? 32 : 16;
 	out->vec = true;
-	out->dst_size = out->kind == MMIO_LOAD ? 16 : 0;
+	out->vex = s->vex;
+	out->dst_size = out->kind == MMIO_LOAD ? out->size : 0;
 	return 0;
 }
 
@@ -443,9 +513,25 @@ static int decode_0f(struct decode_state *s, struct mmio_insn *out)
 	}
 }
 
+/* An opcode after a VEX prefix: only the vector moves of map 0F
+ * (VMOVUPS/UPD, VMOVAPS/APD, VMOVDQU/DQA; SDM vol. 2B), 128 or 256 bits. */
+static int decode_vex_opcode(struct decode_state *s, uint8_t op, struct mmio_insn *out)
+{
+	if (s->vex_map != 1)
+		return -EINVAL;
+	switch (op) {
+	case 0x10: case 0x11: case 0x28: case 0x29: case 0x6F: case 0x7F:
+		return decode_vec_move(s, op, out);
+	default:
+		return -EINVAL;
+	}
+}
+
 static int decode_opcode(struct decode_state *s, uint8_t op,
 			 struct mmio_insn *out)
 {
+	if (s->vex)
+		return decode_vex_opcode(s, op, out);
 	if (op < 0x40 && (op & 7) <= 1) /* ADD..CMP r/m, r */
 		return decode_rmw_reg(s, op >> 3, (op & 1) == 0, out);
 	switch (op) {

@@ -385,7 +385,7 @@ static int dom0_lapic_write(struct vcpu *v, const struct vm_exit *e)
 	uint64_t rip;
 
 	if (domain_fetch_insn(v, code, &got, &mode, &rip) || decode_mmio(code, got, mode, &in) ||
-	    in.kind != MMIO_STORE) {
+	    in.kind != MMIO_STORE || in.vec) {
 		log_err("dom0 wrote its local APIC at %#llx with an instruction that cannot be "
 			"emulated: %02x %02x %02x %02x\n", (unsigned long long)rip, code[0],
 			code[1], code[2], code[3]);

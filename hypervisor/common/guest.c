@@ -373,25 +373,25 @@ static bool mmio_rmw(struct vcpu *v, uint64_t gpa, const struct mmio_insn *in,
 	return false;
 }
 
-/* A 16-byte SSE move between an XMM register (live in the CPU: v runs
- * here) and the device, as four 4-byte accesses in ascending order.
- * Returns true on a pvpanic report. */
+/* A 16- or 32-byte vector move (SSE or AVX) between an XMM or YMM
+ * register (live in the CPU: v runs here) and the device, as 4-byte
+ * accesses in ascending order. Returns true on a pvpanic report. */
 static bool mmio_vec(struct vcpu *v, uint64_t gpa, const struct mmio_insn *in, uint32_t *kick)
 {
-	uint8_t buf[16];
-	uint32_t i, w;
+	uint8_t buf[32];
+	uint32_t i, w, words = in->size / 4;
 	bool panicked = false;
 
 	if (in->kind == MMIO_LOAD) {
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < words; i++) {
 			w = (uint32_t)mmio_read(v, gpa + 4 * i, kick);
 			memcpy(buf + 4 * i, &w, 4);
 		}
-		arch_xmm_write(in->reg, buf);
+		arch_vec_write(in->reg, buf, in->size, in->vex);
 		return false;
 	}
-	arch_xmm_read(in->reg, buf);
-	for (i = 0; i < 4; i++) {
+	arch_vec_read(in->reg, buf, in->size);
+	for (i = 0; i < words; i++) {
 		memcpy(&w, buf + 4 * i, 4);
 		panicked |= mmio_write(v, gpa + 4 * i, w, kick);
 	}

@@ -151,9 +151,10 @@ def t_hostile_xmm(m):
 
 @test("hostile_guest_lock_and_sse_mmio_work", "keel-hostile")
 def t_hostile_mmio(m):
-    # LOCK OR/XADD/CMPXCHG, ADD and 16-byte MOVDQU/MOVUPS on the spy's own
-    # local APIC page: legal instructions the MMIO emulation must carry
-    # out, not "cannot decode" (which crashed the guest before).
+    # LOCK OR/XADD/CMPXCHG, ADD, 16-byte MOVDQU/MOVUPS and the AVX forms
+    # (VMOVDQU of 16 and 32 bytes) on the spy's own local APIC page: legal
+    # instructions the MMIO emulation must carry out, not "cannot decode"
+    # (which crashed the guest before).
     try:
         out = guest_run(m, "spy", "echo mmio > /proc/keel_hostile; cat /proc/keel_hostile",
                         timeout=60)
@@ -162,7 +163,11 @@ def t_hostile_mmio(m):
         if undecoded:
             raise TestFailure("the spy guest crashed: the hypervisor %s" % undecoded.group(0))
         raise
-    check("mmio ok" in out, "LOCK/SSE accesses to the local APIC went wrong: %r" % out[-400:])
+    check("mmio ok" in out, "LOCK/SSE/AVX accesses to the local APIC went wrong: %r" % out[-400:])
+    # QEMU's -cpu max has AVX: the VEX forms (VMOVDQU 128 and 256 bits)
+    # must have run, not been skipped.
+    check("avx=yes" in out, "the spy guest has no AVX, so the VEX forms were not tried: %r"
+          % out[-400:])
     check(not m.seen(r"cannot decode the MMIO instruction"),
           "the hypervisor could not decode an MMIO instruction of the spy guest")
 

@@ -32,6 +32,7 @@
 #include <linux/mutex.h>
 #include <linux/io.h>
 #include <asm/fpu/api.h>
+#include <asm/cpufeature.h>
 #include <asm/tsc.h>
 
 MODULE_LICENSE("GPL");
@@ -191,8 +192,38 @@ static void cmd_invd(void)
 #define LAPIC_VERSION 0x30
 #define LAPIC_TPR 0x80
 
+/*
+ * The AVX (VEX) forms on the local APIC page p, whose TPR reads t0 and
+ * version register v0: a VEX.128 load, which must also clear bits 255:128
+ * of its YMM register (SDM vol. 2A 2.3.10); a 256-bit load across the ID
+ * and version registers; a VEX.128 store to the TPR. Returns a bit mask of
+ * what went wrong (0: nothing).
+ */
+static int cmd_mmio_avx(u8 __iomem *p, u32 t0, u32 v0)
+{
+	u32 ymm[8], fill[4];
+	int bad = 0, i;
+
+	asm volatile("vcmpps $15, %%ymm4, %%ymm4, %%ymm4\n\t" /* all ones */
+		     "vmovdqu %1, %%xmm4\n\t"
+		     "vmovdqu %%ymm4, %0"
+		     : "=m"(ymm) : "m"(*(volatile u8 (*)[16])(p + LAPIC_VERSION)));
+	bad |= (ymm[0] != v0) << 0;
+	bad |= ((ymm[4] | ymm[5] | ymm[6] | ymm[7]) != 0) << 1;
+	asm volatile("vmovdqu %1, %%ymm6\n\tvmovdqu %%ymm6, %0"
+		     : "=m"(ymm) : "m"(*(volatile u8 (*)[32])(p + LAPIC_VERSION - 0x10)));
+	bad |= (ymm[4] != v0) << 2;
+	for (i = 0; i < 4; i++)
+		fill[i] = t0;
+	asm volatile("vmovdqu %1, %%xmm7\n\tvmovdqu %%xmm7, %0"
+		     : "=m"(*(volatile u8 (*)[16])(p + LAPIC_TPR)) : "m"(fill));
+	bad |= (readl(p + LAPIC_TPR) != t0) << 3;
+	return bad;
+}
+
 static void cmd_mmio(void)
 {
+	bool avx = boot_cpu_has(X86_FEATURE_AVX) && boot_cpu_has(X86_FEATURE_OSXSAVE);
 	u8 __iomem *p = ioremap(LAPIC_PA, PAGE_SIZE);
 	volatile u32 *tpr, *ver;
 	u32 t0, v0, x = 0, cmp, sse[4], fill[4];
@@ -225,11 +256,14 @@ static void cmd_mmio(void)
 	asm volatile("movups %1, %%xmm5\n\tmovups %%xmm5, %0"
 		     : "=m"(*(volatile u8 (*)[16])tpr) : "m"(fill));
 	bad |= (*tpr != t0) << 4;
+	if (avx)
+		bad |= cmd_mmio_avx(p, t0, v0) << 5;
 	local_irq_restore(flags);
 	kernel_fpu_end();
 	iounmap(p);
-	scnprintf(result, sizeof(result), "mmio %s tpr=%#x version=%#x xadd=%#x sse=%#x bad=%#x\n",
-		  bad ? "BAD" : "ok", t0, v0, x, sse[0], bad);
+	scnprintf(result, sizeof(result),
+		  "mmio %s tpr=%#x version=%#x xadd=%#x sse=%#x avx=%s bad=%#x\n",
+		  bad ? "BAD" : "ok", t0, v0, x, sse[0], avx ? "yes" : "no", bad);
 }
 
 static ssize_t hostile_write(struct file *f, const char __user *ubuf, size_t len, loff_t *off)

@@ -50,6 +50,19 @@ struct dcase {
 #define D32 0x78, 0x56, 0x34, 0x12
 
 static const struct dcase cases[] = {
+	/* AVX moves (VEX), checked with objdump. */
+	MOV("vmovdqu (%rax),%xmm0", L64, LD, 16, 0, 4, 0xC5, 0xFA, 0x6F, 0x00),
+	MOV("vmovdqu (%rax),%ymm1", L64, LD, 32, 1, 4, 0xC5, 0xFE, 0x6F, 0x08),
+	MOV("vmovdqu %ymm15,0x10(%rax)", L64, ST, 32, 15, 5, 0xC5, 0x7E, 0x7F, 0x78, 0x10),
+	MOV("vmovdqa %xmm8,(%rdx)", L64, ST, 16, 8, 4, 0xC5, 0x79, 0x7F, 0x02),
+	MOV("vmovups %ymm3,(%rax)", L64, ST, 32, 3, 4, 0xC5, 0xFC, 0x11, 0x18),
+	MOV("vmovaps 0x20(%rbx),%xmm4", L64, LD, 16, 4, 5, 0xC5, 0xF8, 0x28, 0x63, 0x20),
+	MOV("vmovupd %xmm5,(%r12)", L64, ST, 16, 5, 6, 0xC4, 0xC1, 0x79, 0x11, 0x2C, 0x24),
+	MOV("vmovdqu 0(%r13),%ymm9", L64, LD, 32, 9, 6, 0xC4, 0x41, 0x7E, 0x6F, 0x4D, 0x00),
+	MOV("vex3 vmovdqu (%rax),%xmm2", L64, LD, 16, 2, 5, 0xC4, 0xE1, 0x7A, 0x6F, 0x10),
+	MOV("vmovdqu rip,%ymm7", L64, LD, 32, 7, 8, 0xC5, 0xFE, 0x6F, 0x3D, D32),
+	MOV("p32 vmovdqu (%eax),%xmm1", P32, LD, 16, 1, 4, 0xC5, 0xFA, 0x6F, 0x08),
+	MOV("p32 vmovdqu %ymm2,8(%ebx)", P32, ST, 32, 2, 5, 0xC5, 0xFE, 0x7F, 0x53, 0x08),
 	/* Platform notes: LAPIC accesses of Linux 6.1 (long mode). */
 	MOV("lapic 8B 87 disp32", L64, LD, 4, 0, 6, 0x8B, 0x87, 0x30, 0x03, 0x00, 0x00),
 	MOV("lapic 89 B7 disp32", L64, ST, 4, 6, 6, 0x89, 0xB7, 0xB0, 0x00, 0x00, 0x00),
@@ -215,6 +228,17 @@ static const struct bad_case bad_cases[] = {
 	{ "REX is INC in p32", P32, { 0x44, 0x89, 0x08 }, 3 },
 	{ "REX is DEC in real", R, { 0x48, 0x89, 0x07 }, 3 },
 	{ "VEX C5", L64, { 0xC5, 0xF9, 0x7E, 0x00 }, 4 },
+	{ "vmovdqu with vvvv 0000", L64, { 0xC5, 0x82, 0x6F, 0x00 }, 4 },
+	{ "vmovsd F2 (VEX pp 3)", L64, { 0xC5, 0xFB, 0x10, 0x00 }, 4 },
+	{ "VEX 0F38 map", L64, { 0xC4, 0xE2, 0x79, 0x6F, 0x00 }, 5 },
+	{ "VEX 0F6F without 66/F3", L64, { 0xC5, 0xF8, 0x6F, 0x00 }, 4 },
+	{ "66 before VEX", L64, { 0x66, 0xC5, 0xFA, 0x6F, 0x00 }, 5 },
+	{ "REX before VEX", L64, { 0x40, 0xC5, 0xFA, 0x6F, 0x00 }, 5 },
+	{ "LOCK before VEX", L64, { 0xF0, 0xC5, 0xFA, 0x6F, 0x00 }, 5 },
+	{ "VEX register operand", L64, { 0xC5, 0xFA, 0x6F, 0xC0 }, 4 },
+	{ "lds in p32 (not VEX)", P32, { 0xC5, 0x00 }, 2 },
+	{ "les in real mode", R, { 0xC4, 0xC0, 0x00 }, 3 },
+	{ "VEX add 01", L64, { 0xC5, 0xFA, 0x01, 0x00 }, 4 },
 	{ "16 bytes", L64, { 0x3E, 0x3E, 0x3E, 0x3E, 0x3E, 0x3E, 0x3E, 0x3E,
 			     0x3E, 0x3E, 0x3E, 0x3E, 0x3E, 0x3E, 0x89, 0x08 }, 16 },
 	{ "16 bytes via disp", L64, { 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E, 0x2E,
@@ -555,7 +579,8 @@ static void test_random_invariants(void)
 		if (rc == 0) {
 			if (in.len == 0 || in.len > 15 || in.len > avail ||
 			    (in.size != 1 && in.size != 2 && in.size != 4 &&
-			     in.size != 8 && !(in.vec && in.size == 16)) || in.reg > 15 ||
+			     in.size != 8 && !(in.vec && (in.size == 16 || in.size == 32))) ||
+			    in.reg > 15 || (in.size == 32 && !in.vex) ||
 			    (in.vec && in.kind == MMIO_RMW) ||
 			    (in.reg_high8 && (in.reg < 4 || in.reg > 7)))
 				bad++;
@@ -603,7 +628,11 @@ static void test_rmw_and_vec(void)
 	in = dec(L64, "\x0F\x11\x48\x10", 4);            /* movups %xmm1, 0x10(%rax) */
 	CHECK(in.kind == MMIO_STORE && in.vec && in.reg == 1 && in.len == 4);
 	in = dec(P32, "\x0F\x28\x10", 3);                 /* movaps (%eax), %xmm2 */
-	CHECK(in.kind == MMIO_LOAD && in.vec && in.reg == 2);
+	CHECK(in.kind == MMIO_LOAD && in.vec && in.reg == 2 && !in.vex);
+	in = dec(L64, "\xC5\xFA\x6F\x00", 4);            /* vmovdqu (%rax), %xmm0 */
+	CHECK(in.kind == MMIO_LOAD && in.vec && in.vex && in.size == 16 && in.dst_size == 16);
+	in = dec(L64, "\xC4\x41\x7E\x6F\x4D\x00", 6);  /* vmovdqu 0(%r13), %ymm9 */
+	CHECK(in.kind == MMIO_LOAD && in.vec && in.vex && in.size == 32 && in.reg == 9);
 }
 
 /* mmio_rmw_apply: register results and write-backs. */

@@ -126,50 +126,58 @@ void arch_fpu_restore(const struct vcpu_fpu *f)
 	}
 }
 
-/* Copy XMM register reg (0-15) of the calling CPU, which holds the running
- * vCPU's state, to out[16] (for an emulated 16-byte MMIO store). */
-void arch_xmm_read(uint8_t reg, uint8_t out[16])
+/*
+ * The vector registers of the running vCPU, which the calling CPU holds,
+ * for emulated 16- and 32-byte MMIO moves. One asm statement per register,
+ * since the register number is in the instruction (SDM vol. 2A 2.3.5).
+ * The YMM forms need AVX in XCR0, which the guest has whenever it ran the
+ * VEX instruction being emulated.
+ */
+#define VEC_CASES(insn, reg_fmt, out_c, in_c)                                        \
+	VEC_CASE(0, insn, reg_fmt, out_c, in_c) VEC_CASE(1, insn, reg_fmt, out_c, in_c)     \
+	VEC_CASE(2, insn, reg_fmt, out_c, in_c) VEC_CASE(3, insn, reg_fmt, out_c, in_c)     \
+	VEC_CASE(4, insn, reg_fmt, out_c, in_c) VEC_CASE(5, insn, reg_fmt, out_c, in_c)     \
+	VEC_CASE(6, insn, reg_fmt, out_c, in_c) VEC_CASE(7, insn, reg_fmt, out_c, in_c)     \
+	VEC_CASE(8, insn, reg_fmt, out_c, in_c) VEC_CASE(9, insn, reg_fmt, out_c, in_c)     \
+	VEC_CASE(10, insn, reg_fmt, out_c, in_c) VEC_CASE(11, insn, reg_fmt, out_c, in_c)   \
+	VEC_CASE(12, insn, reg_fmt, out_c, in_c) VEC_CASE(13, insn, reg_fmt, out_c, in_c)   \
+	VEC_CASE(14, insn, reg_fmt, out_c, in_c) VEC_CASE(15, insn, reg_fmt, out_c, in_c)
+
+/* Store register n to buf (out_c = 1) or load it from buf (in_c = 1). */
+#define VEC_CASE(n, insn, reg_fmt, out_c, in_c)                                       \
+	case n:                                                                       \
+		if (out_c)                                                            \
+			__asm__ volatile(insn " %%" reg_fmt #n ", %0" : "=m"(*(uint8_t (*)[32])buf)); \
+		else                                                                  \
+			__asm__ volatile(insn " %0, %%" reg_fmt #n : : "m"(*(const uint8_t (*)[32])buf)); \
+		break;
+
+/* Copy the low size bytes (16: XMM, 32: YMM) of vector register reg (0-15)
+ * to out (for an emulated MMIO store). */
+void arch_vec_read(uint8_t reg, uint8_t *out, uint32_t size)
 {
-	switch (reg & 15) {
-	case 0: __asm__ volatile("movdqu %%xmm0, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 1: __asm__ volatile("movdqu %%xmm1, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 2: __asm__ volatile("movdqu %%xmm2, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 3: __asm__ volatile("movdqu %%xmm3, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 4: __asm__ volatile("movdqu %%xmm4, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 5: __asm__ volatile("movdqu %%xmm5, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 6: __asm__ volatile("movdqu %%xmm6, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 7: __asm__ volatile("movdqu %%xmm7, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 8: __asm__ volatile("movdqu %%xmm8, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 9: __asm__ volatile("movdqu %%xmm9, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 10: __asm__ volatile("movdqu %%xmm10, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 11: __asm__ volatile("movdqu %%xmm11, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 12: __asm__ volatile("movdqu %%xmm12, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 13: __asm__ volatile("movdqu %%xmm13, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	case 14: __asm__ volatile("movdqu %%xmm14, %0" : "=m"(*(uint8_t (*)[16])out)); break;
-	default: __asm__ volatile("movdqu %%xmm15, %0" : "=m"(*(uint8_t (*)[16])out)); break;
+	uint8_t *buf = out;
+
+	if (size == 32) {
+		switch (reg & 15) { VEC_CASES("vmovdqu", "ymm", 1, 0) }
+	} else {
+		switch (reg & 15) { VEC_CASES("movdqu", "xmm", 1, 0) }
 	}
 }
 
-/* Load in[16] into XMM register reg (0-15) of the calling CPU (an emulated
- * 16-byte MMIO load of the running vCPU). */
-void arch_xmm_write(uint8_t reg, const uint8_t in[16])
+/* Load size bytes from in into vector register reg (an emulated MMIO
+ * load): 32 fill YMM; 16 fill XMM and, for a VEX-encoded load (vex),
+ * clear the bits above as the VEX form does (SDM vol. 2A 2.3.10), or
+ * keep them for the legacy SSE form. */
+void arch_vec_write(uint8_t reg, const uint8_t *in, uint32_t size, bool vex)
 {
-	switch (reg & 15) {
-	case 0: __asm__ volatile("movdqu %0, %%xmm0" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 1: __asm__ volatile("movdqu %0, %%xmm1" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 2: __asm__ volatile("movdqu %0, %%xmm2" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 3: __asm__ volatile("movdqu %0, %%xmm3" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 4: __asm__ volatile("movdqu %0, %%xmm4" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 5: __asm__ volatile("movdqu %0, %%xmm5" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 6: __asm__ volatile("movdqu %0, %%xmm6" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 7: __asm__ volatile("movdqu %0, %%xmm7" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 8: __asm__ volatile("movdqu %0, %%xmm8" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 9: __asm__ volatile("movdqu %0, %%xmm9" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 10: __asm__ volatile("movdqu %0, %%xmm10" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 11: __asm__ volatile("movdqu %0, %%xmm11" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 12: __asm__ volatile("movdqu %0, %%xmm12" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 13: __asm__ volatile("movdqu %0, %%xmm13" : : "m"(*(const uint8_t (*)[16])in)); break;
-	case 14: __asm__ volatile("movdqu %0, %%xmm14" : : "m"(*(const uint8_t (*)[16])in)); break;
-	default: __asm__ volatile("movdqu %0, %%xmm15" : : "m"(*(const uint8_t (*)[16])in)); break;
+	const uint8_t *buf = in;
+
+	if (size == 32) {
+		switch (reg & 15) { VEC_CASES("vmovdqu", "ymm", 0, 1) }
+	} else if (vex) {
+		switch (reg & 15) { VEC_CASES("vmovdqu", "xmm", 0, 1) }
+	} else {
+		switch (reg & 15) { VEC_CASES("movdqu", "xmm", 0, 1) }
 	}
 }

@@ -11,8 +11,9 @@
  * destination, with or without LOCK (ADD/OR/ADC/SBB/AND/SUB/XOR/CMP r/m,r
  * and r/m,imm; TEST; INC/DEC/NOT/NEG; XCHG; XADD; CMPXCHG), applied by
  * mmio_rmw_apply(); and the 16-byte SSE moves MOVUPS/MOVUPD/MOVAPS/
- * MOVAPD/MOVDQU/MOVDQA (vec: the register is XMM0-15). Legacy prefixes
- * and REX are understood; VEX (AVX) is not yet.
+ * MOVAPD/MOVDQU/MOVDQA (vec: the register is XMM0-15), and their AVX
+ * forms VMOVUPS/VMOVUPD/VMOVAPS/VMOVAPD/VMOVDQU/VMOVDQA with a VEX prefix,
+ * 16 bytes (XMM) or 32 (YMM). Legacy prefixes, REX and VEX are understood.
  * Everything here is pure: no memory is touched but the arguments.
  */
 #ifndef KEEL_DECODE_H
@@ -45,9 +46,10 @@ enum mmio_kind { MMIO_LOAD, MMIO_STORE, MMIO_RMW };
 struct mmio_insn {
 	uint8_t len;        /* total instruction length in bytes */
 	enum mmio_kind kind;
-	uint8_t size;       /* memory access size in bytes: 1, 2, 4, 8, or 16 (vec) */
+	uint8_t size;       /* memory access size in bytes: 1, 2, 4, 8, or 16/32 (vec) */
 	uint8_t reg;        /* x86 register number 0..15 of the register operand */
-	bool vec;           /* reg is XMM0-15 (16-byte SSE move) */
+	bool vec;           /* reg is XMM0-15 (size 16) or YMM0-15 (size 32) */
+	bool vex;           /* VEX-encoded: a 16-byte load clears the register's upper bits */
 	uint8_t rmw;        /* MMIO_RMW: the operation (see above) */
 	bool reg_high8;     /* 8-bit AH/CH/DH/BH (reg 4..7 without REX) */
 	bool has_imm;       /* store of an immediate (C6/C7) */
