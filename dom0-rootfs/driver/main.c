@@ -321,7 +321,8 @@ static int __init keel_init(void)
 	/* Without the network the toolstack still works: only warn. */
 	if (keel_net_init())
 		pr_warn("no keel0 interface: dom0 is not on the guests' switch\n");
-	timer_setup(&keel_heartbeat_timer, keel_heartbeat, 0);
+	/* Pinned: the hypervisor watches the CPU the first beat came from. */
+	timer_setup(&keel_heartbeat_timer, keel_heartbeat, TIMER_PINNED);
 	keel_heartbeat(&keel_heartbeat_timer);
 	return 0;
 }

@@ -384,7 +384,7 @@ static bool cmdline_is_image_name(const char *tok, size_t len)
 
 /*
  * Sets every option to its default: console on COM1 and VGA at 115200
- * baud, default dom0 memory, one dom0 CPU, no guest CPU limit, bsp=auto,
+ * baud, default dom0 memory and CPUs, no guest CPU limit, bsp=auto,
  * LOG_INFO, virtualization on. o: the options to fill. No return value.
  */
 void cmdline_defaults(struct hv_options *o)
@@ -392,7 +392,7 @@ void cmdline_defaults(struct hv_options *o)
 	o->console = HV_CONSOLE_COM1 | HV_CONSOLE_VGA;
 	o->com1_baud = CMDLINE_DEFAULT_BAUD;
 	o->dom0_mem_bytes = 0;
-	o->dom0_cpus = 1;
+	o->dom0_cpus = 0; /* the default: see cpu_plan.c */
 	o->max_guest_cpus = 0;
 	o->bsp = HV_BSP_AUTO;
 	o->loglvl = LOG_INFO;

@@ -59,6 +59,11 @@ struct dom0_layout {
 };
 
 static struct domain dom0;
+static volatile bool dom0_built;   /* its other vCPUs may be created */
+static struct spinlock npt_lock;   /* dom0's vCPUs share its nested tables */
+static uint32_t dom0_ldr[DOM0_MAX_CPUS]; /* xAPIC logical ids dom0 set, per vCPU */
+
+static void __noreturn dom0_run(struct vcpu *v);
 static struct mem_range hidden[DOM0_MAX_HIDDEN];
 static uint32_t n_hidden;
 static uint64_t sink_pa;     /* 4 KiB of 0xff for hidden pages dom0 touches */
@@ -134,7 +139,10 @@ static int build_cmdline(const struct dom0_config *cfg, const struct linux_image
 		s++;
 	while (*s == ' ')
 		s++;
-	if (cfg->split)
+	if (cfg->split && cfg->hidden_apic_id != DOM0_NO_APIC_ID)
+		n = ksnprintf(out, DOM0_CMDLINE_BYTES, "%s nr_cpus=%u disable_cpu_apicid=%u "
+			      "amd_iommu=off intel_iommu=off", s, cfg->nr_cpus, cfg->hidden_apic_id);
+	else if (cfg->split)
 		n = ksnprintf(out, DOM0_CMDLINE_BYTES, "%s nr_cpus=%u amd_iommu=off intel_iommu=off",
 			      s, cfg->nr_cpus);
 	else
@@ -351,21 +359,85 @@ static int npt_build(const struct dom0_config *cfg)
 
 static uint32_t ipis_dropped;
 
-/* Send dom0's ICR write (low word lo, destination dest) if apic_filter_icr
- * allows it; x2apic says which interface it came through. */
-static void dom0_send_icr(uint32_t lo, uint32_t dest, bool x2apic)
+/* Dom0's CPUs for apic_filter_icr, seen from vCPU v. */
+static void dom0_filter_cpus(const struct vcpu *v, bool x2apic, struct apic_filter_cpus *c)
 {
-	uint32_t own_logical, send;
-	const char *why;
+	uint32_t k;
 
-	own_logical = x2apic ? (uint32_t)rdmsr(X2APIC_MSR_LDR)
-			     : arch_lapic_read(LAPIC_REG_LDR) >> 24;
-	if (apic_filter_icr(lo, dest, x2apic ? (uint32_t)rdmsr(X2APIC_MSR_ID) : this_cpu()->apic_id,
-			    own_logical, &send, &why) == 0) {
-		if (x2apic)
-			wrmsr(MSR_X2APIC_ICR, ((uint64_t)dest << 32) | send);
-		else
-			arch_lapic_write(LAPIC_REG_ICR_LO, send);
+	c->n = dom0.nr_vcpus;
+	c->self = v->id;
+	c->x2apic = x2apic;
+	for (k = 0; k < dom0.nr_vcpus; k++) {
+		c->apic_id[k] = dom0.vcpus[k].cpu->apic_id;
+		c->logical[k] = dom0_ldr[k];
+	}
+	if (x2apic) /* the x2APIC id is the APIC id the firmware listed */
+		c->logical[v->id] = (uint32_t)rdmsr(X2APIC_MSR_LDR);
+}
+
+/* Emulate an INIT or start-up IPI (lo) from dom0 to its vCPU t, which
+ * waits in dom0_run_ap: INIT arms it, a SIPI after an INIT starts it, as
+ * on a CPU in wait-for-SIPI (Intel SDM vol. 3A, 8.4.4.1). A vCPU that
+ * already runs ignores a SIPI, as a CPU does (Linux sends two), and an
+ * INIT too, with a warning: a dom0 CPU cannot be restarted yet. */
+static void dom0_start_ipi(struct vcpu *t, uint32_t lo)
+{
+	bool init = (lo & APIC_ICR_MODE_MASK) == APIC_ICR_MODE_INIT;
+
+	if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != VCPU_WAIT_SIPI) {
+		if (init && ipis_dropped++ < DOM0_IPI_LOG_LIMIT)
+			log_warn("dom0 sent INIT to its running CPU %u: ignored (a dom0 CPU "
+				 "cannot be restarted)\n", t->cpu->index);
+		return;
+	}
+	if (init) {
+		__atomic_store_n(&t->init_pending, true, __ATOMIC_RELEASE);
+		return;
+	}
+	if (!__atomic_load_n(&t->init_pending, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&t->sipi_pending, __ATOMIC_ACQUIRE))
+		return; /* SIPI without INIT, or the second SIPI: ignored as by a CPU */
+	t->sipi_vector = (uint8_t)(lo & 0xFF);
+	__atomic_store_n(&t->sipi_pending, true, __ATOMIC_RELEASE);
+}
+
+/* Send the IPI lo to dom0's vCPU k from vCPU v's CPU: to itself by
+ * shorthand, to another by physical destination (keeping the xAPIC ICR
+ * high word dom0 wrote). */
+static void dom0_send_one(const struct vcpu *v, uint32_t k, uint32_t lo, bool x2apic)
+{
+	uint32_t id = dom0.vcpus[k].cpu->apic_id;
+
+	if (k == v->id) {
+		lo |= APIC_ICR_SHORTHAND_SELF;
+		id = 0;
+	}
+	if (x2apic)
+		wrmsr(MSR_X2APIC_ICR, ((uint64_t)id << 32) | lo);
+	else
+		arch_lapic_send(id, lo);
+}
+
+/* Carry out dom0's ICR write (low word lo, destination dest) from vCPU v
+ * as apic_filter_icr decides: sent to dom0's CPUs, INIT/SIPI emulated,
+ * or dropped and logged. x2apic says which interface it came through. */
+static void dom0_send_icr(struct vcpu *v, uint32_t lo, uint32_t dest, bool x2apic)
+{
+	struct apic_filter_cpus c;
+	struct apic_filter_action a;
+	const char *why;
+	uint32_t k;
+
+	dom0_filter_cpus(v, x2apic, &c);
+	if (apic_filter_icr(lo, dest, &c, &a, &why) == 0) {
+		for (k = 0; k < dom0.nr_vcpus; k++) {
+			if (!(a.targets & (1u << k)))
+				continue;
+			if (a.start)
+				dom0_start_ipi(&dom0.vcpus[k], a.lo);
+			else
+				dom0_send_one(v, k, a.lo, x2apic);
+		}
 		return;
 	}
 	if (ipis_dropped++ < DOM0_IPI_LOG_LIMIT)
@@ -392,10 +464,13 @@ static int dom0_lapic_write(struct vcpu *v, const struct vm_exit *e)
 		return -EFAULT;
 	}
 	val = (uint32_t)mmio_store_value(&v->regs, &in);
-	if ((off & 0xFF0) == LAPIC_REG_ICR_LO)
-		dom0_send_icr(val, arch_lapic_read(LAPIC_REG_ICR_HI) >> 24, false);
-	else
+	if ((off & 0xFF0) == LAPIC_REG_ICR_LO) {
+		dom0_send_icr(v, val, arch_lapic_read(LAPIC_REG_ICR_HI) >> 24, false);
+	} else {
+		if ((off & 0xFF0) == LAPIC_REG_LDR)
+			dom0_ldr[v->id] = val >> 24;
 		arch_lapic_write(off, val);
+	}
 	v->regs.rip += in.len;
 	return 0;
 }
@@ -403,7 +478,7 @@ static int dom0_lapic_write(struct vcpu *v, const struct vm_exit *e)
 /* Dom0's WRMSR of val to msr (the APIC base or the x2APIC ICR): 0 once
  * done, or -EINVAL when dom0 gets a #GP instead, as from the real CPU
  * (or because the trapped page would move). */
-static int dom0_apic_msr_write(uint32_t msr, uint64_t val)
+static int dom0_apic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
 	const char *why;
 
@@ -411,7 +486,7 @@ static int dom0_apic_msr_write(uint32_t msr, uint64_t val)
 		if (!(rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD) ||
 		    ((uint32_t)val & ~APIC_X2APIC_ICR_LO_VALID))
 			return -EINVAL;
-		dom0_send_icr((uint32_t)val, (uint32_t)(val >> 32), true);
+		dom0_send_icr(v, (uint32_t)val, (uint32_t)(val >> 32), true);
 		return 0;
 	}
 	if (apic_filter_base(rdmsr(MSR_APIC_BASE), val, arch_lapic_pa(), arch_cpu_has_x2apic(),
@@ -460,7 +535,7 @@ void dom0_msr(struct vcpu *v, const struct vm_exit *e)
 		cur = rdmsr(e->msr);
 		v->regs.rax = (uint32_t)cur;
 		v->regs.rdx = cur >> 32;
-	} else if (dom0_apic_msr_write(e->msr, val)) {
+	} else if (dom0_apic_msr_write(v, e->msr, val)) {
 		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
 		return;
 	}
@@ -475,11 +550,17 @@ int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
 	uint64_t huge = ALIGN_DOWN(e->gpa, PAGE_SIZE_1G);
 	int rc;
 
+	uint64_t pa, flags;
+	uint32_t shift;
+
 	if (page == arch_lapic_pa() && (e->npf_flags & NPF_WRITE))
 		return dom0_lapic_write(v, e);
 	if (e->npf_flags & NPF_PRESENT)
 		return -EFAULT;
-	if (gpa_hidden(page, PAGE_SIZE_4K)) {
+	spin_lock(&npt_lock);
+	if (pt_lookup(&dom0.npt, page, &pa, &flags, &shift) == 0) {
+		rc = 0; /* another of dom0's vCPUs mapped it meanwhile */
+	} else if (gpa_hidden(page, PAGE_SIZE_4K)) {
 		if (npf_logged++ < DOM0_NPF_LOG_LIMIT)
 			log_warn("dom0 touched hidden memory at %#llx; it gets a junk page instead\n",
 				 (unsigned long long)e->gpa);
@@ -497,6 +578,7 @@ int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
 	} else {
 		rc = pt_map(&dom0.npt, page, page, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
 	}
+	spin_unlock(&npt_lock);
 	if (rc == 0)
 		virt->vcpu_flush_npt(v);
 	return rc;
@@ -547,9 +629,13 @@ static int dom0_domain_init(const struct dom0_config *cfg)
 	for (i = 0; i < dom0.nr_ram; i++)
 		dom0.ram[i] = sp->dom0[i];
 	dom0.ram_bytes = sp->dom0_bytes;
-	dom0.nr_vcpus = 1;
-	dom0.vcpus[0].dom = &dom0;
-	dom0.vcpus[0].cpu = this_cpu();
+	dom0.nr_vcpus = MIN(MAX(cfg->nr_cpus, 1u), DOM0_MAX_CPUS);
+	for (i = 0; i < dom0.nr_vcpus; i++) {
+		dom0.vcpus[i].dom = &dom0;
+		dom0.vcpus[i].id = i;
+		dom0.vcpus[i].cpu = &cpus[cfg->first_cpu + i];
+		dom0.vcpus[i].state = i ? VCPU_WAIT_SIPI : VCPU_RUNNABLE;
+	}
 	dom0.state = DOM_ACTIVE;
 	hv.dom0 = &dom0;
 	domain_register_dom0(&dom0);
@@ -563,7 +649,6 @@ int dom0_start(const struct dom0_config *cfg)
 	struct vcpu *v = &dom0.vcpus[0];
 	struct vcpu_entry_state st = { 0 };
 	struct dom0_layout l;
-	struct vm_exit e;
 	uint32_t n_e820;
 	int rc;
 
@@ -586,9 +671,18 @@ int dom0_start(const struct dom0_config *cfg)
 	st.rip = l.kernel_pa;
 	st.rsi = DOM0_ZERO_PAGE_PA;
 	virt->vcpu_reset(v, &st);
-	this_cpu()->current = v;
 	log_info("starting dom0: %llu MiB, %u CPU(s)\n",
-		 (unsigned long long)(dom0.ram_bytes >> 20), cfg->nr_cpus);
+		 (unsigned long long)(dom0.ram_bytes >> 20), dom0.nr_vcpus);
+	__atomic_store_n(&dom0_built, true, __ATOMIC_RELEASE);
+	dom0_run(v);
+}
+
+/* Run dom0's vCPU v on the calling CPU for good. */
+static void __noreturn dom0_run(struct vcpu *v)
+{
+	struct vm_exit e;
+
+	this_cpu()->current = v;
 	for (;;) {
 		virt->vcpu_run(v, &e);
 		if (e.reason != VM_EXIT_NMI) /* the watchdog's own NMI is no progress */
@@ -596,6 +690,38 @@ int dom0_start(const struct dom0_config *cfg)
 		watchdog_check();
 		vcpu_handle_exit(v, &e);
 	}
+}
+
+/* Start dom0's vCPU on the calling CPU when dom0 asks; see dom0.h. */
+void dom0_run_ap(void)
+{
+	struct vcpu *v = 0;
+	struct vcpu_entry_state st = { .real_mode = true };
+	uint32_t k;
+	int rc;
+
+	while (!__atomic_load_n(&dom0_built, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	for (k = 1; k < dom0.nr_vcpus; k++)
+		if (dom0.vcpus[k].cpu == this_cpu())
+			v = &dom0.vcpus[k];
+	if (!v)
+		panic("CPU %u has the dom0 role but no dom0 vCPU\n", this_cpu()->index);
+	rc = virt->vcpu_create(v, dom0.npt.root_pa);
+	if (rc) {
+		log_err("dom0's CPU %u: cannot create its vCPU (error %d); dom0 cannot start it\n",
+			this_cpu()->index, rc);
+		for (;;)
+			cpu_halt();
+	}
+	while (!__atomic_load_n(&v->sipi_pending, __ATOMIC_ACQUIRE))
+		cpu_relax();
+	st.sipi_vector = v->sipi_vector;
+	virt->vcpu_reset(v, &st);
+	__atomic_store_n(&v->state, VCPU_RUNNABLE, __ATOMIC_RELEASE);
+	log_info("dom0 started its CPU %u (vCPU %u) at %#x\n", this_cpu()->index, v->id,
+		 (uint32_t)v->sipi_vector << 12);
+	dom0_run(v);
 }
 
 /* Load dom0 with all RAM and enter it natively; see dom0.h. */

@@ -3,9 +3,9 @@
  * RAX and a buffer in RDI/RSI (include/public/keel_abi.h). Privileged calls
  * are accepted only from dom0's kernel (CPL 0); a guest or dom0 user space
  * gets -KEEL_EPERM and nothing else happens. Arguments are copied into one
- * bounce buffer (dom0 has one vCPU, so calls never overlap), checked there
- * and copied back: the hypervisor never works on memory dom0 can change
- * underneath it.
+ * bounce buffer (privileged calls hold hc_lock, since dom0 may have
+ * several vCPUs), checked there and copied back: the hypervisor never
+ * works on memory dom0 can change underneath it.
  */
 #include <keel/hypercall.h>
 #include <keel/hv.h>
@@ -67,6 +67,9 @@ static int64_t hc_info(struct vcpu *v, uint64_t gpa, uint64_t size)
 }
 
 static uint8_t bounce[KEEL_HC_MAX_ARG] __aligned(64);
+static struct spinlock hc_lock; /* the bounce buffer: one privileged call at a time */
+
+static int64_t hc_privileged(struct vcpu *v, uint64_t op, uint64_t gpa, uint64_t size);
 
 /* The guest domain domid, or NULL (no such domain, or dom0). */
 static struct domain *guest_lookup(uint32_t domid)
@@ -345,7 +348,7 @@ static void cpustat_fill(uint32_t cpu, struct keel_cpustat *c)
 	if (hv.cpu_mask_dom0 & (1ull << cpu)) {
 		c->role = KEEL_CPU_ROLE_DOM0;
 		c->domid = 0;
-		c->nr_vcpus = 1;
+		c->nr_vcpus = 1; /* one dom0 vCPU per dom0 CPU */
 	} else if (hv.cpu_mask_pool & (1ull << cpu)) {
 		c->role = KEEL_CPU_ROLE_POOL;
 		sched_cpu_stats(cpu, &c->busy_ns, &c->domid, &c->vcpu, &c->nr_vcpus);
@@ -412,12 +415,22 @@ static int64_t hc_net_recv(struct vcpu *v, uint64_t gpa, uint64_t size)
 /* Perform the hypercall in v's registers; see hypercall.h. */
 int64_t hypercall_dispatch(struct vcpu *v)
 {
-	uint64_t op = v->regs.rax, gpa = v->regs.rdi, size = v->regs.rsi;
+	uint64_t op = v->regs.rax;
+	int64_t rc;
 
 	if (op == KEEL_HC_VERSION)
 		return KEEL_ABI_VERSION;
 	if (!caller_privileged(v))
 		return -KEEL_EPERM;
+	spin_lock(&hc_lock);
+	rc = hc_privileged(v, op, v->regs.rdi, v->regs.rsi);
+	spin_unlock(&hc_lock);
+	return rc;
+}
+
+/* A privileged call op with buffer gpa of size bytes, under hc_lock. */
+static int64_t hc_privileged(struct vcpu *v, uint64_t op, uint64_t gpa, uint64_t size)
+{
 	switch (op) {
 	case KEEL_HC_INFO:
 		return hc_info(v, gpa, size);

@@ -109,6 +109,8 @@ static void dom0_config_fill(struct dom0_config *cfg, bool native)
 	cfg->split = native ? 0 : &split;
 	cfg->rsdp_pa = acpi.rsdp_pa;
 	cfg->nr_cpus = hv.cpus_dom0;
+	cfg->first_cpu = hv.dom0_first_cpu;
+	cfg->hidden_apic_id = hv.bsp_idle && !native ? cpus[0].apic_id : DOM0_NO_APIC_ID;
 	cfg->vga.present = true;
 	if (hv.opts.console & HV_CONSOLE_VGA) {
 		uint32_t row, col;
@@ -172,13 +174,16 @@ static void __noreturn dom0_run_here(void)
 	panic("dom0 could not be started; see the messages above\n");
 }
 
-/* The work of every CPU once the boot CPU has shared them out: dom0's CPU
- * runs dom0, every other one (the pool, and CPU 0 when kept idle) runs
- * the scheduler loop, which only ever picks vCPUs homed on pool CPUs. */
+/* The work of every CPU once the boot CPU has shared them out: dom0's
+ * first CPU builds and runs dom0, its others wait for dom0 to start them,
+ * every other one (the pool, and CPU 0 when kept idle) runs the scheduler
+ * loop, which only ever picks vCPUs homed on pool CPUs. */
 static void __noreturn cpu_work(struct cpu *c)
 {
-	if (c->role == CPU_ROLE_DOM0)
+	if (c->role == CPU_ROLE_DOM0 && c->index == hv.dom0_first_cpu)
 		dom0_run_here();
+	if (c->role == CPU_ROLE_DOM0)
+		dom0_run_ap();
 	sched_run_cpu();
 }
 
@@ -232,16 +237,19 @@ static void cpus_start(void)
 	if (virt->cpu_enable(&cpus[0]))
 		panic("cannot enable %s on the boot CPU\n", virt->name);
 	smp_boot_aps(&acpi, ap_main);
-	if (hv.opts.dom0_cpus > 1)
-		log_warn("dom0_cpus=%u: only one dom0 CPU is supported so far; using 1\n",
-			 hv.opts.dom0_cpus);
 	in.nr_cpus = nr_cpus;
+	in.dom0_cpus = hv.opts.dom0_cpus;
 	in.max_guest_cpus = hv.opts.max_guest_cpus;
 	in.bsp = hv.opts.bsp;
 	in.qemu_tcg = arch_cpu_is_qemu_tcg();
 	cpu_plan_make(&in, &p);
 	cpus_plan_log(&p);
-	hv.cpus_dom0 = 1;
+	if (p.dom0_capped)
+		log_warn("dom0_cpus=%u: dom0 gets %u CPU(s), so that at least one is left for "
+			 "guests (and at most %u)\n", hv.opts.dom0_cpus, p.cpus_dom0,
+			 CPU_PLAN_MAX_DOM0_CPUS);
+	hv.cpus_dom0 = p.cpus_dom0;
+	hv.dom0_first_cpu = p.dom0_cpu;
 	hv.cpu_mask_dom0 = p.mask_dom0;
 	hv.cpus_pool = p.cpus_pool;
 	hv.cpu_mask_pool = p.mask_pool;
@@ -297,8 +305,8 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 	netdev_init();
 	cpus_start();
 	lapic_timer_calibrate();
-	log_info("%u CPUs: %u for dom0 (CPU %u), %u for guests%s\n", nr_cpus, hv.cpus_dom0,
-		 hv.bsp_idle ? 1u : 0u, hv.cpus_pool, hv.bsp_idle ? ", CPU 0 idle" : "");
+	log_info("%u CPUs: %u for dom0 (from CPU %u), %u for guests%s\n", nr_cpus, hv.cpus_dom0,
+		 hv.dom0_first_cpu, hv.cpus_pool, hv.bsp_idle ? ", CPU 0 idle" : "");
 	log_info("memory: %llu MiB total, %llu MiB dom0, %llu MiB guest pool\n",
 		 (unsigned long long)(hv.mem_total_bytes >> 20),
 		 (unsigned long long)(hv.mem_dom0_bytes >> 20),

@@ -1,8 +1,8 @@
 """Integrity stress (issue 11, item 6): guest state must survive long
 concurrent load, which is where lazily switched state or a device writing
 at a stale address would show. Three tiny guests, two of them with 2
-vCPUs, on a machine with three pool CPUs (-smp 5: CPU 0 idle under QEMU
-TCG, CPU 1 dom0's) run
+vCPUs, on a machine with three pool CPUs (-smp 6: CPU 0 idle under QEMU
+TCG, CPUs 1-2 dom0's) run
 tests/hostile/integrity.sh at once for KEEL_INTEGRITY_SECONDS (90 by
 default, the CI form; `KEEL_INTEGRITY_SECONDS=1800 ./tests/run.sh
 --boot-only -k integrity` is the long form, run outside CI): the hostile
@@ -25,7 +25,7 @@ GUESTS = (("int1", 2), ("int2", 1), ("int3", 2))
 
 
 def boot_keel_integrity():
-    return boot_with_kit("keel-integrity", 5, 2048, GUESTS, "ram:8M,xvdb,w")
+    return boot_with_kit("keel-integrity", 6, 2048, GUESTS, "ram:8M,xvdb,w")
 
 
 test_boot.FIXTURES["keel-integrity"] = boot_keel_integrity

@@ -57,7 +57,7 @@ static void test_defaults(void)
 	CHECK_EQ_U64(o.console, HV_CONSOLE_COM1 | HV_CONSOLE_VGA);
 	CHECK_EQ_U64(o.com1_baud, 115200);
 	CHECK_EQ_U64(o.dom0_mem_bytes, 0);
-	CHECK_EQ_U64(o.dom0_cpus, 1);
+	CHECK_EQ_U64(o.dom0_cpus, 0);
 	CHECK_EQ_U64(o.max_guest_cpus, 0);
 	CHECK_EQ_U64(o.bsp, HV_BSP_AUTO);
 	CHECK_EQ_INT(o.loglvl, LOG_INFO);
@@ -202,7 +202,7 @@ static void test_cpus(void)
 						"dom0_cpus=4x", "dom0_cpus" };
 	for (size_t i = 0; i < sizeof(bad_dom0) / sizeof(bad_dom0[0]); i++) {
 		CHECK_EQ_INT(parse(bad_dom0[i], &o, &w), 1);
-		CHECK_EQ_U64(o.dom0_cpus, 1);
+		CHECK_EQ_U64(o.dom0_cpus, 0);
 		CHECK(strstr(w.msg[0], "dom0_cpus: bad value") == w.msg[0]);
 		CHECK(strstr(w.msg[0], "1 to 64") != NULL);
 	}

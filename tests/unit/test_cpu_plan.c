@@ -9,15 +9,22 @@
 
 #include "harness.h"
 
-static struct cpu_plan plan(uint32_t n, uint32_t bsp, bool tcg, uint32_t max_guest)
+static struct cpu_plan plan_d(uint32_t n, uint32_t bsp, bool tcg, uint32_t max_guest,
+			      uint32_t dom0_cpus)
 {
 	struct cpu_plan_input in = { .nr_cpus = n, .max_guest_cpus = max_guest,
-				     .bsp = bsp, .qemu_tcg = tcg };
+				     .bsp = bsp, .qemu_tcg = tcg, .dom0_cpus = dom0_cpus };
 	struct cpu_plan p;
 
 	memset(&p, 0xAB, sizeof(p));
 	cpu_plan_make(&in, &p);
 	return p;
+}
+
+/* The layout with dom0's one CPU (dom0_cpus=1). */
+static struct cpu_plan plan(uint32_t n, uint32_t bsp, bool tcg, uint32_t max_guest)
+{
+	return plan_d(n, bsp, tcg, max_guest, 1);
 }
 
 /* Real hardware: dom0 on CPU 0, the rest for guests, whatever the count. */
@@ -103,8 +110,13 @@ static void test_limit(void)
 	for (uint32_t n = 1; n <= 70; n++)
 		for (uint32_t bsp = 0; bsp < 3; bsp++)
 			for (int tcg = 0; tcg < 2; tcg++) {
-				p = plan(n, bsp, tcg, n % 5);
+				p = plan_d(n, bsp, tcg, n % 5, n % 4);
 				CHECK((p.mask_dom0 & p.mask_pool) == 0);
+				CHECK((uint32_t)__builtin_popcountll(p.mask_dom0) == p.cpus_dom0);
+				CHECK(p.cpus_dom0 >= 1 && p.cpus_dom0 <= CPU_PLAN_MAX_DOM0_CPUS);
+				CHECK((p.mask_dom0 & 1) == !p.bsp_idle);
+				if (n - p.bsp_idle >= 2) /* a CPU is always left for guests */
+					CHECK(p.cpus_pool >= 1);
 				CHECK(p.dom0_cpu < (n ? n : 1));
 				CHECK((uint32_t)__builtin_popcountll(p.mask_pool) == p.cpus_pool);
 				if (n < 64)
@@ -112,8 +124,46 @@ static void test_limit(void)
 			}
 }
 
+/* dom0_cpus: the default (2 from 4 usable CPUs), asked counts, caps. */
+static void test_dom0_cpus(void)
+{
+	struct cpu_plan p = plan_d(4, HV_BSP_AUTO, false, 0, 0); /* a 4-core machine */
+
+	CHECK_EQ_U64(p.cpus_dom0, 2);
+	CHECK_EQ_U64(p.mask_dom0, 0x3);
+	CHECK_EQ_U64(p.mask_pool, 0xC);
+	CHECK(!p.dom0_capped);
+	p = plan_d(3, HV_BSP_AUTO, false, 0, 0);
+	CHECK_EQ_U64(p.cpus_dom0, 1);
+	p = plan_d(4, HV_BSP_AUTO, true, 0, 0); /* QEMU -smp 4: 3 usable, dom0 1 */
+	CHECK_EQ_U64(p.mask_dom0, 0x2);
+	CHECK_EQ_U64(p.mask_pool, 0xC);
+	p = plan_d(5, HV_BSP_AUTO, true, 0, 0); /* QEMU -smp 5: dom0 on 1-2 */
+	CHECK_EQ_U64(p.cpus_dom0, 2);
+	CHECK_EQ_U64(p.mask_dom0, 0x6);
+	CHECK_EQ_U64(p.mask_pool, 0x18);
+	p = plan_d(4, HV_BSP_AUTO, true, 0, 2); /* asked: 2 of 3 usable */
+	CHECK_EQ_U64(p.mask_dom0, 0x6);
+	CHECK_EQ_U64(p.mask_pool, 0x8);
+	CHECK(!p.dom0_capped);
+	p = plan_d(4, HV_BSP_AUTO, true, 0, 3); /* one CPU stays for guests */
+	CHECK_EQ_U64(p.cpus_dom0, 2);
+	CHECK(p.dom0_capped);
+	p = plan_d(64, HV_BSP_AUTO, false, 0, 64); /* at most 8 */
+	CHECK_EQ_U64(p.cpus_dom0, CPU_PLAN_MAX_DOM0_CPUS);
+	CHECK_EQ_U64(p.mask_dom0, 0xFF);
+	CHECK(p.dom0_capped);
+	p = plan_d(1, HV_BSP_AUTO, false, 0, 4); /* one CPU: dom0 has it */
+	CHECK_EQ_U64(p.cpus_dom0, 1);
+	CHECK_EQ_U64(p.mask_pool, 0);
+	p = plan_d(2, HV_BSP_IDLE, false, 0, 2); /* CPU 0 idle, CPU 1 only */
+	CHECK_EQ_U64(p.cpus_dom0, 1);
+	CHECK_EQ_U64(p.mask_dom0, 0x2);
+}
+
 int main(void)
 {
+	test_dom0_cpus();
 	test_hardware();
 	test_tcg_auto();
 	test_forced_idle();

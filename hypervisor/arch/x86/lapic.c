@@ -156,6 +156,14 @@ static void lapic_send_restoring(uint32_t apic_id, uint32_t lo)
 	*lapic_reg(LAPIC_REG_ICR_HI) = hi;
 }
 
+/* Send ICR low word lo (any mode, physical destination or a shorthand)
+ * to apic_id through the calling CPU's xAPIC, waiting until it is
+ * accepted; the ICR high word is kept (dom0 may own this LAPIC). */
+void arch_lapic_send(uint32_t apic_id, uint32_t lo)
+{
+	lapic_send_restoring(apic_id, lo);
+}
+
 /* Send a fixed IPI with vector to apic_id. */
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
 {

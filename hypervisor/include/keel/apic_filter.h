@@ -30,17 +30,45 @@
 #define APIC_ICR_SHORTHAND_ALL (2u << 18)
 #define APIC_ICR_SHORTHAND_OTHERS (3u << 18)
 
+#define APIC_ICR_LEVEL_ASSERT (1u << 14)
+#define APIC_ICR_TRIGGER_LEVEL (1u << 15)
+#define APIC_XAPIC_BROADCAST 0xFFu         /* physical destination "all" */
+#define APIC_X2APIC_BROADCAST 0xFFFFFFFFu
+
+#define APIC_FILTER_MAX_CPUS 8 /* dom0 CPUs the filter knows */
+
+/* Dom0's CPUs as the filter sees them. */
+struct apic_filter_cpus {
+	uint32_t n;    /* how many (1..APIC_FILTER_MAX_CPUS) */
+	uint32_t self; /* which of them wrote the ICR */
+	uint32_t apic_id[APIC_FILTER_MAX_CPUS]; /* physical (x2)APIC ids */
+	uint32_t logical[APIC_FILTER_MAX_CPUS]; /* logical ids (xAPIC: LDR bits
+						 * 31:24, 0 if unset; x2APIC: the LDR) */
+	bool x2apic;   /* the ICR came through the x2APIC MSR */
+};
+
+/* What to do with an ICR write the filter allowed. */
+struct apic_filter_action {
+	uint32_t lo;      /* the low word to send to each target, with no
+			   * shorthand and a physical destination */
+	uint32_t targets; /* bit k: dom0's CPU k (none for an INIT de-assert) */
+	bool start;       /* INIT or start-up IPI for dom0's other CPUs: the
+			   * hypervisor emulates it instead of sending it */
+};
+
 /*
  * Decide dom0's ICR write: lo is the low word written, dest the
  * destination field (xAPIC: ICR high bits 31:24; x2APIC: the MSR's bits
- * 63:32), own_id the physical APIC id and own_logical the logical id (the
- * LDR's destination bits, 0 when unset) of dom0's CPU. Only fixed,
- * lowest-priority and NMI IPIs to dom0's own CPU pass; "all including
- * self" becomes "self". Returns 0 with the low word to write in *send, or
+ * 63:32), cpus describes dom0's CPUs. Fixed, lowest-priority and NMI IPIs
+ * may go to any of dom0's CPUs (a lowest-priority one to the first of
+ * them); INIT and start-up IPIs only to dom0's other CPUs, which the
+ * hypervisor starts itself; shorthands become the list of dom0's CPUs
+ * they mean. Anything that would reach a CPU that is not dom0's, SMI,
+ * and the reserved modes are refused. Returns 0 with *a filled, or
  * -EPERM with the reason in *why.
  */
-int apic_filter_icr(uint32_t lo, uint32_t dest, uint32_t own_id, uint32_t own_logical,
-		    uint32_t *send, const char **why);
+int apic_filter_icr(uint32_t lo, uint32_t dest, const struct apic_filter_cpus *cpus,
+		    struct apic_filter_action *a, const char **why);
 
 /* The bits of the x2APIC ICR's low word that may be set (Intel SDM vol.
  * 3A, 10.12.9: the others are reserved and a WRMSR setting them faults). */

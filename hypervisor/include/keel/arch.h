@@ -46,6 +46,7 @@ void arch_idle_wait(void);
 void arch_tsc_aux_load(uint64_t val);
 void arch_wbinvd(void);
 uint32_t arch_lapic_read(uint32_t off);
+void arch_lapic_send(uint32_t apic_id, uint32_t lo);
 void arch_lapic_write(uint32_t off, uint32_t val);
 uint64_t arch_lapic_pa(void);
 void arch_dr_save(uint64_t dr[4]);

@@ -38,7 +38,7 @@ struct hv_options {
 	uint32_t console;        /* HV_CONSOLE_* bitmask */
 	uint32_t com1_baud;
 	uint64_t dom0_mem_bytes; /* 0 = default (see memmap_split) */
-	uint32_t dom0_cpus;
+	uint32_t dom0_cpus;      /* 0 = the default (cpu_plan.c) */
 	uint32_t max_guest_cpus; /* 0 = no limit */
 	uint32_t bsp;            /* HV_BSP_* */
 	int loglvl;              /* LOG_* */

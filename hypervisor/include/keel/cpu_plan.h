@@ -23,6 +23,7 @@
 struct cpu_plan_input {
 	uint32_t nr_cpus;        /* CPUs online, CPU 0 is the boot CPU */
 	uint32_t max_guest_cpus; /* 0 = no limit */
+	uint32_t dom0_cpus;      /* 0 = the default (see cpu_plan.c) */
 	uint32_t bsp;            /* HV_BSP_* (keel/cmdline.h) */
 	bool qemu_tcg;           /* running under QEMU's TCG (the race above) */
 };
@@ -35,8 +36,12 @@ enum cpu_plan_note {
 	CPU_PLAN_NOTE_IDLE_ONE_CPU, /* bsp=idle with one CPU: CPU 0 runs dom0 */
 };
 
+#define CPU_PLAN_MAX_DOM0_CPUS 8u /* dom0_cpus above this is capped */
+
 struct cpu_plan {
-	uint32_t dom0_cpu;   /* index of the CPU that runs dom0 */
+	uint32_t dom0_cpu;   /* index of dom0's first CPU (its boot CPU) */
+	uint32_t cpus_dom0;  /* dom0's CPUs: dom0_cpu and the ones after it */
+	bool dom0_capped;    /* fewer dom0 CPUs than dom0_cpus asked for */
 	bool bsp_idle;       /* CPU 0 runs no domain */
 	uint32_t cpus_pool;  /* number of bits set in mask_pool */
 	uint64_t mask_dom0;  /* bit i = CPU i */

@@ -23,12 +23,24 @@ struct dom0_config {
 	const struct mem_split *split;    /* NULL when booting natively */
 	uint64_t rsdp_pa;
 	uint32_t nr_cpus;                 /* CPUs dom0 may use */
+	uint32_t first_cpu;               /* hypervisor index of the first */
+	uint32_t hidden_apic_id;          /* a CPU Linux must not count as one of
+					   * its own (the idle CPU 0), or
+					   * DOM0_NO_APIC_ID */
 	struct linux_vga_state vga;
 };
 
-/* Build dom0 and run it on the calling CPU under the hypervisor. Returns
- * only on an error that leaves dom0 unstarted (-errno, already logged). */
+#define DOM0_NO_APIC_ID 0xFFFFFFFFu
+#define DOM0_MAX_CPUS 8u /* the ICR filter's limit (APIC_FILTER_MAX_CPUS) */
+
+/* Build dom0 and run its first vCPU on the calling CPU (cfg->first_cpu)
+ * under the hypervisor. Returns only on an error that leaves dom0
+ * unstarted (-errno, already logged). */
 int dom0_start(const struct dom0_config *cfg);
+
+/* On dom0's other CPUs: wait until dom0 is built and its kernel starts
+ * this CPU with INIT and start-up IPIs, then run that vCPU. Never returns. */
+void __noreturn dom0_run_ap(void);
 
 /* Load dom0 and jump into it natively; the hypervisor is gone afterwards.
  * Returns -errno (logged) only if dom0 could not be loaded. */

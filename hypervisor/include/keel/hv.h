@@ -27,6 +27,7 @@ struct hv_state {
 	uint32_t cpus_dom0, cpus_pool;
 	uint64_t cpu_mask_dom0, cpu_mask_pool;
 	bool bsp_idle; /* CPU 0 runs no domain (see cpu_plan.h) */
+	uint32_t dom0_first_cpu; /* dom0's boot CPU; its others follow */
 	struct domain *dom0;
 };
 

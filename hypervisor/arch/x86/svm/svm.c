@@ -187,8 +187,9 @@ static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa)
 		svm_set_guest_intercepts(s->vmcb, s->msrpm, phys_to_virt(iopm_pa));
 	s->vmcb->iopm_base_pa = iopm_pa;
 	s->vmcb->msrpm_base_pa = msrpm_pa;
-	/* Dom0 has CPU 0 to itself; guests share ASID 2 and the TLB is
-	 * flushed whenever a CPU switches to another vCPU (svm_vcpu_run). */
+	/* Each dom0 vCPU has its CPU to itself; guests share ASID 2 and the
+	 * TLB is flushed whenever a CPU switches to another vCPU
+	 * (svm_vcpu_run). */
 	s->vmcb->asid = v->dom->is_dom0 ? 1 : 2;
 	s->vmcb->np_control = 1;
 	s->vmcb->n_cr3 = npt_root_pa;
