@@ -3,7 +3,7 @@
  * in all four CPU modes and the decoder's contract is checked: only 0,
  * -EINVAL or -E2BIG come back; -E2BIG only when fewer than 15 bytes were
  * available; a success has 1 <= len <= min(avail, 15), a size of 1, 2, 4
- * or 8 and a sane register; decoding just the first len bytes gives the
+ * or 8 (16 for an SSE move, 16 or 32 for its VEX form) and a sane register; decoding just the first len bytes gives the
  * same result and every shorter prefix gives -E2BIG; and the register
  * helpers change at most the destination register. Any violation aborts.
  * Build and run: see tests/fuzz/README.md.
@@ -26,7 +26,9 @@ static void fuzz_check_insn(const struct mmio_insn *in, uint32_t avail)
 	FUZZ_ASSERT(in->len >= 1 && in->len <= DECODE_MAX_INSN_LEN);
 	FUZZ_ASSERT(in->len <= avail);
 	FUZZ_ASSERT(in->kind == MMIO_LOAD || in->kind == MMIO_STORE || in->kind == MMIO_RMW);
-	FUZZ_ASSERT(in->vec ? in->size == 16 && in->kind != MMIO_RMW : fuzz_size_ok(in->size));
+	FUZZ_ASSERT(in->vec ? (in->size == 16 || (in->size == 32 && in->vex)) &&
+			      in->kind != MMIO_RMW
+			    : fuzz_size_ok(in->size) && !in->vex);
 	FUZZ_ASSERT(in->reg <= 15);
 	FUZZ_ASSERT(!in->reg_high8 || (in->reg >= 4 && in->reg <= 7 && in->size == 1));
 	FUZZ_ASSERT(!in->has_imm || in->kind == MMIO_STORE || in->kind == MMIO_RMW);
