@@ -101,6 +101,8 @@ static int decode_vex(struct decode_state *s, uint8_t c4)
 	uint8_t b1, b2;
 	int rc;
 
+	if (s->pos >= DECODE_MAX_INSN_LEN)
+		return -EINVAL; /* C4/C5 as the 15th byte: too long either way */
 	if (s->pos >= s->avail)
 		return -E2BIG;
 	if (!decode_is_long(s) && (s->code[s->pos] & 0xC0) != 0xC0)
