@@ -483,8 +483,8 @@ static int dom0_apic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	const char *why;
 
 	if (msr == MSR_X2APIC_ICR) {
-		if (!(rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD) ||
-		    ((uint32_t)val & ~APIC_X2APIC_ICR_LO_VALID))
+		/* dom0_msr refused it already outside x2APIC mode. */
+		if ((uint32_t)val & ~APIC_X2APIC_ICR_LO_VALID)
 			return -EINVAL;
 		dom0_send_icr(v, (uint32_t)val, (uint32_t)(val >> 32), true);
 		return 0;
