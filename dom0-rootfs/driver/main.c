@@ -276,7 +276,8 @@ MODULE_PARM_DESC(send_ipi, "debug: \"APICID VECTOR\", \"APICID init\" or \"APICI
 /*
  * /sys/module/keel/parameters/wrmsr (root, write only): a debugging aid
  * for the isolation tests. "MSR VALUE" (both in hex) writes VALUE to MSR
- * on dom0's CPU with wrmsrl_safe and logs the result, as a misbehaving
+ * on dom0's CPU with wrmsrl_safe and logs the result (and what the MSR
+ * reads back, where it can be read), as a misbehaving
  * dom0 kernel could; the hypervisor decides what the write does (boot
  * test keel_serial_dom0_msr_policy).
  */
@@ -284,12 +285,16 @@ static int keel_wrmsr_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned int msr;
 	unsigned long long v;
+	u64 back;
 	int err;
 
 	if (sscanf(val, "%x %llx", &msr, &v) != 2)
 		return -EINVAL;
 	err = wrmsrl_safe(msr, v);
-	pr_warn("wrmsr %#x <- %#llx: %s (wrmsr)\n", msr, v, err ? "#GP" : "done");
+	if (err || rdmsrl_safe(msr, &back))
+		pr_warn("wrmsr %#x <- %#llx: %s (wrmsr)\n", msr, v, err ? "#GP" : "done");
+	else
+		pr_warn("wrmsr %#x <- %#llx: done, reads back %#llx (wrmsr)\n", msr, v, back);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
  * INIT, start-up or SMI IPI, is logged and dropped (common/apic_filter.c).
  */
 #include <keel/dom0.h>
+#include <keel/msr_policy.h>
 #include <keel/domain.h>
 #include <keel/exit.h>
 #include <keel/virt.h>
@@ -50,6 +51,7 @@
 #define X2APIC_MSR_ID 0x802u
 #define X2APIC_MSR_LDR 0x80Du
 #define DOM0_IPI_LOG_LIMIT 8
+#define DOM0_CFG_LOG_LIMIT 16 /* writes to shared configuration MSRs logged */
 #define VECTOR_GP 13
 
 struct dom0_layout {
@@ -499,12 +501,48 @@ static int dom0_apic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	return 0;
 }
 
+/* Dom0's RDMSR or WRMSR of a configuration MSR its CPU shares with an SMT
+ * sibling (msr_policy_shared_cfg gave its name): a read passes, a write
+ * sets bits but keeps set what is set. The first few writes, and the
+ * first access the CPU refuses, are logged. 0, or -EIO when this CPU does
+ * not have the MSR (dom0 then gets the #GP it would get). */
+static int dom0_shared_cfg_msr(struct vcpu *v, const struct vm_exit *e, const char *name)
+{
+	static uint32_t logged_writes, logged_gp;
+	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax, cur, want;
+
+	if (rdmsr_safe(e->msr, &cur))
+		goto no_msr;
+	if (e->reason == VM_EXIT_MSR_READ) {
+		v->regs.rax = (uint32_t)cur;
+		v->regs.rdx = cur >> 32;
+		return 0;
+	}
+	want = msr_policy_shared_cfg_write(cur, val);
+	if (wrmsr_safe(e->msr, want))
+		goto no_msr;
+	if (__atomic_fetch_add(&logged_writes, 1, __ATOMIC_RELAXED) < DOM0_CFG_LOG_LIMIT)
+		log_info("dom0 wrote %#llx to %s (MSR %#x, shared with the SMT sibling): "
+			 "%#llx written%s\n", (unsigned long long)val, name, e->msr,
+			 (unsigned long long)want,
+			 want != val ? ", the bits that were set stay set" : "");
+	return 0;
+no_msr:
+	if (!__atomic_exchange_n(&logged_gp, 1, __ATOMIC_RELAXED))
+		log_info("dom0's %s of %s (MSR %#x): this CPU does not have it, #GP "
+			 "passed on to dom0\n", e->reason == VM_EXIT_MSR_READ ? "RDMSR" : "WRMSR",
+			 name, e->msr);
+	return -EIO;
+}
+
 /* Handle an intercepted RDMSR/WRMSR of dom0 (the APIC base, the x2APIC
- * ICR and the microcode loader; see svm_set_dom0_intercepts): microcode
- * loads are dropped, reads pass, ICR writes are checked (dom0_send_icr),
- * base writes too (apic_filter_base). What the real CPU
- * would refuse (the x2APIC ICR outside x2APIC mode, reserved bits), and
- * any other MSR, gets a #GP, so the hypervisor's own RDMSR/WRMSR never
+ * ICR, the microcode loader and the shared configuration MSRs; see
+ * svm_set_dom0_intercepts): microcode loads are dropped, reads pass, ICR
+ * writes are checked (dom0_send_icr), base writes too
+ * (apic_filter_base), configuration writes may only set bits
+ * (dom0_shared_cfg_msr). What the real CPU would refuse (the x2APIC ICR
+ * outside x2APIC mode, reserved bits, an MSR it does not have), and any
+ * other MSR, gets a #GP, so the hypervisor's own RDMSR/WRMSR never
  * faults. */
 void dom0_msr(struct vcpu *v, const struct vm_exit *e)
 {
@@ -526,6 +564,13 @@ void dom0_msr(struct vcpu *v, const struct vm_exit *e)
 		return;
 	}
 
+	if (msr_policy_shared_cfg(e->msr)) {
+		if (dom0_shared_cfg_msr(v, e, msr_policy_shared_cfg(e->msr)))
+			virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);
+		else
+			v->regs.rip += e->insn_len;
+		return;
+	}
 	if ((e->msr != MSR_APIC_BASE && e->msr != MSR_X2APIC_ICR) ||
 	    (e->msr == MSR_X2APIC_ICR && !x2apic_on)) {
 		virt->vcpu_inject_exception(v, VECTOR_GP, true, 0);

@@ -227,6 +227,23 @@ def t_dom0_msrs(m):
               "the hypervisor's warning about the microcode load")
     wait_seen(m, r"dom0 wrote 0xfed00900 to its APIC base: refused with #GP", 30,
               "the hypervisor's warning about the APIC base")
+    # DE_CFG is shared by a core's SMT siblings: dom0 may set its bits
+    # (LFENCE serialising, bit 1), never clear them. QEMU's TCG ignores
+    # the MSR (writes vanish, reads give 0), so here the test sees the
+    # intercept (the hypervisor's log)
+    # and that its own RDMSR/WRMSR of it cannot fault; test_msr_policy
+    # checks the rule itself.
+    out, rc = m.run("echo 'c0011029 2' > /sys/module/keel/parameters/wrmsr; "
+                    "echo 'c0011029 0' > /sys/module/keel/parameters/wrmsr; "
+                    "sleep 1; dmesg | grep '(wrmsr)' | tail -n 2", timeout=60)
+    check("wrmsr 0xc0011029 <- 0x2:" in out and "wrmsr 0xc0011029 <- 0x0:" in out,
+          "keel.ko did not write DE_CFG: %r" % out[-400:])
+    wait_seen(m, r"dom0 wrote 0x2 to DE_CFG \(MSR 0xc0011029, shared with the SMT sibling\)"
+              r"|dom0's (RDMSR|WRMSR) of [A-Z_0-9]+ \(MSR 0xc00110..\): this CPU does not have it",
+              30, "the hypervisor's log of dom0's DE_CFG write")
+    if "<- 0x2: done, reads back 0x2 " in out:  # a CPU that keeps the value
+        check("<- 0x0: done, reads back 0x2 " in out, "dom0 cleared a bit of DE_CFG: %r"
+              % out[-400:])
     check(not m.seen(r"PANIC"), "the hypervisor panicked on dom0's MSR writes")
     out, rc = m.run("sleep 1; keel info >/dev/null && echo dom0-timer-and-hypercalls-work")
     check("dom0-timer-and-hypercalls-work" in out, "dom0 misbehaves after its MSR writes: %r"

@@ -3,7 +3,9 @@
  * Mode Interrupt Control Transfers"). Every vector points at a stub in
  * entry.S that builds a struct trap_frame and calls trap_dispatch(). A CPU
  * exception in the hypervisor is a bug: it dumps the registers and stops
- * the CPU with a message naming the exception. An NMI is the watchdog's
+ * the CPU with a message naming the exception, except for a #GP at an
+ * instruction in the exception table (rdmsr_safe, wrmsr_safe), which
+ * resumes at its fix-up. An NMI is the watchdog's
  * request for this CPU's state, or else recorded so that it can be
  * forwarded to dom0; other vectors are acknowledged at the LAPIC, and so
  * is an interrupt sent with an exception's vector (16-31), which is logged
@@ -21,6 +23,7 @@
 #define STUB_BYTES 16
 #define IDT_TYPE_INTGATE 0x8E /* present, DPL 0, 64-bit interrupt gate */
 #define VECTOR_NMI 2
+#define VECTOR_GP 13
 #define VECTOR_FIRST_IRQ 32
 #define STRAY_LOG_LIMIT 8
 
@@ -127,6 +130,30 @@ static void stray_low_vector(const struct cpu *c, uint64_t vector)
 			 (unsigned long long)vector);
 }
 
+/* One entry of the exception table (asm/x86.h, X86_EX_TABLE_ENTRY). */
+struct ex_entry {
+	uint64_t insn, fixup;
+};
+
+extern const struct ex_entry __ex_table_start[], __ex_table_end[];
+
+/* A #GP at an instruction listed in the exception table (rdmsr_safe,
+ * wrmsr_safe): resume at its fix-up. True if f was redirected. */
+static bool trap_fixup(struct trap_frame *f)
+{
+	const struct ex_entry *e;
+
+	if (f->vector != VECTOR_GP)
+		return false;
+	for (e = __ex_table_start; e < __ex_table_end; e++) {
+		if (e->insn == f->rip) {
+			f->rip = e->fixup;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * Common C entry of all vectors. f is the saved state on the stack. Returns
  * to resume the interrupted code; does not return for fatal exceptions.
@@ -144,6 +171,8 @@ void trap_dispatch(struct trap_frame *f)
 		stray_low_vector(c, f->vector);
 		return;
 	}
+	if (trap_fixup(f))
+		return;
 	if (f->vector < VECTOR_FIRST_IRQ)
 		trap_fatal(f);
 	if (f->vector != LAPIC_SPURIOUS_VECTOR)

@@ -12,6 +12,7 @@
 #include <keel/virt.h>
 #include <keel/cpu.h>
 #include <keel/domain.h>
+#include <keel/msr_policy.h>
 #include <keel/errno.h>
 #include <keel/log.h>
 #include <keel/mm.h>
@@ -97,6 +98,8 @@ static void msrpm_intercept(uint8_t *pm, uint32_t msr)
 
 static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 {
+	uint32_t msr;
+
 	/* Dom0 owns its interrupts, I/O ports and LAPIC: no INTR, IOIO, HLT.
 	 * NMIs exit (15.13.2) and reach the host's handler once GIF is set
 	 * again: the watchdog's NMI is answered there, any other one is
@@ -115,6 +118,10 @@ static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 	msrpm_intercept(msrpm, MSR_X2APIC_ICR);
 	/* Microcode is the hypervisor's business (dom0_msr drops the load). */
 	msrpm_intercept(msrpm, MSR_AMD_PATCH_LOADER);
+	/* Configuration MSRs shared with the SMT sibling: bits set only. */
+	for (msr = 0xC0011000u; msr <= 0xC0011FFFu; msr++)
+		if (msr_policy_shared_cfg(msr))
+			msrpm_intercept(msrpm, msr);
 }
 
 /* MSRs a guest may use directly: all are switched by VMLOAD/VMSAVE. */

@@ -60,6 +60,53 @@ static inline void wrmsr(uint32_t msr, uint64_t val)
 			 : "memory");
 }
 
+/*
+ * The "safe" forms of RDMSR and WRMSR are for MSRs this CPU may not have
+ * (model-specific ones): the #GP that RDMSR/WRMSR raise then (AMD APM
+ * vol. 3, "RDMSR", "WRMSR") is caught through the exception table. The
+ * instruction's address and its fix-up go into .ex_table; trap_dispatch
+ * (idt.c) resumes a #GP at a listed address at the fix-up, which sets the
+ * error and jumps back behind the instruction.
+ */
+#define X86_EX_TABLE_ENTRY(insn, fixup)                                  \
+	".pushsection .ex_table, \"a\"\n.balign 8\n.quad " #insn ", " #fixup \
+	"\n.popsection\n"
+
+/* RDMSR of msr into *val: 0, or -EIO (5) if the CPU raised #GP. */
+static inline int rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+	uint32_t lo = 0, hi = 0;
+	int err = 0;
+
+	__asm__ volatile("1: rdmsr\n"
+			 "2:\n"
+			 ".pushsection .fixup, \"ax\"\n"
+			 "3: movl $-5, %[err]\n"
+			 "   jmp 2b\n"
+			 ".popsection\n" X86_EX_TABLE_ENTRY(1b, 3b)
+			 : "+a"(lo), "+d"(hi), [err] "+r"(err)
+			 : "c"(msr));
+	*val = ((uint64_t)hi << 32) | lo;
+	return err;
+}
+
+/* WRMSR of val to msr: 0, or -EIO (5) if the CPU raised #GP. */
+static inline int wrmsr_safe(uint32_t msr, uint64_t val)
+{
+	int err = 0;
+
+	__asm__ volatile("1: wrmsr\n"
+			 "2:\n"
+			 ".pushsection .fixup, \"ax\"\n"
+			 "3: movl $-5, %[err]\n"
+			 "   jmp 2b\n"
+			 ".popsection\n" X86_EX_TABLE_ENTRY(1b, 3b)
+			 : [err] "+r"(err)
+			 : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+			 : "memory");
+	return err;
+}
+
 static inline void outb(uint16_t port, uint8_t v)
 {
 	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));

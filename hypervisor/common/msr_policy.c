@@ -1,0 +1,44 @@
+/*
+ * Which model-specific configuration MSRs dom0 may only set bits in, and
+ * what its writes to them become (see keel/msr_policy.h for why). The MSR
+ * numbers are AMD's (the PPRs and BKDGs of families 10h-19h; the same
+ * numbers are in Linux's msr-index.h). Intel has no such shared,
+ * OS-written chicken-bit MSRs that Keel lets dom0 reach.
+ */
+#include <keel/msr_policy.h>
+#include <keel/compiler.h>
+
+struct shared_cfg_msr {
+	uint32_t msr;
+	const char *name;
+};
+
+static const struct shared_cfg_msr shared_cfg_msrs[] = {
+	{ 0xC0011020u, "LS_CFG" },   /* load-store: SSBD on families 15h-17h */
+	{ 0xC0011021u, "IC_CFG" },   /* instruction cache (family 15h errata) */
+	{ 0xC0011022u, "DC_CFG" },   /* data cache (errata) */
+	{ 0xC0011023u, "TW_CFG" },   /* table walker (errata) */
+	{ 0xC0011028u, "FP_CFG" },   /* floating point (errata) */
+	{ 0xC0011029u, "DE_CFG" },   /* decode: LFENCE serialising, Zenbleed */
+	{ 0xC001102Au, "BU_CFG2" },  /* bus unit (errata) */
+	{ 0xC001102Cu, "EX_CFG" },   /* execution unit (family 15h errata) */
+	{ 0xC001102Eu, "BP_CFG" },   /* branch prediction (Zen 4 errata) */
+	{ 0xC00110E3u, "SPECTRAL_CHICKEN" }, /* Zen 2 branch type confusion */
+};
+
+/* See keel/msr_policy.h. */
+const char *msr_policy_shared_cfg(uint32_t msr)
+{
+	uint32_t i;
+
+	for (i = 0; i < ARRAY_SIZE(shared_cfg_msrs); i++)
+		if (shared_cfg_msrs[i].msr == msr)
+			return shared_cfg_msrs[i].name;
+	return 0;
+}
+
+/* See keel/msr_policy.h. */
+uint64_t msr_policy_shared_cfg_write(uint64_t cur, uint64_t val)
+{
+	return cur | val;
+}

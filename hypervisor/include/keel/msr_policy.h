@@ -1,0 +1,25 @@
+/*
+ * Dom0's policy for the model-specific configuration MSRs that a core's
+ * SMT siblings share (AMD's *_CFG registers: LS_CFG, DE_CFG, BU_CFG2 and
+ * their kin; see the AMD PPRs/BKDGs of families 10h-19h, "MSRC001_102x").
+ * Dom0 may set their bits, which is what Linux's errata workarounds and
+ * speculation mitigations do (LFENCE made dispatch-serialising, SSBD on
+ * older cores, the Zen chicken bits), but it may not clear a bit that is
+ * set: on a machine with SMT the sibling of a dom0 CPU runs guests, and a
+ * cleared bit would weaken the barriers they run behind. Pure logic, so
+ * that the host unit tests can check it.
+ */
+#ifndef KEEL_MSR_POLICY_H
+#define KEEL_MSR_POLICY_H
+
+#include <stdint.h>
+
+/* The name of msr if it is one of the shared configuration MSRs that dom0
+ * may only set bits in, or NULL for any other MSR. */
+const char *msr_policy_shared_cfg(uint32_t msr);
+
+/* The value that dom0's WRMSR of val to a shared configuration MSR whose
+ * current value is cur really writes: val with every bit of cur kept set. */
+uint64_t msr_policy_shared_cfg_write(uint64_t cur, uint64_t val);
+
+#endif

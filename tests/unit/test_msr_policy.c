@@ -1,0 +1,42 @@
+/*
+ * Unit tests for hypervisor/common/msr_policy.c: which configuration MSRs
+ * dom0 may only set bits in, and what its writes to them become.
+ */
+#include "../../hypervisor/common/msr_policy.c"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* The shared configuration MSRs are known by name; their neighbours, the
+ * per-thread IBS MSRs and the architectural MSRs are not. */
+static void test_which(void)
+{
+	CHECK(msr_policy_shared_cfg(0xC0011029u) && !strcmp(msr_policy_shared_cfg(0xC0011029u), "DE_CFG"));
+	CHECK(msr_policy_shared_cfg(0xC0011020u) && !strcmp(msr_policy_shared_cfg(0xC0011020u), "LS_CFG"));
+	CHECK(msr_policy_shared_cfg(0xC001102Au) != 0);
+	CHECK(msr_policy_shared_cfg(0xC00110E3u) != 0);
+	CHECK(msr_policy_shared_cfg(0xC0011030u) == 0); /* IBS_FETCH_CTL: per thread */
+	CHECK(msr_policy_shared_cfg(0xC001101Fu) == 0);
+	CHECK(msr_policy_shared_cfg(0xC0010020u) == 0); /* the patch loader: its own rule */
+	CHECK(msr_policy_shared_cfg(0x1Bu) == 0);
+	CHECK(msr_policy_shared_cfg(0x48u) == 0);        /* SPEC_CTRL: per thread */
+}
+
+/* A write may set bits, never clear one that is set. */
+static void test_write(void)
+{
+	CHECK_EQ_U64(msr_policy_shared_cfg_write(0, 0x2), 0x2);           /* LFENCE serialising */
+	CHECK_EQ_U64(msr_policy_shared_cfg_write(0x2, 0x202), 0x202);     /* and Zenbleed's bit */
+	CHECK_EQ_U64(msr_policy_shared_cfg_write(0x202, 0), 0x202);       /* clearing refused */
+	CHECK_EQ_U64(msr_policy_shared_cfg_write(1ull << 54, 0x10), (1ull << 54) | 0x10); /* SSBD kept */
+	CHECK_EQ_U64(msr_policy_shared_cfg_write(~0ull, 0), ~0ull);
+}
+
+int main(void)
+{
+	test_which();
+	test_write();
+	return harness_done("test_msr_policy");
+}
