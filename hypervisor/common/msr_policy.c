@@ -1,6 +1,7 @@
 /*
  * Which model-specific configuration MSRs dom0 may only set bits in, and
- * what its writes to them become (see keel/msr_policy.h for why). The MSR
+ * what its writes to them become (see keel/msr_policy.h for why), and
+ * which values the PAT MSR takes. The MSR
  * numbers are AMD's (the PPRs and BKDGs of families 10h-19h; the same
  * numbers are in Linux's msr-index.h). Intel has no such shared,
  * OS-written chicken-bit MSRs that Keel lets dom0 reach.
@@ -41,4 +42,18 @@ const char *msr_policy_shared_cfg(uint32_t msr)
 uint64_t msr_policy_shared_cfg_write(uint64_t cur, uint64_t val)
 {
 	return cur | val;
+}
+
+/* See keel/msr_policy.h. */
+bool msr_policy_pat_valid(uint64_t pat)
+{
+	uint32_t i;
+	uint8_t type;
+
+	for (i = 0; i < 8; i++) {
+		type = (uint8_t)(pat >> (i * 8));
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
 }

@@ -205,6 +205,16 @@ def t_watchdog(m):
     check("alive-dom0" in out, "dom0 did not answer after the report: %r" % out)
 
 
+def dom0_wrmsr(m, *writes):
+    """Have keel.ko write each "MSR VALUE" (hex) in dom0, in order, as a
+    misbehaving dom0 kernel could; its log lines for them ("wrmsr MSR <-
+    VALUE: done, reads back X" or ": #GP")."""
+    cmd = "; ".join("echo '%s' > /sys/module/keel/parameters/wrmsr" % w for w in writes)
+    out, _ = m.run("sleep 1; %s; sleep 1; dmesg | grep '(wrmsr)' | tail -n %d"
+                   % (cmd, len(writes)), timeout=60)
+    return out
+
+
 @test("keel_serial_dom0_msr_policy", "keel-serial-max")
 def t_dom0_msrs(m):
     # Issue 11, item 3: the MSRs through which dom0 could change more than
@@ -213,10 +223,7 @@ def t_dom0_msrs(m):
     # warning (under QEMU, without the intercept, the write faults); the
     # APIC base may not move (the trapped xAPIC page) and reserved bits
     # give dom0 a #GP instead of faulting in the hypervisor.
-    out, rc = m.run("sleep 1; echo 'c0010020 1000' > /sys/module/keel/parameters/wrmsr; "
-                    "echo '1b fed00900' > /sys/module/keel/parameters/wrmsr; "
-                    "echo '1b 8000000fee00900' > /sys/module/keel/parameters/wrmsr; "
-                    "sleep 2; dmesg | grep '(wrmsr)' | tail -n 3", timeout=60)
+    out = dom0_wrmsr(m, "c0010020 1000", "1b fed00900", "1b 8000000fee00900")
     check("wrmsr 0xc0010020 <- 0x1000: done" in out,
           "dom0's microcode load was not taken and dropped: %r" % out[-400:])
     check("wrmsr 0x1b <- 0xfed00900: #GP" in out,
@@ -230,12 +237,9 @@ def t_dom0_msrs(m):
     # DE_CFG is shared by a core's SMT siblings: dom0 may set its bits
     # (LFENCE serialising, bit 1), never clear them. QEMU's TCG ignores
     # the MSR (writes vanish, reads give 0), so here the test sees the
-    # intercept (the hypervisor's log)
-    # and that its own RDMSR/WRMSR of it cannot fault; test_msr_policy
-    # checks the rule itself.
-    out, rc = m.run("echo 'c0011029 2' > /sys/module/keel/parameters/wrmsr; "
-                    "echo 'c0011029 0' > /sys/module/keel/parameters/wrmsr; "
-                    "sleep 1; dmesg | grep '(wrmsr)' | tail -n 2", timeout=60)
+    # intercept (the hypervisor's log) and that its own RDMSR/WRMSR of it
+    # cannot fault; test_msr_policy checks the rule itself.
+    out = dom0_wrmsr(m, "c0011029 2", "c0011029 0")
     check("wrmsr 0xc0011029 <- 0x2:" in out and "wrmsr 0xc0011029 <- 0x0:" in out,
           "keel.ko did not write DE_CFG: %r" % out[-400:])
     wait_seen(m, r"dom0 wrote 0x2 to DE_CFG \(MSR 0xc0011029, shared with the SMT sibling\)"
@@ -244,6 +248,14 @@ def t_dom0_msrs(m):
     if "<- 0x2: done, reads back 0x2 " in out:  # a CPU that keeps the value
         check("<- 0x0: done, reads back 0x2 " in out, "dom0 cleared a bit of DE_CFG: %r"
               % out[-400:])
+    # Dom0's PAT is its G_PAT, not the host's (which the hypervisor runs
+    # with too): the write is intercepted, and a memory type the PAT does
+    # not have is a #GP, as on a real CPU. (Passed through, QEMU took it.)
+    out = dom0_wrmsr(m, "277 7040600070402", "277 7010600070106")
+    check("wrmsr 0x277 <- 0x7040600070402: #GP" in out,
+          "dom0 wrote a reserved memory type into the PAT: %r" % out[-400:])
+    check("wrmsr 0x277 <- 0x7010600070106: done, reads back 0x7010600070106" in out,
+          "dom0's own PAT write did not take: %r" % out[-400:])
     check(not m.seen(r"PANIC"), "the hypervisor panicked on dom0's MSR writes")
     out, rc = m.run("sleep 1; keel info >/dev/null && echo dom0-timer-and-hypercalls-work")
     check("dom0-timer-and-hypercalls-work" in out, "dom0 misbehaves after its MSR writes: %r"

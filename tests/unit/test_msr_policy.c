@@ -1,6 +1,7 @@
 /*
  * Unit tests for hypervisor/common/msr_policy.c: which configuration MSRs
- * dom0 may only set bits in, and what its writes to them become.
+ * dom0 may only set bits in, what its writes to them become, and which
+ * values the PAT takes.
  */
 #include "../../hypervisor/common/msr_policy.c"
 
@@ -34,9 +35,24 @@ static void test_write(void)
 	CHECK_EQ_U64(msr_policy_shared_cfg_write(~0ull, 0), ~0ull);
 }
 
+/* The PAT takes the six defined memory types in each entry, nothing else. */
+static void test_pat(void)
+{
+	CHECK(msr_policy_pat_valid(0x0007040600070406ull));  /* the power-on value */
+	CHECK(msr_policy_pat_valid(0x0007010600070106ull));  /* Linux's, with WC */
+	CHECK(msr_policy_pat_valid(0x0505050505050505ull));  /* WP everywhere */
+	CHECK(msr_policy_pat_valid(0));                      /* UC everywhere */
+	CHECK(!msr_policy_pat_valid(0x0007040600070402ull)); /* type 2 is reserved */
+	CHECK(!msr_policy_pat_valid(0x0307040600070406ull)); /* type 3 too */
+	CHECK(!msr_policy_pat_valid(0x0807040600070406ull)); /* reserved bit 59 */
+	CHECK(!msr_policy_pat_valid(0x00070406000704F6ull)); /* reserved bits of PA0 */
+	CHECK(!msr_policy_pat_valid(~0ull));
+}
+
 int main(void)
 {
 	test_which();
 	test_write();
+	test_pat();
 	return harness_done("test_msr_policy");
 }

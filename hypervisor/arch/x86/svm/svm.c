@@ -112,6 +112,8 @@ static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 	msrpm_intercept(msrpm, MSR_EFER);
 	msrpm_intercept(msrpm, MSR_VM_CR);
 	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
+	/* Dom0's PAT is G_PAT: the host's PAT is the hypervisor's too. */
+	msrpm_intercept(msrpm, MSR_PAT);
 	/* Dom0's LAPIC reaches every CPU: its ICR and base are checked by
 	 * common code (dom0_msr; the xAPIC page is mapped read-only). */
 	msrpm_intercept(msrpm, MSR_APIC_BASE);
@@ -314,15 +316,23 @@ static uint32_t svm_insn_len(struct vcpu *v, uint32_t fixed)
 	return fixed;
 }
 
-/* EFER, VM_CR and VM_HSAVE_PA belong to SVM itself; emulate them here. */
+/* EFER, VM_CR and VM_HSAVE_PA belong to SVM itself, and the PAT is the
+ * VMCB's G_PAT; emulate them here. */
 static bool svm_msr_internal(struct vcpu *v, bool write)
 {
 	struct vmcb *vm = vmcb_of(v);
 	uint32_t msr = (uint32_t)v->regs.rcx;
 	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax, rd = 0;
 
-	if (msr == MSR_PAT && !v->dom->is_dom0) {
-		/* With nested paging the guest's PAT is G_PAT (15.25.8). */
+	if (msr == MSR_PAT) {
+		/* With nested paging the guest's PAT is G_PAT (15.25.8); a
+		 * RDMSR/WRMSR that is not intercepted reaches the host's PAT.
+		 * A memory type the PAT does not define is a #GP (7.8.1), and
+		 * would make VMRUN fail (15.5.1). */
+		if (write && !msr_policy_pat_valid(val)) {
+			svm_inject_exception(v, VECTOR_GP, true, 0);
+			return true;
+		}
 		if (write)
 			vm->g_pat = val;
 		else
