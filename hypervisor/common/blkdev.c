@@ -12,7 +12,8 @@
 #include <keel/domain.h>
 #include <keel/disk.h>
 #include <keel/virtio_blk.h>
-#include <keel/guest.h>
+#include <keel/irq_route.h>
+#include <keel/vpci.h>
 #include <keel/mm.h>
 #include <keel/log.h>
 #include <keel/errno.h>
@@ -129,6 +130,40 @@ static int take_image(uint32_t kind, uint32_t id, uint64_t ram_bytes,
 	return disk_registry_open(&images, img->name, out);
 }
 
+static void deliver_msgs(struct domain *d, const struct msi_msg *m, uint32_t n,
+			 uint32_t *kick)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		irq_route_msi(d, m[i].address, m[i].data, kick);
+}
+
+/* Serve the requests waiting on disk b (bounded work), then deliver its
+ * interrupts. */
+static void blk_service(struct domain *d, struct virtio_blk *b, uint32_t *kick)
+{
+	struct guest_mem_ops mem = { .map = domain_map_ram, .ctx = d };
+	struct msi_msg msgs[VIRTIO_BLK_MAX_MSGS];
+	uint32_t n, round;
+	int rc;
+
+	for (round = 0; round < 4; round++) {
+		n = 0;
+		rc = virtio_blk_process(b, &mem, msgs, &n);
+		deliver_msgs(d, msgs, n, kick);
+		if (rc != 1)
+			break;
+	}
+}
+
+/* The guest wrote disk index's I/O BAR (vpci_notified_fn): serve its
+ * queue. d->lock held. */
+static void blk_notified(struct domain *d, uint32_t index, uint32_t *kick)
+{
+	blk_service(d, d->disks[index], kick);
+}
+
 /*
  * Give domain d (not started yet) a disk: a shared image or a RAM disk.
  * *slot is its index (0 = /dev/vda). 0, -EBUSY (started), -ENOSPC (too
@@ -141,7 +176,6 @@ int blkdev_attach(struct domain *d, uint32_t kind, uint32_t image_id_in,
 	uint32_t n = d->nr_disks;
 	struct disk_image *img = 0;
 	struct virtio_blk *b;
-	struct pci_func fn;
 	uint64_t pa;
 	int rc;
 
@@ -165,12 +199,7 @@ int blkdev_attach(struct domain *d, uint32_t kind, uint32_t image_id_in,
 		mm_free_pages(pa, pages);
 		return rc;
 	}
-	memset(&fn, 0, sizeof(fn));
-	fn.dev = (uint8_t)(BLKDEV_PCI_DEV_FIRST + n);
-	fn.cfg_read = virtio_pci_cfg_read;
-	fn.cfg_write = virtio_pci_cfg_write;
-	fn.ctx = &b->vp;
-	rc = pci_host_add(&d->pci, &fn);
+	rc = vpci_add(d, (uint8_t)(BLKDEV_PCI_DEV_FIRST + n), &b->vp, blk_notified, n);
 	if (rc) {
 		virtio_blk_destroy(b);
 		mm_free_pages(pa, pages);
@@ -217,90 +246,6 @@ void blkdev_detach_all(struct domain *d)
 		d->disks[i] = 0;
 	}
 	d->nr_disks = 0;
-}
-
-static void deliver_msgs(struct domain *d, const struct msi_msg *m, uint32_t n,
-			 uint32_t *kick)
-{
-	uint32_t i;
-
-	for (i = 0; i < n; i++)
-		guest_deliver_msi(d, m[i].address, m[i].data, kick);
-}
-
-/* Serve the requests waiting on disk b (bounded work), then deliver its
- * interrupts. */
-static void blk_service(struct domain *d, struct virtio_blk *b, uint32_t *kick)
-{
-	struct guest_mem_ops mem = { .map = domain_map_ram, .ctx = d };
-	struct msi_msg msgs[VIRTIO_BLK_MAX_MSGS];
-	uint32_t n, round;
-	int rc;
-
-	for (round = 0; round < 4; round++) {
-		n = 0;
-		rc = virtio_blk_process(b, &mem, msgs, &n);
-		deliver_msgs(d, msgs, n, kick);
-		if (rc != 1)
-			break;
-	}
-}
-
-/* Deliver MSI-X messages a device released (unmasking, enabling). */
-void blkdev_drain(struct domain *d, uint32_t *kick)
-{
-	struct msi_msg m;
-	uint32_t i;
-
-	for (i = 0; i < d->nr_disks; i++)
-		while (virtio_pci_take_msg(&d->disks[i]->vp, &m))
-			deliver_msgs(d, &m, 1, kick);
-}
-
-/* A port access: handled (true) if it hits a disk's I/O BAR. For reads
- * *val gets the value. d->lock held. */
-bool blkdev_io(struct domain *d, uint16_t port, uint8_t size, bool in,
-	       uint32_t *val, uint32_t *kick)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->nr_disks; i++) {
-		struct virtio_blk *b = d->disks[i];
-
-		if (!virtio_pci_io_hit(&b->vp, port))
-			continue;
-		if (in) {
-			*val = virtio_pci_io_read(&b->vp, port, size);
-		} else {
-			virtio_pci_io_write(&b->vp, port, size, *val);
-			blk_service(d, b, kick);
-		}
-		return true;
-	}
-	return false;
-}
-
-/* An MMIO access (the MSI-X table): handled if it hits a disk's memory
- * BAR. d->lock held. */
-bool blkdev_mmio(struct domain *d, uint64_t gpa, uint8_t size, bool write,
-		 uint64_t *val, uint32_t *kick)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->nr_disks; i++) {
-		struct virtio_blk *b = d->disks[i];
-
-		if (!virtio_pci_mmio_hit(&b->vp, gpa))
-			continue;
-		if (write) {
-			virtio_pci_mmio_write(&b->vp, gpa, size, (uint32_t)*val);
-			blkdev_drain(d, kick);
-		} else {
-			*val = virtio_pci_mmio_read(&b->vp, gpa, size);
-		}
-		return true;
-	}
-	return false;
 }
 
 /* Add the counters of d's disks to s. */

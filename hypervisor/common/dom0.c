@@ -18,7 +18,7 @@
 #include <keel/dom0.h>
 #include <keel/msr_policy.h>
 #include <keel/domain.h>
-#include <keel/exit.h>
+#include <keel/decode.h>
 #include <keel/virt.h>
 #include <keel/hv.h>
 #include <keel/mm.h>
@@ -30,7 +30,8 @@
 #include <keel/string.h>
 #include <keel/printf.h>
 #include <keel/apic_filter.h>
-#include <keel/decode.h>
+#include <keel/vcpu_loop.h>
+#include <keel/cpuid_policy.h>
 #include <asm/x86.h>
 #include <public/keel_abi.h>
 
@@ -66,6 +67,7 @@ static struct spinlock npt_lock;   /* dom0's vCPUs share its nested tables */
 static uint32_t dom0_ldr[DOM0_MAX_CPUS]; /* xAPIC logical ids dom0 set, per vCPU */
 
 static void __noreturn dom0_run(struct vcpu *v);
+static const struct domain_ops dom0_ops;
 static struct mem_range hidden[DOM0_MAX_HIDDEN];
 static uint32_t n_hidden;
 static uint64_t sink_pa;     /* 4 KiB of 0xff for hidden pages dom0 touches */
@@ -537,14 +539,14 @@ no_msr:
 
 /* Handle an intercepted RDMSR/WRMSR of dom0 (the APIC base, the x2APIC
  * ICR, the microcode loader and the shared configuration MSRs; see
- * svm_set_dom0_intercepts): microcode loads are dropped, reads pass, ICR
+ * svm_set_passthrough_intercepts): microcode loads are dropped, reads pass, ICR
  * writes are checked (dom0_send_icr), base writes too
  * (apic_filter_base), configuration writes may only set bits
  * (dom0_shared_cfg_msr). What the real CPU would refuse (the x2APIC ICR
  * outside x2APIC mode, reserved bits, an MSR it does not have), and any
  * other MSR, gets a #GP, so the hypervisor's own RDMSR/WRMSR never
  * faults. */
-void dom0_msr(struct vcpu *v, const struct vm_exit *e)
+static void dom0_msr(struct vcpu *v, const struct vm_exit *e)
 {
 	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax, cur;
 	bool x2apic_on = (rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD) != 0;
@@ -587,8 +589,10 @@ void dom0_msr(struct vcpu *v, const struct vm_exit *e)
 	v->regs.rip += e->insn_len;
 }
 
-/* Resolve a nested page fault of dom0; see dom0.h. */
-int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
+/* Resolve a nested page fault of dom0: a write to its read-only xAPIC
+ * page (dom0_lapic_write), or a first touch of an address that is mapped
+ * lazily (a hidden page gets a junk page). 0, or -EFAULT to end dom0. */
+static int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
 {
 	uint64_t page = ALIGN_DOWN(e->gpa, PAGE_SIZE_4K);
 	uint64_t big = ALIGN_DOWN(e->gpa, PAGE_SIZE_2M);
@@ -630,7 +634,7 @@ int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
 }
 
 /* Dom0 cannot go on: log why and its state, then reset the machine. */
-void dom0_crash(struct vcpu *v, const char *why)
+static void __noreturn dom0_crash(struct vcpu *v, const char *why)
 {
 	log_err("dom0 crashed: %s\n", why);
 	virt->vcpu_dump(v);
@@ -670,6 +674,7 @@ static int dom0_domain_init(const struct dom0_config *cfg)
 	dom0.id = 0;
 	strlcpy(dom0.name, "Domain-0", sizeof(dom0.name));
 	dom0.is_dom0 = true;
+	dom0.ops = &dom0_ops;
 	dom0.nr_ram = MIN(sp->n_dom0, DOMAIN_MAX_RAM_RANGES);
 	for (i = 0; i < dom0.nr_ram; i++)
 		dom0.ram[i] = sp->dom0[i];
@@ -708,7 +713,7 @@ int dom0_start(const struct dom0_config *cfg)
 	if (rc == 0)
 		rc = npt_build(cfg);
 	if (rc == 0)
-		rc = virt->vcpu_create(v, dom0.npt.root_pa);
+		rc = virt->vcpu_create(v, dom0.npt.root_pa, dom0_ops.profile);
 	if (rc) {
 		log_err("cannot start dom0 (error %d)\n", rc);
 		return rc;
@@ -722,19 +727,13 @@ int dom0_start(const struct dom0_config *cfg)
 	dom0_run(v);
 }
 
-/* Run dom0's vCPU v on the calling CPU for good. */
+/* Run dom0's vCPU v on the calling CPU for good: dom0's enter hook never
+ * stops it, and its crash resets the machine. */
 static void __noreturn dom0_run(struct vcpu *v)
 {
-	struct vm_exit e;
-
 	this_cpu()->current = v;
-	for (;;) {
-		virt->vcpu_run(v, &e);
-		if (e.reason != VM_EXIT_NMI) /* the watchdog's own NMI is no progress */
-			watchdog_beat();
-		watchdog_check();
-		vcpu_handle_exit(v, &e);
-	}
+	vcpu_loop_run(v, 0);
+	panic("dom0's vCPU %u left its run loop\n", v->id);
 }
 
 /* Start dom0's vCPU on the calling CPU when dom0 asks; see dom0.h. */
@@ -752,7 +751,7 @@ void dom0_run_ap(void)
 			v = &dom0.vcpus[k];
 	if (!v)
 		panic("CPU %u has the dom0 role but no dom0 vCPU\n", this_cpu()->index);
-	rc = virt->vcpu_create(v, dom0.npt.root_pa);
+	rc = virt->vcpu_create(v, dom0.npt.root_pa, dom0_ops.profile);
 	if (rc) {
 		log_err("dom0's CPU %u: cannot create its vCPU (error %d); dom0 cannot start it\n",
 			this_cpu()->index, rc);
@@ -785,3 +784,58 @@ int dom0_boot_native(const struct dom0_config *cfg)
 		return rc;
 	arch_enter_linux_native(l.kernel_pa + LINUX_ENTRY64_OFFSET, DOM0_ZERO_PAGE_PA);
 }
+
+/* Before each entry of a dom0 vCPU: nothing to inject (dom0 owns its
+ * interrupts) and no timer to arm (it owns its CPU), so always true. */
+static bool dom0_enter(struct vcpu *v, uint64_t now_tsc, uint64_t slice_end_tsc)
+{
+	(void)v;
+	(void)now_tsc;
+	(void)slice_end_tsc;
+	return true;
+}
+
+/* After each exit of a dom0 vCPU: the watchdog's heartbeat (its own NMI
+ * is no progress) and its check of the other CPUs. */
+static void dom0_exited(struct vcpu *v, const struct vm_exit *e, uint64_t entered_tsc)
+{
+	(void)v;
+	(void)entered_tsc;
+	if (e->reason != VM_EXIT_NMI)
+		watchdog_beat();
+	watchdog_check();
+}
+
+/* Dom0's CPUID: the real CPU's, with virtualization hidden and Keel's
+ * signature (cpuid_policy_dom0). */
+static void dom0_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_out *o)
+{
+	(void)v;
+	cpuid_policy_dom0(leaf, sub, KEEL_VERSION, o);
+}
+
+/* Dom0's INVD is done as WBINVD: dom0 drives real devices, so its caches
+ * may matter, but never by discarding other domains' writes. */
+static void dom0_cache_flush(struct vcpu *v, const struct vm_exit *e)
+{
+	arch_wbinvd();
+	v->regs.rip += e->insn_len;
+}
+
+/* Dom0: pass-through vCPUs, each on a CPU of its own for good. Its ports
+ * and HLT do not exit; a crash resets the machine. */
+static const struct domain_ops dom0_ops = {
+	.kind = "dom0",
+	.profile = VCPU_PROFILE_PASSTHROUGH,
+	.enter = dom0_enter,
+	.exited = dom0_exited,
+	.cpuid = dom0_cpuid,
+	.msr = dom0_msr,
+	.io = 0,
+	.hlt = 0,
+	.cache_flush = dom0_cache_flush,
+	.npf = dom0_handle_npf,
+	.ready = 0,
+	.next_timer = 0,
+	.crash = dom0_crash,
+};

@@ -1,190 +1,28 @@
 /*
- * Domain services: copying between hypervisor memory and a domain's
- * guest-physical RAM (checked against the domain's RAM list and translated
- * through its nested page table, so a bad address can only fail, never
- * reach other memory), routing nested page faults, ending a domain that
- * broke, and the life cycle of guest domains: create (zeroed RAM from the
+ * The life cycle of guest domains, and the table of domains: create (zeroed RAM from the
  * pool, nested page table, vCPUs, devices, MP table), load, start, pause,
  * shut down and destroy (vCPUs stopped, memory returned; the pool zeroes
  * it when it is handed out again).
  */
 #include <keel/domain.h>
-#include <keel/dom0.h>
-#include <keel/exit.h>
+#include <keel/virt.h>
 #include <keel/mm.h>
 #include <keel/log.h>
 #include <keel/errno.h>
 #include <keel/string.h>
-#include <keel/virt.h>
 #include <keel/sched.h>
 #include <keel/guest.h>
-#include <keel/hv.h>
 #include <keel/arch.h>
 #include <keel/mptable.h>
 #include <keel/acpi_tables.h>
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
 #include <keel/watchdog.h>
-#include <keel/guest_walk.h>
-#include <keel/decode.h>
-#include <asm/x86.h>
 #include <public/keel_abi.h>
 
 static struct domain *domains[MAX_DOMAINS];
 static struct spinlock domains_lock;
 static uint32_t next_domid = 1;
-
-/* Walk [gpa, gpa+len) of d page by page; call fn on each host chunk. */
-static int domain_walk(struct domain *d, uint64_t gpa, uint64_t len,
-		       void (*fn)(void *host, uint64_t off, uint64_t n, void *arg),
-		       void *arg)
-{
-	uint64_t off = 0;
-
-	if (len == 0)
-		return 0;
-	if (!memmap_contains(d->ram, d->nr_ram, gpa, len))
-		return -EFAULT;
-	while (off < len) {
-		uint64_t g = gpa + off, hpa, flags;
-		uint64_t n = MIN(len - off, PAGE_SIZE_4K - (g & (PAGE_SIZE_4K - 1)));
-		uint32_t shift;
-
-		if (pt_lookup(&d->npt, g, &hpa, &flags, &shift))
-			return -EFAULT;
-		fn(phys_to_virt(hpa), off, n, arg);
-		off += n;
-	}
-	return 0;
-}
-
-static void chunk_from_guest(void *host, uint64_t off, uint64_t n, void *arg)
-{
-	memcpy((uint8_t *)arg + off, host, n);
-}
-
-static void chunk_to_guest(void *host, uint64_t off, uint64_t n, void *arg)
-{
-	memcpy(host, (const uint8_t *)arg + off, n);
-}
-
-/* Copy len bytes at guest-physical gpa of d into dst; see domain.h. */
-int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa, uint64_t len)
-{
-	return domain_walk(d, gpa, len, chunk_from_guest, dst);
-}
-
-static int gpa_read(void *ctx, uint64_t gpa, void *buf, uint32_t len)
-{
-	return domain_copy_from_guest(ctx, buf, gpa, len);
-}
-
-static enum cpu_mode mode_of(const struct vcpu_paging_state *ps)
-{
-	if ((ps->efer & EFER_LMA) && ps->cs_long)
-		return CPU_MODE_LONG64;
-	if (!(ps->cr0 & CR0_PE))
-		return CPU_MODE_REAL;
-	return ps->cs_db ? CPU_MODE_PROT32 : CPU_MODE_PROT16;
-}
-
-/* Fetch the instruction at v's RIP; see domain.h. */
-int domain_fetch_insn(struct vcpu *v, uint8_t code[DECODE_MAX_INSN_LEN], uint32_t *got,
-		      enum cpu_mode *mode, uint64_t *rip)
-{
-	struct vcpu_paging_state ps;
-	struct guest_paging gp;
-
-	virt->vcpu_paging_state(v, &ps);
-	*mode = mode_of(&ps);
-	gp.cr0 = ps.cr0;
-	gp.cr3 = ps.cr3;
-	gp.cr4 = ps.cr4;
-	gp.efer = ps.efer;
-	*rip = (*mode == CPU_MODE_LONG64) ? v->regs.rip : ps.cs_base + (uint32_t)v->regs.rip;
-	return guest_fetch(&gp, *rip, code, DECODE_MAX_INSN_LEN, gpa_read, v->dom, got);
-}
-
-/* Copy len bytes from src to guest-physical gpa of d; see domain.h. */
-int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64_t len)
-{
-	return domain_walk(d, gpa, len, chunk_to_guest, (void *)(uintptr_t)src);
-}
-
-/* Guest RAM for device models' ring code (struct guest_mem_ops.map, ctx =
- * the domain): a host pointer for [gpa, gpa+len) if it lies inside one
- * 2 MiB chunk of the guest's RAM, else NULL. */
-void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len)
-{
-	struct domain *d = ctx;
-	uint64_t chunk = gpa / GUEST_CHUNK_BYTES, off = gpa % GUEST_CHUNK_BYTES;
-
-	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0)
-		return 0;
-	return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
-}
-
-/* Route a nested page fault to the domain's owner; see exit.h. */
-int domain_handle_npf(struct vcpu *v, const struct vm_exit *e)
-{
-	if (v->dom->is_dom0)
-		return dom0_handle_npf(v, e);
-	return guest_mmio(v, e);
-}
-
-/* Log v's last hardware exits, oldest first (backend codes and RIPs). */
-void vcpu_dump_exit_history(const struct vcpu *v)
-{
-	uint32_t n = v->exit_hist_next < VCPU_EXIT_HISTORY ? v->exit_hist_next :
-		     VCPU_EXIT_HISTORY;
-	uint32_t i;
-
-	for (i = 0; i < n; i++) {
-		const struct vcpu_exit_note *e =
-			&v->exit_hist[(v->exit_hist_next - n + i) % VCPU_EXIT_HISTORY];
-
-		log_err("  exit -%u: code %#llx at RIP %#llx\n", n - i,
-			(unsigned long long)e->code, (unsigned long long)e->rip);
-	}
-}
-
-/* End v's domain; see exit.h. Dom0 takes the machine with it; a guest is
- * marked crashed, its registers logged, and nothing else is touched. */
-void domain_crash(struct vcpu *v, const char *why)
-{
-	struct domain *d = v->dom;
-
-	if (d->is_dom0)
-		dom0_crash(v, why);
-	log_err("domain %u (%s) crashed on vCPU %u: %s\n", d->id, d->name, v->id, why);
-	virt->vcpu_dump(v);
-	vcpu_dump_exit_history(v);
-	spin_lock(&d->lock);
-	if (d->state == DOM_ACTIVE) {
-		d->state = DOM_CRASHED;
-		d->shutdown_reason = KEEL_SHUTDOWN_CRASH;
-	}
-	spin_unlock(&d->lock);
-}
-
-/* Stop d because the guest powered off or rebooted (reason KEEL_SHUTDOWN_*).
- * Called with d->lock held. */
-void domain_shutdown(struct domain *d, uint32_t reason)
-{
-	if (d->state != DOM_ACTIVE)
-		return;
-	d->state = DOM_SHUTDOWN;
-	d->shutdown_reason = reason;
-	log_info("domain %u (%s) %s\n", d->id, d->name,
-		 reason == KEEL_SHUTDOWN_REBOOT ? "asked to reboot" : "powered off");
-}
-
-/* Append one byte of guest console output to the ring. d->lock held. */
-void domain_console_put(struct domain *d, uint8_t c)
-{
-	d->con_ring[d->con_pos % GUEST_CONSOLE_RING_BYTES] = c;
-	d->con_pos++;
-}
 
 /* Look up a domain by id (0 is dom0). NULL if there is none. The pointer
  * stays valid until the domain is destroyed, which only dom0's hypercalls
@@ -328,7 +166,7 @@ static int guest_vcpus_create(struct domain *d)
 			return -ENOMEM;
 		v->fpu.area = phys_to_virt(fpu);
 		arch_fpu_init_area(&v->fpu);
-		rc = virt->vcpu_create(v, d->npt.root_pa);
+		rc = virt->vcpu_create(v, d->npt.root_pa, d->ops->profile);
 		if (rc)
 			return rc;
 	}
@@ -397,6 +235,7 @@ static int guest_platform_init(struct domain *d)
 /* Free everything a guest domain holds. Its vCPUs must not be running. */
 static void domain_free(struct domain *d)
 {
+	d->nr_vslots = 0;
 	netdev_detach_all(d);
 	blkdev_detach_all(d);
 	guest_vcpus_free(d);
@@ -444,6 +283,7 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 		return -ENOMEM;
 	d = phys_to_virt(pa);
 	d->self_pages = pages;
+	d->ops = &guest_ops;
 	strlcpy(d->name, name, sizeof(d->name));
 	watchdog_track_lock(&d->lock, d->name);
 	d->nr_vcpus = nr_vcpus;

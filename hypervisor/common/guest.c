@@ -1,23 +1,27 @@
 /*
- * Guest vCPUs on the minimal virtual PC. Before each entry the vLAPIC's
- * timers are brought up to date and its highest pending interrupt is
- * injected, or an interrupt window requested. Exits for port I/O go to
- * the 16550 UART, the PCI host bridge and a few fixed legacy answers; MMIO
- * exits fetch and decode the faulting instruction and go to the vLAPIC or
- * the IOAPIC. Interrupts flow UART -> IOAPIC pin 4 -> vLAPIC, IPIs vLAPIC
- * -> vLAPIC. Everything a domain's devices share is under the domain's
- * lock; CPUs hosting other vCPUs of the domain are kicked after it.
+ * The guest kind of domain (guest_ops) and its minimal virtual PC. Before
+ * each entry the vLAPIC's timers are brought up to date and its highest
+ * pending interrupt is injected, or an interrupt window requested. Port
+ * I/O exits are dispatched through a table of port ranges (io_ranges: the
+ * 16550 UART, the RTC, ACPI PM, the PCI host bridge and a few fixed legacy
+ * answers), then to the virtio functions' BARs (vpci.c); MMIO exits fetch
+ * and decode the faulting instruction and go to pvpanic, the virtio BARs
+ * or a table of fixed pages (the vLAPIC, the IOAPIC). Interrupts are
+ * routed by irq_route.c. Everything a domain's devices share is under the
+ * domain's lock; CPUs hosting other vCPUs of the domain are kicked after
+ * it.
  */
 #include <keel/guest.h>
 #include <keel/domain.h>
-#include <keel/exit.h>
-#include <keel/virt.h>
-#include <keel/sched.h>
-#include <keel/arch.h>
 #include <keel/decode.h>
+#include <keel/virt.h>
+#include <keel/irq_route.h>
+#include <keel/vpci.h>
+#include <keel/arch.h>
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
-#include <keel/guest_walk.h>
+#include <keel/cpuid_policy.h>
+#include <keel/hv.h>
 #include <keel/log.h>
 #include <keel/errno.h>
 #include <keel/string.h>
@@ -53,129 +57,22 @@
 #define APIC_BASE_BSP (1ull << 8)
 #define VECTOR_GP 13
 #define MSR_WARN_LIMIT 16
-#define IPI_SELF 1
-#define IPI_ALL 2
-#define IPI_ALL_BUT_SELF 3
-#define IPI_DELIVERY_NMI 4
-#define IPI_DELIVERY_INIT 5
-#define IPI_DELIVERY_SIPI 6
-#define IPI_DELIVERY_LOWEST 1
 
 static struct vlapic *lapic_of(struct vcpu *v)
 {
 	return v->lapic;
 }
 
-/* ---- interrupt routing (d->lock held; *kick collects vCPUs to kick) ---- */
-
-static void deliver_to(struct vcpu *t, uint8_t vector, uint8_t delivery, bool level,
-		       uint32_t *kick)
-{
-	if (delivery == IPI_DELIVERY_NMI)
-		return; /* guest NMIs are not modelled yet */
-	vlapic_accept(lapic_of(t), vector, level);
-	*kick |= 1u << t->id;
-}
-
-static void route_msg(struct domain *d, const struct irq_msg *m, uint32_t *kick)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->nr_vcpus; i++) {
-		if (!vlapic_match_dest(&d->lapics[i], m->dest, m->logical))
-			continue;
-		deliver_to(&d->vcpus[i], m->vector, m->delivery, m->level, kick);
-		if (m->delivery == IPI_DELIVERY_LOWEST)
-			break;
-	}
-}
-
-/* Deliver an MSI/MSI-X message (PCI 3.0, 6.8.1; Intel SDM vol. 3A 10.11):
- * destination APIC id in address bits 19:12, logical if bit 2; vector and
- * delivery mode in data bits 7:0 and 10:8. d->lock held. */
-void guest_deliver_msi(struct domain *d, uint64_t address, uint32_t data, uint32_t *kick)
-{
-	struct irq_msg m = {
-		.vector = (uint8_t)data,
-		.delivery = (uint8_t)((data >> 8) & 7),
-		.logical = (address >> 2) & 1,
-		.dest = (uint32_t)((address >> 12) & 0xFF),
-		.level = false,
-	};
-
-	route_msg(d, &m, kick);
-}
-
-static void route_ioapic_out(struct domain *d, const struct vioapic_out *out, uint32_t *kick)
-{
-	uint32_t i;
-
-	for (i = 0; i < out->n; i++)
-		route_msg(d, &out->msgs[i], kick);
-}
+/* ---- interrupt lines of the virtual PC (d->lock held) ---- */
 
 static void uart_irq_update(struct domain *d, uint32_t *kick)
 {
-	struct vioapic_out out = { 0 };
-
-	vioapic_set_irq(&d->ioapic, GUEST_UART_IRQ, ns16550_irq_level(&d->uart), &out);
-	route_ioapic_out(d, &out, kick);
-}
-
-static void ipi_one(struct vcpu *t, const struct vlapic_ipi *ipi, uint32_t *kick)
-{
-	if (ipi->delivery == IPI_DELIVERY_INIT) {
-		/* Order matters: an INIT cancels SIPIs sent before it, not the
-		 * ones that follow it before the target CPU gets to look. */
-		if (ipi->level_assert) {
-			t->init_pending = true;
-			t->sipi_pending = false;
-		}
-	} else if (ipi->delivery == IPI_DELIVERY_SIPI) {
-		t->sipi_vector = ipi->vector;
-		t->sipi_pending = true;
-	} else {
-		deliver_to(t, ipi->vector, ipi->delivery, false, kick);
-		return;
-	}
-	*kick |= 1u << t->id;
-}
-
-static void route_ipi(struct vcpu *src, const struct vlapic_ipi *ipi, uint32_t *kick)
-{
-	struct domain *d = src->dom;
-	uint32_t i;
-
-	for (i = 0; i < d->nr_vcpus; i++) {
-		struct vcpu *t = &d->vcpus[i];
-		bool hit;
-
-		switch (ipi->shorthand) {
-		case IPI_SELF: hit = t == src; break;
-		case IPI_ALL: hit = true; break;
-		case IPI_ALL_BUT_SELF: hit = t != src; break;
-		default: hit = vlapic_match_dest(&d->lapics[i], ipi->dest, ipi->logical); break;
-		}
-		if (hit)
-			ipi_one(t, ipi, kick);
-	}
-}
-
-static void kick_vcpus(struct domain *d, uint32_t kick)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->nr_vcpus; i++)
-		if (kick & (1u << i))
-			sched_kick(&d->vcpus[i]);
+	irq_route_pin(d, GUEST_UART_IRQ, ns16550_irq_level(&d->uart), kick);
 }
 
 static void sci_update(struct domain *d, uint32_t *kick)
 {
-	struct vioapic_out out = { 0 };
-
-	vioapic_set_irq(&d->ioapic, GUEST_SCI_IRQ, acpi_pm_sci_level(&d->pm), &out);
-	route_ioapic_out(d, &out, kick);
+	irq_route_pin(d, GUEST_SCI_IRQ, acpi_pm_sci_level(&d->pm), kick);
 }
 
 /* Press a fixed-feature ACPI button of d (ACPI_PM1_PWRBTN_STS or
@@ -188,7 +85,7 @@ void guest_press_button(struct domain *d, uint16_t status_bit)
 	acpi_pm_press(&d->pm, status_bit);
 	sci_update(d, &kick);
 	spin_unlock(&d->lock);
-	kick_vcpus(d, kick);
+	irq_kick(d, kick);
 }
 
 /* ---- console ---- */
@@ -207,69 +104,174 @@ uint32_t guest_console_input(struct domain *d, const uint8_t *buf, uint32_t n)
 	took = ns16550_rx_push(&d->uart, buf, n);
 	uart_irq_update(d, &kick);
 	spin_unlock(&d->lock);
-	kick_vcpus(d, kick);
+	irq_kick(d, kick);
 	return took;
 }
 
 /* ---- port I/O ---- */
 
+/* ---- ports: a table of ranges (d->lock held) ---- */
+
+/* One range of ports of the virtual PC and its device's handlers: a read
+ * of size bytes returns the value, a write gets it; *kick collects the
+ * vCPUs to kick. */
+struct io_range {
+	uint16_t first, last;
+	uint32_t (*read)(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick);
+	void (*write)(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+		      uint32_t *kick);
+};
+
+#define IO_NOTHING 0xFFFFFFFFu /* what a port with nothing behind it reads */
+
+static uint32_t io_read_zero(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	(void)d, (void)port, (void)size, (void)kick;
+	return 0;
+}
+
+static uint32_t io_read_nothing(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	(void)d, (void)port, (void)size, (void)kick;
+	return IO_NOTHING;
+}
+
+static void io_write_ignore(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+			    uint32_t *kick)
+{
+	(void)d, (void)port, (void)size, (void)val, (void)kick;
+}
+
+/* The reset lines a PC has: the keyboard controller's pulse command,
+ * the reset control register at 0xCF9 (byte writes with bit 2) and the
+ * fast-A20 port's INIT bit. True if val on port resets the machine. */
+static bool io_is_reset(uint16_t port, uint8_t size, uint32_t val)
+{
+	return (port == PORT_KBC_STATUS && (uint8_t)val == KBC_CMD_RESET) ||
+	       (port == PORT_RESET_CF9 && size == 1 && (val & 0x04)) ||
+	       (port == PORT_FAST_A20 && (val & 0x01));
+}
+
+static void reset_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+			uint32_t *kick)
+{
+	(void)kick;
+	if (io_is_reset(port, size, val))
+		domain_shutdown(d, KEEL_SHUTDOWN_REBOOT);
+}
+
+static uint32_t rtc_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	(void)size, (void)kick;
+	return mc146818_read(&d->rtc, port - PORT_RTC_INDEX, time_wall_s());
+}
+
+static void rtc_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+		      uint32_t *kick)
+{
+	(void)size, (void)kick;
+	mc146818_write(&d->rtc, port - PORT_RTC_INDEX, (uint8_t)val, time_wall_s());
+}
+
+static uint32_t uart_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	uint32_t v = ns16550_read(&d->uart, port - PORT_COM1);
+
+	(void)size;
+	uart_irq_update(d, kick);
+	return v;
+}
+
+static void uart_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+		       uint32_t *kick)
+{
+	(void)size;
+	ns16550_write(&d->uart, port - PORT_COM1, (uint8_t)val, uart_tx, d);
+	uart_irq_update(d, kick);
+}
+
+static uint32_t pm_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	(void)kick;
+	return acpi_pm_read(&d->pm, port - GUEST_PM_IO_BASE, size);
+}
+
+static void pm_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+		     uint32_t *kick)
+{
+	if (acpi_pm_write(&d->pm, port - GUEST_PM_IO_BASE, size, val) == ACPI_PM_SLEEP_S5)
+		domain_shutdown(d, KEEL_SHUTDOWN_POWEROFF);
+	sci_update(d, kick);
+}
+
+static uint32_t pci_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	(void)kick;
+	return pci_host_read(&d->pci, port, size);
+}
+
+/* 0xCF9 is the reset control register inside the config ports' range. */
+static void pci_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+		      uint32_t *kick)
+{
+	if (io_is_reset(port, size, val)) {
+		domain_shutdown(d, KEEL_SHUTDOWN_REBOOT);
+		return;
+	}
+	pci_host_write(&d->pci, port, size, val);
+	vpci_drain(d, kick); /* MSI-X enable/unmask in config space */
+}
+
+/* The fixed ports of the virtual PC. The PIT, the keyboard controller's
+ * data port and port B read as 0; the PICs are absent (all ones, Linux's
+ * "no PIC" answer), as is every other port that no range or virtio BAR
+ * (vpci_io) claims. */
+static const struct io_range io_ranges[] = {
+	{ PORT_PIT_FIRST, PORT_PIT_LAST, io_read_zero, io_write_ignore },
+	{ PORT_KBC_DATA, PORT_SYS_B, io_read_zero, io_write_ignore },
+	{ PORT_KBC_STATUS, PORT_KBC_STATUS, io_read_nothing, reset_write },
+	{ PORT_RTC_INDEX, PORT_RTC_DATA, rtc_read, rtc_write },
+	{ PORT_FAST_A20, PORT_FAST_A20, io_read_nothing, reset_write },
+	{ PORT_COM1, PORT_COM1_LAST, uart_read, uart_write },
+	{ GUEST_PM_IO_BASE, GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES - 1, pm_read, pm_write },
+	{ PCI_HOST_ADDR_PORT, PCI_HOST_LAST_PORT, pci_read, pci_write },
+};
+
+static const struct io_range *io_range_of(uint16_t port)
+{
+	uint32_t i;
+
+	for (i = 0; i < ARRAY_SIZE(io_ranges); i++)
+		if (port >= io_ranges[i].first && port <= io_ranges[i].last)
+			return &io_ranges[i];
+	return 0;
+}
+
 static uint32_t io_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
 {
+	const struct io_range *r = io_range_of(port);
 	uint32_t v;
 
-	if (port >= PORT_COM1 && port <= PORT_COM1_LAST) {
-		v = ns16550_read(&d->uart, port - PORT_COM1);
-		uart_irq_update(d, kick);
+	if (r)
+		return r->read(d, port, size, kick);
+	if (vpci_io(d, port, size, true, &v, kick))
 		return v;
-	}
-	if (pci_host_handles(port))
-		return pci_host_read(&d->pci, port, size);
-	if (blkdev_io(d, port, size, true, &v, kick) ||
-	    netdev_io(d, port, size, true, &v, kick))
-		return v;
-	if (port >= GUEST_PM_IO_BASE && port < GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES)
-		return acpi_pm_read(&d->pm, port - GUEST_PM_IO_BASE, size);
-	switch (port) {
-	case PORT_PIT_FIRST ... PORT_PIT_LAST:
-	case PORT_SYS_B:
-	case PORT_KBC_DATA:
-		return 0;
-	case PORT_RTC_INDEX:
-	case PORT_RTC_DATA:
-		return mc146818_read(&d->rtc, port - PORT_RTC_INDEX, time_wall_s());
-	default:
-		return 0xFFFFFFFFu; /* nothing there; also the "no PIC" answer */
-	}
+	return IO_NOTHING;
 }
 
 static void io_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
 		     uint32_t *kick)
 {
-	if (port >= PORT_COM1 && port <= PORT_COM1_LAST) {
-		ns16550_write(&d->uart, port - PORT_COM1, (uint8_t)val, uart_tx, d);
-		uart_irq_update(d, kick);
-	} else if ((port == PORT_KBC_STATUS && (uint8_t)val == KBC_CMD_RESET) ||
-		   (port == PORT_RESET_CF9 && size == 1 && (val & 0x04)) ||
-		   (port == PORT_FAST_A20 && (val & 0x01))) {
-		domain_shutdown(d, KEEL_SHUTDOWN_REBOOT);
-	} else if (port == PORT_RTC_INDEX || port == PORT_RTC_DATA) {
-		mc146818_write(&d->rtc, port - PORT_RTC_INDEX, (uint8_t)val, time_wall_s());
-	} else if (pci_host_handles(port)) {
-		pci_host_write(&d->pci, port, size, val);
-		blkdev_drain(d, kick); /* MSI-X enable/unmask in config space */
-		netdev_drain(d, kick);
-	} else if (blkdev_io(d, port, size, false, &val, kick) ||
-		   netdev_io(d, port, size, false, &val, kick)) {
-		/* served */
-	} else if (port >= GUEST_PM_IO_BASE && port < GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES) {
-		if (acpi_pm_write(&d->pm, port - GUEST_PM_IO_BASE, size, val) == ACPI_PM_SLEEP_S5)
-			domain_shutdown(d, KEEL_SHUTDOWN_POWEROFF);
-		sci_update(d, kick);
-	}
+	const struct io_range *r = io_range_of(port);
+
+	if (r)
+		r->write(d, port, size, val, kick);
+	else
+		vpci_io(d, port, size, false, &val, kick);
 }
 
 /* Handle a port I/O exit of guest vCPU v. */
-void guest_io(struct vcpu *v, const struct vm_exit *e)
+static void guest_io(struct vcpu *v, const struct vm_exit *e)
 {
 	struct domain *d = v->dom;
 	uint32_t mask = e->io_size == 4 ? 0xFFFFFFFFu : (1u << (e->io_size * 8)) - 1;
@@ -286,7 +288,7 @@ void guest_io(struct vcpu *v, const struct vm_exit *e)
 		io_write(d, e->port, e->io_size, (uint32_t)v->regs.rax & mask, &kick);
 	}
 	spin_unlock(&d->lock);
-	kick_vcpus(d, kick);
+	irq_kick(d, kick);
 	netdev_flush_wakeups(d);
 	v->regs.rip += e->insn_len;
 }
@@ -310,53 +312,95 @@ static int mmio_fetch_decode(struct vcpu *v, struct mmio_insn *in, enum cpu_mode
 	return rc;
 }
 
+/* One page of fixed MMIO of the virtual PC and its device's handlers
+ * (d->lock held): a 32-bit read returns the value, a write gets it. */
+struct mmio_range {
+	uint64_t page;
+	uint64_t (*read)(struct vcpu *v, uint64_t gpa);
+	void (*write)(struct vcpu *v, uint64_t gpa, uint32_t val, uint32_t *kick);
+};
+
+static uint64_t lapic_mmio_read(struct vcpu *v, uint64_t gpa)
+{
+	return vlapic_read(lapic_of(v), (uint32_t)(gpa & 0xFF0), rdtsc());
+}
+
+/* A vLAPIC write, with its effects: an IPI, or an EOI that the IOAPIC
+ * sees for a level-triggered vector. */
+static void lapic_mmio_write(struct vcpu *v, uint64_t gpa, uint32_t val, uint32_t *kick)
+{
+	struct vlapic_effects fx;
+
+	memset(&fx, 0, sizeof(fx));
+	fx.eoi_level_vector = -1;
+	vlapic_write(lapic_of(v), (uint32_t)(gpa & 0xFF0), val, rdtsc(), &fx);
+	if (fx.ipi.valid)
+		irq_route_ipi(v, &fx.ipi, kick);
+	if (fx.eoi_level_vector >= 0) {
+		struct vioapic_out out = { 0 };
+
+		vioapic_eoi(&v->dom->ioapic, (uint8_t)fx.eoi_level_vector, &out);
+		irq_route_ioapic_out(v->dom, &out, kick);
+	}
+}
+
+static uint64_t ioapic_mmio_read(struct vcpu *v, uint64_t gpa)
+{
+	return vioapic_read(&v->dom->ioapic, (uint32_t)(gpa & 0xFF));
+}
+
+static void ioapic_mmio_write(struct vcpu *v, uint64_t gpa, uint32_t val, uint32_t *kick)
+{
+	struct vioapic_out out = { 0 };
+
+	vioapic_write(&v->dom->ioapic, (uint32_t)(gpa & 0xFF), val, &out);
+	irq_route_ioapic_out(v->dom, &out, kick);
+}
+
+/* The fixed MMIO pages. Devices whose BARs the guest places (pvpanic, the
+ * virtio functions through vpci_mmio) are asked first. */
+static const struct mmio_range mmio_ranges[] = {
+	{ GUEST_LAPIC_PA, lapic_mmio_read, lapic_mmio_write },
+	{ GUEST_IOAPIC_PA, ioapic_mmio_read, ioapic_mmio_write },
+};
+
+static const struct mmio_range *mmio_range_of(uint64_t gpa)
+{
+	uint32_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mmio_ranges); i++)
+		if ((gpa & ~0xFFFull) == mmio_ranges[i].page)
+			return &mmio_ranges[i];
+	return 0;
+}
+
 static uint64_t mmio_read(struct vcpu *v, uint64_t gpa, uint32_t *kick)
 {
 	struct domain *d = v->dom;
+	const struct mmio_range *r;
 	uint64_t val;
 
 	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
 		return pvpanic_mmio_read(&d->pvpanic);
-	if (blkdev_mmio(d, gpa, 4, false, &val, kick) ||
-	    netdev_mmio(d, gpa, 4, false, &val, kick))
+	if (vpci_mmio(d, gpa, 4, false, &val, kick))
 		return val;
-	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA)
-		return vlapic_read(lapic_of(v), (uint32_t)(gpa & 0xFF0), rdtsc());
-	if ((gpa & ~0xFFFull) == GUEST_IOAPIC_PA)
-		return vioapic_read(&d->ioapic, (uint32_t)(gpa & 0xFF));
-	return ~0ull;
+	r = mmio_range_of(gpa);
+	return r ? r->read(v, gpa) : ~0ull;
 }
 
 /* Returns true if the write reported a guest kernel panic. */
 static bool mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kick)
 {
 	struct domain *d = v->dom;
+	const struct mmio_range *r;
 
 	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
 		return pvpanic_mmio_write(&d->pvpanic, (uint8_t)val);
-	if (blkdev_mmio(d, gpa, 4, true, &val, kick) ||
-	    netdev_mmio(d, gpa, 4, true, &val, kick))
+	if (vpci_mmio(d, gpa, 4, true, &val, kick))
 		return false;
-	if ((gpa & ~0xFFFull) == GUEST_LAPIC_PA) {
-		struct vlapic_effects fx;
-
-		memset(&fx, 0, sizeof(fx));
-		fx.eoi_level_vector = -1;
-		vlapic_write(lapic_of(v), (uint32_t)(gpa & 0xFF0), (uint32_t)val, rdtsc(), &fx);
-		if (fx.ipi.valid)
-			route_ipi(v, &fx.ipi, kick);
-		if (fx.eoi_level_vector >= 0) {
-			struct vioapic_out out = { 0 };
-
-			vioapic_eoi(&d->ioapic, (uint8_t)fx.eoi_level_vector, &out);
-			route_ioapic_out(d, &out, kick);
-		}
-	} else if ((gpa & ~0xFFFull) == GUEST_IOAPIC_PA) {
-		struct vioapic_out out = { 0 };
-
-		vioapic_write(&d->ioapic, (uint32_t)(gpa & 0xFF), (uint32_t)val, &out);
-		route_ioapic_out(d, &out, kick);
-	}
+	r = mmio_range_of(gpa);
+	if (r)
+		r->write(v, gpa, (uint32_t)val, kick);
 	return false;
 }
 
@@ -401,7 +445,7 @@ static bool mmio_vec(struct vcpu *v, uint64_t gpa, const struct mmio_insn *in, u
 /* Emulate the MMIO access that caused nested page fault e. 0, or -errno
  * if the address is guest RAM (a hypervisor bug) or the instruction cannot
  * be decoded (the caller ends the domain). */
-int guest_mmio(struct vcpu *v, const struct vm_exit *e)
+static int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 {
 	struct domain *d = v->dom;
 	struct mmio_insn in;
@@ -425,7 +469,7 @@ int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 	else
 		mmio_load_complete(&v->regs, &in, mode, mmio_read(v, e->gpa, &kick));
 	spin_unlock(&d->lock);
-	kick_vcpus(d, kick);
+	irq_kick(d, kick);
 	netdev_flush_wakeups(d);
 	v->regs.rip += in.len;
 	if (panicked)
@@ -442,7 +486,7 @@ int guest_mmio(struct vcpu *v, const struct vm_exit *e)
  * INVD as WBINVD). The instruction is read to tell them apart and to
  * measure it (QEMU 7.2 reports INVD as WBINVD; without NRIPS a prefix is
  * not counted); the first INVD of a domain is logged. */
-void guest_cache_flush(struct vcpu *v, const struct vm_exit *e)
+static void guest_cache_flush(struct vcpu *v, const struct vm_exit *e)
 {
 	uint8_t code[DECODE_MAX_INSN_LEN] = { 0 }, op2 = 0;
 	uint32_t len = 0, got = 0;
@@ -481,7 +525,7 @@ static bool all_vcpus_off(struct domain *d)
 
 /* HLT: wait for an interrupt; with interrupts off, the vCPU is off for
  * good, and when all are, the guest has powered off. */
-void guest_hlt(struct vcpu *v, const struct vm_exit *e)
+static void guest_hlt(struct vcpu *v, const struct vm_exit *e)
 {
 	struct domain *d = v->dom;
 
@@ -561,7 +605,7 @@ static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 
 /* Handle an RDMSR/WRMSR exit of guest vCPU v: the few MSRs of the virtual
  * PC are emulated; any other raises #GP as on hardware without it. */
-void guest_msr(struct vcpu *v, const struct vm_exit *e)
+static void guest_msr(struct vcpu *v, const struct vm_exit *e)
 {
 	struct domain *d = v->dom;
 	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
@@ -608,7 +652,7 @@ static void vcpu_sipi_init(struct vcpu *v)
 
 /* Can v run now? Updates its timers, INIT/SIPI and HLT wake-up first.
  * Called by v's home CPU only. */
-bool guest_vcpu_ready(struct vcpu *v, uint64_t now_tsc)
+static bool guest_vcpu_ready(struct vcpu *v, uint64_t now_tsc)
 {
 	struct domain *d = v->dom;
 	uint32_t kick = 0;
@@ -625,13 +669,13 @@ bool guest_vcpu_ready(struct vcpu *v, uint64_t now_tsc)
 		v->state = VCPU_RUNNABLE;
 	ready = v->state == VCPU_RUNNABLE;
 	spin_unlock(&d->lock);
-	kick_vcpus(d, kick & ~(1u << v->id));
+	irq_kick(d, kick & ~(1u << v->id));
 	netdev_flush_wakeups(d);
 	return ready;
 }
 
 /* TSC of v's next timer event, or 0 if none is armed. */
-uint64_t guest_vcpu_next_timer(struct vcpu *v)
+static uint64_t guest_vcpu_next_timer(struct vcpu *v)
 {
 	struct domain *d = v->dom;
 	uint64_t t;
@@ -665,29 +709,58 @@ static bool guest_prepare_entry(struct vcpu *v, uint64_t now, uint64_t *timer)
 	virt->vcpu_request_irq_window(v, vec >= 0);
 	*timer = vlapic_timer_next(lapic_of(v));
 	spin_unlock(&d->lock);
-	kick_vcpus(d, kick & ~(1u << v->id));
+	irq_kick(d, kick & ~(1u << v->id));
 	netdev_flush_wakeups(d);
 	return true;
 }
 
-/* Run v until slice_end_tsc or until it cannot run. */
-void guest_run(struct vcpu *v, uint64_t slice_end_tsc)
+/* Before each entry of a guest vCPU (domain_ops.enter): its TSC_AUX,
+ * interrupt injection, the CPU's timer for its next vLAPIC timer or the
+ * end of its slice, and its SPEC_CTRL. False if v cannot run now. */
+static bool guest_enter(struct vcpu *v, uint64_t now, uint64_t slice_end_tsc)
 {
-	struct vm_exit e;
-	uint64_t t0, timer;
+	uint64_t timer;
 
-	for (;;) {
-		arch_tsc_aux_load(v->tsc_aux);
-		t0 = rdtsc();
-		if (t0 >= slice_end_tsc || !guest_prepare_entry(v, t0, &timer))
-			return;
-		arch_timer_arm((timer && timer < slice_end_tsc) ? timer : slice_end_tsc);
-		arch_spec_ctrl_enter(v->spec_ctrl);
-		virt->vcpu_run(v, &e);
-		arch_spec_ctrl_exit(v->spec_ctrl);
-		v->time_ns += (rdtsc() - t0) * 1000000ull / time_tsc_khz();
-		if (e.reason == VM_EXIT_INTR)
-			arch_irq_window();
-		vcpu_handle_exit(v, &e);
-	}
+	arch_tsc_aux_load(v->tsc_aux);
+	if (!guest_prepare_entry(v, now, &timer))
+		return false;
+	arch_timer_arm((timer && timer < slice_end_tsc) ? timer : slice_end_tsc);
+	arch_spec_ctrl_enter(v->spec_ctrl);
+	return true;
 }
+
+/* After each exit of a guest vCPU (domain_ops.exited): the host's
+ * SPEC_CTRL back, v's guest-mode time, and a host interrupt taken. */
+static void guest_exited(struct vcpu *v, const struct vm_exit *e, uint64_t entered_tsc)
+{
+	arch_spec_ctrl_exit(v->spec_ctrl);
+	v->time_ns += (rdtsc() - entered_tsc) * 1000000ull / time_tsc_khz();
+	if (e->reason == VM_EXIT_INTR)
+		arch_irq_window();
+}
+
+/* A guest's CPUID: the virtual PC's CPU (cpuid_policy_guest). */
+static void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_out *o)
+{
+	struct vcpu_paging_state ps;
+
+	virt->vcpu_paging_state(v, &ps);
+	cpuid_policy_guest(leaf, sub, v->id, ps.cr4, KEEL_VERSION, o);
+}
+
+/* Guests: isolated vCPUs on the virtual PC, sharing the pool CPUs. */
+const struct domain_ops guest_ops = {
+	.kind = "guest",
+	.profile = VCPU_PROFILE_ISOLATED,
+	.enter = guest_enter,
+	.exited = guest_exited,
+	.cpuid = guest_cpuid,
+	.msr = guest_msr,
+	.io = guest_io,
+	.hlt = guest_hlt,
+	.cache_flush = guest_cache_flush,
+	.npf = guest_mmio,
+	.ready = guest_vcpu_ready,
+	.next_timer = guest_vcpu_next_timer,
+	.crash = 0,
+};

@@ -2,12 +2,16 @@
  * Hypercall handlers. A call arrives as VMMCALL/VMCALL with the number in
  * RAX and a buffer in RDI/RSI (include/public/keel_abi.h). Privileged calls
  * are accepted only from dom0's kernel (CPL 0); a guest or dom0 user space
- * gets -KEEL_EPERM and nothing else happens. Arguments are copied into one
- * bounce buffer (privileged calls hold hc_lock, since dom0 may have
- * several vCPUs), checked there and copied back: the hypervisor never
- * works on memory dom0 can change underneath it.
+ * gets -KEEL_EPERM and nothing else happens. One table (hc_table) says
+ * for each call how big its argument is at least, how it is copied into
+ * the one bounce buffer and back (privileged calls hold hc_lock, since
+ * dom0 may have several vCPUs), and which handler works on it there: the
+ * hypervisor never works on memory dom0 can change underneath it. Errors
+ * reach dom0 only as the values the ABI defines (hc_abi_result).
  */
 #include <keel/hypercall.h>
+#include <keel/errno.h>
+#include <keel/log.h>
 #include <keel/hv.h>
 #include <keel/domain.h>
 #include <keel/virt.h>
@@ -18,7 +22,6 @@
 #include <keel/guest.h>
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
-#include <keel/errno.h>
 #include <keel/sched.h>
 #include <keel/watchdog.h>
 #include <public/keel_abi.h>
@@ -54,15 +57,29 @@ static void info_fill(struct keel_info *in)
 	in->marker_pa = hv.marker_pa;
 }
 
-static int64_t hc_info(struct vcpu *v, uint64_t gpa, uint64_t size)
-{
-	struct keel_info in;
+/*
+ * The hypercall table: for each privileged call, how much argument it
+ * needs, how it is copied in and out of the bounce buffer, and its
+ * handler. A handler gets the argument in the bounce buffer (arg, size
+ * bytes of which came from the caller, or only min with HC_IN_HEADER, or
+ * none with HC_IN_NONE), returns 0 or -errno, and may change *out, the
+ * bytes copied back to the caller on success (preset to min with
+ * HC_OUT_ARG, else 0).
+ */
+enum hc_in { HC_IN_ALL, HC_IN_HEADER, HC_IN_NONE };
+enum hc_out { HC_OUT_NONE, HC_OUT_ARG };
 
-	if (size < sizeof(in))
-		return -KEEL_EINVAL;
-	info_fill(&in);
-	if (domain_copy_to_guest(v->dom, gpa, &in, sizeof(in)))
-		return -KEEL_EFAULT;
+struct hc_desc {
+	uint32_t min;       /* bytes the argument has at least */
+	enum hc_in in;
+	enum hc_out out;
+	int64_t (*fn)(struct vcpu *v, void *arg, uint64_t size, uint64_t *out);
+};
+
+static int64_t hc_info(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	(void)v, (void)size, (void)out;
+	info_fill(arg);
 	return 0;
 }
 
@@ -79,61 +96,38 @@ static struct domain *guest_lookup(uint32_t domid)
 	return (d && !d->is_dom0) ? d : 0;
 }
 
-/* Copy the caller's argument buffer in (size between min and the bounce
- * buffer's size). */
-static int64_t arg_in(struct vcpu *v, uint64_t gpa, uint64_t size, uint64_t min)
+static int64_t hc_domain_create(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	if (size < min || size > sizeof(bounce))
-		return -KEEL_EINVAL;
-	if (domain_copy_from_guest(v->dom, bounce, gpa, size))
-		return -KEEL_EFAULT;
-	return 0;
-}
+	struct keel_domain_create *c = arg;
 
-static int64_t arg_out(struct vcpu *v, uint64_t gpa, uint64_t size)
-{
-	return domain_copy_to_guest(v->dom, gpa, bounce, size) ? -KEEL_EFAULT : 0;
-}
-
-static int64_t hc_domain_create(struct vcpu *v, uint64_t gpa, uint64_t size)
-{
-	struct keel_domain_create *c = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*c));
-
-	if (rc)
-		return rc;
+	(void)v, (void)size, (void)out;
 	c->name[sizeof(c->name) - 1] = 0;
-	rc = domain_create(c->name, c->mem_bytes, c->nr_vcpus, &c->domid);
-	return rc ? rc : arg_out(v, gpa, sizeof(*c));
+	return domain_create(c->name, c->mem_bytes, c->nr_vcpus, &c->domid);
 }
 
-static int64_t hc_domain_memwrite(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_domain_memwrite(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_memwrite *m = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*m));
+	struct keel_memwrite *m = arg;
 
-	if (rc)
-		return rc;
+	(void)v, (void)out;
 	if (m->len > size - sizeof(*m))
 		return -KEEL_EINVAL;
 	return domain_memwrite(m->domid, m->gpa, m + 1, m->len);
 }
 
-static int64_t hc_domain_start(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_domain_start(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_domain_start *st = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*st));
+	struct keel_domain_start *st = arg;
 
-	return rc ? rc : domain_start(st->domid, st->rip, st->rsi);
+	(void)v, (void)size, (void)out;
+	return domain_start(st->domid, st->rip, st->rsi);
 }
 
-static int64_t hc_domain_ctl(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_domain_ctl(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_domain_ctl *c = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*c));
+	struct keel_domain_ctl *c = arg;
 
-	if (rc)
-		return rc;
+	(void)v, (void)size, (void)out;
 	switch (c->op) {
 	case KEEL_DOMCTL_PAUSE:
 		return domain_pause(c->domid, true);
@@ -193,22 +187,21 @@ static void dominfo_fill(const struct domain *d, struct keel_dominfo *in)
 		in->cpu_time_ns = in->vcpu_time_ns[0] = time_now_ns();
 }
 
-static int64_t hc_domain_list(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_domain_list(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_domain_list *l = (void *)bounce;
+	struct keel_domain_list *l = arg;
 	struct keel_dominfo *infos = (void *)(l + 1);
 	struct domain *ds[MAX_DOMAINS];
 	uint32_t n, i, room;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*l));
 
-	if (rc)
-		return rc;
+	(void)v;
 	room = (uint32_t)MIN(l->max, (size - sizeof(*l)) / sizeof(*infos));
 	n = domain_list(ds, MIN(room, MAX_DOMAINS));
 	for (i = 0; i < n; i++)
 		dominfo_fill(ds[i], &infos[i]);
 	l->count = n;
-	return arg_out(v, gpa, sizeof(*l) + n * sizeof(*infos));
+	*out = sizeof(*l) + n * sizeof(*infos);
+	return 0;
 }
 
 static int64_t console_read(struct domain *d, struct keel_console_io *io, uint64_t room)
@@ -232,100 +225,83 @@ static int64_t console_read(struct domain *d, struct keel_console_io *io, uint64
 	return 0;
 }
 
-static int64_t hc_console_io(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_console_io(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_console_io *io = (void *)bounce;
-	struct domain *d;
+	struct keel_console_io *io = arg;
 	uint64_t room = size - sizeof(*io);
-	int64_t rc = arg_in(v, gpa, size, sizeof(*io));
+	struct domain *d = guest_lookup(io->domid);
 
-	if (rc)
-		return rc;
-	d = guest_lookup(io->domid);
+	(void)v;
 	if (!d)
 		return -KEEL_ENOENT;
 	if (io->op == KEEL_CONSOLE_READ) {
 		console_read(d, io, room);
-		return arg_out(v, gpa, sizeof(*io) + io->len);
+		*out = sizeof(*io) + io->len;
+		return 0;
 	}
 	if (io->op != KEEL_CONSOLE_WRITE || io->len > room)
 		return -KEEL_EINVAL;
 	io->len = guest_console_input(d, (const uint8_t *)(io + 1), io->len);
-	return arg_out(v, gpa, sizeof(*io));
+	return 0;
 }
 
-static int64_t hc_image_open(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_image_open(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_image_open *o = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*o));
+	struct keel_image_open *o = arg;
 
-	if (rc)
-		return rc;
+	(void)v, (void)size, (void)out;
 	o->name[sizeof(o->name) - 1] = 0;
-	rc = blkdev_image_open(o->name, o->bytes, &o->image_id, &o->flags);
-	return rc ? rc : arg_out(v, gpa, sizeof(*o));
+	return blkdev_image_open(o->name, o->bytes, &o->image_id, &o->flags);
 }
 
-static int64_t hc_image_write(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_image_write(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_image_write *w = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*w));
+	struct keel_image_write *w = arg;
 
-	if (rc)
-		return rc;
+	(void)v, (void)out;
 	if (w->len > size - sizeof(*w))
 		return -KEEL_EINVAL;
 	return blkdev_image_write(w->image_id, w->offset, w + 1, w->len);
 }
 
-static int64_t hc_image_done(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_image_done(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_image_done *dn = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*dn));
+	struct keel_image_done *dn = arg;
 
-	return rc ? rc : blkdev_image_done(dn->image_id);
+	(void)v, (void)size, (void)out;
+	return blkdev_image_done(dn->image_id);
 }
 
-static int64_t hc_disk_add(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_disk_add(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_disk_add *a = (void *)bounce;
-	struct domain *d;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*a));
+	struct keel_disk_add *a = arg;
+	struct domain *d = guest_lookup(a->domid);
 
-	if (rc)
-		return rc;
-	d = guest_lookup(a->domid);
+	(void)v, (void)size, (void)out;
 	if (!d)
 		return -KEEL_ENOENT;
-	rc = blkdev_attach(d, a->kind, a->image_id, a->ram_bytes, &a->slot);
-	return rc ? rc : arg_out(v, gpa, sizeof(*a));
+	return blkdev_attach(d, a->kind, a->image_id, a->ram_bytes, &a->slot);
 }
 
-static int64_t hc_nic_add(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_nic_add(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_nic_add *a = (void *)bounce;
-	struct domain *d;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*a));
+	struct keel_nic_add *a = arg;
+	struct domain *d = guest_lookup(a->domid);
 
-	if (rc)
-		return rc;
-	d = guest_lookup(a->domid);
+	(void)v, (void)size, (void)out;
 	if (!d)
 		return -KEEL_ENOENT;
-	rc = netdev_attach(d, a->mac, &a->slot);
-	return rc ? rc : arg_out(v, gpa, sizeof(*a));
+	return netdev_attach(d, a->mac, &a->slot);
 }
 
-static int64_t hc_domain_stats(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_domain_stats(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_domain_stats *l = (void *)bounce;
+	struct keel_domain_stats *l = arg;
 	struct keel_domstats *st = (void *)(l + 1);
 	struct domain *ds[MAX_DOMAINS];
 	uint32_t n, i, room;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*l));
 
-	if (rc)
-		return rc;
+	(void)v;
 	room = (uint32_t)MIN(l->max, (size - sizeof(*l)) / sizeof(*st));
 	n = domain_list(ds, MIN(room, MAX_DOMAINS));
 	for (i = 0; i < n; i++) {
@@ -336,7 +312,8 @@ static int64_t hc_domain_stats(struct vcpu *v, uint64_t gpa, uint64_t size)
 		netdev_stats(ds[i], &st[i]);
 	}
 	l->count = n;
-	return arg_out(v, gpa, sizeof(*l) + n * sizeof(*st));
+	*out = sizeof(*l) + n * sizeof(*st);
+	return 0;
 }
 
 static void cpustat_fill(uint32_t cpu, struct keel_cpustat *c)
@@ -357,59 +334,126 @@ static void cpustat_fill(uint32_t cpu, struct keel_cpustat *c)
 	}
 }
 
-static int64_t hc_cpu_stats(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_cpu_stats(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_cpu_stats *l = (void *)bounce;
+	struct keel_cpu_stats *l = arg;
 	struct keel_cpustat *c = (void *)(l + 1);
 	uint32_t n, i;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*l));
 
-	if (rc)
-		return rc;
+	(void)v;
 	n = (uint32_t)MIN(MIN(l->max, (size - sizeof(*l)) / sizeof(*c)), nr_cpus);
 	for (i = 0; i < n; i++)
 		cpustat_fill(i, &c[i]);
 	l->count = n;
 	l->now_ns = time_now_ns();
-	return arg_out(v, gpa, sizeof(*l) + n * sizeof(*c));
+	*out = sizeof(*l) + n * sizeof(*c);
+	return 0;
 }
 
-static int64_t hc_net_attach(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_net_attach(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_net_attach *a = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*a));
+	struct keel_net_attach *a = arg;
 
-	return rc ? rc : netdev_dom0_attach(v->dom, a->mac, a->notify_pa);
+	(void)size, (void)out;
+	return netdev_dom0_attach(v->dom, a->mac, a->notify_pa);
 }
 
-static int64_t hc_net_xmit(struct vcpu *v, uint64_t gpa, uint64_t size)
+static int64_t hc_net_xmit(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_net_frames *f = (void *)bounce;
-	int64_t rc = arg_in(v, gpa, size, sizeof(*f));
+	struct keel_net_frames *f = arg;
+	int64_t rc;
 
-	if (rc)
-		return rc;
+	(void)v, (void)out;
 	rc = netdev_dom0_xmit((const uint8_t *)(f + 1),
 			      (uint32_t)MIN(f->bytes, size - sizeof(*f)), f->count);
 	if (rc < 0)
 		return rc;
 	f->count = (uint32_t)rc;
-	return arg_out(v, gpa, sizeof(*f));
+	return 0;
 }
 
-static int64_t hc_net_recv(struct vcpu *v, uint64_t gpa, uint64_t size)
+/* Only the header is copied in: the frames are only written. */
+static int64_t hc_net_recv(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
-	struct keel_net_frames *f = (void *)bounce;
+	struct keel_net_frames *f = arg;
 	int64_t rc;
 
-	if (size < sizeof(*f) || size > sizeof(bounce))
-		return -KEEL_EINVAL;
-	rc = arg_in(v, gpa, sizeof(*f), sizeof(*f)); /* frames are only written */
-	if (rc)
-		return rc;
+	(void)v;
 	rc = netdev_dom0_recv((uint8_t *)(f + 1), (uint32_t)(size - sizeof(*f)),
 			      &f->count, &f->bytes, &f->more);
-	return rc ? rc : arg_out(v, gpa, sizeof(*f) + f->bytes);
+	*out = sizeof(*f) + f->bytes;
+	return rc;
+}
+
+static int64_t hc_heartbeat(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	(void)v, (void)arg, (void)size, (void)out;
+	if (!this_cpu()->watched)
+		watchdog_arm();
+	return 0;
+}
+
+#define HC(op, type, in_, out_, fn_) [op] = { sizeof(type), in_, out_, fn_ }
+
+static const struct hc_desc hc_table[] = {
+	HC(KEEL_HC_INFO, struct keel_info, HC_IN_NONE, HC_OUT_ARG, hc_info),
+	HC(KEEL_HC_DOMAIN_CREATE, struct keel_domain_create, HC_IN_ALL, HC_OUT_ARG, hc_domain_create),
+	HC(KEEL_HC_DOMAIN_MEMWRITE, struct keel_memwrite, HC_IN_ALL, HC_OUT_NONE, hc_domain_memwrite),
+	HC(KEEL_HC_DOMAIN_START, struct keel_domain_start, HC_IN_ALL, HC_OUT_NONE, hc_domain_start),
+	HC(KEEL_HC_DOMAIN_CTL, struct keel_domain_ctl, HC_IN_ALL, HC_OUT_NONE, hc_domain_ctl),
+	HC(KEEL_HC_DOMAIN_LIST, struct keel_domain_list, HC_IN_ALL, HC_OUT_NONE, hc_domain_list),
+	HC(KEEL_HC_CONSOLE_IO, struct keel_console_io, HC_IN_ALL, HC_OUT_ARG, hc_console_io),
+	HC(KEEL_HC_IMAGE_OPEN, struct keel_image_open, HC_IN_ALL, HC_OUT_ARG, hc_image_open),
+	HC(KEEL_HC_IMAGE_WRITE, struct keel_image_write, HC_IN_ALL, HC_OUT_NONE, hc_image_write),
+	HC(KEEL_HC_IMAGE_DONE, struct keel_image_done, HC_IN_ALL, HC_OUT_NONE, hc_image_done),
+	HC(KEEL_HC_DOMAIN_DISK_ADD, struct keel_disk_add, HC_IN_ALL, HC_OUT_ARG, hc_disk_add),
+	HC(KEEL_HC_DOMAIN_NIC_ADD, struct keel_nic_add, HC_IN_ALL, HC_OUT_ARG, hc_nic_add),
+	HC(KEEL_HC_DOMAIN_STATS, struct keel_domain_stats, HC_IN_ALL, HC_OUT_NONE, hc_domain_stats),
+	HC(KEEL_HC_CPU_STATS, struct keel_cpu_stats, HC_IN_ALL, HC_OUT_NONE, hc_cpu_stats),
+	HC(KEEL_HC_NET_ATTACH, struct keel_net_attach, HC_IN_ALL, HC_OUT_NONE, hc_net_attach),
+	HC(KEEL_HC_NET_XMIT, struct keel_net_frames, HC_IN_ALL, HC_OUT_ARG, hc_net_xmit),
+	HC(KEEL_HC_NET_RECV, struct keel_net_frames, HC_IN_HEADER, HC_OUT_NONE, hc_net_recv),
+	[KEEL_HC_HEARTBEAT] = { 0, HC_IN_NONE, HC_OUT_NONE, hc_heartbeat },
+};
+
+/* The error numbers the ABI defines (keel_abi.h), which are the
+ * hypervisor's own (keel/errno.h): a call returns no other. */
+static const int64_t hc_abi_errors[] = {
+	KEEL_EPERM, KEEL_ENOENT, KEEL_E2BIG, KEEL_ENOMEM, KEEL_EFAULT, KEEL_EBUSY,
+	KEEL_EEXIST, KEEL_ENODEV, KEEL_EINVAL, KEEL_ENOSPC, KEEL_ERANGE, KEEL_ENOSYS,
+};
+STATIC_ASSERT(EPERM == KEEL_EPERM && ENOENT == KEEL_ENOENT && E2BIG == KEEL_E2BIG &&
+	      ENOMEM == KEEL_ENOMEM && EFAULT == KEEL_EFAULT && EBUSY == KEEL_EBUSY &&
+	      EEXIST == KEEL_EEXIST && ENODEV == KEEL_ENODEV && EINVAL == KEEL_EINVAL &&
+	      ENOSPC == KEEL_ENOSPC && ERANGE == KEEL_ERANGE && ENOSYS == KEEL_ENOSYS,
+	      "keel/errno.h and the ABI's KEEL_E* agree");
+
+/* rc as dom0 may see it: a result, or an error the ABI defines; any other
+ * error (a Keel bug) is logged and reported as -KEEL_EINVAL. */
+static int64_t hc_abi_result(uint64_t op, int64_t rc)
+{
+	uint32_t i;
+
+	if (rc >= 0)
+		return rc;
+	for (i = 0; i < ARRAY_SIZE(hc_abi_errors); i++)
+		if (rc == -hc_abi_errors[i])
+			return rc;
+	log_err("hypercall %llu failed with error %lld, which the ABI does not define; "
+		"reported as EINVAL\n", (unsigned long long)op, (long long)rc);
+	return -KEEL_EINVAL;
+}
+
+/* Copy the argument of call h at gpa (size bytes) into the bounce buffer. */
+static int64_t hc_copy_in(struct vcpu *v, const struct hc_desc *h, uint64_t gpa, uint64_t size)
+{
+	if (size < h->min || (h->in != HC_IN_NONE && size > sizeof(bounce)))
+		return -KEEL_EINVAL;
+	if (h->in == HC_IN_NONE)
+		return 0;
+	if (domain_copy_from_guest(v->dom, bounce, gpa, h->in == HC_IN_HEADER ? h->min : size))
+		return -KEEL_EFAULT;
+	return 0;
 }
 
 /* Perform the hypercall in v's registers; see hypercall.h. */
@@ -425,52 +469,26 @@ int64_t hypercall_dispatch(struct vcpu *v)
 	spin_lock(&hc_lock);
 	rc = hc_privileged(v, op, v->regs.rdi, v->regs.rsi);
 	spin_unlock(&hc_lock);
-	return rc;
+	return hc_abi_result(op, rc);
 }
 
-/* A privileged call op with buffer gpa of size bytes, under hc_lock. */
+/* A privileged call op with buffer gpa of size bytes, under hc_lock: the
+ * table's entry copies in, calls and copies out. */
 static int64_t hc_privileged(struct vcpu *v, uint64_t op, uint64_t gpa, uint64_t size)
 {
-	switch (op) {
-	case KEEL_HC_INFO:
-		return hc_info(v, gpa, size);
-	case KEEL_HC_DOMAIN_CREATE:
-		return hc_domain_create(v, gpa, size);
-	case KEEL_HC_DOMAIN_MEMWRITE:
-		return hc_domain_memwrite(v, gpa, size);
-	case KEEL_HC_DOMAIN_START:
-		return hc_domain_start(v, gpa, size);
-	case KEEL_HC_DOMAIN_CTL:
-		return hc_domain_ctl(v, gpa, size);
-	case KEEL_HC_DOMAIN_LIST:
-		return hc_domain_list(v, gpa, size);
-	case KEEL_HC_CONSOLE_IO:
-		return hc_console_io(v, gpa, size);
-	case KEEL_HC_IMAGE_OPEN:
-		return hc_image_open(v, gpa, size);
-	case KEEL_HC_IMAGE_WRITE:
-		return hc_image_write(v, gpa, size);
-	case KEEL_HC_IMAGE_DONE:
-		return hc_image_done(v, gpa, size);
-	case KEEL_HC_DOMAIN_DISK_ADD:
-		return hc_disk_add(v, gpa, size);
-	case KEEL_HC_DOMAIN_NIC_ADD:
-		return hc_nic_add(v, gpa, size);
-	case KEEL_HC_DOMAIN_STATS:
-		return hc_domain_stats(v, gpa, size);
-	case KEEL_HC_CPU_STATS:
-		return hc_cpu_stats(v, gpa, size);
-	case KEEL_HC_NET_ATTACH:
-		return hc_net_attach(v, gpa, size);
-	case KEEL_HC_NET_XMIT:
-		return hc_net_xmit(v, gpa, size);
-	case KEEL_HC_NET_RECV:
-		return hc_net_recv(v, gpa, size);
-	case KEEL_HC_HEARTBEAT:
-		if (!this_cpu()->watched)
-			watchdog_arm();
-		return 0;
-	default:
+	const struct hc_desc *h;
+	uint64_t out;
+	int64_t rc;
+
+	if (op >= ARRAY_SIZE(hc_table) || !hc_table[op].fn)
 		return -KEEL_ENOSYS;
-	}
+	h = &hc_table[op];
+	rc = hc_copy_in(v, h, gpa, size);
+	if (rc)
+		return rc;
+	out = h->out == HC_OUT_ARG ? h->min : 0;
+	rc = h->fn(v, bounce, size, &out);
+	if (rc || !out)
+		return rc;
+	return domain_copy_to_guest(v->dom, gpa, bounce, out) ? -KEEL_EFAULT : 0;
 }

@@ -23,7 +23,7 @@
 #include <keel/errno.h>
 #include <asm/x86.h>
 #include <asm/lapic.h>
-#include <keel/sched.h>
+#include <keel/sched_loop.h>
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
 

@@ -15,7 +15,8 @@
 #include <keel/domain.h>
 #include <keel/vswitch.h>
 #include <keel/virtio_net.h>
-#include <keel/guest.h>
+#include <keel/irq_route.h>
+#include <keel/vpci.h>
 #include <keel/sched.h>
 #include <keel/arch.h>
 #include <keel/mm.h>
@@ -92,6 +93,8 @@ static void netdev_port_free(struct domain *d, uint32_t port, uint64_t qpa)
 	mm_free_pages(qpa, pages_of(VSWITCH_QUEUE_BYTES(NETDEV_QUEUE_SLOTS)));
 }
 
+static void nic_notified(struct domain *d, uint32_t index, uint32_t *kick);
+
 /*
  * Give domain d (not started yet) a NIC with MAC address mac on the
  * switch. *slot is its index (eth0 = 0). 0, -EBUSY, -ENOSPC or -ENOMEM.
@@ -100,7 +103,6 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 {
 	uint32_t n = d->nr_nics;
 	struct virtio_net *vn;
-	struct pci_func fn;
 	uint64_t pa, qpa;
 	int port, rc;
 
@@ -119,12 +121,7 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 	vn = phys_to_virt(pa);
 	virtio_net_init(vn, mac, (uint16_t)(NETDEV_IO_BASE + NETDEV_IO_STRIDE * n),
 			NETDEV_MEM_BASE + NETDEV_MEM_STRIDE * n, &sw, (uint32_t)port, &sw_lock);
-	memset(&fn, 0, sizeof(fn));
-	fn.dev = (uint8_t)(NETDEV_PCI_DEV_FIRST + n);
-	fn.cfg_read = virtio_pci_cfg_read;
-	fn.cfg_write = virtio_pci_cfg_write;
-	fn.ctx = &vn->vp;
-	rc = pci_host_add(&d->pci, &fn);
+	rc = vpci_add(d, (uint8_t)(NETDEV_PCI_DEV_FIRST + n), &vn->vp, nic_notified, n);
 	if (rc) {
 		netdev_port_free(d, (uint32_t)port, qpa);
 		mm_free_pages(pa, pages_of(sizeof(*vn)));
@@ -210,11 +207,19 @@ static uint64_t nic_service(struct domain *d, uint32_t n, uint32_t *kick)
 		rc = virtio_net_process(d->nics[n], &mem, time_now_ns(), msgs, &cnt, &w);
 		woke |= w;
 		for (i = 0; i < cnt; i++)
-			guest_deliver_msi(d, msgs[i].address, msgs[i].data, kick);
+			irq_route_msi(d, msgs[i].address, msgs[i].data, kick);
 		if (rc != 1)
 			break;
 	}
 	return woke;
+}
+
+/* The guest wrote NIC index's I/O BAR (vpci_notified_fn): serve its
+ * queues; the ports that got frames are woken after d->lock is dropped
+ * (netdev_flush_wakeups). */
+static void nic_notified(struct domain *d, uint32_t index, uint32_t *kick)
+{
+	__atomic_fetch_or(&d->net_woke, nic_service(d, index, kick), __ATOMIC_RELAXED);
 }
 
 /* Move frames waiting for d's NICs into its receive rings. Called by one
@@ -228,62 +233,6 @@ void netdev_poll(struct domain *d, uint32_t *kick)
 	for (n = 0; pend && n < d->nr_nics; n++)
 		if (pend & (1u << n))
 			__atomic_fetch_or(&d->net_woke, nic_service(d, n, kick), __ATOMIC_RELAXED);
-}
-
-/* Deliver MSI-X messages a NIC released (unmasking, enabling). */
-void netdev_drain(struct domain *d, uint32_t *kick)
-{
-	struct msi_msg m;
-	uint32_t i;
-
-	for (i = 0; i < d->nr_nics; i++)
-		while (virtio_pci_take_msg(&d->nics[i]->vp, &m))
-			guest_deliver_msi(d, m.address, m.data, kick);
-}
-
-/* A port access: handled (true) if it hits a NIC's I/O BAR. d->lock held. */
-bool netdev_io(struct domain *d, uint16_t port, uint8_t size, bool in,
-	       uint32_t *val, uint32_t *kick)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->nr_nics; i++) {
-		struct virtio_net *vn = d->nics[i];
-
-		if (!virtio_pci_io_hit(&vn->vp, port))
-			continue;
-		if (in) {
-			*val = virtio_pci_io_read(&vn->vp, port, size);
-		} else {
-			virtio_pci_io_write(&vn->vp, port, size, *val);
-			__atomic_fetch_or(&d->net_woke, nic_service(d, i, kick), __ATOMIC_RELAXED);
-		}
-		return true;
-	}
-	return false;
-}
-
-/* An MMIO access (the MSI-X table): handled if it hits a NIC's memory BAR.
- * d->lock held. */
-bool netdev_mmio(struct domain *d, uint64_t gpa, uint8_t size, bool write,
-		 uint64_t *val, uint32_t *kick)
-{
-	uint32_t i;
-
-	for (i = 0; i < d->nr_nics; i++) {
-		struct virtio_net *vn = d->nics[i];
-
-		if (!virtio_pci_mmio_hit(&vn->vp, gpa))
-			continue;
-		if (write) {
-			virtio_pci_mmio_write(&vn->vp, gpa, size, (uint32_t)*val);
-			netdev_drain(d, kick);
-		} else {
-			*val = virtio_pci_mmio_read(&vn->vp, gpa, size);
-		}
-		return true;
-	}
-	return false;
 }
 
 /* After d->lock is released: tell the owners of ports that got frames. */

@@ -1,21 +1,19 @@
 /*
- * The guest scheduler (see sched.h). Per pool CPU: a list of the vCPUs
- * homed there under a lock, a round-robin cursor, and the vCPU whose FPU
- * state and TLB entries the CPU currently holds. A pool CPU loops forever:
- * pick the next vCPU that can run, give it a slice, or, if none can, arm
- * its timer for the earliest guest timer and sleep until that or a kick.
+ * The guest scheduler's run queues (see sched.h). Per pool CPU: a list of
+ * the vCPUs homed there under a lock, a round-robin cursor, the vCPU whose
+ * FPU state and TLB entries the CPU currently holds, and the time spent
+ * running vCPUs. Whether a vCPU can run, and when its timer fires, its
+ * domain's kind says (domain_ops.ready, next_timer). The pool CPU's loop
+ * that uses these is common/sched_loop.c.
  */
 #include <keel/sched.h>
-#include <keel/guest.h>
 #include <keel/domain.h>
+#include <keel/virt.h>
 #include <keel/cpu.h>
 #include <keel/hv.h>
 #include <keel/arch.h>
-#include <keel/virt.h>
 #include <keel/errno.h>
-#include <keel/log.h>
 #include <keel/watchdog.h>
-#include <asm/x86.h>
 #include <public/keel_abi.h>
 
 struct sched_cpu {
@@ -88,8 +86,9 @@ struct pick_ctx {
 static bool slot_ready(uint32_t slot, void *ctx)
 {
 	struct pick_ctx *p = ctx;
+	struct vcpu *v = p->s->v[slot];
 
-	return guest_vcpu_ready(p->s->v[slot], p->now);
+	return v->dom->ops->ready(v, p->now);
 }
 
 /* Make the CPU hold v's lazily switched state instead of the last vCPU's
@@ -138,7 +137,7 @@ static uint64_t sched_next_event(struct sched_cpu *s, uint64_t now)
 
 	spin_lock(&s->lock);
 	for (i = 0; i < s->n; i++) {
-		uint64_t t = guest_vcpu_next_timer(s->v[i]);
+		uint64_t t = s->v[i]->dom->ops->next_timer(s->v[i]);
 
 		if (t && t < next)
 			next = t;
@@ -173,35 +172,28 @@ void sched_cpu_stats(uint32_t cpu, uint64_t *busy_ns, uint32_t *domid,
 	spin_unlock(&s->lock);
 }
 
-/* The main loop of a pool CPU; never returns. */
-void sched_run_cpu(void)
+/* Prepare pool CPU cpu's run queue for its loop; see sched.h. */
+void sched_cpu_init(uint32_t cpu)
 {
-	struct sched_cpu *s = &sched[this_cpu()->index];
-	uint64_t slice_tsc = SCHED_SLICE_NS * time_tsc_khz() / 1000000ull;
+	sched[cpu].last_domid = KEEL_CPU_DOMID_NONE;
+	watchdog_track_lock(&sched[cpu].lock, "a pool CPU's run queue");
+}
 
-	arch_fpu_init_cpu();
-	s->last_domid = KEEL_CPU_DOMID_NONE;
-	watchdog_track_lock(&s->lock, "a pool CPU's run queue");
-	watchdog_arm();
-	for (;;) {
-		uint64_t now;
-		struct vcpu *v;
+/* The next vCPU pool CPU cpu runs; see sched.h. */
+struct vcpu *sched_next(uint32_t cpu, uint64_t now_tsc)
+{
+	return sched_pick(&sched[cpu], now_tsc);
+}
 
-		watchdog_beat();
-		watchdog_check();
-		now = rdtsc();
-		v = sched_pick(s, now);
+/* When pool CPU cpu must look again if nothing wakes it; see sched.h. */
+uint64_t sched_idle_until(uint32_t cpu, uint64_t now_tsc)
+{
+	return sched_next_event(&sched[cpu], now_tsc);
+}
 
-		if (!v) {
-			arch_timer_arm(sched_next_event(s, now));
-			arch_idle_wait();
-			continue;
-		}
-		/* current: what the monitor and the watchdog see running */
-		__atomic_store_n(&this_cpu()->current, v, __ATOMIC_RELEASE);
-		guest_run(v, now + slice_tsc);
-		__atomic_store_n(&this_cpu()->current, (struct vcpu *)0, __ATOMIC_RELEASE);
-		__atomic_fetch_add(&s->busy_tsc, rdtsc() - now, __ATOMIC_RELAXED);
-		__atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
-	}
+/* Account a slice of v on pool CPU cpu; see sched.h. */
+void sched_slice_done(uint32_t cpu, struct vcpu *v, uint64_t busy_tsc)
+{
+	__atomic_fetch_add(&sched[cpu].busy_tsc, busy_tsc, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
 }

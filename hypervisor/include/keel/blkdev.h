@@ -24,11 +24,6 @@ int blkdev_image_done(uint32_t id);
 int blkdev_attach(struct domain *d, uint32_t kind, uint32_t image_id,
 		  uint64_t ram_bytes, uint32_t *slot);
 void blkdev_detach_all(struct domain *d);
-bool blkdev_io(struct domain *d, uint16_t port, uint8_t size, bool in,
-	       uint32_t *val, uint32_t *kick);
-bool blkdev_mmio(struct domain *d, uint64_t gpa, uint8_t size, bool write,
-		 uint64_t *val, uint32_t *kick);
-void blkdev_drain(struct domain *d, uint32_t *kick);
 
 struct keel_domstats;
 void blkdev_stats(struct domain *d, struct keel_domstats *s);

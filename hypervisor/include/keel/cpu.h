@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <asm/boot.h>
+#include <asm/percpu.h>
 #include <keel/compiler.h>
 
 #define MAX_CPUS 64
@@ -46,14 +47,6 @@ extern uint32_t nr_cpus;
 static inline const char *cpu_role_name(enum cpu_role role)
 {
 	return role == CPU_ROLE_DOM0 ? "dom0" : role == CPU_ROLE_POOL ? "pool" : "idle";
-}
-
-/* Return the struct cpu of the CPU this code runs on. */
-static inline struct cpu *this_cpu(void)
-{
-	uint64_t rsp;
-	__asm__ volatile("mov %%rsp, %0" : "=r"(rsp));
-	return *(struct cpu **)(rsp & ~((uint64_t)STACK_SIZE_BYTES - 1));
 }
 
 #endif

@@ -46,8 +46,4 @@ void __noreturn dom0_run_ap(void);
  * Returns -errno (logged) only if dom0 could not be loaded. */
 int dom0_boot_native(const struct dom0_config *cfg);
 
-int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e);
-void dom0_msr(struct vcpu *v, const struct vm_exit *e);
-void __noreturn dom0_crash(struct vcpu *v, const char *why);
-
 #endif

@@ -13,6 +13,7 @@
 #include <keel/memmap.h>
 #include <keel/paging.h>
 #include <keel/vcpu.h>
+#include <keel/domain_ops.h>
 #include <keel/decode.h>
 #include <keel/spinlock.h>
 #include <keel/vlapic.h>
@@ -22,6 +23,7 @@
 #include <keel/pvpanic.h>
 #include <keel/acpi_pm.h>
 #include <keel/mc146818.h>
+#include <keel/vpci.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
@@ -56,6 +58,7 @@ struct domain {
 	uint32_t id;
 	char name[32];
 	bool is_dom0;
+	const struct domain_ops *ops;  /* its kind: dom0_ops or guest_ops */
 	struct pt_ctx npt;             /* guest-physical -> host-physical */
 	struct mem_range ram[DOMAIN_MAX_RAM_RANGES]; /* guest RAM (GPA) */
 	uint32_t nr_ram;
@@ -84,6 +87,8 @@ struct domain {
 	uint32_t nic_ports[4];
 	uint64_t nic_queue_pa[4];
 	uint32_t nr_nics;
+	struct vpci_slot vslots[VPCI_MAX_SLOTS]; /* the disks' and NICs' transports */
+	uint32_t nr_vslots;
 	volatile uint32_t net_pending; /* NICs with frames waiting (bit n) */
 	volatile uint64_t net_woke;    /* ports to wake once d->lock is free */
 	uint8_t *con_ring;
@@ -117,6 +122,11 @@ int domain_destroy(uint32_t domid);
 struct domain *domain_get(uint32_t domid);
 uint32_t domain_list(struct domain **out, uint32_t max);
 void domain_shutdown(struct domain *d, uint32_t reason);
+
+/* End v's domain because of why, logging its state: a guest is marked
+ * crashed and nothing else is touched; a kind with its own crash hook
+ * (dom0's resets the machine) does not come back. */
+void domain_crash(struct vcpu *v, const char *why);
 void domain_console_put(struct domain *d, uint8_t c);
 void domain_register_dom0(struct domain *d);
 void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len);

@@ -10,10 +10,4 @@
  * domain. Returns when v can run again (or has been stopped). */
 void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e);
 
-/* Resolve a nested page fault of v. 0 if handled, -errno to crash it. */
-int domain_handle_npf(struct vcpu *v, const struct vm_exit *e);
-
-/* End v's domain because of why, logging its state. */
-void domain_crash(struct vcpu *v, const char *why);
-
 #endif

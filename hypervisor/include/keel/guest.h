@@ -12,17 +12,12 @@
 #include <keel/vcpu.h>
 
 struct domain;
+struct domain_ops;
 
-bool guest_vcpu_ready(struct vcpu *v, uint64_t now_tsc);
-uint64_t guest_vcpu_next_timer(struct vcpu *v);
-void guest_run(struct vcpu *v, uint64_t slice_end_tsc);
-int guest_mmio(struct vcpu *v, const struct vm_exit *e);
-void guest_io(struct vcpu *v, const struct vm_exit *e);
-void guest_hlt(struct vcpu *v, const struct vm_exit *e);
-void guest_msr(struct vcpu *v, const struct vm_exit *e);
-void guest_cache_flush(struct vcpu *v, const struct vm_exit *e);
+/* The guest kind of domain: its entry, exits and scheduler hooks. */
+extern const struct domain_ops guest_ops;
+
 uint32_t guest_console_input(struct domain *d, const uint8_t *buf, uint32_t n);
 void guest_press_button(struct domain *d, uint16_t status_bit);
-void guest_deliver_msi(struct domain *d, uint64_t address, uint32_t data, uint32_t *kick);
 
 #endif

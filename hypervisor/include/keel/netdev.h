@@ -19,11 +19,6 @@ struct domain;
 void netdev_init(void);
 int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot);
 void netdev_detach_all(struct domain *d);
-bool netdev_io(struct domain *d, uint16_t port, uint8_t size, bool in,
-	       uint32_t *val, uint32_t *kick);
-bool netdev_mmio(struct domain *d, uint64_t gpa, uint8_t size, bool write,
-		 uint64_t *val, uint32_t *kick);
-void netdev_drain(struct domain *d, uint32_t *kick);
 void netdev_poll(struct domain *d, uint32_t *kick);
 void netdev_flush_wakeups(struct domain *d);
 

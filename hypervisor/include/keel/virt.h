@@ -12,16 +12,26 @@
 
 struct cpu;
 
+/* How the backend sets a vCPU up; its domain's kind chooses (domain_ops). */
+enum vcpu_profile {
+	/* An isolated guest on a virtual PC: every port, MSR, HLT and
+	 * external interrupt exits, interrupts are injected. */
+	VCPU_PROFILE_ISOLATED,
+	/* Dom0: owns its CPU's interrupts, ports and LAPIC; only what reaches
+	 * beyond its CPUs exits (the ICR, the APIC base, shared MSRs, the PAT,
+	 * SVM's own MSRs), and host NMIs are passed on to it. */
+	VCPU_PROFILE_PASSTHROUGH,
+};
+
 struct virt_ops {
 	const char *name;   /* "svm" */
 	uint32_t backend;   /* KEEL_BACKEND_* */
 	uint32_t features;  /* KEEL_FEAT_* */
 	/* Enable virtualization on the calling CPU. 0 or -errno. */
 	int (*cpu_enable)(struct cpu *c);
-	/* Allocate backend state for v, with nested paging rooted at npt_root_pa.
-	 * Dom0 vCPUs get the pass-through profile, guest vCPUs the isolated
-	 * one (every port, MSR and interrupt intercepted). */
-	int (*vcpu_create)(struct vcpu *v, uint64_t npt_root_pa);
+	/* Allocate backend state for v, with nested paging rooted at
+	 * npt_root_pa and the intercepts of profile. 0 or -ENOMEM. */
+	int (*vcpu_create)(struct vcpu *v, uint64_t npt_root_pa, enum vcpu_profile profile);
 	/* Free what vcpu_create allocated. */
 	void (*vcpu_destroy)(struct vcpu *v);
 	/* Set the architectural start state of v. */

@@ -86,7 +86,10 @@ typedef int64_t keel_s64;
 #define KEEL_ENODEV 19 /* ABI 1.5: dom0 has no switch port yet */
 #define KEEL_EINVAL 22
 #define KEEL_ENOSPC 28
+#define KEEL_ERANGE 34 /* KEEL_HC_IMAGE_WRITE beyond the image's size (since ABI 1.3) */
 #define KEEL_ENOSYS 38
+/* No call returns any other error: the hypervisor reports one it did not
+ * mean to as -KEEL_EINVAL and logs it (common/hypercall.c). */
 
 /* struct keel_info.backend */
 #define KEEL_BACKEND_NONE 0u /* no usable hardware virtualization */

@@ -11,7 +11,6 @@
 #include <keel/arch.h>
 #include <keel/virt.h>
 #include <keel/cpu.h>
-#include <keel/domain.h>
 #include <keel/msr_policy.h>
 #include <keel/errno.h>
 #include <keel/log.h>
@@ -52,6 +51,7 @@
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
+	bool passthrough; /* VCPU_PROFILE_PASSTHROUGH (dom0) */
 	uint64_t vmcb_pa;
 	uint8_t *msrpm;
 	uint64_t msrpm_pa, iopm_pa, state_pa;
@@ -96,14 +96,19 @@ static void msrpm_intercept(uint8_t *pm, uint32_t msr)
 	pm[base + bit / 8] |= (uint8_t)(3u << (bit % 8));
 }
 
-static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
+/* The pass-through profile (VCPU_PROFILE_PASSTHROUGH, dom0's): the vCPU
+ * owns its interrupts, I/O ports and LAPIC, so no INTR, IOIO or HLT
+ * intercepts. NMIs exit (15.13.2) and reach the host's handler once GIF is
+ * set again; svm_prepare_events passes on those that were not the
+ * watchdog's. What reaches beyond the vCPU's own CPU exits: SVM's own
+ * MSRs, the PAT (kept in G_PAT, as the host's PAT is the hypervisor's
+ * too), the APIC base and x2APIC ICR (the xAPIC page is mapped read-only
+ * by common code), the microcode loader and the configuration MSRs shared
+ * with the SMT sibling (msr_policy_shared_cfg). */
+static void svm_set_passthrough_intercepts(struct vmcb *vm, uint8_t *msrpm)
 {
 	uint32_t msr;
 
-	/* Dom0 owns its interrupts, I/O ports and LAPIC: no INTR, IOIO, HLT.
-	 * NMIs exit (15.13.2) and reach the host's handler once GIF is set
-	 * again: the watchdog's NMI is answered there, any other one is
-	 * injected into dom0 before its next entry. */
 	vm->intercept_misc1 = INTERCEPT_CPUID | INTERCEPT_MSR | INTERCEPT_NMI |
 			      INTERCEPT_SHUTDOWN | INTERCEPT_INVLPGA | INTERCEPT_INVD;
 	vm->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
@@ -112,15 +117,10 @@ static void svm_set_dom0_intercepts(struct vmcb *vm, uint8_t *msrpm)
 	msrpm_intercept(msrpm, MSR_EFER);
 	msrpm_intercept(msrpm, MSR_VM_CR);
 	msrpm_intercept(msrpm, MSR_VM_HSAVE_PA);
-	/* Dom0's PAT is G_PAT: the host's PAT is the hypervisor's too. */
 	msrpm_intercept(msrpm, MSR_PAT);
-	/* Dom0's LAPIC reaches every CPU: its ICR and base are checked by
-	 * common code (dom0_msr; the xAPIC page is mapped read-only). */
 	msrpm_intercept(msrpm, MSR_APIC_BASE);
 	msrpm_intercept(msrpm, MSR_X2APIC_ICR);
-	/* Microcode is the hypervisor's business (dom0_msr drops the load). */
 	msrpm_intercept(msrpm, MSR_AMD_PATCH_LOADER);
-	/* Configuration MSRs shared with the SMT sibling: bits set only. */
 	for (msr = 0xC0011000u; msr <= 0xC0011FFFu; msr++)
 		if (msr_policy_shared_cfg(msr))
 			msrpm_intercept(msrpm, msr);
@@ -147,11 +147,12 @@ static void msrpm_allow(uint8_t *pm, uint32_t msr)
 	pm[base + bit / 8] &= (uint8_t)~(3u << (bit % 8));
 }
 
-/* An isolated guest: every port, MSR (but the syscall/segment ones),
- * host interrupt and NMI exits; V_INTR_MASKING keeps the host's
- * interrupts away from the guest's IF (15.21.1). The cache instructions,
- * MONITOR/MWAIT and RDPMC exit too (docs/architecture.md, "Intercepts"). */
-static void svm_set_guest_intercepts(struct vmcb *vm, uint8_t *msrpm, uint8_t *iopm)
+/* The isolated profile (VCPU_PROFILE_ISOLATED, guests'): every port,
+ * MSR (but the syscall/segment ones), host interrupt and NMI exits;
+ * V_INTR_MASKING keeps the host's interrupts away from the guest's IF
+ * (15.21.1). The cache instructions, MONITOR/MWAIT and RDPMC exit too
+ * (docs/architecture.md, "Intercepts"). */
+static void svm_set_isolated_intercepts(struct vmcb *vm, uint8_t *msrpm, uint8_t *iopm)
 {
 	uint32_t i;
 
@@ -171,7 +172,7 @@ static void svm_set_guest_intercepts(struct vmcb *vm, uint8_t *msrpm, uint8_t *i
 }
 
 /* Allocate the VMCB and permission maps of v with nested paging at npt_root. */
-static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa)
+static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, enum vcpu_profile profile)
 {
 	struct svm_vcpu *s;
 	uint64_t vmcb_pa, msrpm_pa, iopm_pa, state_pa;
@@ -189,17 +190,18 @@ static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa)
 	s->msrpm_pa = msrpm_pa;
 	s->iopm_pa = iopm_pa;
 	s->state_pa = state_pa;
+	s->passthrough = profile == VCPU_PROFILE_PASSTHROUGH;
 	v->vendor = s;
-	if (v->dom->is_dom0)
-		svm_set_dom0_intercepts(s->vmcb, s->msrpm);
+	if (s->passthrough)
+		svm_set_passthrough_intercepts(s->vmcb, s->msrpm);
 	else
-		svm_set_guest_intercepts(s->vmcb, s->msrpm, phys_to_virt(iopm_pa));
+		svm_set_isolated_intercepts(s->vmcb, s->msrpm, phys_to_virt(iopm_pa));
 	s->vmcb->iopm_base_pa = iopm_pa;
 	s->vmcb->msrpm_base_pa = msrpm_pa;
-	/* Each dom0 vCPU has its CPU to itself; guests share ASID 2 and the
-	 * TLB is flushed whenever a CPU switches to another vCPU
-	 * (svm_vcpu_run). */
-	s->vmcb->asid = v->dom->is_dom0 ? 1 : 2;
+	/* Each pass-through (dom0) vCPU has its CPU to itself; isolated
+	 * vCPUs share ASID 2 and the TLB is flushed whenever a CPU switches
+	 * to another vCPU (svm_vcpu_run). */
+	s->vmcb->asid = s->passthrough ? 1 : 2;
 	s->vmcb->np_control = 1;
 	s->vmcb->n_cr3 = npt_root_pa;
 	s->vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
@@ -402,9 +404,9 @@ static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 	e->raw_code = vm->exitcode;
 	vcpu_note_exit(v, vm->exitcode, vm->rip);
 	if (svm_saved_state_is_host(vm)) {
-		log_err("domain %u vCPU %u: the CPU saved the hypervisor's own state as "
-			"the vCPU's at exit %#llx; its real state is lost\n", v->dom->id,
-			v->id, (unsigned long long)vm->exitcode);
+		log_err("vCPU %u: the CPU saved the hypervisor's own state as the vCPU's "
+			"at exit %#llx; its real state is lost\n", v->id,
+			(unsigned long long)vm->exitcode);
 		e->reason = VM_EXIT_INVALID;
 		return true;
 	}
@@ -478,9 +480,10 @@ static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 	}
 }
 
-/* Before entry: forward host NMIs to dom0, and re-deliver an event that
- * the last exit interrupted (EXITINTINFO, 15.7.2). */
-static void svm_prepare_events(struct vcpu *v, struct vmcb *vm)
+/* Before entry: forward host NMIs to a pass-through vCPU (dom0), and
+ * re-deliver an event that the last exit interrupted (EXITINTINFO,
+ * 15.7.2). */
+static void svm_prepare_events(struct svm_vcpu *s, struct vmcb *vm)
 {
 	struct cpu *c = this_cpu();
 
@@ -489,7 +492,7 @@ static void svm_prepare_events(struct vcpu *v, struct vmcb *vm)
 	if (vm->exitintinfo & EVENT_VALID) {
 		vm->eventinj = vm->exitintinfo;
 		vm->exitintinfo = 0;
-	} else if (v->dom->is_dom0 && c->nmi_pending) {
+	} else if (s->passthrough && c->nmi_pending) {
 		c->nmi_pending--;
 		vm->eventinj = 2 | EVENT_TYPE_NMI | EVENT_VALID;
 	}
@@ -506,8 +509,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vm->rsp = v->regs.rsp;
 		vm->rip = v->regs.rip;
 		vm->rflags = v->regs.rflags;
-		svm_prepare_events(v, vm);
-		if (v->dom->is_dom0) {
+		svm_prepare_events(s, vm);
+		if (s->passthrough) {
 			__asm__ volatile("clgi" ::: "memory");
 			svm_vmrun(s->vmcb_pa, &v->regs);
 			__asm__ volatile("stgi" ::: "memory");

@@ -11,6 +11,12 @@
 #include <stddef.h>
 #include <keel/compiler.h>
 
+/* SVM's own MSRs and EFER bit (AMD APM vol. 2, 15.4 "Enabling SVM",
+ * 15.30 "SVM-Related MSRs"). */
+#define MSR_VM_CR 0xC0010114u
+#define MSR_VM_HSAVE_PA 0xC0010117u
+#define EFER_SVME (1ull << 12)
+
 struct vmcb_seg {
 	uint16_t sel;
 	uint16_t attr;

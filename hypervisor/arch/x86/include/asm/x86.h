@@ -13,16 +13,13 @@
 #define MSR_PAT 0x00000277u
 #define MSR_TSC_DEADLINE 0x000006E0u
 #define MSR_EFER 0xC0000080u
-#define MSR_VM_CR 0xC0010114u
 #define MSR_AMD_PATCH_LOADER 0xC0010020u /* write-only: loads a microcode patch (AMD PPRs, MSRC001_0020) */
 #define MSR_INTEL_BIOS_UPDT_TRIG 0x79u   /* loads a microcode update (Intel SDM vol. 3A, 10.11.6) */
-#define MSR_VM_HSAVE_PA 0xC0010117u
 
 #define EFER_SCE (1ull << 0)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define EFER_NXE (1ull << 11)
-#define EFER_SVME (1ull << 12)
 
 #define CR0_PE (1ull << 0)
 #define CR0_ET (1ull << 4)

@@ -1,0 +1,15 @@
+/*
+ * The vCPU run loop shared by all kinds of domain (common/vcpu_loop.c).
+ */
+#ifndef KEEL_VCPU_LOOP_H
+#define KEEL_VCPU_LOOP_H
+
+#include <stdint.h>
+#include <keel/vcpu.h>
+
+/* Run v on the calling CPU until slice_end_tsc (0: no end) or until its
+ * domain's enter hook says it cannot run now. Returns then; a vCPU whose
+ * kind never stops it (dom0's) runs here for good. */
+void vcpu_loop_run(struct vcpu *v, uint64_t slice_end_tsc);
+
+#endif
