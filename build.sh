@@ -343,7 +343,7 @@ stage_download() {
 
 # -- hypervisor
 inputs_hypervisor() {
-	{ recipe_hash hypervisor; hash_tree "$ROOT/hypervisor"; } | sha256sum | cut -d' ' -f1
+	{ recipe_hash hypervisor; hash_tree "$ROOT/hypervisor" "$ROOT/lib"; } | sha256sum | cut -d' ' -f1
 }
 outputs_hypervisor() { echo "$BUILD/hypervisor/keel.gz" "$BUILD/hypervisor/keel.elf32"; }
 
@@ -368,7 +368,7 @@ inputs_dom0() {
 		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
 		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
 		hash_tree "$ROOT/dom0-rootfs" "$ROOT/toolstack" "$ROOT/hypervisor/include/public" \
-			"$ROOT/hypervisor/include/keel" "$ROOT/hypervisor/common/linux_boot.c" \
+			"$ROOT/hypervisor/include/keel" "$ROOT/lib" \
 			"$ROOT/scripts/kbuild.mk" "$ROOT/scripts/out-dir.mk"
 	} | sha256sum | cut -d' ' -f1
 }

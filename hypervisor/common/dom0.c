@@ -1,7 +1,7 @@
 /*
  * Building and running dom0. The kernel module is placed at its preferred
  * address and the initrd at the top of dom0's RAM, following the Linux x86
- * boot protocol (common/linux_boot.c). Dom0 runs on its CPU with devices,
+ * boot protocol (lib/bootproto/linux_boot.c). Dom0 runs on its CPU with devices,
  * interrupts and LAPIC passed through; nested paging maps guest-physical
  * addresses 1:1 onto host-physical ones except the RAM dom0 was not given
  * (the hypervisor image and the guest pool). Those addresses are marked
@@ -189,6 +189,29 @@ static int load_modules(const struct dom0_config *cfg, const struct linux_image 
 	return 0;
 }
 
+STATIC_ASSERT(LINUX_BOOT_EINVAL == EINVAL && LINUX_BOOT_ENOSYS == ENOSYS &&
+	      LINUX_BOOT_E2BIG == E2BIG && LINUX_E820_RAM == E820_RAM &&
+	      LINUX_E820_RESERVED == E820_RESERVED,
+	      "the boot-protocol library's numbers are the hypervisor's");
+
+static struct linux_e820_entry linux_e820[LINUX_E820_MAX_ENTRIES];
+
+/* Copy the memory map e (n entries) into linux_e820, the boot protocol's
+ * form. 0, or -E2BIG if it does not fit. */
+static int e820_for_linux(const struct mem_range *e, uint32_t n)
+{
+	uint32_t i;
+
+	if (n > LINUX_E820_MAX_ENTRIES)
+		return -E2BIG;
+	for (i = 0; i < n; i++) {
+		linux_e820[i].base = e[i].base;
+		linux_e820[i].len = e[i].len;
+		linux_e820[i].type = e[i].type;
+	}
+	return 0;
+}
+
 /*
  * Load kernel and initrd into ram (the RAM dom0 gets), and write the zero
  * page and command line. e820 is what dom0 will be told about memory.
@@ -227,7 +250,10 @@ static int load_linux(const struct dom0_config *cfg, const struct mem_range *ram
 	p.initrd_pa = l->initrd_pa;
 	p.initrd_bytes = l->initrd_bytes;
 	p.acpi_rsdp_pa = cfg->rsdp_pa;
-	p.e820 = e820;
+	rc = e820_for_linux(e820, n_e820);
+	if (rc)
+		return rc;
+	p.e820 = linux_e820;
 	p.n_e820 = n_e820;
 	p.vga = cfg->vga;
 	log_info("dom0 kernel at %#llx (%u MiB reserved), initrd at %#llx (%llu KiB)\n",

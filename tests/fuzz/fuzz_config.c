@@ -14,7 +14,7 @@
  *       tests/fuzz/fuzz_config.c -o /tmp/fuzz_config
  *   cd /tmp && ./fuzz_config -max_total_time=60 /tmp/fuzz_config_corpus
  */
-#include "../../toolstack/config.c"
+#include "../../toolstack/domain/config.c"
 #include "fuzz.h"
 
 #include <stdlib.h>

@@ -21,10 +21,10 @@
  *   mkdir -p /tmp/fuzz_dhcp_corpus
  *   cd /tmp && ./fuzz_dhcp -max_total_time=60 -max_len=600 /tmp/fuzz_dhcp_corpus
  */
-#include "../../toolstack/fileio.c"
-#include "../../toolstack/netnames.c"
-#include "../../toolstack/lease.c"
-#include "../../toolstack/dhcp.c"
+#include "../../toolstack/core/fileio.c"
+#include "../../toolstack/netd/netnames.c"
+#include "../../toolstack/netd/lease.c"
+#include "../../toolstack/netd/dhcp.c"
 #include "fuzz.h"
 
 #include <stdlib.h>

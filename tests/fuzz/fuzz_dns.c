@@ -16,7 +16,7 @@
  *   mkdir -p /tmp/fuzz_dns_corpus
  *   cd /tmp && ./fuzz_dns -max_total_time=60 -max_len=1024 /tmp/fuzz_dns_corpus
  */
-#include "../../toolstack/dns.c"
+#include "../../toolstack/netd/dns.c"
 #include "fuzz.h"
 
 #include <stdlib.h>

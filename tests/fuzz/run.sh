@@ -60,7 +60,9 @@ for t in "${TARGETS[@]}"; do
 		echo "$t: no such target ($src)"; failed=$((failed + 1)); continue
 	fi
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Ihypervisor/include -Ihypervisor/arch/x86/include "$src" -o "$OUT/$t" 2>"$OUT/$t.build.log"; then
+		-Ihypervisor/include -Ihypervisor/arch/x86/include -Ilib \
+		-Itoolstack/cli -Itoolstack/core -Itoolstack/domain -Itoolstack/tui -Itoolstack/netd \
+		"$src" -o "$OUT/$t" 2>"$OUT/$t.build.log"; then
 		echo "$t: does not build:"; sed 's/^/    /' "$OUT/$t.build.log" | head -20
 		failed=$((failed + 1)); continue
 	fi

@@ -1,11 +1,11 @@
 /*
- * Unit tests for hypervisor/common/linux_boot.c: parsing a bzImage setup
+ * Unit tests for lib/bootproto/linux_boot.c: parsing a bzImage setup
  * header (a synthetic one, plus Debian's real vmlinuz when build.sh has
  * fetched it) and building the zero page: header copy, loader fields,
  * command line and initrd pointers above and below 4 GiB, the e820 table,
  * screen_info, and the error cases.
  */
-#include "../../hypervisor/common/linux_boot.c"
+#include "../../lib/bootproto/linux_boot.c"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,32 +68,32 @@ static void test_parse_errors(void)
 	uint8_t *img = make_image();
 	struct linux_image li;
 
-	CHECK_EQ_INT(linux_parse(img, 0x100, &li), -EINVAL);   /* too small */
+	CHECK_EQ_INT(linux_parse(img, 0x100, &li), -LINUX_BOOT_EINVAL);   /* too small */
 	put32(img, HDR_MAGIC, 0x12345678);
-	CHECK_EQ_INT(linux_parse(img, IMG_BYTES, &li), -EINVAL); /* no HdrS */
+	CHECK_EQ_INT(linux_parse(img, IMG_BYTES, &li), -LINUX_BOOT_EINVAL); /* no HdrS */
 	free(img);
 	img = make_image();
 	put16(img, HDR_BOOT_FLAG, 0);
-	CHECK_EQ_INT(linux_parse(img, IMG_BYTES, &li), -EINVAL);
+	CHECK_EQ_INT(linux_parse(img, IMG_BYTES, &li), -LINUX_BOOT_EINVAL);
 	free(img);
 	img = make_image();
 	put16(img, HDR_VERSION, 0x0205);
-	CHECK_EQ_INT(linux_parse(img, IMG_BYTES, &li), -ENOSYS); /* too old */
+	CHECK_EQ_INT(linux_parse(img, IMG_BYTES, &li), -LINUX_BOOT_ENOSYS); /* too old */
 	free(img);
 	img = make_image();
 	put32(img, HDR_KERNEL_ALIGNMENT, 0x300000); /* not a power of two */
-	CHECK_EQ_INT(linux_parse(img, IMG_BYTES, &li), -EINVAL);
+	CHECK_EQ_INT(linux_parse(img, IMG_BYTES, &li), -LINUX_BOOT_EINVAL);
 	free(img);
 	img = make_image();
 	img[HDR_SETUP_SECTS] = 200; /* setup larger than the file */
-	CHECK_EQ_INT(linux_parse(img, 200 * 512, &li), -EINVAL);
+	CHECK_EQ_INT(linux_parse(img, 200 * 512, &li), -LINUX_BOOT_EINVAL);
 	free(img);
 }
 
 static void test_zero_page(void)
 {
 	uint8_t *img = make_image(), zp[LINUX_ZERO_PAGE_BYTES];
-	struct mem_range e820[3] = {
+	struct linux_e820_entry e820[3] = {
 		{ 0, 0x9f000, 1 }, { 0xf0000, 0x10000, 2 }, { 0x100000, 0x3ff00000, 1 },
 	};
 	struct linux_boot_params p = {
@@ -131,7 +131,7 @@ static void test_zero_page(void)
 	CHECK_EQ_INT(linux_build_zero_page(zp, img, &p), 0);
 	CHECK_EQ_U64(zp[SI_VIDEO_COLS], 0);
 	p.n_e820 = LINUX_E820_MAX_ENTRIES + 1;
-	CHECK_EQ_INT(linux_build_zero_page(zp, img, &p), -E2BIG);
+	CHECK_EQ_INT(linux_build_zero_page(zp, img, &p), -LINUX_BOOT_E2BIG);
 	free(img);
 }
 

@@ -18,11 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../hypervisor/common/linux_boot.c"
-#include "../../toolstack/config.c"
-#include "../../toolstack/format.c"
-#include "../../toolstack/domain.c"
-#include "../../toolstack/build.c"
+#include "../../lib/bootproto/linux_boot.c"
+#include "../../toolstack/domain/config.c"
+#include "../../toolstack/core/format.c"
+#include "../../toolstack/core/domain.c"
+#include "../../toolstack/domain/build.c"
 
 #include "harness.h"
 
@@ -336,7 +336,7 @@ static void make_cfg(struct config *cfg)
 /* build_mem_bytes(), build_e820(). */
 static void test_mem_e820(void)
 {
-	struct mem_range e[BUILD_E820_ENTRIES];
+	struct linux_e820_entry e[BUILD_E820_ENTRIES];
 
 	CHECK_EQ_U64(build_mem_bytes(128), 128ull << 20);
 	CHECK_EQ_U64(build_mem_bytes(129), 130ull << 20);
@@ -344,13 +344,13 @@ static void test_mem_e820(void)
 	CHECK_EQ_INT(build_e820(128ull << 20, e), 3);
 	CHECK_EQ_U64(e[0].base, 0);
 	CHECK_EQ_U64(e[0].len, 0x9F000);
-	CHECK_EQ_U64(e[0].type, E820_RAM);
+	CHECK_EQ_U64(e[0].type, LINUX_E820_RAM);
 	CHECK_EQ_U64(e[1].base, 0x9F000);
 	CHECK_EQ_U64(e[1].len, 0x100000 - 0x9F000);
-	CHECK_EQ_U64(e[1].type, E820_RESERVED);
+	CHECK_EQ_U64(e[1].type, LINUX_E820_RESERVED);
 	CHECK_EQ_U64(e[2].base, 0x100000);
 	CHECK_EQ_U64(e[2].len, (128ull << 20) - 0x100000);
-	CHECK_EQ_U64(e[2].type, E820_RAM);
+	CHECK_EQ_U64(e[2].type, LINUX_E820_RAM);
 	CHECK(BUILD_ZERO_PAGE_PA + 4096 <= BUILD_CMDLINE_PA);
 	CHECK(BUILD_CMDLINE_PA + 4096 <= KEEL_GUEST_BIOS_START);
 }
@@ -528,7 +528,7 @@ static void test_build_ok(void)
 	CHECK_EQ_U64(rd16(zp, HDR_BOOT_FLAG), 0xAA55);
 	CHECK_EQ_U64(rd8(zp, BP_E820_ENTRIES), 3);
 	CHECK_EQ_U64(rd64(zp, BP_E820_TABLE + 20 + 0), 0x9F000);
-	CHECK_EQ_U64(rd32(zp, BP_E820_TABLE + 20 + 16), E820_RESERVED);
+	CHECK_EQ_U64(rd32(zp, BP_E820_TABLE + 20 + 16), LINUX_E820_RESERVED);
 	CHECK_EQ_U64(rd64(zp, BP_E820_TABLE + 40 + 8), (63ull << 20));
 	free(k);
 }

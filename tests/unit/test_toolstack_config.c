@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../toolstack/config.c"
+#include "../../toolstack/domain/config.c"
 
 #include "harness.h"
 

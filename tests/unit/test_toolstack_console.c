@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../toolstack/config.c"
-#include "../../toolstack/console.c"
-#include "../../toolstack/monitor.c"
-#include "../../toolstack/fileio.c"
-#include "../../toolstack/netnames.c" /* monitor.c unregisters names */
+#include "../../toolstack/domain/config.c"
+#include "../../toolstack/domain/console.c"
+#include "../../toolstack/domain/monitor.c"
+#include "../../toolstack/core/fileio.c"
+#include "../../toolstack/netd/netnames.c" /* monitor.c unregisters names */
 
 #include "harness.h"
 

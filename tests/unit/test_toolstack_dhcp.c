@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../toolstack/fileio.c"
-#include "../../toolstack/netnames.c"
-#include "../../toolstack/lease.c"
-#include "../../toolstack/dhcp.c"
+#include "../../toolstack/core/fileio.c"
+#include "../../toolstack/netd/netnames.c"
+#include "../../toolstack/netd/lease.c"
+#include "../../toolstack/netd/dhcp.c"
 
 #include "harness.h"
 

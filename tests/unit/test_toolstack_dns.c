@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../toolstack/dns.c"
+#include "../../toolstack/netd/dns.c"
 
 #include "harness.h"
 

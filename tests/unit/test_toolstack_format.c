@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../toolstack/args.c"
-#include "../../toolstack/format.c"
-#include "../../toolstack/info_fmt.c"
+#include "../../toolstack/cli/args.c"
+#include "../../toolstack/core/format.c"
+#include "../../toolstack/core/info_fmt.c"
 
 static int test_passed;
 static int test_failed;

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../toolstack/fileio.c"
-#include "../../toolstack/netnames.c"
+#include "../../toolstack/core/fileio.c"
+#include "../../toolstack/netd/netnames.c"
 
 #include "harness.h"
 

@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../toolstack/config.c"
-#include "../../toolstack/format.c"
-#include "../../toolstack/domain.c"
-#include "../../toolstack/keys.c"
-#include "../../toolstack/screen.c"
-#include "../../toolstack/top.c"
-#include "../../toolstack/starter.c"
+#include "../../toolstack/domain/config.c"
+#include "../../toolstack/core/format.c"
+#include "../../toolstack/core/domain.c"
+#include "../../toolstack/tui/keys.c"
+#include "../../toolstack/tui/screen.c"
+#include "../../toolstack/tui/top.c"
+#include "../../toolstack/tui/starter.c"
 
 #include "harness.h"
 

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../toolstack/format.c"
-#include "../../toolstack/domain.c"
-#include "../../toolstack/keys.c"
-#include "../../toolstack/screen.c"
-#include "../../toolstack/top.c"
-#include "../../toolstack/top_view.c"
+#include "../../toolstack/core/format.c"
+#include "../../toolstack/core/domain.c"
+#include "../../toolstack/tui/keys.c"
+#include "../../toolstack/tui/screen.c"
+#include "../../toolstack/tui/top.c"
+#include "../../toolstack/tui/top_view.c"
 
 #include "harness.h"
 

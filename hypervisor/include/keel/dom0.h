@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <keel/multiboot.h>
 #include <keel/memmap.h>
-#include <keel/linux_boot.h>
+#include <bootproto/linux_boot.h>
 #include <keel/compiler.h>
 
 struct vcpu;

@@ -311,6 +311,8 @@ static int cmd_one_domain_args(const struct keel_cmd *cmd, int argc,
 	return -1;
 }
 
+static int cmd_domctl_run(int argc, char **argv);
+
 /* Run KEEL_DOMCTL_@op on the domain named in argv (pause, unpause,
  * destroy, shutdown, reboot). */
 static int cmd_domctl(const struct keel_cmd *cmd, int argc, char **argv,
@@ -348,24 +350,6 @@ static int cmd_domctl(const struct keel_cmd *cmd, int argc, char **argv,
 	return KEEL_EXIT_OK;
 }
 
-/* Entry point of `keel pause <domain>`. */
-static int cmd_pause_run(int argc, char **argv)
-{
-	return cmd_domctl(&cmd_pause_entry, argc, argv, KEEL_DOMCTL_PAUSE);
-}
-
-/* Entry point of `keel unpause <domain>`. */
-static int cmd_unpause_run(int argc, char **argv)
-{
-	return cmd_domctl(&cmd_unpause_entry, argc, argv, KEEL_DOMCTL_UNPAUSE);
-}
-
-/* Entry point of `keel destroy <domain>`. */
-static int cmd_destroy_run(int argc, char **argv)
-{
-	return cmd_domctl(&cmd_destroy_entry, argc, argv, KEEL_DOMCTL_DESTROY);
-}
-
 /* Command-table entry of `keel pause`. */
 const struct keel_cmd cmd_pause_entry = {
 	.name = "pause",
@@ -374,7 +358,7 @@ const struct keel_cmd cmd_pause_entry = {
 		 "\n"
 		 "Stop scheduling the domain's vCPUs; 'keel unpause' resumes\n"
 		 "them. <domain> is a name or a numeric id.\n",
-	.run = cmd_pause_run,
+	.run = cmd_domctl_run,
 };
 
 /* Command-table entry of `keel unpause`. */
@@ -385,7 +369,7 @@ const struct keel_cmd cmd_unpause_entry = {
 		 "\n"
 		 "Resume a domain paused with 'keel pause'. <domain> is a name\n"
 		 "or a numeric id.\n",
-	.run = cmd_unpause_run,
+	.run = cmd_domctl_run,
 };
 
 /* Command-table entry of `keel destroy`. */
@@ -397,7 +381,7 @@ const struct keel_cmd cmd_destroy_entry = {
 		 "Kill the domain immediately (like pulling the plug) and give\n"
 		 "its memory and CPUs back to the pool. Its monitor exits\n"
 		 "without restarting it. <domain> is a name or a numeric id.\n",
-	.run = cmd_destroy_run,
+	.run = cmd_domctl_run,
 };
 
 /* Options of `keel shutdown` and `keel reboot`. */
@@ -542,18 +526,6 @@ static int cmd_request(const struct keel_cmd *cmd, int argc, char **argv, uint32
 	return KEEL_EXIT_OK;
 }
 
-/* Entry point of `keel shutdown <domain>`. */
-static int cmd_shutdown_run(int argc, char **argv)
-{
-	return cmd_request(&cmd_shutdown_entry, argc, argv, KEEL_DOMCTL_SHUTDOWN);
-}
-
-/* Entry point of `keel reboot <domain>`. */
-static int cmd_reboot_run(int argc, char **argv)
-{
-	return cmd_request(&cmd_reboot_entry, argc, argv, KEEL_DOMCTL_REBOOT);
-}
-
 /* Command-table entry of `keel shutdown`. */
 const struct keel_cmd cmd_shutdown_entry = {
 	.name = "shutdown",
@@ -571,7 +543,7 @@ const struct keel_cmd cmd_shutdown_entry = {
 		 "  -t, --timeout S     with -w (implied): give up after S seconds\n"
 		 "                      (default 120), say so and exit 1; then\n"
 		 "                      'keel destroy <domain>' forces it off\n",
-	.run = cmd_shutdown_run,
+	.run = cmd_domctl_run,
 };
 
 /* Command-table entry of `keel reboot`. */
@@ -591,5 +563,37 @@ const struct keel_cmd cmd_reboot_entry = {
 		 "                      while it has not\n"
 		 "  -t, --timeout S     with -w (implied): give up after S seconds\n"
 		 "                      (default 120), say so and exit 1\n",
-	.run = cmd_reboot_run,
+	.run = cmd_domctl_run,
 };
+
+/* The commands that act on one domain with a KEEL_DOMCTL_* operation:
+ * at once (pause, unpause, destroy: cmd_domctl) or by asking the guest
+ * through a button, with -w/-t (shutdown, reboot: cmd_request). */
+static const struct {
+	const struct keel_cmd *entry;
+	uint32_t op;
+	bool ask_guest;
+} domctl_cmds[] = {
+	{ &cmd_pause_entry, KEEL_DOMCTL_PAUSE, false },
+	{ &cmd_unpause_entry, KEEL_DOMCTL_UNPAUSE, false },
+	{ &cmd_destroy_entry, KEEL_DOMCTL_DESTROY, false },
+	{ &cmd_shutdown_entry, KEEL_DOMCTL_SHUTDOWN, true },
+	{ &cmd_reboot_entry, KEEL_DOMCTL_REBOOT, true },
+};
+
+/* Entry point of `keel pause|unpause|destroy|shutdown|reboot <domain>`:
+ * argv[0], the command's name, picks the row of domctl_cmds. */
+static int cmd_domctl_run(int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(domctl_cmds) / sizeof(domctl_cmds[0]); i++) {
+		if (strcmp(argv[0], domctl_cmds[i].entry->name))
+			continue;
+		if (domctl_cmds[i].ask_guest)
+			return cmd_request(domctl_cmds[i].entry, argc, argv, domctl_cmds[i].op);
+		return cmd_domctl(domctl_cmds[i].entry, argc, argv, domctl_cmds[i].op);
+	}
+	fprintf(stderr, "keel: %s: not a domain control command\n", argv[0]);
+	return KEEL_EXIT_FAIL;
+}

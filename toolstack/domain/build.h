@@ -2,8 +2,8 @@
  * Domain builder of the `keel` toolstack: turns a struct config into a
  * running guest. It reads the kernel (bzImage) and ramdisk, lays them out
  * in the guest's fixed physical memory map (keel_abi.h) by the Linux boot
- * protocol, using the hypervisor's own loader (hypervisor/common/
- * linux_boot.c) for the zero page, and then makes the calls
+ * protocol, using the loader it shares with the hypervisor
+ * (lib/bootproto/linux_boot.c) for the zero page, and then makes the calls
  * KEEL_HC_DOMAIN_CREATE, _MEMWRITE and _START. Guest disks are added
  * before the start: file: images are uploaded once (KEEL_HC_IMAGE_OPEN,
  * _WRITE, _DONE; shared by name with other guests) and attached with
@@ -20,6 +20,7 @@
 
 #include "abi.h"
 #include "config.h"
+#include <bootproto/linux_boot.h>
 
 #define BUILD_ZERO_PAGE_PA 0x7000ull /* struct boot_params */
 #define BUILD_CMDLINE_PA 0x8000ull   /* kernel command line */
@@ -32,13 +33,6 @@
 #define BUILD_IMAGE_BASE_CHARS 40u /* basename part of an image name */
 #define BUILD_PROGRESS_MIN_BYTES (16ull << 20) /* bigger uploads report */
 
-/*
- * From hypervisor/include/keel/linux_boot.h and memmap.h. Only build.c
- * (and linux_boot.c) are compiled with -I../hypervisor/include, so other
- * toolstack files see these as opaque.
- */
-struct linux_image;
-struct mem_range;
 
 /* Where everything goes in the guest's physical memory. */
 struct build_layout {
@@ -79,7 +73,7 @@ int build_layout(const struct linux_image *img, uint64_t mem_bytes,
  * @mem_bytes of RAM: RAM below KEEL_GUEST_BIOS_START, reserved up to 1 MiB,
  * RAM from 1 MiB to the end. Returns the number of entries.
  */
-uint32_t build_e820(uint64_t mem_bytes, struct mem_range *out);
+uint32_t build_e820(uint64_t mem_bytes, struct linux_e820_entry *out);
 
 /*
  * Compose the guest's kernel command line into @buf: "console=ttyS0",

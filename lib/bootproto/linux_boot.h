@@ -3,13 +3,34 @@
  * (Documentation/x86/boot.rst and zero-page.rst in the Linux tree): reading
  * the setup header, and building the zero page (struct boot_params) with
  * the command line, initrd, e820 table, ACPI RSDP and VGA text state.
+ *
+ * A small library shared by the hypervisor (dom0's loader) and the
+ * toolstack (the guest builder), with its own unit tests
+ * (tests/unit/test_linux_boot.c). It depends on nothing but <stdint.h>
+ * and <stdbool.h>: no libc, no hypervisor header, so both can build it
+ * as it is. Errors are the negated LINUX_BOOT_E* values, which equal
+ * Linux's errno numbers.
  */
-#ifndef KEEL_LINUX_BOOT_H
-#define KEEL_LINUX_BOOT_H
+#ifndef BOOTPROTO_LINUX_BOOT_H
+#define BOOTPROTO_LINUX_BOOT_H
 
 #include <stdint.h>
 #include <stdbool.h>
-#include <keel/memmap.h>
+
+#define LINUX_BOOT_E2BIG 7
+#define LINUX_BOOT_EINVAL 22
+#define LINUX_BOOT_ENOSYS 38
+
+/* e820 memory types (ACPI 6.4, 15 "System Address Map Interfaces"). */
+#define LINUX_E820_RAM 1u
+#define LINUX_E820_RESERVED 2u
+
+/* One entry of the e820 table handed to Linux. */
+struct linux_e820_entry {
+	uint64_t base;
+	uint64_t len;
+	uint32_t type;
+};
 
 #define LINUX_ZERO_PAGE_BYTES 4096u
 #define LINUX_E820_MAX_ENTRIES 128u
@@ -42,22 +63,24 @@ struct linux_boot_params {
 	uint64_t initrd_pa;
 	uint64_t initrd_bytes;
 	uint64_t acpi_rsdp_pa;   /* 0 = let Linux search */
-	const struct mem_range *e820;
+	const struct linux_e820_entry *e820;
 	uint32_t n_e820;
 	struct linux_vga_state vga;
 };
 
 /*
  * Read the setup header of the bzImage at image (size bytes) into out.
- * Return 0, or -EINVAL naming nothing (the caller says "not a bzImage"),
- * or -ENOSYS if the boot protocol is older than LINUX_MIN_PROTOCOL.
+ * Return 0, or -LINUX_BOOT_EINVAL naming nothing (the caller says "not a
+ * bzImage"), or -LINUX_BOOT_ENOSYS if the boot protocol is older than
+ * LINUX_MIN_PROTOCOL.
  */
 int linux_parse(const void *image, uint64_t size, struct linux_image *out);
 
 /*
  * Build the zero page at zp (LINUX_ZERO_PAGE_BYTES, will be cleared) from
- * the image's setup header and the load parameters p. Return 0, or -E2BIG
- * if the e820 table has more than LINUX_E820_MAX_ENTRIES entries.
+ * the image's setup header and the load parameters p. Return 0, or
+ * -LINUX_BOOT_E2BIG if the e820 table has more than LINUX_E820_MAX_ENTRIES
+ * entries, or -LINUX_BOOT_EINVAL if the setup header runs past the page.
  */
 int linux_build_zero_page(void *zp, const void *image,
 			  const struct linux_boot_params *p);

@@ -1,14 +1,12 @@
 /*
- * The x86 Linux boot protocol, as the hypervisor uses it to start dom0 (and
- * later guests): parse the bzImage setup header and fill a zero page. Pure
- * code with no hardware access, so it is unit-tested on the host. Offsets
+ * The x86 Linux boot protocol, as the hypervisor uses it to start dom0 and
+ * the toolstack to build guests: parse the bzImage setup header and fill a
+ * zero page. Pure code with no hardware access and no library calls, so
+ * both build it as it is and it is unit-tested on the host. Offsets
  * are from Documentation/x86/boot.rst ("The real-mode kernel header") and
  * Documentation/x86/zero-page.rst of Linux 6.1.
  */
-#include <keel/linux_boot.h>
-#include <keel/errno.h>
-#include <keel/string.h>
-#include <keel/le.h>
+#include "linux_boot.h"
 
 #define HDR_SETUP_SECTS 0x1f1
 #define HDR_SYSSIZE 0x1f4
@@ -55,6 +53,25 @@
 #define LOADER_TYPE_UNDEFINED 0xff
 #define LOADFLAG_LOADED_HIGH 0x01
 
+/* Little-endian fields at any alignment, whatever the host's order. */
+static uint64_t le_get(const uint8_t *p, uint32_t n)
+{
+	uint64_t v = 0;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static void le_put(uint8_t *p, uint64_t v, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
 static uint8_t rd8(const uint8_t *p, uint32_t off) { return p[off]; }
 static uint16_t rd16(const uint8_t *p, uint32_t off) { return (uint16_t)le_get(p + off, 2); }
 static uint32_t rd32(const uint8_t *p, uint32_t off) { return (uint32_t)le_get(p + off, 4); }
@@ -72,16 +89,16 @@ int linux_parse(const void *image, uint64_t size, struct linux_image *out)
 
 	if (size < 0x270 || rd16(p, HDR_BOOT_FLAG) != BOOT_FLAG_VALUE ||
 	    rd32(p, HDR_MAGIC) != HDRS_MAGIC)
-		return -EINVAL;
+		return -LINUX_BOOT_EINVAL;
 	out->protocol = rd16(p, HDR_VERSION);
 	if (out->protocol < LINUX_MIN_PROTOCOL)
-		return -ENOSYS;
+		return -LINUX_BOOT_ENOSYS;
 	sects = rd8(p, HDR_SETUP_SECTS);
 	if (sects == 0)
 		sects = 4;
 	out->setup_bytes = (sects + 1) * SECTOR_BYTES;
 	if (out->setup_bytes >= size)
-		return -EINVAL;
+		return -LINUX_BOOT_EINVAL;
 	out->payload_bytes = size - out->setup_bytes;
 	out->pref_address = rd64(p, HDR_PREF_ADDRESS);
 	out->kernel_alignment = rd32(p, HDR_KERNEL_ALIGNMENT);
@@ -92,7 +109,7 @@ int linux_parse(const void *image, uint64_t size, struct linux_image *out)
 	out->xloadflags = rd16(p, HDR_XLOADFLAGS);
 	if (out->init_size < out->payload_bytes || out->kernel_alignment == 0 ||
 	    (out->kernel_alignment & (out->kernel_alignment - 1)))
-		return -EINVAL;
+		return -LINUX_BOOT_EINVAL;
 	return 0;
 }
 
@@ -110,7 +127,7 @@ static void zp_fill_screen_info(uint8_t *zp, const struct linux_vga_state *v)
 	wr16(zp, BP_SCREEN_INFO + SI_VIDEO_POINTS, 16);
 }
 
-static void zp_fill_e820(uint8_t *zp, const struct mem_range *e, uint32_t n)
+static void zp_fill_e820(uint8_t *zp, const struct linux_e820_entry *e, uint32_t n)
 {
 	uint32_t i;
 
@@ -130,15 +147,16 @@ int linux_build_zero_page(void *zp_out, const void *image,
 {
 	const uint8_t *img = image;
 	uint8_t *zp = zp_out;
-	uint32_t hdr_end = HDR_MAGIC + rd8(img, HDR_JUMP + 1);
+	uint32_t hdr_end = HDR_MAGIC + rd8(img, HDR_JUMP + 1), i;
 
 	if (p->n_e820 > LINUX_E820_MAX_ENTRIES)
-		return -E2BIG;
+		return -LINUX_BOOT_E2BIG;
 	if (hdr_end > LINUX_ZERO_PAGE_BYTES)
-		return -EINVAL;
-	memset(zp, 0, LINUX_ZERO_PAGE_BYTES);
-	memcpy(zp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS,
-	       hdr_end - HDR_SETUP_SECTS);
+		return -LINUX_BOOT_EINVAL;
+	for (i = 0; i < LINUX_ZERO_PAGE_BYTES; i++)
+		zp[i] = 0;
+	for (i = HDR_SETUP_SECTS; i < hdr_end; i++)
+		zp[i] = img[i];
 	wr8(zp, HDR_TYPE_OF_LOADER, LOADER_TYPE_UNDEFINED);
 	wr8(zp, HDR_LOADFLAGS, rd8(zp, HDR_LOADFLAGS) | LOADFLAG_LOADED_HIGH);
 	wr32(zp, HDR_CODE32_START, (uint32_t)p->load_addr);

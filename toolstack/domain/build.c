@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <keel/linux_boot.h>
 
 #include "build.h"
 #include "domain.h"
@@ -90,15 +89,15 @@ int build_layout(const struct linux_image *img, uint64_t mem_bytes,
 }
 
 /* The guest's e820 map; see build.h. */
-uint32_t build_e820(uint64_t mem_bytes, struct mem_range *out)
+uint32_t build_e820(uint64_t mem_bytes, struct linux_e820_entry *out)
 {
-	out[0] = (struct mem_range){ 0, KEEL_GUEST_BIOS_START, E820_RAM };
-	out[1] = (struct mem_range){ KEEL_GUEST_BIOS_START,
+	out[0] = (struct linux_e820_entry){ 0, KEEL_GUEST_BIOS_START, LINUX_E820_RAM };
+	out[1] = (struct linux_e820_entry){ KEEL_GUEST_BIOS_START,
 				     KEEL_GUEST_RAM_HIGH_START -
-				     KEEL_GUEST_BIOS_START, E820_RESERVED };
-	out[2] = (struct mem_range){ KEEL_GUEST_RAM_HIGH_START,
+				     KEEL_GUEST_BIOS_START, LINUX_E820_RESERVED };
+	out[2] = (struct linux_e820_entry){ KEEL_GUEST_RAM_HIGH_START,
 				     mem_bytes - KEEL_GUEST_RAM_HIGH_START,
-				     E820_RAM };
+				     LINUX_E820_RAM };
 	return BUILD_E820_ENTRIES;
 }
 
@@ -354,7 +353,7 @@ static void build_release(struct build_job *job)
 static int build_prepare(const struct config *cfg, uint64_t tsc_khz,
 			 struct build_job *job, char *err, size_t err_len)
 {
-	struct mem_range e820[BUILD_E820_ENTRIES];
+	struct linux_e820_entry e820[BUILD_E820_ENTRIES];
 	struct linux_boot_params bp;
 	int ret, len;
 
