@@ -582,7 +582,7 @@ static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_TSC_DEADLINE:
 		vlapic_tsc_deadline_write(lapic_of(v), val, rdtsc());
 		return true;
-	case MSR_SPEC_CTRL: /* loaded around each entry (guest_run) */
+	case MSR_SPEC_CTRL: /* loaded around each entry (guest_enter, guest_exited) */
 		if (!arch_spec_ctrl_bits() || (val & ~arch_spec_ctrl_bits()))
 			return false;
 		v->spec_ctrl = val;
