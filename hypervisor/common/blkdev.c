@@ -10,6 +10,7 @@
 #include <keel/blkdev.h>
 #include <keel/watchdog.h>
 #include <keel/domain.h>
+#include <keel/vpc.h>
 #include <keel/disk.h>
 #include <keel/virtio_blk.h>
 #include <keel/irq_route.h>
@@ -161,7 +162,7 @@ static void blk_service(struct domain *d, struct virtio_blk *b, uint32_t *kick)
  * queue. d->lock held. */
 static void blk_notified(struct domain *d, uint32_t index, uint32_t *kick)
 {
-	blk_service(d, d->disks[index], kick);
+	blk_service(d, d->pc->disks[index], kick);
 }
 
 /*
@@ -173,7 +174,7 @@ int blkdev_attach(struct domain *d, uint32_t kind, uint32_t image_id_in,
 		  uint64_t ram_bytes, uint32_t *slot)
 {
 	uint64_t pages = ALIGN_UP(sizeof(struct virtio_blk), PAGE_SIZE_4K) / PAGE_SIZE_4K;
-	uint32_t n = d->nr_disks;
+	uint32_t n = d->pc->nr_disks;
 	struct disk_image *img = 0;
 	struct virtio_blk *b;
 	uint64_t pa;
@@ -205,8 +206,8 @@ int blkdev_attach(struct domain *d, uint32_t kind, uint32_t image_id_in,
 		mm_free_pages(pa, pages);
 		return rc;
 	}
-	d->disks[n] = b;
-	d->nr_disks = n + 1;
+	d->pc->disks[n] = b;
+	d->pc->nr_disks = n + 1;
 	*slot = n;
 	return 0;
 }
@@ -230,8 +231,8 @@ void blkdev_detach_all(struct domain *d)
 	uint64_t pages = ALIGN_UP(sizeof(struct virtio_blk), PAGE_SIZE_4K) / PAGE_SIZE_4K;
 	uint32_t i;
 
-	for (i = 0; i < d->nr_disks; i++) {
-		struct virtio_blk *b = d->disks[i];
+	for (i = 0; i < d->pc->nr_disks; i++) {
+		struct virtio_blk *b = d->pc->disks[i];
 		struct disk_image *img = b->img;
 		bool shared = img && img->listed;
 		char name[DISK_NAME_BYTES];
@@ -243,9 +244,9 @@ void blkdev_detach_all(struct domain *d)
 		/* Only the registry's own reference left: nobody uses it. */
 		if (shared && image_in_use_only_by_registry(name))
 			disk_registry_remove(&images, name);
-		d->disks[i] = 0;
+		d->pc->disks[i] = 0;
 	}
-	d->nr_disks = 0;
+	d->pc->nr_disks = 0;
 }
 
 /* Add the counters of d's disks to s. */
@@ -253,9 +254,9 @@ void blkdev_stats(struct domain *d, struct keel_domstats *s)
 {
 	uint32_t i;
 
-	s->nr_disks = d->nr_disks;
-	for (i = 0; i < d->nr_disks; i++) {
-		const struct virtio_blk_stats *b = &d->disks[i]->stats;
+	s->nr_disks = d->pc->nr_disks;
+	for (i = 0; i < d->pc->nr_disks; i++) {
+		const struct virtio_blk_stats *b = &d->pc->disks[i]->stats;
 
 		s->blk_reads += b->reads;
 		s->blk_writes += b->writes;

@@ -5,6 +5,7 @@
  * it when it is handed out again).
  */
 #include <keel/domain.h>
+#include <keel/vpc.h>
 #include <keel/virt.h>
 #include <keel/mm.h>
 #include <keel/log.h>
@@ -160,8 +161,8 @@ static int guest_vcpus_create(struct domain *d)
 		v->dom = d;
 		v->id = i;
 		v->state = VCPU_WAIT_SIPI;
-		v->lapic = &d->lapics[i];
-		vlapic_init(&d->lapics[i], i, time_tsc_khz());
+		v->lapic = &d->pc->lapics[i];
+		vlapic_init(&d->pc->lapics[i], i, time_tsc_khz());
 		if (!fpu)
 			return -ENOMEM;
 		v->fpu.area = phys_to_virt(fpu);
@@ -201,7 +202,7 @@ static int guest_acpi_init(struct domain *d)
 
 	if (n < 0)
 		return n;
-	acpi_pm_init(&d->pm);
+	acpi_pm_init(&d->pc->pm);
 	return domain_copy_to_guest(d, GUEST_ACPI_PA, tables, (uint64_t)n);
 }
 
@@ -212,16 +213,16 @@ static int guest_platform_init(struct domain *d)
 
 	struct pci_func panic_fn = {
 		.dev = GUEST_PVPANIC_DEV, .fn = 0, .cfg_read = pvpanic_cfg_read,
-		.cfg_write = pvpanic_cfg_write, .ctx = &d->pvpanic,
+		.cfg_write = pvpanic_cfg_write, .ctx = &d->pc->pvpanic,
 	};
 	int rc;
 
-	vioapic_init(&d->ioapic, GUEST_IOAPIC_ID);
-	ns16550_init(&d->uart);
-	mc146818_init(&d->rtc);
-	pci_host_init(&d->pci);
-	pvpanic_init(&d->pvpanic, (uint32_t)GUEST_PVPANIC_PA);
-	rc = pci_host_add(&d->pci, &panic_fn);
+	vioapic_init(&d->pc->ioapic, GUEST_IOAPIC_ID);
+	ns16550_init(&d->pc->uart);
+	mc146818_init(&d->pc->rtc);
+	pci_host_init(&d->pc->pci);
+	pvpanic_init(&d->pc->pvpanic, (uint32_t)GUEST_PVPANIC_PA);
+	rc = pci_host_add(&d->pc->pci, &panic_fn);
 	if (rc)
 		return rc;
 	n = mptable_build(mp, sizeof(mp), KEEL_GUEST_MPTABLE_PA, d->nr_vcpus,
@@ -235,7 +236,7 @@ static int guest_platform_init(struct domain *d)
 /* Free everything a guest domain holds. Its vCPUs must not be running. */
 static void domain_free(struct domain *d)
 {
-	d->nr_vslots = 0;
+	d->pc->nr_vslots = 0;
 	netdev_detach_all(d);
 	blkdev_detach_all(d);
 	guest_vcpus_free(d);
@@ -271,7 +272,9 @@ static int create_check(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus)
 int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 		  uint32_t *domid)
 {
-	uint64_t pages = ALIGN_UP(sizeof(struct domain), PAGE_SIZE_4K) / PAGE_SIZE_4K;
+	/* The domain and its virtual PC share one zeroed block. */
+	uint64_t pc_off = ALIGN_UP(sizeof(struct domain), 64);
+	uint64_t pages = ALIGN_UP(pc_off + sizeof(struct vpc), PAGE_SIZE_4K) / PAGE_SIZE_4K;
 	uint64_t pa, ring;
 	struct domain *d;
 	int rc = create_check(name, mem_bytes, nr_vcpus);
@@ -283,6 +286,7 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 		return -ENOMEM;
 	d = phys_to_virt(pa);
 	d->self_pages = pages;
+	d->pc = (struct vpc *)((uint8_t *)d + pc_off);
 	d->ops = &guest_ops;
 	strlcpy(d->name, name, sizeof(d->name));
 	watchdog_track_lock(&d->lock, d->name);

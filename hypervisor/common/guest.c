@@ -13,6 +13,7 @@
  */
 #include <keel/guest.h>
 #include <keel/domain.h>
+#include <keel/vpc.h>
 #include <keel/decode.h>
 #include <keel/virt.h>
 #include <keel/irq_route.h>
@@ -67,12 +68,12 @@ static struct vlapic *lapic_of(struct vcpu *v)
 
 static void uart_irq_update(struct domain *d, uint32_t *kick)
 {
-	irq_route_pin(d, GUEST_UART_IRQ, ns16550_irq_level(&d->uart), kick);
+	irq_route_pin(d, GUEST_UART_IRQ, ns16550_irq_level(&d->pc->uart), kick);
 }
 
 static void sci_update(struct domain *d, uint32_t *kick)
 {
-	irq_route_pin(d, GUEST_SCI_IRQ, acpi_pm_sci_level(&d->pm), kick);
+	irq_route_pin(d, GUEST_SCI_IRQ, acpi_pm_sci_level(&d->pc->pm), kick);
 }
 
 /* Press a fixed-feature ACPI button of d (ACPI_PM1_PWRBTN_STS or
@@ -82,7 +83,7 @@ void guest_press_button(struct domain *d, uint16_t status_bit)
 	uint32_t kick = 0;
 
 	spin_lock(&d->lock);
-	acpi_pm_press(&d->pm, status_bit);
+	acpi_pm_press(&d->pc->pm, status_bit);
 	sci_update(d, &kick);
 	spin_unlock(&d->lock);
 	irq_kick(d, kick);
@@ -101,7 +102,7 @@ uint32_t guest_console_input(struct domain *d, const uint8_t *buf, uint32_t n)
 	uint32_t kick = 0, took;
 
 	spin_lock(&d->lock);
-	took = ns16550_rx_push(&d->uart, buf, n);
+	took = ns16550_rx_push(&d->pc->uart, buf, n);
 	uart_irq_update(d, &kick);
 	spin_unlock(&d->lock);
 	irq_kick(d, kick);
@@ -163,19 +164,19 @@ static void reset_write(struct domain *d, uint16_t port, uint8_t size, uint32_t 
 static uint32_t rtc_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
 {
 	(void)size, (void)kick;
-	return mc146818_read(&d->rtc, port - PORT_RTC_INDEX, time_wall_s());
+	return mc146818_read(&d->pc->rtc, port - PORT_RTC_INDEX, time_wall_s());
 }
 
 static void rtc_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
 		      uint32_t *kick)
 {
 	(void)size, (void)kick;
-	mc146818_write(&d->rtc, port - PORT_RTC_INDEX, (uint8_t)val, time_wall_s());
+	mc146818_write(&d->pc->rtc, port - PORT_RTC_INDEX, (uint8_t)val, time_wall_s());
 }
 
 static uint32_t uart_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
 {
-	uint32_t v = ns16550_read(&d->uart, port - PORT_COM1);
+	uint32_t v = ns16550_read(&d->pc->uart, port - PORT_COM1);
 
 	(void)size;
 	uart_irq_update(d, kick);
@@ -186,20 +187,20 @@ static void uart_write(struct domain *d, uint16_t port, uint8_t size, uint32_t v
 		       uint32_t *kick)
 {
 	(void)size;
-	ns16550_write(&d->uart, port - PORT_COM1, (uint8_t)val, uart_tx, d);
+	ns16550_write(&d->pc->uart, port - PORT_COM1, (uint8_t)val, uart_tx, d);
 	uart_irq_update(d, kick);
 }
 
 static uint32_t pm_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
 {
 	(void)kick;
-	return acpi_pm_read(&d->pm, port - GUEST_PM_IO_BASE, size);
+	return acpi_pm_read(&d->pc->pm, port - GUEST_PM_IO_BASE, size);
 }
 
 static void pm_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
 		     uint32_t *kick)
 {
-	if (acpi_pm_write(&d->pm, port - GUEST_PM_IO_BASE, size, val) == ACPI_PM_SLEEP_S5)
+	if (acpi_pm_write(&d->pc->pm, port - GUEST_PM_IO_BASE, size, val) == ACPI_PM_SLEEP_S5)
 		domain_shutdown(d, KEEL_SHUTDOWN_POWEROFF);
 	sci_update(d, kick);
 }
@@ -207,7 +208,7 @@ static void pm_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val
 static uint32_t pci_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
 {
 	(void)kick;
-	return pci_host_read(&d->pci, port, size);
+	return pci_host_read(&d->pc->pci, port, size);
 }
 
 /* 0xCF9 is the reset control register inside the config ports' range. */
@@ -218,7 +219,7 @@ static void pci_write(struct domain *d, uint16_t port, uint8_t size, uint32_t va
 		domain_shutdown(d, KEEL_SHUTDOWN_REBOOT);
 		return;
 	}
-	pci_host_write(&d->pci, port, size, val);
+	pci_host_write(&d->pc->pci, port, size, val);
 	vpci_drain(d, kick); /* MSI-X enable/unmask in config space */
 }
 
@@ -339,21 +340,21 @@ static void lapic_mmio_write(struct vcpu *v, uint64_t gpa, uint32_t val, uint32_
 	if (fx.eoi_level_vector >= 0) {
 		struct vioapic_out out = { 0 };
 
-		vioapic_eoi(&v->dom->ioapic, (uint8_t)fx.eoi_level_vector, &out);
+		vioapic_eoi(&v->dom->pc->ioapic, (uint8_t)fx.eoi_level_vector, &out);
 		irq_route_ioapic_out(v->dom, &out, kick);
 	}
 }
 
 static uint64_t ioapic_mmio_read(struct vcpu *v, uint64_t gpa)
 {
-	return vioapic_read(&v->dom->ioapic, (uint32_t)(gpa & 0xFF));
+	return vioapic_read(&v->dom->pc->ioapic, (uint32_t)(gpa & 0xFF));
 }
 
 static void ioapic_mmio_write(struct vcpu *v, uint64_t gpa, uint32_t val, uint32_t *kick)
 {
 	struct vioapic_out out = { 0 };
 
-	vioapic_write(&v->dom->ioapic, (uint32_t)(gpa & 0xFF), val, &out);
+	vioapic_write(&v->dom->pc->ioapic, (uint32_t)(gpa & 0xFF), val, &out);
 	irq_route_ioapic_out(v->dom, &out, kick);
 }
 
@@ -380,8 +381,8 @@ static uint64_t mmio_read(struct vcpu *v, uint64_t gpa, uint32_t *kick)
 	const struct mmio_range *r;
 	uint64_t val;
 
-	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
-		return pvpanic_mmio_read(&d->pvpanic);
+	if (pvpanic_mmio_hit(&d->pc->pvpanic, gpa))
+		return pvpanic_mmio_read(&d->pc->pvpanic);
 	if (vpci_mmio(d, gpa, 4, false, &val, kick))
 		return val;
 	r = mmio_range_of(gpa);
@@ -394,8 +395,8 @@ static bool mmio_write(struct vcpu *v, uint64_t gpa, uint64_t val, uint32_t *kic
 	struct domain *d = v->dom;
 	const struct mmio_range *r;
 
-	if (pvpanic_mmio_hit(&d->pvpanic, gpa))
-		return pvpanic_mmio_write(&d->pvpanic, (uint8_t)val);
+	if (pvpanic_mmio_hit(&d->pc->pvpanic, gpa))
+		return pvpanic_mmio_write(&d->pc->pvpanic, (uint8_t)val);
 	if (vpci_mmio(d, gpa, 4, true, &val, kick))
 		return false;
 	r = mmio_range_of(gpa);
@@ -662,7 +663,7 @@ static bool guest_vcpu_ready(struct vcpu *v, uint64_t now_tsc)
 		return false;
 	spin_lock(&d->lock);
 	vcpu_sipi_init(v);
-	if (d->net_pending)
+	if (d->pc->net_pending)
 		netdev_poll(d, &kick);
 	vlapic_timer_update(lapic_of(v), now_tsc);
 	if (v->state == VCPU_HALTED && vlapic_pending(lapic_of(v)) >= 0)
@@ -697,7 +698,7 @@ static bool guest_prepare_entry(struct vcpu *v, uint64_t now, uint64_t *timer)
 	if (d->state != DOM_ACTIVE || d->paused || v->state != VCPU_RUNNABLE)
 		return false;
 	spin_lock(&d->lock);
-	if (d->net_pending)
+	if (d->pc->net_pending)
 		netdev_poll(d, &kick);
 	vlapic_timer_update(lapic_of(v), now);
 	vec = vlapic_pending(lapic_of(v));

@@ -10,6 +10,7 @@
  */
 #include <keel/irq_route.h>
 #include <keel/domain.h>
+#include <keel/vpc.h>
 #include <keel/sched.h>
 
 #define IPI_SELF 1
@@ -34,7 +35,7 @@ static void route_msg(struct domain *d, const struct irq_msg *m, uint32_t *kick)
 	uint32_t i;
 
 	for (i = 0; i < d->nr_vcpus; i++) {
-		if (!vlapic_match_dest(&d->lapics[i], m->dest, m->logical))
+		if (!vlapic_match_dest(&d->pc->lapics[i], m->dest, m->logical))
 			continue;
 		deliver_to(&d->vcpus[i], m->vector, m->delivery, m->level, kick);
 		if (m->delivery == IPI_DELIVERY_LOWEST)
@@ -70,7 +71,7 @@ void irq_route_pin(struct domain *d, uint32_t pin, bool level, uint32_t *kick)
 {
 	struct vioapic_out out = { 0 };
 
-	vioapic_set_irq(&d->ioapic, pin, level, &out);
+	vioapic_set_irq(&d->pc->ioapic, pin, level, &out);
 	irq_route_ioapic_out(d, &out, kick);
 }
 
@@ -107,7 +108,7 @@ void irq_route_ipi(struct vcpu *src, const struct vlapic_ipi *ipi, uint32_t *kic
 		case IPI_SELF: hit = t == src; break;
 		case IPI_ALL: hit = true; break;
 		case IPI_ALL_BUT_SELF: hit = t != src; break;
-		default: hit = vlapic_match_dest(&d->lapics[i], ipi->dest, ipi->logical); break;
+		default: hit = vlapic_match_dest(&d->pc->lapics[i], ipi->dest, ipi->logical); break;
 		}
 		if (hit)
 			ipi_one(t, ipi, kick);

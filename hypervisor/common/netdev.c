@@ -13,6 +13,7 @@
 #include <keel/netdev.h>
 #include <keel/watchdog.h>
 #include <keel/domain.h>
+#include <keel/vpc.h>
 #include <keel/vswitch.h>
 #include <keel/virtio_net.h>
 #include <keel/irq_route.h>
@@ -101,7 +102,7 @@ static void nic_notified(struct domain *d, uint32_t index, uint32_t *kick);
  */
 int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 {
-	uint32_t n = d->nr_nics;
+	uint32_t n = d->pc->nr_nics;
 	struct virtio_net *vn;
 	uint64_t pa, qpa;
 	int port, rc;
@@ -127,10 +128,10 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 		mm_free_pages(pa, pages_of(sizeof(*vn)));
 		return rc;
 	}
-	d->nics[n] = vn;
-	d->nic_ports[n] = (uint32_t)port;
-	d->nic_queue_pa[n] = qpa;
-	d->nr_nics = n + 1;
+	d->pc->nics[n] = vn;
+	d->pc->nic_ports[n] = (uint32_t)port;
+	d->pc->nic_queue_pa[n] = qpa;
+	d->pc->nr_nics = n + 1;
 	*slot = n;
 	return 0;
 }
@@ -141,12 +142,12 @@ void netdev_detach_all(struct domain *d)
 {
 	uint32_t i;
 
-	for (i = 0; i < d->nr_nics; i++) {
-		netdev_port_free(d, d->nic_ports[i], d->nic_queue_pa[i]);
-		mm_free_pages(virt_to_phys(d->nics[i]), pages_of(sizeof(struct virtio_net)));
-		d->nics[i] = 0;
+	for (i = 0; i < d->pc->nr_nics; i++) {
+		netdev_port_free(d, d->pc->nic_ports[i], d->pc->nic_queue_pa[i]);
+		mm_free_pages(virt_to_phys(d->pc->nics[i]), pages_of(sizeof(struct virtio_net)));
+		d->pc->nics[i] = 0;
 	}
-	d->nr_nics = 0;
+	d->pc->nr_nics = 0;
 }
 
 /* Tell the owner of port p that frames wait for it. sw_lock held: that
@@ -158,7 +159,7 @@ static void wake_owner(struct domain *self, uint32_t p)
 
 	if (!o)
 		return;
-	__atomic_fetch_or(&o->net_pending, 1u << owners[p].nic, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&o->pc->net_pending, 1u << owners[p].nic, __ATOMIC_RELEASE);
 	if (o == self)
 		return;
 	if (o->is_dom0) {
@@ -204,7 +205,7 @@ static uint64_t nic_service(struct domain *d, uint32_t n, uint32_t *kick)
 	for (round = 0; round < 4; round++) {
 		cnt = 0;
 		w = 0;
-		rc = virtio_net_process(d->nics[n], &mem, time_now_ns(), msgs, &cnt, &w);
+		rc = virtio_net_process(d->pc->nics[n], &mem, time_now_ns(), msgs, &cnt, &w);
 		woke |= w;
 		for (i = 0; i < cnt; i++)
 			irq_route_msi(d, msgs[i].address, msgs[i].data, kick);
@@ -219,7 +220,7 @@ static uint64_t nic_service(struct domain *d, uint32_t n, uint32_t *kick)
  * (netdev_flush_wakeups). */
 static void nic_notified(struct domain *d, uint32_t index, uint32_t *kick)
 {
-	__atomic_fetch_or(&d->net_woke, nic_service(d, index, kick), __ATOMIC_RELAXED);
+	__atomic_fetch_or(&d->pc->net_woke, nic_service(d, index, kick), __ATOMIC_RELAXED);
 }
 
 /* Move frames waiting for d's NICs into its receive rings. Called by one
@@ -227,18 +228,18 @@ static void nic_notified(struct domain *d, uint32_t index, uint32_t *kick)
  * after the lock is dropped by the caller's next exit handling. */
 void netdev_poll(struct domain *d, uint32_t *kick)
 {
-	uint32_t pend = __atomic_exchange_n(&d->net_pending, 0, __ATOMIC_ACQUIRE);
+	uint32_t pend = __atomic_exchange_n(&d->pc->net_pending, 0, __ATOMIC_ACQUIRE);
 	uint32_t n;
 
-	for (n = 0; pend && n < d->nr_nics; n++)
+	for (n = 0; pend && n < d->pc->nr_nics; n++)
 		if (pend & (1u << n))
-			__atomic_fetch_or(&d->net_woke, nic_service(d, n, kick), __ATOMIC_RELAXED);
+			__atomic_fetch_or(&d->pc->net_woke, nic_service(d, n, kick), __ATOMIC_RELAXED);
 }
 
 /* After d->lock is released: tell the owners of ports that got frames. */
 void netdev_flush_wakeups(struct domain *d)
 {
-	uint64_t woke = __atomic_exchange_n(&d->net_woke, 0, __ATOMIC_ACQ_REL);
+	uint64_t woke = __atomic_exchange_n(&d->pc->net_woke, 0, __ATOMIC_ACQ_REL);
 
 	if (woke)
 		wake_ports(d, woke);
@@ -371,14 +372,14 @@ void netdev_stats(struct domain *d, struct keel_domstats *s)
 		s->net_spoofed = ps.src_drops;
 		return;
 	}
-	s->nr_nics = d->nr_nics;
-	for (i = 0; i < d->nr_nics; i++) {
+	s->nr_nics = d->pc->nr_nics;
+	for (i = 0; i < d->pc->nr_nics; i++) {
 		spin_lock(&sw_lock);
-		vswitch_port_stats(&sw, d->nic_ports[i], &ps);
+		vswitch_port_stats(&sw, d->pc->nic_ports[i], &ps);
 		spin_unlock(&sw_lock);
 		s->net_spoofed += ps.src_drops;
 		s->net_drops += ps.src_drops;
-		virtio_net_get_stats(d->nics[i], &ns);
+		virtio_net_get_stats(d->pc->nics[i], &ns);
 		s->net_tx_packets += ns.tx_packets;
 		s->net_tx_bytes += ns.tx_bytes;
 		s->net_rx_packets += ns.rx_packets;

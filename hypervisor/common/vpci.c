@@ -5,6 +5,7 @@
  */
 #include <keel/vpci.h>
 #include <keel/domain.h>
+#include <keel/vpc.h>
 #include <keel/virtio_pci.h>
 #include <keel/irq_route.h>
 #include <keel/errno.h>
@@ -17,20 +18,20 @@ int vpci_add(struct domain *d, uint8_t pci_dev, struct virtio_pci *vp,
 	struct pci_func fn;
 	int rc;
 
-	if (d->nr_vslots >= VPCI_MAX_SLOTS)
+	if (d->pc->nr_vslots >= VPCI_MAX_SLOTS)
 		return -ENOSPC;
 	memset(&fn, 0, sizeof(fn));
 	fn.dev = pci_dev;
 	fn.cfg_read = virtio_pci_cfg_read;
 	fn.cfg_write = virtio_pci_cfg_write;
 	fn.ctx = vp;
-	rc = pci_host_add(&d->pci, &fn);
+	rc = pci_host_add(&d->pc->pci, &fn);
 	if (rc)
 		return rc;
-	d->vslots[d->nr_vslots].vp = vp;
-	d->vslots[d->nr_vslots].notified = notified;
-	d->vslots[d->nr_vslots].index = index;
-	d->nr_vslots++;
+	d->pc->vslots[d->pc->nr_vslots].vp = vp;
+	d->pc->vslots[d->pc->nr_vslots].notified = notified;
+	d->pc->vslots[d->pc->nr_vslots].index = index;
+	d->pc->nr_vslots++;
 	return 0;
 }
 
@@ -40,8 +41,8 @@ bool vpci_io(struct domain *d, uint16_t port, uint8_t size, bool in, uint32_t *v
 {
 	uint32_t i;
 
-	for (i = 0; i < d->nr_vslots; i++) {
-		struct vpci_slot *s = &d->vslots[i];
+	for (i = 0; i < d->pc->nr_vslots; i++) {
+		struct vpci_slot *s = &d->pc->vslots[i];
 
 		if (!virtio_pci_io_hit(s->vp, port))
 			continue;
@@ -62,8 +63,8 @@ bool vpci_mmio(struct domain *d, uint64_t gpa, uint8_t size, bool write, uint64_
 {
 	uint32_t i;
 
-	for (i = 0; i < d->nr_vslots; i++) {
-		struct virtio_pci *vp = d->vslots[i].vp;
+	for (i = 0; i < d->pc->nr_vslots; i++) {
+		struct virtio_pci *vp = d->pc->vslots[i].vp;
 
 		if (!virtio_pci_mmio_hit(vp, gpa))
 			continue;
@@ -84,7 +85,7 @@ void vpci_drain(struct domain *d, uint32_t *kick)
 	struct msi_msg m;
 	uint32_t i;
 
-	for (i = 0; i < d->nr_vslots; i++)
-		while (virtio_pci_take_msg(d->vslots[i].vp, &m))
+	for (i = 0; i < d->pc->nr_vslots; i++)
+		while (virtio_pci_take_msg(d->pc->vslots[i].vp, &m))
 			irq_route_msi(d, m.address, m.data, kick);
 }

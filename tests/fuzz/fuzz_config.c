@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the toolstack's configuration parser
- * (toolstack/config.c), which reads files and command-line overrides that
+ * (toolstack/domain/config.c, config_lex.c and config_disk.c), which reads files and command-line overrides that
  * users write by hand. Each input is parsed as a config file; the
  * contract is checked: 0 or -EINVAL only, an error always names the file
  * and a line, and a config that parses is written back (config_write) to
@@ -15,6 +15,8 @@
  *   cd /tmp && ./fuzz_config -max_total_time=60 /tmp/fuzz_config_corpus
  */
 #include "../../toolstack/domain/config.c"
+#include "../../toolstack/domain/config_lex.c"
+#include "../../toolstack/domain/config_disk.c"
 #include "fuzz.h"
 
 #include <stdlib.h>

@@ -20,6 +20,8 @@
 
 #include "../../lib/bootproto/linux_boot.c"
 #include "../../toolstack/domain/config.c"
+#include "../../toolstack/domain/config_lex.c"
+#include "../../toolstack/domain/config_disk.c"
 #include "../../toolstack/core/format.c"
 #include "../../toolstack/core/domain.c"
 #include "../../toolstack/domain/build.c"

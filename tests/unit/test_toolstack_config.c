@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "../../toolstack/domain/config.c"
+#include "../../toolstack/domain/config_lex.c"
+#include "../../toolstack/domain/config_disk.c"
 
 #include "harness.h"
 

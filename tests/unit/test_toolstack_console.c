@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "../../toolstack/domain/config.c"
+#include "../../toolstack/domain/config_lex.c"
+#include "../../toolstack/domain/config_disk.c"
 #include "../../toolstack/domain/console.c"
 #include "../../toolstack/domain/monitor.c"
 #include "../../toolstack/core/fileio.c"

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "../../toolstack/domain/config.c"
+#include "../../toolstack/domain/config_lex.c"
+#include "../../toolstack/domain/config_disk.c"
 #include "../../toolstack/core/format.c"
 #include "../../toolstack/core/domain.c"
 #include "../../toolstack/tui/keys.c"

@@ -2,8 +2,8 @@
  * Domains: dom0 (the privileged Linux that owns the hardware) and guests
  * (isolated Linux kernels on a minimal virtual PC). A domain owns a nested
  * page table, a description of the RAM it may touch and its vCPUs; a guest
- * also owns its memory chunks, its device models, its console ring and a
- * lock that serialises them across CPUs.
+ * also owns its memory chunks, its virtual PC (keel/vpc.h), its console
+ * ring and a lock that serialises them across CPUs.
  */
 #ifndef KEEL_DOMAIN_H
 #define KEEL_DOMAIN_H
@@ -16,31 +16,11 @@
 #include <keel/domain_ops.h>
 #include <keel/decode.h>
 #include <keel/spinlock.h>
-#include <keel/vlapic.h>
-#include <keel/vioapic.h>
-#include <keel/ns16550.h>
-#include <keel/pci_host.h>
-#include <keel/pvpanic.h>
-#include <keel/acpi_pm.h>
-#include <keel/mc146818.h>
-#include <keel/vpci.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
 #define MAX_DOMAINS 32
 #define GUEST_CHUNK_BYTES PAGE_SIZE_2M
-#define GUEST_IOAPIC_ID 15
-#define GUEST_IOAPIC_PA 0xFEC00000ull
-#define GUEST_LAPIC_PA 0xFEE00000ull
-#define GUEST_UART_IRQ 4
-#define GUEST_PVPANIC_PA 0xFE000000ull /* BAR0 as "firmware" leaves it */
-#define GUEST_PVPANIC_DEV 1
-#define GUEST_ACPI_PA 0xE0000ull       /* RSDP and tables, in the BIOS area */
-#define GUEST_ACPI_BYTES 8192u
-#define GUEST_PM_IO_BASE 0x600         /* PM1a event (4 bytes) + control (2) */
-#define GUEST_PM_IO_BYTES 6
-#define GUEST_SCI_IRQ 9
-#define GUEST_RESET_PORT 0xCF9
 #define GUEST_CONSOLE_RING_BYTES 65536u
 
 enum domain_state {
@@ -51,8 +31,7 @@ enum domain_state {
 	DOM_DYING,    /* being destroyed */
 };
 
-struct virtio_blk;
-struct virtio_net;
+struct vpc;
 
 struct domain {
 	uint32_t id;
@@ -74,23 +53,7 @@ struct domain {
 	uint64_t *chunks;              /* host PA of each 2 MiB chunk of RAM */
 	uint32_t nr_chunks;
 	uint64_t chunks_pa, chunks_pages;
-	struct vlapic lapics[DOMAIN_MAX_VCPUS];
-	struct vioapic ioapic;
-	struct ns16550 uart;
-	struct pci_host pci;
-	struct pvpanic pvpanic;
-	struct acpi_pm pm;
-	struct mc146818 rtc;             /* CMOS clock at ports 0x70-0x71 */
-	struct virtio_blk *disks[4];   /* KEEL_DOMAIN_MAX_DISKS */
-	uint32_t nr_disks;
-	struct virtio_net *nics[4];    /* KEEL_DOMAIN_MAX_NICS */
-	uint32_t nic_ports[4];
-	uint64_t nic_queue_pa[4];
-	uint32_t nr_nics;
-	struct vpci_slot vslots[VPCI_MAX_SLOTS]; /* the disks' and NICs' transports */
-	uint32_t nr_vslots;
-	volatile uint32_t net_pending; /* NICs with frames waiting (bit n) */
-	volatile uint64_t net_woke;    /* ports to wake once d->lock is free */
+	struct vpc *pc;                /* its virtual PC (keel/vpc.h) */
 	uint8_t *con_ring;
 	volatile uint64_t con_pos;     /* console bytes ever written */
 	uint32_t msr_warnings;
