@@ -43,6 +43,8 @@
 #define G6_EAX_ARAT BIT(2)
 #define GE7_EDX_INVTSC BIT(8)
 #define CR4_OSXSAVE_BIT (1ull << 18)
+#define CR4_PKE_BIT (1ull << 22)
+#define G7_ECX_OSPKE BIT(4)
 
 static void hv_leaves(uint32_t leaf, uint32_t hv_version, struct cpuid_out *o)
 {
@@ -59,17 +61,22 @@ static void hv_leaves(uint32_t leaf, uint32_t hv_version, struct cpuid_out *o)
 }
 
 /* Apply dom0's CPUID policy; see cpuid_policy.h. */
-void cpuid_policy_dom0(uint32_t leaf, uint32_t subleaf, uint32_t hv_version,
-		       struct cpuid_out *out)
+void cpuid_policy_dom0(uint32_t leaf, uint32_t subleaf, uint64_t dom0_cr4,
+		       uint32_t hv_version, struct cpuid_out *out)
 {
-	(void)subleaf;
 	if (leaf >= LEAF_HV_FIRST && leaf <= LEAF_HV_LAST) {
 		hv_leaves(leaf, hv_version, out);
 		return;
 	}
 	switch (leaf) {
 	case 0x1:
-		out->ecx = (out->ecx & ~CPUID_1_ECX_VMX) | CPUID_1_ECX_HYPERVISOR;
+		out->ecx = (out->ecx & ~(CPUID_1_ECX_VMX | G1_ECX_OSXSAVE)) | CPUID_1_ECX_HYPERVISOR |
+			   ((dom0_cr4 & CR4_OSXSAVE_BIT) ? G1_ECX_OSXSAVE : 0);
+		break;
+	case 0x7:
+		if (subleaf == 0)
+			out->ecx = (out->ecx & ~G7_ECX_OSPKE) |
+				   ((dom0_cr4 & CR4_PKE_BIT) ? G7_ECX_OSPKE : 0);
 		break;
 	case 0x80000001:
 		out->ecx &= ~CPUID_EXT_ECX_SVM;

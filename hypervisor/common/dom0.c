@@ -22,6 +22,7 @@
 #include <keel/virt.h>
 #include <keel/hv.h>
 #include <keel/mm.h>
+#include <keel/npt.h>
 #include <keel/arch.h>
 #include <keel/cpu.h>
 #include <keel/log.h>
@@ -371,19 +372,19 @@ static int npt_build(const struct dom0_config *cfg)
 	npt_boot_top = limit;
 	for (i = 0; i < n_hidden && cur < limit; i++) {
 		if (hidden[i].base > cur) {
-			rc = pt_map(&dom0.npt, cur, cur, MIN(hidden[i].base, limit) - cur, flags, 21);
+			rc = npt_map(&dom0.npt, cur, cur, MIN(hidden[i].base, limit) - cur, flags, 21);
 			if (rc)
 				return rc;
 		}
 		cur = MAX(cur, hidden[i].base + hidden[i].len);
 	}
 	if (cur < limit) {
-		rc = pt_map(&dom0.npt, cur, cur, limit - cur, flags, 21);
+		rc = npt_map(&dom0.npt, cur, cur, limit - cur, flags, 21);
 		if (rc)
 			return rc;
 	}
 	/* The xAPIC page read-only: writes exit (dom0_lapic_write). */
-	return pt_map(&dom0.npt, arch_lapic_pa(), arch_lapic_pa(), PAGE_SIZE_4K,
+	return npt_map(&dom0.npt, arch_lapic_pa(), arch_lapic_pa(), PAGE_SIZE_4K,
 		      virt->npt_flags_ro, 12);
 }
 
@@ -641,17 +642,17 @@ static int dom0_handle_npf(struct vcpu *v, const struct vm_exit *e)
 				 (unsigned long long)e->gpa);
 		/* A wholly hidden 2 MiB region takes no page table of its own. */
 		if (gpa_all_hidden(big, PAGE_SIZE_2M))
-			rc = pt_map(&dom0.npt, big, sink_2m_pa, PAGE_SIZE_2M, virt->npt_flags_rwx, 21);
+			rc = npt_map(&dom0.npt, big, sink_2m_pa, PAGE_SIZE_2M, virt->npt_flags_rwx, 21);
 		else
-			rc = pt_map(&dom0.npt, page, sink_pa, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
+			rc = npt_map(&dom0.npt, page, sink_pa, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
 	} else if (huge >= npt_boot_top && !gpa_hidden(huge, PAGE_SIZE_1G) &&
 		   arch_cpu_has_1g_pages()) {
 		/* Above the RAM (64-bit BARs, or nothing): no table of its own. */
-		rc = pt_map(&dom0.npt, huge, huge, PAGE_SIZE_1G, virt->npt_flags_rwx, 30);
+		rc = npt_map(&dom0.npt, huge, huge, PAGE_SIZE_1G, virt->npt_flags_rwx, 30);
 	} else if (!gpa_hidden(big, PAGE_SIZE_2M)) {
-		rc = pt_map(&dom0.npt, big, big, PAGE_SIZE_2M, virt->npt_flags_rwx, 21);
+		rc = npt_map(&dom0.npt, big, big, PAGE_SIZE_2M, virt->npt_flags_rwx, 21);
 	} else {
-		rc = pt_map(&dom0.npt, page, page, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
+		rc = npt_map(&dom0.npt, page, page, PAGE_SIZE_4K, virt->npt_flags_rwx, 12);
 	}
 	spin_unlock(&npt_lock);
 	if (rc == 0)
@@ -832,12 +833,14 @@ static void dom0_exited(struct vcpu *v, const struct vm_exit *e, uint64_t entere
 	watchdog_check();
 }
 
-/* Dom0's CPUID: the real CPU's, with virtualization hidden and Keel's
- * signature (cpuid_policy_dom0). */
+/* Dom0's CPUID: the real CPU's, with virtualization hidden, Keel's
+ * signature, and the OS bits of dom0's own CR4 (cpuid_policy_dom0). */
 static void dom0_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_out *o)
 {
-	(void)v;
-	cpuid_policy_dom0(leaf, sub, KEEL_VERSION, o);
+	struct vcpu_paging_state ps;
+
+	virt->vcpu_paging_state(v, &ps);
+	cpuid_policy_dom0(leaf, sub, ps.cr4, KEEL_VERSION, o);
 }
 
 /* Dom0's INVD is done as WBINVD: dom0 drives real devices, so its caches

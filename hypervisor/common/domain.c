@@ -8,6 +8,7 @@
 #include <keel/vpc.h>
 #include <keel/virt.h>
 #include <keel/mm.h>
+#include <keel/npt.h>
 #include <keel/log.h>
 #include <keel/errno.h>
 #include <keel/string.h>
@@ -123,7 +124,7 @@ static int guest_ram_alloc(struct domain *d, uint64_t mem_bytes)
 					      GUEST_CHUNK_BYTES / PAGE_SIZE_4K);
 		if (!d->chunks[i])
 			return -ENOMEM;
-		rc = pt_map(&d->npt, (uint64_t)i * GUEST_CHUNK_BYTES, d->chunks[i],
+		rc = npt_map(&d->npt, (uint64_t)i * GUEST_CHUNK_BYTES, d->chunks[i],
 			    GUEST_CHUNK_BYTES, virt->npt_flags_rwx, 21);
 		if (rc)
 			return rc;

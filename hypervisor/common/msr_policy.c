@@ -57,3 +57,24 @@ bool msr_policy_pat_valid(uint64_t pat)
 	}
 	return true;
 }
+
+#define XCR0_X87 (1ull << 0)
+#define XCR0_SSE (1ull << 1)
+#define XCR0_AVX (1ull << 2)
+#define XCR0_MPX (3ull << 3)        /* BNDREGS, BNDCSR */
+#define XCR0_AVX512 (7ull << 5)     /* opmask, ZMM_Hi256, Hi16_ZMM */
+
+/* Whether XSETBV may load xcr0; see msr_policy.h. */
+bool msr_policy_xcr0_valid(uint64_t xcr0, uint64_t supported)
+{
+	if (!(xcr0 & XCR0_X87) || (xcr0 & ~supported))
+		return false;
+	if ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE))
+		return false;
+	if ((xcr0 & XCR0_MPX) && (xcr0 & XCR0_MPX) != XCR0_MPX)
+		return false;
+	if ((xcr0 & XCR0_AVX512) &&
+	    ((xcr0 & XCR0_AVX512) != XCR0_AVX512 || !(xcr0 & XCR0_AVX)))
+		return false;
+	return true;
+}

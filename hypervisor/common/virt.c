@@ -1,7 +1,7 @@
 /*
  * Choosing the virtualization backend once at boot. The CPU vendor picks
- * the candidate (AMD-V on AMD and Hygon); its probe says whether it can
- * run. Intel VT-x has no backend yet, which is reported as such.
+ * the candidate (AMD-V on AMD and Hygon, VT-x on Intel); its probe says
+ * whether it can run, and if not, why.
  */
 #include <keel/virt.h>
 #include <keel/arch.h>
@@ -18,11 +18,8 @@ int virt_probe(char *why, uint32_t why_len)
 
 	if (strcmp(vendor, "AuthenticAMD") == 0 || strcmp(vendor, "HygonGenuine") == 0)
 		return svm_probe(&virt, why, why_len);
-	if (strcmp(vendor, "GenuineIntel") == 0) {
-		ksnprintf(why, why_len,
-			  "Intel VT-x is not supported yet (the VMX backend is still to come)");
-		return -ENOSYS;
-	}
+	if (strcmp(vendor, "GenuineIntel") == 0)
+		return vmx_probe(&virt, why, why_len);
 	ksnprintf(why, why_len, "unknown CPU vendor \"%s\"", vendor);
 	return -ENOSYS;
 }

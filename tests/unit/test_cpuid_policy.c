@@ -21,21 +21,21 @@ static void test_signature(void)
 	struct cpuid_out o = ones();
 	char sig[13] = { 0 };
 
-	cpuid_policy_dom0(0x40000000, 0, 0x000100, &o);
+	cpuid_policy_dom0(0x40000000, 0, 0, 0x000100, &o);
 	CHECK_EQ_U64(o.eax, 0x40000001);
 	memcpy(sig, &o.ebx, 4);
 	memcpy(sig + 4, &o.ecx, 4);
 	memcpy(sig + 8, &o.edx, 4);
 	CHECK_EQ_STR(sig, "KeelKeelKeel");
 	o = ones();
-	cpuid_policy_dom0(0x40000001, 0, 0x000100, &o);
+	cpuid_policy_dom0(0x40000001, 0, 0, 0x000100, &o);
 	CHECK_EQ_U64(o.eax, 0x000100);
 	CHECK_EQ_U64(o.ebx, KEEL_ABI_VERSION);
 	CHECK_EQ_U64(o.ecx, 0);
 	/* Linux probes Xen/KVM at 0x40000100 steps: all zero, no signature. */
 	for (uint32_t leaf = 0x40000100; leaf < 0x40010000; leaf += 0x100) {
 		o = ones();
-		cpuid_policy_dom0(leaf, 0, 1, &o);
+		cpuid_policy_dom0(leaf, 0, 0, 1, &o);
 		CHECK(o.eax == 0 && o.ebx == 0 && o.ecx == 0 && o.edx == 0);
 	}
 }
@@ -44,23 +44,38 @@ static void test_feature_bits(void)
 {
 	struct cpuid_out o = ones();
 
-	cpuid_policy_dom0(1, 0, 1, &o);
+	cpuid_policy_dom0(1, 0, 0, 1, &o);
 	CHECK_EQ_U64(o.ecx & (1u << 31), 1u << 31);
 	CHECK_EQ_U64(o.ecx & (1u << 5), 0);          /* VMX hidden */
+	CHECK_EQ_U64(o.ecx & (1u << 27), 0);         /* OSXSAVE: dom0's CR4 has none */
+	o = ones();
+	cpuid_policy_dom0(1, 0, 1ull << 18, 1, &o);
+	CHECK_EQ_U64(o.ecx & (1u << 27), 1u << 27);  /* OSXSAVE follows dom0's CR4 */
+	o = (struct cpuid_out){ 0, 0, 0, 0 };
+	cpuid_policy_dom0(1, 0, 1ull << 18, 1, &o);
+	CHECK_EQ_U64(o.ecx & (1u << 27), 1u << 27);  /* not the hypervisor's */
+	o = ones();
+	cpuid_policy_dom0(7, 0, 0, 1, &o);
+	CHECK_EQ_U64(o.ecx & (1u << 4), 0);          /* OSPKE: no CR4.PKE */
+	o = (struct cpuid_out){ 0, 0, 0, 0 };
+	cpuid_policy_dom0(7, 0, 1ull << 22, 1, &o);
+	CHECK_EQ_U64(o.ecx, 1u << 4);
+	o = ones();
+	cpuid_policy_dom0(1, 0, 0, 1, &o);
 	CHECK_EQ_U64(o.edx, 0xffffffff);
 	o = (struct cpuid_out){ 0, 0, 0, 0 };
-	cpuid_policy_dom0(1, 0, 1, &o);
+	cpuid_policy_dom0(1, 0, 0, 1, &o);
 	CHECK_EQ_U64(o.ecx, 1u << 31);               /* set even if absent */
 	o = ones();
-	cpuid_policy_dom0(0x80000001, 0, 1, &o);
+	cpuid_policy_dom0(0x80000001, 0, 0, 1, &o);
 	CHECK_EQ_U64(o.ecx, 0xffffffff & ~4u);       /* SVM hidden */
 	CHECK_EQ_U64(o.edx, 0xffffffff);
 	o = ones();
-	cpuid_policy_dom0(0x8000000A, 0, 1, &o);     /* SVM leaf empty */
+	cpuid_policy_dom0(0x8000000A, 0, 0, 1, &o);     /* SVM leaf empty */
 	CHECK(o.eax == 0 && o.ebx == 0 && o.ecx == 0 && o.edx == 0);
 	o = ones();
-	cpuid_policy_dom0(7, 0, 1, &o);              /* others untouched */
-	CHECK(o.eax == 0xffffffff && o.ebx == 0xffffffff);
+	cpuid_policy_dom0(7, 0, 0, 1, &o);              /* others untouched */
+	CHECK(o.eax == 0xffffffff && o.ebx == 0xffffffff && o.edx == 0xffffffff);
 }
 
 /* Guests see the speculation controls the CPU has (the hypervisor makes

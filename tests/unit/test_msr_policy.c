@@ -49,8 +49,28 @@ static void test_pat(void)
 	CHECK(!msr_policy_pat_valid(~0ull));
 }
 
+/* XCR0 takes what the CPU has, in the combinations SDM vol. 1, 13.3 allows. */
+static void test_xcr0(void)
+{
+	uint64_t cpu = 0xE7; /* x87 SSE AVX + AVX-512 */
+
+	CHECK(msr_policy_xcr0_valid(0x1, cpu));
+	CHECK(msr_policy_xcr0_valid(0x3, cpu));
+	CHECK(msr_policy_xcr0_valid(0x7, cpu));
+	CHECK(msr_policy_xcr0_valid(0xE7, cpu));
+	CHECK(!msr_policy_xcr0_valid(0x0, cpu));     /* x87 is never off */
+	CHECK(!msr_policy_xcr0_valid(0x2, cpu));
+	CHECK(!msr_policy_xcr0_valid(0x5, cpu));     /* AVX without SSE */
+	CHECK(!msr_policy_xcr0_valid(0x27, cpu));    /* part of AVX-512 */
+	CHECK(!msr_policy_xcr0_valid(0xE3, cpu));    /* AVX-512 without AVX */
+	CHECK(!msr_policy_xcr0_valid(0x207, cpu));   /* PKRU: the CPU lacks it */
+	CHECK(msr_policy_xcr0_valid(0x1B, 0x1F));    /* MPX pair */
+	CHECK(!msr_policy_xcr0_valid(0x0B, 0x1F));   /* half of MPX */
+}
+
 int main(void)
 {
+	test_xcr0();
 	test_which();
 	test_write();
 	test_pat();

@@ -84,8 +84,10 @@ static void test_features(void)
 	fmt_features(0x1ff, buf, sizeof(buf));
 	CHECK_STR(buf, "npt nrips decode_assists vmcb_clean flush_by_asid "
 		       "avic vgif x2apic tsc_invariant");
-	fmt_features(KEEL_FEAT_VGIF | 1u << 9 | 1u << 31, buf, sizeof(buf));
-	CHECK_STR(buf, "vgif bit9 bit31");
+	fmt_features(KEEL_FEAT_NPT | KEEL_FEAT_VPID | KEEL_FEAT_UNRESTRICTED_GUEST, buf, sizeof(buf));
+	CHECK_STR(buf, "npt vpid unrestricted_guest");
+	fmt_features(KEEL_FEAT_VGIF | 1u << 11 | 1u << 31, buf, sizeof(buf));
+	CHECK_STR(buf, "vgif bit11 bit31");
 	CHECK(fmt_features(0x1ff, buf, 8) == -ENOSPC);
 	CHECK_STR(buf, "npt nri");
 }

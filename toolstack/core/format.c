@@ -16,7 +16,7 @@
 static const char *const fmt_feature_names[] = {
 	"npt",	       "nrips",	 "decode_assists", "vmcb_clean",
 	"flush_by_asid", "avic", "vgif",	   "x2apic",
-	"tsc_invariant",
+	"tsc_invariant", "vpid", "unrestricted_guest",
 };
 
 /* Start writing into a buffer; see format.h. */

@@ -64,6 +64,19 @@ bool arch_cpu_has_x2apic(void)
 	return (r.ecx & CPUID_1_ECX_X2APIC) != 0;
 }
 
+/* Whether the TSC runs at a constant rate in every power state (CPUID
+ * Fn8000_0007_EDX[8] on AMD and Intel; SDM vol. 3B, 18.17.1). */
+bool arch_cpu_has_invariant_tsc(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(0x80000000, 0, &r);
+	if (r.eax < 0x80000007)
+		return false;
+	cpuid_count(0x80000007, 0, &r);
+	return (r.edx & (1u << 8)) != 0;
+}
+
 /* Reset the machine: the PCI reset port 0xCF9, then the keyboard
  * controller, then a triple fault through an empty IDT. */
 void arch_reset_machine(void)

@@ -29,6 +29,7 @@ void __noreturn arch_reset_machine(void);
 const char *arch_cpu_vendor(void);
 bool arch_cpu_is_qemu_tcg(void);
 bool arch_cpu_has_x2apic(void);
+bool arch_cpu_has_invariant_tsc(void);
 bool arch_cpu_has_1g_pages(void);
 void arch_fpu_init_cpu(void);
 uint32_t arch_fpu_area_bytes(void);

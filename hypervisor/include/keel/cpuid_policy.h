@@ -15,10 +15,13 @@ struct cpuid_out {
 
 /*
  * Adjust out (the hardware's answer for leaf/subleaf) to what dom0 may see.
- * hv_version is reported in leaf 0x40000001. Pure: no hardware access.
+ * hv_version is reported in leaf 0x40000001. dom0_cr4 is dom0's own CR4:
+ * the OSXSAVE and OSPKE bits mirror it (SDM vol. 2A, CPUID), not the CR4
+ * the hypervisor runs with where it executes CPUID. Pure: no hardware
+ * access.
  */
-void cpuid_policy_dom0(uint32_t leaf, uint32_t subleaf, uint32_t hv_version,
-		       struct cpuid_out *out);
+void cpuid_policy_dom0(uint32_t leaf, uint32_t subleaf, uint64_t dom0_cr4,
+		       uint32_t hv_version, struct cpuid_out *out);
 
 /*
  * Adjust out (the hardware's answer) to what a guest vCPU may see on the

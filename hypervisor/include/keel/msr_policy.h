@@ -30,4 +30,12 @@ uint64_t msr_policy_shared_cfg_write(uint64_t cur, uint64_t val);
  * 12.12.2 "IA32_PAT MSR"). Any other value is a #GP. */
 bool msr_policy_pat_valid(uint64_t pat);
 
+/* Whether XSETBV may load xcr0 into XCR0 on a CPU whose XSAVE components
+ * are supported (Intel SDM vol. 1, 13.3 "Enabling the XSAVE Feature Set";
+ * XSETBV in vol. 2C): x87 always on, nothing the CPU lacks, AVX only with
+ * SSE, the AVX-512 trio together and only with AVX, MPX's pair together.
+ * Anything else is a #GP. VT-x traps every XSETBV; its backend checks
+ * with this before loading a guest's value. */
+bool msr_policy_xcr0_valid(uint64_t xcr0, uint64_t supported);
+
 #endif

@@ -1,6 +1,6 @@
 /*
  * The vendor-neutral interface to hardware virtualization. One backend
- * (AMD-V now, Intel VT-x later) is chosen once at boot by virt_probe() and
+ * (AMD-V or Intel VT-x) is chosen once at boot by virt_probe() and
  * reached through the ops table `virt`. Common code never tests the vendor.
  */
 #ifndef KEEL_VIRT_H
@@ -63,6 +63,14 @@ struct virt_ops {
 	/* Nested page-table entry flags for RWX user-accessible memory. */
 	uint64_t npt_flags_rwx;
 	uint64_t npt_flags_ro;  /* readable (and executable), not writable */
+	/* Largest nested page: 30 (1 GiB) or 21 (2 MiB). */
+	uint32_t npt_page_shift_max;
+	/* Of the host-physical bytes [hpa, hpa + size), how many from hpa
+	 * (at least 4 KiB, at most size) have one memory type, with the
+	 * nested leaf-entry bits that give it in *flags: 0 where the CPU
+	 * applies the host's MTRRs itself (AMD NPT), the MTRRs' type where
+	 * the entry replaces them (Intel EPT). Used through npt_map. */
+	uint64_t (*npt_mem_run)(uint64_t hpa, uint64_t size, uint64_t *flags);
 };
 
 extern const struct virt_ops *virt;
@@ -76,5 +84,6 @@ int virt_probe(char *why, uint32_t why_len);
 
 /* Backend probes: 0 and *ops set, or -errno and a reason. */
 int svm_probe(const struct virt_ops **ops, char *why, uint32_t why_len);
+int vmx_probe(const struct virt_ops **ops, char *why, uint32_t why_len);
 
 #endif

@@ -106,6 +106,8 @@ typedef int64_t keel_s64;
 #define KEEL_FEAT_VGIF (1u << 6)           /* SVM virtual GIF */
 #define KEEL_FEAT_X2APIC (1u << 7)         /* CPU has x2APIC */
 #define KEEL_FEAT_TSC_INVARIANT (1u << 8)  /* invariant TSC */
+#define KEEL_FEAT_VPID (1u << 9)           /* VMX virtual-processor ids */
+#define KEEL_FEAT_UNRESTRICTED_GUEST (1u << 10) /* VMX unrestricted guest */
 
 #define KEEL_MAX_CPUS 64
 

@@ -174,8 +174,9 @@ boot_gdt:
 	.quad 0x00AF9A000000FFFF /* 0x08: 64-bit code */
 	.quad 0x00CF92000000FFFF /* 0x10: data */
 	.quad 0x00CF9A000000FFFF /* 0x18: 32-bit code */
+	.quad 0, 0               /* 0x20: the TSS (filled by tss_load) */
 boot_gdt_desc:
-	.word 31
+	.word 47
 	.quad boot_gdt
 	.globl boot_mb_magic, boot_mb_info
 boot_mb_magic:

@@ -29,7 +29,6 @@
 #define CPUID_SVM_EDX_DECODE (1u << 7)
 #define CPUID_SVM_EDX_AVIC (1u << 13)
 #define CPUID_SVM_EDX_VGIF (1u << 16)
-#define CPUID_PM_EDX_INVTSC (1u << 8)
 #define VM_CR_LOCK (1ull << 3)
 #define VM_CR_SVMDIS (1ull << 4)
 #define EFER_GUEST_BITS (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME | \
@@ -628,12 +627,17 @@ static uint32_t svm_features(void)
 	f |= (r.edx & CPUID_SVM_EDX_AVIC) ? KEEL_FEAT_AVIC : 0;
 	f |= (r.edx & CPUID_SVM_EDX_VGIF) ? KEEL_FEAT_VGIF : 0;
 	f |= arch_cpu_has_x2apic() ? KEEL_FEAT_X2APIC : 0;
-	cpuid_count(0x80000000, 0, &r);
-	if (r.eax >= 0x80000007) {
-		cpuid_count(0x80000007, 0, &r);
-		f |= (r.edx & CPUID_PM_EDX_INVTSC) ? KEEL_FEAT_TSC_INVARIANT : 0;
-	}
+	f |= arch_cpu_has_invariant_tsc() ? KEEL_FEAT_TSC_INVARIANT : 0;
 	return f;
+}
+
+/* Nested paging combines the host's MTRRs with the nested entries'
+ * PAT bits (15.25.8): one run, no extra bits. */
+static uint64_t svm_npt_mem_run(uint64_t hpa, uint64_t size, uint64_t *flags)
+{
+	(void)hpa;
+	*flags = 0;
+	return size;
 }
 
 static struct virt_ops svm_ops = {
@@ -656,6 +660,8 @@ static struct virt_ops svm_ops = {
 	.vcpu_dump = svm_vcpu_dump,
 	.npt_flags_rwx = 0x7, /* P, RW, US: nested entries need US (15.25.5) */
 	.npt_flags_ro = 0x5,  /* P, US */
+	.npt_page_shift_max = 30,
+	.npt_mem_run = svm_npt_mem_run,
 };
 
 /*

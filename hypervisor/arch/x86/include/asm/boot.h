@@ -8,6 +8,7 @@
 
 #define KERNEL_CS 0x08 /* 64-bit code */
 #define KERNEL_DS 0x10 /* flat data */
+#define KERNEL_TSS 0x20 /* 64-bit TSS (arch/x86/tss.c) */
 #define CODE32_CS 0x18 /* 32-bit code, used by the AP trampoline */
 
 #define STACK_SIZE_BYTES 16384 /* per-CPU stack; also its alignment */
