@@ -27,8 +27,13 @@ need_root() {
 }
 
 # mounts_under DIR: the mount points at or below DIR (none: no output).
+# /proc/self/mounts names them by their physical path, so DIR is resolved
+# first: reached through a symbolic link (a cache/ linked elsewhere), its
+# mounts would otherwise go unseen, stay mounted, and a later cp -a of the
+# tree would copy the live /proc.
 mounts_under() {
-	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts
+	d=$(cd "$1" 2>/dev/null && pwd -P) || d=$1
+	awk -v d="$d" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts
 }
 
 # rm_tree DIR: rm -rf DIR, but never through a mount point below it (a

@@ -51,6 +51,8 @@
 #define MSR_PRED_CMD 0x49u
 #define PRED_CMD_IBPB 1ull
 #define MSR_UCODE_REV 0x8Bu
+#define MSR_MISC_ENABLE 0x1A0u /* read without a fault handler by Linux's verify_cpu on Intel */
+#define MISC_ENABLE_GUEST ((1ull << 11) | (1ull << 12)) /* BTS and PEBS unavailable (SDM vol. 4, 2.1) */
 #define MSR_TSC_AUX 0xC0000103u
 #define MSR_AMD_NB_CFG 0xC001001Fu
 #define MSR_AMD_INT_PENDING 0xC0010055u /* read by Linux's AMD E400 check: 0 = no C1E */
@@ -567,6 +569,9 @@ static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_AMD_INT_PENDING:
 		*val = 0;
 		return true;
+	case MSR_MISC_ENABLE:
+		*val = MISC_ENABLE_GUEST;
+		return true;
 	default:
 		return false;
 	}
@@ -579,6 +584,7 @@ static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_TSC:
 	case MSR_UCODE_REV:
 	case MSR_AMD_NB_CFG:
+	case MSR_MISC_ENABLE:
 		return true; /* accepted and ignored */
 	case MSR_TSC_DEADLINE:
 		vlapic_tsc_deadline_write(lapic_of(v), val, rdtsc());

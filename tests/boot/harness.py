@@ -60,6 +60,9 @@ def install_signal_handlers():
 class Machine:
     """One QEMU run. Serial on stdin/stdout pipes; optional monitor socket."""
 
+    # Slower machines (Bochs) multiply every wait by this.
+    timeout_scale = 1.0
+
     def __init__(self, name, cpu="max", smp=2, mem=1024, iso=None, extra=None):
         self.name = name
         self.iso = iso or os.environ.get("KEEL_ISO", DEFAULT_ISO)
@@ -111,18 +114,30 @@ class Machine:
                 data = os.read(fd, 4096)
             except OSError:
                 data = b""
-            if not data:
-                with self.lock:
-                    self.eof = True
-                    self.lock.notify_all()
+            if not self._feed(data):
                 return
-            text = data.decode("utf-8", errors="replace")
+
+    def _feed(self, data):
+        """Take bytes the machine's serial port sent (b"" at its end) into
+        the buffer and the log, and wake the waiters. False at the end."""
+        if not data:
             with self.lock:
-                self.buf += text
-                if self.log:
-                    self.log.write(text)
-                    self.log.flush()
+                self.eof = True
                 self.lock.notify_all()
+            return False
+        text = data.decode("utf-8", errors="replace")
+        now = self.elapsed()
+        with self.lock:
+            self.buf += text
+            if self.log:
+                self.log.write(text)
+                self.log.flush()
+            self._on_text(text, now)
+            self.lock.notify_all()
+        return True
+
+    def _on_text(self, text, now):
+        """Hook for subclasses: text arrived at now s (lock held)."""
 
     def close(self):
         if self.proc and self.proc.poll() is None:
@@ -182,6 +197,7 @@ class Machine:
         out of the text first. Raises TestFailure on timeout or if QEMU
         exits."""
         rx = re.compile(pattern, re.M)
+        timeout *= self.timeout_scale
         deadline = time.monotonic() + timeout * SCALE
         with self.lock:
             while True:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the Keel boot tests against out/keel.iso (QEMU, TCG).
+"""Run the Keel boot tests against out/keel.iso (QEMU TCG; Bochs for VT-x).
 
 Usage: tests/boot/run.py [-k PATTERN] [--list] [--iso PATH]
 

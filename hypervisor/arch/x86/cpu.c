@@ -97,6 +97,7 @@ void arch_reset_machine(void)
 /* Arm this CPU's scheduling timer for TSC value deadline_tsc. */
 void arch_timer_arm(uint64_t deadline_tsc)
 {
+	this_cpu()->timer_deadline_tsc = deadline_tsc;
 	lapic_timer_arm(deadline_tsc);
 }
 

@@ -33,6 +33,7 @@ struct cpu {
 	void *vendor;        /* backend per-CPU state (e.g. SVM host save area) */
 	struct vcpu *current;
 	volatile uint32_t nmi_pending; /* host NMIs to forward to dom0 */
+	uint64_t timer_deadline_tsc;   /* when its hypervisor timer fires (arch_timer_arm) */
 	/* The watchdog (common/watchdog.c): */
 	volatile uint64_t beat_tsc;    /* TSC at this CPU's last progress */
 	volatile bool watched;         /* beats are expected from it */

@@ -608,6 +608,22 @@ static void write_dr6(uint64_t v)
 	__asm__ volatile("mov %0, %%dr6" : : "r"(v));
 }
 
+/* An isolated vCPU's backstop for the end of its slice: the VMX-
+ * preemption timer (25.5.1) set to this CPU's own timer deadline. The
+ * host's timer interrupt exits by itself on a CPU, but Bochs masks it
+ * while a guest that was entered with IF=0 keeps IF=0 (a Linux kernel
+ * decompressing itself), which would let such a guest keep its CPU. */
+static void vmx_preempt_arm(void)
+{
+	uint64_t deadline = this_cpu()->timer_deadline_tsc, now = rdtsc(), ticks = 0;
+
+	if (!(vmx_caps.pin_ctl[PROFILE_ISOLATED] & PIN_PREEMPTION_TIMER))
+		return;
+	if (deadline > now)
+		ticks = (deadline - now) >> vmx_caps.preempt_rate;
+	vmcs_write(PREEMPTION_TIMER_VALUE, ticks > 0xFFFFFFFFull ? 0xFFFFFFFFull : ticks);
+}
+
 /* Run v on this CPU until an exit common code must handle; see virt.h.
  * DR6 is not in the VMCS: an isolated vCPU's is switched here. */
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -624,8 +640,10 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vmcs_write(GUEST_RIP, v->regs.rip);
 		vmcs_write(GUEST_RSP, v->regs.rsp);
 		vmcs_write(GUEST_RFLAGS, v->regs.rflags);
-		if (!s->passthrough)
+		if (!s->passthrough) {
 			write_dr6(s->dr6);
+			vmx_preempt_arm();
+		}
 		if (vmx_enter(&v->regs, s->launched)) {
 			vmx_entry_failed(v, e);
 			return;
@@ -795,6 +813,8 @@ static int vmx_controls(char *why, uint32_t why_len)
 
 		rc = need(vmx_ctl_adjust(vmx_caps.pin, pin, &vmx_caps.pin_ctl[i]),
 			  "NMI exiting, virtual NMIs or external-interrupt exiting", why, why_len);
+		if (i == PROFILE_ISOLATED && (vmx_caps.pin >> 32 & PIN_PREEMPTION_TIMER))
+			vmx_caps.pin_ctl[i] |= PIN_PREEMPTION_TIMER;
 		if (!rc)
 			rc = need(vmx_ctl_adjust(vmx_caps.proc, proc | PROC_DYNAMIC, &vmx_caps.proc_ctl[i]),
 				  "a primary execution control it needs", why, why_len);
@@ -840,6 +860,7 @@ static int vmx_read_caps(char *why, uint32_t why_len)
 	vmx_caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
 	vmx_caps.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
 	vmx_caps.cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+	vmx_caps.preempt_rate = VMX_MISC_PREEMPT_RATE(rdmsr(MSR_VMX_MISC));
 	if (!(vmx_caps.proc >> 32 & PROC_SECONDARY_CONTROLS)) {
 		ksnprintf(why, why_len, "the CPU's VT-x has no EPT (no secondary controls)");
 		return -ENOSYS;

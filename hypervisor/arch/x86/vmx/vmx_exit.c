@@ -222,6 +222,7 @@ bool vmx_exit_translate(struct vcpu *v, struct vm_exit *e)
 	case EXIT_REASON_EXCEPTION_NMI:
 		return exception_nmi(s, e);
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_PREEMPTION_TIMER: /* this CPU's timer is due (vmx.c) */
 		e->reason = VM_EXIT_INTR;
 		return true;
 	case EXIT_REASON_TRIPLE_FAULT:

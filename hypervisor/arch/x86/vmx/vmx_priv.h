@@ -17,6 +17,7 @@ struct vmx_caps {
 	uint64_t pin, proc, proc2, exit, entry; /* the TRUE_* MSRs where there are */
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint64_t ept_vpid;
+	uint32_t preempt_rate;    /* VMX-preemption timer: 2^rate TSC cycles a tick */
 	/* Control values for each profile, computed at probe. */
 	uint32_t pin_ctl[2], proc_ctl[2], proc2_ctl[2];
 	uint32_t exit_ctl, entry_ctl;

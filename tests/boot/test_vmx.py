@@ -1,0 +1,88 @@
+"""Boot tests on Intel VT-x (issue 13): Bochs with cpu model
+corei7_skylake_x (VMX with EPT, VPID and unrestricted guest), driven like
+the QEMU machines (tests/boot/bochs.py's BochsMachine is a harness.Machine).
+Bochs runs about 100 million instructions per second, so dom0 takes 4-6
+minutes to reach its shell; the tests share that one boot. Registered into
+test_boot's table (imported at its end); select them with -k vmx."""
+
+import test_boot
+from bochs import BochsMachine
+from test_boot import (check, free_mib, guest_console, guest_run, keel_info, list_states,
+                       test, wait_guest_ready, wait_seen)
+
+VMX_STATE = {}
+
+
+def boot_bochs_vmx():
+    m = BochsMachine(name="bochs-vmx", cpu="corei7_skylake_x", smp=3, mem=2048).start()
+    m.boot_entry("keel-serial", timeout=300)
+    m.wait_for(r"virtualization: vmx", 300, "'virtualization: vmx' from the hypervisor")
+    m.wait_shell(timeout=1200)
+    return m
+
+
+test_boot.FIXTURES["bochs-vmx"] = boot_bochs_vmx
+
+
+@test("vmx_dom0_runs_on_vtx", "bochs-vmx")
+def t_vmx_dom0(m):
+    info, raw = keel_info(m)
+    check(info.get("backend") == "vmx", "keel info does not say 'backend: vmx':\n%s" % raw)
+    feats = info.get("features", "").split()
+    for f in ("npt", "unrestricted_guest"):
+        check(f in feats, "keel info's features lack %r:\n%s" % (f, raw))
+    out, rc = m.run("grep -c vmx /proc/cpuinfo; echo rc=$?")
+    check(out.strip().startswith("0"), "dom0 sees VMX in /proc/cpuinfo: %r" % out)
+
+
+# The hidden-memory test of the AMD machine, unchanged, on VT-x: EPT must
+# hide the hypervisor and the pool from dom0 the way NPT does.
+test("vmx_hidden_memory", "bochs-vmx")(test_boot.t_isolation)
+
+
+# Guests on VT-x: the isolated profile (every port and MSR exits, HLT and
+# external interrupts exit, interrupts injected through the VM-entry
+# interruption field). Two guests at once, one with 2 vCPUs, on the two
+# pool CPUs of this 3-CPU machine (a guest gets at most as many vCPUs as
+# the pool has CPUs).
+@test("vmx_guests_boot_and_answer", "bochs-vmx")
+def t_vmx_guests(m):
+    VMX_STATE["free_before"] = free_mib(m)
+    out, rc = m.run("keel create tiny", timeout=300)
+    check(rc == 0 and "Started domain tiny" in out, "keel create tiny failed: %r" % out)
+    out, rc = m.run("keel create tiny name=tiny2 vcpus=2 on_crash=preserve", timeout=300)
+    check(rc == 0 and "Started domain tiny2" in out, "keel create tiny2 failed: %r" % out)
+    wait_guest_ready(m, "tiny", timeout=900)
+    wait_guest_ready(m, "tiny2", timeout=900)
+    out = guest_run(m, "tiny", "echo answer-$(hostname)", timeout=300)
+    check("answer-tiny" in out, "tiny did not answer on its console: %r" % out[-300:])
+    out = guest_run(m, "tiny2", "echo cpus=$(grep -c ^processor /proc/cpuinfo)", timeout=300)
+    check("cpus=2" in out, "tiny2 does not see 2 CPUs: %r" % out[-300:])
+    check(not m.seen(r"watchdog: CPU \d+ has made no progress"),
+          "the watchdog saw a CPU stuck while the guests booted")
+
+
+@test("vmx_guest_crash_leaves_others_running", "bochs-vmx")
+def t_vmx_crash(m):
+    guest_console(m, "tiny2", "echo c > /proc/sysrq-trigger", timeout=120)
+    wait_seen(m, r"domain \d+ \(tiny2\) crashed", 300, "the hypervisor reporting tiny2 crashed")
+    states, raw = list_states(m)
+    check("c" in states.get("tiny2", ""), "tiny2 is not shown crashed:\n%s" % raw)
+    out = guest_run(m, "tiny", "echo still-$(hostname)", timeout=300)
+    check("still-tiny" in out, "tiny stopped answering after tiny2 crashed: %r" % out[-300:])
+    out, rc = m.run("echo dom0-alive")
+    check("dom0-alive" in out, "dom0 stopped answering")
+
+
+@test("vmx_destroy_returns_memory", "bochs-vmx")
+def t_vmx_destroy(m):
+    for name in ("tiny2", "tiny"):
+        out, rc = m.run("keel destroy %s" % name, timeout=120)
+        check(rc == 0, "keel destroy %s failed: %r" % (name, out))
+    states, raw = list_states(m)
+    check(set(states) == {"Domain-0"}, "domains left after destroying all:\n%s" % raw)
+    before = VMX_STATE.get("free_before")
+    check(before is not None, "no starting free_memory recorded")
+    after = free_mib(m)
+    check(after == before, "free_memory is %s MiB after destroying the guests, %s MiB before"
+          % (after, before))
