@@ -31,4 +31,25 @@ uint32_t vmx_ctl_forced(uint64_t cap, uint32_t want);
  */
 uint64_t vmx_cr_fixed(uint64_t val, uint64_t fixed0, uint64_t fixed1, uint64_t relaxed);
 
+/* The guest-state fields the entry checks look at (SDM vol. 3C, 26.3.1),
+ * as read from a VMCS whose entry failed. Segment access rights in the
+ * VMCS format (25.4.1). */
+struct vmx_guest_state {
+	uint64_t cr0, cr4, efer, rflags, rip, link;
+	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	uint32_t cs_ar, ss_ar, tr_ar, cs_limit, ss_limit, tr_limit;
+	uint32_t interruptibility, activity, entry_ctls, entry_intr_info;
+	int unrestricted; /* unrestricted guest is on */
+};
+
+/*
+ * Which of the checks of SDM vol. 3C, 26.3.1 ("Checks on the Guest State
+ * Area") g fails first, named by field and rule, e.g. "GUEST_CR0: PG
+ * without PE"; NULL if it passes all of those checked here (the control
+ * registers, EFER, RFLAGS, RIP, CS, SS, TR, the interruptibility and
+ * activity states, the VMCS link pointer, and an injected event's
+ * preconditions). For the log of a failed VM entry.
+ */
+const char *vmx_guest_state_problem(const struct vmx_guest_state *g);
+
 #endif

@@ -15,6 +15,7 @@
 #include <keel/string.h>
 #include <asm/x86.h>
 #include "vmcs.h"
+#include "vmx_caps.h"
 #include "vmx_priv.h"
 
 #define VECTOR_UD 6
@@ -176,6 +177,32 @@ static void io_exit(struct vmx_vcpu *s, struct vm_exit *e)
 	e->insn_len = s->exit_insn_len;
 }
 
+/* Name the guest-state field a failed entry refused (vmx_caps.c), from
+ * the VMCS, which is still current. */
+static const char *guest_state_problem(const struct vmx_vcpu *s)
+{
+	struct vmx_guest_state g = {
+		.cr0 = vmcs_read(GUEST_CR0), .cr4 = vmcs_read(GUEST_CR4),
+		.efer = vmcs_read(GUEST_IA32_EFER), .rflags = vmcs_read(GUEST_RFLAGS),
+		.rip = vmcs_read(GUEST_RIP), .link = vmcs_read(VMCS_LINK_POINTER),
+		.cr0_fixed0 = vmx_caps.cr0_fixed0, .cr0_fixed1 = vmx_caps.cr0_fixed1,
+		.cr4_fixed0 = vmx_caps.cr4_fixed0, .cr4_fixed1 = vmx_caps.cr4_fixed1,
+		.cs_ar = s->cs_ar, .ss_ar = s->ss_ar,
+		.tr_ar = (uint32_t)vmcs_read(GUEST_TR_AR),
+		.cs_limit = (uint32_t)vmcs_read(GUEST_CS_LIMIT),
+		.ss_limit = (uint32_t)vmcs_read(GUEST_SS_LIMIT),
+		.tr_limit = (uint32_t)vmcs_read(GUEST_TR_LIMIT),
+		.interruptibility = s->interruptibility,
+		.activity = (uint32_t)vmcs_read(GUEST_ACTIVITY_STATE),
+		.entry_ctls = (uint32_t)vmcs_read(VM_ENTRY_CONTROLS),
+		.entry_intr_info = (uint32_t)vmcs_read(VM_ENTRY_INTR_INFO),
+		.unrestricted = (vmcs_read(SECONDARY_VM_EXEC_CONTROL) & PROC2_UNRESTRICTED_GUEST) != 0,
+	};
+	const char *why = vmx_guest_state_problem(&g);
+
+	return why ? why : "no rule Keel checks is broken (see SDM vol. 3C, 26.3.1)";
+}
+
 /* A VM entry that failed while checking or loading the guest state
  * (26.8 "VM-Entry Failures During or After Loading Guest State"): say why. */
 static void entry_failure(struct vcpu *v, struct vmx_vcpu *s, struct vm_exit *e)
@@ -190,6 +217,8 @@ static void entry_failure(struct vcpu *v, struct vmx_vcpu *s, struct vm_exit *e)
 
 	log_err("vCPU %u: VM entry failed because of %s (exit reason %#x, qualification %#llx)\n",
 		v->id, what, s->exit_reason, (unsigned long long)s->exit_qual);
+	if (basic == EXIT_REASON_INVALID_STATE)
+		log_err("vCPU %u: %s\n", v->id, guest_state_problem(s));
 	if (basic == EXIT_REASON_MSR_LOADING)
 		log_err("vCPU %u: entry %llu of the MSR-load area was refused\n", v->id,
 			(unsigned long long)s->exit_qual);
