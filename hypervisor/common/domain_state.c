@@ -26,6 +26,17 @@ void vcpu_dump_exit_history(const struct vcpu *v)
 	}
 }
 
+/* Log v's general-purpose registers, for the backends' crash dumps. */
+void vcpu_dump_gprs(const struct vcpu *v)
+{
+	log_err("  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
+		(unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
+		(unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
+	log_err("  RSI %016llx RDI %016llx RBP %016llx\n",
+		(unsigned long long)v->regs.rsi, (unsigned long long)v->regs.rdi,
+		(unsigned long long)v->regs.rbp);
+}
+
 /* End v's domain; see domain.h. */
 void domain_crash(struct vcpu *v, const char *why)
 {

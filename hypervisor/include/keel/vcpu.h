@@ -129,6 +129,10 @@ static inline void vcpu_note_exit(struct vcpu *v, uint64_t code, uint64_t rip)
 
 void vcpu_dump_exit_history(const struct vcpu *v);
 
+/* Log v's RAX-RDX, RSI, RDI and RBP (common/domain_state.c), for the
+ * backends' vcpu_dump. */
+void vcpu_dump_gprs(const struct vcpu *v);
+
 /* What the MMIO decoder needs to fetch the current instruction. */
 struct vcpu_paging_state {
 	uint64_t cr0, cr3, cr4, efer;

@@ -605,12 +605,7 @@ static void svm_vcpu_dump(struct vcpu *v)
 		(unsigned long long)vm->cr0, (unsigned long long)vm->cr3,
 		(unsigned long long)vm->cr4, (unsigned long long)vm->efer,
 		(unsigned long long)vm->cr2);
-	log_err("  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
-		(unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
-		(unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
-	log_err("  RSI %016llx RDI %016llx RBP %016llx\n",
-		(unsigned long long)v->regs.rsi, (unsigned long long)v->regs.rdi,
-		(unsigned long long)v->regs.rbp);
+	vcpu_dump_gprs(v);
 }
 
 static uint32_t svm_features(void)

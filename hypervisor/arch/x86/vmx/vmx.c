@@ -729,12 +729,7 @@ static void vmx_vcpu_dump(struct vcpu *v)
 	log_err("  CR0 %08llx CR3 %016llx CR4 %08llx EFER %08llx\n",
 		(unsigned long long)s->cr0, (unsigned long long)s->cr3,
 		(unsigned long long)s->cr4, (unsigned long long)s->efer);
-	log_err("  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n",
-		(unsigned long long)v->regs.rax, (unsigned long long)v->regs.rbx,
-		(unsigned long long)v->regs.rcx, (unsigned long long)v->regs.rdx);
-	log_err("  RSI %016llx RDI %016llx RBP %016llx\n",
-		(unsigned long long)v->regs.rsi, (unsigned long long)v->regs.rdi,
-		(unsigned long long)v->regs.rbp);
+	vcpu_dump_gprs(v);
 }
 
 static struct virt_ops vmx_ops = {
