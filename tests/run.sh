@@ -20,7 +20,7 @@ Runs, in order:
   3. tests/fuzz/run.sh          (each libFuzzer target for KEEL_FUZZ_SECONDS,
                                 default 10; counts one test per target)
   4. tests/boot/run.py          (boots out/keel.iso in QEMU/TCG, and in Bochs
-                                for Intel VT-x: -k bochs-vmx)
+                                for Intel VT-x and other CPU models: -k bochs)
 and prints a summary whose last line is "N passed, N failed".
 
 Options:

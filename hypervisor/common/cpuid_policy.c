@@ -4,7 +4,9 @@
  * at 0x40000000/0x40000001 (every other leaf of the 0x40000000 range reads
  * zero, which also ends Linux's scan for Xen and KVM), and no SVM or VMX,
  * since Keel does not offer nested virtualization (AMD APM vol. 3,
- * appendix E; Intel SDM vol. 2A, CPUID).
+ * appendix E; Intel SDM vol. 2A, CPUID). Both kinds of domain also lose
+ * the TSC frequency leaves 0x15 and 0x16 where they contradict the rate the
+ * hypervisor measured (cpuid_policy_tsc).
  */
 #include <keel/cpuid_policy.h>
 #include <keel/string.h>
@@ -45,6 +47,11 @@
 #define CR4_OSXSAVE_BIT (1ull << 18)
 #define CR4_PKE_BIT (1ull << 22)
 #define G7_ECX_OSPKE BIT(4)
+/* How far (in percent) leaf 0x15's or 0x16's frequency may lie from the
+ * measured TSC rate before the leaf is hidden. */
+#define TSC_LEAF_TOLERANCE_PCT 5u
+#define LEAF_TSC_CRYSTAL 0x15u
+#define LEAF_FREQ 0x16u
 
 static void hv_leaves(uint32_t leaf, uint32_t hv_version, struct cpuid_out *o)
 {
@@ -138,4 +145,39 @@ void cpuid_policy_guest(uint32_t leaf, uint32_t subleaf, uint32_t vcpu_id,
 	default:
 		break;
 	}
+}
+
+/* Whether claimed_khz lies within TSC_LEAF_TOLERANCE_PCT of measured_khz. */
+static bool tsc_claim_agrees(uint64_t claimed_khz, uint64_t measured_khz)
+{
+	uint64_t diff = claimed_khz > measured_khz ? claimed_khz - measured_khz
+						   : measured_khz - claimed_khz;
+
+	return diff * 100 <= measured_khz * TSC_LEAF_TOLERANCE_PCT;
+}
+
+/* Hide leaf 0x15 or 0x16 where it contradicts the measured TSC; see
+ * cpuid_policy.h. */
+void cpuid_policy_tsc(uint32_t leaf, uint64_t measured_tsc_khz, struct cpuid_out *out)
+{
+	uint64_t claimed_khz;
+
+	if (!measured_tsc_khz)
+		return;
+	if (leaf == LEAF_TSC_CRYSTAL) {
+		/* EAX/EBX: the TSC/crystal ratio; ECX: the crystal in Hz, 0 when
+		 * not enumerated (then Linux derives it from leaf 0x16, which is
+		 * judged on its own). */
+		if (!out->eax || !out->ebx || !out->ecx)
+			return;
+		claimed_khz = (uint64_t)out->ecx * out->ebx / out->eax / 1000u;
+	} else if (leaf == LEAF_FREQ) {
+		if (!(out->eax & 0xFFFFu))      /* EAX[15:0]: base frequency, MHz */
+			return;
+		claimed_khz = (uint64_t)(out->eax & 0xFFFFu) * 1000u;
+	} else {
+		return;
+	}
+	if (!tsc_claim_agrees(claimed_khz, measured_tsc_khz))
+		memset(out, 0, sizeof(*out));
 }

@@ -841,6 +841,7 @@ static void dom0_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid
 
 	virt->vcpu_paging_state(v, &ps);
 	cpuid_policy_dom0(leaf, sub, ps.cr4, KEEL_VERSION, o);
+	cpuid_policy_tsc(leaf, time_tsc_khz_measured(), o);
 }
 
 /* Dom0's INVD is done as WBINVD: dom0 drives real devices, so its caches

@@ -753,6 +753,7 @@ static void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpui
 
 	virt->vcpu_paging_state(v, &ps);
 	cpuid_policy_guest(leaf, sub, v->id, ps.cr4, KEEL_VERSION, o);
+	cpuid_policy_tsc(leaf, time_tsc_khz_measured(), o);
 }
 
 /* Guests: isolated vCPUs on the virtual PC, sharing the pool CPUs. */

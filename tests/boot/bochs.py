@@ -193,10 +193,10 @@ def install_signal_handlers():
 class BochsMachine(harness.Machine):
     """One Bochs run with COM1 on a socket. See the module docstring."""
 
-    # Bochs runs about a tenth as fast as QEMU's TCG here, and a Linux on
-    # corei7_skylake_x keeps time 17.5 times too slowly (CPUID leaves 0x15
-    # and 0x16 say 3.5 GHz; the TSC runs at `ips`, 200 MHz), so its sleeps
-    # last that much longer: every wait is tripled.
+    # Bochs runs about a tenth as fast as QEMU's TCG here: every wait is
+    # tripled. (Its CPUID leaves 0x15 and 0x16 claim 3.5 GHz while the TSC
+    # counts `ips`; Keel hides them from dom0 and guests, cpuid_policy_tsc,
+    # so their clocks keep time.)
     timeout_scale = 3.0
 
     def __init__(self, name="bochs", iso=None, cpu="corei7_skylake_x", smp=2, mem=2048,

@@ -1,8 +1,8 @@
 """Boot tests on Intel VT-x (issue 13): Bochs with cpu model
 corei7_skylake_x (VMX with EPT, VPID and unrestricted guest), driven like
 the QEMU machines (tests/boot/bochs.py's BochsMachine is a harness.Machine).
-Bochs runs about 100 million instructions per second, so dom0 takes 4-6
-minutes to reach its shell; the tests share that one boot. Registered into
+Bochs runs about 100 million instructions per second, so dom0 takes about
+4 minutes to reach its shell; the tests share that one boot. Registered into
 test_boot's table (imported at its end); select them with -k vmx."""
 
 import test_boot
@@ -13,24 +13,37 @@ from test_boot import (check, free_mib, guest_console, guest_run, keel_info, lis
 VMX_STATE = {}
 
 
-def boot_bochs_vmx():
-    m = BochsMachine(name="bochs-vmx", cpu="corei7_skylake_x", smp=3, mem=2048).start()
-    m.boot_entry("keel-serial", timeout=300)
-    m.wait_for(r"virtualization: vmx", 300, "'virtualization: vmx' from the hypervisor")
-    m.wait_shell(timeout=1200)
-    return m
+def bochs_dom0_fixture(name, cpu, smp, mem, backend):
+    """A fixture: Bochs `cpu` with smp CPUs and mem MiB boots the serial
+    entry, the hypervisor says `virtualization: <backend>`, and dom0
+    reaches its shell."""
+    def boot():
+        m = BochsMachine(name=name, cpu=cpu, smp=smp, mem=mem).start()
+        m.boot_entry("keel-serial", timeout=300)
+        m.wait_for(r"virtualization: " + backend, 300,
+                   "'virtualization: %s' from the hypervisor" % backend)
+        m.wait_shell(timeout=1200)
+        return m
+    return boot
 
 
-test_boot.FIXTURES["bochs-vmx"] = boot_bochs_vmx
+def check_backend(m, backend, features):
+    """keel info names the backend and lists every one of features."""
+    info, raw = keel_info(m)
+    check(info.get("backend") == backend,
+          "keel info does not say 'backend: %s':\n%s" % (backend, raw))
+    feats = info.get("features", "").split()
+    for f in features:
+        check(f in feats, "keel info's features lack %r:\n%s" % (f, raw))
+
+
+test_boot.FIXTURES["bochs-vmx"] = bochs_dom0_fixture("bochs-vmx", "corei7_skylake_x", 3, 2048,
+                                                     "vmx")
 
 
 @test("vmx_dom0_runs_on_vtx", "bochs-vmx")
 def t_vmx_dom0(m):
-    info, raw = keel_info(m)
-    check(info.get("backend") == "vmx", "keel info does not say 'backend: vmx':\n%s" % raw)
-    feats = info.get("features", "").split()
-    for f in ("npt", "unrestricted_guest"):
-        check(f in feats, "keel info's features lack %r:\n%s" % (f, raw))
+    check_backend(m, "vmx", ("npt", "unrestricted_guest"))
     out, rc = m.run("grep -c vmx /proc/cpuinfo; echo rc=$?")
     check(out.strip().startswith("0"), "dom0 sees VMX in /proc/cpuinfo: %r" % out)
 

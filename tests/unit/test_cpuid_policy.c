@@ -97,10 +97,45 @@ static void test_guest_speculation_bits(void)
 	CHECK_EQ_U64(o.ecx, 0);
 }
 
+/* Leaves 0x15/0x16 that contradict the measured TSC are hidden (Bochs:
+ * 3.5 GHz claimed, 200 MHz counted); honest ones pass untouched. */
+static void test_tsc_leaves(void)
+{
+	/* Skylake-style: 24 MHz crystal x 292/2 = 3504 MHz */
+	struct cpuid_out l15 = { 2, 292, 24000000, 0 }, l16 = { 3500, 3900, 100, 0 };
+	struct cpuid_out o;
+
+	o = l15;
+	cpuid_policy_tsc(0x15, 3504000, &o);
+	CHECK_EQ_U64(o.ebx, 292);                     /* agrees: kept */
+	o = l15;
+	cpuid_policy_tsc(0x15, 3400000, &o);
+	CHECK_EQ_U64(o.ecx, 24000000);                /* within 5 %: kept */
+	o = l15;
+	cpuid_policy_tsc(0x15, 200008, &o);
+	CHECK_EQ_U64(o.eax | o.ebx | o.ecx | o.edx, 0); /* contradicts: hidden */
+	o = l16;
+	cpuid_policy_tsc(0x16, 200008, &o);
+	CHECK_EQ_U64(o.eax | o.ebx | o.ecx | o.edx, 0);
+	o = l16;
+	cpuid_policy_tsc(0x16, 3504000, &o);
+	CHECK_EQ_U64(o.eax, 3500);
+	o = l15;
+	cpuid_policy_tsc(0x15, 0, &o);                /* not measured: trust */
+	CHECK_EQ_U64(o.ebx, 292);
+	o = (struct cpuid_out){ 2, 292, 0, 0 };       /* crystal from leaf 0x16 */
+	cpuid_policy_tsc(0x15, 200008, &o);
+	CHECK_EQ_U64(o.ebx, 292);
+	o = l15;
+	cpuid_policy_tsc(0x1, 200008, &o);            /* other leaves untouched */
+	CHECK_EQ_U64(o.ecx, 24000000);
+}
+
 int main(void)
 {
 	test_signature();
 	test_feature_bits();
 	test_guest_speculation_bits();
+	test_tsc_leaves();
 	return harness_done("cpuid_policy");
 }

@@ -28,6 +28,7 @@
 #define RTC_UIP_SPINS 1000000u
 
 static uint64_t tsc_khz_value = FALLBACK_TSC_KHZ;
+static bool tsc_khz_measured;
 static uint64_t tsc_at_boot;
 static int64_t wall_at_boot_s; /* wall clock at time_init(), seconds since 1970 */
 
@@ -52,8 +53,10 @@ uint64_t tsc_calibrate_khz(void)
 /* Start the clock: tsc_khz is the measured frequency (0 = unknown). */
 void time_init(uint64_t tsc_khz)
 {
-	if (tsc_khz)
+	if (tsc_khz) {
 		tsc_khz_value = tsc_khz;
+		tsc_khz_measured = true;
+	}
 	tsc_at_boot = rdtsc();
 }
 
@@ -61,6 +64,13 @@ void time_init(uint64_t tsc_khz)
 uint64_t time_tsc_khz(void)
 {
 	return tsc_khz_value;
+}
+
+/* The TSC frequency in kHz as measured at boot, or 0 if the measurement
+ * failed (then time_tsc_khz() is a guess). */
+uint64_t time_tsc_khz_measured(void)
+{
+	return tsc_khz_measured ? tsc_khz_value : 0;
 }
 
 /* Convert a count of TSC ticks to nanoseconds (without overflow for any

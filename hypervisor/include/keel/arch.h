@@ -19,6 +19,7 @@ uint64_t time_now_ns(void);
 uint64_t time_tsc_to_ns(uint64_t ticks);
 void time_init(uint64_t tsc_khz);
 uint64_t time_tsc_khz(void);
+uint64_t time_tsc_khz_measured(void);
 void time_wall_init(void);
 int64_t time_wall_s(void);
 void udelay(uint64_t us);

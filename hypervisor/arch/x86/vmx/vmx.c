@@ -865,8 +865,17 @@ static int vmx_read_caps(char *why, uint32_t why_len)
 		ksnprintf(why, why_len, "the CPU's VT-x takes only 32-bit addresses");
 		return -ENOSYS;
 	}
-	if (vmx_caps.proc2 >> 32 & PROC2_ENABLE_EPT)
-		vmx_caps.ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
+	if (!(vmx_caps.proc2 >> 32 & PROC2_ENABLE_EPT)) {
+		ksnprintf(why, why_len, "the CPU's VT-x has no EPT (extended page tables, "
+			  "Intel CPUs from 2008 on)");
+		return -ENOSYS;
+	}
+	if (!(vmx_caps.proc2 >> 32 & PROC2_UNRESTRICTED_GUEST)) {
+		ksnprintf(why, why_len, "the CPU's VT-x has no unrestricted guest mode (Intel CPUs "
+			  "from 2010 on), which dom0 and guests need to start without paging");
+		return -ENOSYS;
+	}
+	vmx_caps.ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
 	if ((vmx_caps.ept_vpid & (EPT_CAP_WALK4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_INVEPT)) !=
 	    (EPT_CAP_WALK4 | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_INVEPT) ||
 	    !(vmx_caps.ept_vpid & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
