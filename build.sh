@@ -35,13 +35,14 @@ declare -A STAGE_DESC=(
 	[hypervisor]="make -C hypervisor -> build/hypervisor/keel.gz, keel.elf32"
 	[dom0]="keel.ko, keel toolstack, dom0 initramfs -> build/dom0/{vmlinuz,initrd.img}"
 	[guests]="guest initramfs, tiny/debian/web images (debootstrap cached in cache/debian/), configs/ -> build/guests/"
-	[iso]="isolinux staging tree build/iso-root/ -> out/keel.iso"
+	[iso]="isolinux and GRUB (UEFI) staging tree build/iso-root/ -> out/keel.iso"
 )
 
 # Host packages build.sh needs (Debian 12).
 HOST_PACKAGES=(gcc make libc6-dev libelf1 xorriso isolinux syslinux-common
 	squashfs-tools busybox-static cpio kmod xz-utils gzip iptables
-	debootstrap debian-archive-keyring wget attr)
+	debootstrap debian-archive-keyring wget attr
+	grub-efi-amd64-bin grub-common mtools dosfstools)
 
 # Kernel modules dom0 loads at boot (with their dependencies from modules.dep).
 DOM0_MODULES=(
@@ -78,7 +79,7 @@ usage() {
 Usage: ./build.sh [OPTIONS]
 
 Builds out/keel.iso: the Keel hypervisor, Debian's stock kernel as dom0 with
-a busybox initramfs, and an isolinux boot menu. Run as root on Debian 12; the
+a busybox initramfs, and an isolinux (BIOS) and GRUB (UEFI) boot menu. Run as root on Debian 12; the
 first run installs the host packages it needs with apt-get.
 
 Stages (run in this order; an unchanged stage is skipped):
@@ -643,17 +644,41 @@ ISOLINUX_FILES=(/usr/lib/ISOLINUX/isolinux.bin
 	/usr/lib/syslinux/modules/bios/libcom32.c32
 	/usr/lib/syslinux/modules/bios/libutil.c32)
 ISOHDPFX=/usr/lib/ISOLINUX/isohdpfx.bin
+# GRUB's modules for the UEFI path (BOOTX64.EFI, grub-mkstandalone)
+GRUB_EFI_DIR=/usr/lib/grub/x86_64-efi
+GRUB_EFI_MODULES="part_gpt part_msdos iso9660 fat search search_fs_file configfile normal
+	echo test serial terminal multiboot2 linux gzio all_video efi_gop efi_uga gfxterm"
+EFI_IMG_KIB=4096
 
 inputs_iso() {
 	{
 		recipe_hash iso
 		cat "$STAMPS/hypervisor" "$STAMPS/dom0" "$STAMPS/guests" 2>/dev/null || true
 		hash_tree "$ROOT/iso" "$BUILD/guests/iso-root"
+		dpkg-query -W grub-efi-amd64-bin 2>/dev/null
 		hash_files "$BUILD/hypervisor/keel.gz" "$BUILD/dom0/vmlinuz" "$BUILD/dom0/initrd.img" \
 			"${ISOLINUX_FILES[@]}" "$ISOHDPFX"
 	} | sha256sum | cut -d' ' -f1
 }
 outputs_iso() { echo "$OUT/keel.iso"; }
+
+# The UEFI boot image: BOOTX64.EFI (GRUB with iso/grub-efi-embedded.cfg
+# built in) in a small FAT file system, which the ISO carries as its El
+# Torito EFI image and, through -isohybrid-gpt-basdat, as a GPT partition
+# for USB sticks (the layout of Debian's own images).
+make_efi_image() { # make_efi_image OUTPUT
+	local out=$1 tmp=$BUILD/efi
+	[ -d "$GRUB_EFI_DIR" ] || fail "apt-get install grub-efi-amd64-bin" "GRUB for x86_64-efi is missing ($GRUB_EFI_DIR)"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	# shellcheck disable=SC2086
+	run grub-mkstandalone -O x86_64-efi -o "$tmp/BOOTX64.EFI" \
+		--modules="$(echo $GRUB_EFI_MODULES)" --locales= --themes= --fonts= \
+		"boot/grub/grub.cfg=$ROOT/iso/grub-efi-embedded.cfg"
+	run mkfs.vfat -C -n KEEL_EFI "$out" "$EFI_IMG_KIB"
+	run mmd -i "$out" ::/EFI ::/EFI/BOOT
+	run mcopy -i "$out" "$tmp/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+}
 
 stage_iso() {
 	local s=$BUILD/iso-root f
@@ -669,6 +694,10 @@ stage_iso() {
 	cp "$BUILD/dom0/vmlinuz" "$s/vmlinuz"
 	cp "$BUILD/dom0/initrd.img" "$s/initrd.img"
 	cp -a "$BUILD/guests/iso-root/." "$s/"
+	mkdir -p "$s/boot/grub"
+	cp "$ROOT/iso/grub.cfg" "$s/boot/grub/grub.cfg"
+	rm -f "$s/boot/grub/efi.img"
+	make_efi_image "$s/boot/grub/efi.img"
 	mkdir -p "$OUT"
 	tmp_path "$OUT/keel.iso.tmp"
 	rm -f "$OUT/keel.iso.tmp"
@@ -676,6 +705,8 @@ stage_iso() {
 		-isohybrid-mbr "$ISOHDPFX" \
 		-c isolinux/boot.cat -b isolinux/isolinux.bin \
 		-no-emul-boot -boot-load-size 4 -boot-info-table \
+		-eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot \
+		-isohybrid-gpt-basdat \
 		-o "$OUT/keel.iso.tmp" "$s"
 	mv -f "$OUT/keel.iso.tmp" "$OUT/keel.iso"
 	log "    out/keel.iso: $(du -h "$OUT/keel.iso" | cut -f1)"

@@ -19,7 +19,8 @@ Runs, in order:
   2. make -C tests/unit check   (host unit tests)
   3. tests/fuzz/run.sh          (each libFuzzer target for KEEL_FUZZ_SECONDS,
                                 default 10; counts one test per target)
-  4. tests/boot/run.py          (boots out/keel.iso in QEMU/TCG, and in Bochs
+  4. tests/boot/run.py          (boots out/keel.iso in QEMU/TCG with SeaBIOS
+                                and OVMF (UEFI: -k uefi), and in Bochs
                                 for Intel VT-x and other CPU models: -k bochs)
 and prints a summary whose last line is "N passed, N failed".
 
@@ -32,7 +33,7 @@ Options:
   -h, --help      show this help
 
 Run as root on Debian 12, it first installs the packages it needs with
-apt-get (QEMU, Bochs, python3, gcc, make, clang); ./build.sh installs the build's own.
+apt-get (QEMU, OVMF, Bochs, python3, gcc, make, clang); ./build.sh installs the build's own.
 
 Boot test logs (everything seen on the serial port): tests/boot/logs/.
 On a slow machine, KEEL_TIMEOUT_SCALE=2 doubles the boot tests' timeouts.
@@ -62,9 +63,10 @@ done
 # QEMU for the boot tests, python3 for their harness, a C toolchain for the
 # unit tests, binutils' nm to name the hypervisor function a hung CPU is in,
 # clang with its fuzzer runtime for tests/fuzz, Bochs (with its BIOS, VGA
-# BIOS and a display plugin package) for the VT-x boot tests.
+# BIOS and a display plugin package) for the VT-x boot tests, OVMF (UEFI
+# firmware) for the UEFI boot tests.
 TEST_PACKAGES=(qemu-system-x86 python3 gcc make libc6-dev binutils clang libclang-rt-dev
-	bochs bochsbios vgabios bochs-x)
+	bochs bochsbios vgabios bochs-x ovmf)
 
 # shellcheck source=../scripts/packages.sh
 . "$ROOT/scripts/packages.sh"

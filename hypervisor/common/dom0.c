@@ -257,6 +257,7 @@ static int load_linux(const struct dom0_config *cfg, const struct mem_range *ram
 	p.e820 = linux_e820;
 	p.n_e820 = n_e820;
 	p.vga = cfg->vga;
+	p.fb = cfg->fb;
 	log_info("dom0 kernel at %#llx (%u MiB reserved), initrd at %#llx (%llu KiB)\n",
 		 (unsigned long long)l->kernel_pa, li.init_size >> 20,
 		 (unsigned long long)l->initrd_pa, (unsigned long long)(l->initrd_bytes >> 10));

@@ -44,10 +44,14 @@ static volatile bool pool_go; /* CPUs are shared out: the APs may start work */
 static struct dom0_config dom0_cfg; /* filled by the BSP before pool_go */
 static uint32_t n_early_warn;
 
+#define BOOT_IDENTITY_MAP_BYTES (4ull << 30) /* head.S maps 0..4 GiB */
+
+/* Physical to virtual while only head.S's identity map of the first
+ * 4 GiB exists: NULL above it (an EFI table there is not read). */
 static void *boot_p2v(uint64_t pa, void *ctx)
 {
 	(void)ctx;
-	return phys_to_virt(pa);
+	return pa < BOOT_IDENTITY_MAP_BYTES ? phys_to_virt(pa) : NULL;
 }
 
 static const void *acpi_p2v(uint64_t pa, uint64_t len, void *ctx)
@@ -69,6 +73,10 @@ static void consoles_start(void)
 
 	if (hv.opts.console & HV_CONSOLE_COM1)
 		console_uart_init(hv.opts.com1_baud);
+	/* A loader's graphics framebuffer (UEFI) means there is no VGA text
+	 * mode behind 0xB8000: log to the serial port only. */
+	if ((hv.opts.console & HV_CONSOLE_VGA) && bi.fb.addr && bi.fb.type != BOOT_FB_TYPE_EGA_TEXT)
+		hv.opts.console &= ~HV_CONSOLE_VGA;
 	if (hv.opts.console & HV_CONSOLE_VGA)
 		console_vga_init();
 	log_set_level(hv.opts.loglvl);
@@ -100,6 +108,21 @@ static uint64_t ram_top(void)
 	return top;
 }
 
+/* The loader's RGB framebuffer (Multiboot2, UEFI) for dom0, if any. */
+static void dom0_fb_fill(struct linux_fb_state *fb)
+{
+	const struct boot_fb *b = &bi.fb;
+
+	if (!b->addr || b->type != BOOT_FB_TYPE_RGB || !b->width || !b->height)
+		return;
+	*fb = (struct linux_fb_state){
+		.base = b->addr, .pitch = b->pitch, .width = b->width, .height = b->height,
+		.bpp = b->bpp, .red_size = b->red_size, .red_pos = b->red_pos,
+		.green_size = b->green_size, .green_pos = b->green_pos,
+		.blue_size = b->blue_size, .blue_pos = b->blue_pos,
+	};
+}
+
 static void dom0_config_fill(struct dom0_config *cfg, bool native)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -107,11 +130,12 @@ static void dom0_config_fill(struct dom0_config *cfg, bool native)
 	cfg->fw_map = fw_map;
 	cfg->n_fw = n_fw;
 	cfg->split = native ? 0 : &split;
-	cfg->rsdp_pa = acpi.rsdp_pa;
+	cfg->rsdp_pa = acpi.rsdp_pa ? acpi.rsdp_pa : bi.rsdp_pa;
 	cfg->nr_cpus = hv.cpus_dom0;
 	cfg->first_cpu = hv.dom0_first_cpu;
 	cfg->hidden_apic_id = hv.bsp_idle && !native ? cpus[0].apic_id : DOM0_NO_APIC_ID;
-	cfg->vga.present = true;
+	dom0_fb_fill(&cfg->fb);
+	cfg->vga.present = !cfg->fb.base;  /* UEFI: no text mode to hand over */
 	if (hv.opts.console & HV_CONSOLE_VGA) {
 		uint32_t row, col;
 
@@ -225,7 +249,7 @@ _Static_assert(CPU_PLAN_MAX_CPUS == MAX_CPUS, "cpu_plan's masks must cover every
 
 static void cpus_start(void)
 {
-	uint64_t rsdp = acpi_find_rsdp(acpi_p2v, 0);
+	uint64_t rsdp = bi.rsdp_pa ? bi.rsdp_pa : acpi_find_rsdp(acpi_p2v, 0);
 	struct cpu_plan_input in;
 	struct cpu_plan p;
 	uint32_t i;
@@ -273,13 +297,13 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 	cpus[0].online = true;
 	cpus[0].stack_base = (uint64_t)(uintptr_t)boot_stack;
 	*(struct cpu **)boot_stack = &cpus[0];
-	rc = mb_parse(magic, info_pa, boot_p2v, 0, &bi);
+	rc = boot_info_parse(magic, info_pa, boot_p2v, 0, &bi);
 	cmdline_defaults(&hv.opts);
 	if (rc == 0)
 		cmdline_parse(bi.cmdline, &hv.opts, cmdline_warn, 0);
 	consoles_start();
 	if (rc)
-		panic("bad Multiboot information (error %d): load keel.gz with mboot.c32 or qemu -kernel\n", rc);
+		panic("bad Multiboot information (error %d): load keel.gz with mboot.c32, GRUB's multiboot2 or qemu -kernel\n", rc);
 	idt_init();
 	idt_load();
 	outb(PIC1_DATA, 0xff);

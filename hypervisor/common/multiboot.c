@@ -16,8 +16,9 @@
 #define MB_KIB_BYTES 1024ull
 #define MB_HIGH_MEM_BASE 0x100000ull
 
-/* Copies a string of at most size - 1 chars, NUL-terminating dst. */
-static int mb_copy_string(uint64_t pa, void *(*p2v)(uint64_t pa, void *ctx),
+/* Copy the string at physical pa (an empty one if pa is 0) into dst, at
+ * most size - 1 chars, NUL-terminated. 0, or -EFAULT if p2v fails. */
+int boot_info_copy_string(uint64_t pa, void *(*p2v)(uint64_t pa, void *ctx),
 			  void *ctx, char *dst, size_t size)
 {
 	const char *src = pa ? p2v(pa, ctx) : "";
@@ -33,9 +34,18 @@ static int mb_copy_string(uint64_t pa, void *(*p2v)(uint64_t pa, void *ctx),
 	return 0;
 }
 
-static int mb_add_range(struct boot_info *out, uint64_t base, uint64_t len,
+/* Append a firmware map range to out, or extend the last one when this
+ * one continues it with the same type (EFI maps list many neighbours).
+ * 0, or -E2BIG when BOOT_INFO_MAX_RANGES are used. */
+int boot_info_add_range(struct boot_info *out, uint64_t base, uint64_t len,
 			uint32_t type)
 {
+	struct mem_range *last = out->nr_ranges ? &out->ranges[out->nr_ranges - 1] : NULL;
+
+	if (last && last->type == type && last->base + last->len == base && len) {
+		last->len += len;
+		return 0;
+	}
 	if (out->nr_ranges >= BOOT_INFO_MAX_RANGES)
 		return -E2BIG;
 	out->ranges[out->nr_ranges].base = base;
@@ -62,7 +72,7 @@ static int mb_parse_mmap(const struct multiboot_info *mbi,
 			return -EFAULT;
 		if (e->size < MB_MMAP_ENTRY_MIN_BYTES)
 			return -EINVAL;
-		err = mb_add_range(out, e->base_addr, e->length, e->type);
+		err = boot_info_add_range(out, e->base_addr, e->length, e->type);
 		if (err)
 			return err;
 		off += (uint64_t)e->size + sizeof(uint32_t);
@@ -77,10 +87,10 @@ static int mb_parse_basic_mem(const struct multiboot_info *mbi,
 	int err = 0;
 
 	if (mbi->mem_lower)
-		err = mb_add_range(out, 0, mbi->mem_lower * MB_KIB_BYTES,
+		err = boot_info_add_range(out, 0, mbi->mem_lower * MB_KIB_BYTES,
 				   E820_RAM);
 	if (!err && mbi->mem_upper)
-		err = mb_add_range(out, MB_HIGH_MEM_BASE,
+		err = boot_info_add_range(out, MB_HIGH_MEM_BASE,
 				   mbi->mem_upper * MB_KIB_BYTES, E820_RAM);
 	return err;
 }
@@ -104,13 +114,25 @@ static int mb_parse_modules(const struct multiboot_info *mbi,
 			return -EINVAL;
 		bm->start = m->mod_start;
 		bm->end = m->mod_end;
-		err = mb_copy_string(m->string, p2v, ctx, bm->string,
+		err = boot_info_copy_string(m->string, p2v, ctx, bm->string,
 				     sizeof(bm->string));
 		if (err)
 			return err;
 		out->nr_modules++;
 	}
 	return 0;
+}
+
+/* Empty out: no command line, ranges or modules, BIOS, no framebuffer. */
+void boot_info_reset(struct boot_info *out)
+{
+	out->cmdline[0] = '\0';
+	out->nr_ranges = 0;
+	out->nr_modules = 0;
+	out->firmware = BOOT_FW_BIOS;
+	out->efi_systab_pa = 0;
+	out->rsdp_pa = 0;
+	out->fb = (struct boot_fb){ 0 };
 }
 
 /*
@@ -132,9 +154,7 @@ int mb_parse(uint32_t magic, uint64_t info_pa,
 	const struct multiboot_info *mbi;
 	int err;
 
-	out->cmdline[0] = '\0';
-	out->nr_ranges = 0;
-	out->nr_modules = 0;
+	boot_info_reset(out);
 	if (magic != MULTIBOOT_BOOTLOADER_MAGIC)
 		return -EINVAL;
 	mbi = p2v(info_pa, ctx);
@@ -142,7 +162,7 @@ int mb_parse(uint32_t magic, uint64_t info_pa,
 		return -EFAULT;
 
 	if (mbi->flags & MULTIBOOT_INFO_CMDLINE) {
-		err = mb_copy_string(mbi->cmdline, p2v, ctx, out->cmdline,
+		err = boot_info_copy_string(mbi->cmdline, p2v, ctx, out->cmdline,
 				     sizeof(out->cmdline));
 		if (err)
 			return err;
@@ -162,4 +182,14 @@ int mb_parse(uint32_t magic, uint64_t info_pa,
 	if (mbi->flags & MULTIBOOT_INFO_MODS)
 		return mb_parse_modules(mbi, p2v, ctx, out);
 	return 0;
+}
+
+/* Parse with whichever Multiboot version magic names; see multiboot.h. */
+int boot_info_parse(uint32_t magic, uint64_t info_pa,
+		    void *(*p2v)(uint64_t pa, void *ctx), void *ctx,
+		    struct boot_info *out)
+{
+	if (magic == MULTIBOOT2_BOOTLOADER_MAGIC)
+		return mb2_parse(magic, info_pa, p2v, ctx, out);
+	return mb_parse(magic, info_pa, p2v, ctx, out);
 }

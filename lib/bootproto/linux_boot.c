@@ -46,6 +46,17 @@
 #define SI_VIDEO_ISVGA 0x0f
 #define SI_VIDEO_POINTS 0x10
 #define VIDEO_TYPE_VGAC 0x22 /* VGA+ in colour mode (uapi screen_info.h) */
+#define VIDEO_TYPE_EFI 0x70  /* EFI graphic mode */
+#define SI_LFB_WIDTH 0x12
+#define SI_LFB_HEIGHT 0x14
+#define SI_LFB_DEPTH 0x16
+#define SI_LFB_BASE 0x18
+#define SI_LFB_SIZE 0x1c
+#define SI_LFB_LINELENGTH 0x24
+#define SI_RED_SIZE 0x26     /* then red_pos, green size/pos, blue size/pos */
+#define SI_CAPABILITIES 0x36
+#define SI_EXT_LFB_BASE 0x3a
+#define VIDEO_CAPABILITY_64BIT_BASE (1u << 1)
 
 #define SECTOR_BYTES 512u
 #define BOOT_FLAG_VALUE 0xAA55
@@ -113,6 +124,30 @@ int linux_parse(const void *image, uint64_t size, struct linux_image *out)
 	return 0;
 }
 
+/* screen_info for a linear framebuffer, as Linux's EFI stub fills it
+ * (uapi screen_info.h; lfb_size in bytes for VIDEO_TYPE_EFI). */
+static void zp_fill_fb_info(uint8_t *zp, const struct linux_fb_state *f)
+{
+	uint32_t si = BP_SCREEN_INFO;
+
+	wr8(zp, si + SI_VIDEO_ISVGA, VIDEO_TYPE_EFI);
+	wr16(zp, si + SI_LFB_WIDTH, (uint16_t)f->width);
+	wr16(zp, si + SI_LFB_HEIGHT, (uint16_t)f->height);
+	wr16(zp, si + SI_LFB_DEPTH, f->bpp);
+	wr32(zp, si + SI_LFB_BASE, (uint32_t)f->base);
+	wr32(zp, si + SI_EXT_LFB_BASE, (uint32_t)(f->base >> 32));
+	if (f->base >> 32)
+		wr32(zp, si + SI_CAPABILITIES, VIDEO_CAPABILITY_64BIT_BASE);
+	wr32(zp, si + SI_LFB_SIZE, f->pitch * f->height);
+	wr16(zp, si + SI_LFB_LINELENGTH, (uint16_t)f->pitch);
+	wr8(zp, si + SI_RED_SIZE, f->red_size);
+	wr8(zp, si + SI_RED_SIZE + 1, f->red_pos);
+	wr8(zp, si + SI_RED_SIZE + 2, f->green_size);
+	wr8(zp, si + SI_RED_SIZE + 3, f->green_pos);
+	wr8(zp, si + SI_RED_SIZE + 4, f->blue_size);
+	wr8(zp, si + SI_RED_SIZE + 5, f->blue_pos);
+}
+
 static void zp_fill_screen_info(uint8_t *zp, const struct linux_vga_state *v)
 {
 	if (!v->present)
@@ -167,7 +202,10 @@ int linux_build_zero_page(void *zp_out, const void *image,
 	wr32(zp, HDR_RAMDISK_SIZE, (uint32_t)p->initrd_bytes);
 	wr32(zp, BP_EXT_RAMDISK_SIZE, (uint32_t)(p->initrd_bytes >> 32));
 	wr64(zp, BP_ACPI_RSDP, p->acpi_rsdp_pa);
-	zp_fill_screen_info(zp, &p->vga);
+	if (p->fb.base)
+		zp_fill_fb_info(zp, &p->fb);
+	else
+		zp_fill_screen_info(zp, &p->vga);
 	zp_fill_e820(zp, p->e820, p->n_e820);
 	return 0;
 }

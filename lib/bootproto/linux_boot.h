@@ -57,6 +57,17 @@ struct linux_vga_state {
 	uint8_t cursor_row, cursor_col;
 };
 
+/* A linear framebuffer to hand over instead of VGA text (screen_info as
+ * VIDEO_TYPE_EFI), so efifb or simplefb gives Linux its console on a UEFI
+ * machine, where there is no text mode. */
+struct linux_fb_state {
+	uint64_t base;           /* physical; 0: none */
+	uint32_t pitch;          /* bytes per line */
+	uint32_t width, height;  /* pixels */
+	uint8_t bpp;
+	uint8_t red_size, red_pos, green_size, green_pos, blue_size, blue_pos;
+};
+
 struct linux_boot_params {
 	uint64_t load_addr;      /* where the protected-mode part was put */
 	uint64_t cmdline_pa;
@@ -66,6 +77,7 @@ struct linux_boot_params {
 	const struct linux_e820_entry *e820;
 	uint32_t n_e820;
 	struct linux_vga_state vga;
+	struct linux_fb_state fb; /* wins over vga when fb.base is set */
 };
 
 /*

@@ -63,10 +63,16 @@ class Machine:
     # Slower machines (Bochs) multiply every wait by this.
     timeout_scale = 1.0
 
-    def __init__(self, name, cpu="max", smp=2, mem=1024, iso=None, extra=None):
+    def __init__(self, name, cpu="max", smp=2, mem=1024, iso=None, extra=None,
+                 machine="pc", firmware="bios", media="cdrom"):
+        """firmware: "bios" (SeaBIOS, isolinux) or "uefi" (OVMF, GRUB);
+        media: how the ISO is attached: "cdrom", "disk" (an AHCI/IDE hard
+        disk, the USB-stick layout through its GPT) or "usb" (a USB stick
+        on an xHCI controller)."""
         self.name = name
         self.iso = iso or os.environ.get("KEEL_ISO", DEFAULT_ISO)
         self.cpu, self.smp, self.mem = cpu, smp, mem
+        self.machine, self.firmware, self.media = machine, firmware, media
         self.extra = list(extra or [])
         self.proc = None
         self.buf = ""        # everything seen (decoded), ANSI kept
@@ -75,6 +81,7 @@ class Machine:
         self.eof = False
         self.log = None
         self.monitor_path = None
+        self.vars_path = None
         self._seq = 0
         self.started = None
 
@@ -91,9 +98,9 @@ class Machine:
         self.monitor_path = os.path.join(LOG_DIR, ".%s.%d.monitor" % (self.name, os.getpid()))
         if os.path.exists(self.monitor_path):
             os.unlink(self.monitor_path)
-        cmd = [qemu, "-machine", "pc", "-accel", "tcg", "-cpu", self.cpu,
-               "-smp", str(self.smp), "-m", str(self.mem),
-               "-cdrom", self.iso, "-boot", "d",
+        cmd = [qemu, "-machine", self.machine, "-accel", "tcg", "-cpu", self.cpu,
+               "-smp", str(self.smp), "-m", str(self.mem)] + \
+            self._firmware_args() + self._media_args() + [
                "-display", "none", "-vga", "std",
                "-serial", "stdio",
                "-monitor", "unix:%s,server=on,wait=off" % self.monitor_path,
@@ -106,6 +113,33 @@ class Machine:
         _running.append(self)
         threading.Thread(target=self._reader, daemon=True).start()
         return self
+
+    def _firmware_args(self):
+        if self.firmware == "bios":
+            return []
+        if self.firmware != "uefi":
+            raise TestFailure("unknown firmware %r (bios or uefi)" % self.firmware)
+        code = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+        if not os.path.isfile(code):
+            raise TestFailure("%s not found (apt-get install ovmf)" % code)
+        # each run starts from OVMF's pristine variable store
+        vars_copy = os.path.join(LOG_DIR, ".%s.%d.vars.fd" % (self.name, os.getpid()))
+        shutil.copyfile("/usr/share/OVMF/OVMF_VARS_4M.fd", vars_copy)
+        self.vars_path = vars_copy
+        return ["-drive", "if=pflash,format=raw,readonly=on,file=%s" % code,
+                "-drive", "if=pflash,format=raw,file=%s" % vars_copy]
+
+    def _media_args(self):
+        if self.media == "cdrom":
+            return ["-cdrom", self.iso, "-boot", "d"]
+        # a disk QEMU may write to, but the writes go to a temporary file
+        drive = "if=none,id=medium,format=raw,snapshot=on,file=%s" % self.iso
+        if self.media == "disk":
+            return ["-drive", drive, "-device", "ide-hd,drive=medium,bootindex=0"]
+        if self.media == "usb":
+            return ["-drive", drive, "-device", "qemu-xhci",
+                    "-device", "usb-storage,drive=medium,bootindex=0"]
+        raise TestFailure("unknown media %r (cdrom, disk or usb)" % self.media)
 
     def _reader(self):
         fd = self.proc.stdout.fileno()
@@ -159,11 +193,12 @@ class Machine:
             self.log.write("\n# closed after %.1f s\n" % self.elapsed())
             self.log.close()
             self.log = None
-        if self.monitor_path and os.path.exists(self.monitor_path):
-            try:
-                os.unlink(self.monitor_path)
-            except OSError:
-                pass
+        for path in (self.monitor_path, self.vars_path):
+            if path and os.path.exists(path):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
 
     def __enter__(self):
         return self.start()
@@ -272,7 +307,10 @@ class Machine:
 
     # ---- boot menu
     def boot_entry(self, label, timeout=120):
-        """At the isolinux menu, press Esc for the boot: prompt and type label."""
+        """At the isolinux menu, press Esc for the boot: prompt and type label.
+        Under UEFI, pick the GRUB menu entry of the same label instead."""
+        if self.firmware == "uefi":
+            return self.grub_entry(label, timeout)
         # Esc is only taken once the menu is fully drawn and counting down
         self.wait_for(r"Automatic boot in", timeout, "the isolinux menu")
         time.sleep(0.5)
@@ -288,6 +326,30 @@ class Machine:
         time.sleep(0.2)
         self.send(label, char_delay=0.02)
         time.sleep(0.1)
+        self.send("\r")
+
+    # GRUB's menu (iso/grub.cfg), in order: isolinux's label, GRUB's title
+    GRUB_ENTRIES = [("keel", "Keel"), ("keel-serial", "Keel, serial console"),
+                    ("keel-safe", "Keel safe mode"), ("linux", "Dom0 Linux without hypervisor")]
+
+    def grub_entry(self, label, timeout=120):
+        """At GRUB's menu on the serial port, move down to the entry that
+        has isolinux's label `label`, see it highlighted, press Enter."""
+        labels = [lab for lab, _ in self.GRUB_ENTRIES]
+        if label not in labels:
+            raise TestFailure("no GRUB entry for label %r" % label)
+        index = labels.index(label)
+        title = self.GRUB_ENTRIES[index][1]
+        self.wait_for(r"executed automatically in", timeout, "GRUB's menu counting down")
+        time.sleep(0.3)
+        for _ in range(index):
+            # Ctrl-N: down, in one byte (an arrow's ESC [ B may reach
+            # GRUB split, and a lone ESC leaves the menu)
+            self.send("\x0e")
+            time.sleep(0.3)
+        # GRUB marks the highlighted entry with a * on a serial terminal
+        self.wait_for(r"\*%s\s\s" % re.escape(title), 30,
+                      "GRUB highlighting the entry %r" % title)
         self.send("\r")
 
     # ---- dom0 shell

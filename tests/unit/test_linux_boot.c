@@ -130,6 +130,26 @@ static void test_zero_page(void)
 	p.vga.present = false;
 	CHECK_EQ_INT(linux_build_zero_page(zp, img, &p), 0);
 	CHECK_EQ_U64(zp[SI_VIDEO_COLS], 0);
+	/* a UEFI framebuffer (OVMF's 1280x800 BGRX above 4 GiB) wins over VGA */
+	p.vga.present = true;
+	p.fb = (struct linux_fb_state){ .base = 0x100000000ull, .pitch = 5120, .width = 1280,
+					.height = 800, .bpp = 32, .red_size = 8, .red_pos = 16,
+					.green_size = 8, .green_pos = 8, .blue_size = 8,
+					.blue_pos = 0 };
+	CHECK_EQ_INT(linux_build_zero_page(zp, img, &p), 0);
+	CHECK_EQ_U64(zp[SI_VIDEO_ISVGA], VIDEO_TYPE_EFI);
+	CHECK_EQ_U64(zp[SI_VIDEO_COLS], 0);
+	CHECK_EQ_U64(rd16(zp, SI_LFB_WIDTH), 1280);
+	CHECK_EQ_U64(rd16(zp, SI_LFB_HEIGHT), 800);
+	CHECK_EQ_U64(rd16(zp, SI_LFB_DEPTH), 32);
+	CHECK_EQ_U64(rd32(zp, SI_LFB_BASE), 0);
+	CHECK_EQ_U64(rd32(zp, SI_EXT_LFB_BASE), 1);
+	CHECK_EQ_U64(rd32(zp, SI_CAPABILITIES), VIDEO_CAPABILITY_64BIT_BASE);
+	CHECK_EQ_U64(rd32(zp, SI_LFB_SIZE), 5120 * 800);
+	CHECK_EQ_U64(rd16(zp, SI_LFB_LINELENGTH), 5120);
+	CHECK_EQ_U64(zp[SI_RED_SIZE + 1], 16);       /* red_pos */
+	CHECK_EQ_U64(zp[SI_RED_SIZE + 5], 0);        /* blue_pos */
+	p.fb.base = 0;
 	p.n_e820 = LINUX_E820_MAX_ENTRIES + 1;
 	CHECK_EQ_INT(linux_build_zero_page(zp, img, &p), -LINUX_BOOT_E2BIG);
 	free(img);

@@ -28,6 +28,7 @@ struct dom0_config {
 					   * its own (the idle CPU 0), or
 					   * DOM0_NO_APIC_ID */
 	struct linux_vga_state vga;
+	struct linux_fb_state fb;     /* the loader's framebuffer (UEFI) */
 };
 
 #define DOM0_NO_APIC_ID 0xFFFFFFFFu

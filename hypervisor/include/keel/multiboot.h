@@ -1,12 +1,14 @@
 /*
- * Multiboot (version 1) boot information as handed over by GRUB or
- * another loader, and struct boot_info, the hypervisor's own copy of what
+ * Multiboot (version 1, and version 2 in multiboot2.c) boot information as
+ * handed over by GRUB, isolinux's mboot.c32 or another loader, and struct
+ * boot_info, the hypervisor's own copy of what
  * it needs from it (command line, memory map, modules). Everything is
  * copied so the loader's memory can be reused afterwards.
  */
 #ifndef KEEL_MULTIBOOT_H
 #define KEEL_MULTIBOOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <keel/memmap.h>
@@ -61,6 +63,22 @@ struct boot_module {
 	char string[BOOT_INFO_MODULE_STRING_BYTES];
 };
 
+/* The firmware that started the loader. */
+#define BOOT_FW_BIOS 0
+#define BOOT_FW_UEFI 1
+
+/* A linear framebuffer the loader set up (Multiboot2 tag 8). */
+#define BOOT_FB_TYPE_RGB 1
+#define BOOT_FB_TYPE_EGA_TEXT 2
+struct boot_fb {
+	uint64_t addr;          /* physical; 0: there is none */
+	uint32_t pitch;         /* bytes per line */
+	uint32_t width, height; /* pixels */
+	uint8_t bpp;            /* bits per pixel */
+	uint8_t type;           /* BOOT_FB_TYPE_RGB, or another Multiboot2 type */
+	uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+
 /* What the hypervisor keeps of the boot information. */
 struct boot_info {
 	char cmdline[BOOT_INFO_CMDLINE_BYTES];
@@ -68,10 +86,42 @@ struct boot_info {
 	struct mem_range ranges[BOOT_INFO_MAX_RANGES]; /* raw firmware map */
 	uint32_t nr_modules;
 	struct boot_module modules[BOOT_INFO_MAX_MODULES];
+	uint32_t firmware;       /* BOOT_FW_BIOS or BOOT_FW_UEFI */
+	uint64_t efi_systab_pa;  /* the EFI system table (UEFI), else 0 */
+	uint64_t rsdp_pa;        /* the ACPI RSDP if the loader said, else 0 */
+	struct boot_fb fb;
 };
 
 int mb_parse(uint32_t magic, uint64_t info_pa,
 	     void *(*p2v)(uint64_t pa, void *ctx), void *ctx,
 	     struct boot_info *out);
+
+/* Helpers both parsers share (multiboot.c). */
+void boot_info_reset(struct boot_info *out);
+int boot_info_add_range(struct boot_info *out, uint64_t base, uint64_t len,
+			uint32_t type);
+int boot_info_copy_string(uint64_t pa, void *(*p2v)(uint64_t pa, void *ctx),
+			  void *ctx, char *dst, size_t size);
+
+#define MULTIBOOT2_BOOTLOADER_MAGIC 0x36D76289u /* in EAX at entry */
+
+/*
+ * Copies Multiboot2 information (multiboot2.c) into out: the command line,
+ * the memory map (converted from the EFI memory map when the loader gave
+ * one, else its e820-style map, else the basic lower/upper sizes), the
+ * modules, the EFI system table and the ACPI RSDP found through it, and
+ * the framebuffer. magic: EAX at entry; info_pa: EBX; p2v and ctx as for
+ * mb_parse. Returns 0, -EINVAL on a wrong magic, a malformed tag list or
+ * no memory information, -E2BIG on too many map ranges or modules,
+ * -EFAULT if p2v fails.
+ */
+int mb2_parse(uint32_t magic, uint64_t info_pa,
+	      void *(*p2v)(uint64_t pa, void *ctx), void *ctx,
+	      struct boot_info *out);
+
+/* mb_parse or mb2_parse, whichever magic says; -EINVAL for neither. */
+int boot_info_parse(uint32_t magic, uint64_t info_pa,
+		    void *(*p2v)(uint64_t pa, void *ctx), void *ctx,
+		    struct boot_info *out);
 
 #endif /* KEEL_MULTIBOOT_H */

@@ -1,6 +1,6 @@
 /*
- * Entry from a Multiboot (v1) loader and the AP start-up trampoline. The
- * loader enters _start in 32-bit protected mode with paging off (Multiboot
+ * Entry from a Multiboot (v1 or v2) loader and the AP start-up trampoline.
+ * The loader enters _start in 32-bit protected mode with paging off (Multiboot
  * spec section 3.2); we clear .bss, identity-map the first 4 GiB with 2 MiB
  * pages, enable long mode (AMD APM vol. 2, 14.6 "Enabling and Activating
  * Long Mode") and call hv_main(magic, info). The trampoline is copied to
@@ -25,6 +25,41 @@
 	.long MB_MAGIC
 	.long MB_FLAGS
 	.long -(MB_MAGIC + MB_FLAGS)
+
+/*
+ * The Multiboot2 header, for GRUB's multiboot2 command (the UEFI path):
+ * Multiboot2 spec 3.1. Without an EFI entry tag GRUB leaves boot services
+ * and enters _start as a Multiboot v1 loader would (32-bit protected mode,
+ * paging off), with 0x36d76289 in EAX; the tags ask for page-aligned
+ * modules and say that EGA text is fine (BIOS) but a linear framebuffer is
+ * taken where there is no text mode (UEFI).
+ */
+#define MB2_MAGIC 0xE85250D6
+#define MB2_ARCH_I386 0
+#define MB2_TAG_OPTIONAL 1
+	.align 8
+mb2_header:
+	.long MB2_MAGIC
+	.long MB2_ARCH_I386
+	.long mb2_header_end - mb2_header
+	.long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+	/* console flags (type 4): EGA text supported */
+	.word 4, MB2_TAG_OPTIONAL
+	.long 12
+	.long 2
+	.align 8
+	/* framebuffer (type 5): any size, 32 bits per pixel preferred */
+	.word 5, MB2_TAG_OPTIONAL
+	.long 20
+	.long 0, 0, 32
+	.align 8
+	/* module alignment (type 6): modules on page boundaries */
+	.word 6, 0
+	.long 8
+	/* end */
+	.word 0, 0
+	.long 8
+mb2_header_end:
 
 	.section .text.boot, "ax"
 	.code32

@@ -1,0 +1,108 @@
+"""Boot tests under UEFI (issue 14): QEMU with Debian's OVMF firmware boots
+out/keel.iso through its El Torito EFI image (GRUB, iso/grub.cfg) as a CD,
+and through the GPT's EFI partition as a hard disk (the layout a USB stick
+written with dd has). GRUB's multiboot2 command starts the hypervisor,
+which reads the memory map, the ACPI RSDP (through the EFI system table)
+and the framebuffer from the Multiboot2 information.
+
+Registered into test_boot's table (imported at its end); select them with
+-k uefi."""
+
+import re
+import time
+
+import test_boot
+from harness import Machine
+from test_boot import check, guest_run, keel_info, test, wait_guest_ready
+
+
+def uefi_fixture(name, machine, media, smp=4, mem=2048):
+    def boot():
+        m = Machine(name, cpu="max", smp=smp, mem=mem, machine=machine, firmware="uefi",
+                    media=media).start()
+        m.boot_entry("keel-serial", timeout=180)
+        m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
+        m.wait_shell()
+        return m
+    return boot
+
+
+test_boot.FIXTURES["uefi-q35-cd"] = uefi_fixture("uefi-q35-cd", "q35", "cdrom")
+test_boot.FIXTURES["uefi-pc-disk"] = uefi_fixture("uefi-pc-disk", "pc", "disk", smp=2, mem=1024)
+
+
+@test("uefi_q35_cd_grub_menu_and_dom0_on_svm", "uefi-q35-cd")
+def t_uefi_menu(m):
+    for entry in ("Keel", "Keel, serial console", "Keel safe mode",
+                  "Dom0 Linux without hypervisor"):
+        check(m.seen(re.escape(entry)),
+              "GRUB's menu lacks the entry %r" % entry)
+    check(m.seen(r"virtualization: svm"), "the hypervisor did not start AMD-V under UEFI")
+    check(m.seen(r"ACPI: RSDP 0x"), "dom0 found no ACPI RSDP (it must come from the "
+          "EFI system table through the hypervisor)")
+    info, raw = keel_info(m)
+    check(info.get("backend") == "svm", "keel info does not say 'backend: svm':\n%s" % raw)
+    check(info.get("nr_cpus") == "4",
+          "keel info does not count the 4 CPUs of ACPI's MADT:\n%s" % raw)
+
+
+test("uefi_q35_cd_hidden_memory", "uefi-q35-cd")(test_boot.t_isolation)
+
+
+@test("uefi_q35_cd_tiny_guest_answers", "uefi-q35-cd")
+def t_uefi_guest(m):
+    out, rc = m.run("keel create tiny", timeout=120)
+    check(rc == 0 and "Started domain tiny" in out, "keel create tiny failed: %r" % out)
+    wait_guest_ready(m, "tiny", timeout=300)
+    out = guest_run(m, "tiny", "echo answer-$(hostname)", timeout=120)
+    check("answer-tiny" in out, "tiny did not answer on its console: %r" % out[-300:])
+    out, rc = m.run("keel destroy tiny && echo destroyed", timeout=60)
+    check("destroyed" in out, "keel destroy tiny failed: %r" % out)
+
+
+@test("uefi_q35_cd_framebuffer_console_shows_the_starter", "uefi-q35-cd")
+def t_uefi_fb(m):
+    # no VGA text mode under UEFI: dom0's consoles are on GOP's framebuffer,
+    # which the hypervisor hands over in screen_info (efifb)
+    out, rc = m.run("cat /sys/class/graphics/fb0/name; stty -F /dev/tty1 size")
+    check(rc == 0 and "EFI VGA" in out,
+          "dom0 has no EFI framebuffer (fb0): %r" % out)
+    cols = int(out.split()[-1])
+    text = ""
+    for _ in range(20):             # the starter may still draw its first frame
+        text, _ = m.run("fold -w %d /dev/vcs1" % cols)
+        if "Keel guest starter" in text:
+            break
+        time.sleep(2)
+    check("Keel guest starter" in text,
+          "tty1, on the framebuffer, does not show the guest starter:\n%s" % text)
+
+
+@test("uefi_pc_disk_boots_through_gpt_and_mounts_the_medium", "uefi-pc-disk")
+def t_uefi_disk(m):
+    check(m.seen(r"virtualization: svm"), "the hypervisor did not start AMD-V under UEFI")
+    check(m.seen(r"Boot medium \S+ mounted at /run/keel/medium"),
+          "dom0 did not find and mount the KEEL medium on the disk")
+    out, rc = m.run("ls /run/keel/medium/keel.gz && echo medium-ok")
+    check("medium-ok" in out, "the medium's files are not there: %r" % out)
+
+
+def boot_uefi_linux():
+    m = Machine("uefi-q35-linux", cpu="max", smp=2, mem=1024, machine="q35", firmware="uefi",
+                media="cdrom").start()
+    m.boot_entry("linux", timeout=180)
+    m.wait_shell()
+    return m
+
+
+test_boot.FIXTURES["uefi-q35-linux"] = boot_uefi_linux
+
+
+@test("uefi_q35_linux_entry_boots_dom0_without_hypervisor", "uefi-q35-linux")
+def t_uefi_linux(m):
+    check(not m.seen(r"Keel hypervisor v"), "the hypervisor ran in the 'without hypervisor' entry")
+    out, rc = m.run("keel info")
+    check(rc != 0 and "not running on the Keel hypervisor" in out,
+          "keel info should say 'not running on the Keel hypervisor': rc=%d %r" % (rc, out))
+    out, rc = m.run("echo alive-$(hostname)")
+    check("alive-dom0" in out, "dom0's shell did not answer: %r" % out)
