@@ -124,13 +124,15 @@ static void madt_parse(const uint8_t *madt, struct acpi_info *out)
 	}
 }
 
-/* Find the MADT through the RSDT/XSDT and parse it; see acpi.h. */
+/* Find the MADT (and note an IOMMU's table) through the RSDT/XSDT; see
+ * acpi.h. */
 int acpi_parse(uint64_t rsdp_pa, acpi_p2v_fn p2v, void *ctx,
 	       struct acpi_info *out)
 {
 	const uint8_t *rsdp = p2v(rsdp_pa, RSDP_V2_BYTES, ctx);
 	const uint8_t *sdt;
 	uint32_t entry_bytes, i, n;
+	bool madt_seen = false;
 	uint64_t sdt_pa;
 
 	memset(out, 0, sizeof(*out));
@@ -153,10 +155,16 @@ int acpi_parse(uint64_t rsdp_pa, acpi_p2v_fn p2v, void *ctx,
 		uint64_t pa = entry_bytes == 8 ? le64(e) : le32(e);
 		const uint8_t *t = sdt_map(pa, p2v, ctx);
 
-		if (t && memcmp(t, "APIC", 4) == 0) {
+		if (!t)
+			continue;
+		if (memcmp(t, "DMAR", 4) == 0)
+			out->iommu |= ACPI_IOMMU_DMAR;
+		else if (memcmp(t, "IVRS", 4) == 0)
+			out->iommu |= ACPI_IOMMU_IVRS;
+		else if (memcmp(t, "APIC", 4) == 0 && !madt_seen) {
 			madt_parse(t, out);
-			return 0;
+			madt_seen = true;
 		}
 	}
-	return -ENOENT;
+	return madt_seen ? 0 : -ENOENT;
 }

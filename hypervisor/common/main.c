@@ -9,6 +9,7 @@
 #include <keel/hv.h>
 #include <keel/arch.h>
 #include <keel/acpi.h>
+#include <keel/compat.h>
 #include <keel/console.h>
 #include <keel/cpu.h>
 #include <keel/cpu_plan.h>
@@ -145,17 +146,6 @@ static void dom0_config_fill(struct dom0_config *cfg, bool native)
 	}
 }
 
-static void __noreturn boot_native(const char *why)
-{
-	struct dom0_config cfg;
-
-	log_warn("no usable hardware virtualization: %s\n", why);
-	log_warn("booting dom0 natively: Linux runs without the hypervisor and no guests can be started\n");
-	dom0_config_fill(&cfg, true);
-	dom0_boot_native(&cfg);
-	panic("dom0 could not be loaded; see the messages above\n");
-}
-
 static void memory_split(void)
 {
 	struct mem_range image = {
@@ -247,17 +237,77 @@ static void cpus_plan_log(const struct cpu_plan *p)
 
 _Static_assert(CPU_PLAN_MAX_CPUS == MAX_CPUS, "cpu_plan's masks must cover every CPU");
 
-static void cpus_start(void)
+/* Read ACPI's MADT (and IOMMU tables) into acpi: the RSDP the loader
+ * gave (UEFI), else the one in the BIOS areas. 0, or -errno. */
+static int acpi_read(void)
 {
 	uint64_t rsdp = bi.rsdp_pa ? bi.rsdp_pa : acpi_find_rsdp(acpi_p2v, 0);
+	int rc = rsdp ? acpi_parse(rsdp, acpi_p2v, 0, &acpi) : -ENOENT;
+
+	acpi.rsdp_pa = rsdp;
+	return rc;
+}
+
+static uint64_t ram_bytes(void)
+{
+	uint64_t sum = 0;
+	uint32_t i;
+
+	for (i = 0; i < n_fw; i++)
+		if (fw_map[i].type == E820_RAM)
+			sum += fw_map[i].len;
+	return sum;
+}
+
+/* Print the compatibility report (keel/compat.h); why: the reason there
+ * is no usable virtualization, or NULL. */
+static void compat_log(const char *why)
+{
+	char lines[COMPAT_MAX_LINES][COMPAT_LINE_BYTES];
+	struct compat_facts f = { 0 };
+	uint32_t i, n;
+
+	strlcpy(f.vendor, arch_cpu_vendor(), sizeof(f.vendor));
+	arch_cpu_brand(f.brand, sizeof(f.brand));
+	arch_cpu_outer_hv(f.outer, sizeof(f.outer));
+	f.backend = why ? NULL : virt->name;
+	f.why_not = why;
+	f.features = why ? 0 : virt->features;
+	f.iommu = acpi.iommu;
+	f.uefi = bi.firmware == BOOT_FW_UEFI;
+	f.mem_total_mib = (why ? ram_bytes() : hv.mem_total_bytes) >> 20;
+	f.mem_dom0_mib = hv.mem_dom0_bytes >> 20;
+	f.mem_pool_mib = why ? 0 : mm_total_bytes() >> 20;
+	f.cpus = why ? (acpi.nr_cpus ? acpi.nr_cpus : 1) : nr_cpus;
+	f.cpus_dom0 = hv.cpus_dom0;
+	f.cpus_pool = hv.cpus_pool;
+	n = compat_report(&f, lines);
+	log_info("compatibility report:\n");
+	for (i = 0; i < n; i++)
+		log_info("  %s\n", lines[i]);
+}
+
+static void __noreturn boot_native(const char *why)
+{
+	struct dom0_config cfg;
+
+	log_warn("no usable hardware virtualization: %s\n", why);
+	log_warn("booting dom0 natively: Linux runs without the hypervisor and no guests can be started\n");
+	acpi_read();
+	compat_log(why);
+	dom0_config_fill(&cfg, true);
+	dom0_boot_native(&cfg);
+	panic("dom0 could not be loaded; see the messages above\n");
+}
+
+static void cpus_start(void)
+{
 	struct cpu_plan_input in;
 	struct cpu_plan p;
 	uint32_t i;
 
-	if (!rsdp || acpi_parse(rsdp, acpi_p2v, 0, &acpi)) {
+	if (acpi_read())
 		log_warn("no usable ACPI MADT: running on the boot CPU only\n");
-		acpi.rsdp_pa = rsdp;
-	}
 	if (virt->cpu_enable(&cpus[0]))
 		panic("cannot enable %s on the boot CPU\n", virt->name);
 	smp_boot_aps(&acpi, ap_main);
@@ -335,6 +385,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 		 (unsigned long long)(hv.mem_total_bytes >> 20),
 		 (unsigned long long)(hv.mem_dom0_bytes >> 20),
 		 (unsigned long long)(mm_total_bytes() >> 20));
+	compat_log(NULL);
 	dom0_config_fill(&dom0_cfg, false); /* hands the screen to dom0: log before */
 	__atomic_store_n(&pool_go, true, __ATOMIC_RELEASE);
 	cpu_work(&cpus[0]);

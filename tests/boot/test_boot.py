@@ -349,11 +349,35 @@ def t_full_pool(m):
     check("dom0-alive" in out, "dom0 stopped answering")
 
 
+def check_compat_report(m, *expect):
+    """The hypervisor's compatibility report is in the log, each regex of
+    expect matches one of its lines, and it ends with a verdict."""
+    mt = re.search(r"\(keel\) compatibility report:\r?\n((?:\(keel\)   .*\n)+)", m.buf)
+    check(mt is not None, "no compatibility report in the hypervisor's log")
+    report = mt.group(1).replace("\r", "")
+    for rx in expect:
+        check(re.search(rx, report, re.M) is not None,
+              "the compatibility report lacks %r:\n%s" % (rx, report))
+    check(re.search(r"Guests: (yes|no, because .+)$", report.rstrip().split("\n")[-1]),
+          "the report's last line is not a verdict:\n%s" % report)
+
+
+@test("keel_serial_compat_report", "keel-serial-max")
+def t_compat(m):
+    check_compat_report(m, r"CPU: AuthenticAMD", r"virtualization: AMD-V, enabled; NPT yes",
+                        r"IOMMU: none in ACPI", r"firmware: BIOS",
+                        r"memory: \d+ MiB \(dom0 \d+, guests \d+\); CPUs: 4 \(dom0 1, guests 2\)",
+                        r"this machine is virtual: it runs under QEMU TCG", r"Guests: yes$")
+
+
 @test("keel_serial_no_svm_boots_natively", "keel-serial-qemu64")
 def t_no_svm(m):
     m.wait_for(r"no usable hardware virtualization", 120,
                "'no usable hardware virtualization' from the hypervisor")
     m.wait_for(r"booting dom0 natively", 60, "'booting dom0 natively' from the hypervisor")
+    m.wait_for(r"Guests: no", 60, "the compatibility report's verdict")
+    check_compat_report(m, r"virtualization: not usable \(.*AMD-V", r"CPUs: 2 \(all for dom0\)",
+                        r"Guests: no, because .*AMD-V")
     m.wait_shell()
     out, rc = m.run("echo alive-$(hostname)")
     check("alive-dom0" in out, "dom0 shell did not answer: %r" % out)

@@ -40,6 +40,8 @@ def t_uefi_menu(m):
     check(m.seen(r"virtualization: svm"), "the hypervisor did not start AMD-V under UEFI")
     check(m.seen(r"ACPI: RSDP 0x"), "dom0 found no ACPI RSDP (it must come from the "
           "EFI system table through the hypervisor)")
+    test_boot.check_compat_report(m, r"firmware: UEFI", r"virtualization: AMD-V, enabled",
+                                  r"Guests: yes$")
     info, raw = keel_info(m)
     check(info.get("backend") == "svm", "keel info does not say 'backend: svm':\n%s" % raw)
     check(info.get("nr_cpus") == "4",

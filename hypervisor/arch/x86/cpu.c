@@ -54,6 +54,48 @@ bool arch_cpu_is_qemu_tcg(void)
 	return memcmp(sig, "TCGTCGTCGTCG", sizeof(sig)) == 0;
 }
 
+/* Copy the CPU's brand string (CPUID 0x80000002-0x80000004, leading
+ * blanks dropped) into out (size bytes), or "" when the CPU has none. */
+void arch_cpu_brand(char *out, size_t size)
+{
+	char b[49];
+	struct cpuid_regs r;
+	uint32_t i;
+	const char *p = b;
+
+	out[0] = '\0';
+	cpuid_count(0x80000000u, 0, &r);
+	if (r.eax < 0x80000004u)
+		return;
+	for (i = 0; i < 3; i++) {
+		cpuid_count(0x80000002u + i, 0, &r);
+		memcpy(b + i * 16, &r, 16);
+	}
+	b[48] = '\0';
+	while (*p == ' ')
+		p++;
+	strlcpy(out, p, size);
+}
+
+/* Copy the signature at CPUID 0x40000000 of a hypervisor Keel runs under
+ * into out (size bytes), or "" when CPUID 1 does not say there is one. */
+void arch_cpu_outer_hv(char *out, size_t size)
+{
+	struct cpuid_regs r;
+	char sig[13];
+
+	out[0] = '\0';
+	cpuid_count(1, 0, &r);
+	if (!(r.ecx & CPUID_1_ECX_HYPERVISOR))
+		return;
+	cpuid_count(CPUID_HV_VENDOR_LEAF, 0, &r);
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	sig[12] = '\0';
+	strlcpy(out, sig, size);
+}
+
 /* Whether the CPU has x2APIC mode (CPUID Fn0000_0001_ECX[21]; Intel SDM
  * vol. 3A, 10.12.1). */
 bool arch_cpu_has_x2apic(void)

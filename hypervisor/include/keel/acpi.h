@@ -27,7 +27,11 @@ struct acpi_info {
 	uint32_t nr_ioapics;
 	struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
 	uint32_t cpus_ignored; /* enabled CPUs beyond ACPI_MAX_CPUS */
+	uint32_t iommu;        /* ACPI_IOMMU_*: the IOMMU tables present */
 };
+
+#define ACPI_IOMMU_DMAR (1u << 0) /* Intel VT-d */
+#define ACPI_IOMMU_IVRS (1u << 1) /* AMD-Vi */
 
 typedef const void *(*acpi_p2v_fn)(uint64_t pa, uint64_t len, void *ctx);
 
@@ -38,8 +42,9 @@ typedef const void *(*acpi_p2v_fn)(uint64_t pa, uint64_t len, void *ctx);
 uint64_t acpi_find_rsdp(acpi_p2v_fn p2v, void *ctx);
 
 /*
- * Read the MADT reached from the RSDP at rsdp_pa into out. Return 0,
- * -ENOENT if there is no MADT, -EINVAL on a bad checksum or length.
+ * Read the MADT reached from the RSDP at rsdp_pa into out, and note in
+ * out->iommu whether a DMAR or IVRS table is there. Return 0, -ENOENT if
+ * there is no MADT, -EINVAL on a bad checksum or length.
  */
 int acpi_parse(uint64_t rsdp_pa, acpi_p2v_fn p2v, void *ctx,
 	       struct acpi_info *out);

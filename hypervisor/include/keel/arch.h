@@ -7,6 +7,7 @@
 #define KEEL_ARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <keel/compiler.h>
 
@@ -28,6 +29,8 @@ void cpu_init_local(void);
 void __noreturn arch_enter_linux_native(uint64_t entry64_pa, uint64_t zero_page_pa);
 void __noreturn arch_reset_machine(void);
 const char *arch_cpu_vendor(void);
+void arch_cpu_brand(char *out, size_t size);
+void arch_cpu_outer_hv(char *out, size_t size);
 bool arch_cpu_is_qemu_tcg(void);
 bool arch_cpu_has_x2apic(void);
 bool arch_cpu_has_invariant_tsc(void);
