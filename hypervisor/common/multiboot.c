@@ -183,13 +183,3 @@ int mb_parse(uint32_t magic, uint64_t info_pa,
 		return mb_parse_modules(mbi, p2v, ctx, out);
 	return 0;
 }
-
-/* Parse with whichever Multiboot version magic names; see multiboot.h. */
-int boot_info_parse(uint32_t magic, uint64_t info_pa,
-		    void *(*p2v)(uint64_t pa, void *ctx), void *ctx,
-		    struct boot_info *out)
-{
-	if (magic == MULTIBOOT2_BOOTLOADER_MAGIC)
-		return mb2_parse(magic, info_pa, p2v, ctx, out);
-	return mb_parse(magic, info_pa, p2v, ctx, out);
-}

@@ -337,3 +337,13 @@ int mb2_parse(uint32_t magic, uint64_t info_pa, mb2_p2v_fn p2v, void *ctx,
 		out->rsdp_pa = efi_find_rsdp(out->efi_systab_pa, p2v, ctx);
 	return 0;
 }
+
+/* Parse with whichever Multiboot version magic names; see multiboot.h. */
+int boot_info_parse(uint32_t magic, uint64_t info_pa,
+		    void *(*p2v)(uint64_t pa, void *ctx), void *ctx,
+		    struct boot_info *out)
+{
+	if (magic == MULTIBOOT2_BOOTLOADER_MAGIC)
+		return mb2_parse(magic, info_pa, p2v, ctx, out);
+	return mb_parse(magic, info_pa, p2v, ctx, out);
+}

@@ -6,7 +6,6 @@
  * the right error.
  */
 #include "../../hypervisor/common/multiboot.c"
-#include "../../hypervisor/common/multiboot2.c"
 
 #include <stdlib.h>
 #include <string.h>

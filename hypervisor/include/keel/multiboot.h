@@ -119,7 +119,8 @@ int mb2_parse(uint32_t magic, uint64_t info_pa,
 	      void *(*p2v)(uint64_t pa, void *ctx), void *ctx,
 	      struct boot_info *out);
 
-/* mb_parse or mb2_parse, whichever magic says; -EINVAL for neither. */
+/* mb_parse or mb2_parse, whichever magic says (multiboot2.c); -EINVAL for
+ * neither. */
 int boot_info_parse(uint32_t magic, uint64_t info_pa,
 		    void *(*p2v)(uint64_t pa, void *ctx), void *ctx,
 		    struct boot_info *out);
