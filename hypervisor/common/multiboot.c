@@ -18,7 +18,7 @@
 
 /* Copy the string at physical pa (an empty one if pa is 0) into dst, at
  * most size - 1 chars, NUL-terminated. 0, or -EFAULT if p2v fails. */
-int boot_info_copy_string(uint64_t pa, void *(*p2v)(uint64_t pa, void *ctx),
+static int mb_copy_string(uint64_t pa, void *(*p2v)(uint64_t pa, void *ctx),
 			  void *ctx, char *dst, size_t size)
 {
 	const char *src = pa ? p2v(pa, ctx) : "";
@@ -114,7 +114,7 @@ static int mb_parse_modules(const struct multiboot_info *mbi,
 			return -EINVAL;
 		bm->start = m->mod_start;
 		bm->end = m->mod_end;
-		err = boot_info_copy_string(m->string, p2v, ctx, bm->string,
+		err = mb_copy_string(m->string, p2v, ctx, bm->string,
 				     sizeof(bm->string));
 		if (err)
 			return err;
@@ -162,7 +162,7 @@ int mb_parse(uint32_t magic, uint64_t info_pa,
 		return -EFAULT;
 
 	if (mbi->flags & MULTIBOOT_INFO_CMDLINE) {
-		err = boot_info_copy_string(mbi->cmdline, p2v, ctx, out->cmdline,
+		err = mb_copy_string(mbi->cmdline, p2v, ctx, out->cmdline,
 				     sizeof(out->cmdline));
 		if (err)
 			return err;

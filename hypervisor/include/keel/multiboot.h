@@ -100,8 +100,6 @@ int mb_parse(uint32_t magic, uint64_t info_pa,
 void boot_info_reset(struct boot_info *out);
 int boot_info_add_range(struct boot_info *out, uint64_t base, uint64_t len,
 			uint32_t type);
-int boot_info_copy_string(uint64_t pa, void *(*p2v)(uint64_t pa, void *ctx),
-			  void *ctx, char *dst, size_t size);
 
 #define MULTIBOOT2_BOOTLOADER_MAGIC 0x36D76289u /* in EAX at entry */
 
