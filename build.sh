@@ -15,18 +15,20 @@ LOGS=$BUILD/logs
 # shellcheck source=scripts/packages.sh
 . "$ROOT/scripts/packages.sh"
 
-STAGES=(download hypervisor dom0 guests iso)
+STAGES=(download hypervisor dom0 modules guests iso)
 declare -A STAGE_NEEDS=(
 	[download]=""
 	[hypervisor]=""
 	[dom0]="download"
+	[modules]="download"
 	[guests]="download"
-	[iso]="hypervisor dom0 guests"
+	[iso]="hypervisor dom0 modules guests"
 )
 declare -A STAGE_ACTION=(
 	[download]="fetching Debian's kernel packages"
 	[hypervisor]="compiling"
 	[dom0]="building keel.ko, the toolstack and the initramfs"
+	[modules]="packing all kernel modules and NIC firmware for dom0"
 	[guests]="building guest images"
 	[iso]="writing out/keel.iso"
 )
@@ -34,6 +36,7 @@ declare -A STAGE_DESC=(
 	[download]="fetch Debian's kernel packages into cache/, verify, extract to build/kernel/"
 	[hypervisor]="make -C hypervisor -> build/hypervisor/keel.gz, keel.elf32"
 	[dom0]="keel.ko, keel toolstack, dom0 initramfs -> build/dom0/{vmlinuz,initrd.img}"
+	[modules]="all of the kernel's modules and Debian's NIC firmware (firmware-realtek) -> build/modules/modules.squashfs"
 	[guests]="guest initramfs, tiny/debian/web images (debootstrap cached in cache/debian/), configs/ -> build/guests/"
 	[iso]="isolinux and GRUB (UEFI) staging tree build/iso-root/ -> out/keel.iso"
 )
@@ -44,21 +47,32 @@ HOST_PACKAGES=(gcc make libc6-dev libelf1 xorriso isolinux syslinux-common
 	debootstrap debian-archive-keyring wget attr
 	grub-efi-amd64-bin grub-common mtools dosfstools)
 
-# Kernel modules dom0 loads at boot (with their dependencies from modules.dep).
+# Kernel modules in dom0's initramfs (with their dependencies from
+# modules.dep): only what finds and mounts the boot medium. Every other
+# module (NICs, NAT, USB network adapters, ...) is on the medium in
+# /dom0/modules.squashfs (stage modules), which dom0's init mounts and
+# loads from by modalias (docs/architecture.md, "Dom0's drivers").
 DOM0_MODULES=(
-	# CD / USB boot
+	# CD, SATA/IDE disk, NVMe, USB stick, SD card
 	sr_mod cdrom isofs ata_piix ahci libahci libata scsi_mod sd_mod
+	nvme nvme-core
 	usb-storage uas xhci-pci xhci-hcd ehci-pci ehci-hcd uhci-hcd ohci-pci
+	mmc_block sdhci-pci sdhci-acpi rtsx_pci_sdmmc
+	virtio_pci virtio_blk virtio_scsi
+	# keyboards, for the consoles before the medium is found
 	usbhid hid-generic
 	# USB sticks written with a FAT or ext4 copy of the CD
 	vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 ext4 crc32c_generic
-	# live system
+	# the live system and the modules' squashfs
 	loop squashfs overlay
-	# NICs
-	e1000 e1000e virtio_net virtio_pci virtio_blk virtio_console
-	af_packet
-	# NAT from the guests' switch to the uplink (iptables-legacy)
-	ip_tables iptable_nat iptable_filter xt_MASQUERADE nf_nat nf_conntrack
+)
+
+# Firmware on the medium for common NICs, from Debian's non-free-firmware
+# component. A default Debian 12 sources.list lacks that component, so the
+# package is fetched from the archive's pool at a pinned version and
+# checked against its sha256 (from the bookworm Packages index).
+FIRMWARE_DEBS=(
+	"pool/non-free-firmware/f/firmware-nonfree/firmware-realtek_20230210-5_all.deb 586ce39fc23f8b1d121bd430f5e187c80701df650f4baba05771d828444b075c"
 )
 
 # Dynamically linked host programs copied into dom0 with their libraries
@@ -283,42 +297,48 @@ inputs_download() {
 }
 outputs_download() { echo "$BUILD/kernel/release"; }
 
+# cache_get FILE SHA256 WHAT CMD...: make sure cache/ holds FILE with that
+# sha256. A cached copy with another hash is deleted; a missing file is
+# fetched by running CMD... in an empty temporary directory, where it must
+# leave the one file, which is then checked and moved to FILE.
+cache_get() {
+	local file=$1 sha=$2 what=$3 got dl f why
+	shift 3
+	if [ -f "$file" ]; then
+		got=$(sha256sum "$file" | cut -d' ' -f1)
+		if [ "$got" = "$sha" ]; then
+			log "    $what: cached, sha256 ok"
+			return 0
+		fi
+		log "    $what: cached file has sha256 $got, expected $sha; deleting and fetching again"
+		rm -f "$file"
+	fi
+	log "    $what: downloading"
+	mkdir -p "$CACHE"
+	dl=$(mktemp -d "$CACHE/.dl.XXXXXX")
+	tmp_path "$dl"
+	tmp_path "$dl.log"
+	chmod 755 "$dl"
+	if ! (cd "$dl" && "$@") >"$dl.log" 2>&1; then
+		why=$(grep -E '^(E|Err):|ERROR' "$dl.log" | head -n 3 | tr '\n' ' ')
+		fail "$*" "download failed: ${why:-see its output}; check the network, or run apt-get update if the version is gone from the mirror"
+	fi
+	f=$(find "$dl" -maxdepth 1 -type f | head -n 1)
+	[ -n "$f" ] || fail "$*" "reported success but wrote no file"
+	got=$(sha256sum "$f" | cut -d' ' -f1)
+	if [ "$got" != "$sha" ]; then
+		fail "sha256 check of $what" "downloaded file has sha256 $got, expected $sha (corrupt download, or stale apt lists or pins: run apt-get update and retry)"
+	fi
+	mv -f "$f" "$file"
+	rm -rf "$dl" "$dl.log"
+}
+
 stage_download() {
 	resolve_kernel
-	mkdir -p "$CACHE"
-	local i spec deb got dl
+	local i
 	for i in "${!KERNEL_PKGS[@]}"; do
-		spec=${KERNEL_PKGS[$i]}
-		deb=$(deb_path "$i")
-		if [ -f "$deb" ]; then
-			got=$(sha256sum "$deb" | cut -d' ' -f1)
-			if [ "$got" = "${KERNEL_SHA[$i]}" ]; then
-				log "    $spec: cached, sha256 ok"
-				continue
-			fi
-			log "    $spec: cached file has sha256 $got, expected ${KERNEL_SHA[$i]}; deleting and fetching again"
-			rm -f "$deb"
-		fi
-		log "    $spec: downloading"
-		dl=$(mktemp -d "$CACHE/.dl.XXXXXX")
-		tmp_path "$dl"
-		chmod 755 "$dl"
-		if ! (cd "$dl" && apt-get download "$spec") >"$dl.log" 2>&1; then
-			local why
-			why=$(grep -E '^(E|Err):' "$dl.log" | head -n 3 | tr '\n' ' ')
-			rm -f "$dl.log"
-			fail "apt-get download $spec" "download failed: ${why:-see apt output}; check the network, or run apt-get update if the version is gone from the mirror"
-		fi
-		rm -f "$dl.log"
-		local f
-		f=$(find "$dl" -maxdepth 1 -name '*.deb' | head -n 1)
-		[ -n "$f" ] || fail "apt-get download $spec" "apt-get reported success but wrote no .deb"
-		got=$(sha256sum "$f" | cut -d' ' -f1)
-		if [ "$got" != "${KERNEL_SHA[$i]}" ]; then
-			fail "sha256 check of $spec" "downloaded file has sha256 $got, apt-cache says ${KERNEL_SHA[$i]} (corrupt download or stale apt lists: run apt-get update and retry)"
-		fi
-		mv -f "$f" "$deb"
-		rm -rf "$dl"
+		cache_get "$(deb_path "$i")" "${KERNEL_SHA[$i]}" "${KERNEL_PKGS[$i]}" \
+			apt-get download "${KERNEL_PKGS[$i]}"
 	done
 
 	log "    extracting into build/kernel/ (release $KREL)"
@@ -502,6 +522,44 @@ file_is_static() { # no PT_INTERP program header
 	return 0
 }
 
+# -- modules
+inputs_modules() {
+	{
+		recipe_hash modules
+		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
+		printf '%s\n' "${FIRMWARE_DEBS[@]}"
+	} | sha256sum | cut -d' ' -f1
+}
+outputs_modules() { echo "$BUILD/modules/modules.squashfs"; }
+
+# Every module of the kernel (with the modules.* indexes depmod wrote) and
+# the NIC firmware, as one squashfs that dom0 mounts from the medium.
+stage_modules() {
+	local rel d=$BUILD/modules t entry deb n
+	rel=$(cat "$BUILD/kernel/release")
+	rm -rf "$d"
+	mkdir -p "$d/tree/lib/modules" "$d/tree/lib/firmware" "$d/fw"
+	cp -al "$BUILD/kernel/lib/modules/$rel" "$d/tree/lib/modules/"
+	for entry in "${FIRMWARE_DEBS[@]}"; do
+		t=${entry%% *}
+		deb=$CACHE/${t##*/}
+		cache_get "$deb" "${entry#* }" "${t##*/}" wget -q "$DEBIAN_MIRROR/$t"
+		run dpkg-deb -x "$deb" "$d/fw"
+	done
+	# bookworm's firmware packages install to /lib/firmware, later ones to
+	# /usr/lib/firmware
+	for t in "$d/fw/lib/firmware" "$d/fw/usr/lib/firmware"; do
+		[ -d "$t" ] && cp -a "$t/." "$d/tree/lib/firmware/"
+	done
+	n=$(find "$d/tree/lib/modules" -name '*.ko*' | wc -l)
+	log "    writing modules.squashfs: $n modules of $rel and $(find "$d/tree/lib/firmware" -type f | wc -l) firmware files (about a minute)"
+	tmp_path "$d/modules.squashfs.tmp"
+	run mksquashfs "$d/tree" "$d/modules.squashfs.tmp" -comp zstd -noappend -all-root -no-progress
+	mv -f "$d/modules.squashfs.tmp" "$d/modules.squashfs"
+	rm -rf "$d/tree" "$d/fw"
+	log "    modules.squashfs: $(du -h "$d/modules.squashfs" | cut -f1)"
+}
+
 # -- guests
 # Guest images (guest-images/README.md): one shared initramfs, the tiny
 # busybox root, Debian 12 (debootstrap) and the web appliance layer over it.
@@ -653,7 +711,7 @@ EFI_IMG_KIB=4096
 inputs_iso() {
 	{
 		recipe_hash iso
-		cat "$STAMPS/hypervisor" "$STAMPS/dom0" "$STAMPS/guests" 2>/dev/null || true
+		cat "$STAMPS/hypervisor" "$STAMPS/dom0" "$STAMPS/modules" "$STAMPS/guests" 2>/dev/null || true
 		hash_tree "$ROOT/iso" "$BUILD/guests/iso-root"
 		dpkg-query -W grub-efi-amd64-bin 2>/dev/null
 		hash_files "$BUILD/hypervisor/keel.gz" "$BUILD/dom0/vmlinuz" "$BUILD/dom0/initrd.img" \
@@ -693,6 +751,9 @@ stage_iso() {
 	cp "$BUILD/hypervisor/keel.gz" "$s/keel.gz"
 	cp "$BUILD/dom0/vmlinuz" "$s/vmlinuz"
 	cp "$BUILD/dom0/initrd.img" "$s/initrd.img"
+	mkdir -p "$s/dom0"
+	ln "$BUILD/modules/modules.squashfs" "$s/dom0/modules.squashfs" 2>/dev/null ||
+		cp "$BUILD/modules/modules.squashfs" "$s/dom0/modules.squashfs"
 	cp -a "$BUILD/guests/iso-root/." "$s/"
 	mkdir -p "$s/boot/grub"
 	cp "$ROOT/iso/grub.cfg" "$s/boot/grub/grub.cfg"

@@ -67,8 +67,8 @@ class Machine:
                  machine="pc", firmware="bios", media="cdrom"):
         """firmware: "bios" (SeaBIOS, isolinux) or "uefi" (OVMF, GRUB);
         media: how the ISO is attached: "cdrom", "disk" (an AHCI/IDE hard
-        disk, the USB-stick layout through its GPT) or "usb" (a USB stick
-        on an xHCI controller)."""
+        disk, the USB-stick layout through its GPT), "usb" (a USB stick
+        on an xHCI controller, id xhci) or "nvme" (an NVMe disk)."""
         self.name = name
         self.iso = iso or os.environ.get("KEEL_ISO", DEFAULT_ISO)
         self.cpu, self.smp, self.mem = cpu, smp, mem
@@ -137,9 +137,11 @@ class Machine:
         if self.media == "disk":
             return ["-drive", drive, "-device", "ide-hd,drive=medium,bootindex=0"]
         if self.media == "usb":
-            return ["-drive", drive, "-device", "qemu-xhci",
-                    "-device", "usb-storage,drive=medium,bootindex=0"]
-        raise TestFailure("unknown media %r (cdrom, disk or usb)" % self.media)
+            return ["-drive", drive, "-device", "qemu-xhci,id=xhci",
+                    "-device", "usb-storage,bus=xhci.0,drive=medium,bootindex=0"]
+        if self.media == "nvme":
+            return ["-drive", drive, "-device", "nvme,serial=keelmedium,drive=medium,bootindex=0"]
+        raise TestFailure("unknown media %r (cdrom, disk, usb or nvme)" % self.media)
 
     def _reader(self):
         fd = self.proc.stdout.fileno()
