@@ -25,7 +25,7 @@ declare -A STAGE_NEEDS=(
 	[iso]="hypervisor dom0 modules guests"
 )
 declare -A STAGE_ACTION=(
-	[download]="fetching Debian's kernel packages"
+	[download]="fetching Debian's kernel and signed boot packages"
 	[hypervisor]="compiling"
 	[dom0]="building keel.ko, the toolstack and the initramfs"
 	[modules]="packing all kernel modules and NIC firmware for dom0"
@@ -33,7 +33,7 @@ declare -A STAGE_ACTION=(
 	[iso]="writing out/keel.iso"
 )
 declare -A STAGE_DESC=(
-	[download]="fetch Debian's kernel packages into cache/, verify, extract to build/kernel/"
+	[download]="fetch Debian's kernel and signed boot (shim, GRUB) packages into cache/, verify, extract to build/kernel/ and build/signed/"
 	[hypervisor]="make -C hypervisor -> build/hypervisor/keel.gz, keel.elf32"
 	[dom0]="keel.ko, keel toolstack, dom0 initramfs -> build/dom0/{vmlinuz,initrd.img}"
 	[modules]="all of the kernel's modules and Debian's NIC firmware (firmware-realtek) -> build/modules/modules.squashfs"
@@ -236,12 +236,44 @@ apt_lists_ok() {
 # outputs_X (lists output files that must exist).
 
 # -- download
-KERNEL_PKGS=()  # "name=version" set by resolve_kernel
-KERNEL_SHA=()   # expected sha256 for each
-KERNEL_ARCH=()
+DEBS=()      # "name=version" of the packages downloaded, set by resolve_debs
+DEB_SHA=()   # expected sha256 for each
+DEB_ARCH=()
+DEB_KIND=()  # kernel (extracted to build/kernel/) or signed (build/signed/)
 KREL=""
 
-resolve_kernel() {
+# Debian's signed UEFI boot chain for Secure Boot machines: shim (signed by
+# Microsoft's UEFI CA), its MokManager, and GRUB signed by Debian
+# (docs/architecture.md, "Secure Boot").
+SIGNED_EFI_PKGS=(shim-signed shim-helpers-amd64-signed grub-efi-amd64-signed)
+
+# apt_resolve KIND NAME...: append the candidate version of each package,
+# with the sha256 and architecture apt's lists give for exactly that
+# version, to DEBS, DEB_SHA, DEB_ARCH and DEB_KIND.
+apt_resolve() {
+	local kind=$1 recs specs=() p v s a
+	shift
+	recs=$(apt-cache show --no-all-versions "$@" 2>/dev/null) || true
+	for p in "$@"; do
+		v=$(rec_field "$recs" "$p" Version)
+		[ -n "$v" ] || fail "apt-cache show $p" "package not known to apt (run apt-get update)"
+		specs+=("$p=$v")
+	done
+	recs=$(apt-cache show --no-all-versions "${specs[@]}" 2>/dev/null) ||
+		fail "apt-cache show --no-all-versions ${specs[*]}" "apt does not know these versions (run apt-get update)"
+	for p in "${specs[@]}"; do
+		s=$(rec_field "$recs" "${p%%=*}" SHA256)
+		a=$(rec_field "$recs" "${p%%=*}" Architecture)
+		[ -n "$s" ] || fail "apt-cache show --no-all-versions $p" "no SHA256 field, cannot verify the download"
+		DEBS+=("$p")
+		DEB_SHA+=("$s")
+		DEB_ARCH+=("$a")
+		DEB_KIND+=("$kind")
+	done
+}
+
+# The kernel release linux-image-amd64 points at, and the packages to fetch.
+resolve_debs() {
 	[ -n "$KREL" ] && return 0
 	if ! apt_lists_ok; then
 		log "    apt lists do not know linux-image-amd64; running apt-get update"
@@ -254,25 +286,8 @@ resolve_kernel() {
 	local abi=${KREL%-*}              # 6.1.0-56
 	local series
 	series=$(echo "$KREL" | cut -d. -f1,2) # 6.1
-	local names=("linux-image-$KREL" "linux-headers-$KREL" "linux-headers-$abi-common" "linux-kbuild-$series")
-	# candidate versions, then the records of exactly those versions
-	local recs specs=() p v s a
-	recs=$(apt-cache show --no-all-versions "${names[@]}" 2>/dev/null) || true
-	for p in "${names[@]}"; do
-		v=$(rec_field "$recs" "$p" Version)
-		[ -n "$v" ] || fail "apt-cache show $p" "package not known to apt (run apt-get update)"
-		specs+=("$p=$v")
-	done
-	recs=$(apt-cache show --no-all-versions "${specs[@]}" 2>/dev/null) ||
-		fail "apt-cache show --no-all-versions ${specs[*]}" "apt does not know these versions (run apt-get update)"
-	for p in "${specs[@]}"; do
-		s=$(rec_field "$recs" "${p%%=*}" SHA256)
-		a=$(rec_field "$recs" "${p%%=*}" Architecture)
-		[ -n "$s" ] || fail "apt-cache show --no-all-versions $p" "no SHA256 field, cannot verify the download"
-		KERNEL_PKGS+=("$p")
-		KERNEL_SHA+=("$s")
-		KERNEL_ARCH+=("$a")
-	done
+	apt_resolve kernel "linux-image-$KREL" "linux-headers-$KREL" "linux-headers-$abi-common" "linux-kbuild-$series"
+	apt_resolve signed "${SIGNED_EFI_PKGS[@]}"
 }
 
 rec_field() { # rec_field RECORDS PACKAGE FIELD: FIELD of PACKAGE's record
@@ -282,20 +297,20 @@ rec_field() { # rec_field RECORDS PACKAGE FIELD: FIELD of PACKAGE's record
 }
 
 deb_path() { # deb_path INDEX
-	local spec=${KERNEL_PKGS[$1]}
+	local spec=${DEBS[$1]}
 	local p=${spec%%=*} v=${spec#*=}
-	echo "$CACHE/${p}_${v//:/%3a}_${KERNEL_ARCH[$1]}.deb"
+	echo "$CACHE/${p}_${v//:/%3a}_${DEB_ARCH[$1]}.deb"
 }
 
 inputs_download() {
-	resolve_kernel
+	resolve_debs
 	{
 		recipe_hash download
 		local i
-		for i in "${!KERNEL_PKGS[@]}"; do echo "${KERNEL_PKGS[$i]} ${KERNEL_SHA[$i]}"; done
+		for i in "${!DEBS[@]}"; do echo "${DEBS[$i]} ${DEB_SHA[$i]}"; done
 	} | sha256sum | cut -d' ' -f1
 }
-outputs_download() { echo "$BUILD/kernel/release"; }
+outputs_download() { echo "$BUILD/kernel/release" "$BUILD/signed/BOOTX64.EFI"; }
 
 # cache_get FILE SHA256 WHAT CMD...: make sure cache/ holds FILE with that
 # sha256. A cached copy with another hash is deleted; a missing file is
@@ -334,21 +349,17 @@ cache_get() {
 }
 
 stage_download() {
-	resolve_kernel
+	resolve_debs
 	local i
-	for i in "${!KERNEL_PKGS[@]}"; do
-		cache_get "$(deb_path "$i")" "${KERNEL_SHA[$i]}" "${KERNEL_PKGS[$i]}" \
-			apt-get download "${KERNEL_PKGS[$i]}"
+	for i in "${!DEBS[@]}"; do
+		cache_get "$(deb_path "$i")" "${DEB_SHA[$i]}" "${DEBS[$i]}" \
+			apt-get download "${DEBS[$i]}"
 	done
+	download_signed
 
 	log "    extracting into build/kernel/ (release $KREL)"
 	local x=$BUILD/kernel.tmp
-	rm -rf "$x"
-	tmp_path "$x"
-	mkdir -p "$x"
-	for i in "${!KERNEL_PKGS[@]}"; do
-		run dpkg-deb -x "$(deb_path "$i")" "$x"
-	done
+	debs_extract kernel "$x"
 	local hdr=$x/usr/src/linux-headers-$KREL
 	[ -f "$hdr/Makefile" ] || fail "dpkg-deb -x" "headers package did not contain usr/src/linux-headers-$KREL/Makefile"
 	[ -f "$x/boot/vmlinuz-$KREL" ] || fail "dpkg-deb -x" "image package did not contain boot/vmlinuz-$KREL"
@@ -360,6 +371,36 @@ stage_download() {
 	echo "$KREL" >"$x/release"
 	rm -rf "$BUILD/kernel"
 	mv "$x" "$BUILD/kernel"
+}
+
+# debs_extract KIND DIR: unpack the downloaded packages of KIND into a
+# fresh DIR (removed if the build stops), without running their scripts.
+debs_extract() {
+	local i
+	rm -rf "$2"
+	tmp_path "$2"
+	mkdir -p "$2"
+	for i in "${!DEBS[@]}"; do
+		if [ "${DEB_KIND[$i]}" = "$1" ]; then run dpkg-deb -x "$(deb_path "$i")" "$2"; fi
+	done
+}
+
+# The signed boot files, extracted from their packages into build/signed/
+# under the names the EFI image gives them: shim as BOOTX64.EFI, the GRUB
+# it loads as grubx64.efi (Debian's CD build, which finds the medium by
+# /.disk/info), MokManager as mmx64.efi.
+download_signed() {
+	local x=$BUILD/signed.tmp f
+	rm -rf "$x"
+	tmp_path "$x"
+	debs_extract signed "$x/deb"
+	for f in usr/lib/shim/shimx64.efi.signed:BOOTX64.EFI usr/lib/shim/mmx64.efi.signed:mmx64.efi \
+		usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed:grubx64.efi; do
+		[ -f "$x/deb/${f%%:*}" ] || fail "dpkg-deb -x ${SIGNED_EFI_PKGS[*]}" "the packages do not contain /${f%%:*}"
+		cp "$x/deb/${f%%:*}" "$x/${f#*:}"
+	done
+	rm -rf "$x/deb" "$BUILD/signed"
+	mv "$x" "$BUILD/signed"
 }
 
 # -- hypervisor
@@ -526,7 +567,11 @@ file_is_static() { # no PT_INTERP program header
 inputs_modules() {
 	{
 		recipe_hash modules
-		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
+		resolve_debs
+		local i
+		for i in "${!DEBS[@]}"; do
+			if [ "${DEB_KIND[$i]}" = kernel ]; then echo "${DEBS[$i]} ${DEB_SHA[$i]}"; fi
+		done
 		printf '%s\n' "${FIRMWARE_DEBS[@]}"
 	} | sha256sum | cut -d' ' -f1
 }
@@ -706,7 +751,7 @@ ISOHDPFX=/usr/lib/ISOLINUX/isohdpfx.bin
 GRUB_EFI_DIR=/usr/lib/grub/x86_64-efi
 GRUB_EFI_MODULES="part_gpt part_msdos iso9660 fat search search_fs_file configfile normal
 	echo test serial terminal multiboot2 linux gzio all_video efi_gop efi_uga gfxterm"
-EFI_IMG_KIB=4096
+EFI_IMG_KIB=8192
 
 inputs_iso() {
 	{
@@ -714,28 +759,34 @@ inputs_iso() {
 		cat "$STAMPS/hypervisor" "$STAMPS/dom0" "$STAMPS/modules" "$STAMPS/guests" 2>/dev/null || true
 		hash_tree "$ROOT/iso" "$BUILD/guests/iso-root"
 		dpkg-query -W grub-efi-amd64-bin 2>/dev/null
-		hash_files "$BUILD/hypervisor/keel.gz" "$BUILD/dom0/vmlinuz" "$BUILD/dom0/initrd.img" \
+		hash_files "$BUILD/hypervisor/keel.gz" "$BUILD/signed/"* "$BUILD/dom0/vmlinuz" "$BUILD/dom0/initrd.img" \
 			"${ISOLINUX_FILES[@]}" "$ISOHDPFX"
 	} | sha256sum | cut -d' ' -f1
 }
 outputs_iso() { echo "$OUT/keel.iso"; }
 
-# The UEFI boot image: BOOTX64.EFI (GRUB with iso/grub-efi-embedded.cfg
-# built in) in a small FAT file system, which the ISO carries as its El
-# Torito EFI image and, through -isohybrid-gpt-basdat, as a GPT partition
-# for USB sticks (the layout of Debian's own images).
-make_efi_image() { # make_efi_image OUTPUT
-	local out=$1 tmp=$BUILD/efi
+# The UEFI boot chain (docs/architecture.md, "Secure Boot"): a small FAT
+# file system, which the ISO carries as its El Torito EFI image and, through
+# -isohybrid-gpt-basdat, as a GPT partition for USB sticks (the layout of
+# Debian's own images), holds Debian's signed shim as EFI/BOOT/BOOTX64.EFI
+# and the Debian-signed GRUB it loads (grubx64.efi), whose menu is
+# iso/grub-secureboot.cfg. With Secure Boot off that GRUB chainloads Keel's
+# own GRUB (OUTPUT_GRUB: x86_64-efi with multiboot2, iso/grub-efi-embedded.cfg
+# built in), which shows iso/grub.cfg.
+make_efi_image() { # make_efi_image OUTPUT_FAT OUTPUT_GRUB
+	local out=$1 tmp=$BUILD/efi f
 	[ -d "$GRUB_EFI_DIR" ] || fail "apt-get install grub-efi-amd64-bin" "GRUB for x86_64-efi is missing ($GRUB_EFI_DIR)"
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
 	# shellcheck disable=SC2086
-	run grub-mkstandalone -O x86_64-efi -o "$tmp/BOOTX64.EFI" \
+	run grub-mkstandalone -O x86_64-efi -o "$2" \
 		--modules="$(echo $GRUB_EFI_MODULES)" --locales= --themes= --fonts= \
 		"boot/grub/grub.cfg=$ROOT/iso/grub-efi-embedded.cfg"
 	run mkfs.vfat -C -n KEEL_EFI "$out" "$EFI_IMG_KIB"
 	run mmd -i "$out" ::/EFI ::/EFI/BOOT
-	run mcopy -i "$out" "$tmp/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+	for f in BOOTX64.EFI grubx64.efi mmx64.efi; do
+		run mcopy -i "$out" "$BUILD/signed/$f" "::/EFI/BOOT/$f"
+	done
 }
 
 stage_iso() {
@@ -757,8 +808,13 @@ stage_iso() {
 	cp -a "$BUILD/guests/iso-root/." "$s/"
 	mkdir -p "$s/boot/grub"
 	cp "$ROOT/iso/grub.cfg" "$s/boot/grub/grub.cfg"
+	# Debian's signed GRUB finds the medium by /.disk/info and reads
+	# x86_64-efi/grub.cfg before grub.cfg
+	mkdir -p "$s/.disk" "$s/boot/grub/x86_64-efi"
+	echo "Keel live CD" >"$s/.disk/info"
+	cp "$ROOT/iso/grub-secureboot.cfg" "$s/boot/grub/x86_64-efi/grub.cfg"
 	rm -f "$s/boot/grub/efi.img"
-	make_efi_image "$s/boot/grub/efi.img"
+	make_efi_image "$s/boot/grub/efi.img" "$s/boot/grub/keel-grubx64.efi"
 	mkdir -p "$OUT"
 	tmp_path "$OUT/keel.iso.tmp"
 	rm -f "$OUT/keel.iso.tmp"
@@ -788,7 +844,7 @@ run_stage() { # run_stage INDEX NAME
 	mkdir -p "$LOGS"
 	: >"$LOGFILE"
 	t0=$(date +%s.%N)
-	if [ "$st" = download ]; then resolve_kernel; fi
+	if [ "$st" = download ]; then resolve_debs; fi
 	h=$("inputs_$st")
 	if stamp_ok "$st" "$h" && outputs_present "$st"; then
 		log "==> [$idx/${#STAGES[@]}] $st: up to date, skipped"

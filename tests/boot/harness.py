@@ -65,7 +65,8 @@ class Machine:
 
     def __init__(self, name, cpu="max", smp=2, mem=1024, iso=None, extra=None,
                  machine="pc", firmware="bios", media="cdrom"):
-        """firmware: "bios" (SeaBIOS, isolinux) or "uefi" (OVMF, GRUB);
+        """firmware: "bios" (SeaBIOS, isolinux), "uefi" (OVMF, GRUB) or
+        "uefi-secureboot" (OVMF with Secure Boot on, q35 only);
         media: how the ISO is attached: "cdrom", "disk" (an AHCI/IDE hard
         disk, the USB-stick layout through its GPT), "usb" (a USB stick
         on an xHCI controller, id xhci) or "nvme" (an NVMe disk)."""
@@ -98,7 +99,8 @@ class Machine:
         self.monitor_path = os.path.join(LOG_DIR, ".%s.%d.monitor" % (self.name, os.getpid()))
         if os.path.exists(self.monitor_path):
             os.unlink(self.monitor_path)
-        cmd = [qemu, "-machine", self.machine, "-accel", "tcg", "-cpu", self.cpu,
+        machine = self.machine + (",smm=on" if self.firmware == "uefi-secureboot" else "")
+        cmd = [qemu, "-machine", machine, "-accel", "tcg", "-cpu", self.cpu,
                "-smp", str(self.smp), "-m", str(self.mem)] + \
             self._firmware_args() + self._media_args() + [
                "-display", "none", "-vga", "std",
@@ -117,17 +119,29 @@ class Machine:
     def _firmware_args(self):
         if self.firmware == "bios":
             return []
-        if self.firmware != "uefi":
-            raise TestFailure("unknown firmware %r (bios or uefi)" % self.firmware)
-        code = "/usr/share/OVMF/OVMF_CODE_4M.fd"
-        if not os.path.isfile(code):
-            raise TestFailure("%s not found (apt-get install ovmf)" % code)
+        # uefi: OVMF without Secure Boot; uefi-secureboot: OVMF's Secure
+        # Boot build (SMM, q35 only) with Microsoft's keys enrolled and
+        # Secure Boot on, as on a PC sold with Windows
+        variants = {"uefi": ("OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd"),
+                    "uefi-secureboot": ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.ms.fd")}
+        if self.firmware not in variants:
+            raise TestFailure("unknown firmware %r (bios, %s)"
+                              % (self.firmware, ", ".join(sorted(variants))))
+        code, template = ("/usr/share/OVMF/" + f for f in variants[self.firmware])
+        for f in (code, template):
+            if not os.path.isfile(f):
+                raise TestFailure("%s not found (apt-get install ovmf)" % f)
         # each run starts from OVMF's pristine variable store
         vars_copy = os.path.join(LOG_DIR, ".%s.%d.vars.fd" % (self.name, os.getpid()))
-        shutil.copyfile("/usr/share/OVMF/OVMF_VARS_4M.fd", vars_copy)
+        shutil.copyfile(template, vars_copy)
         self.vars_path = vars_copy
-        return ["-drive", "if=pflash,format=raw,readonly=on,file=%s" % code,
+        args = ["-drive", "if=pflash,format=raw,readonly=on,file=%s" % code,
                 "-drive", "if=pflash,format=raw,file=%s" % vars_copy]
+        if self.firmware == "uefi-secureboot":
+            if self.machine != "q35":
+                raise TestFailure("OVMF's Secure Boot build needs SMM: use machine='q35'")
+            args += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+        return args
 
     def _media_args(self):
         if self.media == "cdrom":
@@ -334,15 +348,21 @@ class Machine:
     GRUB_ENTRIES = [("keel", "Keel"), ("keel-serial", "Keel, serial console"),
                     ("keel-safe", "Keel safe mode"), ("linux", "Dom0 Linux without hypervisor")]
 
-    def grub_entry(self, label, timeout=120):
+    def grub_entry(self, label, timeout=120, entries=None, countdown=True):
         """At GRUB's menu on the serial port, move down to the entry that
-        has isolinux's label `label`, see it highlighted, press Enter."""
-        labels = [lab for lab, _ in self.GRUB_ENTRIES]
+        has isolinux's label `label`, see it highlighted, press Enter.
+        entries: the menu's (label, title) pairs in order (default: iso/grub.cfg's);
+        countdown: wait for the menu's countdown (False: a menu without a timeout)."""
+        entries = entries or self.GRUB_ENTRIES
+        labels = [lab for lab, _ in entries]
         if label not in labels:
             raise TestFailure("no GRUB entry for label %r" % label)
         index = labels.index(label)
-        title = self.GRUB_ENTRIES[index][1]
-        self.wait_for(r"executed automatically in", timeout, "GRUB's menu counting down")
+        title = entries[index][1]
+        if countdown:
+            self.wait_for(r"executed automatically in", timeout, "GRUB's menu counting down")
+        else:
+            self.wait_for(re.escape(entries[-1][1]), timeout, "GRUB's menu")
         time.sleep(0.3)
         for _ in range(index):
             # Ctrl-N: down, in one byte (an arrow's ESC [ B may reach

@@ -108,3 +108,54 @@ def t_uefi_linux(m):
           "keel info should say 'not running on the Keel hypervisor': rc=%d %r" % (rc, out))
     out, rc = m.run("echo alive-$(hostname)")
     check("alive-dom0" in out, "dom0's shell did not answer: %r" % out)
+
+
+# ---------------------------------------------------------------- Secure Boot
+# OVMF's Secure Boot build with Microsoft's keys (OVMF_VARS_4M.ms.fd), as on
+# a PC sold with Windows: the firmware runs Debian's signed shim, which runs
+# Debian's signed GRUB; GRUB is in lockdown and shows iso/grub-secureboot.cfg.
+SECURE_BOOT_MENU = [
+    ("keel", "Keel (Secure Boot is on: read how to run guests)"),
+    ("keel-serial", "Keel, serial console (Secure Boot is on: read how)"),
+    ("keel-safe", "Keel safe mode (Secure Boot is on: read how)"),
+    ("linux", "Dom0 Linux without hypervisor (Debian's signed kernel)"),
+    ("fwsetup", "Firmware setup (to turn Secure Boot off)"),
+]
+
+
+def boot_uefi_secureboot():
+    m = Machine("uefi-secureboot", cpu="max", smp=2, mem=1024, machine="q35",
+                firmware="uefi-secureboot").start()
+    # the Keel entry (the default) explains; Esc returns to the menu
+    m.grub_entry("keel", timeout=240, entries=SECURE_BOOT_MENU, countdown=False)
+    m.wait_for(r"Secure Boot is on, and Keel cannot start its hypervisor", 30,
+               "the Keel entry's explanation under Secure Boot")
+    m.wait_for(r"Press Esc to return to the menu", 30, "the end of the explanation")
+    time.sleep(0.5)
+    m.send("\x1b")
+    m.grub_entry("linux", timeout=60, entries=SECURE_BOOT_MENU, countdown=False)
+    m.wait_shell()
+    return m
+
+
+test_boot.FIXTURES["uefi-secureboot"] = boot_uefi_secureboot
+
+
+@test("uefi_secureboot_keel_entry_explains_and_linux_boots", "uefi-secureboot")
+def t_uefi_secureboot(m):
+    for line in ("Keel's hypervisor is not signed by Microsoft or Debian",
+                 "turn Secure Boot off",
+                 "Debian's signed kernel: a shell and the network, but no guests"):
+        check(m.seen(re.escape(line)), "the Secure Boot explanation lacks %r" % line)
+    check(m.seen(r"secureboot: Secure boot enabled"),
+          "dom0's kernel did not report 'Secure boot enabled' (is Secure Boot on in OVMF?)")
+    check(m.seen(r"dom0 is running without the Keel hypervisor"),
+          "init did not say dom0 runs without the hypervisor")
+    check(m.seen(r"Secure Boot is on: Keel's hypervisor cannot run"),
+          "dom0's welcome does not say why there is no hypervisor")
+    out, rc = m.run("mount -t securityfs securityfs /sys/kernel/security 2>/dev/null; "
+                    "cat /sys/kernel/security/lockdown")
+    check("[integrity]" in out or "[confidentiality]" in out,
+          "the signed kernel is not in lockdown under Secure Boot: %r" % out)
+    out, rc = m.run("ip -4 -o addr show dev eth0; sleep 5; ip -4 -o addr show dev eth0")
+    check("10.0.2.15/" in out, "dom0's uplink got no address under Secure Boot: %r" % out)
