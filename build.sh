@@ -45,7 +45,8 @@ declare -A STAGE_DESC=(
 HOST_PACKAGES=(gcc make libc6-dev libelf1 xorriso isolinux syslinux-common
 	squashfs-tools busybox-static cpio kmod xz-utils gzip iptables
 	debootstrap debian-archive-keyring wget attr
-	grub-efi-amd64-bin grub-common mtools dosfstools)
+	grub-efi-amd64-bin grub-common mtools dosfstools
+	console-setup-linux)  # the framebuffer console's PSF font (hypervisor/Makefile)
 
 # Kernel modules in dom0's initramfs (with their dependencies from
 # modules.dep): only what finds and mounts the boot medium. Every other
@@ -407,7 +408,7 @@ download_signed() {
 inputs_hypervisor() {
 	{ recipe_hash hypervisor; hash_tree "$ROOT/hypervisor" "$ROOT/lib"; } | sha256sum | cut -d' ' -f1
 }
-outputs_hypervisor() { echo "$BUILD/hypervisor/keel.gz" "$BUILD/hypervisor/keel.elf32"; }
+outputs_hypervisor() { echo "$BUILD/hypervisor/keel.gz" "$BUILD/hypervisor/keel.elf32" "$BUILD/hypervisor/font/console.psf"; }
 
 stage_hypervisor() {
 	[ -f "$ROOT/hypervisor/Makefile" ] || fail "make -C hypervisor" \

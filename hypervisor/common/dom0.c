@@ -16,6 +16,7 @@
  * INIT, start-up or SMI IPI, is logged and dropped (common/apic_filter.c).
  */
 #include <keel/dom0.h>
+#include <keel/fbcon.h>
 #include <keel/msr_policy.h>
 #include <keel/domain.h>
 #include <keel/decode.h>
@@ -228,7 +229,8 @@ static int load_linux(const struct dom0_config *cfg, const struct mem_range *ram
 	int rc;
 
 	if (cfg->bi->nr_modules < 1 || k->end - k->start < sizeof(setup_copy)) {
-		log_err("no dom0 kernel: the boot line must be 'mboot.c32 keel.gz --- vmlinuz <args> --- initrd.img'\n");
+		log_err("no dom0 kernel: load it as the first module ('mboot.c32 keel.gz --- vmlinuz "
+			"<args> --- initrd.img', or GRUB's 'module2 /vmlinuz' and 'module2 /initrd.img')\n");
 		return -ENOENT;
 	}
 	rc = linux_parse(img, k->end - k->start, &li);
@@ -751,6 +753,7 @@ int dom0_start(const struct dom0_config *cfg)
 	virt->vcpu_reset(v, &st);
 	log_info("starting dom0: %llu MiB, %u CPU(s)\n",
 		 (unsigned long long)(dom0.ram_bytes >> 20), dom0.nr_vcpus);
+	fbcon_release(); /* dom0's efifb owns the framebuffer now */
 	__atomic_store_n(&dom0_built, true, __ATOMIC_RELEASE);
 	dom0_run(v);
 }
@@ -810,6 +813,7 @@ int dom0_boot_native(const struct dom0_config *cfg)
 	rc = load_linux(cfg, ram, n, cfg->fw_map, cfg->n_fw, &l);
 	if (rc)
 		return rc;
+	fbcon_release();
 	arch_enter_linux_native(l.kernel_pa + LINUX_ENTRY64_OFFSET, DOM0_ZERO_PAGE_PA);
 }
 

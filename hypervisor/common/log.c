@@ -30,7 +30,8 @@ void log_add_sink(struct log_sink *sink)
 	spin_unlock(&log_lock);
 }
 
-/* Unregister a console sink (for example the VGA screen once dom0 owns it). */
+/* Unregister a console sink (for example the VGA screen or the
+ * framebuffer once dom0 owns it). */
 void log_remove_sink(struct log_sink *sink)
 {
 	struct log_sink **p;
@@ -57,7 +58,7 @@ int log_get_level(void)
 	return log_level;
 }
 
-static void log_emit(const char *s, uint32_t len)
+static void log_emit(int level, const char *s, uint32_t len)
 {
 	struct log_sink *k;
 	uint32_t i;
@@ -66,25 +67,25 @@ static void log_emit(const char *s, uint32_t len)
 		log_ring[(log_ring_head + i) % LOG_RING_BYTES] = s[i];
 	log_ring_head += len;
 	for (k = sinks; k; k = k->next)
-		k->write(s, len);
+		k->write(level, s, len);
 }
 
 /* Emit under the log lock, waited for at most LOG_LOCK_WAIT_US: a CPU
  * that broke while holding it, or that the watchdog's NMI interrupted in
  * the middle of a line, must not silence every other CPU. */
-static void log_locked_emit(const char *s, uint32_t len)
+static void log_locked_emit(int level, const char *s, uint32_t len)
 {
 	uint32_t waited = 0;
 
 	while (!spin_trylock(&log_lock)) {
 		if (waited >= LOG_LOCK_WAIT_US) {
-			log_emit(s, len);
+			log_emit(level, s, len);
 			return;
 		}
 		udelay(1);
 		waited++;
 	}
-	log_emit(s, len);
+	log_emit(level, s, len);
 	spin_unlock(&log_lock);
 }
 
@@ -100,7 +101,7 @@ void log_vprintf(int level, const char *fmt, va_list ap)
 	n = ksnprintf(line, sizeof(line), "(keel) %s", tags[level & 3]);
 	m = kvsnprintf(line + n, sizeof(line) - (uint32_t)n, fmt, ap);
 	n = (m < 0) ? n : MIN(n + m, (int)sizeof(line) - 1);
-	log_locked_emit(line, (uint32_t)n);
+	log_locked_emit(level, line, (uint32_t)n);
 }
 
 /* Log a printf-style message at level (LOG_ERR..LOG_DEBUG). */
@@ -129,7 +130,7 @@ void panic(const char *fmt, ...)
 	va_end(ap);
 	/* No lock: the lock holder may be the one that broke. */
 	for (k = sinks; k; k = k->next)
-		k->write(line, (uint32_t)strlen(line));
+		k->write(LOG_ERR, line, (uint32_t)strlen(line));
 	for (;;)
 		cpu_halt();
 }

@@ -14,6 +14,7 @@
 #include <keel/cpu.h>
 #include <keel/cpu_plan.h>
 #include <keel/dom0.h>
+#include <keel/fbcon.h>
 #include <keel/idt.h>
 #include <keel/log.h>
 #include <keel/mm.h>
@@ -68,21 +69,41 @@ static void cmdline_warn(void *ctx, const char *msg)
 		strlcpy(early_warn[n_early_warn++], msg, CMDLINE_WARN_MSG_BYTES);
 }
 
+/* Draw the log on the loader's graphics framebuffer, mapped uncached.
+ * 0, or -errno (fbcon_init's, or -ERANGE when it cannot be mapped). */
+static int console_fb_start(void)
+{
+	uint64_t bytes = (uint64_t)bi.fb.pitch * bi.fb.height;
+	void *pixels = arch_map_uncached(bi.fb.addr, bytes);
+
+	if (!pixels)
+		return -ERANGE;
+	return fbcon_init(&bi.fb, pixels, fbcon_font_psf,
+			  (uint64_t)(fbcon_font_psf_end - fbcon_font_psf));
+}
+
 static void consoles_start(void)
 {
+	int fb_rc = 0;
 	uint32_t i;
 
 	if (hv.opts.console & HV_CONSOLE_COM1)
 		console_uart_init(hv.opts.com1_baud);
 	/* A loader's graphics framebuffer (UEFI) means there is no VGA text
-	 * mode behind 0xB8000: log to the serial port only. */
-	if ((hv.opts.console & HV_CONSOLE_VGA) && bi.fb.addr && bi.fb.type != BOOT_FB_TYPE_EGA_TEXT)
+	 * mode behind 0xB8000: the screen is that framebuffer. */
+	if ((hv.opts.console & HV_CONSOLE_VGA) && bi.fb.addr && bi.fb.type != BOOT_FB_TYPE_EGA_TEXT) {
 		hv.opts.console &= ~HV_CONSOLE_VGA;
+		fb_rc = console_fb_start();
+	}
 	if (hv.opts.console & HV_CONSOLE_VGA)
 		console_vga_init();
 	log_set_level(hv.opts.loglvl);
 	log_info("Keel hypervisor v%s\n", KEEL_VERSION_STR);
 	log_info("command line: %s\n", bi.cmdline);
+	if (fb_rc)
+		log_warn("the framebuffer (%ux%u, %u bits per pixel, type %u) cannot show the log "
+			 "(error %d); it goes to the other consoles only\n", bi.fb.width,
+			 bi.fb.height, bi.fb.bpp, bi.fb.type, fb_rc);
 	for (i = 0; i < n_early_warn; i++)
 		log_warn("%s\n", early_warn[i]);
 }
@@ -386,7 +407,7 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 		 (unsigned long long)(hv.mem_dom0_bytes >> 20),
 		 (unsigned long long)(mm_total_bytes() >> 20));
 	compat_log(NULL);
-	dom0_config_fill(&dom0_cfg, false); /* hands the screen to dom0: log before */
+	dom0_config_fill(&dom0_cfg, false); /* hands VGA text to dom0 (a framebuffer: dom0_start) */
 	__atomic_store_n(&pool_go, true, __ATOMIC_RELEASE);
 	cpu_work(&cpus[0]);
 }

@@ -369,10 +369,50 @@ class Machine:
             # GRUB split, and a lone ESC leaves the menu)
             self.send("\x0e")
             time.sleep(0.3)
-        # GRUB marks the highlighted entry with a * on a serial terminal
-        self.wait_for(r"\*%s\s\s" % re.escape(title), 30,
-                      "GRUB highlighting the entry %r" % title)
+        # GRUB marks the highlighted entry with a * on a serial terminal;
+        # the first entry, the default, was marked before the countdown
+        if index:
+            self.wait_for(r"\*%s\s\s" % re.escape(title), 30,
+                          "GRUB highlighting the entry %r" % title)
         self.send("\r")
+
+    def grub_commands(self, commands, timeout=120):
+        """At GRUB's menu, press 'c' for its command line and type each of
+        commands there; the last one (which boots) is not waited for. A
+        key typed while GRUB still draws the prompt may be lost, so each
+        line starts with a space GRUB ignores, and a command GRUB answers
+        with "error:" is typed again (at most 3 times)."""
+        self.wait_for(r"executed automatically in", timeout, "GRUB's menu counting down")
+        time.sleep(0.3)
+        self.send("c")
+        self.wait_for(r"grub> ", 30, "GRUB's command line prompt")
+        for i, cmd in enumerate(commands):
+            for attempt in range(3):
+                time.sleep(1.0)
+                self.send(" " + cmd, char_delay=0.01)
+                self.send("\r")
+                if i == len(commands) - 1:
+                    return
+                mt = self.wait_for(r"(?s)(.*?)grub> ", 60, "GRUB's prompt after %r" % cmd)
+                if "error:" not in mt.group(1):
+                    break
+                self.note("GRUB refused %r (a key lost?), typing it again" % cmd)
+            else:
+                raise TestFailure("GRUB refused %r three times" % cmd)
+
+    # ---- the screen
+    def screendump(self, path):
+        """Write what the machine's display shows to path (PPM, through
+        QEMU's monitor) and return path."""
+        if os.path.exists(path):
+            os.unlink(path)
+        self.monitor("screendump %s" % path, timeout=30)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not os.path.exists(path):
+            raise TestFailure("QEMU wrote no screendump to %s" % path)
+        return path
 
     # ---- dom0 shell
     def wait_shell(self, timeout=240):

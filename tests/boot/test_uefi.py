@@ -5,14 +5,23 @@ written with dd has). GRUB's multiboot2 command starts the hypervisor,
 which reads the memory map, the ACPI RSDP (through the EFI system table)
 and the framebuffer from the Multiboot2 information.
 
+The uefi-q35-nodom0-* boots type the default entry's multiboot2 line
+(console=com1,vga) alone on GRUB's command line, without the module2
+lines of dom0's kernel and initrd: the hypervisor stops
+with an error and never hands the screen to dom0, so what it drew on the
+framebuffer stays there, and a screendump is read back with the same PSF
+font (screen.py).
+
 Registered into test_boot's table (imported at its end); select them with
 -k uefi."""
 
+import os
 import re
 import time
 
+import screen
 import test_boot
-from harness import Machine
+from harness import LOG_DIR, ROOT, Machine
 from test_boot import check, guest_run, keel_info, test, wait_guest_ready
 
 
@@ -159,3 +168,99 @@ def t_uefi_secureboot(m):
           "the signed kernel is not in lockdown under Secure Boot: %r" % out)
     out, rc = m.run("ip -4 -o addr show dev eth0; sleep 5; ip -4 -o addr show dev eth0")
     check("10.0.2.15/" in out, "dom0's uplink got no address under Secure Boot: %r" % out)
+
+def default_multiboot2_line():
+    """The multiboot2 command of iso/grub.cfg's default entry ("Keel")."""
+    with open(os.path.join(ROOT, "iso", "grub.cfg")) as f:
+        cfg = f.read()
+    entry = re.search(r'menuentry "Keel" --id keel \{(.*?)\}', cfg, re.S).group(1)
+    return re.search(r"^\s*(multiboot2 .*)$", entry, re.M).group(1)
+
+
+def uefi_nodom0_fixture(name, cpu):
+    def boot():
+        m = Machine(name, cpu=cpu, smp=2, mem=1024, machine="q35", firmware="uefi",
+                    media="cdrom").start()
+        # the default entry's hypervisor line alone: no module2 for dom0
+        m.grub_commands([default_multiboot2_line(), "boot"], timeout=180)
+        m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
+        m.wait_for(r"PANIC on CPU \d+: dom0 could not be", 120,
+                   "the hypervisor's panic for the missing dom0 kernel")
+        return m
+    return boot
+
+
+test_boot.FIXTURES["uefi-q35-nodom0-svm"] = uefi_nodom0_fixture("uefi-q35-nodom0-svm", "max")
+test_boot.FIXTURES["uefi-q35-nodom0-novirt"] = uefi_nodom0_fixture("uefi-q35-nodom0-novirt",
+                                                                   "qemu64")
+
+
+def screen_rows(m, want, tries=10):
+    """The text the framebuffer shows, as rows, read until every regex in
+    want is on it (the last lines may still be drawn after the serial
+    port's) or tries screendumps are taken."""
+    font = screen.load_font()
+    path = os.path.join(LOG_DIR, "%s.screen.ppm" % m.name)
+    rows = []
+    for _ in range(tries):
+        try:
+            rows = screen.screen_text(screen.read_ppm(m.screendump(path)), font)
+        except (ValueError, IndexError):
+            rows = []               # a screendump still being written
+        text = "\n".join(rows)
+        if all(re.search(w, text, re.M) for w in want):
+            break
+        time.sleep(1)
+    m.note("the framebuffer reads:\n" + "\n".join(rows))
+    return rows
+
+
+def check_on_screen(m, want):
+    rows = screen_rows(m, want)
+    text = "\n".join(rows)
+    for w in want:
+        check(re.search(w, text, re.M), "the framebuffer does not show %r; it reads:\n%s"
+              % (w, "\n".join(r for r in rows if r) or "(nothing)"))
+
+
+@test("uefi_q35_framebuffer_shows_the_hypervisor_panic", "uefi-q35-nodom0-svm")
+def t_uefi_fb_panic(m):
+    check_on_screen(m, [r"^\(keel\) Keel hypervisor v\d", r"^\(keel\) virtualization: svm",
+                        r"^\(keel\) ERROR: no dom0 kernel",
+                        r"^\(keel\) PANIC on CPU \d+: dom0 could not be started"])
+
+
+@test("uefi_q35_framebuffer_shows_no_usable_virtualization", "uefi-q35-nodom0-novirt")
+def t_uefi_fb_novirt(m):
+    check_on_screen(m, [r"^\(keel\) Keel hypervisor v\d",
+                        r"^\(keel\) WARNING: no usable hardware virtualization: ",
+                        r"^\(keel\) PANIC on CPU \d+: dom0 could not be loaded"])
+
+
+def boot_uefi_default():
+    m = Machine("uefi-q35-default", cpu="max", smp=4, mem=2048, machine="q35",
+                firmware="uefi", media="cdrom").start()
+    m.boot_entry("keel", timeout=180)  # console=com1,vga: the framebuffer console
+    m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
+    m.wait_for(r"starting dom0", 120, "'starting dom0' from the hypervisor")
+    m.wait_shell_prompt(240)    # dom0's console is tty0; init's shell is on ttyS0 too
+    return m
+
+
+test_boot.FIXTURES["uefi-q35-default"] = boot_uefi_default
+
+
+@test("uefi_q35_default_entry_hands_the_framebuffer_to_dom0", "uefi-q35-default")
+def t_uefi_fb_handover(m):
+    # the hypervisor logs when a domain is created; after dom0 started it
+    # must not draw that on dom0's framebuffer console any more
+    out, rc = m.run("keel create tiny && keel destroy tiny && echo made-and-gone", timeout=180)
+    check("made-and-gone" in out, "keel create/destroy tiny failed: %r" % out)
+    check(m.seen(r"\(keel\) domain \d+ \(tiny\) created"),
+          "the hypervisor did not log the creation of tiny on the serial port")
+    out, rc = m.run("cat /sys/class/graphics/fb0/name")
+    check(rc == 0 and "EFI VGA" in out, "dom0 has no EFI framebuffer (fb0): %r" % out)
+    rows = screen_rows(m, [], tries=1)
+    drawn = [r for r in rows if "(keel)" in r]
+    check(not drawn, "the hypervisor still draws on the framebuffer after dom0 took it "
+          "over:\n%s" % "\n".join(drawn))

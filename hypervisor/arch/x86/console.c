@@ -25,7 +25,9 @@
 #define VGA_TEXT_PA 0xB8000ull
 #define VGA_COLS 80
 #define VGA_ROWS 25
-#define VGA_ATTR 0x07
+#define VGA_ATTR 0x07      /* light grey on black */
+#define VGA_ATTR_WARN 0x0E /* yellow */
+#define VGA_ATTR_ERR 0x0C  /* light red */
 #define VGA_CRTC_INDEX 0x3D4
 #define VGA_CRTC_DATA 0x3D5
 
@@ -41,8 +43,9 @@ static void uart_putc(char c)
 	outb(COM1_PORT + UART_THR, (uint8_t)c);
 }
 
-static void uart_write(const char *s, uint32_t len)
+static void uart_write(int level, const char *s, uint32_t len)
 {
+	(void)level;
 	uint32_t i;
 
 	for (i = 0; i < len; i++) {
@@ -89,13 +92,13 @@ static void vga_scroll(void)
 	vga_row = VGA_ROWS - 1;
 }
 
-static void vga_putc(char c)
+static void vga_putc(char c, uint8_t attr)
 {
 	if (c == '\n') {
 		vga_col = 0;
 		vga_row++;
 	} else if (c != '\r') {
-		*vga_cell(vga_row, vga_col) = (uint16_t)((VGA_ATTR << 8) | (uint8_t)c);
+		*vga_cell(vga_row, vga_col) = (uint16_t)((attr << 8) | (uint8_t)c);
 		if (++vga_col == VGA_COLS) {
 			vga_col = 0;
 			vga_row++;
@@ -115,12 +118,13 @@ static void vga_move_cursor(void)
 	outb(VGA_CRTC_DATA, (uint8_t)(pos >> 8));
 }
 
-static void vga_write(const char *s, uint32_t len)
+static void vga_write(int level, const char *s, uint32_t len)
 {
+	uint8_t attr = level == LOG_ERR ? VGA_ATTR_ERR : level == LOG_WARN ? VGA_ATTR_WARN : VGA_ATTR;
 	uint32_t i;
 
 	for (i = 0; i < len; i++)
-		vga_putc(s[i]);
+		vga_putc(s[i], attr);
 	vga_move_cursor();
 }
 

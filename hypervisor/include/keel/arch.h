@@ -15,6 +15,7 @@ struct acpi_info;
 struct vcpu_fpu;
 
 uint64_t arch_map_ram(uint64_t top_pa);
+void *arch_map_uncached(uint64_t pa, uint64_t bytes);
 uint64_t tsc_calibrate_khz(void);
 uint64_t time_now_ns(void);
 uint64_t time_tsc_to_ns(uint64_t ticks);

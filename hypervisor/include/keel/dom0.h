@@ -35,16 +35,18 @@ struct dom0_config {
 #define DOM0_MAX_CPUS 8u /* the ICR filter's limit (APIC_FILTER_MAX_CPUS) */
 
 /* Build dom0 and run its first vCPU on the calling CPU (cfg->first_cpu)
- * under the hypervisor. Returns only on an error that leaves dom0
- * unstarted (-errno, already logged). */
+ * under the hypervisor; the hypervisor's framebuffer console stops just
+ * before (fbcon_release), dom0 owns the screen. Returns only on an error
+ * that leaves dom0 unstarted (-errno, already logged, and on the screen). */
 int dom0_start(const struct dom0_config *cfg);
 
 /* On dom0's other CPUs: wait until dom0 is built and its kernel starts
  * this CPU with INIT and start-up IPIs, then run that vCPU. Never returns. */
 void __noreturn dom0_run_ap(void);
 
-/* Load dom0 and jump into it natively; the hypervisor is gone afterwards.
- * Returns -errno (logged) only if dom0 could not be loaded. */
+/* Load dom0 and jump into it natively (the framebuffer console stops
+ * first); the hypervisor is gone afterwards. Returns -errno (logged) only
+ * if dom0 could not be loaded. */
 int dom0_boot_native(const struct dom0_config *cfg);
 
 #endif

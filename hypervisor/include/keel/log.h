@@ -1,6 +1,6 @@
 /*
  * The hypervisor log: leveled messages prefixed "(keel) " that go to the
- * enabled consoles (COM1, the VGA text screen) and into an in-memory ring
+ * enabled consoles (COM1, the VGA text screen or the framebuffer) and into an in-memory ring
  * that dom0 will be able to read. panic() is only for broken hypervisor
  * invariants: it logs, stops this CPU and never returns.
  */
@@ -16,9 +16,10 @@
 #define LOG_INFO 2
 #define LOG_DEBUG 3
 
-/* A console sink: write len bytes. */
+/* A console sink: write len bytes of a message logged at level
+ * (LOG_ERR..LOG_DEBUG; a sink may colour by it). */
 struct log_sink {
-	void (*write)(const char *s, uint32_t len);
+	void (*write)(int level, const char *s, uint32_t len);
 	struct log_sink *next;
 };
 
