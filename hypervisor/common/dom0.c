@@ -16,6 +16,7 @@
  * INIT, start-up or SMI IPI, is logged and dropped (common/apic_filter.c).
  */
 #include <keel/dom0.h>
+#include <bootproto/cpio_newc.h>
 #include <keel/fbcon.h>
 #include <keel/msr_policy.h>
 #include <keel/domain.h>
@@ -161,19 +162,46 @@ static int build_cmdline(const struct dom0_config *cfg, const struct linux_image
 	return 0;
 }
 
+static uint8_t compat_cpio[4096];
+
+/* Build in compat_cpio a newc archive that holds text as /etc/keel/compat,
+ * for Linux to unpack after the initrd. Returns its length, 0 for no text
+ * (or, logged, text too long for the archive). */
+static uint32_t compat_archive(const char *text)
+{
+	uint32_t off = 0;
+
+	if (!text || !*text)
+		return 0;
+	if (cpio_newc_add(compat_cpio, sizeof(compat_cpio), &off, "etc", CPIO_NEWC_MODE_DIR,
+			  NULL, 0) ||
+	    cpio_newc_add(compat_cpio, sizeof(compat_cpio), &off, "etc/keel",
+			  CPIO_NEWC_MODE_DIR, NULL, 0) ||
+	    cpio_newc_add(compat_cpio, sizeof(compat_cpio), &off, "etc/keel/compat",
+			  CPIO_NEWC_MODE_FILE, text, (uint32_t)strlen(text)) ||
+	    cpio_newc_finish(compat_cpio, sizeof(compat_cpio), &off)) {
+		log_warn("the compatibility report does not fit its archive; dom0 goes without\n");
+		return 0;
+	}
+	return off;
+}
+
 static int load_modules(const struct dom0_config *cfg, const struct linux_image *li,
 			const struct mem_range *ram, uint32_t n, struct dom0_layout *l)
 {
 	const struct boot_module *k = &cfg->bi->modules[0];
 	const struct boot_module *rd = cfg->bi->nr_modules > 1 ? &cfg->bi->modules[1] : 0;
-	uint64_t limit;
+	uint64_t limit, rd_bytes;
+	uint32_t extra_bytes;
 
 	if (place_kernel(li, ram, n, &l->kernel_pa)) {
 		log_err("no room for the dom0 kernel (%u MiB needed at %#llx)\n",
 			li->init_size >> 20, (unsigned long long)li->pref_address);
 		return -ENOMEM;
 	}
-	l->initrd_bytes = rd ? rd->end - rd->start : 0;
+	rd_bytes = rd ? rd->end - rd->start : 0;
+	extra_bytes = rd ? compat_archive(cfg->compat_text) : 0;
+	l->initrd_bytes = extra_bytes ? ALIGN_UP(rd_bytes, 4) + extra_bytes : rd_bytes;
 	l->initrd_pa = 0;
 	if (rd) {
 		limit = (uint64_t)li->initrd_addr_max + 1;
@@ -184,7 +212,13 @@ static int load_modules(const struct dom0_config *cfg, const struct linux_image 
 				(unsigned long long)(l->initrd_bytes >> 20));
 			return -ENOMEM;
 		}
-		memmove(phys_to_virt(l->initrd_pa), phys_to_virt(rd->start), l->initrd_bytes);
+		memmove(phys_to_virt(l->initrd_pa), phys_to_virt(rd->start), rd_bytes);
+		/* Linux skips the zeros between the archives (early-userspace
+		 * buffer-format.rst) */
+		memset((uint8_t *)phys_to_virt(l->initrd_pa) + rd_bytes, 0,
+		       l->initrd_bytes - rd_bytes - extra_bytes);
+		memcpy((uint8_t *)phys_to_virt(l->initrd_pa) + l->initrd_bytes - extra_bytes,
+		       compat_cpio, extra_bytes);
 	}
 	memmove(phys_to_virt(l->kernel_pa), phys_to_virt(k->start + li->setup_bytes),
 		li->payload_bytes);

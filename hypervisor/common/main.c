@@ -145,6 +145,10 @@ static void dom0_fb_fill(struct linux_fb_state *fb)
 	};
 }
 
+/* The compatibility report as text, one line per '\n', for dom0 (it finds
+ * it in its initramfs as /etc/keel/compat; see dom0_config.compat_text). */
+static char compat_text[COMPAT_MAX_LINES * COMPAT_LINE_BYTES];
+
 static void dom0_config_fill(struct dom0_config *cfg, bool native)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -156,6 +160,7 @@ static void dom0_config_fill(struct dom0_config *cfg, bool native)
 	cfg->nr_cpus = hv.cpus_dom0;
 	cfg->first_cpu = hv.dom0_first_cpu;
 	cfg->hidden_apic_id = hv.bsp_idle && !native ? cpus[0].apic_id : DOM0_NO_APIC_ID;
+	cfg->compat_text = compat_text;
 	dom0_fb_fill(&cfg->fb);
 	cfg->vga.present = !cfg->fb.base;  /* UEFI: no text mode to hand over */
 	if (hv.opts.console & HV_CONSOLE_VGA) {
@@ -280,13 +285,14 @@ static uint64_t ram_bytes(void)
 	return sum;
 }
 
-/* Print the compatibility report (keel/compat.h); why: the reason there
- * is no usable virtualization, or NULL. */
+/* Print the compatibility report (keel/compat.h) and keep it in
+ * compat_text; why: the reason there is no usable virtualization, or NULL. */
 static void compat_log(const char *why)
 {
 	char lines[COMPAT_MAX_LINES][COMPAT_LINE_BYTES];
 	struct compat_facts f = { 0 };
 	uint32_t i, n;
+	size_t at;
 
 	strlcpy(f.vendor, arch_cpu_vendor(), sizeof(f.vendor));
 	arch_cpu_brand(f.brand, sizeof(f.brand));
@@ -304,8 +310,13 @@ static void compat_log(const char *why)
 	f.cpus_pool = hv.cpus_pool;
 	n = compat_report(&f, lines);
 	log_info("compatibility report:\n");
-	for (i = 0; i < n; i++)
+	compat_text[0] = 0;
+	for (i = 0, at = 0; i < n; i++) {
 		log_info("  %s\n", lines[i]);
+		/* fits: n <= COMPAT_MAX_LINES lines shorter than COMPAT_LINE_BYTES */
+		at += (size_t)ksnprintf(compat_text + at, sizeof(compat_text) - at, "%s\n",
+					lines[i]);
+	}
 }
 
 static void __noreturn boot_native(const char *why)

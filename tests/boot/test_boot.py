@@ -370,6 +370,37 @@ def t_compat(m):
                         r"this machine is virtual: it runs under QEMU TCG", r"Guests: yes$")
 
 
+def hv_report_lines(m):
+    """The hypervisor's compatibility report, as its lines without '(keel)'."""
+    mt = re.search(r"\(keel\) compatibility report:\r?\n((?:\(keel\)   .*\n)+)", m.buf)
+    check(mt is not None, "no compatibility report in the hypervisor's log")
+    return [ln.replace("(keel)   ", "", 1).strip() for ln in mt.group(1).splitlines()]
+
+
+def check_dom0_compat(m, *expect):
+    """`keel info --compat` in dom0 prints the hypervisor's report line for
+    line, then a network line per NIC; each regex of expect matches."""
+    out, rc = m.run("keel info --compat")
+    check(rc == 0, "keel info --compat failed: %r" % out)
+    got = [ln.strip() for ln in out.replace("\r", "").splitlines() if ln.strip()]
+    hv = hv_report_lines(m)
+    check(got[:len(hv)] == hv, "dom0's report differs from the hypervisor's:\n%s\n---\n%s"
+          % ("\n".join(hv), "\n".join(got)))
+    for rx in expect:
+        check(re.search(rx, out, re.M), "keel info --compat lacks %r:\n%s" % (rx, out))
+    return out
+
+
+@test("keel_serial_dom0_shows_compat_report", "keel-serial-max")
+def t_dom0_compat(m):
+    # the hypervisor hands its report to dom0 in the initramfs
+    # (/etc/keel/compat); QEMU's default NIC is an e1000 on user net
+    check_dom0_compat(m, r"^Guests: yes",
+                      r"^network: eth0 \(e1000, 52:54:00:[0-9a-f:]{8}\): link up, 10\.0\.2\.15/24")
+    out, rc = m.run("keel info --compat --bogus; echo rc=$?")
+    check("rc=2" in out, "keel info with a bad option should fail with 2: %r" % out)
+
+
 @test("keel_serial_no_svm_boots_natively", "keel-serial-qemu64")
 def t_no_svm(m):
     m.wait_for(r"no usable hardware virtualization", 120,
@@ -381,6 +412,8 @@ def t_no_svm(m):
     m.wait_shell()
     out, rc = m.run("echo alive-$(hostname)")
     check("alive-dom0" in out, "dom0 shell did not answer: %r" % out)
+    # natively booted dom0 has the report too (no hypervisor left to ask)
+    check_dom0_compat(m, r"^Guests: no, because .*AMD-V", r"^network: eth0 ")
 
 
 @test("keel_serial_intel_without_vmx_boots_natively", "keel-serial-intel-novmx")

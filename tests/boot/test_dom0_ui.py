@@ -111,15 +111,21 @@ def cpu_pct(block, name, out):
 
 @test("ui_serial_menu_offers_starter_monitor_shell", "keel-ui")
 def t_serial_menu(m):
-    for text in ("1) Guest starter", "2) Monitor", "3) Shell", "Enter: shell"):
+    for text in ("1) Guest starter", "2) Monitor", "3) Shell", "4) This machine",
+                 "Enter: shell"):
         check(m.seen(re.escape(text)), "the serial menu did not offer %r" % text)
+    # the compatibility report comes before the menu (issue 14)
+    check(m.seen(r"This machine \(keel info --compat\):\s*\n\s*CPU: AuthenticAMD(.*\n)+?"
+                 r"\s*Guests: yes\s*\n\s*network: eth0 \(e1000, [0-9a-f:]{17}\)(.*\n)+?"
+                 r".*Keel dom0 on the serial console"),
+          "the serial menu does not start with the compatibility report and the NIC")
     # leave the shell: the menu comes back; 2 runs the monitor, q returns
     mark(m)
     m.sendline("exit")
-    m.wait_for(r"Choose 1-3", 30, "the serial menu after leaving the shell")
+    m.wait_for(r"Choose 1-4", 30, "the serial menu after leaving the shell")
     key(m, "2\r", r"keel top - Keel", "the monitor from the menu")
     m.wait_for(r"q: back to the menu", 30, "the monitor's hint line")
-    key(m, "q", r"Choose 1-3", "the serial menu after q in the monitor")
+    key(m, "q", r"Choose 1-4", "the serial menu after q in the monitor")
     m.send("\r")
     m.wait_shell_prompt(30)
 
@@ -163,6 +169,8 @@ def t_starter_start(m):
     starter(m, "-C /tmp/presets")
     check(m.seen(r"1\s+tiny\s+\d+ MiB\s+1\s+[1-9]\d*\s+Tiny"),
           "the starter does not list the tiny preset with its memory, vCPUs and fit")
+    check(m.seen(r"Guests: yes; AMD-V, enabled; NPT yes"),
+          "the starter's second row does not summarize the compatibility report")
     key(m, "\r", r"Started tiny \(id=\d+\)", "'Started tiny (id=N)' after Enter", 180)
     key(m, "\r", r"Started tiny2 \(id=\d+\)", "'Started tiny2 (id=N)' after a second Enter", 180)
     quit_tui(m)

@@ -51,6 +51,7 @@ def t_uefi_menu(m):
           "EFI system table through the hypervisor)")
     test_boot.check_compat_report(m, r"firmware: UEFI", r"virtualization: AMD-V, enabled",
                                   r"Guests: yes$")
+    test_boot.check_dom0_compat(m, r"^firmware: UEFI \(Secure Boot off: an unsigned loader")
     info, raw = keel_info(m)
     check(info.get("backend") == "svm", "keel info does not say 'backend: svm':\n%s" % raw)
     check(info.get("nr_cpus") == "4",

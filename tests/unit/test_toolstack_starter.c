@@ -347,8 +347,41 @@ static void test_draw(void)
 	CHECK(i < 10);
 }
 
+/* The second row summarizes the compatibility report the hypervisor
+ * left in dom0's /etc/keel/compat. */
+static void test_machine_line(void)
+{
+	static const char report[] =
+		"CPU: AuthenticAMD, QEMU TCG CPU version 2.5+\n"
+		"virtualization: AMD-V, enabled; NPT yes, NRIPS no, decode assists no\n"
+		"firmware: BIOS\n"
+		"Guests: yes\n";
+	struct keel_info in = info(576, 3);
+	struct starter_ui ui;
+	char out[24];
+
+	starter_ui_init(&ui, "/cfg", NULL);
+	starter_machine_line(report, ui.machine, sizeof(ui.machine));
+	CHECK_EQ_STR(ui.machine, "Guests: yes; AMD-V, enabled; NPT yes, NRIPS no, "
+		     "decode assists no");
+	n_doms = 0;
+	screen_init(&scr, 24, 80);
+	starter_draw(&scr, &ui, presets, 4, &in, doms, n_doms);
+	CHECK_EQ_STR(line_of(&scr, 1), ui.machine);
+	starter_machine_line("Guests: no, because x\n", out, sizeof(out));
+	CHECK_EQ_STR(out, "Guests: no, because x");
+	starter_machine_line("firmware: BIOS\nvirtualization: not usable (SVM is off)",
+			     out, sizeof(out));
+	CHECK_EQ_STR(out, "not usable (SVM is off)"); /* no key, no newline */
+	starter_machine_line(NULL, out, sizeof(out));
+	CHECK_EQ_STR(out, "");
+	starter_machine_line("", out, sizeof(out));
+	CHECK_EQ_STR(out, "");
+}
+
 int main(void)
 {
+	test_machine_line();
 	test_presets();
 	test_names();
 	test_create_result();

@@ -466,6 +466,22 @@ static int cmd_starter_loop(struct cmd_starter *st, struct term_frames *f)
 }
 
 /* `keel starter` on a terminal. */
+/* Put the compatibility report's summary (/etc/keel/compat, which the
+ * hypervisor adds to dom0's initramfs) in the starter's second row. */
+static void cmd_starter_machine(struct starter_ui *ui)
+{
+	char report[2048];
+	FILE *f = fopen("/etc/keel/compat", "r");
+	size_t n;
+
+	if (!f)
+		return;
+	n = fread(report, 1, sizeof(report) - 1, f);
+	report[n] = 0;
+	fclose(f);
+	starter_machine_line(report, ui->machine, sizeof(ui->machine));
+}
+
 static int cmd_starter_interactive(struct cmd_starter *st)
 {
 	struct term_frames *f = calloc(1, sizeof(*f));
@@ -480,6 +496,7 @@ static int cmd_starter_interactive(struct cmd_starter *st)
 		return KEEL_EXIT_FAIL;
 	}
 	starter_ui_init(&st->ui, st->o->dir, st->o->hint);
+	cmd_starter_machine(&st->ui);
 	starter_status(&st->ui, false, "Pick a preset and press Enter to "
 		       "start a guest");
 	cmd_starter_scan(st);

@@ -215,6 +215,39 @@ void starter_ui_init(struct starter_ui *ui, const char *dir, const char *hint)
 	ui->hint = hint;
 }
 
+/* Copy the line of report that starts with key (without its newline, and
+ * without key itself if drop_key) to the end of out (n bytes), after "; "
+ * if out is not empty. */
+static void starter_take_line(const char *report, const char *key, bool drop_key,
+			      char *out, size_t n)
+{
+	const char *p = report;
+	size_t used = strlen(out), len;
+
+	while (p && *p && strncmp(p, key, strlen(key))) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	if (!p || !*p)
+		return;
+	if (drop_key)
+		p += strspn(p + strlen(key), " ") + strlen(key);
+	len = strcspn(p, "\n");
+	snprintf(out + used, n - used, "%s%.*s", used ? "; " : "", (int)len, p);
+}
+
+/* Summarize the compatibility report; see starter.h. */
+void starter_machine_line(const char *report, char *out, size_t n)
+{
+	if (!n)
+		return;
+	out[0] = 0;
+	if (!report)
+		return;
+	starter_take_line(report, "Guests:", false, out, n);
+	starter_take_line(report, "virtualization:", true, out, n);
+}
+
 /* Set the status line; see starter.h. */
 void starter_status(struct starter_ui *ui, bool error, const char *text)
 {
@@ -506,6 +539,7 @@ void starter_draw(struct screen *s, const struct starter_ui *ui,
 
 	screen_clear(s);
 	starter_draw_title(s, info);
+	screen_put(s, 1, 0, SCREEN_ATTR_NORMAL, ui->machine);
 	bottom = screen_footer(s, ui->focus == STARTER_FOCUS_GUESTS
 				  ? STARTER_KEYS_GUESTS : STARTER_KEYS_PRESETS,
 			       ui->hint);

@@ -75,7 +75,18 @@ struct starter_ui {
 	bool status_error;          /* shown highlighted */
 	const char *dir;            /* the configs directory, for the title */
 	const char *hint;           /* extra last line, or NULL */
+	char machine[STARTER_TEXT_BYTES]; /* row 1: what the compatibility
+					   * report says of this machine */
 };
+
+/*
+ * Summarize the compatibility report (the text of /etc/keel/compat, one
+ * line per '\n') for the starter's second row: its "Guests:" verdict and
+ * what its "virtualization:" line says, joined by "; ", into out (n
+ * bytes), the verdict first so that a narrow screen keeps it. "" when
+ * report is NULL or has neither.
+ */
+void starter_machine_line(const char *report, char *out, size_t n);
 
 /*
  * Pool memory one instance of @cfg takes: its RAM rounded up to

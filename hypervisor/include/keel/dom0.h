@@ -29,6 +29,9 @@ struct dom0_config {
 					   * DOM0_NO_APIC_ID */
 	struct linux_vga_state vga;
 	struct linux_fb_state fb;     /* the loader's framebuffer (UEFI) */
+	const char *compat_text;      /* the compatibility report, added to the
+				       * initramfs as /etc/keel/compat; NULL
+				       * or "" for none */
 };
 
 #define DOM0_NO_APIC_ID 0xFFFFFFFFu
