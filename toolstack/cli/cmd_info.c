@@ -6,18 +6,12 @@
  * and dom0's network interfaces with their drivers and addresses; it
  * works without the hypervisor too.
  */
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <limits.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "abi.h"
+#include "compat_nics.h"
 #include "args.h"
 #include "hcall.h"
 #include "info_fmt.h"
@@ -46,93 +40,12 @@ static int cmd_info_show(void)
 }
 
 #define COMPAT_REPORT_PATH "/etc/keel/compat"
-#define SYS_NET "/sys/class/net"
-
-/* Read the first line of sysfs file dir/name into out (n bytes); "" if
- * it cannot be read. */
-static void sys_read_line(const char *dir, const char *name, char *out, size_t n)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	out[0] = 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	if (fgets(out, (int)n, f))
-		out[strcspn(out, "\n")] = 0;
-	fclose(f);
-}
-
-/* Write iface's IPv4 addresses ("10.0.2.15/24", comma-separated) into
- * out (n bytes), "no address" if it has none. */
-static void iface_addresses(const char *iface, char *out, size_t n)
-{
-	struct ifaddrs *all, *a;
-	size_t used = 0;
-
-	snprintf(out, n, "no address");
-	if (getifaddrs(&all))
-		return;
-	for (a = all; a; a = a->ifa_next) {
-		char ip[INET_ADDRSTRLEN];
-		const struct sockaddr_in *sin = (const void *)a->ifa_addr;
-		const struct sockaddr_in *mask = (const void *)a->ifa_netmask;
-		int bits;
-
-		if (!sin || sin->sin_family != AF_INET || strcmp(a->ifa_name, iface) ||
-		    !inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip)))
-			continue;
-		bits = mask ? __builtin_popcount(mask->sin_addr.s_addr) : 32;
-		used += (size_t)snprintf(out + used, used < n ? n - used : 0, "%s%s/%d",
-					 used ? ", " : "", ip, bits);
-		if (used >= n)
-			break;
-	}
-	freeifaddrs(all);
-}
-
-/* Print one line for the network interface name if it sits on a bus
- * (virtual ones, keel0 and the guests' vifs, have no device link).
- * Returns 1 if it printed one. */
-static int compat_nic_line(const char *name)
-{
-	char dir[320], path[352], target[PATH_MAX], mac[32], state[32], addrs[128];
-	const char *driver;
-	struct stat st;
-	ssize_t len;
-
-	snprintf(dir, sizeof(dir), "%s/%.255s", SYS_NET, name);
-	snprintf(path, sizeof(path), "%s/device", dir);
-	if (stat(path, &st))
-		return 0;
-	snprintf(path, sizeof(path), "%s/device/driver", dir);
-	len = readlink(path, target, sizeof(target) - 1);
-	target[len > 0 ? len : 0] = 0;
-	driver = strrchr(target, '/') ? strrchr(target, '/') + 1 : "no driver";
-	sys_read_line(dir, "address", mac, sizeof(mac));
-	sys_read_line(dir, "operstate", state, sizeof(state));
-	snprintf(path, sizeof(path), "%s/wireless", dir);
-	if (!stat(path, &st)) {
-		printf("network: %s (%s, %s): Wi-Fi, not supported by Keel yet\n", name, driver,
-		       mac);
-		return 1;
-	}
-	iface_addresses(name, addrs, sizeof(addrs));
-	printf("network: %s (%s, %s): link %s, %s\n", name, driver, mac,
-	       strcmp(state, "up") ? "down" : "up", addrs);
-	return 1;
-}
 
 /* Body of `keel info --compat`. */
 static int cmd_info_compat(void)
 {
 	char line[256];
 	FILE *f = fopen(COMPAT_REPORT_PATH, "r");
-	struct dirent *e;
-	DIR *d;
-	int nics = 0;
 
 	if (f) {
 		while (fgets(line, sizeof(line), f))
@@ -143,15 +56,7 @@ static int cmd_info_compat(void)
 		       "hypervisor (the 'Dom0 Linux without hypervisor' entry)\n",
 		       COMPAT_REPORT_PATH);
 	}
-	d = opendir(SYS_NET);
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			nics += compat_nic_line(e->d_name);
-	if (d)
-		closedir(d);
-	if (!nics)
-		printf("network: no network card with a driver: guests reach each other, "
-		       "not the outside\n");
+	compat_nics_print("/sys", stdout);
 	return KEEL_EXIT_OK;
 }
 
