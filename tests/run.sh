@@ -65,7 +65,7 @@ done
 # clang with its fuzzer runtime for tests/fuzz, Bochs (with its BIOS, VGA
 # BIOS and a display plugin package) for the VT-x boot tests, OVMF (UEFI
 # firmware) for the UEFI boot tests.
-TEST_PACKAGES=(qemu-system-x86 python3 gcc make libc6-dev binutils clang libclang-rt-dev
+TEST_PACKAGES=(qemu-system-x86 gdb python3 gcc make libc6-dev binutils clang libclang-rt-dev
 	bochs bochsbios vgabios bochs-x ovmf)
 
 # shellcheck source=../scripts/packages.sh

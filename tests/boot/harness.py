@@ -57,6 +57,21 @@ def install_signal_handlers():
         signal.signal(s, handler)
 
 
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _allow_core_dump():
+    """In QEMU's process before exec: allow a core dump (see
+    Machine.crash_report)."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
 class Machine:
     """One QEMU run. Serial on stdin/stdout pipes; optional monitor socket."""
 
@@ -100,6 +115,8 @@ class Machine:
         if os.path.exists(self.monitor_path):
             os.unlink(self.monitor_path)
         machine = self.machine + (",smm=on" if self.firmware == "uefi-secureboot" else "")
+        # a core dump without the guest's RAM, for crash_report()
+        machine += ",dump-guest-core=off"
         cmd = [qemu, "-machine", machine, "-accel", "tcg", "-cpu", self.cpu,
                "-smp", str(self.smp), "-m", str(self.mem)] + \
             self._firmware_args() + self._media_args() + [
@@ -110,7 +127,8 @@ class Machine:
         self.log.write("# %s\n" % " ".join(cmd))
         self.log.flush()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_allow_core_dump)
         self.started = time.monotonic()
         _running.append(self)
         threading.Thread(target=self._reader, daemon=True).start()
@@ -216,6 +234,40 @@ class Machine:
                 except OSError:
                     pass
 
+    def crash_report(self):
+        """If QEMU (or Bochs) itself died of a signal (its bug, not the
+        guest's), what its core dump shows: the threads, the crashing
+        thread's backtrace and instructions. The whole gdb
+        output goes to the log and the core is deleted. "" otherwise."""
+        try:
+            # its output ended; let it exit (and the kernel finish the dump)
+            status = self.proc.wait(timeout=60) if self.proc else None
+        except subprocess.TimeoutExpired:
+            return ""
+        if status is None or status >= 0:
+            return ""
+        cores = [c for c in ("core.%d" % self.proc.pid, "core") if os.path.isfile(c)]
+        if not cores:
+            return ("\n    QEMU died of signal %d; no core dump in %s (kernel.core_pattern is %r)"
+                    % (-status, os.getcwd(), _read("/proc/sys/kernel/core_pattern").strip()))
+        gdb = shutil.which("gdb")
+        if not gdb:
+            os.unlink(cores[0])
+            return "\n    QEMU died of signal %d; gdb not found to read its core" % -status
+        try:
+            out = subprocess.run([gdb, "-batch", "-nx", "-ex", "info threads", "-ex", "bt 16",
+                                  "-ex", "x/4i $pc", "-ex", "echo ---more---\\n",
+                                  "-ex", "info registers", "-ex", "thread apply all bt 10",
+                                  self.proc.args[0], cores[0]],
+                                 capture_output=True, text=True, timeout=180).stdout
+        except subprocess.TimeoutExpired:
+            out = "gdb took too long"
+        os.unlink(cores[0])
+        if self.log and not self.log.closed:
+            self.log.write("\n# harness: QEMU's core dump (signal %d):\n%s\n" % (-status, out))
+        head = "\n".join(out.split("---more---")[0].splitlines()[-60:])
+        return "\n    QEMU died of signal %d; its core dump says:\n%s" % (-status, head)
+
     def __enter__(self):
         return self.start()
 
@@ -262,9 +314,10 @@ class Machine:
                         self.pos += ends[mt.end() - 1]
                     return mt
                 if self.eof:
+                    crash = self.crash_report()
                     raise TestFailure("QEMU exited (status %s) while waiting for %s; "
-                                      "last output:\n%s" % (self.proc.poll(), what or repr(pattern),
-                                                            self.tail()))
+                                      "last output:\n%s%s" % (self.proc.poll(), what or repr(pattern),
+                                                              self.tail(), crash))
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TestFailure("timed out after %.0f s waiting for %s; last output:\n%s"
