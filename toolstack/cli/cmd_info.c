@@ -39,7 +39,6 @@ static int cmd_info_show(void)
 	return KEEL_EXIT_OK;
 }
 
-#define COMPAT_REPORT_PATH "/etc/keel/compat"
 
 /* Body of `keel info --compat`. */
 static int cmd_info_compat(void)

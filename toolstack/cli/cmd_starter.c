@@ -26,6 +26,7 @@
 #include "config.h"
 #include "domain.h"
 #include "hcall.h"
+#include "compat_nics.h"
 #include "keel.h"
 #include "monitor.h"
 #include "sample.h"
@@ -471,7 +472,7 @@ static int cmd_starter_loop(struct cmd_starter *st, struct term_frames *f)
 static void cmd_starter_machine(struct starter_ui *ui)
 {
 	char report[2048];
-	FILE *f = fopen("/etc/keel/compat", "r");
+	FILE *f = fopen(COMPAT_REPORT_PATH, "r");
 	size_t n;
 
 	if (!f)

@@ -9,6 +9,10 @@
 
 #include <stdio.h>
 
+/* Where dom0 finds the hypervisor's compatibility report (the hypervisor
+ * adds it to dom0's initramfs). */
+#define COMPAT_REPORT_PATH "/etc/keel/compat"
+
 /*
  * Print one "network: ..." line per device to out, reading sysfs under
  * sysfs ("/sys"; tests pass a tree of their own). When there is nothing
