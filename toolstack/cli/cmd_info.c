@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "abi.h"
-#include "compat_nics.h"
 #include "args.h"
+#include "compat_nics.h"
 #include "hcall.h"
 #include "info_fmt.h"
 #include "keel.h"
@@ -38,7 +38,6 @@ static int cmd_info_show(void)
 	}
 	return KEEL_EXIT_OK;
 }
-
 
 /* Body of `keel info --compat`. */
 static int cmd_info_compat(void)

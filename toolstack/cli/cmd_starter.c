@@ -466,7 +466,6 @@ static int cmd_starter_loop(struct cmd_starter *st, struct term_frames *f)
 	}
 }
 
-/* `keel starter` on a terminal. */
 /* Put the compatibility report's summary (/etc/keel/compat, which the
  * hypervisor adds to dom0's initramfs) in the starter's second row. */
 static void cmd_starter_machine(struct starter_ui *ui)
@@ -483,6 +482,7 @@ static void cmd_starter_machine(struct starter_ui *ui)
 	starter_machine_line(report, ui->machine, sizeof(ui->machine));
 }
 
+/* `keel starter` on a terminal. */
 static int cmd_starter_interactive(struct cmd_starter *st)
 {
 	struct term_frames *f = calloc(1, sizeof(*f));
