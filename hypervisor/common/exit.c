@@ -12,6 +12,7 @@
 #include <keel/hypercall.h>
 #include <keel/cpuid_policy.h>
 #include <keel/log.h>
+#include <keel/exit_profile.h>
 #include <asm/x86.h>
 
 #define VECTOR_UD 6
@@ -74,13 +75,11 @@ static void exit_by_kind(struct vcpu *v, const struct vm_exit *e,
 		exit_unexpected(v, e);
 }
 
-/* Handle exit e of vCPU v; see exit.h. */
-void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
+/* Switch on e's reason and call its handler. */
+static void exit_dispatch(struct vcpu *v, const struct vm_exit *e)
 {
 	const struct domain_ops *ops = v->dom->ops;
 
-	if (e->reason <= VM_EXIT_UNKNOWN)
-		v->exits_by_reason[e->reason]++;
 	switch (e->reason) {
 	case VM_EXIT_NONE:
 		break;
@@ -127,4 +126,65 @@ void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
 		exit_unexpected(v, e);
 		break;
 	}
+}
+
+/* The exit profile's kind of each generic exit (KEEL_EXIT_*). */
+static const uint8_t profile_kinds[] = {
+	[VM_EXIT_NONE] = KEEL_EXIT_OTHER, [VM_EXIT_CPUID] = KEEL_EXIT_CPUID,
+	[VM_EXIT_MSR_READ] = KEEL_EXIT_MSR_READ, [VM_EXIT_MSR_WRITE] = KEEL_EXIT_MSR_WRITE,
+	[VM_EXIT_HYPERCALL] = KEEL_EXIT_HYPERCALL, [VM_EXIT_NPF] = KEEL_EXIT_NPF,
+	[VM_EXIT_IO] = KEEL_EXIT_IO_OUT, [VM_EXIT_HLT] = KEEL_EXIT_HLT,
+	[VM_EXIT_INTR] = KEEL_EXIT_INTR, [VM_EXIT_IRQ_WINDOW] = KEEL_EXIT_IRQ_WINDOW,
+	[VM_EXIT_NMI] = KEEL_EXIT_NMI, [VM_EXIT_SHUTDOWN] = KEEL_EXIT_OTHER,
+	[VM_EXIT_INVALID] = KEEL_EXIT_OTHER, [VM_EXIT_CACHE_FLUSH] = KEEL_EXIT_CACHE_FLUSH,
+	[VM_EXIT_MONITOR] = KEEL_EXIT_OTHER, [VM_EXIT_RDPMC] = KEEL_EXIT_OTHER,
+	[VM_EXIT_UNKNOWN] = KEEL_EXIT_OTHER,
+};
+
+/* e's kind in the exit profile, and its detail in *detail (the port, MSR,
+ * GPA page, call number, or the backend's code). Before handling: a
+ * hypercall's number is in RAX until then. */
+static uint32_t profile_kind(const struct vcpu *v, const struct vm_exit *e, uint32_t *detail)
+{
+	uint32_t kind = e->reason < ARRAY_SIZE(profile_kinds) ? profile_kinds[e->reason] :
+			KEEL_EXIT_OTHER;
+
+	switch (kind) {
+	case KEEL_EXIT_MSR_READ:
+	case KEEL_EXIT_MSR_WRITE:
+		*detail = e->msr;
+		break;
+	case KEEL_EXIT_HYPERCALL:
+		*detail = (uint32_t)v->regs.rax;
+		break;
+	case KEEL_EXIT_IO_OUT:
+		*detail = e->port;
+		kind = e->io_in ? KEEL_EXIT_IO_IN : KEEL_EXIT_IO_OUT;
+		break;
+	case KEEL_EXIT_NPF:
+		*detail = (uint32_t)(e->gpa >> 12);
+		break;
+	case KEEL_EXIT_OTHER:
+		*detail = (uint32_t)e->raw_code;
+		break;
+	default:
+		*detail = 0;
+		break;
+	}
+	return kind;
+}
+
+/* Count an exit the backend handled; see exit.h. */
+void vcpu_count_backend_exit(struct vcpu *v, uint32_t kind, uint32_t detail)
+{
+	exit_profile_add(&v->dom->exit_prof, kind, detail, rdtsc() - v->exit_tsc);
+}
+
+/* Handle exit e of vCPU v; see exit.h. */
+void vcpu_handle_exit(struct vcpu *v, const struct vm_exit *e)
+{
+	uint32_t detail, kind = profile_kind(v, e, &detail);
+
+	exit_dispatch(v, e);
+	vcpu_count_backend_exit(v, kind, detail);
 }

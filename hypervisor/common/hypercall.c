@@ -350,6 +350,22 @@ static int64_t hc_cpu_stats(struct vcpu *v, void *arg, uint64_t size, uint64_t *
 	return 0;
 }
 
+static int64_t hc_domain_exits(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_domain_exits *x = arg;
+	struct keel_exitstat *st = (void *)(x + 1);
+	struct domain *d = domain_get(x->domid);
+	uint32_t room = (uint32_t)MIN(x->max, (size - sizeof(*x)) / sizeof(*st));
+
+	(void)v;
+	if (!d)
+		return -KEEL_ENOENT;
+	x->count = exit_profile_read(&d->exit_prof, st, room, time_tsc_khz(), &x->total);
+	x->now_ns = time_now_ns();
+	*out = sizeof(*x) + x->count * sizeof(*st);
+	return 0;
+}
+
 static int64_t hc_net_attach(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
 	struct keel_net_attach *a = arg;
@@ -414,6 +430,8 @@ static const struct hc_desc hc_table[] = {
 	HC(KEEL_HC_NET_XMIT, struct keel_net_frames, HC_IN_ALL, HC_OUT_ARG, hc_net_xmit),
 	HC(KEEL_HC_NET_RECV, struct keel_net_frames, HC_IN_HEADER, HC_OUT_NONE, hc_net_recv),
 	[KEEL_HC_HEARTBEAT] = { 0, HC_IN_NONE, HC_OUT_NONE, hc_heartbeat },
+	HC(KEEL_HC_DOMAIN_EXITS, struct keel_domain_exits, HC_IN_HEADER, HC_OUT_NONE,
+	   hc_domain_exits),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

@@ -562,6 +562,48 @@ def t_guests_clock(m):
           "does not give the wall time" % (skew, mt.group(1)))
 
 
+def exit_rows(m, domain):
+    """keel exits domain -n 64, as {(kind, target): count} and the text."""
+    out, rc = m.run("keel exits %s -n 64" % domain)
+    check(rc == 0, "keel exits %s failed: %r" % (domain, out))
+    rows = {}
+    for line in out.splitlines():
+        mt = re.match(r"(\S+)\s+(\S+(?: [A-Za-z0-9_-]+)?)\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+%$",
+                      line.strip())
+        if mt:
+            rows[(mt.group(1), mt.group(2))] = int(mt.group(3))
+    return rows, out
+
+
+@test("guests_exit_profile_counts_what_guests_do", "keel-guests")
+def t_guests_exit_profile(m):
+    # Each of dom0's `keel exits` makes one KEEL_HC_DOMAIN_EXITS call,
+    # counted when it ends: three runs see the count go up by one each.
+    seen = []
+    for _ in range(3):
+        rows, out = exit_rows(m, "Domain-0")
+        seen.append(rows.get(("hypercall", "0x13 DOMAIN_EXITS"), 0))
+    check(seen[1] == seen[0] + 1 and seen[2] == seen[1] + 1,
+          "dom0's DOMAIN_EXITS hypercalls counted %s, not one more each time:\n%s"
+          % (seen, out))
+    # The guest writes 3000 characters to its console, one OUT to the
+    # UART's data port each (Linux's 8250 driver).
+    before, _ = exit_rows(m, "tiny")
+    out = guest_run(m, "tiny", "head -c 3000 /dev/zero | tr '\\0' x; echo")
+    check("x" * 3000 in out.replace("\n", ""), "tiny did not print 3000 x: %r" % out[-200:])
+    after, text = exit_rows(m, "tiny")
+    key = ("out", "0x3f8 uart")
+    grew = after.get(key, 0) - before.get(key, 0)
+    check(3000 <= grew <= 6000, "tiny's OUTs to the UART's data port grew by %d for 3000 "
+          "characters:\n%s" % (grew, text))
+    check(re.search(r"^tiny \(id \d+\): \d+ exits since creation", text, re.M),
+          "no summary line in keel exits:\n%s" % text)
+    out, rc = m.run("keel exits tiny -d 1 -n 3")
+    check(rc == 0 and "exits in 1.0" in out, "keel exits -d 1 failed: %r" % out)
+    out, rc = m.run("keel exits nosuch")
+    check(rc != 0 and "no domain named 'nosuch'" in out, "keel exits nosuch: %r" % out)
+
+
 def guest_address(m, name, timeout=90):
     """Wait until guest name's eth0 has an IPv4 address; return it."""
     out = guest_poll(m, name, "echo addr=$(ip -4 -o addr show eth0 | "

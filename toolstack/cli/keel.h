@@ -54,6 +54,9 @@ extern const struct keel_cmd cmd_netd_entry;
 /* cmd_top.c: `keel top`, the resource monitor. */
 extern const struct keel_cmd cmd_top_entry;
 
+/* cmd_exits.c: `keel exits`, the exit profile. */
+extern const struct keel_cmd cmd_exits_entry;
+
 /* cmd_starter.c: `keel starter`, the guest starter. */
 extern const struct keel_cmd cmd_starter_entry;
 

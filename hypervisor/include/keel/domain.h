@@ -16,6 +16,7 @@
 #include <keel/domain_ops.h>
 #include <keel/decode.h>
 #include <keel/spinlock.h>
+#include <keel/exit_profile.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
@@ -44,6 +45,7 @@ struct domain {
 	uint64_t ram_bytes;
 	uint32_t nr_vcpus;
 	struct vcpu vcpus[DOMAIN_MAX_VCPUS];
+	struct exit_profile exit_prof; /* its exits by kind and target */
 	/* Guests only. */
 	volatile enum domain_state state;
 	volatile bool paused;

@@ -90,7 +90,7 @@ struct vcpu {
 	struct guest_regs regs;
 	void *vendor;         /* backend state: VMCB, etc. */
 	uint64_t exits;
-	uint64_t exits_by_reason[VM_EXIT_UNKNOWN + 1];
+	uint64_t exit_tsc;    /* TSC when the backend saw the last exit */
 	struct vcpu_exit_note exit_hist[VCPU_EXIT_HISTORY]; /* the last exits */
 	uint32_t exit_hist_next;
 	/* Guest vCPUs only: */

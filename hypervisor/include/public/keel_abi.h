@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 6
+#define KEEL_ABI_MINOR 7
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -74,6 +74,7 @@ typedef int64_t keel_s64;
 #define KEEL_HC_HEARTBEAT 18u     /* privileged, no argument (ABI 1.6): dom0's
 				   * driver calls it every second; the first
 				   * call starts the watchdog's watch on dom0 */
+#define KEEL_HC_DOMAIN_EXITS 19u  /* privileged; struct keel_domain_exits + entries (ABI 1.7) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -409,6 +410,48 @@ struct keel_net_frames {
 	keel_u32 more;
 	keel_u32 reserved;
 	/* frames follow */
+};
+
+/* ---- The exit profile (ABI 1.7) ---- */
+
+/* struct keel_exitstat.kind, with what detail holds for each. */
+#define KEEL_EXIT_CPUID 1u
+#define KEEL_EXIT_MSR_READ 2u    /* detail: the MSR's index */
+#define KEEL_EXIT_MSR_WRITE 3u   /* detail: the MSR's index */
+#define KEEL_EXIT_HYPERCALL 4u   /* detail: the call number (KEEL_HC_*) */
+#define KEEL_EXIT_IO_IN 5u       /* detail: the port */
+#define KEEL_EXIT_IO_OUT 6u      /* detail: the port */
+#define KEEL_EXIT_NPF 7u         /* detail: guest-physical page number (GPA >> 12):
+				  * for guests an MMIO access to a device there */
+#define KEEL_EXIT_HLT 8u
+#define KEEL_EXIT_INTR 9u        /* a host interrupt: the end of a slice, a vLAPIC
+				  * timer, a kick from another CPU */
+#define KEEL_EXIT_IRQ_WINDOW 10u /* the vCPU became able to take an interrupt */
+#define KEEL_EXIT_NMI 11u
+#define KEEL_EXIT_CACHE_FLUSH 12u
+#define KEEL_EXIT_OTHER 13u      /* detail: the backend's own exit code */
+#define KEEL_EXIT_OTHER_FULL 14u /* the hypervisor's table had no room for the key */
+
+/* Exits of one kind and detail since the domain was created, with the time
+ * the hypervisor spent handling them (from the exit to the end of its
+ * handler; a HLT's time asleep is not counted). */
+struct keel_exitstat {
+	keel_u32 kind;   /* KEEL_EXIT_* */
+	keel_u32 detail;
+	keel_u64 count;
+	keel_u64 time_ns;
+};
+
+/* KEEL_HC_DOMAIN_EXITS: the exit profile of domain domid (0 = dom0); up to
+ * max entries, in no particular order, follow the header. */
+struct keel_domain_exits {
+	keel_u32 domid;   /* in */
+	keel_u32 max;     /* in: room for this many struct keel_exitstat */
+	keel_u32 count;   /* out: entries written */
+	keel_u32 reserved;
+	keel_u64 total;   /* out: all its exits, including entries left out */
+	keel_u64 now_ns;  /* out: the hypervisor's clock (uptime) */
+	/* struct keel_exitstat entries[max] follows */
 };
 
 /*

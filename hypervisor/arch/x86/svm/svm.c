@@ -13,6 +13,7 @@
 #include <keel/cpu.h>
 #include <keel/msr_policy.h>
 #include <keel/errno.h>
+#include <keel/exit.h>
 #include <keel/log.h>
 #include <keel/mm.h>
 #include <keel/printf.h>
@@ -415,8 +416,11 @@ static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 		e->insn_len = svm_insn_len(v, INSN_LEN_CPUID);
 		return true;
 	case SVM_EXIT_MSR:
-		if (svm_msr_internal(v, vm->exitinfo1 == 1))
+		if (svm_msr_internal(v, vm->exitinfo1 == 1)) {
+			vcpu_count_backend_exit(v, vm->exitinfo1 ? KEEL_EXIT_MSR_WRITE :
+						KEEL_EXIT_MSR_READ, (uint32_t)v->regs.rcx);
 			return false;
+		}
 		e->reason = vm->exitinfo1 ? VM_EXIT_MSR_WRITE : VM_EXIT_MSR_READ;
 		e->msr = (uint32_t)v->regs.rcx;
 		e->insn_len = svm_insn_len(v, INSN_LEN_MSR);
@@ -429,6 +433,7 @@ static bool svm_translate_exit(struct vcpu *v, struct vm_exit *e)
 	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
 		svm_inject_exception(v, VECTOR_UD, false, 0);
+		vcpu_count_backend_exit(v, KEEL_EXIT_OTHER, (uint32_t)vm->exitcode);
 		return false;
 	case SVM_EXIT_NPF:
 		svm_exit_npf(vm, e);
@@ -524,6 +529,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		v->regs.rsp = vm->rsp;
 		v->regs.rip = vm->rip;
 		v->regs.rflags = vm->rflags;
+		v->exit_tsc = rdtsc();
 		vm->tlb_control = TLB_CONTROL_NONE;
 		v->exits++;
 	} while (!svm_translate_exit(v, e));

@@ -20,6 +20,7 @@
 #include <keel/virt.h>
 #include <keel/cpu.h>
 #include <keel/errno.h>
+#include <keel/exit.h>
 #include <keel/log.h>
 #include <keel/mm.h>
 #include <keel/printf.h>
@@ -635,7 +636,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		e->reason = VM_EXIT_INVALID;
 		return;
 	}
-	do {
+	for (;;) {
 		vmx_apply_pending(v, s);
 		vmcs_write(GUEST_RIP, v->regs.rip);
 		vmcs_write(GUEST_RSP, v->regs.rsp);
@@ -648,12 +649,17 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			vmx_entry_failed(v, e);
 			return;
 		}
+		v->exit_tsc = rdtsc();
 		s->launched = true;
 		if (!s->passthrough)
 			s->dr6 = read_dr6();
 		vmx_read_exit(v, s);
 		v->exits++;
-	} while (!vmx_exit_translate(v, e));
+		if (vmx_exit_translate(v, e))
+			return;
+		/* handled here: CR and XSETBV accesses, VMX instructions */
+		vcpu_count_backend_exit(v, KEEL_EXIT_OTHER, s->exit_reason);
+	}
 }
 
 /* ---- small ops ---- */
