@@ -2,12 +2,14 @@
 /*
  * keel0: dom0's Ethernet interface on the Keel hypervisor's virtual switch,
  * which joins every guest's virtio-net NIC. Frames go out with
- * KEEL_HC_NET_XMIT, one hypercall per frame. The hypervisor cannot raise
- * an interrupt in dom0 (dom0 owns the real local APIC and has no vector
- * for us), so reception is polled: while keel0 is up, an hrtimer looks
- * every KEEL_NET_POLL_US at a word in dom0 memory that the hypervisor sets
- * when frames wait, which costs no VM exit, and schedules NAPI, whose poll
- * fetches batches with KEEL_HC_NET_RECV. The hypercall ABI is in
+ * KEEL_HC_NET_XMIT, one hypercall per frame. Reception: the hypervisor
+ * sets a word in dom0 memory when frames wait and, when it goes from 0 to
+ * 1, sends a physical IPI to one of dom0's CPUs with a vector this driver
+ * took from Linux's x86 vector domain (KEEL_HC_NET_NOTIFY), the way
+ * Jailhouse's ivshmem interrupts a cell. The interrupt schedules NAPI,
+ * whose poll clears the word and fetches batches with KEEL_HC_NET_RECV.
+ * If no vector can be had (an older hypervisor), an hrtimer looks at the
+ * word every KEEL_NET_POLL_US instead. The hypercall ABI is in
  * keel_abi.h; the design is described in docs/network.md.
  */
 
@@ -15,10 +17,15 @@
 
 #include <linux/etherdevice.h>
 #include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
 #include <linux/netdevice.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <asm/io.h>
+#include <asm/hw_irq.h>
+#include <asm/irqdomain.h>
 
 #include "keel_abi.h"
 #include "keel_drv.h"
@@ -37,6 +44,7 @@ struct keel_net {
 	struct napi_struct napi;
 	struct hrtimer poll_timer;
 	u32 *notify;                 /* set to 1 by the hypervisor */
+	int irq;                     /* the hypervisor's interrupt, or 0: poll */
 	spinlock_t tx_lock;
 	struct keel_net_frames *tx;  /* header + one frame */
 	struct keel_net_frames *rx;  /* header + a batch */
@@ -147,6 +155,78 @@ static int keel_net_poll(struct napi_struct *napi, int budget)
 	return done;
 }
 
+/* The hypervisor's interrupt: frames wait. */
+static irqreturn_t keel_net_interrupt(int irq, void *data)
+{
+	struct keel_net *kn = data;
+
+	napi_schedule(&kn->napi);
+	return IRQ_HANDLED;
+}
+
+/* Tell the hypervisor to send vector to the CPU with apic_id (0: stop). */
+static s64 keel_net_notify_call(u32 vector, u32 apic_id)
+{
+	struct keel_net_notify *n = kzalloc(sizeof(*n), GFP_KERNEL);
+	s64 ret;
+
+	if (!n)
+		return -ENOMEM;
+	n->vector = vector;
+	n->apic_id = apic_id;
+	ret = keel_hc_call(KEEL_HC_NET_NOTIFY, virt_to_phys(n), sizeof(*n));
+	kfree(n);
+	return ret;
+}
+
+/* Give the interrupt back (the hypervisor is told first). */
+static void keel_net_irq_free(struct keel_net *kn)
+{
+	if (!kn->irq)
+		return;
+	keel_net_notify_call(0, 0);
+	free_irq(kn->irq, kn);
+	irq_dispose_mapping(kn->irq);
+	kn->irq = 0;
+}
+
+/*
+ * Take an interrupt from Linux's x86 vector domain, bound to the first
+ * online CPU, and have the hypervisor send it when frames wait. A vector
+ * of its own: it is no device's, so nothing else raises it. Returns 0, or
+ * -errno (then keel0 polls).
+ */
+static int keel_net_irq_setup(struct keel_net *kn)
+{
+	struct irq_alloc_info info;
+	struct irq_cfg *cfg;
+	int irq, err;
+	s64 ret;
+
+	memset(&info, 0, sizeof(info));
+	info.mask = cpumask_of(cpumask_first(cpu_online_mask));
+	irq = __irq_domain_alloc_irqs(x86_vector_domain, -1, 1, NUMA_NO_NODE, &info,
+				      false, NULL);
+	if (irq <= 0)
+		return irq < 0 ? irq : -ENOSPC;
+	irq_set_handler(irq, handle_edge_irq);
+	err = request_irq(irq, keel_net_interrupt, IRQF_NOBALANCING, "keel0", kn);
+	if (err) {
+		irq_dispose_mapping(irq);
+		return err;
+	}
+	kn->irq = irq;
+	cfg = irqd_cfg(irq_get_irq_data(irq));
+	ret = cfg ? keel_net_notify_call(cfg->vector, cfg->dest_apicid) : -EINVAL;
+	if (ret) {
+		keel_net_irq_free(kn);
+		return ret == -KEEL_ENOSYS ? -ENOSYS : -EIO;
+	}
+	netdev_info(kn->dev, "frames arrive by interrupt (vector %#x, APIC %u)\n",
+		    cfg->vector, cfg->dest_apicid);
+	return 0;
+}
+
 /* The poll timer: schedule NAPI if the hypervisor flagged frames. */
 static enum hrtimer_restart keel_net_timer(struct hrtimer *t)
 {
@@ -182,8 +262,12 @@ static int keel_net_open(struct net_device *dev)
 	napi_enable(&kn->napi);
 	netif_carrier_on(dev);
 	netif_start_queue(dev);
-	hrtimer_start(&kn->poll_timer, ns_to_ktime(KEEL_NET_POLL_US * NSEC_PER_USEC),
-		      HRTIMER_MODE_REL);
+	if (!kn->irq && keel_net_irq_setup(kn))
+		netdev_info(dev, "no interrupt from the hypervisor: polling every %u us\n",
+			    KEEL_NET_POLL_US);
+	if (!kn->irq)
+		hrtimer_start(&kn->poll_timer,
+			      ns_to_ktime(KEEL_NET_POLL_US * NSEC_PER_USEC), HRTIMER_MODE_REL);
 	napi_schedule(&kn->napi); /* frames that waited while we were down */
 	return 0;
 }
@@ -276,6 +360,7 @@ void keel_net_exit(void)
 		return;
 	kn = netdev_priv(keel_net_dev);
 	unregister_netdev(keel_net_dev);
+	keel_net_irq_free(kn);
 	netif_napi_del(&kn->napi);
 	kfree(kn->rx);
 	kfree(kn->tx);

@@ -366,6 +366,14 @@ static int64_t hc_domain_exits(struct vcpu *v, void *arg, uint64_t size, uint64_
 	return 0;
 }
 
+static int64_t hc_net_notify(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	const struct keel_net_notify *n = arg;
+
+	(void)v, (void)size, (void)out;
+	return netdev_dom0_set_irq(n->vector, n->apic_id);
+}
+
 static int64_t hc_net_attach(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
 	struct keel_net_attach *a = arg;
@@ -432,6 +440,7 @@ static const struct hc_desc hc_table[] = {
 	[KEEL_HC_HEARTBEAT] = { 0, HC_IN_NONE, HC_OUT_NONE, hc_heartbeat },
 	HC(KEEL_HC_DOMAIN_EXITS, struct keel_domain_exits, HC_IN_HEADER, HC_OUT_NONE,
 	   hc_domain_exits),
+	HC(KEEL_HC_NET_NOTIFY, struct keel_net_notify, HC_IN_ALL, HC_OUT_NONE, hc_net_notify),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

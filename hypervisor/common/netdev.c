@@ -20,6 +20,7 @@
 #include <keel/vpci.h>
 #include <keel/sched.h>
 #include <keel/arch.h>
+#include <keel/cpu.h>
 #include <keel/mm.h>
 #include <keel/errno.h>
 #include <keel/string.h>
@@ -37,13 +38,17 @@ static struct vswitch sw;
 static struct spinlock sw_lock;
 static struct port_owner owners[VSWITCH_MAX_PORTS];
 
-/* Dom0's port (KEEL_HC_NET_ATTACH); dom0 polls a flag word instead of
- * taking interrupts. Only dom0's hypercalls change these. */
+/* Dom0's port (KEEL_HC_NET_ATTACH): a flag word in dom0's memory, set
+ * when frames wait, and, once dom0 gave one (KEEL_HC_NET_NOTIFY), an
+ * interrupt vector sent to one of its CPUs when the word goes from 0 to 1.
+ * Only dom0's hypercalls change these. */
 static struct {
 	struct domain *d;
 	uint32_t port;
 	uint64_t notify_pa;
 	uint64_t queue_pa;
+	uint32_t irq;      /* vector << 8 | 1 while set; 0: dom0 polls */
+	uint32_t irq_apic; /* the dom0 CPU it goes to */
 } dom0_net;
 
 /* Set up the switch (once, at boot). */
@@ -245,14 +250,58 @@ void netdev_flush_wakeups(struct domain *d)
 		wake_ports(d, woke);
 }
 
-/* Set dom0's notify word, if it gave one. */
+/* Set dom0's notify word, if it gave one, and interrupt it if it asked
+ * for that and the word was 0 (dom0 clears it before fetching frames, so
+ * a word still at 1 means a fetch is due anyway). Two CPUs may both see 0
+ * and both send: one interrupt too many is harmless, one too few is not. */
 void netdev_dom0_notify(void)
 {
 	static const uint32_t one = 1;
 	uint64_t pa = __atomic_load_n(&dom0_net.notify_pa, __ATOMIC_ACQUIRE);
+	uint32_t irq = __atomic_load_n(&dom0_net.irq, __ATOMIC_ACQUIRE), word = 0;
 
-	if (pa)
-		domain_copy_to_guest(dom0_net.d, pa, &one, sizeof(one));
+	if (!pa)
+		return;
+	if (irq && domain_copy_from_guest(dom0_net.d, &word, pa, sizeof(word)))
+		return;
+	domain_copy_to_guest(dom0_net.d, pa, &one, sizeof(one));
+	if (irq && !word)
+		arch_send_vector(__atomic_load_n(&dom0_net.irq_apic, __ATOMIC_RELAXED),
+				 (uint8_t)(irq >> 8));
+}
+
+/* Whether apic_id is the local APIC of one of dom0's CPUs. */
+static bool dom0_has_apic(const struct domain *d, uint32_t apic_id)
+{
+	uint32_t k;
+
+	for (k = 0; k < d->nr_vcpus; k++)
+		if (d->vcpus[k].cpu && d->vcpus[k].cpu->apic_id == apic_id)
+			return true;
+	return false;
+}
+
+/*
+ * Interrupt dom0 with vector on the CPU with apic_id when frames wait for
+ * it (KEEL_HC_NET_NOTIFY); vector 0 stops that. Returns 0, -ENODEV before
+ * dom0 attached with a notify word, -EINVAL for a vector below 32 or above
+ * 255 or an APIC id that is not dom0's.
+ */
+int netdev_dom0_set_irq(uint32_t vector, uint32_t apic_id)
+{
+	struct domain *d = dom0_net.d;
+
+	if (!d || !dom0_net.notify_pa)
+		return -ENODEV;
+	if (vector == 0) {
+		__atomic_store_n(&dom0_net.irq, 0, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (vector < 32 || vector > 255 || !dom0_has_apic(d, apic_id))
+		return -EINVAL;
+	__atomic_store_n(&dom0_net.irq_apic, apic_id, __ATOMIC_RELAXED);
+	__atomic_store_n(&dom0_net.irq, vector << 8 | 1, __ATOMIC_RELEASE);
+	return 0;
 }
 
 /*

@@ -258,6 +258,22 @@ def t_top_io(m):
           % wsect)
 
 
+@test("ui_top_x_shows_the_exit_profile", "keel-ui")
+def t_top_exits(m):
+    # x in keel top shows the selected domain's exits over the last
+    # interval (the exit profile), and x again hides them.
+    mark(m)
+    m.sendline("keel top -d 1")
+    m.wait_for(r"keel top - Keel", 60, "the monitor's title")
+    key(m, "x", r"Exits of \S+: measuring", "the exit view after x", 30)
+    m.wait_for(r"Exits of \S+: \d+ per second, handling them takes [\d.]+% of one CPU",
+               30, "the exit view's figures after the next refresh")
+    m.wait_for(r"KIND\s+TARGET\s+PER_S\s+AVG_US\s+TIME%", 10, "the exit view's header")
+    m.wait_for(r"(hlt|hypercall|wrmsr|mmio|interrupt)\s+\S+.*\s[\d.]+\s+[\d.]+\s+[\d.]+%",
+               10, "a row of the exit view")
+    quit_tui(m)
+
+
 @test("ui_starter_console_attach_and_back", "keel-ui")
 def t_starter_console(m):
     starter(m)

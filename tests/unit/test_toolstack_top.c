@@ -17,6 +17,7 @@
 
 #include "../../toolstack/core/format.c"
 #include "../../toolstack/core/domain.c"
+#include "../../toolstack/core/exitprof.c"
 #include "../../toolstack/tui/keys.c"
 #include "../../toolstack/tui/screen.c"
 #include "../../toolstack/tui/top.c"
@@ -675,6 +676,33 @@ static void test_view(void)
 	if (harness_failed)
 		for (i = 0; i < 25; i++)
 			printf("|%s\n", line_of(&big, i));
+	/* x: the selected domain's exit profile under its details */
+	CHECK_EQ_INT(top_view_key(&v, 'x', rows, n), TOP_VIEW_SAMPLE);
+	CHECK(v.show_exits);
+	screen_init(&big, 25, 80);
+	top_view_draw(&big, &v, &sb, rows, n, cpus, nc);
+	CHECK(screen_has(&big, "Exits of busy: measuring"));
+	{
+		static struct exitprof ex = {
+			.domid = 1, .count = 2, .total = 600, .now_ns = 2000000000ull,
+			.e = { { KEEL_EXIT_MSR_WRITE, 0x6e0, 400, 2000000 },
+			       { KEEL_EXIT_HLT, 0, 200, 2000000 } },
+		};
+
+		CHECK_EQ_INT(top_view_selected(&v, rows, n), 1);
+		v.exits = &ex;
+		top_view_draw(&big, &v, &sb, rows, n, cpus, nc);
+		CHECK(screen_has(&big, "Exits of busy: 300 per second, handling them takes 0.20% of one CPU"));
+		CHECK(screen_has(&big, "  wrmsr       0x6e0 TSC_DEADLINE              200.0      5.00  50.0%"));
+		CHECK(screen_has(&big, "  hlt         -                               100.0     10.00  50.0%"));
+		CHECK(screen_has(&big, "busy (id 1)"));
+		if (harness_failed)
+			for (i = 0; i < 25; i++)
+				printf("|%s\n", line_of(&big, i));
+		v.exits = NULL;
+	}
+	top_view_key(&v, 'x', rows, n);
+	CHECK(!v.show_exits);
 	/* tiny terminal: no crash, title still there */
 	screen_init(&big, 6, 30);
 	top_view_draw(&big, &v, &sb, rows, n, cpus, nc);

@@ -43,6 +43,10 @@ struct cmd_top_state {
 	uint32_t n_rows;
 	struct top_cpu_row cpus[TOP_MAX_CPUS];
 	uint32_t n_cpus;
+	/* The x view: the selected domain's exit profile. */
+	struct exitprof ex_last;  /* its last sample */
+	struct exitprof ex_delta; /* the last interval, sorted */
+	bool ex_have_last, ex_have_delta;
 };
 
 /* Report a usage error and return KEEL_EXIT_USAGE. */
@@ -147,6 +151,35 @@ static int cmd_top_refresh(struct cmd_top_state *st, char *why, size_t len)
 	return 0;
 }
 
+/* With the x view on, sample the selected domain's exit profile and keep
+ * its last interval in @v->exits (NULL until there is one). */
+static void cmd_top_exits(struct cmd_top_state *st, struct top_view *v)
+{
+	static struct exitprof now;
+	uint32_t domid;
+
+	v->exits = NULL;
+	if (!v->show_exits || !st->n_rows) {
+		st->ex_have_last = st->ex_have_delta = false;
+		return;
+	}
+	top_sort(st->rows, st->n_rows, v->sort, v->reverse);
+	domid = top_view_selected(v, st->rows, st->n_rows);
+	if (exitprof_get(domid, &now)) {
+		st->ex_have_last = st->ex_have_delta = false;
+		return;
+	}
+	st->ex_have_delta = st->ex_have_last && st->ex_last.domid == domid;
+	if (st->ex_have_delta) {
+		exitprof_diff(&st->ex_last, &now, &st->ex_delta);
+		exitprof_sort(&st->ex_delta);
+	}
+	st->ex_last = now;
+	st->ex_have_last = true;
+	if (st->ex_have_delta)
+		v->exits = &st->ex_delta;
+}
+
 /* `keel top -b`: print @o->iterations blocks. */
 static int cmd_top_batch(const struct cmd_top_opts *o, struct cmd_top_state *st)
 {
@@ -242,6 +275,7 @@ static int cmd_top_loop(const struct cmd_top_opts *o, struct cmd_top_state *st,
 			st->prev = NULL;
 			continue;
 		}
+		cmd_top_exits(st, &v);
 		cmd_top_draw(f, &v, st);
 		ret = cmd_top_keys(f, &d, &v, st, tui_now_ms() + v.interval_ms);
 		if (ret)
@@ -314,6 +348,8 @@ const struct keel_cmd cmd_top_entry = {
 		 "Keys: q quit; c, m, n, i sort by CPU%, memory, name, id (the\n"
 		 "same key again reverses); r reverse; + and - change the\n"
 		 "interval; Up/Down or j/k select the domain shown in detail;\n"
+		 "x shows (again: hides) that domain's exit profile over the\n"
+		 "last interval, as 'keel exits -d' does;\n"
 		 "space refreshes now.\n",
 	.run = cmd_top_run,
 };

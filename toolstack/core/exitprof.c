@@ -170,7 +170,7 @@ static const char *const calls[] = {
 	"DOMAIN_CTL", "DOMAIN_LIST", "CONSOLE_IO", "IMAGE_OPEN", "IMAGE_WRITE",
 	"IMAGE_DONE", "DOMAIN_DISK_ADD", "DOMAIN_NIC_ADD", "DOMAIN_STATS",
 	"CPU_STATS", "NET_ATTACH", "NET_XMIT", "NET_RECV", "HEARTBEAT",
-	"DOMAIN_EXITS",
+	"DOMAIN_EXITS", "NET_NOTIFY",
 };
 
 /* The target of an exit; see exitprof.h. */

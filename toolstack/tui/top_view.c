@@ -18,6 +18,7 @@
 #define TOP_VIEW_CPUS_ONE_COLUMN 8u /* more CPUs: two per line */
 #define TOP_VIEW_MIN_TABLE_ROWS 3u
 #define TOP_VIEW_DETAIL_ROWS 2u
+#define TOP_VIEW_EXIT_ROWS 5u /* exit profile rows under the x key */
 #define TOP_VIEW_WHO_CHARS 20u
 
 /* Intervals that + and - step through, in ms. */
@@ -70,6 +71,12 @@ static uint32_t top_view_sel_index(const struct top_view *v,
 			return i;
 	}
 	return 0;
+}
+
+/* The selected domain; see top_view.h. */
+uint32_t top_view_selected(const struct top_view *v, const struct top_row *rows, uint32_t n)
+{
+	return rows[top_view_sel_index(v, rows, n)].domid;
 }
 
 /* Move the selection by @delta rows (clamped). */
@@ -160,6 +167,9 @@ enum top_view_action top_view_key(struct top_view *v, int32_t key,
 	case KEYS_END:
 		top_view_move(v, rows, n, (int32_t)TOP_MAX_DOMS);
 		break;
+	case 'x': case 'X':
+		v->show_exits = !v->show_exits;
+		return TOP_VIEW_SAMPLE;
 	case ' ': case KEYS_ENTER:
 		return TOP_VIEW_SAMPLE;
 	case KEYS_CTRL_L:
@@ -386,6 +396,43 @@ static void top_view_details(struct screen *s, uint32_t row,
 		      st->blk_write_bytes / 1024, st->blk_errors);
 }
 
+/* Draw the exit profile of @r (v->exits, or a wait note) from @row on:
+ * a title with the totals, a header and TOP_VIEW_EXIT_ROWS rows. */
+static void top_view_exits(struct screen *s, uint32_t row, const struct top_view *v,
+			   const struct top_row *r)
+{
+	const struct exitprof *p = v->exits;
+	double secs, busy;
+	uint32_t i;
+
+	if (!p || p->domid != r->domid) {
+		screen_printf(s, row, 0, SCREEN_ATTR_BOLD, "Exits of %s: measuring "
+			      "(the next refresh shows them)", r->name);
+		return;
+	}
+	secs = (double)p->now_ns / 1e9;
+	busy = (double)exitprof_time_ns(p);
+	screen_printf(s, row, 0, SCREEN_ATTR_BOLD, "Exits of %s: %.0f per second, "
+		      "handling them takes %.2f%% of one CPU", r->name,
+		      secs > 0 ? (double)p->total / secs : 0.0,
+		      p->now_ns ? 100.0 * busy / (double)p->now_ns : 0.0);
+	screen_printf(s, row + 1, 2, SCREEN_ATTR_REVERSE, "%-11s %-26s %10s %9s %6s",
+		      "KIND", "TARGET", "PER_S", "AVG_US", "TIME%");
+	for (i = 0; i < p->count && i < TOP_VIEW_EXIT_ROWS; i++) {
+		const struct keel_exitstat *e = &p->e[i];
+		char target[48];
+
+		exitprof_target(e, r->domid != 0, target, sizeof(target));
+		screen_printf(s, row + 2 + i, 2, SCREEN_ATTR_NORMAL,
+			      "%-11s %-26s %10.1f %9.2f %5.1f%%", exitprof_kind_name(e->kind),
+			      target, secs > 0 ? (double)e->count / secs : 0.0,
+			      (double)e->time_ns / 1e3 / (double)e->count,
+			      busy > 0 ? 100.0 * (double)e->time_ns / busy : 0.0);
+	}
+	if (!p->count)
+		screen_put(s, row + 2, 2, SCREEN_ATTR_NORMAL, "(no exits in the interval)");
+}
+
 /* ---- header and CPUs ---- */
 
 /* Draw the title and the two totals lines (rows 0-2). */
@@ -466,16 +513,21 @@ void top_view_draw(struct screen *s, const struct top_view *v,
 		   const struct top_sample *cur, const struct top_row *rows,
 		   uint32_t n, const struct top_cpu_row *cpus, uint32_t n_cpus)
 {
-	uint32_t bottom, lines, avail, table;
+	uint32_t bottom, lines, avail, table, extra = v->show_exits ? TOP_VIEW_EXIT_ROWS + 2 : 0;
 
 	screen_clear(s);
 	top_view_header(s, v, cur, rows, n);
 	bottom = screen_footer(s, TOP_VIEW_KEYS, v->hint);
+	if (bottom < 3 + TOP_VIEW_DETAIL_ROWS + extra + 2)
+		extra = 0;
 	if (bottom < 3 + TOP_VIEW_DETAIL_ROWS + 2)
 		return;
-	bottom -= TOP_VIEW_DETAIL_ROWS;
+	bottom -= TOP_VIEW_DETAIL_ROWS + extra;
 	if (n)
 		top_view_details(s, bottom, &rows[top_view_sel_index(v, rows, n)]);
+	if (n && extra)
+		top_view_exits(s, bottom + TOP_VIEW_DETAIL_ROWS, v,
+			       &rows[top_view_sel_index(v, rows, n)]);
 	lines = top_view_cpu_lines(n_cpus);
 	avail = bottom - 3; /* CPU lines, a blank, header, table rows */
 	if (lines + 2 + TOP_VIEW_MIN_TABLE_ROWS > avail)

@@ -13,13 +13,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "exitprof.h"
 #include "screen.h"
 #include "top.h"
 
 #define TOP_VIEW_MIN_INTERVAL_MS 200u
 #define TOP_VIEW_MAX_INTERVAL_MS 3600000u
 #define TOP_VIEW_KEYS "q quit  c/m/n/i sort CPU/mem/name/id  r reverse  " \
-		      "+/- interval  Up/Down select"
+		      "+/- interval  Up/Down  x exits"
 
 /* What the caller should do after a key. */
 enum top_view_action {
@@ -37,6 +38,9 @@ struct top_view {
 	bool has_sel;        /* a domain is selected */
 	uint32_t sel_domid;  /* ... this one (kept when rows are re-sorted) */
 	const char *hint;    /* extra last line (the VGA console hint), or NULL */
+	bool show_exits;     /* x: the selected domain's exit profile */
+	const struct exitprof *exits; /* ... over the last interval, sorted;
+				       * NULL until two samples were taken */
 };
 
 /* Initialise @v: sort by CPU%, interval @interval_ms, footer @hint. */
@@ -48,6 +52,10 @@ void top_view_init(struct top_view *v, uint32_t interval_ms, const char *hint);
  */
 enum top_view_action top_view_key(struct top_view *v, int32_t key,
 				  const struct top_row *rows, uint32_t n);
+
+/* The domain id of the selected row of @rows (@n > 0, as displayed): the
+ * one the user picked, or the first. */
+uint32_t top_view_selected(const struct top_view *v, const struct top_row *rows, uint32_t n);
 
 /*
  * Draw the monitor into @s (sized already): title and totals, the CPU

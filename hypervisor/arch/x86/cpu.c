@@ -150,6 +150,13 @@ void arch_kick_cpu(uint32_t apic_id)
 	lapic_send_ipi(apic_id, LAPIC_KICK_VECTOR);
 }
 
+/* Send a fixed interrupt with vector to the CPU with apic_id (dom0's
+ * switch-port interrupt, netdev_dom0_notify). */
+void arch_send_vector(uint32_t apic_id, uint8_t vector)
+{
+	lapic_send_ipi(apic_id, vector);
+}
+
 /* Send an NMI to the CPU with apic_id (the watchdog asks it for its state). */
 void arch_send_nmi(uint32_t apic_id)
 {

@@ -45,6 +45,7 @@ void arch_vec_read(uint8_t reg, uint8_t *out, uint32_t size);
 void arch_vec_write(uint8_t reg, const uint8_t *in, uint32_t size, bool vex);
 void arch_timer_arm(uint64_t deadline_tsc);
 void arch_kick_cpu(uint32_t apic_id);
+void arch_send_vector(uint32_t apic_id, uint8_t vector);
 void arch_send_nmi(uint32_t apic_id);
 void arch_dump_local_irqs(void);
 void arch_irq_window(void);

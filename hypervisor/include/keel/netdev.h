@@ -28,6 +28,7 @@ int netdev_dom0_xmit(const uint8_t *batch, uint32_t bytes, uint32_t count);
 int netdev_dom0_recv(uint8_t *buf, uint32_t room, uint32_t *count,
 		     uint32_t *bytes, uint32_t *more);
 void netdev_dom0_notify(void);
+int netdev_dom0_set_irq(uint32_t vector, uint32_t apic_id);
 void netdev_stats(struct domain *d, struct keel_domstats *s);
 
 #endif

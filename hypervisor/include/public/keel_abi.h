@@ -75,6 +75,7 @@ typedef int64_t keel_s64;
 				   * driver calls it every second; the first
 				   * call starts the watchdog's watch on dom0 */
 #define KEEL_HC_DOMAIN_EXITS 19u  /* privileged; struct keel_domain_exits + entries (ABI 1.7) */
+#define KEEL_HC_NET_NOTIFY 20u    /* privileged; struct keel_net_notify (ABI 1.7) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -393,6 +394,21 @@ struct keel_net_attach {
 	keel_u8 mac[6];
 	keel_u8 reserved[2];
 	keel_u64 notify_pa;
+};
+
+/*
+ * KEEL_HC_NET_NOTIFY: interrupt dom0 when frames wait for it. Whenever the
+ * hypervisor sets dom0's notify word from 0 to 1, it also sends a fixed
+ * IPI with vector to the dom0 CPU whose local APIC id is apic_id (its
+ * physical destination). Vector 0 stops the interrupts (dom0 polls the
+ * word). -KEEL_ENODEV before KEEL_HC_NET_ATTACH or without a notify word;
+ * -KEEL_EINVAL for a vector below 32 or above 255, or an APIC id that is
+ * not one of dom0's CPUs. It may be called again, e.g. when the vector
+ * moves.
+ */
+struct keel_net_notify {
+	keel_u32 vector;
+	keel_u32 apic_id;
 };
 
 /*
