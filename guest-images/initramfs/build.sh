@@ -4,8 +4,9 @@
 # /init (this directory's init: root image + layers under a RAM overlay, or
 # the tiny shell), the tiny guest's userland (../tiny/etc) and the kernel
 # modules of modules.txt with their dependencies (modules.dep and modinfo
-# softdeps), taken from the unpacked linux-image package.
-#   guest-images/initramfs/build.sh <outdir> <busybox> <kernel tree> <release>
+# softdeps), taken from the unpacked linux-image package, and, if given,
+# the static keel-exitbench (bench/keel-exitbench.c) as /usr/bin/keel-exitbench.
+#   guest-images/initramfs/build.sh <outdir> <busybox> <kernel tree> <release> [<exitbench>]
 # <busybox> must be statically linked (Debian: busybox-static, /bin/busybox);
 # <kernel tree> is the unpacked image package (<tree>/lib/modules/<release>
 # with modules.dep). Needs cpio, gzip, kmod (modprobe, modinfo, depmod).
@@ -15,7 +16,8 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib.sh"
 
-[ $# -eq 4 ] || { echo "usage: $0 <outdir> <busybox> <kernel tree> <release>" >&2; exit 2; }
+[ $# -eq 4 ] || [ $# -eq 5 ] ||
+	{ echo "usage: $0 <outdir> <busybox> <kernel tree> <release> [<exitbench>]" >&2; exit 2; }
 OUTDIR=$1
 BUSYBOX=$2
 KTREE=$(cd "$3" && pwd)
@@ -37,6 +39,10 @@ trap 'rm -rf "$ROOT"' EXIT INT TERM
 busybox_tree "$ROOT" "$BUSYBOX" "$HERE/../tiny/etc"
 cp "$HERE/init" "$ROOT/init"
 chmod 0755 "$ROOT/init"
+if [ $# -eq 5 ]; then
+	mkdir -p "$ROOT/usr/bin"
+	install -m 0755 "$5" "$ROOT/usr/bin/keel-exitbench"
+fi
 busybox_links "$ROOT"
 
 # Modules: each one of modules.txt, what modprobe says it needs (modules.dep

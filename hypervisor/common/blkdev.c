@@ -206,6 +206,7 @@ int blkdev_attach(struct domain *d, uint32_t kind, uint32_t image_id_in,
 		mm_free_pages(pa, pages);
 		return rc;
 	}
+	d->hv_bytes += pages * PAGE_SIZE_4K;
 	d->pc->disks[n] = b;
 	d->pc->nr_disks = n + 1;
 	*slot = n;

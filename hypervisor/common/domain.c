@@ -119,6 +119,7 @@ static int guest_ram_alloc(struct domain *d, uint64_t mem_bytes)
 	if (!d->chunks_pa)
 		return -ENOMEM;
 	d->chunks = phys_to_virt(d->chunks_pa);
+	d->hv_bytes += d->chunks_pages * PAGE_SIZE_4K;
 	for (i = 0; i < d->nr_chunks; i++) {
 		d->chunks[i] = mm_alloc_guest(GUEST_CHUNK_BYTES / PAGE_SIZE_4K,
 					      GUEST_CHUNK_BYTES / PAGE_SIZE_4K);
@@ -167,10 +168,12 @@ static int guest_vcpus_create(struct domain *d)
 		if (!fpu)
 			return -ENOMEM;
 		v->fpu.area = phys_to_virt(fpu);
+		d->hv_bytes += (uint64_t)fpu_pages * PAGE_SIZE_4K;
 		arch_fpu_init_area(&v->fpu);
 		rc = virt->vcpu_create(v, d->npt.root_pa, d->ops->profile);
 		if (rc)
 			return rc;
+		d->hv_bytes += virt->vcpu_own_bytes(v);
 	}
 	return 0;
 }
@@ -296,6 +299,7 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 	d->paused = true;
 	ring = mm_alloc_pages(GUEST_CONSOLE_RING_BYTES / PAGE_SIZE_4K, 1);
 	d->con_ring = ring ? phys_to_virt(ring) : 0;
+	d->hv_bytes = (pages + (ring ? GUEST_CONSOLE_RING_BYTES / PAGE_SIZE_4K : 0)) * PAGE_SIZE_4K;
 	mm_pt_init(&d->npt);
 	rc = (!ring || !d->npt.root_pa) ? -ENOMEM : 0;
 	if (rc == 0)

@@ -310,6 +310,9 @@ static int64_t hc_domain_stats(struct vcpu *v, void *arg, uint64_t size, uint64_
 		if (!ds[i]->is_dom0)
 			blkdev_stats(ds[i], &st[i]);
 		netdev_stats(ds[i], &st[i]);
+		st[i].hv_bytes = ds[i]->hv_bytes;
+		st[i].hv_console_bytes = ds[i]->con_ring ? GUEST_CONSOLE_RING_BYTES : 0;
+		st[i].hv_net_bytes = ds[i]->hv_net_bytes;
 	}
 	l->count = n;
 	*out = sizeof(*l) + n * sizeof(*st);

@@ -84,8 +84,12 @@ static int port_create(struct domain *d, uint32_t nic, const uint8_t mac[6], uin
 		owners[port].nic = nic;
 	}
 	spin_unlock(&sw_lock);
-	if (port < 0)
+	if (port < 0) {
 		mm_free_pages(*qpa, pages_of(bytes));
+		return port;
+	}
+	d->hv_bytes += pages_of(bytes) * PAGE_SIZE_4K;
+	d->hv_net_bytes += pages_of(bytes) * PAGE_SIZE_4K;
 	return port;
 }
 
@@ -133,6 +137,7 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 		mm_free_pages(pa, pages_of(sizeof(*vn)));
 		return rc;
 	}
+	d->hv_bytes += pages_of(sizeof(*vn)) * PAGE_SIZE_4K;
 	d->pc->nics[n] = vn;
 	d->pc->nic_ports[n] = (uint32_t)port;
 	d->pc->nic_queue_pa[n] = qpa;

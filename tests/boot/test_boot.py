@@ -642,6 +642,49 @@ def guest_wait_file(m, name, path, pattern, timeout=90, count=1):
     return guest_poll(m, name, "cat %s" % path, pattern, timeout, count)
 
 
+@test("guests_exitbench_times_bare_exits_and_hypercalls", "keel-guests")
+def t_guests_exitbench(m):
+    # keel-exitbench (bench/keel-exitbench.c) is on the CD for guests and
+    # dom0: it times CPUIDs of Keel's leaf and KEEL_HC_VERSION hypercalls,
+    # which the guest's exit profile then counts.
+    before, _ = exit_rows(m, "tiny")
+    out = guest_run(m, "tiny", "keel-exitbench -n 3000", timeout=180)
+    for what in ("cpuid", "hypercall"):
+        check(re.search(r"^%s: 3000 in [\d.]+ s, [\d.]+ us each$" % what, out, re.M),
+              "keel-exitbench in tiny printed no %s figure: %r" % (what, out[-400:]))
+    check(re.search(r"^ratio hypercall/cpuid: [\d.]+$", out, re.M),
+          "keel-exitbench printed no ratio: %r" % out[-400:])
+    after, text = exit_rows(m, "tiny")
+    grew = after.get(("hypercall", "0 VERSION"), 0) - before.get(("hypercall", "0 VERSION"), 0)
+    check(3001 <= grew <= 3002, "tiny's VERSION hypercalls grew by %d for keel-exitbench's "
+          "3000 (and its check):\n%s" % (grew, text))
+    out, rc = m.run("keel-exitbench -n 3000", timeout=120)
+    check(rc == 0 and "ratio hypercall/cpuid:" in out, "keel-exitbench in dom0: %r" % out)
+
+
+@test("guests_hypervisor_memory_per_domain_is_accounted", "keel-guests")
+def t_guests_hv_memory(m):
+    # keel top -b's HV_MEM(k): the hypervisor's own memory for a domain
+    # beyond RAM and page tables (keel_domstats.hv_bytes). tiny2 has one
+    # vCPU more than tiny: its control block and FPU area, and nothing else.
+    out, rc = m.run("keel top -b -n 1", timeout=60)
+    lines = out.splitlines()
+    head = [l for l in lines if l.strip().startswith("NAME ")]
+    check(rc == 0 and head and "HV_MEM(k)" in head[0], "keel top -b has no HV_MEM(k): %r" % out)
+    col = head[0].split().index("HV_MEM(k)")
+    mem = {}
+    for l in lines:
+        f = l.split()
+        if len(f) > col and f[0] in ("tiny", "tiny2", "Domain-0"):
+            mem[f[0]] = int(f[col])
+    check(set(mem) == {"tiny", "tiny2", "Domain-0"}, "HV_MEM(k) missing for some domain:\n%s" % out)
+    check(mem["tiny"] >= 64 + 8, "tiny's HV_MEM(k) %d is less than its console ring and "
+          "control block:\n%s" % (mem["tiny"], out))
+    check(8 <= mem["tiny2"] - mem["tiny"] <= 32, "one vCPU more costs %d KiB (tiny %d, tiny2 "
+          "%d), not one control block and FPU area:\n%s"
+          % (mem["tiny2"] - mem["tiny"], mem["tiny"], mem["tiny2"], out))
+
+
 @test("net_guests_get_addresses_by_dhcp", "keel-guests")
 def t_net_dhcp(m):
     addrs = {}

@@ -103,6 +103,8 @@ static void test_names(void)
 	check_target(KEEL_EXIT_NPF, 0xfebf0, true, "0xfebf0 pci-bar");
 	check_target(KEEL_EXIT_HLT, 0, true, "-");
 	check_target(KEEL_EXIT_OTHER, 0x1c, true, "code 0x1c");
+	check_target(200, 0x7, true, "0x7");      /* a kind from a newer hypervisor */
+	check_target(200, 0, true, "-");
 }
 
 int main(void)

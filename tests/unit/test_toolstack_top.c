@@ -115,6 +115,7 @@ static void add_stats(struct top_sample *s, uint32_t id, uint64_t tx,
 	st->blk_writes = wr;
 	st->blk_read_bytes = rd * 4096;
 	st->blk_write_bytes = wr * 512;
+	st->hv_bytes = (id ? 40 : 8) * 1024 + id * 4096; /* HV_MEM(k): 8, 44, ... */
 }
 
 /* Add CPU @cpu to @s. */

@@ -198,6 +198,8 @@ void exitprof_target(const struct keel_exitstat *e, bool guest, char *buf, size_
 		snprintf(buf, len, "code %#x", e->detail);
 		return;
 	default:
+		if (e->detail) /* a kind this toolstack does not know */
+			break;
 		snprintf(buf, len, "-");
 		return;
 	}

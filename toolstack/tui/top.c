@@ -498,7 +498,7 @@ static const struct top_bcol top_bcols[] = {
 	{ "VBDS", 4 },	     { "VBD_RD", 8 },	  { "VBD_WR", 8 },
 	{ "VBD_RSECT", 10 }, { "VBD_WSECT", 10 }, { "ID", 5 },
 	{ "EXITS/s", 8 },    { "NETTX_PKT", 9 },  { "NETRX_PKT", 9 },
-	{ "NET_SPOOF", 9 },
+	{ "NET_SPOOF", 9 },  { "HV_MEM(k)", 9 },
 };
 
 #define TOP_NR_BCOLS (sizeof(top_bcols) / sizeof(top_bcols[0]))
@@ -513,7 +513,8 @@ static void top_field_u64(char *f, bool known, uint64_t v)
 		snprintf(f, TOP_FIELD_BYTES, TOP_NA);
 }
 
-/* The network and disk fields of @r into @f[10..16] and @f[19..21]. */
+/* The network and disk fields of @r into @f[10..16] and @f[19..21], and
+ * the hypervisor's memory for it into @f[22]. */
 static void top_batch_io_fields(const struct top_row *r,
 				char f[][TOP_FIELD_BYTES])
 {
@@ -531,6 +532,7 @@ static void top_batch_io_fields(const struct top_row *r,
 	top_field_u64(f[19], k, s->net_tx_packets);
 	top_field_u64(f[20], k, s->net_rx_packets);
 	top_field_u64(f[21], k, s->net_spoofed);
+	top_field_u64(f[22], k, s->hv_bytes / 1024);
 }
 
 /* The fields of one batch line for @r into @f (TOP_NR_BCOLS entries). */

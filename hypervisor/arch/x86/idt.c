@@ -175,6 +175,8 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	if (f->vector < VECTOR_FIRST_IRQ)
 		trap_fatal(f);
+	if (f->vector == LAPIC_TIMER_VECTOR)
+		lapic_timer_fired();
 	if (f->vector != LAPIC_SPURIOUS_VECTOR)
 		lapic_eoi();
 }

@@ -9,6 +9,7 @@
 #include <asm/lapic.h>
 #include <asm/x86.h>
 #include <keel/arch.h>
+#include <keel/cpu.h>
 #include <keel/errno.h>
 #include <keel/log.h>
 
@@ -129,20 +130,44 @@ uint64_t lapic_timer_rate_khz(void)
 	return lapic_timer_khz;
 }
 
+/* Per CPU: the deadline its timer counts down to (0: none pending), and
+ * whether its divider and LVT are set for lapic_timer_arm. */
+static uint64_t armed_tsc[MAX_CPUS];
+static bool timer_set_up[MAX_CPUS];
+
+/* The calling CPU's timer interrupt arrived: nothing counts down now. */
+void lapic_timer_fired(void)
+{
+	armed_tsc[this_cpu()->index] = 0;
+}
+
 /* Arm the calling CPU's LAPIC timer to fire LAPIC_TIMER_VECTOR once at TSC
  * value deadline_tsc (at once if it has passed). */
 void lapic_timer_arm(uint64_t deadline_tsc)
 {
-	uint64_t now = rdtsc(), ticks = 1;
+	uint32_t cpu = this_cpu()->index;
+	uint64_t now, ticks = 1;
 
+	/* Every guest entry arms the timer, mostly for the same end of slice;
+	 * each LAPIC register write costs (an MMIO access to an emulated
+	 * APIC under QEMU TCG took about 4 us). A countdown still running
+	 * towards this deadline needs no new one (Intel SDM vol. 3A, 10.5.4:
+	 * one-shot mode fires once when the current count reaches 0). */
+	if (deadline_tsc && deadline_tsc == armed_tsc[cpu])
+		return;
+	if (!timer_set_up[cpu]) {
+		*lapic_reg(LAPIC_REG_TIMER_DIV) = LAPIC_TIMER_DIV_1;
+		*lapic_reg(LAPIC_REG_LVT_TIMER) = LAPIC_TIMER_VECTOR; /* one-shot */
+		timer_set_up[cpu] = true;
+	}
+	now = rdtsc();
 	if (deadline_tsc > now)
 		ticks = (deadline_tsc - now) * lapic_timer_khz / time_tsc_khz();
 	if (ticks == 0)
 		ticks = 1;
 	if (ticks > 0xFFFFFFFFull)
 		ticks = 0xFFFFFFFFull;
-	*lapic_reg(LAPIC_REG_TIMER_DIV) = LAPIC_TIMER_DIV_1;
-	*lapic_reg(LAPIC_REG_LVT_TIMER) = LAPIC_TIMER_VECTOR; /* one-shot */
+	armed_tsc[cpu] = deadline_tsc;
 	*lapic_reg(LAPIC_REG_TIMER_INIT) = (uint32_t)ticks;
 }
 

@@ -60,6 +60,9 @@ struct domain {
 	volatile uint64_t con_pos;     /* console bytes ever written */
 	uint32_t msr_warnings;
 	uint64_t self_pages;           /* pages holding this struct */
+	/* Hypervisor memory it holds beyond RAM and nested page tables
+	 * (keel_domstats.hv_bytes), and the switch queues' part of it. */
+	uint64_t hv_bytes, hv_net_bytes;
 };
 
 /* Fetch up to DECODE_MAX_INSN_LEN bytes of the instruction at v's RIP

@@ -34,6 +34,9 @@ struct virt_ops {
 	int (*vcpu_create)(struct vcpu *v, uint64_t npt_root_pa, enum vcpu_profile profile);
 	/* Free what vcpu_create allocated. */
 	void (*vcpu_destroy)(struct vcpu *v);
+	/* Bytes vcpu_create allocated for v alone (maps shared by all vCPUs
+	 * of a profile not counted), for the domain's memory accounting. */
+	uint64_t (*vcpu_own_bytes)(const struct vcpu *v);
 	/* Set the architectural start state of v. */
 	void (*vcpu_reset)(struct vcpu *v, const struct vcpu_entry_state *s);
 	/* Run v on this CPU until an exit that common code must see. */

@@ -344,6 +344,13 @@ struct keel_domstats {
 				   * and the net_spoofed ones */
 	keel_u64 net_spoofed;     /* ABI 1.6: frames the switch refused because
 				   * their source address was not the NIC's own */
+	/* ABI 1.7: the hypervisor's own memory for this domain beyond its RAM
+	 * and nested page tables (its structures, vCPU control blocks, FPU
+	 * areas, console ring, NIC queues, disk structures), and the parts of
+	 * it that are the console ring and the switch ports' frame queues. */
+	keel_u64 hv_bytes;
+	keel_u64 hv_console_bytes;
+	keel_u64 hv_net_bytes;
 };
 
 /* KEEL_HC_DOMAIN_STATS: up to max stats, in the order of

@@ -148,7 +148,8 @@ static void msrpm_allow(uint8_t *pm, uint32_t msr)
 }
 
 /* The isolated profile (VCPU_PROFILE_ISOLATED, guests'): every port,
- * MSR (but the syscall/segment ones), host interrupt and NMI exits;
+ * MSR (but the syscall/segment ones), host interrupt and NMI exits; the
+ * maps msrpm and iopm are filled unless NULL (shared, filled once);
  * V_INTR_MASKING keeps the host's interrupts away from the guest's IF
  * (15.21.1). The cache instructions, MONITOR/MWAIT and RDPMC exit too
  * (docs/architecture.md, "Intercepts"). */
@@ -164,40 +165,97 @@ static void svm_set_isolated_intercepts(struct vmcb *vm, uint8_t *msrpm, uint8_t
 			      INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
 			      INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
 			      INTERCEPT_WBINVD | INTERCEPT_MONITOR | INTERCEPT_MWAIT;
+	vm->vintr = VINTR_MASKING;
+	if (!msrpm) /* the shared maps are set already */
+		return;
 	memset(msrpm, 0xff, MSRPM_PAGES * PAGE_SIZE_4K);
 	for (i = 0; i < ARRAY_SIZE(guest_msr_passthrough); i++)
 		msrpm_allow(msrpm, guest_msr_passthrough[i]);
 	memset(iopm, 0xff, IOPM_PAGES * PAGE_SIZE_4K);
-	vm->vintr = VINTR_MASKING;
 }
 
-/* Allocate the VMCB and permission maps of v with nested paging at npt_root. */
+/* The permission maps of the isolated profile: the same for every guest
+ * vCPU and never changed after they are set, so all guest vCPUs share one
+ * pair (20 KiB each would otherwise be most of a tiny guest's overhead).
+ * Made at the first guest vCPU, under domain creation's serialisation
+ * (dom0's hypercall lock), and kept. */
+static uint64_t isolated_msrpm_pa, isolated_iopm_pa;
+
+/* Allocate an MSR and an I/O permission map. 0 or -ENOMEM (neither). */
+static int svm_maps_alloc(uint64_t *msrpm, uint64_t *iopm)
+{
+	*msrpm = mm_alloc_pages(MSRPM_PAGES, 1);
+	*iopm = mm_alloc_pages(IOPM_PAGES, 1);
+	if (*msrpm && *iopm)
+		return 0;
+	if (*msrpm)
+		mm_free_pages(*msrpm, MSRPM_PAGES);
+	if (*iopm)
+		mm_free_pages(*iopm, IOPM_PAGES);
+	return -ENOMEM;
+}
+
+static int svm_isolated_maps(struct vmcb *vm)
+{
+	if (!isolated_msrpm_pa) {
+		uint64_t msrpm, iopm;
+
+		if (svm_maps_alloc(&msrpm, &iopm))
+			return -ENOMEM;
+		svm_set_isolated_intercepts(vm, phys_to_virt(msrpm), phys_to_virt(iopm));
+		isolated_iopm_pa = iopm;
+		__atomic_store_n(&isolated_msrpm_pa, msrpm, __ATOMIC_RELEASE);
+	} else {
+		svm_set_isolated_intercepts(vm, 0, 0);
+	}
+	vm->iopm_base_pa = isolated_iopm_pa;
+	vm->msrpm_base_pa = isolated_msrpm_pa;
+	return 0;
+}
+
+/* The passthrough profile's maps: each dom0 vCPU has its own MSRPM. */
+static int svm_passthrough_maps(struct svm_vcpu *s)
+{
+	uint64_t msrpm, iopm;
+
+	if (svm_maps_alloc(&msrpm, &iopm))
+		return -ENOMEM;
+	s->msrpm = phys_to_virt(msrpm);
+	s->msrpm_pa = msrpm;
+	s->iopm_pa = iopm;
+	svm_set_passthrough_intercepts(s->vmcb, s->msrpm);
+	s->vmcb->iopm_base_pa = iopm;
+	s->vmcb->msrpm_base_pa = msrpm;
+	return 0;
+}
+
+/* Allocate the VMCB (and, for dom0, the permission maps) of v with nested
+ * paging at npt_root. */
 static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, enum vcpu_profile profile)
 {
+	uint64_t state_pa = mm_alloc_pages(1, 1), vmcb_pa = mm_alloc_pages(1, 1);
 	struct svm_vcpu *s;
-	uint64_t vmcb_pa, msrpm_pa, iopm_pa, state_pa;
+	int rc;
 
-	state_pa = mm_alloc_pages(1, 1);
-	vmcb_pa = mm_alloc_pages(1, 1);
-	msrpm_pa = mm_alloc_pages(MSRPM_PAGES, 1);
-	iopm_pa = mm_alloc_pages(IOPM_PAGES, 1);
-	if (!state_pa || !vmcb_pa || !msrpm_pa || !iopm_pa)
-		goto err_nomem;
+	if (!state_pa || !vmcb_pa) {
+		if (vmcb_pa)
+			mm_free_pages(vmcb_pa, 1);
+		if (state_pa)
+			mm_free_pages(state_pa, 1);
+		return -ENOMEM;
+	}
 	s = phys_to_virt(state_pa);
 	s->vmcb = phys_to_virt(vmcb_pa);
 	s->vmcb_pa = vmcb_pa;
-	s->msrpm = phys_to_virt(msrpm_pa);
-	s->msrpm_pa = msrpm_pa;
-	s->iopm_pa = iopm_pa;
 	s->state_pa = state_pa;
 	s->passthrough = profile == VCPU_PROFILE_PASSTHROUGH;
+	rc = s->passthrough ? svm_passthrough_maps(s) : svm_isolated_maps(s->vmcb);
+	if (rc) {
+		mm_free_pages(vmcb_pa, 1);
+		mm_free_pages(state_pa, 1);
+		return rc;
+	}
 	v->vendor = s;
-	if (s->passthrough)
-		svm_set_passthrough_intercepts(s->vmcb, s->msrpm);
-	else
-		svm_set_isolated_intercepts(s->vmcb, s->msrpm, phys_to_virt(iopm_pa));
-	s->vmcb->iopm_base_pa = iopm_pa;
-	s->vmcb->msrpm_base_pa = msrpm_pa;
 	/* Each pass-through (dom0) vCPU has its CPU to itself; isolated
 	 * vCPUs share ASID 2 and the TLB is flushed whenever a CPU switches
 	 * to another vCPU (svm_vcpu_run). */
@@ -206,31 +264,30 @@ static int svm_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, enum vcpu_profi
 	s->vmcb->n_cr3 = npt_root_pa;
 	s->vmcb->tlb_control = TLB_CONTROL_FLUSH_ALL;
 	return 0;
-
-err_nomem:
-	if (iopm_pa)
-		mm_free_pages(iopm_pa, IOPM_PAGES);
-	if (msrpm_pa)
-		mm_free_pages(msrpm_pa, MSRPM_PAGES);
-	if (vmcb_pa)
-		mm_free_pages(vmcb_pa, 1);
-	if (state_pa)
-		mm_free_pages(state_pa, 1);
-	return -ENOMEM;
 }
 
-/* Free the backend state of v. */
+/* Free the backend state of v (the shared guest maps stay). */
 static void svm_vcpu_destroy(struct vcpu *v)
 {
 	struct svm_vcpu *s = v->vendor;
 
 	if (!s)
 		return;
-	mm_free_pages(s->iopm_pa, IOPM_PAGES);
-	mm_free_pages(s->msrpm_pa, MSRPM_PAGES);
+	if (s->passthrough) {
+		mm_free_pages(s->iopm_pa, IOPM_PAGES);
+		mm_free_pages(s->msrpm_pa, MSRPM_PAGES);
+	}
 	mm_free_pages(s->vmcb_pa, 1);
 	mm_free_pages(s->state_pa, 1);
 	v->vendor = 0;
+}
+
+/* Bytes of v's own backend pages: state and VMCB, and dom0's maps. */
+static uint64_t svm_vcpu_own_bytes(const struct vcpu *v)
+{
+	const struct svm_vcpu *s = v->vendor;
+
+	return (2 + (s->passthrough ? MSRPM_PAGES + IOPM_PAGES : 0)) * PAGE_SIZE_4K;
 }
 
 static void seg_set(struct vmcb_seg *s, uint16_t sel, uint16_t attr,
@@ -647,6 +704,7 @@ static struct virt_ops svm_ops = {
 	.cpu_enable = svm_cpu_enable,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_own_bytes = svm_vcpu_own_bytes,
 	.vcpu_interruptible = svm_vcpu_interruptible,
 	.vcpu_inject_irq = svm_vcpu_inject_irq,
 	.vcpu_request_irq_window = svm_vcpu_request_irq_window,

@@ -219,6 +219,14 @@ static void vmx_vcpu_free(struct vmx_vcpu *s)
 	mm_free_pages(s->state_pa, 1);
 }
 
+/* Bytes of v's own backend pages: state, VMCS, MSR bitmap, MSR area. */
+static uint64_t vmx_vcpu_own_bytes(const struct vcpu *v)
+{
+	const struct vmx_vcpu *s = v->vendor;
+
+	return (s->passthrough ? 3 : 4) * PAGE_SIZE_4K;
+}
+
 /* Allocate v's VMCS, MSR bitmap and (isolated) MSR area; the VMCS is
  * filled on its CPU at the first entry. 0 or -ENOMEM. */
 static int vmx_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, enum vcpu_profile profile)
@@ -744,6 +752,7 @@ static struct virt_ops vmx_ops = {
 	.cpu_enable = vmx_cpu_enable,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_own_bytes = vmx_vcpu_own_bytes,
 	.vcpu_interruptible = vmx_vcpu_interruptible,
 	.vcpu_inject_irq = vmx_vcpu_inject_irq,
 	.vcpu_request_irq_window = vmx_vcpu_request_irq_window,

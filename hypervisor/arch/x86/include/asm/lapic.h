@@ -22,6 +22,7 @@ int lapic_send_sipi(uint32_t apic_id, uint32_t vector);
 void lapic_timer_calibrate(void);
 uint64_t lapic_timer_rate_khz(void);
 void lapic_timer_arm(uint64_t deadline_tsc);
+void lapic_timer_fired(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi(uint32_t apic_id);
 void lapic_dump_local(void);
