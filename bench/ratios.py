@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""Keel's speed compass: the same jobs in dom0 and in a guest, side by side
+in ONE boot of out/keel.iso, reported as guest time / dom0 time.
+
+Boots the ISO in QEMU (TCG, -cpu max -smp 4 -m 2048 by default) through
+the boot-test harness, starts a tiny guest, and runs every job --runs times
+in dom0 and in the guest, alternating, each timed inside its own domain
+(the shell's `time`). It prints a table with the medians, the ratio and
+the goal of each figure, writes it as JSON (--json) and can draw it as a
+bar chart (--png, with Debian's python3-matplotlib). A figure that cannot
+be measured says why; none is made up. bench/README.md explains each job.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "boot"))
+
+import harness  # noqa: E402
+from harness import Machine  # noqa: E402
+import test_boot as tb  # noqa: E402
+
+# The jobs: shell text run by `sh -c` in each domain. Both domains run the
+# same static busybox (Debian's busybox-static), so the same code runs.
+CPU_JOB = "i=0; while [ $i -lt 60000 ]; do i=$((i+1)); done"
+FORK_JOB = "i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done"
+BUILD_JOB = ("rm -rf /tmp/kb && mkdir /tmp/kb && i=0; while [ $i -lt 8 ]; do "
+             "cp /bin/busybox /tmp/kb/f$i; i=$((i+1)); done; "
+             "tar cf - -C /tmp kb | gzip -1 | wc -c >/dev/null; rm -rf /tmp/kb")
+MEM_JOB = "dd if=/dev/zero of=/dev/null bs=1M count=256 2>/dev/null"
+
+
+def log(msg):
+    print("bench: " + msg, flush=True)
+
+
+def real_seconds(out):
+    """The `real` time that busybox's or bash's `time` printed."""
+    mt = re.search(r"real\s+(?:(\d+)m\s*)?([\d.]+)s", out)
+    if not mt:
+        return None
+    return int(mt.group(1) or 0) * 60 + float(mt.group(2))
+
+
+def in_dom0(m, job):
+    out, rc = m.run("time sh -c %s" % tb.shell_quote(job), timeout=600)
+    return real_seconds(out)
+
+
+def in_guest(m, job):
+    out = tb.guest_run(m, "tiny", "time sh -c %s" % tb.shell_quote(job), timeout=900)
+    return real_seconds(out)
+
+
+def side_by_side(m, name, job, runs):
+    """Median times of job in dom0 and in the guest, alternating."""
+    d, g = [], []
+    for r in range(runs):
+        log("%s: run %d/%d in dom0" % (name, r + 1, runs))
+        d.append(in_dom0(m, job))
+        log("%s: run %d/%d in the guest" % (name, r + 1, runs))
+        g.append(in_guest(m, job))
+    if None in d or None in g:
+        return {"not_measured": "a run printed no time (dom0 %s, guest %s)" % (d, g)}
+    dm, gm = statistics.median(d), statistics.median(g)
+    return {"dom0": dm, "guest": gm, "ratio": gm / dm, "unit": "s",
+            "runs_dom0": d, "runs_guest": g}
+
+
+def fig_time(name, job, goal):
+    def measure(m, runs):
+        return side_by_side(m, name, job, runs)
+    return {"name": name, "goal": goal, "kind": "le", "measure": measure}
+
+
+def measure_idle(m, runs):
+    """The tiny guest's CPU% and exits/s from keel top -b, at least 30 s
+    after it printed its ready line, over a 5 s interval."""
+    wait = 30 - (time.time() - STATE["ready_at"])
+    if wait > 0:
+        log("idle: waiting %.0f s (30 s after the guest's ready line)" % wait)
+        time.sleep(wait)
+    out, rc = m.run("keel top -b -n 2 -d 5", timeout=60)
+    blocks = out.split("keel top - ")
+    head = None
+    for line in blocks[-1].splitlines():
+        f = line.split()
+        if f and f[0] == "NAME":
+            head = f
+        elif head and f and f[0] == "tiny":
+            row = dict(zip(head, f))
+            return {"guest": float(row["CPU(%)"]), "exits_per_s": float(row["EXITS/s"]),
+                    "unit": "% of one CPU", "ratio": None}
+    return {"not_measured": "keel top -b showed no row for tiny: %r" % out[-300:]}
+
+
+def measure_hypercall(m, runs):
+    """keel-exitbench in the guest: a KEEL_HC_VERSION round trip over a
+    CPUID of Keel's leaf (the bare exit)."""
+    ratios, bare, call = [], [], []
+    for r in range(runs):
+        log("hypercall: keel-exitbench run %d/%d in the guest" % (r + 1, runs))
+        out = tb.guest_run(m, "tiny", "keel-exitbench -n 5000", timeout=600)
+        mc = re.search(r"^cpuid: \d+ in [\d.]+ s, ([\d.]+) us each", out, re.M)
+        mh = re.search(r"^hypercall: \d+ in [\d.]+ s, ([\d.]+) us each", out, re.M)
+        if not (mc and mh):
+            return {"not_measured": "keel-exitbench printed no figures: %r" % out[-300:]}
+        bare.append(float(mc.group(1)))
+        call.append(float(mh.group(1)))
+        ratios.append(call[-1] / bare[-1])
+    return {"bare_exit_us": statistics.median(bare), "hypercall_us": statistics.median(call),
+            "ratio": statistics.median(ratios), "unit": "us"}
+
+
+def measure_memory(m, runs):
+    """HV_MEM(k) of the tiny guest in keel top -b (keel_domstats.hv_bytes)."""
+    out, rc = m.run("keel top -b -n 1", timeout=60)
+    head = None
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "NAME":
+            head = f
+        elif head and f and f[0] == "tiny" and "HV_MEM(k)" in head:
+            return {"guest": float(dict(zip(head, f))["HV_MEM(k)"]), "unit": "KiB",
+                    "ratio": None}
+    return {"not_measured": "keel top -b has no HV_MEM(k) for tiny: %r" % out[-300:]}
+
+
+TCP_BYTES = 16 << 20
+
+
+def tcp_listen(run):
+    """Start a listener on port 7000 that reads everything into /dev/null
+    (its stdin a FIFO opened read-write, which never ends, so that busybox
+    nc does not close its half early)."""
+    run("rm -f /tmp/kb.in; mkfifo /tmp/kb.in; (nc -l -p 7000 0<>/tmp/kb.in >/dev/null &)")
+
+
+def measure_tcp(m, runs):
+    """16 MiB over TCP from the tiny guest to tiny2, against the same in
+    dom0 over its loopback; the ratio is guest throughput / dom0's."""
+    send = "head -c %d /dev/zero | nc %%s 7000" % TCP_BYTES
+    d, g = [], []
+    for r in range(runs):
+        log("tcp: run %d/%d in dom0 (loopback)" % (r + 1, runs))
+        tcp_listen(lambda c: m.run(c, timeout=30))
+        time.sleep(1)
+        d.append(in_dom0(m, send % "127.0.0.1"))
+        log("tcp: run %d/%d guest to guest" % (r + 1, runs))
+        tcp_listen(lambda c: tb.guest_run(m, "tiny2", c, timeout=120))
+        time.sleep(1)
+        g.append(in_guest(m, send % "tiny2"))
+    if None in d or None in g:
+        return {"not_measured": "a transfer printed no time (dom0 %s, guest %s)" % (d, g)}
+    dm, gm = statistics.median(d), statistics.median(g)
+    mib = TCP_BYTES / 1048576
+    return {"dom0": dm, "guest": gm, "ratio": dm / gm, "unit": "s",
+            "dom0_mib_s": mib / dm, "guest_mib_s": mib / gm, "runs_dom0": d, "runs_guest": g}
+
+
+def not_yet(why):
+    return lambda m, runs: {"not_measured": why}
+
+
+STATE = {}
+
+FIGURES = [
+    fig_time("cpu", CPU_JOB, 1.01),
+    fig_time("fork", FORK_JOB, 1.03),
+    fig_time("build", BUILD_JOB, 1.03),
+    fig_time("memory", MEM_JOB, 1.01),
+    {"name": "idle", "goal": 1.0, "kind": "idle", "measure": measure_idle},
+    {"name": "hypercall", "goal": 1.2, "kind": "le", "measure": measure_hypercall},
+    {"name": "hv-memory", "goal": 32, "kind": "abs", "measure": measure_memory},
+    {"name": "blk-read", "goal": 0.8, "kind": "ge", "measure": not_yet(
+        "not measured yet: needs a guest with a large disk image and dom0 reading the "
+        "same file; the tiny presets' images are under 1 MiB")},
+    {"name": "tcp", "goal": 0.5, "kind": "ge", "measure": measure_tcp},
+    {"name": "create", "goal": 1.2, "kind": "le", "measure": not_yet(
+        "not measured yet: needs the same kernel and initramfs booted directly by QEMU")},
+]
+
+DESCRIPTIONS = {
+    "cpu": "CPU-bound: shell arithmetic loop, 60k iterations (guest/dom0 time)",
+    "fork": "fork+exec: 200 x /bin/true (guest/dom0 time)",
+    "build": "build-like: copy 8 files, tar | gzip -1 (guest/dom0 time)",
+    "memory": "memory bandwidth: dd 256 MiB /dev/zero -> /dev/null (guest/dom0 time)",
+    "idle": "idle tiny guest 30 s after ready: CPU% (goal <= 1) and exits/s (<= 100)",
+    "hypercall": "hypercall round trip / bare exit (CPUID), in the guest",
+    "hv-memory": "hypervisor memory per domain beyond RAM and page tables, KiB",
+    "blk-read": "virtio-blk sequential read, guest/dom0 throughput",
+    "tcp": "TCP 16 MiB guest->guest throughput / dom0 loopback's (busybox nc)",
+    "create": "keel create tiny to ready / direct QEMU boot",
+}
+
+
+def verdict(fig, res):
+    if "not_measured" in res:
+        return "-"
+    if fig["kind"] == "le":
+        return "yes" if res["ratio"] <= fig["goal"] else "no"
+    if fig["kind"] == "ge":
+        return "yes" if res["ratio"] >= fig["goal"] else "no"
+    if fig["kind"] == "idle":
+        return "yes" if res["guest"] <= 1.0 and res["exits_per_s"] <= 100 else "no"
+    return "yes" if res["guest"] <= fig["goal"] else "no"
+
+
+def fmt(res):
+    if "not_measured" in res:
+        return "-", "-", "-"
+    if "bare_exit_us" in res:
+        return ("%.2f us" % res["bare_exit_us"], "%.2f us" % res["hypercall_us"],
+                "%.2f" % res["ratio"])
+    if "dom0_mib_s" in res:
+        return ("%.1f MiB/s" % res["dom0_mib_s"], "%.1f MiB/s" % res["guest_mib_s"],
+                "%.2f" % res["ratio"])
+    if "exits_per_s" in res:
+        return "-", "%.1f%%, %.0f exits/s" % (res["guest"], res["exits_per_s"]), "-"
+    if res.get("unit") == "KiB":
+        return "-", "%.0f KiB" % res["guest"], "-"
+    return "%.2f s" % res["dom0"], "%.2f s" % res["guest"], "%.2f" % res["ratio"]
+
+
+def goal_text(fig):
+    k, g = fig["kind"], fig["goal"]
+    if k == "le":
+        return "<= %g" % g
+    if k == "ge":
+        return ">= %g" % g
+    if k == "idle":
+        return "<= 1% & 100/s"
+    return "<= %g KiB" % g
+
+
+def print_table(results):
+    print("%-10s %-14s %-22s %-7s %-14s %s" % ("figure", "dom0", "guest", "ratio", "goal",
+                                             "meets"))
+    for fig, res in results:
+        d, g, r = fmt(res)
+        print("%-10s %-14s %-22s %-7s %-14s %s" % (fig["name"], d, g, r, goal_text(fig),
+                                                 verdict(fig, res)))
+        if "not_measured" in res:
+            print("           (%s)" % res["not_measured"])
+
+
+def qemu_version():
+    try:
+        return subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
+                              text=True).stdout.splitlines()[0]
+    except (OSError, IndexError):
+        return "unknown"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def draw_png(path, results):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        if subprocess.run(["apt-get", "install", "-y", "-q", "python3-matplotlib"]).returncode:
+            sys.exit("bench: --png needs python3-matplotlib and apt-get could not install "
+                     "it (run apt-get update, or drop --png)")
+        sys.path.append("/usr/lib/python3/dist-packages")
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    rows = [(f["name"], r["ratio"], f["goal"]) for f, r in results
+            if "not_measured" not in r and r.get("ratio") is not None]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    xs = range(len(rows))
+    ax.bar(xs, [r[1] for r in rows], color="#4a7ab5", label="guest / dom0 (measured)")
+    ax.scatter(xs, [r[2] for r in rows], color="#c0392b", marker="_", s=600, label="goal")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels([r[0] for r in rows])
+    ax.set_ylabel("ratio")
+    ax.set_title("Keel: guest vs dom0, one boot, QEMU TCG")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    log("chart written to %s" % path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="Figures:\n" + "\n".join(
+                                     "  %-10s %s" % (f["name"], DESCRIPTIONS[f["name"]])
+                                     for f in FIGURES))
+    ap.add_argument("--runs", type=int, default=3, help="runs of each job per domain "
+                    "(medians are reported; default 3)")
+    ap.add_argument("--only", help="comma-separated figures to measure (default: all)")
+    ap.add_argument("--iso", help="ISO to boot (default: out/keel.iso)")
+    ap.add_argument("--smp", type=int, default=4, help="QEMU CPUs (default 4)")
+    ap.add_argument("--mem", type=int, default=2048, help="QEMU memory in MiB (default 2048)")
+    ap.add_argument("--json", default=os.path.join(HERE, "results", "latest.json"),
+                    help="where to write the table as JSON (default bench/results/latest.json)")
+    ap.add_argument("--png", help="also draw the ratios as a bar chart (PNG) here")
+    args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    figures = FIGURES
+    if args.only:
+        names = args.only.split(",")
+        unknown = [n for n in names if n not in DESCRIPTIONS]
+        if unknown:
+            ap.error("unknown figure(s) %s; the figures are %s"
+                     % (", ".join(unknown), ", ".join(DESCRIPTIONS)))
+        figures = [f for f in FIGURES if f["name"] in names]
+    if args.iso:
+        os.environ["KEEL_ISO"] = os.path.abspath(args.iso)
+    iso = os.environ.get("KEEL_ISO", os.path.join(ROOT, "out", "keel.iso"))
+    if not os.path.exists(iso):
+        sys.exit("bench: %s does not exist; build it first with ./build.sh" % iso)
+
+    harness.install_signal_handlers()
+    t0 = time.time()
+    log("booting %s (QEMU TCG, -cpu max -smp %d -m %d)" % (iso, args.smp, args.mem))
+    m = Machine("bench-ratios", cpu="max", smp=args.smp, mem=args.mem).start()
+    results = []
+    try:
+        m.boot_entry("keel-serial")
+        m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner")
+        m.wait_shell()
+        log("dom0 is up; starting a tiny guest")
+        out, rc = m.run("keel create tiny", timeout=180)
+        if rc != 0:
+            sys.exit("bench: keel create tiny failed: %s" % out)
+        tb.wait_guest_ready(m, "tiny")
+        STATE["ready_at"] = time.time()
+        if any(f["name"] == "tcp" for f in figures):
+            log("starting a second tiny guest (tiny2) for the TCP figure")
+            m.run("keel create tiny name=tiny2", timeout=180)
+            tb.wait_guest_ready(m, "tiny2")
+            tb.guest_address(m, "tiny")
+            tb.guest_address(m, "tiny2")
+        for fig in figures:
+            log("measuring %s" % fig["name"])
+            results.append((fig, fig["measure"](m, args.runs)))
+    finally:
+        m.close()
+    print()
+    print("Keel bench, %s, QEMU TCG -cpu max -smp %d -m %d, %d run(s) per job (medians)"
+          % (time.strftime("%Y-%m-%d"), args.smp, args.mem, args.runs))
+    print_table(results)
+    doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": args.runs,
+           "smp": args.smp, "mem_mib": args.mem, "machine": platform.machine(),
+           "cpu": cpu_model(), "qemu": qemu_version(), "seconds": round(time.time() - t0),
+           "figures": [dict({"name": f["name"], "goal": f["goal"], "goal_kind": f["kind"],
+                             "description": DESCRIPTIONS[f["name"]],
+                             "meets": verdict(f, r)}, **r) for f, r in results]}
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(doc, f, indent=1)
+    log("table written to %s (%d s in all)" % (args.json, doc["seconds"]))
+    if args.png:
+        draw_png(args.png, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
