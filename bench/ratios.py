@@ -278,7 +278,7 @@ def draw_png(path, results):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        if subprocess.run(["apt-get", "install", "-y", "-q", "python3-matplotlib"]).returncode:
+        if subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "python3-matplotlib"]).returncode:
             sys.exit("bench: --png needs python3-matplotlib and apt-get could not install "
                      "it (run apt-get update, or drop --png)")
         sys.path.append("/usr/lib/python3/dist-packages")
