@@ -6,11 +6,9 @@
  * with -d it samples twice and shows the interval. The batch form of
  * `keel top`'s exit view, for scripts and bench/.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "args.h"
 #include "domain.h"
@@ -18,6 +16,7 @@
 #include "hcall.h"
 #include "keel.h"
 #include "top.h"
+#include "tui.h"
 
 #define EXITS_MAX_INTERVAL_MS 3600000u
 #define EXITS_DEFAULT_LINES 20u
@@ -71,14 +70,6 @@ static int exits_args(int argc, char **argv, struct exits_opts *o)
 	return -1;
 }
 
-static void exits_sleep(uint32_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Print @p (sorted) for domain @name: a summary line, then a table. */
 static void exits_print(const struct exitprof *p, const char *name, bool guest,
 			bool interval, uint32_t lines)
@@ -123,7 +114,7 @@ static int cmd_exits_run(int argc, char **argv)
 	domain_name(&d, name, sizeof(name));
 	ret = exitprof_get(d.domid, &a);
 	if (!ret && o.interval_ms) {
-		exits_sleep(o.interval_ms);
+		tui_sleep_ms(o.interval_ms);
 		ret = exitprof_get(d.domid, &b);
 		if (!ret)
 			exitprof_diff(&a, &b, &a);

@@ -123,16 +123,6 @@ static int cmd_top_args(int argc, char **argv, struct cmd_top_opts *o)
 	return -1;
 }
 
-/* Sleep @ms milliseconds (restarting after signals). */
-static void cmd_top_sleep(uint32_t ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Take a new sample into @st and compute its figures. Returns 0 or the
  * sample's error (with @why filled). */
 static int cmd_top_refresh(struct cmd_top_state *st, char *why, size_t len)
@@ -193,7 +183,7 @@ static int cmd_top_batch(const struct cmd_top_opts *o, struct cmd_top_state *st)
 	}
 	for (i = 0; !o->iterations || i < o->iterations; i++) {
 		if (i)
-			cmd_top_sleep(o->interval_ms);
+			tui_sleep_ms(o->interval_ms);
 		if (cmd_top_refresh(st, why, sizeof(why))) {
 			fprintf(stderr, "keel: top: %s\n", why);
 			free(text);

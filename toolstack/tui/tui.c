@@ -22,6 +22,15 @@ uint64_t tui_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Sleep; see tui.h. */
+void tui_sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 /* The unreachable message; see tui.h. */
 void tui_unreachable_text(int err, const char *why, char *title,
 			  size_t title_len, char *buf, size_t len)

@@ -20,6 +20,9 @@
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t tui_now_ms(void);
 
+/* Sleep @ms milliseconds, going on after signals. */
+void tui_sleep_ms(uint32_t ms);
+
 /*
  * Write the message for hcall_probe() failing with @err (@why its text)
  * into @buf (@len bytes), and a title into @title (@title_len bytes).
