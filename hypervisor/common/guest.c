@@ -681,12 +681,17 @@ static bool guest_vcpu_ready(struct vcpu *v, uint64_t now_tsc)
 	return ready;
 }
 
-/* TSC of v's next timer event, or 0 if none is armed. */
+/* TSC of v's next timer event, or 0 if none is armed or v cannot run:
+ * a paused or stopped domain's timer (perhaps long past, since ready()
+ * does not fire it) must not wake its CPU, or the CPU would spin instead
+ * of sleeping until the unpause kicks it. */
 static uint64_t guest_vcpu_next_timer(struct vcpu *v)
 {
 	struct domain *d = v->dom;
 	uint64_t t;
 
+	if (d->state != DOM_ACTIVE || d->paused)
+		return 0;
 	spin_lock(&d->lock);
 	t = vlapic_timer_next(lapic_of(v));
 	spin_unlock(&d->lock);
