@@ -412,6 +412,20 @@ static int64_t hc_net_recv(struct vcpu *v, void *arg, uint64_t size, uint64_t *o
 	return rc;
 }
 
+/* Only the header is copied in: the text is only written. */
+static int64_t hc_log_read(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_log_read *r = arg;
+
+	(void)v;
+	if (r->flags & ~KEEL_LOG_CLEAR)
+		return -KEEL_EINVAL;
+	r->bytes = log_read(&r->pos, &r->head, (char *)(r + 1), (uint32_t)(size - sizeof(*r)),
+			    r->flags & KEEL_LOG_CLEAR);
+	*out = sizeof(*r) + r->bytes;
+	return 0;
+}
+
 static int64_t hc_heartbeat(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
 	(void)v, (void)arg, (void)size, (void)out;
@@ -444,6 +458,7 @@ static const struct hc_desc hc_table[] = {
 	HC(KEEL_HC_DOMAIN_EXITS, struct keel_domain_exits, HC_IN_HEADER, HC_OUT_NONE,
 	   hc_domain_exits),
 	HC(KEEL_HC_NET_NOTIFY, struct keel_net_notify, HC_IN_ALL, HC_OUT_NONE, hc_net_notify),
+	HC(KEEL_HC_LOG_READ, struct keel_log_read, HC_IN_HEADER, HC_OUT_NONE, hc_log_read),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

@@ -4,6 +4,7 @@
  * console sink under one lock, so lines from different CPUs never mix.
  */
 #include <keel/log.h>
+#include <keel/log_ring.h>
 #include <keel/printf.h>
 #include <keel/spinlock.h>
 #include <keel/string.h>
@@ -20,6 +21,7 @@ static struct spinlock log_lock;
 static int log_level = LOG_INFO;
 static char log_ring[LOG_RING_BYTES];
 static uint64_t log_ring_head; /* bytes ever written */
+static uint64_t log_ring_floor; /* bytes before this were cleared (keel dmesg -c) */
 
 /* Register a console sink; messages from now on reach it. */
 void log_add_sink(struct log_sink *sink)
@@ -112,6 +114,27 @@ void log_printf(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vprintf(level, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Copy up to room bytes of the log ring into buf, from byte *pos of the
+ * log (counted since boot; moved forward to the oldest byte kept when it
+ * asks for older ones). *head gets the bytes logged since boot. With
+ * clear, what was returned and everything before it is forgotten. Returns
+ * the bytes copied (KEEL_HC_LOG_READ, keel dmesg).
+ */
+uint32_t log_read(uint64_t *pos, uint64_t *head, char *buf, uint32_t room, bool clear)
+{
+	uint32_t n;
+
+	spin_lock(&log_lock);
+	n = log_ring_read(log_ring, LOG_RING_BYTES, log_ring_head, log_ring_floor, pos, buf,
+			  room);
+	*head = log_ring_head;
+	if (clear && *pos + n > log_ring_floor)
+		log_ring_floor = *pos + n;
+	spin_unlock(&log_lock);
+	return n;
 }
 
 /* Report a broken hypervisor invariant and stop this CPU for good. */

@@ -57,6 +57,9 @@ extern const struct keel_cmd cmd_top_entry;
 /* cmd_exits.c: `keel exits`, the exit profile. */
 extern const struct keel_cmd cmd_exits_entry;
 
+/* cmd_dmesg.c: `keel dmesg`, the hypervisor's log. */
+extern const struct keel_cmd cmd_dmesg_entry;
+
 /* cmd_starter.c: `keel starter`, the guest starter. */
 extern const struct keel_cmd cmd_starter_entry;
 

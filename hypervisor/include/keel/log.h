@@ -30,6 +30,8 @@ int log_get_level(void);
 void log_printf(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_vprintf(int level, const char *fmt, va_list ap);
+/* Read the log ring (KEEL_HC_LOG_READ); see common/log.c. */
+uint32_t log_read(uint64_t *pos, uint64_t *head, char *buf, uint32_t room, bool clear);
 void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2))) __noreturn;
 
 #define log_err(...) log_printf(LOG_ERR, __VA_ARGS__)

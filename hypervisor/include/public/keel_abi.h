@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 7
+#define KEEL_ABI_MINOR 8
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -76,6 +76,7 @@ typedef int64_t keel_s64;
 				   * call starts the watchdog's watch on dom0 */
 #define KEEL_HC_DOMAIN_EXITS 19u  /* privileged; struct keel_domain_exits + entries (ABI 1.7) */
 #define KEEL_HC_NET_NOTIFY 20u    /* privileged; struct keel_net_notify (ABI 1.7) */
+#define KEEL_HC_LOG_READ 21u      /* privileged; struct keel_log_read + text (ABI 1.8) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -475,6 +476,21 @@ struct keel_domain_exits {
 	keel_u64 total;   /* out: all its exits, including entries left out */
 	keel_u64 now_ns;  /* out: the hypervisor's clock (uptime) */
 	/* struct keel_exitstat entries[max] follows */
+};
+
+/* KEEL_HC_LOG_READ: read the hypervisor's log, the "(keel) " lines it has
+ * printed, from its in-memory ring (the last 64 KiB), as `xl dmesg` does.
+ * Positions count the bytes logged since boot. The text follows the
+ * header; a call returns as much as fits, so read until pos reaches head. */
+#define KEEL_LOG_CLEAR 1u /* flags: then forget what was returned and all before */
+struct keel_log_read {
+	keel_u64 pos;     /* in: the first byte wanted (0: the oldest kept);
+			   * out: where the returned text begins (later than
+			   * asked when older bytes were overwritten or cleared) */
+	keel_u64 head;    /* out: bytes logged since boot */
+	keel_u32 flags;   /* in: KEEL_LOG_CLEAR or 0 */
+	keel_u32 bytes;   /* out: bytes of text after the header */
+	/* char text[bytes] follows */
 };
 
 /*
