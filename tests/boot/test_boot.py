@@ -1030,6 +1030,34 @@ def t_hv_dmesg(m):
           % out[-600:])
 
 
+@test("guests_keep_the_tsc_clock_when_booted_on_a_busy_host", "keel-guests")
+def t_guests_tsc_under_load(m):
+    # Guests created while the host is busy must keep the TSC as their
+    # clock. Without tsc=reliable on their command line, Linux's
+    # clocksource watchdog compared the TSC with jiffies, which fell behind
+    # during boot as ticks came late, marked the TSC unstable and switched
+    # to jiffies (2 of 3 guests booted under this load did).
+    import subprocess
+    load = [subprocess.Popen(["sh", "-c", "exec yes > /dev/null"]) for _ in range(4)]
+    try:
+        for name in ("clk1", "clk2"):
+            out, rc = m.run("keel create tiny name=%s" % name, timeout=300)
+            check(rc == 0, "keel create tiny name=%s failed: %r" % (name, out))
+        for name in ("clk1", "clk2"):
+            wait_guest_ready(m, name, timeout=600)
+        time.sleep(5)  # the watchdog looks every 0.5 s
+    finally:
+        for p in load:
+            p.kill()
+            p.wait()
+    for name in ("clk1", "clk2"):
+        out = guest_run(m, name, "echo cs=$(cat /sys/devices/system/clocksource/"
+                        "clocksource0/current_clocksource); dmesg | grep -i 'tsc.*unstable'")
+        check("cs=tsc" in out and "unstable" not in out,
+              "%s booted on a busy host lost its TSC clock: %r" % (name, out[-500:]))
+    m.run("keel destroy clk1; keel destroy clk2", timeout=60)
+
+
 @test("guests_reboot_request_restarts", "keel-guests")
 def t_guests_reboot(m):
     # keel reboot -> ACPI sleep button -> the guest's acpid reboots it

@@ -133,6 +133,13 @@ int build_cmdline(const struct config *cfg, uint64_t tsc_khz, char *buf,
 	ret = build_cmdline_add(buf, len, &pos, "console=", "ttyS0");
 	if (!ret)
 		ret = build_cmdline_add(buf, len, &pos, "tsc_early_khz=", khz);
+	/* The guest's TSC is the host's, unscaled and the same on every vCPU,
+	 * and its only other clock is jiffies, which lose ticks while the host
+	 * is busy: without this, Linux's clocksource watchdog could judge the
+	 * TSC against jiffies, find it "unstable" and fall back to jiffies
+	 * (docs/config.md). */
+	if (!ret)
+		ret = build_cmdline_add(buf, len, &pos, "tsc=", khz[0] ? "reliable" : "");
 	if (!ret)
 		ret = build_cmdline_add(buf, len, &pos, "hostname=", cfg->name);
 	if (!ret)
