@@ -431,7 +431,7 @@ inputs_dom0() {
 		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
 		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
 		hash_tree "$ROOT/dom0-rootfs" "$ROOT/toolstack" "$ROOT/hypervisor/include/public" \
-			"$ROOT/hypervisor/include/keel" "$ROOT/lib" "$ROOT/bench/keel-exitbench.c" \
+			"$ROOT/hypervisor/include/keel" "$ROOT/lib" "$ROOT"/bench/keel-*.c \
 			"$ROOT/scripts/kbuild.mk" "$ROOT/scripts/out-dir.mk"
 	} | sha256sum | cut -d' ' -f1
 }
@@ -484,8 +484,8 @@ stage_dom0() {
 	[ -x "$r/init" ] || fail "check dom0-rootfs/skel/init" "init is missing or not executable"
 	# Keel pieces
 	install -m 0755 "$BUILD/toolstack/keel" "$r/usr/bin/keel"
-	build_exitbench
-	install -m 0755 "$BUILD/bench/keel-exitbench" "$r/usr/bin/keel-exitbench"
+	build_benchtools
+	install -m 0755 "${BENCH_TOOLS[@]}" "$r/usr/bin/"
 	dom0_copy_programs "$r"
 	install -m 0644 "$BUILD/driver/keel.ko" "$r/lib/modules/$rel/extra/keel.ko"
 	# kernel modules with their dependencies
@@ -536,10 +536,15 @@ dom0_copy_lib() { # dom0_copy_lib ROOT PATH: a shared library, as its real file 
 	[ -e "$1$2" ] || cp "$real" "$1$2"
 }
 
-build_exitbench() { # build_exitbench: bench/keel-exitbench.c -> build/bench/ (static)
+build_benchtools() { # build_benchtools: bench/keel-*.c -> build/bench/ (static); sets BENCH_TOOLS
+	local src name
 	mkdir -p "$BUILD/bench"
-	run gcc -static -O2 -s -Wall -Wextra -Werror -o "$BUILD/bench/keel-exitbench" \
-		"$ROOT/bench/keel-exitbench.c"
+	BENCH_TOOLS=()
+	for src in "$ROOT"/bench/keel-*.c; do
+		name=$(basename "$src" .c)
+		run gcc -static -O2 -s -Wall -Wextra -Werror -o "$BUILD/bench/$name" "$src"
+		BENCH_TOOLS+=("$BUILD/bench/$name")
+	done
 }
 
 dom0_copy_programs() { # dom0_copy_programs ROOT: DOM0_PROGRAMS with libraries
@@ -696,13 +701,13 @@ stage_guests() {
 
 	# 1. the initramfs every guest boots with (modules, /init, tiny userland)
 	h=$(guest_hash "$recipe" "$rel" "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null)" -- \
-		"$gi/lib.sh" "$gi/initramfs" "$gi/tiny/etc" "$ROOT/bench/keel-exitbench.c" \
+		"$gi/lib.sh" "$gi/initramfs" "$gi/tiny/etc" "$ROOT"/bench/keel-*.c \
 		"$ROOT/hypervisor/include/public")
-	build_exitbench
+	build_benchtools
 	guest_step initramfs "$h" "$img/guest-initrd.img" \
 		"building guest-initrd.img (busybox, /init, modules of $rel)" -- \
 		"$gi/initramfs/build.sh" "$img" "$bb" "$BUILD/kernel" "$rel" \
-		"$BUILD/bench/keel-exitbench"
+		"${BENCH_TOOLS[@]}"
 
 	# 2. tiny: busybox root image (the diskless tiny preset needs only 1.)
 	h=$(guest_hash "$recipe" "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null)" -- \

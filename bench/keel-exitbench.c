@@ -6,7 +6,7 @@
  * hypercalls (VMMCALL on AMD, VMCALL on Intel; unprivileged, so a user
  * program may make it), each timed with CLOCK_MONOTONIC (the vDSO reads
  * the TSC: no exit of its own), and prints the time per round trip and
- * their ratio. bench/run.py reports "hypercall round trip / bare exit"
+ * their ratio. bench/ratios.py reports "hypercall round trip / bare exit"
  * from it. Static, no dependencies: gcc -static -O2.
  */
 #include <cpuid.h>

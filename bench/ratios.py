@@ -145,44 +145,76 @@ def tcp_listen(run):
     run("rm -f /tmp/kb.in; mkfifo /tmp/kb.in; (nc -l -p 7000 0<>/tmp/kb.in >/dev/null &)")
 
 
-def measure_tcp(m, runs):
-    """16 MiB over TCP from the tiny guest to tiny2, against the same in
-    dom0 over its loopback; the ratio is guest throughput / dom0's."""
+def tcp_side_by_side(m, runs, name, target, listen_in_guest):
+    """16 MiB over TCP from the tiny guest to target (its listener in the
+    guest listen_in_guest, or in dom0 if None), against the same in dom0
+    over its loopback; the ratio is guest throughput / dom0's."""
     send = "head -c %d /dev/zero | nc %%s 7000" % TCP_BYTES
+    in_dom0_shell = lambda c: m.run(c, timeout=30)  # noqa: E731
+    listener = in_dom0_shell if listen_in_guest is None else \
+        (lambda c: tb.guest_run(m, listen_in_guest, c, timeout=120))
     d, g = [], []
     for r in range(runs):
-        log("tcp: run %d/%d in dom0 (loopback)" % (r + 1, runs))
-        tcp_listen(lambda c: m.run(c, timeout=30))
+        log("%s: run %d/%d in dom0 (loopback)" % (name, r + 1, runs))
+        tcp_listen(in_dom0_shell)
         time.sleep(1)
         d.append(in_dom0(m, send % "127.0.0.1"))
-        log("tcp: run %d/%d guest to guest" % (r + 1, runs))
-        tcp_listen(lambda c: tb.guest_run(m, "tiny2", c, timeout=120))
+        log("%s: run %d/%d guest to %s" % (name, r + 1, runs, target))
+        tcp_listen(listener)
         time.sleep(1)
-        g.append(in_guest(m, send % "tiny2"))
-    if None in d or None in g:
-        return {"not_measured": "a transfer printed no time (dom0 %s, guest %s)" % (d, g)}
-    dm, gm = statistics.median(d), statistics.median(g)
-    mib = TCP_BYTES / 1048576
-    return {"dom0": dm, "guest": gm, "ratio": dm / gm, "unit": "s",
-            "dom0_mib_s": mib / dm, "guest_mib_s": mib / gm, "runs_dom0": d, "runs_guest": g}
+        g.append(in_guest(m, send % target))
+    return throughput(d, g, TCP_BYTES / 1048576)
+
+
+def measure_tcp(m, runs):
+    return tcp_side_by_side(m, runs, "tcp", "tiny2", "tiny2")
+
+
+def measure_tcp_dom0(m, runs):
+    return tcp_side_by_side(m, runs, "tcp-dom0", DOM0_KEEL0, None)
 
 
 BLK_IMAGE = "/run/keel/medium/guests/debian.squashfs"
+DOM0_KEEL0 = "10.77.0.1"
 
 
-def measure_blk(m, runs):
-    """Sequential read of the 29 MiB Debian image: a guest reading it as
-    its virtio-blk disk /dev/vda (its page cache dropped before each run)
-    against dom0 reading the same file from its page cache (read once
-    before, untimed). The ratio is guest throughput / dom0's."""
+def blk_guest(m):
+    """Start (once) a tiny guest named blk with the 29 MiB Debian image as
+    its read-only disk /dev/vda, and read the image once in dom0 so that
+    dom0's side reads it from its page cache. Returns None, or why not."""
+    if STATE.get("blk"):
+        return None
     out, rc = m.run("printf '%%s\\n' 'memory = 128' 'kernel = \"/run/keel/medium/vmlinuz\"' "
                     "'ramdisk = \"/run/keel/medium/guests/guest-initrd.img\"' "
                     "\"disk = [ 'file:%s,xvda,r' ]\" > /tmp/kblk.cfg && "
                     "keel create /tmp/kblk.cfg name=blk && cat %s > /dev/null"
                     % (BLK_IMAGE, BLK_IMAGE), timeout=300)
     if rc != 0:
-        return {"not_measured": "could not start a guest with %s: %r" % (BLK_IMAGE, out[-300:])}
+        return "could not start a guest with %s: %r" % (BLK_IMAGE, out[-300:])
     tb.wait_guest_ready(m, "blk")
+    STATE["blk"] = True
+    return None
+
+
+def throughput(runs_d, runs_g, mib, extra=None):
+    """The result of a transfer of mib MiB timed runs_d in dom0 and runs_g
+    in the guest: medians, and the ratio guest throughput / dom0's."""
+    if None in runs_d or None in runs_g:
+        return {"not_measured": "a run printed no time (dom0 %s, guest %s)" % (runs_d, runs_g)}
+    dm, gm = statistics.median(runs_d), statistics.median(runs_g)
+    res = {"dom0": dm, "guest": gm, "ratio": dm / gm, "unit": "s", "dom0_mib_s": mib / dm,
+           "guest_mib_s": mib / gm, "runs_dom0": runs_d, "runs_guest": runs_g}
+    res.update(extra or {})
+    return res
+
+
+def measure_blk(m, runs):
+    """Sequential read of the 29 MiB Debian image: a guest reading it as
+    its virtio-blk disk /dev/vda through its page cache (dropped before
+    each run) against dom0 reading the same file from its page cache."""
+    why = blk_guest(m)
+    if why:
+        return {"not_measured": why}
     d, g = [], []
     for r in range(runs):
         log("blk-read: run %d/%d in dom0 (page cache)" % (r + 1, runs))
@@ -192,14 +224,106 @@ def measure_blk(m, runs):
         out = tb.guest_run(m, "blk", "echo 3 > /proc/sys/vm/drop_caches; "
                            "time dd if=/dev/vda of=/dev/null bs=1M 2>&1", timeout=600)
         g.append(real_seconds(out))
-    m.run("keel destroy blk", timeout=60)
-    if None in d or None in g:
-        return {"not_measured": "a read printed no time (dom0 %s, guest %s)" % (d, g)}
     out, _ = m.run("stat -c %%s %s" % BLK_IMAGE)
-    mib = int(out.split()[0]) / 1048576.0
+    return throughput(d, g, int(out.split()[0]) / 1048576.0)
+
+
+READ_RE = re.compile(r"^read: (\d+) x (\d+) bytes.*? ([\d.]+) MiB/s, ([\d.]+) us each", re.M)
+
+
+def readbench(out):
+    """(MiB/s, us per read) from keel-readbench's line, or None."""
+    mt = READ_RE.search(out)
+    return (float(mt.group(3)), float(mt.group(4))) if mt else None
+
+
+def measure_readbench(m, runs, name, args_d, args_g):
+    """keel-readbench with args_d on the image in dom0 (its page cache)
+    and with args_g on /dev/vda in the blk guest (O_DIRECT: every read
+    reaches the virtio-blk device), alternating; the ratio is guest
+    throughput / dom0's."""
+    why = blk_guest(m)
+    if why:
+        return {"not_measured": why}
+    d, g = [], []
+    for r in range(runs):
+        log("%s: run %d/%d in dom0 (page cache)" % (name, r + 1, runs))
+        out, _ = m.run("keel-readbench %s %s" % (args_d, BLK_IMAGE), timeout=300)
+        d.append(readbench(out))
+        log("%s: run %d/%d in the guest (virtio-blk, O_DIRECT)" % (name, r + 1, runs))
+        g.append(readbench(tb.guest_run(m, "blk", "keel-readbench %s /dev/vda" % args_g,
+                                        timeout=600)))
+    if None in d or None in g:
+        return {"not_measured": "keel-readbench printed no figures (dom0 %s, guest %s)"
+                % (d, g)}
+    dm, gm = statistics.median(x[0] for x in d), statistics.median(x[0] for x in g)
+    return {"dom0_mib_s": dm, "guest_mib_s": gm, "ratio": gm / dm, "unit": "MiB/s",
+            "dom0_us_per_read": statistics.median(x[1] for x in d),
+            "guest_us_per_read": statistics.median(x[1] for x in g),
+            "runs_dom0": d, "runs_guest": g}
+
+
+def measure_blk_direct(m, runs):
+    return measure_readbench(m, runs, "blk-direct", "-b 1048576", "-d -b 1048576")
+
+
+def measure_blk_rand(m, runs):
+    return measure_readbench(m, runs, "blk-rand", "-r -n 3000", "-d -r -n 3000")
+
+
+PING_RE = re.compile(r"round-trip min/avg/max = [\d.]+/([\d.]+)/[\d.]+ ms")
+
+
+def measure_latency(m, runs):
+    """Median of the average ping round trips (10 pings a run): the tiny
+    guest to tiny2 against dom0 to its loopback; the ratio is guest
+    round trip / dom0's."""
+    d, g = [], []
+    for r in range(runs):
+        log("latency: run %d/%d in dom0 (loopback)" % (r + 1, runs))
+        out, _ = m.run("ping -c 10 -i 0.2 127.0.0.1", timeout=60)
+        mt = PING_RE.search(out)
+        d.append(float(mt.group(1)) if mt else None)
+        log("latency: run %d/%d guest to guest" % (r + 1, runs))
+        mt = PING_RE.search(tb.guest_run(m, "tiny", "ping -c 10 -i 0.2 tiny2", timeout=120))
+        g.append(float(mt.group(1)) if mt else None)
+    if None in d or None in g:
+        return {"not_measured": "ping printed no round trip (dom0 %s, guest %s)" % (d, g)}
     dm, gm = statistics.median(d), statistics.median(g)
-    return {"dom0": dm, "guest": gm, "ratio": dm / gm, "unit": "s",
-            "dom0_mib_s": mib / dm, "guest_mib_s": mib / gm, "runs_dom0": d, "runs_guest": g}
+    return {"dom0": dm, "guest": gm, "ratio": gm / dm, "unit": "ms",
+            "runs_dom0": d, "runs_guest": g}
+
+
+HTTP_REQUESTS = 40
+HTTP_JOB = ("i=0; while [ $i -lt %d ]; do wget -q -O /dev/null http://%%s:8080/index.html "
+            "|| exit 1; i=$((i+1)); done" % HTTP_REQUESTS)
+
+
+def http_serve(run):
+    """Serve a 16 KiB page with busybox httpd on port 8080 (once)."""
+    run("mkdir -p /tmp/kweb && head -c 16384 /dev/zero | tr '\\0' x > /tmp/kweb/index.html "
+        "&& (pidof httpd >/dev/null || httpd -p 8080 -h /tmp/kweb)")
+
+
+def measure_http(m, runs):
+    """40 sequential HTTP GETs of a 16 KiB page with busybox wget: from the
+    tiny guest to busybox httpd in tiny2, against dom0 fetching from the
+    same server in dom0 over its loopback; the ratio is guest time /
+    dom0's."""
+    http_serve(lambda c: m.run(c, timeout=30))
+    http_serve(lambda c: tb.guest_run(m, "tiny2", c, timeout=60))
+    d, g = [], []
+    for r in range(runs):
+        log("http: run %d/%d in dom0 (loopback)" % (r + 1, runs))
+        d.append(in_dom0(m, HTTP_JOB % "127.0.0.1"))
+        log("http: run %d/%d guest to guest" % (r + 1, runs))
+        g.append(in_guest(m, HTTP_JOB % "tiny2"))
+    if None in d or None in g:
+        return {"not_measured": "a run printed no time (dom0 %s, guest %s)" % (d, g)}
+    dm, gm = statistics.median(d), statistics.median(g)
+    return {"dom0": dm, "guest": gm, "ratio": gm / dm, "unit": "s",
+            "dom0_req_s": HTTP_REQUESTS / dm, "guest_req_s": HTTP_REQUESTS / gm,
+            "runs_dom0": d, "runs_guest": g}
 
 
 def extract_from_iso(iso, path, dest):
@@ -291,7 +415,12 @@ FIGURES = [
     {"name": "hypercall", "goal": 1.2, "kind": "le", "measure": measure_hypercall},
     {"name": "hv-memory", "goal": 32, "kind": "abs", "measure": measure_memory},
     {"name": "blk-read", "goal": 0.8, "kind": "ge", "measure": measure_blk},
+    {"name": "blk-direct", "goal": 0.8, "kind": "ge", "measure": measure_blk_direct},
+    {"name": "blk-rand", "goal": None, "kind": "info", "measure": measure_blk_rand},
     {"name": "tcp", "goal": 0.5, "kind": "ge", "measure": measure_tcp},
+    {"name": "tcp-dom0", "goal": 0.5, "kind": "ge", "measure": measure_tcp_dom0},
+    {"name": "latency", "goal": None, "kind": "info", "measure": measure_latency},
+    {"name": "http", "goal": None, "kind": "info", "measure": measure_http},
     {"name": "create", "goal": 1.2, "kind": "le", "measure": measure_create},
 ]
 
@@ -305,7 +434,15 @@ DESCRIPTIONS = {
     "hv-memory": "hypervisor memory per domain beyond RAM and page tables, KiB",
     "blk-read": "virtio-blk sequential read of the 29 MiB Debian image, guest / dom0's "
                 "page cache (throughput)",
+    "blk-direct": "virtio-blk sequential 1 MiB reads with O_DIRECT (keel-readbench), guest "
+                  "/ dom0's page cache (throughput)",
+    "blk-rand": "4 KiB reads at random offsets (keel-readbench), guest O_DIRECT / dom0's "
+                "page cache (throughput; reported, no goal)",
     "tcp": "TCP 16 MiB guest->guest throughput / dom0 loopback's (busybox nc)",
+    "tcp-dom0": "TCP 16 MiB guest->dom0 (keel0) throughput / dom0 loopback's",
+    "latency": "ping round trip guest->guest / dom0's loopback (reported, no goal)",
+    "http": "40 HTTP GETs of 16 KiB, busybox wget -> httpd, guest->guest / dom0 loopback "
+            "(time; reported, no goal)",
     "create": "keel create tiny to its ready line / the same kernel booted directly by "
               "QEMU (dom0 column: direct)",
 }
@@ -320,6 +457,8 @@ def verdict(fig, res):
         return "yes" if res["ratio"] >= fig["goal"] else "no"
     if fig["kind"] == "idle":
         return "yes" if res["guest"] <= 1.0 and res["exits_per_s"] <= 100 else "no"
+    if fig["kind"] == "info":
+        return "-"
     return "yes" if res["guest"] <= fig["goal"] else "no"
 
 
@@ -329,6 +468,8 @@ def fmt(res):
     if "bare_exit_us" in res:
         return ("%.2f us" % res["bare_exit_us"], "%.2f us" % res["hypercall_us"],
                 "%.2f" % res["ratio"])
+    if res.get("unit") == "ms":
+        return ("%.2f ms" % res["dom0"], "%.2f ms" % res["guest"], "%.2f" % res["ratio"])
     if "dom0_mib_s" in res:
         return ("%.1f MiB/s" % res["dom0_mib_s"], "%.1f MiB/s" % res["guest_mib_s"],
                 "%.2f" % res["ratio"])
@@ -347,6 +488,8 @@ def goal_text(fig):
         return ">= %g" % g
     if k == "idle":
         return "<= 1% & 100/s"
+    if k == "info":
+        return "(reported)"
     return "<= %g KiB" % g
 
 
@@ -394,7 +537,7 @@ def draw_png(path, results):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     rows = [(f["name"], r["ratio"], f["goal"]) for f, r in results
-            if "not_measured" not in r and r.get("ratio") is not None]
+            if "not_measured" not in r and r.get("ratio") is not None and f["goal"]]
     fig, ax = plt.subplots(figsize=(7, 3.5))
     xs = range(len(rows))
     ax.bar(xs, [r[1] for r in rows], color="#4a7ab5", label="guest / dom0 (measured)")
@@ -456,8 +599,8 @@ def main():
             sys.exit("bench: keel create tiny failed: %s" % out)
         tb.wait_guest_ready(m, "tiny")
         STATE["ready_at"] = time.time()
-        if any(f["name"] == "tcp" for f in figures):
-            log("starting a second tiny guest (tiny2) for the TCP figure")
+        if any(f["name"] in ("tcp", "latency", "http") for f in figures):
+            log("starting a second tiny guest (tiny2) for the network figures")
             m.run("keel create tiny name=tiny2", timeout=180)
             tb.wait_guest_ready(m, "tiny2")
             tb.guest_address(m, "tiny")

@@ -5,8 +5,8 @@
 # the tiny shell), the tiny guest's userland (../tiny/etc) and the kernel
 # modules of modules.txt with their dependencies (modules.dep and modinfo
 # softdeps), taken from the unpacked linux-image package, and, if given,
-# the static keel-exitbench (bench/keel-exitbench.c) as /usr/bin/keel-exitbench.
-#   guest-images/initramfs/build.sh <outdir> <busybox> <kernel tree> <release> [<exitbench>]
+# the static bench programs (bench/keel-*.c, built by build.sh) in /usr/bin.
+#   guest-images/initramfs/build.sh <outdir> <busybox> <kernel tree> <release> [<program>...]
 # <busybox> must be statically linked (Debian: busybox-static, /bin/busybox);
 # <kernel tree> is the unpacked image package (<tree>/lib/modules/<release>
 # with modules.dep). Needs cpio, gzip, kmod (modprobe, modinfo, depmod).
@@ -16,12 +16,13 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib.sh"
 
-[ $# -eq 4 ] || [ $# -eq 5 ] ||
-	{ echo "usage: $0 <outdir> <busybox> <kernel tree> <release> [<exitbench>]" >&2; exit 2; }
+[ $# -ge 4 ] ||
+	{ echo "usage: $0 <outdir> <busybox> <kernel tree> <release> [<program>...]" >&2; exit 2; }
 OUTDIR=$1
 BUSYBOX=$2
 KTREE=$(cd "$3" && pwd)
 KREL=$4
+shift 4
 
 need_tools cpio:cpio gzip:gzip modprobe:kmod modinfo:kmod depmod:kmod readelf:binutils
 [ -x "$BUSYBOX" ] || die "$BUSYBOX: not an executable (install busybox-static)"
@@ -39,9 +40,9 @@ trap 'rm -rf "$ROOT"' EXIT INT TERM
 busybox_tree "$ROOT" "$BUSYBOX" "$HERE/../tiny/etc"
 cp "$HERE/init" "$ROOT/init"
 chmod 0755 "$ROOT/init"
-if [ $# -eq 5 ]; then
+if [ $# -gt 0 ]; then
 	mkdir -p "$ROOT/usr/bin"
-	install -m 0755 "$5" "$ROOT/usr/bin/keel-exitbench"
+	install -m 0755 "$@" "$ROOT/usr/bin/"
 fi
 busybox_links "$ROOT"
 

@@ -28,7 +28,7 @@ class NoMachine:
 
 test_boot.FIXTURES["bench"] = NoMachine
 
-SMOKE = ["cpu", "fork", "idle", "hypercall", "hv-memory"]
+SMOKE = ["cpu", "fork", "idle", "hypercall", "hv-memory", "blk-rand"]
 
 
 @test("bench_ratios_smoke_produces_figures", "bench")
@@ -58,4 +58,7 @@ def t_bench_smoke(_m):
     check(isinstance(figs["idle"].get("exits_per_s"), float), "idle: %r" % figs["idle"])
     check(figs["hypercall"].get("ratio", 0) > 0, "hypercall: %r" % figs["hypercall"])
     check(figs["hv-memory"].get("guest", 0) > 0, "hv-memory: %r" % figs["hv-memory"])
+    for key in ("dom0_mib_s", "guest_mib_s", "guest_us_per_read"):
+        check(figs["blk-rand"].get(key, 0) > 0, "blk-rand has no positive %s: %r"
+              % (key, figs["blk-rand"]))
     print(p.stdout[p.stdout.find("Keel bench"):], end="", flush=True)
