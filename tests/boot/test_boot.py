@@ -1012,8 +1012,8 @@ def t_hv_dmesg(m):
     # a second keel dmesg shows only what was logged after. Its lines are
     # shown as "[keel] " here: the harness drops "(keel) ..." text from a
     # command's output, since the hypervisor's own console lines look so.
-    out, rc = m.run("keel dmesg | tail -n 3 | sed 's/^(keel) /[keel] /'; echo lines=$(keel dmesg | "
-                    "wc -l) other=$(keel dmesg | grep -vc '^(keel) ')")
+    out, rc = m.run("keel dmesg | grep -m 3 'domain [0-9]* (tiny2*) ' | sed 's/^(keel) /[keel] /';"
+                    " echo lines=$(keel dmesg | wc -l) other=$(keel dmesg | grep -vc '^(keel) ')")
     check(rc == 0 and re.search(r"^\[keel\] domain \d+ \(tiny2?\) ", out, re.M),
           "keel dmesg printed no domain lines: %r" % out[-400:])
     mt = re.search(r"lines=(\d+) other=(\d+)", out)
