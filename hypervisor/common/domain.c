@@ -60,6 +60,7 @@ void domain_register_dom0(struct domain *d)
 {
 	watchdog_track_lock(&domains_lock, "domain table");
 	spin_lock(&domains_lock);
+	d->start_ns = time_now_ns();
 	domains[0] = d;
 	spin_unlock(&domains_lock);
 }
@@ -327,6 +328,38 @@ static struct domain *guest_get(uint32_t domid)
 	return (d && !d->is_dom0) ? d : 0;
 }
 
+/*
+ * Give guest domid the name name (NUL-terminated, 1 to
+ * KEEL_DOMAIN_NAME_BYTES - 1 bytes; the toolstack checks its characters).
+ * The name is replaced whole under the domain table's lock, so no two
+ * domains ever share one. Returns 0, -ENOENT (no such guest), -EINVAL
+ * (empty or too long) or -EEXIST (another domain has it; renaming a
+ * domain to its own name is allowed and changes nothing).
+ */
+int domain_rename(uint32_t domid, const char *name)
+{
+	struct domain *d = guest_get(domid);
+	char old[sizeof(d->name)];
+	int rc = 0;
+
+	if (!d)
+		return -ENOENT;
+	if (!name[0] || strnlen(name, KEEL_DOMAIN_NAME_BYTES) == KEEL_DOMAIN_NAME_BYTES)
+		return -EINVAL;
+	spin_lock(&domains_lock);
+	memcpy(old, d->name, sizeof(old));
+	if (strcmp(d->name, name) != 0) {
+		if (name_taken(name))
+			rc = -EEXIST;
+		else
+			strlcpy(d->name, name, sizeof(d->name));
+	}
+	spin_unlock(&domains_lock);
+	if (!rc && strcmp(old, name) != 0)
+		log_info("domain %u (%s) renamed %s\n", d->id, old, name);
+	return rc;
+}
+
 /* Copy len bytes from src into guest-physical gpa of a domain that has not
  * started yet. 0, -ENOENT, -EBUSY (already started) or -EFAULT. */
 int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len)
@@ -363,6 +396,7 @@ int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi)
 			return rc;
 		}
 	}
+	d->start_ns = time_now_ns();
 	d->state = DOM_ACTIVE;
 	d->paused = false;
 	for (i = 0; i < d->nr_vcpus; i++)

@@ -144,6 +144,14 @@ static int64_t hc_domain_ctl(struct vcpu *v, void *arg, uint64_t size, uint64_t 
 	}
 }
 
+static int64_t hc_domain_rename(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	const struct keel_domain_rename *r = arg;
+
+	(void)v, (void)size, (void)out;
+	return domain_rename(r->domid, r->name); /* checks the terminator */
+}
+
 static uint32_t dominfo_state(const struct domain *d)
 {
 	uint32_t i;
@@ -313,6 +321,7 @@ static int64_t hc_domain_stats(struct vcpu *v, void *arg, uint64_t size, uint64_
 		st[i].hv_bytes = ds[i]->hv_bytes;
 		st[i].hv_console_bytes = ds[i]->con_ring ? GUEST_CONSOLE_RING_BYTES : 0;
 		st[i].hv_net_bytes = ds[i]->hv_net_bytes;
+		st[i].start_ns = ds[i]->start_ns;
 	}
 	l->count = n;
 	*out = sizeof(*l) + n * sizeof(*st);
@@ -459,6 +468,8 @@ static const struct hc_desc hc_table[] = {
 	   hc_domain_exits),
 	HC(KEEL_HC_NET_NOTIFY, struct keel_net_notify, HC_IN_ALL, HC_OUT_NONE, hc_net_notify),
 	HC(KEEL_HC_LOG_READ, struct keel_log_read, HC_IN_HEADER, HC_OUT_NONE, hc_log_read),
+	HC(KEEL_HC_DOMAIN_RENAME, struct keel_domain_rename, HC_IN_ALL, HC_OUT_NONE,
+	   hc_domain_rename),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

@@ -1030,6 +1030,86 @@ def t_hv_dmesg(m):
           % out[-600:])
 
 
+@test("xl_list_long_json_uptime_and_rename", "keel-guests")
+def t_xl_list_uptime_rename(m):
+    # keel list -l: a JSON array with each domain's live state and the
+    # config it was built from; keel uptime: how long each has run; keel
+    # rename: a new name in the hypervisor, the saved config, the netd
+    # names and the monitor, which restarts the guest under it.
+    import json
+    out, rc = m.run("keel list -l", timeout=60)
+    try:
+        doms = {d["name"]: d for d in json.loads(out[out.index("["):])}
+    except (ValueError, KeyError, TypeError) as e:
+        raise TestFailure("keel list -l is not a JSON array of domains (%s): %r" % (e, out[-600:]))
+    check(rc == 0 and "Domain-0" in doms and "tiny" in doms,
+          "keel list -l lacks Domain-0 or tiny: %r" % sorted(doms))
+    t = doms["tiny"]
+    check(t["config"] and t["config"]["name"] == "tiny" and t["config"]["memory"] == t["memory_mib"]
+          and t["status"] in ("running", "blocked") and t["nics"] == 1
+          and t["uptime_ns"] and t["uptime_ns"] > 10 ** 9,
+          "keel list -l's tiny is not right: %r" % t)
+    check(doms["Domain-0"]["config"] is None and doms["Domain-0"]["uptime_ns"] > t["uptime_ns"],
+          "keel list -l's Domain-0 is not right: %r" % doms["Domain-0"])
+
+    def uptimes():
+        out, rc = m.run("keel uptime")
+        lines = out.strip().splitlines()
+        check(rc == 0 and lines and lines[0].split() == ["Name", "ID", "Uptime"],
+              "keel uptime failed: %r" % out)
+        ups = {}
+        for line in lines[1:]:
+            mt = re.match(r"(\S+)\s+\d+\s+(?:(\d+) days?, )?(\d+):(\d\d):(\d\d)$", line)
+            if mt:
+                d, h, mi, se = (int(x or 0) for x in mt.groups()[1:])
+                ups[mt.group(1)] = ((d * 24 + h) * 60 + mi) * 60 + se
+        return ups, out
+    first, raw = uptimes()
+    time.sleep(4)
+    second, raw2 = uptimes()
+    check("tiny" in first and "Domain-0" in first and first["Domain-0"] >= first["tiny"],
+          "keel uptime lacks tiny or Domain-0, or tiny has run longer: %r" % raw)
+    check(3 <= second["tiny"] - first["tiny"] <= 30, "tiny's uptime went from %d s to %d s in "
+          "4 s: %r" % (first["tiny"], second["tiny"], raw2))
+    out, rc = m.run("keel uptime nosuch")
+    check(rc == 1 and "no domain 'nosuch'" in out, "keel uptime nosuch: rc=%d %r" % (rc, out))
+
+    out, rc = m.run("keel create tiny name=ren1", timeout=120)
+    check(rc == 0 and "Started domain ren1" in out, "keel create ren1 failed: %r" % out)
+    wait_guest_ready(m, "ren1")
+    for bad, want_rc, want in (("ren1 tiny", 1, "a domain called 'tiny' exists already"),
+                               ("ren1 12", 2, "bad new name '12'"),
+                               ("ren1 'a b'", 2, "bad new name 'a b'"),
+                               ("Domain-0 dom0x", 1, "Domain-0 cannot be renamed"),
+                               ("nosuch x", 1, "nosuch"),
+                               ("ren1", 2, "missing new name")):
+        out, rc = m.run("keel rename %s" % bad)
+        check(rc == want_rc and want in out,
+              "keel rename %s: want rc %d and %r, got rc=%d %r" % (bad, want_rc, want, rc, out))
+    out, _ = m.run("keel list | awk '$1==\"ren1\"{print $2}'")
+    old_id = out.strip()
+    out, rc = m.run("keel rename ren1 ren2")
+    check(rc == 0 and "Renamed domain 'ren1' (id %s) to 'ren2'" % old_id in out,
+          "keel rename ren1 ren2 failed: rc=%d %r" % (rc, out))
+    out, _ = m.run("keel list | awk '{print $1}' | tr '\\n' ' '; echo;"
+                   " ls /run/keel /run/keel/net/names | tr '\\n' ' '; echo;"
+                   " grep '^name' /run/keel/ren2.cfg; cat /run/keel/net/names/ren2")
+    check(" ren2 " in out and " ren1 " not in out.split("\n")[0] + " ",
+          "keel list after the rename: %r" % out)
+    check("ren1.cfg" not in out and "ren2.cfg" in out and "ren2.log" in out
+          and "name = 'ren2'" in out and re.search(r"[0-9a-f:]{17} ren2\b", out),
+          "the saved config, log or netd name did not move to ren2: %r" % out[-600:])
+    # the monitor follows: a reboot (on_reboot=restart) brings back ren2
+    out, rc = m.run("keel reboot -w -t 240 ren2", timeout=300)
+    check(rc == 0, "keel reboot -w ren2 failed: rc=%d %r" % (rc, out[-600:]))
+    out, _ = m.run("keel list | awk '$1==\"ren2\"{print $2}'; grep renamed /run/keel/ren2.log")
+    new_id = out.split()[0] if out.split() else ""
+    check(new_id.isdigit() and new_id != old_id and "renamed from 'ren1' to 'ren2'" in out,
+          "the monitor did not restart ren2 under its new name: %r" % out)
+    wait_guest_ready(m, "ren2")
+    m.run("keel destroy ren2", timeout=60)
+
+
 @test("guests_keep_the_tsc_clock_when_booted_on_a_busy_host", "keel-guests")
 def t_guests_tsc_under_load(m):
     # Guests created while the host is busy must keep the TSC as their

@@ -15,6 +15,7 @@
  *   cd /tmp && ./fuzz_config -max_total_time=60 /tmp/fuzz_config_corpus
  */
 #include "../../toolstack/domain/config.c"
+#include "../../toolstack/core/format.c"
 #include "../../toolstack/domain/config_lex.c"
 #include "../../toolstack/domain/config_disk.c"
 #include "fuzz.h"
@@ -23,6 +24,29 @@
 #include <string.h>
 
 #define FUZZ_TEXT_BYTES 65536
+
+/* A parsed config's JSON (keel list -l) fits, is one object, holds no
+ * raw control character and has its strings closed: outside strings,
+ * quotes pair up. */
+static void fuzz_json(const struct config *cfg)
+{
+	static char j[4 * FUZZ_TEXT_BYTES];
+	struct fmt_buf b;
+	bool in_str = false;
+	size_t i;
+
+	fmt_buf_init(&b, j, sizeof(j));
+	config_write_json(cfg, &b);
+	FUZZ_ASSERT(b.err == 0 && b.pos >= 2 && j[0] == '{' && j[b.pos - 1] == '}');
+	for (i = 0; i < b.pos; i++) {
+		FUZZ_ASSERT((unsigned char)j[i] >= 0x20);
+		if (in_str && j[i] == '\\')
+			i++; /* the escaped character */
+		else if (j[i] == '"')
+			in_str = !in_str;
+	}
+	FUZZ_ASSERT(!in_str);
+}
 
 /* A parsed config writes back to text that parses to the same text. */
 static void fuzz_round_trip(const struct config *cfg)
@@ -38,6 +62,7 @@ static void fuzz_round_trip(const struct config *cfg)
 	FUZZ_ASSERT(config_parse(&again, a, (size_t)n, "w.cfg", NULL, err, sizeof(err)) == 0);
 	m = config_write(&again, b, sizeof(b));
 	FUZZ_ASSERT(m == n && memcmp(a, b, (size_t)n) == 0);
+	fuzz_json(cfg);
 }
 
 /* libFuzzer entry point: data as a file, then as an override. */

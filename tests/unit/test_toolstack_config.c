@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../../toolstack/domain/config.c"
+#include "../../toolstack/core/format.c"
 #include "../../toolstack/domain/config_lex.c"
 #include "../../toolstack/domain/config_disk.c"
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../../toolstack/domain/config.c"
+#include "../../toolstack/core/format.c"
 #include "../../toolstack/domain/config_lex.c"
 #include "../../toolstack/domain/config_disk.c"
 #include "../../toolstack/domain/console.c"

@@ -356,8 +356,33 @@ static void test_args_cmd(void)
 	CHECK(args_find_cmd(table, 0, "info") == NULL);
 }
 
+/* JSON strings (keel list -l) and xl uptime's durations. */
+static void test_json_duration(void)
+{
+	char buf[64];
+	struct fmt_buf b;
+
+	fmt_buf_init(&b, buf, sizeof(buf));
+	fmt_json_str(&b, "a\"b\\c\n\t\x01\x7fÃ©");
+	CHECK((b.err) == 0);
+	CHECK_STR(buf, "\"a\\\"b\\\\c\\n\\t\\u0001\\u007fÃ©\"");
+	fmt_buf_init(&b, buf, 6);
+	fmt_json_str(&b, "abcdefgh");
+	CHECK((b.err) == -ENOSPC);
+	CHECK((fmt_duration(0, buf, sizeof(buf))) == 0);
+	CHECK_STR(buf, "0:00:00");
+	CHECK((fmt_duration(3723ull * 1000000000ull + 999999999ull, buf, sizeof(buf))) == 0);
+	CHECK_STR(buf, "1:02:03");
+	CHECK((fmt_duration(86405ull * 1000000000ull, buf, sizeof(buf))) == 0);
+	CHECK_STR(buf, "1 day, 0:00:05");
+	CHECK((fmt_duration((3 * 86400ull + 36000ull) * 1000000000ull, buf, sizeof(buf))) == 0);
+	CHECK_STR(buf, "3 days, 10:00:00");
+	CHECK((fmt_duration(86405ull * 1000000000ull, buf, 8)) == -ENOSPC);
+}
+
 int main(void)
 {
+	test_json_duration();
 	test_cpu_list();
 	test_features();
 	test_numbers();

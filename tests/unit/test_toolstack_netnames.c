@@ -150,6 +150,16 @@ static void test_files(void)
 	CHECK_EQ_INT(netnames_read_dir(dir, e, 8, NULL), 1);
 	CHECK_EQ_STR(e[0].hostname, "web");
 	CHECK_EQ_INT(netnames_remove_in(dir, "../x"), -EINVAL);
+	/* keel rename: the file moves and its hostnames follow */
+	CHECK_EQ_INT(netnames_add_in(dir, "tiny", macs, 2), 0);
+	CHECK_EQ_INT(netnames_rename_in(dir, "tiny", "tiny.old"), 0);
+	CHECK_EQ_INT(slurp(dir, "tiny", text, sizeof(text)), -1);
+	CHECK_EQ_INT(slurp(dir, "tiny.old", text, sizeof(text)), 59);
+	CHECK_EQ_STR(text, "02:4b:45:12:34:56 tiny.old\n02:4b:45:ab:cd:ef tiny.old-eth1\n");
+	CHECK_EQ_INT(netnames_rename_in(dir, "nonic", "x"), 0); /* no file: nothing */
+	CHECK_EQ_INT(slurp(dir, "x", text, sizeof(text)), -1);
+	CHECK_EQ_INT(netnames_rename_in(dir, "tiny.old", "../x"), -EINVAL);
+	CHECK_EQ_INT(netnames_remove_in(dir, "tiny.old"), 0);
 	CHECK_EQ_INT(netnames_remove_in(dir, "web"), 0);
 	CHECK_EQ_INT(netnames_read_dir(dir, e, 8, NULL), 0);
 	/* a file where the directory should be */

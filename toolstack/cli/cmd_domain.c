@@ -1,5 +1,5 @@
 /*
- * Domain lifecycle commands of `keel`, modelled on xl: create, list,
+ * Domain lifecycle commands of `keel`, modelled on xl: create,
  * pause, unpause, destroy, and shutdown/reboot (the guest's ACPI power
  * and sleep buttons, with -w waiting for the effect). `keel create` finds and parses the config, applies
  * key=value overrides, builds the domain, saves the effective config and
@@ -27,14 +27,6 @@
 #define CMD_CFG_MAX_BYTES (1u << 20)
 #define REQUEST_TIMEOUT_S 120u /* keel shutdown/reboot -w: default limit */
 #define REQUEST_REPRESS_S 10u  /* ... and how often the button is pressed */
-
-/* Report a usage error of command @cmd and return KEEL_EXIT_USAGE. */
-static int cmd_usage_error(const char *cmd, const char *what, const char *arg)
-{
-	fprintf(stderr, "keel: %s: %s%s%s%s; see 'keel help %s'\n", cmd, what,
-		arg ? " '" : "", arg ? arg : "", arg ? "'" : "", cmd);
-	return KEEL_EXIT_USAGE;
-}
 
 /* Find the config file for @arg into @path; prints the error itself. */
 static int cmd_find_config(const char *arg, char *path, size_t len)
@@ -195,15 +187,15 @@ static int cmd_create_run(int argc, char **argv)
 			break;
 		}
 		if (strcmp(argv[i], "-c") != 0)
-			return cmd_usage_error("create", "unknown option",
+			return keel_usage_error("create", "unknown option",
 					       argv[i]);
 		console = true;
 	}
 	if (i >= argc)
-		return cmd_usage_error("create", "missing config file", NULL);
+		return keel_usage_error("create", "missing config file", NULL);
 	for (int j = i + 1; j < argc; j++) {
 		if (!strchr(argv[j], '='))
-			return cmd_usage_error("create", "expected key=value, "
+			return keel_usage_error("create", "expected key=value, "
 					       "got", argv[j]);
 	}
 	return cmd_create_do(argv[i], argv + i + 1, argc - i - 1, console);
@@ -229,61 +221,6 @@ const struct keel_cmd cmd_create_entry = {
 	.run = cmd_create_run,
 };
 
-/* Entry point of `keel list [-l]`. */
-static int cmd_list_run(int argc, char **argv)
-{
-	struct keel_dominfo *doms;
-	bool long_fmt = false;
-	char line[256];
-	uint32_t n, i;
-	int ret;
-
-	for (i = 1; i < (uint32_t)argc; i++) {
-		if (args_is_help(argv[i])) {
-			keel_print_cmd_help(&cmd_list_entry);
-			return KEEL_EXIT_OK;
-		}
-		if (strcmp(argv[i], "-l") == 0 || strcmp(argv[i], "--long") == 0)
-			long_fmt = true;
-		else
-			return cmd_usage_error("list", argv[i][0] == '-' ?
-					       "unknown option" :
-					       "unexpected argument", argv[i]);
-	}
-	if (hcall_connect(NULL))
-		return KEEL_EXIT_FAIL;
-	ret = domain_list_get(&doms, &n);
-	if (ret) {
-		hcall_report("KEEL_HC_DOMAIN_LIST", ret);
-		return KEEL_EXIT_FAIL;
-	}
-	domain_format_header(long_fmt, line, sizeof(line));
-	printf("%s\n", line);
-	for (i = 0; i < n; i++) {
-		domain_format_row(&doms[i], long_fmt, line, sizeof(line));
-		printf("%s\n", line);
-	}
-	free(doms);
-	return fflush(stdout) ? KEEL_EXIT_FAIL : KEEL_EXIT_OK;
-}
-
-/* Command-table entry of `keel list`. */
-const struct keel_cmd cmd_list_entry = {
-	.name = "list",
-	.summary = "List domains",
-	.usage = "Usage: keel list [-l]\n"
-		 "\n"
-		 "One line per domain, Domain-0 first, as 'xl list':\n"
-		 "  Name ID Mem VCPUs State Time(s)\n"
-		 "Mem is in MiB; State has one position per flag of 'rbpscd'\n"
-		 "(running, blocked, paused, shutdown, crashed, dying), '-' if\n"
-		 "unset; Time(s) is CPU time in seconds.\n"
-		 "\n"
-		 "  -l, --long   also show VM exits, console bytes written and\n"
-		 "               the shutdown reason\n",
-	.run = cmd_list_run,
-};
-
 /*
  * Parse `keel <cmd> <domain>`: exactly one non-option argument.
  * Returns -1 to go on with *@word set, else the exit code to return.
@@ -300,12 +237,12 @@ static int cmd_one_domain_args(const struct keel_cmd *cmd, int argc,
 		}
 	}
 	if (argc < 2)
-		return cmd_usage_error(cmd->name, "missing domain name or id",
+		return keel_usage_error(cmd->name, "missing domain name or id",
 				       NULL);
 	if (argv[1][0] == '-' && argv[1][1])
-		return cmd_usage_error(cmd->name, "unknown option", argv[1]);
+		return keel_usage_error(cmd->name, "unknown option", argv[1]);
 	if (argc > 2)
-		return cmd_usage_error(cmd->name, "unexpected argument",
+		return keel_usage_error(cmd->name, "unexpected argument",
 				       argv[2]);
 	*word = argv[1];
 	return -1;
@@ -320,7 +257,7 @@ static int cmd_domctl(const struct keel_cmd *cmd, int argc, char **argv,
 {
 	struct keel_dominfo d;
 	char name[KEEL_DOMAIN_NAME_BYTES + 1];
-	const char *word;
+	const char *word = NULL;
 	int ret = cmd_one_domain_args(cmd, argc, argv, &word);
 
 	if (ret >= 0)
@@ -413,24 +350,24 @@ static int request_args(const struct keel_cmd *cmd, int argc, char **argv,
 			o->wait = true;
 		} else if (!strcmp(a, "-t") || !strcmp(a, "--timeout")) {
 			if (++i == argc)
-				return cmd_usage_error(cmd->name, "-t needs a number of seconds", NULL);
+				return keel_usage_error(cmd->name, "-t needs a number of seconds", NULL);
 			errno = 0;
 			t = strtoul(argv[i], &end, 10);
 			if (errno || *end || end == argv[i] || t == 0 || t > 86400)
-				return cmd_usage_error(cmd->name, "-t takes seconds from 1 to 86400, not",
+				return keel_usage_error(cmd->name, "-t takes seconds from 1 to 86400, not",
 						       argv[i]);
 			o->timeout_s = (uint32_t)t;
 			o->wait = true;
 		} else if (a[0] == '-' && a[1]) {
-			return cmd_usage_error(cmd->name, "unknown option", a);
+			return keel_usage_error(cmd->name, "unknown option", a);
 		} else if (o->word) {
-			return cmd_usage_error(cmd->name, "unexpected argument", a);
+			return keel_usage_error(cmd->name, "unexpected argument", a);
 		} else {
 			o->word = a;
 		}
 	}
 	if (!o->word)
-		return cmd_usage_error(cmd->name, "missing domain name or id", NULL);
+		return keel_usage_error(cmd->name, "missing domain name or id", NULL);
 	return -1;
 }
 

@@ -34,6 +34,8 @@ static const struct keel_cmd *const keel_cmds[] = {
 	&cmd_destroy_entry,
 	&cmd_shutdown_entry,
 	&cmd_reboot_entry,
+	&cmd_rename_entry,
+	&cmd_uptime_entry,
 	&cmd_starter_entry,
 	&cmd_top_entry,
 	&cmd_exits_entry,
@@ -63,6 +65,14 @@ static void keel_print_usage(FILE *out)
 void keel_print_cmd_help(const struct keel_cmd *cmd)
 {
 	fputs(cmd->usage, stdout);
+}
+
+/* Report a usage error of a command; see keel.h. */
+int keel_usage_error(const char *cmd, const char *what, const char *arg)
+{
+	fprintf(stderr, "keel: %s: %s%s%s%s; see 'keel help %s'\n", cmd, what,
+		arg ? " '" : "", arg ? arg : "", arg ? "'" : "", cmd);
+	return KEEL_EXIT_USAGE;
 }
 
 /* Report an unknown command name and return the usage exit code. */

@@ -33,17 +33,29 @@ struct keel_cmd {
  */
 void keel_print_cmd_help(const struct keel_cmd *cmd);
 
+/*
+ * Print "keel: <cmd>: <what> '<arg>'; see 'keel help <cmd>'" (without the
+ * quoted part when @arg is NULL) to stderr. Returns KEEL_EXIT_USAGE.
+ */
+int keel_usage_error(const char *cmd, const char *what, const char *arg);
+
 /* cmd_info.c: `keel info`. */
 extern const struct keel_cmd cmd_info_entry;
 
 /* cmd_domain.c: domain lifecycle. */
 extern const struct keel_cmd cmd_create_entry;
-extern const struct keel_cmd cmd_list_entry;
 extern const struct keel_cmd cmd_pause_entry;
 extern const struct keel_cmd cmd_unpause_entry;
 extern const struct keel_cmd cmd_destroy_entry;
 extern const struct keel_cmd cmd_shutdown_entry;
 extern const struct keel_cmd cmd_reboot_entry;
+
+/* cmd_list.c: `keel list` and `keel uptime`. */
+extern const struct keel_cmd cmd_list_entry;
+extern const struct keel_cmd cmd_uptime_entry;
+
+/* cmd_rename.c: `keel rename`. */
+extern const struct keel_cmd cmd_rename_entry;
 
 /* cmd_console.c: `keel console`. */
 extern const struct keel_cmd cmd_console_entry;

@@ -5,6 +5,8 @@
  * monitor agree on names and states.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +15,27 @@
 #include "format.h"
 #include "hcall.h"
 
-/* Fetch the domain list; see domain.h. */
-int domain_list_get(struct keel_dominfo **out, uint32_t *n)
+/* Both list calls' headers begin with these two fields (keel_abi.h). */
+struct domain_array_hdr {
+	keel_u32 max;   /* in: room for this many records */
+	keel_u32 count; /* out: how many were written */
+};
+_Static_assert(offsetof(struct keel_domain_list, count) == 4 &&
+	       offsetof(struct keel_domain_stats, count) == 4,
+	       "list headers: max, then count");
+
+/*
+ * Make hypercall @op, whose argument is a header of @hdr_bytes (beginning
+ * with struct domain_array_hdr) followed by records of @rec_bytes, with
+ * room for as many as a call takes; copy the records into a malloc'd
+ * array *@out of *@n. Returns 0 or -errno.
+ */
+static int domain_fetch_array(uint64_t op, size_t hdr_bytes, size_t rec_bytes,
+			      void **out, uint32_t *n)
 {
-	size_t size = sizeof(struct keel_domain_list) +
-		      DOMAIN_LIST_MAX * sizeof(struct keel_dominfo);
-	struct keel_domain_list *hdr = calloc(1, size);
+	const uint32_t max = (uint32_t)((KEEL_HC_MAX_ARG - hdr_bytes) / rec_bytes);
+	size_t size = hdr_bytes + max * rec_bytes;
+	struct domain_array_hdr *hdr = calloc(1, size);
 	uint32_t count;
 	int ret;
 
@@ -26,22 +43,29 @@ int domain_list_get(struct keel_dominfo **out, uint32_t *n)
 	*n = 0;
 	if (!hdr)
 		return -ENOMEM;
-	hdr->max = (uint32_t)DOMAIN_LIST_MAX;
-	ret = keel_hypercall(KEEL_HC_DOMAIN_LIST, hdr, size);
+	hdr->max = max;
+	ret = keel_hypercall(op, hdr, size);
 	if (ret < 0) {
 		free(hdr);
 		return ret;
 	}
-	count = hdr->count < hdr->max ? hdr->count : hdr->max;
-	*out = calloc(count ? count : 1, sizeof(struct keel_dominfo));
+	count = hdr->count < max ? hdr->count : max;
+	*out = calloc(count ? count : 1, rec_bytes);
 	if (!*out) {
 		free(hdr);
 		return -ENOMEM;
 	}
-	memcpy(*out, hdr + 1, count * sizeof(struct keel_dominfo));
+	memcpy(*out, (char *)hdr + hdr_bytes, count * rec_bytes);
 	*n = count;
 	free(hdr);
 	return 0;
+}
+
+/* Fetch the domain list; see domain.h. */
+int domain_list_get(struct keel_dominfo **out, uint32_t *n)
+{
+	return domain_fetch_array(KEEL_HC_DOMAIN_LIST, sizeof(struct keel_domain_list),
+				  sizeof(struct keel_dominfo), (void **)out, n);
 }
 
 /* Parse @word as a domain id; false if it is not all digits. */
@@ -191,6 +215,100 @@ int domain_format_row(const struct keel_dominfo *d, bool long_fmt, char *buf,
 		     d->nr_vcpus, state, (unsigned long long)(tenths / 10),
 		     (unsigned long long)(tenths % 10), extra);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+/* The word for a domain's state in `keel list -l`. */
+static const char *domain_state_word(uint32_t state)
+{
+	static const char *const words[] = {
+		[KEEL_DOMSTATE_BUILDING] = "building",
+		[KEEL_DOMSTATE_RUNNING] = "running",
+		[KEEL_DOMSTATE_BLOCKED] = "blocked",
+		[KEEL_DOMSTATE_PAUSED] = "paused",
+		[KEEL_DOMSTATE_SHUTDOWN] = "shutdown",
+		[KEEL_DOMSTATE_CRASHED] = "crashed",
+	};
+
+	return state < sizeof(words) / sizeof(words[0]) ? words[state] : "unknown";
+}
+
+/* Append @d's counters from @st as JSON members (after a comma). */
+static void domain_json_stats(const struct keel_domstats *st, struct fmt_buf *b)
+{
+	fmt_buf_add(b, ", \"disks\": %u, \"nics\": %u", st->nr_disks, st->nr_nics);
+	fmt_buf_add(b, ", \"blk\": {\"reads\": %" PRIu64 ", \"writes\": %" PRIu64
+		    ", \"read_bytes\": %" PRIu64 ", \"write_bytes\": %" PRIu64
+		    ", \"errors\": %" PRIu64 "}", st->blk_reads, st->blk_writes,
+		    st->blk_read_bytes, st->blk_write_bytes, st->blk_errors);
+	fmt_buf_add(b, ", \"net\": {\"tx_packets\": %" PRIu64 ", \"tx_bytes\": %" PRIu64
+		    ", \"rx_packets\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
+		    ", \"drops\": %" PRIu64 ", \"spoofed\": %" PRIu64 "}",
+		    st->net_tx_packets, st->net_tx_bytes, st->net_rx_packets,
+		    st->net_rx_bytes, st->net_drops, st->net_spoofed);
+	fmt_buf_add(b, ", \"hv_bytes\": %" PRIu64, st->hv_bytes);
+}
+
+/* One domain as a JSON object; see domain.h. */
+void domain_format_json(const struct keel_dominfo *d,
+			const struct keel_domstats *st, uint64_t now_ns,
+			const char *config_json, struct fmt_buf *b)
+{
+	char name[KEEL_DOMAIN_NAME_BYTES + 1], state[DOMAIN_STATE_CHARS + 1];
+	uint32_t i;
+
+	domain_name(d, name, sizeof(name));
+	domain_state_str(d, state);
+	fmt_buf_add(b, "{\"domid\": %u, \"name\": ", d->domid);
+	fmt_json_str(b, name);
+	fmt_buf_add(b, ", \"state\": \"%s\", \"status\": \"%s\", "
+		    "\"shutdown_reason\": \"%s\", \"memory_mib\": %" PRIu64
+		    ", \"vcpus\": %u, \"cpu_time_ns\": %" PRIu64 ", \"vcpu_time_ns\": [",
+		    state, domain_state_word(d->state),
+		    domain_reason_name(d->shutdown_reason),
+		    fmt_bytes_to_mib(d->mem_bytes), d->nr_vcpus, d->cpu_time_ns);
+	for (i = 0; i < d->nr_vcpus && i < KEEL_DOMAIN_MAX_VCPUS; i++)
+		fmt_buf_add(b, "%s%" PRIu64, i ? ", " : "", d->vcpu_time_ns[i]);
+	fmt_buf_add(b, "], \"exits\": %" PRIu64 ", \"console_bytes\": %" PRIu64,
+		    d->exits, d->console_bytes);
+	if (st && st->start_ns && now_ns >= st->start_ns)
+		fmt_buf_add(b, ", \"uptime_ns\": %" PRIu64, now_ns - st->start_ns);
+	else
+		fmt_buf_add(b, ", \"uptime_ns\": null");
+	if (st)
+		domain_json_stats(st, b);
+	fmt_buf_add(b, ", \"config\": %s}", config_json ? config_json : "null");
+}
+
+/* KEEL_HC_DOMAIN_STATS into an array; see domain.h. */
+int domain_stats_get(struct keel_domstats **out, uint32_t *n)
+{
+	return domain_fetch_array(KEEL_HC_DOMAIN_STATS, sizeof(struct keel_domain_stats),
+				  sizeof(struct keel_domstats), (void **)out, n);
+}
+
+/* Find a domain's statistics; see domain.h. */
+const struct keel_domstats *domain_stats_find(const struct keel_domstats *stats,
+					      uint32_t n, uint32_t domid)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (stats[i].domid == domid)
+			return &stats[i];
+	return NULL;
+}
+
+/* KEEL_HC_DOMAIN_RENAME; see domain.h. */
+int domain_rename(uint32_t domid, const char *name)
+{
+	struct keel_domain_rename r = { .domid = domid };
+	int ret;
+
+	if (strlen(name) >= sizeof(r.name))
+		return -KEEL_EINVAL;
+	memcpy(r.name, name, strlen(name));
+	ret = keel_hypercall(KEEL_HC_DOMAIN_RENAME, &r, sizeof(r));
+	return ret < 0 ? ret : 0;
 }
 
 /* KEEL_HC_DOMAIN_CTL; see domain.h. */

@@ -16,9 +16,6 @@
 
 #define DOMAIN_DOM0_NAME "Domain-0"
 #define DOMAIN_STATE_CHARS 6 /* "rbpscd" */
-/* Most infos one KEEL_HC_DOMAIN_LIST call can return. */
-#define DOMAIN_LIST_MAX ((KEEL_HC_MAX_ARG - sizeof(struct keel_domain_list)) / \
-			 sizeof(struct keel_dominfo))
 
 /*
  * Fetch the domain list from the hypervisor. @out receives a malloc'd
@@ -63,6 +60,34 @@ int domain_format_header(bool long_fmt, char *buf, size_t len);
  */
 int domain_format_row(const struct keel_dominfo *d, bool long_fmt, char *buf,
 		      size_t len);
+
+struct fmt_buf;
+
+/*
+ * Append domain @d to @b as one JSON object for `keel list -l`: its id,
+ * name, state (the 'rbpscd' flags and a word), shutdown reason, memory,
+ * vCPUs, CPU time and per-vCPU times, exits, console bytes, uptime (from
+ * @st->start_ns and the hypervisor's clock @now_ns; null before it
+ * started), and, when @st is not NULL, its disk, network and hypervisor
+ * memory counters. @config_json is the config as a JSON object
+ * (config_write_json), or NULL for null (dom0, or no saved config).
+ */
+void domain_format_json(const struct keel_dominfo *d,
+			const struct keel_domstats *st, uint64_t now_ns,
+			const char *config_json, struct fmt_buf *b);
+
+/*
+ * Fetch KEEL_HC_DOMAIN_STATS into a malloc'd array of *@n records, in the
+ * order of the domain list, for the caller to free. 0 or -errno.
+ */
+int domain_stats_get(struct keel_domstats **out, uint32_t *n);
+
+/* The record of @domid among @n @stats, or NULL. */
+const struct keel_domstats *domain_stats_find(const struct keel_domstats *stats,
+					      uint32_t n, uint32_t domid);
+
+/* KEEL_HC_DOMAIN_RENAME: rename guest @domid to @name. 0 or -KEEL_E*. */
+int domain_rename(uint32_t domid, const char *name);
 
 /* Name of shutdown reason @r: "none", "poweroff", "reboot", "crash". */
 const char *domain_reason_name(uint32_t r);

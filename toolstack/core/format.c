@@ -158,3 +158,39 @@ int fmt_field_str(const char *field, size_t field_len, char *buf, size_t len)
 		fmt_buf_add(&b, "unknown");
 	return b.err;
 }
+
+/* Append @s as a JSON string; see format.h. */
+void fmt_json_str(struct fmt_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fmt_buf_add(b, "\"");
+	for (; *p && !b->err; p++) {
+		if (*p == '"' || *p == '\\')
+			fmt_buf_add(b, "\\%c", *p);
+		else if (*p == '\n')
+			fmt_buf_add(b, "\\n");
+		else if (*p == '\t')
+			fmt_buf_add(b, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			fmt_buf_add(b, "\\u%04x", *p);
+		else
+			fmt_buf_add(b, "%c", *p);
+	}
+	fmt_buf_add(b, "\"");
+}
+
+/* Format a duration as `xl uptime` does; see format.h. */
+int fmt_duration(uint64_t ns, char *buf, size_t len)
+{
+	uint64_t s = ns / 1000000000u, days = s / 86400u;
+	struct fmt_buf b;
+
+	fmt_buf_init(&b, buf, len);
+	s %= 86400u;
+	if (days)
+		fmt_buf_add(&b, "%" PRIu64 " day%s, ", days, days == 1 ? "" : "s");
+	fmt_buf_add(&b, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600u,
+		    s / 60u % 60u, s % 60u);
+	return b.err;
+}

@@ -62,4 +62,17 @@ void fmt_buf_init(struct fmt_buf *b, char *buf, size_t len);
 __attribute__((format(printf, 2, 3)))
 void fmt_buf_add(struct fmt_buf *b, const char *fmt, ...);
 
+/*
+ * Append @s to @b as a JSON string (RFC 8259 section 7): in double quotes,
+ * with '"', '\\' and control characters escaped. Bytes of 0x80 and above
+ * pass through unchanged (the toolstack's strings are ASCII or UTF-8).
+ */
+void fmt_json_str(struct fmt_buf *b, const char *s);
+
+/*
+ * Format a duration of @ns nanoseconds as `xl uptime` does: "H:MM:SS",
+ * with "N day(s), " in front from one day on (e.g. "1 day, 0:00:05").
+ */
+int fmt_duration(uint64_t ns, char *buf, size_t len);
+
 #endif /* KEEL_TOOLSTACK_FORMAT_H */

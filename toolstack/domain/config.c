@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "config_priv.h"
+#include "format.h"
 
 #define CFG_KEY(n, t, f) { n, t, offsetof(struct config, f) }
 
@@ -645,6 +646,65 @@ int config_write(const struct config *cfg, char *buf, size_t len)
 			ret = cfg_put(buf, len, &pos, "\n");
 	}
 	return ret ? ret : (int)pos;
+}
+
+/* Append the value of key @k of @cfg to @b as JSON. */
+static void cfg_json_value(const struct config *cfg, const struct cfg_key *k,
+			   struct fmt_buf *b)
+{
+	const char *field = (const char *)cfg + k->off;
+	const struct config_list *l;
+	uint32_t i;
+
+	switch (k->type) {
+	case CFG_T_MEMORY:
+		fmt_buf_add(b, "%u", cfg->memory_mib);
+		return;
+	case CFG_T_VCPUS:
+		fmt_buf_add(b, "%u", cfg->vcpus);
+		return;
+	case CFG_T_ACTION:
+		fmt_json_str(b, config_action_name(
+				*(const enum config_action *)(const void *)field));
+		return;
+	case CFG_T_LIST:
+	case CFG_T_DISKS:
+		l = (const struct config_list *)(const void *)field;
+		fmt_buf_add(b, "[");
+		for (i = 0; i < l->n; i++) {
+			fmt_buf_add(b, i ? ", " : "");
+			fmt_json_str(b, l->items[i]);
+		}
+		fmt_buf_add(b, "]");
+		return;
+	default:
+		fmt_json_str(b, field);
+	}
+}
+
+/* Write the whole config as a JSON object; see config.h. */
+void config_write_json(const struct config *cfg, struct fmt_buf *b)
+{
+	const char *sep = "";
+	size_t i;
+
+	fmt_buf_add(b, "{");
+	for (i = 0; i < CFG_NR_KEYS; i++) {
+		if (!cfg_is_set(cfg, &cfg_keys[i]))
+			continue;
+		fmt_buf_add(b, "%s", sep);
+		fmt_json_str(b, cfg_keys[i].name);
+		fmt_buf_add(b, ": ");
+		cfg_json_value(cfg, &cfg_keys[i], b);
+		sep = ", ";
+	}
+	fmt_buf_add(b, "}");
+}
+
+/* Whether @name may name a domain; see config.h. */
+bool config_name_ok(const char *name)
+{
+	return cfg_name_ok(name, strlen(name));
 }
 
 /* Candidate config file paths for `keel create <arg>`; see config.h. */

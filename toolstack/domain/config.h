@@ -128,6 +128,21 @@ int config_format_value(const struct config *cfg, const char *key, char *buf,
  */
 int config_write(const struct config *cfg, char *buf, size_t len);
 
+struct fmt_buf;
+
+/*
+ * Append @cfg to @b as one JSON object with the keys config_write would
+ * write: memory and vcpus as numbers, lists (disk, vif) as arrays of
+ * strings, everything else as strings. For `keel list -l`.
+ */
+void config_write_json(const struct config *cfg, struct fmt_buf *b);
+
+/*
+ * Whether @name may name a domain: 1 to CONFIG_NAME_MAX letters, digits,
+ * '.', '_' or '-', not digits only and not "Domain-0" (docs/config.md).
+ */
+bool config_name_ok(const char *name);
+
 /*
  * Decode one `disk` item @spec, "<target>,<vdev>,<mode>" (see
  * docs/config.md), into @out; a relative file: path is joined to

@@ -143,11 +143,11 @@ static void monitor_log(const char *fmt, ...)
 }
 
 /*
- * Look domain @domid up: 1 with *@out filled if it is listed (under
- * @name), 0 if gone, negative on a hypercall error.
+ * Look domain @domid up (ids are never reused; its name may have changed
+ * by `keel rename`): 1 with *@out filled if it is listed, 0 if gone,
+ * negative on a hypercall error.
  */
-static int monitor_lookup(uint32_t domid, const char *name,
-			  struct keel_dominfo *out)
+static int monitor_lookup(uint32_t domid, struct keel_dominfo *out)
 {
 	struct keel_dominfo *doms;
 	uint32_t n, i;
@@ -157,8 +157,7 @@ static int monitor_lookup(uint32_t domid, const char *name,
 	if (ret)
 		return ret;
 	for (i = 0; i < n; i++) {
-		if (doms[i].domid == domid &&
-		    strncmp(doms[i].name, name, sizeof(doms[i].name)) == 0) {
+		if (doms[i].domid == domid) {
 			*out = doms[i];
 			found = 1;
 		}
@@ -167,10 +166,11 @@ static int monitor_lookup(uint32_t domid, const char *name,
 	return found;
 }
 
-/* Load the saved config of @name into @cfg. */
-static int monitor_load_config(const char *name, struct config *cfg)
+/* Read the saved config of a domain; see monitor.h. */
+int monitor_read_config(const char *name, struct config *cfg, char *err,
+			size_t err_len)
 {
-	char path[256], err[CONFIG_ERR_BYTES];
+	char path[256];
 	char *buf = malloc(MONITOR_CFG_MAX_BYTES);
 	size_t n;
 	FILE *f;
@@ -178,29 +178,39 @@ static int monitor_load_config(const char *name, struct config *cfg)
 
 	if (!buf || monitor_path(name, ".cfg", path, sizeof(path))) {
 		free(buf);
+		snprintf(err, err_len, "no memory, or name too long");
 		return -ENOMEM;
 	}
 	f = fopen(path, "r");
 	if (!f) {
 		ret = -errno;
 		free(buf);
-		monitor_log("cannot read %s: %s", path, strerror(-ret));
+		snprintf(err, err_len, "cannot read %s: %s", path, strerror(-ret));
 		return ret;
 	}
 	n = fread(buf, 1, MONITOR_CFG_MAX_BYTES, f);
 	fclose(f);
 	config_init(cfg);
-	ret = config_parse(cfg, buf, n, path, NULL, err, sizeof(err));
+	ret = config_parse(cfg, buf, n, path, NULL, err, err_len);
 	if (!ret)
-		ret = config_check(cfg, path, err, sizeof(err));
-	if (ret)
-		monitor_log("%s", err);
+		ret = config_check(cfg, path, err, err_len);
 	free(buf);
 	return ret;
 }
 
+/* Load the saved config of @name into @cfg, logging why not. */
+static int monitor_load_config(const char *name, struct config *cfg)
+{
+	char err[CONFIG_ERR_BYTES];
+	int ret = monitor_read_config(name, cfg, err, sizeof(err));
+
+	if (ret)
+		monitor_log("%s", err);
+	return ret;
+}
+
 /* Destroy @domid and wait until it has left the list. 0 if it is gone. */
-static int monitor_destroy(uint32_t domid, const char *name)
+static int monitor_destroy(uint32_t domid)
 {
 	struct keel_dominfo d;
 	uint32_t i;
@@ -213,7 +223,7 @@ static int monitor_destroy(uint32_t domid, const char *name)
 		return ret;
 	}
 	for (i = 0; i < MONITOR_GONE_WAIT_POLLS; i++) {
-		if (monitor_lookup(domid, name, &d) == 0)
+		if (monitor_lookup(domid, &d) == 0)
 			return 0;
 		usleep(MONITOR_POLL_MS * 1000u);
 	}
@@ -232,7 +242,7 @@ static int monitor_restart(struct config *cfg, uint32_t *domid)
 			    "restart", *domid);
 		return -ECANCELED;
 	}
-	ret = monitor_destroy(*domid, cfg->name);
+	ret = monitor_destroy(*domid);
 	if (ret == -ENOENT)
 		monitor_log("id %u was destroyed by someone else: no restart",
 			    *domid);
@@ -275,7 +285,7 @@ static int monitor_act(enum monitor_verdict v, struct config *cfg,
 		return 1;
 	case MONITOR_DESTROY:
 		monitor_log("id %u %s: destroying it", *domid, why);
-		if (monitor_destroy(*domid, cfg->name) == 0)
+		if (monitor_destroy(*domid) == 0)
 			netnames_remove(cfg->name); /* no netd names any more */
 		return 1; /* exits at the next poll, when it is gone */
 	case MONITOR_RESTART:
@@ -283,6 +293,22 @@ static int monitor_act(enum monitor_verdict v, struct config *cfg,
 		return monitor_restart(cfg, domid) == 0;
 	}
 	return 0;
+}
+
+/* Take on the name @d has now if `keel rename` changed it: the saved
+ * config and the log were moved by the rename, and a restart builds the
+ * domain again under the new name. */
+static void monitor_follow_rename(struct config *cfg,
+				  const struct keel_dominfo *d)
+{
+	char name[KEEL_DOMAIN_NAME_BYTES + 1];
+
+	memcpy(name, d->name, sizeof(d->name)); /* a guest's: not Domain-0 */
+	name[sizeof(d->name)] = '\0';
+	if (strcmp(name, cfg->name) == 0 || !config_name_ok(name))
+		return;
+	monitor_log("id %u renamed from '%s' to '%s'", d->domid, cfg->name, name);
+	memcpy(cfg->name, name, strlen(name) + 1); /* config_name_ok: it fits */
 }
 
 /* The monitor's main loop; returns the process exit status. */
@@ -298,7 +324,9 @@ static int monitor_loop(struct config *cfg, uint32_t domid)
 		    config_action_name(cfg->on_reboot),
 		    config_action_name(cfg->on_crash));
 	for (;;) {
-		ret = monitor_lookup(domid, cfg->name, &d);
+		ret = monitor_lookup(domid, &d);
+		if (ret > 0)
+			monitor_follow_rename(cfg, &d);
 		if (ret < 0) {
 			if (++errors >= MONITOR_MAX_ERRORS) {
 				monitor_log("domain list failed %u times: %s; "

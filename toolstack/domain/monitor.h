@@ -50,6 +50,13 @@ int monitor_path(const char *name, const char *suffix, char *buf, size_t len);
 int monitor_save_config(const struct config *cfg);
 
 /*
+ * Read the saved config <MONITOR_DIR>/<name>.cfg into @cfg (parsed and
+ * checked). Returns 0, or -errno with the reason in @err.
+ */
+int monitor_read_config(const char *name, struct config *cfg, char *err,
+			size_t err_len);
+
+/*
  * Mark domain @domid called @name as being destroyed by the user, so its
  * monitor does not restart it. Returns 0 or -errno.
  */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "abi.h"
 #include "netnames.h"
 
 /* Value of the hex digit @c, or -1. */
@@ -268,6 +269,31 @@ static uint32_t netnames_read_file(const char *dir, const char *file,
 	if (n <= 0)
 		return 0;
 	return netnames_parse(text, (size_t)n, out, max, bad);
+}
+
+/* Rename a domain's registry file; see netnames.h. */
+int netnames_rename_in(const char *dir, const char *old, const char *new_name)
+{
+	struct netnames_entry e[KEEL_DOMAIN_MAX_NICS];
+	uint8_t macs[KEEL_DOMAIN_MAX_NICS][6];
+	uint32_t n, i, bad = 0;
+	int ret;
+
+	if (!netnames_name_ok(old) || !netnames_name_ok(new_name))
+		return -EINVAL;
+	n = netnames_read_file(dir, old, e, KEEL_DOMAIN_MAX_NICS, &bad);
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		memcpy(macs[i], e[i].mac, 6);
+	ret = netnames_add_in(dir, new_name, (const uint8_t (*)[6])macs, n);
+	return ret ? ret : netnames_remove_in(dir, old);
+}
+
+/* Rename a domain in the registry; see netnames.h. */
+int netnames_rename(const char *old, const char *new_name)
+{
+	return netnames_rename_in(NETD_NAMES_DIR, old, new_name);
 }
 
 /* Read the registry directory; see netnames.h. */

@@ -88,6 +88,17 @@ int netnames_add(const char *name, const uint8_t (*macs)[6], uint32_t n);
 int netnames_remove(const char *name);
 
 /*
+ * Move domain @old's registry file in @dir to @new_name, with its
+ * hostnames renamed (NIC 0 is @new_name, NIC n "<new_name>-eth<n>"). A
+ * domain without a file (no NIC) has nothing to move. Returns 0 or
+ * -errno; on failure the old file stays.
+ */
+int netnames_rename_in(const char *dir, const char *old, const char *new_name);
+
+/* netnames_rename_in() on NETD_NAMES_DIR; called by `keel rename`. */
+int netnames_rename(const char *old, const char *new_name);
+
+/*
  * Read every registry file in @dir (only files named like a domain:
  * ".", ".." and temporary "<name>#tmp" files are skipped) into @out, at most @max entries in all. A missing
  * directory holds no entries. Unparsable lines are counted in *@bad (if

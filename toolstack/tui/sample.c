@@ -17,20 +17,16 @@
 /* Fetch the domain statistics into @s (has_stats false if missing). */
 static void sample_stats(struct top_sample *s)
 {
-	size_t size = sizeof(struct keel_domain_stats) +
-		      TOP_MAX_DOMS * sizeof(struct keel_domstats);
-	struct keel_domain_stats *hdr = calloc(1, size);
+	struct keel_domstats *st;
+	uint32_t n;
 
 	s->has_stats = false;
-	if (!hdr)
+	if (domain_stats_get(&st, &n) < 0)
 		return;
-	hdr->max = TOP_MAX_DOMS;
-	if (keel_hypercall(KEEL_HC_DOMAIN_STATS, hdr, size) >= 0) {
-		s->n_stats = hdr->count < TOP_MAX_DOMS ? hdr->count : TOP_MAX_DOMS;
-		memcpy(s->stats, hdr + 1, s->n_stats * sizeof(s->stats[0]));
-		s->has_stats = true;
-	}
-	free(hdr);
+	s->n_stats = n < TOP_MAX_DOMS ? n : TOP_MAX_DOMS;
+	memcpy(s->stats, st, s->n_stats * sizeof(s->stats[0]));
+	s->has_stats = true;
+	free(st);
 }
 
 /* Fetch the CPU statistics into @s (has_cpus false if missing). */

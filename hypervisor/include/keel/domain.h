@@ -63,6 +63,7 @@ struct domain {
 	/* Hypervisor memory it holds beyond RAM and nested page tables
 	 * (keel_domstats.hv_bytes), and the switch queues' part of it. */
 	uint64_t hv_bytes, hv_net_bytes;
+	uint64_t start_ns;             /* time_now_ns() at its start, 0 before */
 };
 
 /* Fetch up to DECODE_MAX_INSN_LEN bytes of the instruction at v's RIP
@@ -87,6 +88,7 @@ int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len)
 int domain_pause(uint32_t domid, bool pause);
 int domain_request(uint32_t domid, bool reboot);
 int domain_destroy(uint32_t domid);
+int domain_rename(uint32_t domid, const char *name);
 struct domain *domain_get(uint32_t domid);
 uint32_t domain_list(struct domain **out, uint32_t max);
 void domain_shutdown(struct domain *d, uint32_t reason);

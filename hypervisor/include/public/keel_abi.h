@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 8
+#define KEEL_ABI_MINOR 9
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -77,6 +77,7 @@ typedef int64_t keel_s64;
 #define KEEL_HC_DOMAIN_EXITS 19u  /* privileged; struct keel_domain_exits + entries (ABI 1.7) */
 #define KEEL_HC_NET_NOTIFY 20u    /* privileged; struct keel_net_notify (ABI 1.7) */
 #define KEEL_HC_LOG_READ 21u      /* privileged; struct keel_log_read + text (ABI 1.8) */
+#define KEEL_HC_DOMAIN_RENAME 22u /* privileged; struct keel_domain_rename (ABI 1.9) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -352,6 +353,10 @@ struct keel_domstats {
 	keel_u64 hv_bytes;
 	keel_u64 hv_console_bytes;
 	keel_u64 hv_net_bytes;
+	/* ABI 1.9: the hypervisor's clock (keel_info.uptime_ns) when the
+	 * domain started running (dom0: when the hypervisor started it), 0
+	 * while it is being built. Its uptime is uptime_ns - start_ns. */
+	keel_u64 start_ns;
 };
 
 /* KEEL_HC_DOMAIN_STATS: up to max stats, in the order of
@@ -476,6 +481,19 @@ struct keel_domain_exits {
 	keel_u64 total;   /* out: all its exits, including entries left out */
 	keel_u64 now_ns;  /* out: the hypervisor's clock (uptime) */
 	/* struct keel_exitstat entries[max] follows */
+};
+
+/*
+ * KEEL_HC_DOMAIN_RENAME (ABI 1.9): give guest domid the new name,
+ * NUL-terminated, 1 to KEEL_DOMAIN_NAME_BYTES - 1 bytes. -KEEL_ENOENT no
+ * such guest (dom0 cannot be renamed), -KEEL_EEXIST another domain has
+ * that name, -KEEL_EINVAL an empty or unterminated name. The toolstack
+ * checks the characters (docs/config.md, name =).
+ */
+struct keel_domain_rename {
+	keel_u32 domid;
+	keel_u32 reserved;
+	char name[KEEL_DOMAIN_NAME_BYTES];
 };
 
 /* KEEL_HC_LOG_READ: read the hypervisor's log, the "(keel) " lines it has
