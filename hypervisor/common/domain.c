@@ -295,6 +295,7 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 	d->ops = &guest_ops;
 	strlcpy(d->name, name, sizeof(d->name));
 	watchdog_track_lock(&d->lock, d->name);
+	d->sched_weight = SCHED_WEIGHT_DEFAULT;
 	d->nr_vcpus = nr_vcpus;
 	d->state = DOM_BUILDING;
 	d->paused = true;

@@ -152,6 +152,25 @@ static int64_t hc_domain_rename(struct vcpu *v, void *arg, uint64_t size, uint64
 	return domain_rename(r->domid, r->name); /* checks the terminator */
 }
 
+static int64_t hc_domain_sched(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_domain_sched *c = arg;
+	struct domain *d = guest_lookup(c->domid);
+	int rc = 0;
+
+	(void)v, (void)size, (void)out;
+	if (!d)
+		return -KEEL_ENOENT;
+	if (c->op == KEEL_SCHED_SET)
+		rc = sched_domain_set(d, c->weight, c->cap, c->cpumask);
+	else if (c->op != KEEL_SCHED_GET)
+		return -KEEL_EINVAL;
+	c->weight = d->sched_weight;
+	c->cap = d->sched_cap_pct;
+	c->cpumask = d->sched_affinity;
+	return rc;
+}
+
 static uint32_t dominfo_state(const struct domain *d)
 {
 	uint32_t i;
@@ -470,6 +489,7 @@ static const struct hc_desc hc_table[] = {
 	HC(KEEL_HC_LOG_READ, struct keel_log_read, HC_IN_HEADER, HC_OUT_NONE, hc_log_read),
 	HC(KEEL_HC_DOMAIN_RENAME, struct keel_domain_rename, HC_IN_ALL, HC_OUT_NONE,
 	   hc_domain_rename),
+	HC(KEEL_HC_DOMAIN_SCHED, struct keel_domain_sched, HC_IN_ALL, HC_OUT_ARG, hc_domain_sched),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

@@ -1,10 +1,11 @@
 /*
  * The guest scheduler's run queues (see sched.h). Per pool CPU: a list of
- * the vCPUs homed there under a lock, a round-robin cursor, the vCPU whose
- * FPU state and TLB entries the CPU currently holds, and the time spent
- * running vCPUs. Whether a vCPU can run, and when its timer fires, its
- * domain's kind says (domain_ops.ready, next_timer). The pool CPU's loop
- * that uses these is common/sched_loop.c.
+ * the vCPUs homed there under a lock, a round-robin cursor for ties, the
+ * floor of the vCPUs' virtual times, the vCPU whose FPU state and TLB
+ * entries the CPU currently holds, and the time spent running vCPUs.
+ * Whether a vCPU can run, and when its timer fires, its domain's kind
+ * says (domain_ops.ready, next_timer); the scheduler adds the domain's cap.
+ * The pool CPU's loop that uses these is common/sched_loop.c.
  */
 #include <keel/sched.h>
 #include <keel/domain.h>
@@ -21,6 +22,7 @@ struct sched_cpu {
 	struct vcpu *v[SCHED_MAX_VCPUS_PER_CPU];
 	uint32_t n;
 	uint32_t rr;
+	uint64_t vfloor;   /* virtual time of the vCPUs picked here (sched_pick_fair) */
 	struct vcpu *last; /* whose FPU state, DR0-3 and TLB entries this CPU holds */
 	uint32_t last_domid; /* the domain of the last vCPU run, KEEL_CPU_DOMID_NONE before */
 	uint64_t busy_tsc; /* TSC ticks spent running vCPUs */
@@ -28,13 +30,21 @@ struct sched_cpu {
 
 static struct sched_cpu sched[MAX_CPUS];
 
-/* Home v on the least loaded pool CPU. 0, or -ENOSPC if all are full. */
+/* The pool CPUs d's vCPUs may be homed on. */
+static uint64_t sched_allowed(const struct domain *d)
+{
+	return d->sched_affinity ? d->sched_affinity & hv.cpu_mask_pool : hv.cpu_mask_pool;
+}
+
+/* Home v on the least loaded pool CPU its domain's affinity allows. 0, or
+ * -ENOSPC if all are full. */
 int sched_attach(struct vcpu *v)
 {
+	uint64_t allowed = sched_allowed(v->dom);
 	uint32_t i, best = MAX_CPUS;
 
 	for (i = 0; i < nr_cpus; i++) {
-		if (!(hv.cpu_mask_pool & (1ull << i)) || !cpus[i].online)
+		if (!(allowed & (1ull << i)) || !cpus[i].online)
 			continue;
 		if (best == MAX_CPUS || sched[i].n < sched[best].n)
 			best = i;
@@ -83,13 +93,41 @@ struct pick_ctx {
 	uint64_t now;
 };
 
+static uint64_t cap_period_tsc(void)
+{
+	return SCHED_CAP_PERIOD_NS * time_tsc_khz() / 1000000ull;
+}
+
+/* Ticks d may still run in this cap period (UINT64_MAX without a cap). */
+static uint64_t sched_cap_ticks(struct domain *d, uint64_t now)
+{
+	uint32_t pct = __atomic_load_n(&d->sched_cap_pct, __ATOMIC_RELAXED);
+	uint64_t left;
+
+	if (!pct)
+		return UINT64_MAX;
+	spin_lock(&d->cap_lock);
+	left = sched_cap_left(&d->cap, pct, now, cap_period_tsc());
+	spin_unlock(&d->cap_lock);
+	return left;
+}
+
 static bool slot_ready(uint32_t slot, void *ctx)
 {
 	struct pick_ctx *p = ctx;
 	struct vcpu *v = p->s->v[slot];
 
-	return v->dom->ops->ready(v, p->now);
+	return v->dom->ops->ready(v, p->now) && sched_cap_ticks(v->dom, p->now) != 0;
 }
+
+static uint64_t *slot_vtime(uint32_t slot, void *ctx)
+{
+	struct pick_ctx *p = ctx;
+
+	return &p->s->v[slot]->vtime;
+}
+
+static const struct sched_pick_ops pick_ops = { slot_ready, slot_vtime };
 
 /* Make the CPU hold v's lazily switched state instead of the last vCPU's
  * (whose state is saved, unless it was destroyed): FPU/SSE/AVX, DR0-DR3,
@@ -118,7 +156,8 @@ static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
 	int slot;
 
 	spin_lock(&s->lock);
-	slot = sched_pick_rr(s->n, &s->rr, slot_ready, &p);
+	slot = sched_pick_fair(s->n, &s->rr, &pick_ops, &p, &s->vfloor,
+			       SCHED_SLICE_NS * time_tsc_khz() / 1000000ull);
 	if (slot >= 0) {
 		v = s->v[slot];
 		__atomic_store_n(&v->running, true, __ATOMIC_RELEASE);
@@ -137,8 +176,12 @@ static uint64_t sched_next_event(struct sched_cpu *s, uint64_t now)
 
 	spin_lock(&s->lock);
 	for (i = 0; i < s->n; i++) {
-		uint64_t t = s->v[i]->dom->ops->next_timer(s->v[i]);
+		struct vcpu *v = s->v[i];
+		uint64_t t = v->dom->ops->next_timer(v);
 
+		/* ready but out of its cap: when the next period begins */
+		if (sched_cap_ticks(v->dom, now) == 0 && v->dom->ops->ready(v, now))
+			t = (now / cap_period_tsc() + 1) * cap_period_tsc();
 		if (t && t < next)
 			next = t;
 	}
@@ -192,8 +235,48 @@ uint64_t sched_idle_until(uint32_t cpu, uint64_t now_tsc)
 }
 
 /* Account a slice of v on pool CPU cpu; see sched.h. */
-void sched_slice_done(uint32_t cpu, struct vcpu *v, uint64_t busy_tsc)
+void sched_slice_done(uint32_t cpu, struct vcpu *v, uint64_t start_tsc, uint64_t end_tsc)
 {
+	uint64_t busy_tsc = end_tsc - start_tsc;
+	struct domain *d = v->dom;
+	uint32_t pct = __atomic_load_n(&d->sched_cap_pct, __ATOMIC_RELAXED);
+
 	__atomic_fetch_add(&sched[cpu].busy_tsc, busy_tsc, __ATOMIC_RELAXED);
+	v->vtime += sched_vtime_charge(busy_tsc, __atomic_load_n(&d->sched_weight,
+								 __ATOMIC_RELAXED));
+	if (pct) {
+		spin_lock(&d->cap_lock);
+		sched_cap_charge(&d->cap, pct, end_tsc, cap_period_tsc(), busy_tsc);
+		spin_unlock(&d->cap_lock);
+	}
 	__atomic_store_n(&v->running, false, __ATOMIC_RELEASE);
+}
+
+/* When v's slice from now ends; see sched.h. */
+uint64_t sched_slice_end(struct vcpu *v, uint64_t now_tsc, uint64_t slice_tsc)
+{
+	uint64_t left = sched_cap_ticks(v->dom, now_tsc);
+	uint64_t min = SCHED_SLICE_MIN_NS * time_tsc_khz() / 1000000ull;
+
+	if (left < min)
+		left = min;
+	return now_tsc + (left < slice_tsc ? left : slice_tsc);
+}
+
+/* Set a domain's weight, cap and affinity; see sched.h. */
+int sched_domain_set(struct domain *d, uint32_t weight, uint32_t cap_pct,
+		     uint64_t affinity)
+{
+	if (weight < 1 || weight > SCHED_WEIGHT_MAX || cap_pct > SCHED_CAP_MAX_PCT)
+		return -EINVAL;
+	if (affinity && !(affinity & hv.cpu_mask_pool))
+		return -EINVAL;
+	if (affinity != d->sched_affinity) {
+		if (d->state != DOM_BUILDING)
+			return -EBUSY;
+		d->sched_affinity = affinity;
+	}
+	__atomic_store_n(&d->sched_weight, weight, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->sched_cap_pct, cap_pct, __ATOMIC_RELAXED);
+	return 0;
 }

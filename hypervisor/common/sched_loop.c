@@ -37,8 +37,8 @@ void sched_run_cpu(void)
 		}
 		/* current: what the monitor and the watchdog see running */
 		__atomic_store_n(&this_cpu()->current, v, __ATOMIC_RELEASE);
-		vcpu_loop_run(v, now + slice_tsc);
+		vcpu_loop_run(v, sched_slice_end(v, now, slice_tsc));
 		__atomic_store_n(&this_cpu()->current, (struct vcpu *)0, __ATOMIC_RELEASE);
-		sched_slice_done(cpu, v, rdtsc() - now);
+		sched_slice_done(cpu, v, now, rdtsc());
 	}
 }

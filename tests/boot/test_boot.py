@@ -1110,6 +1110,73 @@ def t_xl_list_uptime_rename(m):
     m.run("keel destroy ren2", timeout=60)
 
 
+def cpu_snapshot(m):
+    """Each domain's CPU time from keel list -l, and the hypervisor's clock
+    (Domain-0's uptime), in seconds, taken together."""
+    import json
+    out, rc = m.run("keel list -l", timeout=60)
+    doms = json.loads(out[out.index("["):])
+    now = [d["uptime_ns"] for d in doms if d["domid"] == 0][0] / 1e9
+    return now, {d["name"]: d["cpu_time_ns"] / 1e9 for d in doms}
+
+
+def cpu_shares(m, names, seconds):
+    """The share of one CPU each of names used over the next seconds."""
+    t0, a = cpu_snapshot(m)
+    time.sleep(seconds)
+    t1, b = cpu_snapshot(m)
+    return {n: (b[n] - a[n]) / (t1 - t0) for n in names}
+
+
+@test("sched_credit_weights_share_a_cpu_and_a_cap_holds", "keel-guests")
+def t_sched_credit(m):
+    # Two busy guests on one pool CPU with weights 512 and 256 share it
+    # about 2:1; a cap of 50 holds a busy guest at or under about 55 % of
+    # a CPU, and lifting it gives the CPU back (xl's credit scheduler).
+    info, _ = keel_info(m)
+    cpu = re.search(r"\((\d+)", info["pool_cpus"]).group(1)
+    for name, weight in (("heavy", 512), ("light", 256)):
+        out, rc = m.run("keel create tiny name=%s cpus=%s cpu_weight=%d" % (name, cpu, weight),
+                        timeout=120)
+        check(rc == 0, "keel create %s failed: %r" % (name, out))
+    out, rc = m.run("keel create tiny name=nocpu cpus=0")
+    check(rc != 0 and "none of these CPUs runs guests" in out,
+          "cpus=0 (not a pool CPU) was not refused clearly: %r" % out)
+    for name in ("heavy", "light"):
+        wait_guest_ready(m, name)
+        guest_run(m, name, "(while :; do :; done) >/dev/null 2>&1 & true")
+    out, rc = m.run("keel sched-credit")
+    check(rc == 0 and re.search(r"^heavy\s+\d+\s+512\s+0 %s$" % cpu, out, re.M)
+          and re.search(r"^light\s+\d+\s+256\s+0 %s$" % cpu, out, re.M),
+          "keel sched-credit does not show the weights and the CPU: %r" % out)
+    sh = cpu_shares(m, ("heavy", "light"), 20)
+    ratio = sh["heavy"] / max(sh["light"], 1e-6)
+    print("    weights 512:256 on CPU %s: %.3f and %.3f of a CPU, ratio %.2f"
+          % (cpu, sh["heavy"], sh["light"], ratio))
+    check(1.8 <= ratio <= 2.2, "weights 512:256 on one CPU gave %.2f:%.2f of a CPU, "
+          "ratio %.2f (want 2 within 10 %%)" % (sh["heavy"], sh["light"], ratio))
+    m.run("keel destroy light", timeout=60)
+    out, rc = m.run("keel sched-credit -d heavy -w 256 -c 50")
+    check(rc == 0 and re.search(r"^heavy\s+\d+\s+256\s+50 ", out, re.M),
+          "keel sched-credit -d heavy -c 50 failed: %r" % out)
+    capped = cpu_shares(m, ("heavy",), 15)["heavy"]
+    print("    cap 50: %.3f of a CPU" % capped)
+    check(0.3 <= capped <= 0.55, "a busy guest capped at 50 used %.2f of a CPU" % capped)
+    m.run("keel sched-credit -d heavy -c 0")
+    free = cpu_shares(m, ("heavy",), 10)["heavy"]
+    print("    cap lifted: %.3f of a CPU" % free)
+    check(free >= 0.75, "the busy guest used only %.2f of a CPU after its cap was "
+          "lifted (capped: %.2f)" % (free, capped))
+    for bad, want in (("-d heavy -w 0", "want a number from 1 to 65535"),
+                      ("-d heavy -c 6401", "want a number from 0 to 6400"),
+                      ("-d Domain-0 -w 512", "Domain-0 runs on CPUs of its own"),
+                      ("-w 512", "-w and -c need -d"),
+                      ("-d nosuch -w 5", "nosuch")):
+        out, rc = m.run("keel sched-credit %s" % bad)
+        check(rc != 0 and want in out, "keel sched-credit %s: rc=%d %r" % (bad, rc, out))
+    m.run("keel destroy heavy", timeout=60)
+
+
 @test("guests_keep_the_tsc_clock_when_booted_on_a_busy_host", "keel-guests")
 def t_guests_tsc_under_load(m):
     # Guests created while the host is busy must keep the TSC as their

@@ -126,6 +126,17 @@ int domain_destroy(uint32_t domid)
 	return fake_rc;
 }
 
+/* Checks its arguments as sched.c does, and keeps them. */
+int sched_domain_set(struct domain *d, uint32_t weight, uint32_t cap_pct, uint64_t affinity)
+{
+	if (weight < 1 || weight > SCHED_WEIGHT_MAX || cap_pct > SCHED_CAP_MAX_PCT)
+		return -EINVAL;
+	d->sched_weight = weight;
+	d->sched_cap_pct = cap_pct;
+	d->sched_affinity = affinity;
+	return fake_rc;
+}
+
 /* Reads the name as domain.c does: at most KEEL_DOMAIN_NAME_BYTES. */
 int domain_rename(uint32_t domid, const char *name)
 {

@@ -380,9 +380,27 @@ static void test_json_duration(void)
 	CHECK((fmt_duration(86405ull * 1000000000ull, buf, 8)) == -ENOSPC);
 }
 
+/* CPU lists in configs (cpus = '2-3'): the inverse of fmt_cpu_list. */
+static void test_parse_cpu_list(void)
+{
+	static const char *const bad[] = { "", "a", "1-", "-1", "3-2", "64", "1,,2",
+					   "1;2", "1 ", "0x1", "1000", "2,", " 1" };
+	uint64_t mask;
+	size_t i;
+
+	CHECK(fmt_parse_cpu_list("2", &mask) == 0 && mask == 4);
+	CHECK(fmt_parse_cpu_list("0,2-5", &mask) == 0 && mask == 0x3d);
+	CHECK(fmt_parse_cpu_list("2-3, 5", &mask) == 0 && mask == 0x2c);
+	CHECK(fmt_parse_cpu_list("63", &mask) == 0 && mask == 1ull << 63);
+	CHECK(fmt_parse_cpu_list("0-63", &mask) == 0 && mask == UINT64_MAX);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(fmt_parse_cpu_list(bad[i], &mask) == -EINVAL);
+}
+
 int main(void)
 {
 	test_json_duration();
+	test_parse_cpu_list();
 	test_cpu_list();
 	test_features();
 	test_numbers();

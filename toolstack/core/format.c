@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -157,6 +158,47 @@ int fmt_field_str(const char *field, size_t field_len, char *buf, size_t len)
 	if (i == 0)
 		fmt_buf_add(&b, "unknown");
 	return b.err;
+}
+
+/* Read a CPU number (0-63) at *@p; false if there is none. */
+static bool fmt_cpu_number(const char **p, uint32_t *cpu)
+{
+	uint32_t n = 0, digits = 0;
+
+	while (**p >= '0' && **p <= '9' && digits < 3) {
+		n = n * 10 + (uint32_t)(**p - '0');
+		(*p)++;
+		digits++;
+	}
+	*cpu = n;
+	return digits > 0 && n < 64;
+}
+
+/* Parse a CPU list; see format.h. */
+int fmt_parse_cpu_list(const char *text, uint64_t *mask)
+{
+	const char *p = text;
+	uint32_t lo, hi, c;
+
+	*mask = 0;
+	for (;;) {
+		if (!fmt_cpu_number(&p, &lo))
+			return -EINVAL;
+		hi = lo;
+		if (*p == '-') {
+			p++;
+			if (!fmt_cpu_number(&p, &hi) || hi < lo)
+				return -EINVAL;
+		}
+		for (c = lo; c <= hi; c++)
+			*mask |= 1ull << c;
+		if (*p == '\0')
+			return 0;
+		if (*p++ != ',')
+			return -EINVAL;
+		while (*p == ' ')
+			p++;
+	}
 }
 
 /* Append @s as a JSON string; see format.h. */

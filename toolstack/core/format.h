@@ -63,6 +63,13 @@ __attribute__((format(printf, 2, 3)))
 void fmt_buf_add(struct fmt_buf *b, const char *fmt, ...);
 
 /*
+ * Parse a CPU list as fmt_cpu_list writes it ("0,2-5"; spaces allowed
+ * after commas) into *@mask. Returns 0, or -EINVAL for anything else: an
+ * empty list, a number above 63, a range that runs backwards.
+ */
+int fmt_parse_cpu_list(const char *text, uint64_t *mask);
+
+/*
  * Append @s to @b as a JSON string (RFC 8259 section 7): in double quotes,
  * with '"', '\\' and control characters escaped. Bytes of 0x80 and above
  * pass through unchanged (the toolstack's strings are ASCII or UTF-8).

@@ -23,6 +23,7 @@
 
 
 #include "build.h"
+#include "format.h"
 #include "domain.h"
 #include "hcall.h"
 
@@ -746,6 +747,39 @@ static int build_nics_add(uint32_t domid, const struct config *cfg,
 	return 0;
 }
 
+/* Set @domid's weight, cap and pool CPUs (cpu_weight, cap, cpus; see
+ * docs/config.md) when the config gives any, before it starts. */
+static int build_sched(uint32_t domid, const struct config *cfg,
+		       const struct keel_info *info, char *err, size_t err_len)
+{
+	struct keel_domain_sched sc;
+	char pool[128];
+	uint64_t mask = 0;
+	int ret;
+
+	if (cfg->cpu_weight == CONFIG_DEFAULT_WEIGHT && !cfg->cap && !cfg->cpus[0])
+		return 0;
+	if (cfg->cpus[0] && (fmt_parse_cpu_list(cfg->cpus, &mask) ||
+			     !(mask & info->cpu_mask_pool))) {
+		fmt_cpu_list(info->cpu_mask_pool, pool, sizeof(pool));
+		return build_err(-EINVAL, err, err_len, "cpus = '%s': none of "
+				 "these CPUs runs guests; the guests' pool is "
+				 "CPUs %s here (see 'keel info')", cfg->cpus,
+				 pool[0] ? pool : "(none)");
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.domid = domid;
+	sc.op = KEEL_SCHED_SET;
+	sc.weight = cfg->cpu_weight;
+	sc.cap = cfg->cap;
+	sc.cpumask = mask & info->cpu_mask_pool;
+	ret = keel_hypercall(KEEL_HC_DOMAIN_SCHED, &sc, sizeof(sc));
+	if (ret < 0)
+		return build_err(ret, err, err_len, "KEEL_HC_DOMAIN_SCHED failed: %s",
+				 strerror(-ret));
+	return 0;
+}
+
 /* Ask the hypervisor whether the domain can exist (KEEL_HC_INFO, LIST). */
 static int build_ask(const struct config *cfg,
 		     const struct build_mem_need *need, struct keel_info *info,
@@ -882,6 +916,8 @@ int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 				      err, err_len);
 		if (!ret)
 			ret = build_nics_add(id, cfg, err, err_len);
+		if (!ret)
+			ret = build_sched(id, cfg, &info, err, err_len);
 		if (!ret)
 			ret = build_load_start(id, job, err, err_len);
 		if (ret)

@@ -28,6 +28,9 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_KEY("description", CFG_T_STR, description),
 	CFG_KEY("memory", CFG_T_MEMORY, memory_mib),
 	CFG_KEY("vcpus", CFG_T_VCPUS, vcpus),
+	CFG_KEY("cpus", CFG_T_CPUS, cpus),
+	CFG_KEY("cpu_weight", CFG_T_WEIGHT, cpu_weight),
+	CFG_KEY("cap", CFG_T_CAP, cap),
 	CFG_KEY("kernel", CFG_T_PATH, kernel),
 	CFG_KEY("ramdisk", CFG_T_PATH, ramdisk),
 	CFG_KEY("root", CFG_T_STR, root),
@@ -87,6 +90,7 @@ void config_init(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->memory_mib = CONFIG_DEFAULT_MEMORY_MIB;
 	cfg->vcpus = CONFIG_DEFAULT_VCPUS;
+	cfg->cpu_weight = CONFIG_DEFAULT_WEIGHT;
 	cfg->on_poweroff = CONFIG_ACTION_DESTROY;
 	cfg->on_reboot = CONFIG_ACTION_RESTART;
 	cfg->on_crash = CONFIG_ACTION_DESTROY;
@@ -160,7 +164,11 @@ const char *cfg_type_want(enum cfg_type type)
 	case CFG_T_MEMORY:
 		return "an integer (MiB)";
 	case CFG_T_VCPUS:
+	case CFG_T_WEIGHT:
+	case CFG_T_CAP:
 		return "an integer";
+	case CFG_T_CPUS:
+		return "a CPU list in quotes, such as '2' or '2-3'";
 	case CFG_T_ACTION:
 		return "'destroy', 'restart' or 'preserve'";
 	case CFG_T_LIST:
@@ -245,6 +253,28 @@ static bool cfg_bare_int(const char *s, size_t len, uint64_t *out)
 	return true;
 }
 
+/* The range of an integer key of @type. */
+static void cfg_int_range(enum cfg_type type, uint64_t *lo, uint64_t *hi)
+{
+	switch (type) {
+	case CFG_T_MEMORY:
+		*lo = KEEL_DOMAIN_MIN_MEM_BYTES >> 20;
+		*hi = KEEL_DOMAIN_MAX_MEM_BYTES >> 20;
+		return;
+	case CFG_T_WEIGHT:
+		*lo = 1;
+		*hi = CONFIG_MAX_WEIGHT;
+		return;
+	case CFG_T_CAP:
+		*lo = 0;
+		*hi = CONFIG_MAX_CAP;
+		return;
+	default:
+		*lo = 1;
+		*hi = KEEL_DOMAIN_MAX_VCPUS;
+	}
+}
+
 /* Store an integer value @v into key @k with its range check. */
 static int cfg_set_int(struct config *cfg, const struct cfg_key *k,
 		       const struct cfg_value *v, const struct cfg_where *w)
@@ -257,13 +287,7 @@ static int cfg_set_int(struct config *cfg, const struct cfg_key *k,
 	if (v->kind != CFG_V_INT && v->kind != CFG_V_BARE)
 		return CFG_ERR(w, "bad value for '%s': expected %s", k->name,
 			       cfg_type_want(k->type));
-	if (k->type == CFG_T_MEMORY) {
-		lo = KEEL_DOMAIN_MIN_MEM_BYTES >> 20;
-		hi = KEEL_DOMAIN_MAX_MEM_BYTES >> 20;
-	} else {
-		lo = 1;
-		hi = KEEL_DOMAIN_MAX_VCPUS;
-	}
+	cfg_int_range(k->type, &lo, &hi);
 	if (v->too_big)
 		return CFG_ERR(w, "bad value for '%s': number too large",
 			       k->name);
@@ -271,11 +295,29 @@ static int cfg_set_int(struct config *cfg, const struct cfg_key *k,
 		return CFG_ERR(w, "bad value for '%s': %llu is outside "
 			       "%llu..%llu%s", k->name, (unsigned long long)n,
 			       (unsigned long long)lo, (unsigned long long)hi,
-			       k->type == CFG_T_MEMORY ? " (MiB)" : "");
-	if (k->type == CFG_T_MEMORY)
-		cfg->memory_mib = (uint32_t)n;
-	else
-		cfg->vcpus = (uint32_t)n;
+			       k->type == CFG_T_MEMORY ? " (MiB)" :
+			       k->type == CFG_T_CAP ? " (percent of one CPU; 0: no cap)" : "");
+	*(uint32_t *)(void *)((char *)cfg + k->off) = (uint32_t)n;
+	return 0;
+}
+
+/* Store a CPU list (cpus = '2-3'), checked by fmt_parse_cpu_list. */
+static int cfg_set_cpus(struct config *cfg, const struct cfg_key *k,
+			const struct cfg_value *v, const struct cfg_where *w)
+{
+	char text[CONFIG_ITEM_BYTES];
+	uint64_t mask;
+
+	if ((v->kind != CFG_V_STR && v->kind != CFG_V_BARE) || v->slen >= sizeof(text))
+		return CFG_ERR(w, "bad value for '%s': expected %s", k->name,
+			       cfg_type_want(k->type));
+	memcpy(text, v->s, v->slen);
+	text[v->slen] = '\0';
+	if (fmt_parse_cpu_list(text, &mask) || !mask)
+		return CFG_ERR(w, "bad value for '%s': '%s' is not a CPU list "
+			       "(CPU numbers 0-63 as 'keel info' shows them, "
+			       "ranges like '2-3', commas between)", k->name, text);
+	memcpy(cfg->cpus, text, v->slen + 1);
 	return 0;
 }
 
@@ -346,7 +388,11 @@ static int cfg_apply(struct config *cfg, const struct cfg_key *k,
 	switch (k->type) {
 	case CFG_T_MEMORY:
 	case CFG_T_VCPUS:
+	case CFG_T_WEIGHT:
+	case CFG_T_CAP:
 		return cfg_set_int(cfg, k, v, w);
+	case CFG_T_CPUS:
+		return cfg_set_cpus(cfg, k, v, w);
 	case CFG_T_ACTION:
 		return cfg_set_action(cfg, k, v, w);
 	case CFG_T_LIST:
@@ -579,8 +625,9 @@ static int cfg_put_value(const struct config *cfg, const struct cfg_key *k,
 	switch (k->type) {
 	case CFG_T_MEMORY:
 	case CFG_T_VCPUS:
-		snprintf(num, sizeof(num), "%u",
-			 k->type == CFG_T_MEMORY ? cfg->memory_mib : cfg->vcpus);
+	case CFG_T_WEIGHT:
+	case CFG_T_CAP:
+		snprintf(num, sizeof(num), "%u", *(const uint32_t *)(const void *)field);
 		return cfg_put(buf, len, pos, num);
 	case CFG_T_ACTION:
 		return cfg_put_quoted(buf, len, pos, config_action_name(
@@ -618,6 +665,10 @@ static bool cfg_is_set(const struct config *cfg, const struct cfg_key *k)
 	case CFG_T_VCPUS:
 	case CFG_T_ACTION:
 		return true;
+	case CFG_T_WEIGHT:
+		return cfg->cpu_weight != CONFIG_DEFAULT_WEIGHT;
+	case CFG_T_CAP:
+		return cfg->cap != 0;
 	case CFG_T_LIST:
 	case CFG_T_DISKS:
 		return ((const struct config_list *)(const void *)field)->n > 0;
@@ -658,10 +709,10 @@ static void cfg_json_value(const struct config *cfg, const struct cfg_key *k,
 
 	switch (k->type) {
 	case CFG_T_MEMORY:
-		fmt_buf_add(b, "%u", cfg->memory_mib);
-		return;
 	case CFG_T_VCPUS:
-		fmt_buf_add(b, "%u", cfg->vcpus);
+	case CFG_T_WEIGHT:
+	case CFG_T_CAP:
+		fmt_buf_add(b, "%u", *(const uint32_t *)(const void *)field);
 		return;
 	case CFG_T_ACTION:
 		fmt_json_str(b, config_action_name(

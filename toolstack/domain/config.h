@@ -26,6 +26,9 @@
 #define CONFIG_ERR_BYTES 512u    /* room for one error message */
 #define CONFIG_DEFAULT_MEMORY_MIB 128u
 #define CONFIG_DEFAULT_VCPUS 1u
+#define CONFIG_DEFAULT_WEIGHT 256u /* KEEL_SCHED_WEIGHT_DEFAULT */
+#define CONFIG_MAX_WEIGHT 65535u
+#define CONFIG_MAX_CAP 6400u
 
 /* on_poweroff / on_reboot / on_crash values. */
 enum config_action {
@@ -70,6 +73,9 @@ struct config {
 	char root[CONFIG_STR_BYTES];
 	uint32_t memory_mib;
 	uint32_t vcpus;
+	uint32_t cpu_weight;     /* the credit scheduler's weight, 256 unless set */
+	uint32_t cap;            /* percent of one CPU, 0 = none */
+	char cpus[CONFIG_ITEM_BYTES]; /* pool CPUs allowed, a CPU list; "" = any */
 	enum config_action on_poweroff;
 	enum config_action on_reboot;
 	enum config_action on_crash;
@@ -77,7 +83,7 @@ struct config {
 	struct config_list vif;
 	uint32_t nr_disks;       /* decoded `disk`, in slot order (xvda first) */
 	struct config_disk disks[KEEL_DOMAIN_MAX_DISKS];
-	uint32_t set_line[16]; /* per key (config.c's table): line set, 0 = not */
+	uint32_t set_line[24]; /* per key (config.c's table): line set, 0 = not */
 };
 
 /* Fill @cfg with the defaults (memory 128, vcpus 1, destroy/restart/destroy). */

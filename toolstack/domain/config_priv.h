@@ -24,6 +24,9 @@ enum cfg_type {
 	CFG_T_PATH,   /* file path, made absolute against the config's dir */
 	CFG_T_MEMORY, /* integer, MiB */
 	CFG_T_VCPUS,  /* integer */
+	CFG_T_WEIGHT, /* integer 1..65535, the credit scheduler's weight */
+	CFG_T_CAP,    /* integer 0..6400, percent of one CPU */
+	CFG_T_CPUS,   /* a CPU list, "2" or "2-3,5" */
 	CFG_T_ACTION, /* destroy | restart | preserve */
 	CFG_T_LIST,   /* list of strings */
 	CFG_T_DISKS,  /* list of disk specs, decoded into cfg->disks */

@@ -17,6 +17,7 @@
 #include <keel/decode.h>
 #include <keel/spinlock.h>
 #include <keel/exit_profile.h>
+#include <keel/sched.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
@@ -64,6 +65,14 @@ struct domain {
 	 * (keel_domstats.hv_bytes), and the switch queues' part of it. */
 	uint64_t hv_bytes, hv_net_bytes;
 	uint64_t start_ns;             /* time_now_ns() at its start, 0 before */
+	/* Scheduling (common/sched.c): xl credit weight and cap, the pool
+	 * CPUs its vCPUs may be homed on (0 = any), and the cap's account
+	 * under its own leaf lock (a domain's vCPUs run on several CPUs). */
+	uint32_t sched_weight;
+	uint32_t sched_cap_pct;
+	uint64_t sched_affinity;
+	struct spinlock cap_lock;
+	struct sched_cap cap;
 };
 
 /* Fetch up to DECODE_MAX_INSN_LEN bytes of the instruction at v's RIP

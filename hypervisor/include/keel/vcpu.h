@@ -99,6 +99,7 @@ struct vcpu {
 	uint8_t sipi_vector;
 	bool init_pending, sipi_pending;
 	uint64_t time_ns;       /* guest-mode time, for accounting */
+	uint64_t vtime;         /* the scheduler's virtual time (sched_pick_fair) */
 	uint64_t tsc_aux, spec_ctrl;
 	/* Switched lazily, by the scheduler, when its CPU changes vCPU: */
 	struct vcpu_fpu fpu;

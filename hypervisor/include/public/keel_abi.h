@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 9
+#define KEEL_ABI_MINOR 10
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -78,6 +78,7 @@ typedef int64_t keel_s64;
 #define KEEL_HC_NET_NOTIFY 20u    /* privileged; struct keel_net_notify (ABI 1.7) */
 #define KEEL_HC_LOG_READ 21u      /* privileged; struct keel_log_read + text (ABI 1.8) */
 #define KEEL_HC_DOMAIN_RENAME 22u /* privileged; struct keel_domain_rename (ABI 1.9) */
+#define KEEL_HC_DOMAIN_SCHED 23u  /* privileged; struct keel_domain_sched (ABI 1.10) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -494,6 +495,29 @@ struct keel_domain_rename {
 	keel_u32 domid;
 	keel_u32 reserved;
 	char name[KEEL_DOMAIN_NAME_BYTES];
+};
+
+/*
+ * KEEL_HC_DOMAIN_SCHED (ABI 1.10): read or set a guest's scheduling, with
+ * the meanings of xl's credit scheduler. Its vCPUs share a pool CPU in
+ * proportion to their domains' weights; a cap limits the domain to that
+ * percentage of one CPU (summed over its vCPUs; 0 = no cap), measured over
+ * periods of 30 ms. cpumask (hypervisor CPU numbers, bit n = CPU n) are
+ * the pool CPUs its vCPUs may be homed on, 0 = any; it can be set only
+ * before KEEL_HC_DOMAIN_START (-KEEL_EBUSY). SET writes weight, cap and
+ * cpumask (-KEEL_EINVAL: weight outside 1-65535, cap above 6400, or a
+ * mask with no pool CPU); both ops return the values in force.
+ * -KEEL_ENOENT for no such guest (dom0 has its own CPUs).
+ */
+#define KEEL_SCHED_GET 0u
+#define KEEL_SCHED_SET 1u
+#define KEEL_SCHED_WEIGHT_DEFAULT 256u
+struct keel_domain_sched {
+	keel_u32 domid;
+	keel_u32 op;      /* KEEL_SCHED_GET or KEEL_SCHED_SET */
+	keel_u32 weight;  /* 1-65535, default 256 */
+	keel_u32 cap;     /* percent of one CPU, 0 = none */
+	keel_u64 cpumask; /* pool CPUs allowed, 0 = any */
 };
 
 /* KEEL_HC_LOG_READ: read the hypervisor's log, the "(keel) " lines it has

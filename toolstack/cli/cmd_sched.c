@@ -1,0 +1,187 @@
+/*
+ * `keel sched-credit [-d <domain> [-w WEIGHT] [-c CAP]]`, as xl's: show
+ * or set the guests' scheduling (KEEL_HC_DOMAIN_SCHED, ABI 1.10). Guest
+ * vCPUs that share a pool CPU get CPU time in proportion to their
+ * domains' weights (1-65535, default 256); a cap holds a domain to that
+ * percentage of one CPU (0: none). The pool CPUs a guest may use are fixed
+ * when it starts, by its config's cpus = (docs/config.md). Domain-0 runs
+ * on CPUs of its own and is not scheduled by the pool.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi.h"
+#include "args.h"
+#include "domain.h"
+#include "format.h"
+#include "hcall.h"
+#include "keel.h"
+
+#define SCHED_NO_VALUE UINT32_MAX
+
+/* KEEL_HC_DOMAIN_SCHED @op on @domid; 0 or -KEEL_E*. */
+static int sched_call(uint32_t domid, uint32_t op, struct keel_domain_sched *sc)
+{
+	int ret;
+
+	sc->domid = domid;
+	sc->op = op;
+	ret = keel_hypercall(KEEL_HC_DOMAIN_SCHED, sc, sizeof(*sc));
+	return ret < 0 ? ret : 0;
+}
+
+/* Print one row: name, id, weight, cap and the CPUs it may use. */
+static void sched_row(const struct keel_dominfo *d, const struct keel_domain_sched *sc)
+{
+	char name[KEEL_DOMAIN_NAME_BYTES + 1], cpus[128] = "any";
+
+	domain_name(d, name, sizeof(name));
+	if (!sc) {
+		printf("%-32s %5u %6s %4s %s\n", name, d->domid, "-", "-",
+		       "(its own CPUs)");
+		return;
+	}
+	if (sc->cpumask)
+		fmt_cpu_list(sc->cpumask, cpus, sizeof(cpus));
+	printf("%-32s %5u %6u %4u %s\n", name, d->domid, sc->weight, sc->cap, cpus);
+}
+
+/* Show every domain, or just @d. */
+static int sched_show(const struct keel_dominfo *only)
+{
+	struct keel_domain_sched sc;
+	struct keel_dominfo *doms;
+	uint32_t n, i;
+	int ret;
+
+	ret = domain_list_get(&doms, &n);
+	if (ret) {
+		hcall_report("KEEL_HC_DOMAIN_LIST", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	printf("%-32s %5s %6s %4s %s\n", "Name", "ID", "Weight", "Cap", "CPUs");
+	for (i = 0; i < n; i++) {
+		if (only && doms[i].domid != only->domid)
+			continue;
+		memset(&sc, 0, sizeof(sc));
+		if (doms[i].domid == 0 || sched_call(doms[i].domid, KEEL_SCHED_GET, &sc))
+			sched_row(&doms[i], NULL);
+		else
+			sched_row(&doms[i], &sc);
+	}
+	free(doms);
+	return fflush(stdout) ? KEEL_EXIT_FAIL : KEEL_EXIT_OK;
+}
+
+/* Parse the number after option @opt into *@out (@lo..@hi). */
+static int sched_number(const char *opt, const char *text, uint32_t lo, uint32_t hi,
+			uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	v = strtoul(text, &end, 10);
+	if (!text[0] || *end || text[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, "keel: sched-credit: %s '%s': want a number from %u "
+			"to %u%s\n", opt, text, lo, hi,
+			strcmp(opt, "-c") == 0 ? " (percent of one CPU; 0: no cap)" : "");
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Set @d's weight and/or cap (SCHED_NO_VALUE: keep). */
+static int sched_set(const struct keel_dominfo *d, uint32_t weight, uint32_t cap)
+{
+	struct keel_domain_sched sc;
+	int ret;
+
+	memset(&sc, 0, sizeof(sc));
+	ret = sched_call(d->domid, KEEL_SCHED_GET, &sc);
+	if (!ret) {
+		if (weight != SCHED_NO_VALUE)
+			sc.weight = weight;
+		if (cap != SCHED_NO_VALUE)
+			sc.cap = cap;
+		ret = sched_call(d->domid, KEEL_SCHED_SET, &sc);
+	}
+	if (ret) {
+		hcall_report("KEEL_HC_DOMAIN_SCHED", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	return sched_show(d);
+}
+
+/* Entry point of `keel sched-credit`. */
+static int cmd_sched_run(int argc, char **argv)
+{
+	uint32_t weight = SCHED_NO_VALUE, cap = SCHED_NO_VALUE;
+	const char *dom = NULL;
+	struct keel_dominfo d;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (args_is_help(argv[i])) {
+			keel_print_cmd_help(&cmd_sched_entry);
+			return KEEL_EXIT_OK;
+		}
+	}
+	for (i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+
+		if (strcmp(opt, "-d") && strcmp(opt, "-w") && strcmp(opt, "-c"))
+			return keel_usage_error("sched-credit", opt[0] == '-' ?
+						"unknown option" : "unexpected argument", opt);
+		if (i + 1 >= argc)
+			return keel_usage_error("sched-credit", "missing value after", opt);
+		if (strcmp(opt, "-d") == 0)
+			dom = argv[++i];
+		else if (sched_number(opt, argv[++i], strcmp(opt, "-w") == 0 ? 1 : 0,
+				      strcmp(opt, "-w") == 0 ? 65535 : 6400,
+				      strcmp(opt, "-w") == 0 ? &weight : &cap))
+			return KEEL_EXIT_USAGE;
+	}
+	if (!dom && (weight != SCHED_NO_VALUE || cap != SCHED_NO_VALUE))
+		return keel_usage_error("sched-credit", "-w and -c need -d <domain>", NULL);
+	if (hcall_connect(NULL))
+		return KEEL_EXIT_FAIL;
+	if (!dom)
+		return sched_show(NULL);
+	if (domain_resolve(dom, &d))
+		return KEEL_EXIT_FAIL;
+	if (d.domid == 0 && (weight != SCHED_NO_VALUE || cap != SCHED_NO_VALUE)) {
+		fprintf(stderr, "keel: sched-credit: Domain-0 runs on CPUs of its own; "
+			"only guests have a weight and a cap\n");
+		return KEEL_EXIT_FAIL;
+	}
+	if (weight == SCHED_NO_VALUE && cap == SCHED_NO_VALUE)
+		return sched_show(&d);
+	return sched_set(&d, weight, cap);
+}
+
+/* Command-table entry of `keel sched-credit`. */
+const struct keel_cmd cmd_sched_entry = {
+	.name = "sched-credit",
+	.summary = "Show or set the guests' CPU weights and caps",
+	.usage = "Usage: keel sched-credit [-d <domain> [-w WEIGHT] [-c CAP]]\n"
+		 "\n"
+		 "As 'xl sched-credit'. Without -d, one line per domain:\n"
+		 "  Name ID Weight Cap CPUs\n"
+		 "Guest vCPUs that share a pool CPU get CPU time in proportion\n"
+		 "to their domains' weights; a cap holds a domain to that\n"
+		 "percentage of one CPU, all its vCPUs together. CPUs are the\n"
+		 "pool CPUs its vCPUs may use, set at start by the config's\n"
+		 "cpus = ('any' without).\n"
+		 "\n"
+		 "  -d DOMAIN   show, or with -w/-c change, this domain\n"
+		 "  -w WEIGHT   1-65535 (default 256): twice the weight, twice the\n"
+		 "              share when CPUs are busy\n"
+		 "  -c CAP      percent of one CPU, 0-6400 (0: no cap)\n"
+		 "\n"
+		 "Changes apply at once. Domain-0 runs on CPUs of its own and\n"
+		 "has neither.\n",
+	.run = cmd_sched_run,
+};
