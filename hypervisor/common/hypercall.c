@@ -152,6 +152,28 @@ static int64_t hc_domain_rename(struct vcpu *v, void *arg, uint64_t size, uint64
 	return domain_rename(r->domid, r->name); /* checks the terminator */
 }
 
+/* Each vCPU's home CPU and state, a snapshot taken without locks. */
+static void vcpus_describe(struct domain *d, struct keel_domain_sched *c)
+{
+	uint32_t i;
+
+	c->nr_vcpus = d->nr_vcpus;
+	for (i = 0; i < d->nr_vcpus && i < KEEL_DOMAIN_MAX_VCPUS; i++) {
+		const struct vcpu *v = &d->vcpus[i];
+		struct cpu *home = __atomic_load_n(&v->cpu, __ATOMIC_RELAXED);
+
+		c->vcpu_cpu[i] = home ? home->index : KEEL_VCPU_NO_CPU;
+		if (d->state != DOM_ACTIVE || v->state == VCPU_WAIT_SIPI || v->state == VCPU_OFF)
+			c->vcpu_state[i] = KEEL_VCPU_DOWN;
+		else if (__atomic_load_n(&v->running, __ATOMIC_RELAXED))
+			c->vcpu_state[i] = KEEL_VCPU_RUNNING;
+		else if (v->state == VCPU_HALTED)
+			c->vcpu_state[i] = KEEL_VCPU_BLOCKED;
+		else
+			c->vcpu_state[i] = KEEL_VCPU_RUNNABLE;
+	}
+}
+
 static int64_t hc_domain_sched(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
 	struct keel_domain_sched *c = arg;
@@ -168,6 +190,7 @@ static int64_t hc_domain_sched(struct vcpu *v, void *arg, uint64_t size, uint64_
 	c->weight = d->sched_weight;
 	c->cap = d->sched_cap_pct;
 	c->cpumask = d->sched_affinity;
+	vcpus_describe(d, c);
 	return rc;
 }
 

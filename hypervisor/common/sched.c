@@ -26,6 +26,7 @@ struct sched_cpu {
 	struct vcpu *last; /* whose FPU state, DR0-3 and TLB entries this CPU holds */
 	uint32_t last_domid; /* the domain of the last vCPU run, KEEL_CPU_DOMID_NONE before */
 	uint64_t busy_tsc; /* TSC ticks spent running vCPUs */
+	volatile bool idle; /* found nothing to run last time it looked */
 };
 
 static struct sched_cpu sched[MAX_CPUS];
@@ -58,13 +59,28 @@ int sched_attach(struct vcpu *v)
 	return 0;
 }
 
+/* Lock and return the run queue v is homed on; v may be moved between
+ * CPUs (sched_balance, under both queues' locks), so look again once the
+ * lock is held. */
+static struct sched_cpu *sched_lock_home(struct vcpu *v)
+{
+	struct sched_cpu *s;
+
+	for (;;) {
+		s = &sched[__atomic_load_n(&v->cpu, __ATOMIC_ACQUIRE)->index];
+		spin_lock(&s->lock);
+		if (&sched[v->cpu->index] == s)
+			return s;
+		spin_unlock(&s->lock);
+	}
+}
+
 /* Take v off its CPU and wait until it is not running there. */
 void sched_detach(struct vcpu *v)
 {
-	struct sched_cpu *s = &sched[v->cpu->index];
+	struct sched_cpu *s = sched_lock_home(v);
 	uint32_t i;
 
-	spin_lock(&s->lock);
 	for (i = 0; i < s->n; i++) {
 		if (s->v[i] == v) {
 			s->v[i] = s->v[--s->n];
@@ -84,8 +100,10 @@ void sched_detach(struct vcpu *v)
  * or dying). */
 void sched_kick(struct vcpu *v)
 {
-	if (v->cpu && v->cpu != this_cpu())
-		arch_kick_cpu(v->cpu->apic_id);
+	struct cpu *c = __atomic_load_n(&v->cpu, __ATOMIC_ACQUIRE);
+
+	if (c && c != this_cpu())
+		arch_kick_cpu(c->apic_id);
 }
 
 struct pick_ctx {
@@ -147,8 +165,77 @@ static void sched_switch_to(struct sched_cpu *s, struct vcpu *v)
 	s->last_domid = v->dom->id;
 }
 
+/* The slot of a vCPU on s, other than the one it runs next (keep), that
+ * is ready, not running and allowed on pool CPU target; -1 if none. */
+static int sched_movable_slot(struct sched_cpu *s, struct pick_ctx *p, uint32_t target,
+			      int keep)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct vcpu *v = s->v[i];
+
+		if ((int)i != keep && !v->running && (sched_allowed(v->dom) & (1ull << target)) &&
+		    slot_ready(i, p))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Move the vCPU in slot i of s (lock held) to idle pool CPU t (lock held):
+ * its lazily held state leaves this CPU, its virtual time starts at t's
+ * floor, and t is woken. */
+static void sched_move(struct sched_cpu *s, uint32_t i, uint32_t t)
+{
+	struct sched_cpu *d = &sched[t];
+	struct vcpu *v = s->v[i];
+
+	if (s->last == v) {
+		arch_fpu_save(&v->fpu);
+		arch_dr_save(v->dr);
+		s->last = 0;
+	}
+	virt->vcpu_unload(v);
+	s->v[i] = s->v[--s->n];
+	v->vtime = d->vfloor;
+	d->v[d->n++] = v;
+	d->idle = false;
+	__atomic_store_n(&v->cpu, &cpus[t], __ATOMIC_RELEASE);
+	arch_kick_cpu(cpus[t].apic_id);
+}
+
+/*
+ * Balance (lock of s held, on its own CPU): when another vCPU than keep,
+ * the one s runs next, is ready here and a pool CPU it may use is idle,
+ * move it there, one per call. An idle CPU's queue is taken with a
+ * trylock, so two CPUs never wait on each other. vCPUs of a backend that
+ * cannot move them stay (virt_ops.vcpu_unload NULL).
+ */
+static void sched_balance(struct sched_cpu *s, struct pick_ctx *p, int keep)
+{
+	uint32_t t;
+	int slot;
+
+	if (!virt->vcpu_unload || keep < 0 || s->n < 2)
+		return;
+	for (t = 0; t < nr_cpus; t++) {
+		struct sched_cpu *d = &sched[t];
+
+		if (d == s || !d->idle || !(hv.cpu_mask_pool & (1ull << t)) || !cpus[t].online)
+			continue;
+		slot = sched_movable_slot(s, p, t, keep);
+		if (slot < 0 || !spin_trylock(&d->lock))
+			continue;
+		if (d->idle && d->n < SCHED_MAX_VCPUS_PER_CPU)
+			sched_move(s, (uint32_t)slot, t);
+		spin_unlock(&d->lock);
+		return;
+	}
+}
+
 /* Choose the next vCPU and mark it running, switching lazy state (see
- * sched_switch_to) if it is not the one the CPU last ran. */
+ * sched_switch_to) if it is not the one the CPU last ran; then offer
+ * another ready vCPU to an idle CPU (sched_balance). */
 static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
 {
 	struct pick_ctx p = { s, now };
@@ -164,6 +251,8 @@ static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
 		if (s->last != v)
 			sched_switch_to(s, v);
 	}
+	s->idle = slot < 0;
+	sched_balance(s, &p, slot);
 	spin_unlock(&s->lock);
 	return v;
 }

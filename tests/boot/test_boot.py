@@ -1133,6 +1133,7 @@ def t_sched_credit(m):
     # Two busy guests on one pool CPU with weights 512 and 256 share it
     # about 2:1; a cap of 50 holds a busy guest at or under about 55 % of
     # a CPU, and lifting it gives the CPU back (xl's credit scheduler).
+    # keel vcpu-list shows where each vCPU is homed.
     info, _ = keel_info(m)
     cpu = re.search(r"\((\d+)", info["pool_cpus"]).group(1)
     for name, weight in (("heavy", 512), ("light", 256)):
@@ -1149,6 +1150,15 @@ def t_sched_credit(m):
     check(rc == 0 and re.search(r"^heavy\s+\d+\s+512\s+0 %s$" % cpu, out, re.M)
           and re.search(r"^light\s+\d+\s+256\s+0 %s$" % cpu, out, re.M),
           "keel sched-credit does not show the weights and the CPU: %r" % out)
+    out, rc = m.run("keel vcpu-list heavy tiny2 Domain-0")
+    check(rc == 0 and re.search(r"^heavy\s+\d+\s+0\s+%s\s+(r--|---)\s+[\d.]+ %s$" % (cpu, cpu),
+                                out, re.M)
+          and len(re.findall(r"^tiny2\s+\d+\s+[01]\s+\d+\s+(r--|-b-|---)\s+[\d.]+ any$",
+                             out, re.M)) == 2
+          and re.search(r"^Domain-0\s+0\s+0\s+\d+\s+-\s+[\d.]+ its own CPU$", out, re.M)
+          and "light" not in out,
+          "keel vcpu-list does not show heavy on CPU %s, tiny2's two vCPUs and "
+          "Domain-0: %r" % (cpu, out))
     sh = cpu_shares(m, ("heavy", "light"), 20)
     ratio = sh["heavy"] / max(sh["light"], 1e-6)
     print("    weights 512:256 on CPU %s: %.3f and %.3f of a CPU, ratio %.2f"
@@ -1175,6 +1185,67 @@ def t_sched_credit(m):
         out, rc = m.run("keel sched-credit %s" % bad)
         check(rc != 0 and want in out, "keel sched-credit %s: rc=%d %r" % (bad, rc, out))
     m.run("keel destroy heavy", timeout=60)
+
+
+def vcpu_homes(m):
+    """{(name, vcpu): cpu} from keel vcpu-list, guests only."""
+    out, rc = m.run("keel vcpu-list")
+    homes = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 7 and f[1].isdigit() and f[1] != "0" and f[3].isdigit():
+            homes[(f[0], int(f[2]))] = int(f[3])
+    return homes, out
+
+
+@test("sched_idle_pool_cpu_takes_a_busy_guest", "keel-guests")
+def t_sched_balance(m):
+    # Two busy guests homed on the same pool CPU: once the other pool CPU
+    # has nothing to run, it takes one of them, so each gets a whole CPU
+    # instead of half of one (vCPU balancing). While they are set up, a
+    # busy guest pinned to the other CPU keeps it from idling, so nothing
+    # moves before the test means it to.
+    info, _ = keel_info(m)
+    pool = [int(c) for c in re.search(r"\((\d+)-(\d+)\)", info["pool_cpus"]).groups()]
+    check(pool[1] == pool[0] + 1, "this test wants two pool CPUs: %r" % info["pool_cpus"])
+    low, high = pool
+    out, rc = m.run("keel create tiny name=hog cpus=%d" % high, timeout=120)
+    check(rc == 0, "keel create hog failed: %r" % out)
+    wait_guest_ready(m, "hog")
+    guest_run(m, "hog", "(while :; do :; done) >/dev/null 2>&1 & true")
+    # idle guests pinned to the high CPU until it has more vCPUs homed than
+    # the low one, so that both new guests are homed on the low CPU (the
+    # least loaded; ties go to the lower number)
+    pads = []
+    while True:
+        homes, raw = vcpu_homes(m)
+        counts = [list(homes.values()).count(c) for c in pool]
+        if counts[1] >= counts[0] + 1:
+            break
+        pads.append("pad%d" % (len(pads) + 1))
+        out, rc = m.run("keel create tiny name=%s cpus=%d" % (pads[-1], high), timeout=120)
+        check(rc == 0, "keel create %s failed: %r" % (pads[-1], out))
+    for name in ("bal1", "bal2"):
+        out, rc = m.run("keel create tiny name=%s" % name, timeout=120)
+        check(rc == 0, "keel create %s failed: %r" % (name, out))
+    for name in ["bal1", "bal2"] + pads:
+        wait_guest_ready(m, name)
+    for name in ("bal1", "bal2"):
+        guest_run(m, name, "(while :; do :; done) >/dev/null 2>&1 & true")
+    homes, raw = vcpu_homes(m)
+    check(homes[("bal1", 0)] == low and homes[("bal2", 0)] == low,
+          "bal1 and bal2 are not both homed on CPU %d: %r" % (low, raw))
+    together = cpu_shares(m, ("bal1", "bal2"), 6)
+    m.run("keel destroy hog", timeout=60)
+    time.sleep(3)
+    homes, raw = vcpu_homes(m)
+    check(homes[("bal1", 0)] != homes[("bal2", 0)],
+          "the two busy guests still share CPU %d while CPU %d idles: %r" % (low, high, raw))
+    apart = cpu_shares(m, ("bal1", "bal2"), 10)
+    print("    sharing CPU %d: %.3f and %.3f of a CPU; after CPU %d took one: %.3f and %.3f"
+          % (low, together["bal1"], together["bal2"], high, apart["bal1"], apart["bal2"]))
+    check(min(apart.values()) >= 0.8, "busy guests on their own CPUs got %r of a CPU" % apart)
+    m.run("; ".join("keel destroy %s" % n for n in ["bal1", "bal2"] + pads), timeout=120)
 
 
 @test("guests_keep_the_tsc_clock_when_booted_on_a_busy_host", "keel-guests")

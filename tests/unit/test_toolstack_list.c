@@ -1,7 +1,8 @@
 /*
  * Host unit tests of `keel list -l`'s JSON (toolstack/core/domain.c's
  * domain_format_json and toolstack/domain/config.c's config_write_json)
- * and of the new-name rule `keel rename` checks (config_name_ok). The
+ * and of the new-name rule `keel rename` checks (config_name_ok) and
+ * `keel vcpu-list`'s state column (domain_vcpu_state_str). The
  * expected text is written out in full, so any change to the format shows
  * here; docs/toolstack.md describes the same fields.
  */
@@ -127,6 +128,17 @@ static void test_stats_find(void)
 	CHECK(domain_stats_find(NULL, 0, 0) == NULL);
 }
 
+/* keel vcpu-list's State column, as xl's. */
+static void test_vcpu_state(void)
+{
+	CHECK_EQ_STR(domain_vcpu_state_str(KEEL_VCPU_RUNNING, false), "r--");
+	CHECK_EQ_STR(domain_vcpu_state_str(KEEL_VCPU_BLOCKED, false), "-b-");
+	CHECK_EQ_STR(domain_vcpu_state_str(KEEL_VCPU_RUNNABLE, false), "---");
+	CHECK_EQ_STR(domain_vcpu_state_str(KEEL_VCPU_BLOCKED, true), "--p");
+	CHECK_EQ_STR(domain_vcpu_state_str(KEEL_VCPU_DOWN, true), "off");
+	CHECK_EQ_STR(domain_vcpu_state_str(KEEL_VCPU_DOWN, false), "off");
+}
+
 /* `keel rename`'s new-name rule is the config's name rule. */
 static void test_name_ok(void)
 {
@@ -147,5 +159,6 @@ int main(void)
 	test_domain_json();
 	test_stats_find();
 	test_name_ok();
+	test_vcpu_state();
 	return harness_done("test_toolstack_list");
 }

@@ -1,6 +1,8 @@
 /*
  * `keel sched-credit [-d <domain> [-w WEIGHT] [-c CAP]]`, as xl's: show
- * or set the guests' scheduling (KEEL_HC_DOMAIN_SCHED, ABI 1.10). Guest
+ * or set the guests' scheduling (KEEL_HC_DOMAIN_SCHED, ABI 1.10), and
+ * `keel vcpu-list [<domain>...]`: each vCPU with its CPU, state, time and
+ * the CPUs it may use. Guest
  * vCPUs that share a pool CPU get CPU time in proportion to their
  * domains' weights (1-65535, default 256); a cap holds a domain to that
  * percentage of one CPU (0: none). The pool CPUs a guest may use are fixed
@@ -184,4 +186,112 @@ const struct keel_cmd cmd_sched_entry = {
 		 "Changes apply at once. Domain-0 runs on CPUs of its own and\n"
 		 "has neither.\n",
 	.run = cmd_sched_run,
+};
+
+/* Print the vCPU rows of Domain-0 @d: one per dom0 CPU (@dom0_mask). */
+static void vcpu_rows_dom0(const struct keel_dominfo *d, uint64_t dom0_mask)
+{
+	uint32_t i, cpu = 0;
+
+	for (i = 0; i < d->nr_vcpus && i < KEEL_DOMAIN_MAX_VCPUS; i++) {
+		while (cpu < 64 && !(dom0_mask & (1ull << cpu)))
+			cpu++;
+		printf("%-32s %5u %5u %5u %-5s %9.1f %s\n", DOMAIN_DOM0_NAME, d->domid, i,
+		       cpu, "-", d->vcpu_time_ns[i] / 1e9, "its own CPU");
+		cpu++;
+	}
+}
+
+/* Print the vCPU rows of guest @d. 0, or -1 if its call failed. */
+static int vcpu_rows_guest(const struct keel_dominfo *d)
+{
+	char name[KEEL_DOMAIN_NAME_BYTES + 1], cpus[128] = "any", cpu[12];
+	struct keel_domain_sched sc;
+	uint32_t i;
+
+	memset(&sc, 0, sizeof(sc));
+	if (sched_call(d->domid, KEEL_SCHED_GET, &sc))
+		return -1;
+	domain_name(d, name, sizeof(name));
+	if (sc.cpumask)
+		fmt_cpu_list(sc.cpumask, cpus, sizeof(cpus));
+	for (i = 0; i < sc.nr_vcpus && i < KEEL_DOMAIN_MAX_VCPUS; i++) {
+		if (sc.vcpu_cpu[i] == KEEL_VCPU_NO_CPU)
+			snprintf(cpu, sizeof(cpu), "-");
+		else
+			snprintf(cpu, sizeof(cpu), "%u", sc.vcpu_cpu[i]);
+		printf("%-32s %5u %5u %5s %-5s %9.1f %s\n", name, d->domid, i, cpu,
+		       domain_vcpu_state_str(sc.vcpu_state[i],
+					     d->state == KEEL_DOMSTATE_PAUSED),
+		       d->vcpu_time_ns[i] / 1e9, cpus);
+	}
+	return 0;
+}
+
+/* Entry point of `keel vcpu-list [<domain>...]`. */
+static int cmd_vcpu_list_run(int argc, char **argv)
+{
+	struct keel_dominfo *doms;
+	struct keel_info info;
+	uint32_t n, i;
+	int j, found, ret = KEEL_EXIT_OK;
+
+	for (j = 1; j < argc; j++) {
+		if (args_is_help(argv[j])) {
+			keel_print_cmd_help(&cmd_vcpu_list_entry);
+			return KEEL_EXIT_OK;
+		}
+		if (argv[j][0] == '-')
+			return keel_usage_error("vcpu-list", "unknown option", argv[j]);
+	}
+	if (hcall_connect(NULL))
+		return KEEL_EXIT_FAIL;
+	ret = keel_hypercall(KEEL_HC_INFO, &info, sizeof(info));
+	if (ret >= 0)
+		ret = domain_list_get(&doms, &n);
+	if (ret < 0) {
+		hcall_report("KEEL_HC_INFO or KEEL_HC_DOMAIN_LIST", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	ret = KEEL_EXIT_OK;
+	for (j = 1; j < argc; j++) {
+		if (domain_find(doms, n, argv[j]) < 0) {
+			fprintf(stderr, "keel: vcpu-list: no domain '%s'; see 'keel list'\n",
+				argv[j]);
+			ret = KEEL_EXIT_FAIL;
+		}
+	}
+	printf("%-32s %5s %5s %5s %-5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State",
+	       "Time(s)", "Affinity");
+	for (i = 0; i < n; i++) {
+		for (found = argc < 2, j = 1; j < argc && !found; j++)
+			found = domain_find(&doms[i], 1, argv[j]) == 0;
+		if (!found)
+			continue;
+		if (doms[i].domid == 0)
+			vcpu_rows_dom0(&doms[i], info.cpu_mask_dom0);
+		else if (vcpu_rows_guest(&doms[i]))
+			ret = KEEL_EXIT_FAIL; /* gone meanwhile: skipped */
+	}
+	free(doms);
+	return fflush(stdout) ? KEEL_EXIT_FAIL : ret;
+}
+
+/* Command-table entry of `keel vcpu-list`. */
+const struct keel_cmd cmd_vcpu_list_entry = {
+	.name = "vcpu-list",
+	.summary = "List each domain's vCPUs: CPU, state, time, affinity",
+	.usage = "Usage: keel vcpu-list [<domain>...]\n"
+		 "\n"
+		 "One line per vCPU, as 'xl vcpu-list':\n"
+		 "  Name ID VCPU CPU State Time(s) Affinity\n"
+		 "CPU is the CPU it runs on (a guest's: the pool CPU it is homed\n"
+		 "on; '-' before the guest starts). State: r-- running, -b-\n"
+		 "blocked (halted), --p paused, --- waiting for its CPU, off not\n"
+		 "started or stopped (an AP the guest has not woken). Time(s) is\n"
+		 "its time in guest mode. Affinity: the pool CPUs it may use (the\n"
+		 "config's cpus =, 'any' without). Domain-0's vCPUs each own a\n"
+		 "CPU. On AMD-V an idle pool CPU takes a ready vCPU from a busy\n"
+		 "one, so CPU can change; under VT-x vCPUs stay where placed.\n",
+	.run = cmd_vcpu_list_run,
 };

@@ -37,6 +37,7 @@ static const struct keel_cmd *const keel_cmds[] = {
 	&cmd_rename_entry,
 	&cmd_uptime_entry,
 	&cmd_sched_entry,
+	&cmd_vcpu_list_entry,
 	&cmd_starter_entry,
 	&cmd_top_entry,
 	&cmd_exits_entry,

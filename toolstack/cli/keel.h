@@ -54,8 +54,9 @@ extern const struct keel_cmd cmd_reboot_entry;
 extern const struct keel_cmd cmd_list_entry;
 extern const struct keel_cmd cmd_uptime_entry;
 
-/* cmd_sched.c: `keel sched-credit`. */
+/* cmd_sched.c: `keel sched-credit` and `keel vcpu-list`. */
 extern const struct keel_cmd cmd_sched_entry;
+extern const struct keel_cmd cmd_vcpu_list_entry;
 
 /* cmd_rename.c: `keel rename`. */
 extern const struct keel_cmd cmd_rename_entry;

@@ -298,6 +298,20 @@ const struct keel_domstats *domain_stats_find(const struct keel_domstats *stats,
 	return NULL;
 }
 
+/* A vCPU's State column; see domain.h. */
+const char *domain_vcpu_state_str(uint32_t state, bool paused)
+{
+	if (state == KEEL_VCPU_DOWN)
+		return "off";
+	if (paused)
+		return "--p";
+	if (state == KEEL_VCPU_RUNNING)
+		return "r--";
+	if (state == KEEL_VCPU_BLOCKED)
+		return "-b-";
+	return "---";
+}
+
 /* KEEL_HC_DOMAIN_RENAME; see domain.h. */
 int domain_rename(uint32_t domid, const char *name)
 {

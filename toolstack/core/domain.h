@@ -86,6 +86,14 @@ int domain_stats_get(struct keel_domstats **out, uint32_t *n);
 const struct keel_domstats *domain_stats_find(const struct keel_domstats *stats,
 					      uint32_t n, uint32_t domid);
 
+/*
+ * The State column of `keel vcpu-list` for a vCPU in @state (KEEL_VCPU_*)
+ * of a domain that is @paused or not, as xl: "r--" running, "-b-" blocked
+ * (halted), "--p" paused, "---" waiting for its CPU, "off" not started or
+ * stopped.
+ */
+const char *domain_vcpu_state_str(uint32_t state, bool paused);
+
 /* KEEL_HC_DOMAIN_RENAME: rename guest @domid to @name. 0 or -KEEL_E*. */
 int domain_rename(uint32_t domid, const char *name);
 

@@ -4,7 +4,9 @@
  * affinity allows when it starts); each pool CPU runs its vCPUs in slices
  * of at most SCHED_SLICE_NS, always the ready one that has had the least
  * CPU time for its domain's weight, keeps a capped domain within its
- * share of each SCHED_CAP_PERIOD_NS, and sleeps when none can run. This
+ * share of each SCHED_CAP_PERIOD_NS, hands a ready vCPU to an idle pool
+ * CPU it may use (when the backend can move vCPUs), and sleeps when none
+ * can run. This
  * is the run queue (common/sched.c, the pure choices in sched_pick.c);
  * the loop of a pool CPU is common/sched_loop.c (keel/sched_loop.h).
  */

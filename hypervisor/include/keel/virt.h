@@ -48,6 +48,11 @@ struct virt_ops {
 				      uint32_t err);
 	/* Flush the nested TLB of v (after nested page tables changed). */
 	void (*vcpu_flush_npt)(struct vcpu *v);
+	/* Called on the CPU v last ran on, before the scheduler moves v to
+	 * another CPU: leave nothing of v's state cached in this CPU. NULL if
+	 * the backend's vCPUs cannot move yet (the scheduler then never moves
+	 * them). */
+	void (*vcpu_unload)(struct vcpu *v);
 	/* Can an external interrupt be injected now (IF=1, no shadow, no event
 	 * queued)? */
 	bool (*vcpu_interruptible)(struct vcpu *v);

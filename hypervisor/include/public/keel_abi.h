@@ -506,18 +506,30 @@ struct keel_domain_rename {
  * the pool CPUs its vCPUs may be homed on, 0 = any; it can be set only
  * before KEEL_HC_DOMAIN_START (-KEEL_EBUSY). SET writes weight, cap and
  * cpumask (-KEEL_EINVAL: weight outside 1-65535, cap above 6400, or a
- * mask with no pool CPU); both ops return the values in force.
+ * mask with no pool CPU); both ops return the values in force, and each
+ * vCPU's home CPU and state.
  * -KEEL_ENOENT for no such guest (dom0 has its own CPUs).
  */
 #define KEEL_SCHED_GET 0u
 #define KEEL_SCHED_SET 1u
 #define KEEL_SCHED_WEIGHT_DEFAULT 256u
+/* struct keel_domain_sched.vcpu_state */
+#define KEEL_VCPU_RUNNING 0u  /* on its CPU now */
+#define KEEL_VCPU_RUNNABLE 1u /* waiting for its CPU */
+#define KEEL_VCPU_BLOCKED 2u  /* halted until an interrupt */
+#define KEEL_VCPU_DOWN 3u     /* not started (an AP before its SIPI) or stopped */
+#define KEEL_VCPU_NO_CPU 0xFFFFFFFFu /* vcpu_cpu before the domain starts */
 struct keel_domain_sched {
 	keel_u32 domid;
 	keel_u32 op;      /* KEEL_SCHED_GET or KEEL_SCHED_SET */
 	keel_u32 weight;  /* 1-65535, default 256 */
 	keel_u32 cap;     /* percent of one CPU, 0 = none */
 	keel_u64 cpumask; /* pool CPUs allowed, 0 = any */
+	/* out, for `keel vcpu-list`: */
+	keel_u32 nr_vcpus;
+	keel_u32 reserved;
+	keel_u32 vcpu_cpu[KEEL_DOMAIN_MAX_VCPUS];   /* the pool CPU each is homed on */
+	keel_u32 vcpu_state[KEEL_DOMAIN_MAX_VCPUS]; /* KEEL_VCPU_* */
 };
 
 /* KEEL_HC_LOG_READ: read the hypervisor's log, the "(keel) " lines it has

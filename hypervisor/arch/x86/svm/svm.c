@@ -654,6 +654,16 @@ static void svm_vcpu_flush_npt(struct vcpu *v)
 		TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 }
 
+/* v moves to another CPU. The VMCB holds all of its state (VMRUN and
+ * #VMEXIT save and load it, with VMLOAD/VMSAVE at every entry, APM vol. 2
+ * 15.5), Keel uses no VMCB clean bits, and guests share ASID 2, flushed
+ * whenever a CPU switches vCPU (svm_vcpu_flush_npt); so nothing stays
+ * behind. The flush is asked for again here in case that ever changes. */
+static void svm_vcpu_unload(struct vcpu *v)
+{
+	svm_vcpu_flush_npt(v);
+}
+
 static void svm_vcpu_dump(struct vcpu *v)
 {
 	struct vmcb *vm = vmcb_of(v);
@@ -716,6 +726,7 @@ static struct virt_ops svm_ops = {
 	.vcpu_cpl = svm_vcpu_cpl,
 	.vcpu_inject_exception = svm_inject_exception,
 	.vcpu_flush_npt = svm_vcpu_flush_npt,
+	.vcpu_unload = svm_vcpu_unload,
 	.vcpu_dump = svm_vcpu_dump,
 	.npt_flags_rwx = 0x7, /* P, RW, US: nested entries need US (15.25.5) */
 	.npt_flags_ro = 0x5,  /* P, US */
