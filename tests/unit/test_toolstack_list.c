@@ -128,6 +128,20 @@ static void test_stats_find(void)
 	CHECK(domain_stats_find(NULL, 0, 0) == NULL);
 }
 
+/* The domain lists of keel uptime and keel vcpu-list. */
+static void test_selected(void)
+{
+	struct keel_dominfo d[2] = { { .domid = 0 }, { .domid = 4, .name = "tiny" } };
+	char *words[] = { "4", "nosuch", "Domain-0" };
+
+	CHECK(domain_selected(&d[1], words, 0));
+	CHECK(domain_selected(&d[1], words, 1));
+	CHECK(!domain_selected(&d[1], words + 1, 2));
+	CHECK(domain_selected(&d[0], words + 1, 2));
+	CHECK_EQ_INT(domain_words_missing("t", d, 2, words, 3), 1);
+	CHECK_EQ_INT(domain_words_missing("t", d, 2, words, 1), 0);
+}
+
 /* keel vcpu-list's State column, as xl's. */
 static void test_vcpu_state(void)
 {
@@ -160,5 +174,6 @@ int main(void)
 	test_stats_find();
 	test_name_ok();
 	test_vcpu_state();
+	test_selected();
 	return harness_done("test_toolstack_list");
 }

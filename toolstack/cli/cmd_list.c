@@ -199,7 +199,7 @@ static int cmd_uptime_run(int argc, char **argv)
 	char name[KEEL_DOMAIN_NAME_BYTES + 1], up[48];
 	struct list_view v;
 	uint32_t i;
-	int j, found, ret = KEEL_EXIT_OK;
+	int j, ret = KEEL_EXIT_OK;
 
 	for (j = 1; j < argc; j++) {
 		if (args_is_help(argv[j])) {
@@ -219,20 +219,13 @@ static int cmd_uptime_run(int argc, char **argv)
 		list_view_free(&v);
 		return KEEL_EXIT_FAIL;
 	}
-	for (j = 1; j < argc; j++) {
-		if (domain_find(v.doms, v.n, argv[j]) < 0) {
-			fprintf(stderr, "keel: uptime: no domain '%s'; see 'keel list'\n",
-				argv[j]);
-			ret = KEEL_EXIT_FAIL;
-		}
-	}
+	if (domain_words_missing("uptime", v.doms, v.n, argv + 1, argc - 1))
+		ret = KEEL_EXIT_FAIL;
 	printf("%-32s %5s %s\n", "Name", "ID", "Uptime");
 	for (i = 0; i < v.n; i++) {
-		domain_name(&v.doms[i], name, sizeof(name));
-		for (found = argc < 2, j = 1; j < argc && !found; j++)
-			found = domain_find(&v.doms[i], 1, argv[j]) == 0;
-		if (!found)
+		if (!domain_selected(&v.doms[i], argv + 1, argc - 1))
 			continue;
+		domain_name(&v.doms[i], name, sizeof(name));
 		st = domain_stats_find(v.stats, v.n_stats, v.doms[i].domid);
 		if (st && st->start_ns && v.now_ns >= st->start_ns)
 			fmt_duration(v.now_ns - st->start_ns, up, sizeof(up));

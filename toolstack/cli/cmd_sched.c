@@ -234,7 +234,7 @@ static int cmd_vcpu_list_run(int argc, char **argv)
 	struct keel_dominfo *doms;
 	struct keel_info info;
 	uint32_t n, i;
-	int j, found, ret = KEEL_EXIT_OK;
+	int j, ret = KEEL_EXIT_OK;
 
 	for (j = 1; j < argc; j++) {
 		if (args_is_help(argv[j])) {
@@ -253,20 +253,12 @@ static int cmd_vcpu_list_run(int argc, char **argv)
 		hcall_report("KEEL_HC_INFO or KEEL_HC_DOMAIN_LIST", ret);
 		return KEEL_EXIT_FAIL;
 	}
-	ret = KEEL_EXIT_OK;
-	for (j = 1; j < argc; j++) {
-		if (domain_find(doms, n, argv[j]) < 0) {
-			fprintf(stderr, "keel: vcpu-list: no domain '%s'; see 'keel list'\n",
-				argv[j]);
-			ret = KEEL_EXIT_FAIL;
-		}
-	}
+	ret = domain_words_missing("vcpu-list", doms, n, argv + 1, argc - 1) ?
+		      KEEL_EXIT_FAIL : KEEL_EXIT_OK;
 	printf("%-32s %5s %5s %5s %-5s %9s %s\n", "Name", "ID", "VCPU", "CPU", "State",
 	       "Time(s)", "Affinity");
 	for (i = 0; i < n; i++) {
-		for (found = argc < 2, j = 1; j < argc && !found; j++)
-			found = domain_find(&doms[i], 1, argv[j]) == 0;
-		if (!found)
+		if (!domain_selected(&doms[i], argv + 1, argc - 1))
 			continue;
 		if (doms[i].domid == 0)
 			vcpu_rows_dom0(&doms[i], info.cpu_mask_dom0);

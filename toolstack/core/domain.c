@@ -312,6 +312,33 @@ const char *domain_vcpu_state_str(uint32_t state, bool paused)
 	return "---";
 }
 
+/* Whether a word of a command's list names @d; see domain.h. */
+bool domain_selected(const struct keel_dominfo *d, char *const *words, int nwords)
+{
+	int j;
+
+	for (j = 0; j < nwords; j++)
+		if (domain_find(d, 1, words[j]) == 0)
+			return true;
+	return nwords == 0;
+}
+
+/* Report the words that name no domain; see domain.h. */
+int domain_words_missing(const char *cmd, const struct keel_dominfo *doms, uint32_t n,
+			 char *const *words, int nwords)
+{
+	int j, missing = 0;
+
+	for (j = 0; j < nwords; j++) {
+		if (domain_find(doms, n, words[j]) < 0) {
+			fprintf(stderr, "keel: %s: no domain '%s'; see 'keel list'\n", cmd,
+				words[j]);
+			missing++;
+		}
+	}
+	return missing;
+}
+
 /* KEEL_HC_DOMAIN_RENAME; see domain.h. */
 int domain_rename(uint32_t domid, const char *name)
 {

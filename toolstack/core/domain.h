@@ -94,6 +94,17 @@ const struct keel_domstats *domain_stats_find(const struct keel_domstats *stats,
  */
 const char *domain_vcpu_state_str(uint32_t state, bool paused);
 
+/*
+ * For commands that take an optional list of domains (`keel uptime`,
+ * `keel vcpu-list`): domain_selected says whether @d is named by one of
+ * the @nwords @words (every domain is when there are none);
+ * domain_words_missing prints "keel: <cmd>: no domain '<word>'" for each
+ * word that names none of @doms and returns how many there were.
+ */
+bool domain_selected(const struct keel_dominfo *d, char *const *words, int nwords);
+int domain_words_missing(const char *cmd, const struct keel_dominfo *doms, uint32_t n,
+			 char *const *words, int nwords);
+
 /* KEEL_HC_DOMAIN_RENAME: rename guest @domid to @name. 0 or -KEEL_E*. */
 int domain_rename(uint32_t domid, const char *name);
 
