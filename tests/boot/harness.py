@@ -65,6 +65,40 @@ def _read(path):
         return ""
 
 
+# QEMU 7.2's multi-threaded TCG sets another vCPU's memory dispatch from the
+# thread that changed the memory map, before that vCPU has flushed its TLB
+# (softmmu/physmem.c, tcg_commit); an MMIO access in between indexes the
+# new map with an old section number and QEMU segfaults (seen about once
+# per full run, while Linux sized PCI BARs). QEMU 8.2 runs the update on
+# the vCPU's own thread (docs/architecture.md).
+QEMU_MIN_VERSION = (8, 2)
+
+
+def qemu_binary():
+    """Path of qemu-system-x86_64, checked once to be QEMU_MIN_VERSION or
+    later; raises TestFailure naming the fix otherwise."""
+    global _qemu_checked
+    qemu = shutil.which("qemu-system-x86_64")
+    if not qemu:
+        raise TestFailure("qemu-system-x86_64 not found (apt-get install qemu-system-x86; "
+                          "on Debian 12: apt-get install -t bookworm-backports qemu-system-x86)")
+    if _qemu_checked != qemu:
+        out = subprocess.run([qemu, "--version"], capture_output=True, text=True).stdout
+        m = re.search(r"version (\d+)\.(\d+)", out)
+        version = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        if version < QEMU_MIN_VERSION:
+            raise TestFailure(
+                "%s is QEMU %d.%d; the boot tests need %d.%d or later (QEMU 7.2's TCG "
+                "segfaults on memory-map changes): on Debian 12, apt-get install -t "
+                "bookworm-backports qemu-system-x86, or run ./tests/run.sh, which does"
+                % ((qemu,) + version + QEMU_MIN_VERSION))
+        _qemu_checked = qemu
+    return qemu
+
+
+_qemu_checked = None
+
+
 def _allow_core_dump():
     """In QEMU's process before exec: allow a core dump (see
     Machine.crash_report)."""
@@ -105,9 +139,7 @@ class Machine:
     def start(self):
         if not os.path.isfile(self.iso):
             raise TestFailure("ISO not found: %s (run ./build.sh first)" % self.iso)
-        qemu = shutil.which("qemu-system-x86_64")
-        if not qemu:
-            raise TestFailure("qemu-system-x86_64 not found (apt-get install qemu-system-x86)")
+        qemu = qemu_binary()
         os.makedirs(LOG_DIR, exist_ok=True)
         self.log = open(os.path.join(LOG_DIR, self.name + ".log"), "w", encoding="utf-8",
                         errors="replace")

@@ -31,8 +31,12 @@ def boot_keel_serial_max():
     return boot_keel_serial_shell("keel-serial-max")
 
 
-def boot_keel_serial_qemu64():
-    m = Machine("keel-serial-qemu64", cpu="qemu64", smp=2, mem=1024).start()
+def boot_keel_serial_nonpt():
+    # AMD-V without nested paging: QEMU's max CPU with NPT taken away (as a
+    # nested-virtualization host that hides it). Not -cpu qemu64: under
+    # QEMU 10 its K8-era model's one-shot LAPIC timer on CPU 0 stopped
+    # firing in 1 of 7 native boots (docs/architecture.md).
+    m = Machine("keel-serial-nonpt", cpu="max,-npt", smp=2, mem=1024).start()
     m.boot_entry("keel-serial")
     m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
     return m
@@ -67,7 +71,7 @@ def boot_keel_full_pool():
 FIXTURES = {
     "linux": boot_linux,
     "keel-serial-max": boot_keel_serial_max,
-    "keel-serial-qemu64": boot_keel_serial_qemu64,
+    "keel-serial-nonpt": boot_keel_serial_nonpt,
     "keel-serial-intel-novmx": boot_keel_serial_intel_novmx,
     "keel-default": boot_keel_default,
     "keel-guests": boot_keel_guests,
@@ -402,15 +406,15 @@ def t_dom0_compat(m):
     check("rc=2" in out, "keel info with a bad option should fail with 2: %r" % out)
 
 
-@test("keel_serial_no_svm_boots_natively", "keel-serial-qemu64")
-def t_no_svm(m):
+@test("keel_serial_no_npt_boots_natively", "keel-serial-nonpt")
+def t_no_npt(m):
     m.wait_for(r"no usable hardware virtualization", 120,
                "'no usable hardware virtualization' from the hypervisor")
     m.wait_for(r"booting dom0 natively", 60, "'booting dom0 natively' from the hypervisor")
     # the whole verdict line: its end may come in a later read than "Guests: no"
     m.wait_for(r"Guests: no[^\n]*\n", 60, "the compatibility report's verdict")
-    check_compat_report(m, r"virtualization: not usable \(.*AMD-V", r"CPUs: 2 \(all for dom0\)",
-                        r"Guests: no, because .*AMD-V")
+    check_compat_report(m, r"virtualization: not usable \(.*AMD-V but no nested paging",
+                        r"CPUs: 2 \(all for dom0\)", r"Guests: no, because .*AMD-V")
     m.wait_shell()
     out, rc = m.run("echo alive-$(hostname)")
     check("alive-dom0" in out, "dom0 shell did not answer: %r" % out)
