@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <keel/errno.h>
 #include <keel/string.h>
 #include <keel/vioapic.h>
 
@@ -271,4 +272,49 @@ void vioapic_eoi(struct vioapic *io, uint8_t vector, struct vioapic_out *out)
 		io->rte_lo[pin] = lo & ~VIOAPIC_RTE_REMOTE_IRR;
 		vioapic_service_level(io, pin, out);
 	}
+}
+
+_Static_assert(KEEL_STATE_IOAPIC_PINS == VIOAPIC_NR_PINS,
+	       "the IOAPIC record holds every pin");
+
+/* Copy io's whole state into its save record (docs/save-restore.md). */
+void vioapic_save(const struct vioapic *io, struct keel_state_ioapic *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->id = io->id;
+	st->ioregsel = io->ioregsel;
+	for (uint32_t pin = 0; pin < VIOAPIC_NR_PINS; pin++) {
+		st->rte_lo[pin] = io->rte_lo[pin];
+		st->rte_hi[pin] = io->rte_hi[pin];
+		st->line_high |= (uint32_t)io->line_high[pin] << pin;
+		st->line_driven |= (uint32_t)io->line_driven[pin] << pin;
+	}
+}
+
+/*
+ * Replace io's state with the record st, which may come from a file:
+ * every field is checked against what a guest can write (the ID's bits,
+ * the select register's width, each entry's writable bits and Remote IRR,
+ * 24 pins). Returns 0, or -EINVAL with io unchanged.
+ */
+int vioapic_load(struct vioapic *io, const struct keel_state_ioapic *st)
+{
+	const uint32_t pins = (1u << VIOAPIC_NR_PINS) - 1u;
+
+	if ((st->id & ~VIOAPIC_ID_MASK) || (st->ioregsel & ~VIOAPIC_IOREGSEL_MASK) ||
+	    (st->line_high & ~pins) || (st->line_driven & ~pins))
+		return -EINVAL;
+	for (uint32_t pin = 0; pin < VIOAPIC_NR_PINS; pin++)
+		if ((st->rte_lo[pin] & ~(VIOAPIC_RTE_LO_WRITABLE | VIOAPIC_RTE_REMOTE_IRR)) ||
+		    (st->rte_hi[pin] & ~VIOAPIC_RTE_HI_WRITABLE))
+			return -EINVAL;
+	io->id = st->id;
+	io->ioregsel = st->ioregsel;
+	for (uint32_t pin = 0; pin < VIOAPIC_NR_PINS; pin++) {
+		io->rte_lo[pin] = st->rte_lo[pin];
+		io->rte_hi[pin] = st->rte_hi[pin];
+		io->line_high[pin] = (st->line_high >> pin) & 1u;
+		io->line_driven[pin] = (st->line_driven >> pin) & 1u;
+	}
+	return 0;
 }

@@ -13,7 +13,9 @@
  * as real 16550s do and as Linux's 8250 driver checks at startup; cleared
  * by an IIR read that reports it and by a THR write.
  */
+#include <keel/errno.h>
 #include <keel/ns16550.h>
+#include <keel/string.h>
 
 #include <stddef.h>
 
@@ -329,4 +331,65 @@ bool ns16550_irq_level(const struct ns16550 *u)
 	if (!(u->mcr & NS16550_MCR_OUT2) || ns16550_loopback(u))
 		return false;
 	return ns16550_pending(u) != NS16550_IIR_NO_INT;
+}
+
+_Static_assert(KEEL_STATE_UART_FIFO_BYTES == NS16550_FIFO_BYTES,
+	       "the UART record holds the whole receive FIFO");
+
+/* Save u's state; see ns16550.h. */
+void ns16550_save(const struct ns16550 *u, struct keel_state_uart *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (uint32_t i = 0; i < u->rx_count; i++)
+		st->rx[i] = u->rx_buf[(u->rx_head + i) % NS16550_FIFO_BYTES];
+	st->rx_count = u->rx_count;
+	st->rbr = u->rbr;
+	st->ier = u->ier;
+	st->fcr = u->fcr;
+	st->lcr = u->lcr;
+	st->mcr = u->mcr;
+	st->lsr_err = u->lsr_err;
+	st->msr_delta = u->msr_delta;
+	st->scr = u->scr;
+	st->dll = u->dll;
+	st->dlm = u->dlm;
+	st->thre_pending = u->thre_pending;
+}
+
+/* True if every reserved byte of st is 0. */
+static bool ns16550_reserved_clear(const struct keel_state_uart *st)
+{
+	for (uint32_t i = 0; i < sizeof(st->reserved); i++)
+		if (st->reserved[i])
+			return false;
+	return true;
+}
+
+/* Load u's state; see ns16550.h. */
+int ns16550_load(struct ns16550 *u, const struct keel_state_uart *st)
+{
+	uint32_t depth = (st->fcr & NS16550_FCR_ENABLE) ? NS16550_FIFO_BYTES : 1u;
+
+	if (st->rx_count > depth || (st->ier & ~NS16550_IER_MASK) ||
+	    (st->fcr & ~(NS16550_FCR_ENABLE | NS16550_FCR_TRIGGER)) ||
+	    (st->mcr & ~NS16550_MCR_MASK) || (st->lsr_err & ~NS16550_LSR_OE) ||
+	    (st->msr_delta & ~NS16550_MSR_DELTAS) || st->thre_pending > 1 ||
+	    !ns16550_reserved_clear(st))
+		return -EINVAL;
+	memset(u, 0, sizeof(*u));
+	memcpy(u->rx_buf, st->rx, st->rx_count);
+	u->rx_head = 0;
+	u->rx_count = st->rx_count;
+	u->rbr = st->rbr;
+	u->ier = st->ier;
+	u->fcr = st->fcr;
+	u->lcr = st->lcr;
+	u->mcr = st->mcr;
+	u->lsr_err = st->lsr_err;
+	u->msr_delta = st->msr_delta;
+	u->scr = st->scr;
+	u->dll = st->dll;
+	u->dlm = st->dlm;
+	u->thre_pending = st->thre_pending;
+	return 0;
 }

@@ -482,9 +482,70 @@ static void test_irq_driven_tx(void)
 	CHECK(!ns16550_irq_level(&u));
 }
 
+/* A UART saved with a wrapped FIFO, a pending THRE interrupt and its
+ * registers set loads into a fresh one that reads the same bytes in the
+ * same order and raises the same IRQ; bad records are refused and leave
+ * the target as it was. */
+static void test_save_load(void)
+{
+	struct ns16550 u, copy, before;
+	struct keel_state_uart st, bad;
+	uint8_t big[NS16550_FIFO_BYTES];
+
+	ns16550_init(&u);
+	wr(&u, NS16550_FCR, NS16550_FCR_ENABLE | 0x80);
+	wr(&u, NS16550_MCR, NS16550_MCR_OUT2 | NS16550_MCR_DTR);
+	wr(&u, NS16550_SCR, 0x5a);
+	wr(&u, NS16550_IER, NS16550_IER_ERBFI | NS16550_IER_ETBEI);
+	for (uint32_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i + 1);
+	CHECK_EQ_U64(ns16550_rx_push(&u, big, 40), 40);
+	for (int i = 0; i < 30; i++)
+		rd(&u, NS16550_RBR);              /* head moves to 30 */
+	CHECK_EQ_U64(ns16550_rx_push(&u, big + 40, 24), 24);
+	CHECK_EQ_U64(ns16550_rx_push(&u, big, 30), 30); /* wraps: 64 in all */
+	ns16550_save(&u, &st);
+	CHECK_EQ_U64(st.rx_count, 64);
+	CHECK_EQ_U64(st.rx[0], 31);
+
+	ns16550_init(&copy);
+	CHECK_EQ_U64(ns16550_load(&copy, &st), 0);
+	CHECK_EQ_U64(ns16550_irq_level(&copy), ns16550_irq_level(&u));
+	CHECK_EQ_U64(rd(&copy, NS16550_SCR), 0x5a);
+	CHECK_EQ_U64(rd(&copy, NS16550_MCR), rd(&u, NS16550_MCR));
+	bool same = true;
+	for (int i = 0; i < 64; i++)
+		if (rd(&copy, NS16550_RBR) != rd(&u, NS16550_RBR))
+			same = false;
+	CHECK(same);
+	CHECK_EQ_U64(rd(&copy, NS16550_LSR), rd(&u, NS16550_LSR));
+	CHECK_EQ_U64(rd(&copy, NS16550_IIR), rd(&u, NS16550_IIR));
+
+	/* each impossible field is refused, the target unchanged */
+	ns16550_init(&copy);
+	before = copy;
+	for (int i = 0; i < 9; i++) {
+		bad = st;
+		switch (i) {
+		case 0: bad.rx_count = 65; break;                 /* deeper than the FIFO */
+		case 1: bad.fcr = 0; bad.rx_count = 2; break;     /* 16450 mode holds 1 */
+		case 2: bad.ier = 0x10; break;
+		case 3: bad.fcr |= NS16550_FCR_CLEAR_RX; break;   /* never stored */
+		case 4: bad.mcr = 0x20; break;
+		case 5: bad.lsr_err = NS16550_LSR_PE; break;
+		case 6: bad.msr_delta = 0x10; break;
+		case 7: bad.thre_pending = 2; break;
+		case 8: bad.reserved[4] = 1; break;
+		}
+		CHECK_EQ_U64(ns16550_load(&copy, &bad), (uint64_t)(int64_t)-EINVAL);
+		CHECK(memcmp(&copy, &before, sizeof(copy)) == 0);
+	}
+}
+
 int main(void)
 {
 	test_reset();
+	test_save_load();
 	test_divisor_latch();
 	test_tx();
 	test_ier_bits();

@@ -302,9 +302,57 @@ static void test_shared_vector_eoi(void)
 	CHECK_EQ_U64(vioapic_read(&io, VIOAPIC_REG_IOREGSEL), 0x10);
 }
 
+/* A guest's IOAPIC saved and loaded into a fresh one behaves the same:
+ * the pending level EOI is redelivered from the copy. Bad records are
+ * refused and leave the target as it was. */
+static void test_save_load(void)
+{
+	struct vioapic io, copy, before;
+	struct keel_state_ioapic st, bad;
+	uint32_t lo = VIOAPIC_RTE_LEVEL | 0x51;
+
+	vioapic_init(&io, 3);
+	program(&io, 10, lo, 2);
+	program(&io, 4, 0x33, 1);
+	vioapic_set_irq(&io, 10, true, &out); /* Remote IRR set, line high */
+	CHECK_EQ_U64(out.n, 1);
+	vioapic_write(&io, VIOAPIC_REG_IOREGSEL, 0x18, &out);
+	vioapic_save(&io, &st);
+	CHECK_EQ_U64(st.line_high, 1u << 10);
+	CHECK(st.rte_lo[10] & VIOAPIC_RTE_REMOTE_IRR);
+
+	vioapic_init(&copy, 0);
+	CHECK_EQ_U64(vioapic_load(&copy, &st), 0);
+	CHECK(memcmp(&copy, &io, sizeof(io)) == 0);
+	CHECK_EQ_U64(vioapic_read(&copy, VIOAPIC_REG_IOREGSEL), 0x18);
+	CHECK_EQ_U64(rd_idx(&copy, VIOAPIC_IDX_ID), 3u << 24);
+	/* the copy redelivers on EOI, as the original would */
+	vioapic_eoi(&copy, 0x51, &out);
+	CHECK_EQ_U64(out.n, 1);
+	check_msg(&out.msgs[0], 0x51, 0, false, 2, true);
+
+	/* each impossible field is refused, the target unchanged */
+	vioapic_init(&copy, 5);
+	before = copy;
+	for (int i = 0; i < 6; i++) {
+		bad = st;
+		switch (i) {
+		case 0: bad.id |= 1u; break;                       /* below bit 24 */
+		case 1: bad.ioregsel = 0x100; break;               /* 8-bit select */
+		case 2: bad.rte_lo[3] |= VIOAPIC_RTE_DELIVS; break; /* read-only bit */
+		case 3: bad.rte_hi[23] |= 1u; break;               /* reserved */
+		case 4: bad.line_high |= 1u << 24; break;          /* pin 24 */
+		case 5: bad.line_driven |= 1u << 31; break;
+		}
+		CHECK_EQ_U64(vioapic_load(&copy, &bad), (uint64_t)(int64_t)-EINVAL);
+		CHECK(memcmp(&copy, &before, sizeof(copy)) == 0);
+	}
+}
+
 int main(void)
 {
 	test_reset_and_window();
+	test_save_load();
 	test_edge();
 	test_level();
 	test_mask_unmask_level();

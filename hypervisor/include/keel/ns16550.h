@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <public/keel_abi.h>
 
 #define NS16550_FIFO_BYTES 64 /* receive FIFO depth, in bytes */
 #define NS16550_REG_COUNT 8   /* registers at offsets 0..7 from the base port */
@@ -161,5 +162,17 @@ uint32_t ns16550_rx_space(const struct ns16550 *u);
  * line is low.
  */
 bool ns16550_irq_level(const struct ns16550 *u);
+
+/* Copy u's whole state into its save record (docs/save-restore.md),
+ * the receive FIFO oldest byte first. */
+void ns16550_save(const struct ns16550 *u, struct keel_state_uart *st);
+
+/*
+ * Replace u's state with the record st, which may come from a file: every
+ * register is checked against the bits a guest can set, the FIFO count
+ * against the FIFO's depth in the saved FCR mode, and the reserved bytes
+ * must be 0. Returns 0, or -EINVAL with u unchanged.
+ */
+int ns16550_load(struct ns16550 *u, const struct keel_state_uart *st);
 
 #endif /* KEEL_NS16550_H */

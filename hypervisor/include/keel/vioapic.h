@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <public/keel_abi.h>
 
 #define VIOAPIC_NR_PINS 24u
 #define VIOAPIC_PAGE_BYTES 0x1000u
@@ -69,5 +70,7 @@ void vioapic_write(struct vioapic *io, uint32_t offset, uint32_t value,
 void vioapic_set_irq(struct vioapic *io, uint32_t pin, bool asserted,
 		     struct vioapic_out *out);
 void vioapic_eoi(struct vioapic *io, uint8_t vector, struct vioapic_out *out);
+void vioapic_save(const struct vioapic *io, struct keel_state_ioapic *st);
+int vioapic_load(struct vioapic *io, const struct keel_state_ioapic *st);
 
 #endif /* KEEL_VIOAPIC_H */

@@ -548,6 +548,44 @@ struct keel_log_read {
 };
 
 /*
+ * Domain state records: the vCPU and device state of a paused guest, as a
+ * stream of records, each a struct keel_state_rec header followed by its
+ * payload and zero padding to KEEL_STATE_REC_ALIGN bytes. They are the
+ * shared format of save/restore, clone and migration, which are not built
+ * yet (docs/save-restore.md); the devices can already save and load their
+ * records. Payloads are the fixed structs below; a newer ABI minor version
+ * only appends fields, so length says how much a record holds. A loader
+ * refuses (-KEEL_EINVAL) a record whose fields a guest could never have
+ * produced, leaving the device unchanged.
+ */
+#define KEEL_STATE_REC_ALIGN 8u
+#define KEEL_STATE_IOAPIC 1u /* struct keel_state_ioapic, instance 0 */
+#define KEEL_STATE_UART 2u   /* struct keel_state_uart, instance = COM port 0.. */
+struct keel_state_rec {
+	keel_u32 type;     /* KEEL_STATE_* */
+	keel_u32 instance; /* which device of that type */
+	keel_u64 length;   /* payload bytes, without the padding */
+};
+
+#define KEEL_STATE_IOAPIC_PINS 24u
+struct keel_state_ioapic {
+	keel_u32 id;       /* the ID register (bits 27:24) */
+	keel_u32 ioregsel; /* the selected register index */
+	keel_u32 rte_lo[KEEL_STATE_IOAPIC_PINS]; /* with Remote IRR (bit 14) */
+	keel_u32 rte_hi[KEEL_STATE_IOAPIC_PINS];
+	keel_u32 line_high;   /* bit n: pin n's input is asserted */
+	keel_u32 line_driven; /* bit n: pin n has been driven */
+};
+
+#define KEEL_STATE_UART_FIFO_BYTES 64u
+struct keel_state_uart {
+	keel_u8 rx[KEEL_STATE_UART_FIFO_BYTES]; /* received bytes, oldest first */
+	keel_u32 rx_count; /* bytes in rx */
+	keel_u8 rbr, ier, fcr, lcr, mcr, lsr_err, msr_delta, scr;
+	keel_u8 dll, dlm, thre_pending, reserved[5]; /* reserved: 0 */
+};
+
+/*
  * Dom0 driver interface: /dev/keel (root only). One ioctl passes a hypercall
  * through. The driver copies arg_size bytes from arg_uaddr into a physically
  * contiguous kernel buffer, makes the call with that buffer's physical
