@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <keel/errno.h>
 #include <keel/string.h>
 #include <keel/vlapic.h>
 
@@ -580,4 +581,135 @@ bool vlapic_match_dest(const struct vlapic *l, uint32_t dest, bool logical)
 	default:
 		return false;
 	}
+}
+
+_Static_assert(KEEL_STATE_LAPIC_LVTS == VLAPIC_NR_LVT &&
+		       sizeof(((struct keel_state_lapic *)0)->isr) ==
+			       VLAPIC_NR_VEC_WORDS * sizeof(uint32_t),
+	       "the LAPIC record holds every LVT entry and vector");
+
+#define VLAPIC_NS_PER_MS 1000000ull
+
+/* TSC ticks in ns nanoseconds at khz kHz, for ns <= KEEL_STATE_LAPIC_MAX_NS
+ * and khz below 2^24 (16 GHz): no product overflows 64 bits. */
+static uint64_t vlapic_ns_to_ticks(uint64_t ns, uint64_t khz)
+{
+	if (khz >= (1ull << 24))
+		khz = (1ull << 24) - 1;
+	return (ns / VLAPIC_NS_PER_MS) * khz + (ns % VLAPIC_NS_PER_MS) * khz / VLAPIC_NS_PER_MS;
+}
+
+/* Nanoseconds in ticks TSC ticks at khz kHz, capped at
+ * KEEL_STATE_LAPIC_MAX_NS (a deadline further away is as good as never). */
+static uint64_t vlapic_ticks_to_ns(uint64_t ticks, uint64_t khz)
+{
+	uint64_t ms, ns;
+
+	if (khz == 0)
+		return 0; /* no rate known: the timer is due */
+	ms = ticks / khz;
+	if (ms > KEEL_STATE_LAPIC_MAX_NS / VLAPIC_NS_PER_MS)
+		return KEEL_STATE_LAPIC_MAX_NS;
+	ns = ms * VLAPIC_NS_PER_MS + (ticks % khz) * VLAPIC_NS_PER_MS / khz;
+	return ns < KEEL_STATE_LAPIC_MAX_NS ? ns : KEEL_STATE_LAPIC_MAX_NS;
+}
+
+/*
+ * Copy l's state at now_tsc into its save record (docs/save-restore.md):
+ * the registers, and the timer as the time left until its next expiry (0
+ * if it is due). The caller fires due timers first (vlapic_timer_update),
+ * so that an expiry already passed is in IRR rather than lost.
+ */
+void vlapic_save(const struct vlapic *l, uint64_t now_tsc, struct keel_state_lapic *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->id = l->id;
+	st->tpr = l->tpr;
+	st->ldr = l->ldr;
+	st->dfr = l->dfr;
+	st->svr = l->svr;
+	memcpy(st->isr, l->isr, sizeof(st->isr));
+	memcpy(st->tmr, l->tmr, sizeof(st->tmr));
+	memcpy(st->irr, l->irr, sizeof(st->irr));
+	st->icr_lo = l->icr_lo;
+	st->icr_hi = l->icr_hi;
+	memcpy(st->lvt, l->lvt, sizeof(st->lvt));
+	st->timer_initial = l->timer_initial;
+	st->timer_dcr = l->timer_dcr;
+	st->timer_armed = l->timer_armed;
+	if (l->timer_armed && l->timer_next_tsc > now_tsc)
+		st->timer_left_ns = vlapic_ticks_to_ns(l->timer_next_tsc - now_tsc, l->tsc_khz);
+}
+
+/* True if every register of st holds only bits a guest can set. */
+static bool vlapic_state_regs_ok(const struct keel_state_lapic *st)
+{
+	uint32_t mode = (st->lvt[VLAPIC_LVT_TIMER] & VLAPIC_LVT_TIMER_MODE_MASK) >>
+			VLAPIC_LVT_TIMER_MODE_SHIFT;
+
+	if ((st->id & ~VLAPIC_ID_MASK) || (st->tpr & ~VLAPIC_TPR_MASK) ||
+	    (st->ldr & ~VLAPIC_LDR_MASK) ||
+	    (st->dfr & VLAPIC_DFR_RESERVED_ONES) != VLAPIC_DFR_RESERVED_ONES ||
+	    (st->svr & ~VLAPIC_SVR_WRITABLE) || (st->icr_lo & ~VLAPIC_ICR_LO_WRITABLE) ||
+	    (st->icr_hi & ~VLAPIC_ICR_HI_WRITABLE) || (st->timer_dcr & ~VLAPIC_DCR_WRITABLE) ||
+	    mode == VLAPIC_TIMER_MODE_RESERVED || st->reserved)
+		return false;
+	/* vectors 0-15 are illegal (SDM 10.5.2): never requested or in service */
+	if ((st->isr[0] | st->irr[0] | st->tmr[0]) & 0xFFFFu)
+		return false;
+	for (int i = 0; i < VLAPIC_NR_LVT; i++)
+		if (st->lvt[i] & ~vlapic_lvt_writable(i))
+			return false;
+	return true;
+}
+
+/* True if st's timer fields describe a timer a guest could have set. */
+static bool vlapic_state_timer_ok(const struct keel_state_lapic *st)
+{
+	uint32_t mode = (st->lvt[VLAPIC_LVT_TIMER] & VLAPIC_LVT_TIMER_MODE_MASK) >>
+			VLAPIC_LVT_TIMER_MODE_SHIFT;
+
+	if (st->timer_armed > 1 || st->timer_left_ns > KEEL_STATE_LAPIC_MAX_NS)
+		return false;
+	if (!st->timer_armed)
+		return st->timer_left_ns == 0;
+	if (mode == VLAPIC_TIMER_TSC_DEADLINE)
+		return st->timer_initial == 0;
+	return st->timer_initial != 0; /* a zero count stops the timer */
+}
+
+/*
+ * Replace l's state with the record st (which may come from a file) at
+ * now_tsc, keeping l's TSC rate: every register is checked against the
+ * bits a guest can write, no vector below 16 may be pending or in
+ * service, and the timer must be one a guest could have armed. The timer
+ * runs on with the time it had left; in TSC-deadline mode the deadline
+ * MSR then reads that new expiry. Returns 0, or -EINVAL with l unchanged.
+ */
+int vlapic_load(struct vlapic *l, const struct keel_state_lapic *st, uint64_t now_tsc)
+{
+	uint32_t mode = (st->lvt[VLAPIC_LVT_TIMER] & VLAPIC_LVT_TIMER_MODE_MASK) >>
+			VLAPIC_LVT_TIMER_MODE_SHIFT;
+
+	if (!vlapic_state_regs_ok(st) || !vlapic_state_timer_ok(st))
+		return -EINVAL;
+	l->id = st->id;
+	l->tpr = st->tpr;
+	l->ldr = st->ldr;
+	l->dfr = st->dfr;
+	l->svr = st->svr;
+	memcpy(l->isr, st->isr, sizeof(l->isr));
+	memcpy(l->tmr, st->tmr, sizeof(l->tmr));
+	memcpy(l->irr, st->irr, sizeof(l->irr));
+	l->icr_lo = st->icr_lo;
+	l->icr_hi = st->icr_hi;
+	memcpy(l->lvt, st->lvt, sizeof(l->lvt));
+	l->timer_initial = st->timer_initial;
+	l->timer_dcr = st->timer_dcr;
+	l->timer_armed = st->timer_armed;
+	l->timer_next_tsc = st->timer_armed ?
+		now_tsc + vlapic_ns_to_ticks(st->timer_left_ns, l->tsc_khz) : 0;
+	l->tsc_deadline = st->timer_armed && mode == VLAPIC_TIMER_TSC_DEADLINE ?
+		l->timer_next_tsc : 0;
+	return 0;
 }

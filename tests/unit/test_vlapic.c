@@ -630,9 +630,106 @@ static void test_random_traffic(void)
 	}
 }
 
+/* A one-shot timer saved half way on a 2 GHz TSC runs out its other half
+ * on a 1 GHz TSC at another time base; registers, pending and in-service
+ * vectors carry over; periodic and deadline timers resume too. */
+static void test_save_load(void)
+{
+	struct vlapic l, copy, before;
+	struct keel_state_lapic st, bad;
+	const uint64_t t1 = 77777777ull; /* the new machine's TSC at load */
+	uint64_t t = T0;
+
+	setup(&l, 2);
+	wr(&l, VLAPIC_REG_TPR, 0x20);
+	wr(&l, VLAPIC_REG_LDR, 0x04000000);
+	vlapic_write(&l, VLAPIC_REG_TIMER_DCR, 0x3, t, &fx); /* divide 16 */
+	vlapic_write(&l, VLAPIC_REG_LVT_TIMER, 0xEC, t, &fx);
+	vlapic_write(&l, VLAPIC_REG_TIMER_ICR, 1000, t, &fx); /* 16000 ticks = 8 us */
+	vlapic_accept(&l, 0x41, true);
+	vlapic_accept(&l, 0x62, false);
+	vlapic_ack(&l, 0x62); /* in service */
+	vlapic_save(&l, t + 8000, &st);
+	CHECK_EQ_U64(st.timer_left_ns, 4000);
+	CHECK_EQ_U64(st.timer_armed, 1);
+
+	vlapic_init(&copy, 2, TSC_KHZ / 2);
+	CHECK_EQ_U64(vlapic_load(&copy, &st, t1), 0);
+	CHECK_EQ_U64(copy.tsc_khz, TSC_KHZ / 2); /* the new machine's rate stays */
+	CHECK_EQ_U64(vlapic_timer_next(&copy), t1 + 4000);
+	CHECK_EQ_U64(vlapic_read(&copy, VLAPIC_REG_TIMER_CCR, t1), 250); /* 4000 / 16 */
+	CHECK_EQ_U64(vlapic_read(&copy, VLAPIC_REG_TPR, t1), 0x20);
+	CHECK_EQ_U64(vlapic_read(&copy, VLAPIC_REG_LDR, t1), 0x04000000);
+	CHECK_EQ_U64(vlapic_read(&copy, VLAPIC_REG_SVR, t1), VLAPIC_SVR_ENABLE | 0xFF);
+	CHECK_EQ_U64(vlapic_ppr(&copy), 0x60);
+	CHECK(vec_bit(&copy, VLAPIC_REG_ISR0, 0x62));
+	CHECK(vec_bit(&copy, VLAPIC_REG_TMR0, 0x41));
+	vlapic_timer_update(&copy, t1 + 3999);
+	CHECK_EQ_U64(copy.irr[0xEC / 32] >> (0xEC % 32) & 1, 0);
+	vlapic_timer_update(&copy, t1 + 4000);
+	CHECK_EQ_U64(copy.irr[0xEC / 32] >> (0xEC % 32) & 1, 1);
+
+	/* periodic: the period is in the new ticks */
+	setup(&l, 0);
+	vlapic_write(&l, VLAPIC_REG_TIMER_DCR, 0xB, t, &fx); /* divide 1 */
+	vlapic_write(&l, VLAPIC_REG_LVT_TIMER, 0xEC | (1u << 17), t, &fx);
+	vlapic_write(&l, VLAPIC_REG_TIMER_ICR, 2000, t, &fx); /* 1 us */
+	vlapic_save(&l, t + 500, &st);
+	CHECK_EQ_U64(st.timer_left_ns, 750);
+	vlapic_init(&copy, 0, TSC_KHZ);
+	CHECK_EQ_U64(vlapic_load(&copy, &st, t1), 0);
+	vlapic_timer_update(&copy, t1 + 1500);
+	CHECK_EQ_U64(vlapic_timer_next(&copy), t1 + 1500 + 2000);
+
+	/* TSC deadline: the MSR reads the new expiry */
+	setup(&l, 0);
+	vlapic_write(&l, VLAPIC_REG_LVT_TIMER, 0xEC | (2u << 17), t, &fx);
+	vlapic_tsc_deadline_write(&l, t + 6000, t);
+	vlapic_save(&l, t + 2000, &st);
+	CHECK_EQ_U64(st.timer_left_ns, 2000);
+	vlapic_init(&copy, 0, TSC_KHZ);
+	CHECK_EQ_U64(vlapic_load(&copy, &st, t1), 0);
+	CHECK_EQ_U64(vlapic_tsc_deadline_read(&copy), t1 + 4000);
+	/* a disarmed timer stays disarmed */
+	setup(&l, 0);
+	vlapic_save(&l, t, &st);
+	CHECK_EQ_U64(vlapic_load(&copy, &st, t1), 0);
+	CHECK_EQ_U64(vlapic_timer_next(&copy), 0);
+
+	/* each impossible field is refused, the target unchanged */
+	setup(&l, 1);
+	vlapic_write(&l, VLAPIC_REG_LVT_TIMER, 0xEC, t, &fx);
+	vlapic_write(&l, VLAPIC_REG_TIMER_ICR, 1000, t, &fx);
+	vlapic_save(&l, t, &st);
+	vlapic_init(&copy, 1, TSC_KHZ);
+	before = copy;
+	for (int i = 0; i < 14; i++) {
+		bad = st;
+		switch (i) {
+		case 0: bad.id |= 1; break;
+		case 1: bad.tpr = 0x100; break;
+		case 2: bad.dfr = 0xF0000000u; break;         /* low bits read as ones */
+		case 3: bad.svr |= 0x400; break;
+		case 4: bad.irr[0] |= 1u << 3; break;         /* vector 3 */
+		case 5: bad.isr[0] |= 1u << 15; break;
+		case 6: bad.lvt[VLAPIC_LVT_TIMER] |= 3u << 17; break; /* reserved mode */
+		case 7: bad.lvt[VLAPIC_LVT_ERROR] |= 1u << 8; break;  /* no delivery mode */
+		case 8: bad.timer_dcr = 0x4; break;
+		case 9: bad.timer_armed = 2; break;
+		case 10: bad.timer_initial = 0; break;        /* armed with no count */
+		case 11: bad.timer_left_ns = KEEL_STATE_LAPIC_MAX_NS + 1; break;
+		case 12: bad.timer_armed = 0; break;          /* time left, not armed */
+		case 13: bad.reserved = 1; break;
+		}
+		CHECK_EQ_U64(vlapic_load(&copy, &bad, t1), (uint64_t)(int64_t)-EINVAL);
+		CHECK(memcmp(&copy, &before, sizeof(copy)) == 0);
+	}
+}
+
 int main(void)
 {
 	test_reset();
+	test_save_load();
 	test_register_masks();
 	test_priority();
 	test_nested_eoi();

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <public/keel_abi.h>
 
 /* Register offsets in the xAPIC page (SDM table 10-1). */
 #define VLAPIC_REG_ID 0x020u
@@ -138,5 +139,7 @@ bool vlapic_match_dest(const struct vlapic *l, uint32_t dest, bool logical);
 uint32_t vlapic_apic_id(const struct vlapic *l);
 uint32_t vlapic_ppr(const struct vlapic *l);
 bool vlapic_sw_enabled(const struct vlapic *l);
+void vlapic_save(const struct vlapic *l, uint64_t now_tsc, struct keel_state_lapic *st);
+int vlapic_load(struct vlapic *l, const struct keel_state_lapic *st, uint64_t now_tsc);
 
 #endif /* KEEL_VLAPIC_H */

@@ -561,6 +561,7 @@ struct keel_log_read {
 #define KEEL_STATE_REC_ALIGN 8u
 #define KEEL_STATE_IOAPIC 1u /* struct keel_state_ioapic, instance 0 */
 #define KEEL_STATE_UART 2u   /* struct keel_state_uart, instance = COM port 0.. */
+#define KEEL_STATE_LAPIC 3u  /* struct keel_state_lapic, instance = vCPU */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -583,6 +584,21 @@ struct keel_state_uart {
 	keel_u32 rx_count; /* bytes in rx */
 	keel_u8 rbr, ier, fcr, lcr, mcr, lsr_err, msr_delta, scr;
 	keel_u8 dll, dlm, thre_pending, reserved[5]; /* reserved: 0 */
+};
+
+/* A local APIC: its registers (SDM table 10-1) and its timer as the time
+ * it had left, so that it runs on at another TSC rate or offset. */
+#define KEEL_STATE_LAPIC_LVTS 7u /* CMCI, timer, thermal, perf, LINT0, LINT1, error */
+#define KEEL_STATE_LAPIC_MAX_NS (1ull << 50) /* about 13 days */
+struct keel_state_lapic {
+	keel_u32 id, tpr, ldr, dfr, svr;
+	keel_u32 isr[8], tmr[8], irr[8]; /* 256 vectors each */
+	keel_u32 icr_lo, icr_hi;
+	keel_u32 lvt[KEEL_STATE_LAPIC_LVTS];
+	keel_u32 timer_initial, timer_dcr;
+	keel_u32 timer_armed; /* 0 or 1 */
+	keel_u32 reserved;    /* 0 */
+	keel_u64 timer_left_ns; /* until the next expiry, at most ..._MAX_NS */
 };
 
 /*
