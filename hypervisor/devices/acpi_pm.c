@@ -13,6 +13,7 @@
  * Pure code: no hardware access, all state in struct acpi_pm.
  */
 #include <keel/acpi_pm.h>
+#include <keel/errno.h>
 
 #define PM_NR_REGS 3u                 /* PM1_STS, PM1_EN, PM1_CNT */
 #define PM_REG_STS 0u
@@ -147,4 +148,25 @@ void acpi_pm_press(struct acpi_pm *p, uint16_t status_bit)
 bool acpi_pm_sci_level(const struct acpi_pm *p)
 {
 	return (p->sts & p->en) != 0;
+}
+
+/* Save p's state; see acpi_pm.h. */
+void acpi_pm_save(const struct acpi_pm *p, struct keel_state_acpi_pm *st)
+{
+	st->sts = p->sts;
+	st->en = p->en;
+	st->cnt = p->cnt;
+	st->reserved = 0;
+}
+
+/* Load p's state; see acpi_pm.h. */
+int acpi_pm_load(struct acpi_pm *p, const struct keel_state_acpi_pm *st)
+{
+	if ((st->sts & ~(uint32_t)PM_STS_PRESSABLE) || st->en > 0xFFFFu ||
+	    (st->cnt & ~(uint32_t)PM_CNT_STORED) || st->reserved)
+		return -EINVAL;
+	p->sts = (uint16_t)st->sts;
+	p->en = (uint16_t)st->en;
+	p->cnt = (uint16_t)st->cnt;
+	return 0;
 }

@@ -309,3 +309,81 @@ int mc146818_regs_to_unix(const uint8_t regs[MC146818_REG_B + 1], uint8_t centur
 	*unix_s = rtc_date_to_unix(&t);
 	return 0;
 }
+
+_Static_assert(KEEL_STATE_RTC_CMOS_BYTES == MC146818_CMOS_BYTES,
+	       "the RTC record holds all of CMOS");
+
+/* Copy r's whole state into its save record (docs/save-restore.md). */
+void mc146818_save(const struct mc146818 *r, struct keel_state_rtc *st)
+{
+	memset(st, 0, sizeof(*st));
+	memcpy(st->cmos, r->cmos, sizeof(st->cmos));
+	st->index = r->index;
+	st->latched = r->latched;
+	st->offset_s = r->offset_s;
+	if (r->latched) {
+		st->latch_year = r->latch.year;
+		st->latch_mon = r->latch.mon;
+		st->latch_mday = r->latch.mday;
+		st->latch_hour = r->latch.hour;
+		st->latch_min = r->latch.min;
+		st->latch_sec = r->latch.sec;
+		st->latch_wday = r->latch.wday;
+	}
+}
+
+/* True if the bytes of st a guest cannot write hold what the model keeps
+ * there: the date and time registers, C and D are not stored (0), and A
+ * never shows an update in progress. */
+static bool rtc_state_cmos_ok(const struct keel_state_rtc *st)
+{
+	for (uint32_t i = 0; i < MC146818_CMOS_BYTES; i++)
+		if ((is_time_reg((uint8_t)i) || i == MC146818_REG_C || i == MC146818_REG_D) &&
+		    st->cmos[i])
+			return false;
+	return !(st->cmos[MC146818_REG_A] & MC146818_A_UIP);
+}
+
+/* True if st's time being set is a date the model could hold. */
+static bool rtc_state_latch_ok(const struct keel_state_rtc *st)
+{
+	if (!st->latched)
+		return st->latch_year == 0 && st->latch_mon == 0 && st->latch_mday == 0 &&
+		       st->latch_hour == 0 && st->latch_min == 0 && st->latch_sec == 0 &&
+		       st->latch_wday == 0;
+	return st->latch_year >= 0 && st->latch_year <= 9999 && st->latch_mon >= 1 &&
+	       st->latch_mon <= 12 && st->latch_mday >= 1 && st->latch_mday <= 31 &&
+	       st->latch_hour <= 23 && st->latch_min <= 59 && st->latch_sec <= 59 &&
+	       st->latch_wday <= 6;
+}
+
+/*
+ * Replace r's state with the record st, which may come from a file: the
+ * index within 0-127, the bytes a guest cannot write as the model keeps
+ * them, SET and the latch agreeing, the latched date in range and the
+ * offset within KEEL_STATE_RTC_MAX_OFFSET_S. Returns 0, or -EINVAL with r
+ * unchanged.
+ */
+int mc146818_load(struct mc146818 *r, const struct keel_state_rtc *st)
+{
+	bool set = (st->cmos[MC146818_REG_B] & MC146818_B_SET) != 0;
+
+	if (st->index > 0x7F || st->latched > 1 || set != (st->latched == 1) ||
+	    st->offset_s > KEEL_STATE_RTC_MAX_OFFSET_S ||
+	    st->offset_s < -KEEL_STATE_RTC_MAX_OFFSET_S || st->reserved[0] ||
+	    st->reserved[1] || !rtc_state_cmos_ok(st) || !rtc_state_latch_ok(st))
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	memcpy(r->cmos, st->cmos, sizeof(r->cmos));
+	r->index = (uint8_t)st->index;
+	r->latched = st->latched;
+	r->offset_s = st->offset_s;
+	r->latch.year = (int32_t)st->latch_year;
+	r->latch.mon = st->latch_mon;
+	r->latch.mday = st->latch_mday;
+	r->latch.hour = st->latch_hour;
+	r->latch.min = st->latch_min;
+	r->latch.sec = st->latch_sec;
+	r->latch.wday = st->latch_wday;
+	return 0;
+}

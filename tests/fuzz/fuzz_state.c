@@ -1,8 +1,8 @@
 /*
  * libFuzzer target for the domain state records a restore or a migration
  * will take from outside (docs/save-restore.md): the record stream reader
- * (hypervisor/common/state_rec.c) and the IOAPIC, UART and local APIC
- * loaders (vioapic_load, ns16550_load, vlapic_load). Each input is a record stream. The
+ * (hypervisor/common/state_rec.c) and the device loaders (vioapic_load,
+ * ns16550_load, vlapic_load, mc146818_load, acpi_pm_load). Each input is a record stream. The
  * contract: the reader never reads beyond the input (ASan) and stops at
  * the end or at damage; a record a loader accepts saves back to exactly
  * the same record (nothing is silently changed), and the loaded device
@@ -10,7 +10,7 @@
  * read, every pin raised and every vector EOId with at most one message
  * per pin; every UART register read and the FIFO drained; every LAPIC
  * register read, its timer run to expiry and every pending vector
- * acknowledged and EOId. Run with
+ * acknowledged and EOId; every CMOS byte read; the PM1 block read. Run with
  * tests/fuzz/run.sh, or by hand:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -20,6 +20,8 @@
 #include "../../hypervisor/common/state_rec.c"
 #include "../../hypervisor/devices/ioapic.c"
 #include "../../hypervisor/devices/lapic.c"
+#include "../../hypervisor/devices/mc146818.c"
+#include "../../hypervisor/devices/acpi_pm.c"
 #include "../../hypervisor/devices/ns16550.c"
 #include "fuzz.h"
 
@@ -79,6 +81,17 @@ static void fuzz_uart(const struct state_rec_view *r)
 	FUZZ_ASSERT(ns16550_rx_space(&u) <= NS16550_FIFO_BYTES);
 }
 
+/* XOR the payload of r onto the size bytes at base (a real device's
+ * record); false if r is longer than the record. */
+static bool fuzz_apply_diff(const struct state_rec_view *r, void *base, uint64_t size)
+{
+	if (r->length > size)
+		return false;
+	for (uint64_t i = 0; i < r->length; i++)
+		((uint8_t *)base)[i] ^= r->payload[i];
+	return true;
+}
+
 #define FUZZ_TSC_KHZ 2000000ull /* ns <-> ticks is exact at 2 GHz */
 #define FUZZ_NOW 1000000ull
 
@@ -90,20 +103,16 @@ static void fuzz_lapic(const struct state_rec_view *r)
 	uint64_t next;
 	int v;
 
-	const uint8_t *p = r->payload;
-
 	/* The payload is applied as a difference (XOR) to a real APIC's
 	 * record, so that short inputs are valid records the fuzzer can bend
 	 * (a random record almost never passes the checks). */
-	if (r->length > sizeof(st))
-		return;
 	vlapic_init(&l, 0, FUZZ_TSC_KHZ);
 	vlapic_write(&l, VLAPIC_REG_SVR, VLAPIC_SVR_ENABLE | 0xFF, FUZZ_NOW, &fx);
 	vlapic_write(&l, VLAPIC_REG_LVT_TIMER, 0xEC, FUZZ_NOW, &fx);
 	vlapic_write(&l, VLAPIC_REG_TIMER_ICR, 1000, FUZZ_NOW, &fx);
 	vlapic_save(&l, FUZZ_NOW, &st);
-	for (uint64_t i = 0; i < r->length; i++)
-		((uint8_t *)&st)[i] ^= p[i];
+	if (!fuzz_apply_diff(r, &st, sizeof(st)))
+		return;
 	vlapic_init(&l, 0, FUZZ_TSC_KHZ);
 	if (vlapic_load(&l, &st, FUZZ_NOW))
 		return;
@@ -122,6 +131,42 @@ static void fuzz_lapic(const struct state_rec_view *r)
 	}
 }
 
+#define FUZZ_WALL_S 1796190607ll
+
+static void fuzz_rtc(const struct state_rec_view *r)
+{
+	struct keel_state_rtc st, again;
+	struct mc146818 rtc;
+
+	mc146818_init(&rtc);
+	mc146818_save(&rtc, &st);
+	if (!fuzz_apply_diff(r, &st, sizeof(st)))
+		return;
+	if (mc146818_load(&rtc, &st))
+		return;
+	mc146818_save(&rtc, &again);
+	FUZZ_ASSERT(memcmp(&st, &again, sizeof(st)) == 0);
+	for (uint32_t i = 0; i < MC146818_CMOS_BYTES; i++) {
+		mc146818_write(&rtc, MC146818_PORT_INDEX, (uint8_t)i, FUZZ_WALL_S);
+		(void)mc146818_read(&rtc, MC146818_PORT_DATA, FUZZ_WALL_S);
+	}
+}
+
+static void fuzz_acpi_pm(const struct state_rec_view *r)
+{
+	struct keel_state_acpi_pm st, again;
+	struct acpi_pm pm;
+
+	acpi_pm_init(&pm);
+	acpi_pm_save(&pm, &st);
+	if (!fuzz_apply_diff(r, &st, sizeof(st)) || acpi_pm_load(&pm, &st))
+		return;
+	acpi_pm_save(&pm, &again);
+	FUZZ_ASSERT(memcmp(&st, &again, sizeof(st)) == 0);
+	for (uint32_t off = 0; off < ACPI_PM_IO_BYTES; off++)
+		(void)acpi_pm_read(&pm, off, 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct state_rec_view r;
@@ -138,6 +183,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_uart(&r);
 		else if (r.type == KEEL_STATE_LAPIC)
 			fuzz_lapic(&r);
+		else if (r.type == KEEL_STATE_RTC)
+			fuzz_rtc(&r);
+		else if (r.type == KEEL_STATE_ACPI_PM)
+			fuzz_acpi_pm(&r);
 	}
 	FUZZ_ASSERT(rc == 0 || rc == -EINVAL);
 	FUZZ_ASSERT(pos <= size);

@@ -328,9 +328,44 @@ static void test_random_against_model(void)
 	CHECK_EQ_U64(mismatches, 0);
 }
 
+/* A pressed power button, enables and SLP_TYP survive a save and load;
+ * bits a guest cannot set are refused and leave the target unchanged. */
+static void test_save_load(void)
+{
+	struct acpi_pm p, copy, before;
+	struct keel_state_acpi_pm st, bad;
+
+	acpi_pm_init(&p);
+	acpi_pm_write(&p, EN, 2, ACPI_PM1_PWRBTN_EN);
+	acpi_pm_write(&p, CNT, 2, 3u << ACPI_PM1_SLP_TYP_SHIFT);
+	acpi_pm_press(&p, ACPI_PM1_PWRBTN_STS);
+	acpi_pm_save(&p, &st);
+	acpi_pm_init(&copy);
+	CHECK_EQ_INT(acpi_pm_load(&copy, &st), 0);
+	CHECK(memcmp(&copy, &p, sizeof(p)) == 0);
+	CHECK(acpi_pm_sci_level(&copy));
+	CHECK_EQ_U64(acpi_pm_read(&copy, CNT, 2), acpi_pm_read(&p, CNT, 2));
+
+	acpi_pm_init(&copy);
+	before = copy;
+	for (int i = 0; i < 5; i++) {
+		bad = st;
+		switch (i) {
+		case 0: bad.sts |= ACPI_PM1_TMR_STS; break;   /* no PM timer here */
+		case 1: bad.en = 0x10000; break;
+		case 2: bad.cnt |= ACPI_PM1_SLP_EN; break;     /* write-only */
+		case 3: bad.cnt |= ACPI_PM1_SCI_EN; break;     /* reads 1, never stored */
+		case 4: bad.reserved = 1; break;
+		}
+		CHECK_EQ_INT(acpi_pm_load(&copy, &bad), -EINVAL);
+		CHECK(memcmp(&copy, &before, sizeof(copy)) == 0);
+	}
+}
+
 int main(void)
 {
 	test_reset();
+	test_save_load();
 	test_status_w1c();
 	test_enable_plain();
 	test_control_bits();

@@ -201,9 +201,71 @@ static void test_host_regs(void)
 	CHECK_EQ_INT(mc146818_regs_to_unix(bcd, 0x20, &s), -EINVAL);
 }
 
+/* A clock the guest moved, saved mid-way through setting its time on one
+ * machine, reads the same on another whose wall clock is an hour later;
+ * bad records are refused and leave the target as it was. */
+static void test_save_load(void)
+{
+	const int64_t w = T_2026_12_02_055007;
+	struct mc146818 r, copy, before;
+	struct keel_state_rtc st, bad;
+
+	mc146818_init(&r);
+	put(&r, MC146818_YEAR, 0x30, w);              /* the guest says 2030 */
+	put(&r, 0x40, 0xA5, w);                        /* a byte of CMOS RAM */
+	put(&r, MC146818_SEC_ALARM, 0x12, w);
+	mc146818_save(&r, &st);
+	CHECK_EQ_U64(st.cmos[0x40], 0xA5);
+	CHECK_EQ_U64(st.cmos[MC146818_YEAR], 0);       /* time is not stored */
+	mc146818_init(&copy);
+	CHECK_EQ_U64(mc146818_load(&copy, &st), 0);
+	CHECK(memcmp(&copy, &r, sizeof(r)) == 0);
+	CHECK_EQ_U64(reg(&copy, MC146818_YEAR, w + 3600), reg(&r, MC146818_YEAR, w + 3600));
+	CHECK_EQ_U64(reg(&copy, MC146818_HOUR, w + 3600), 0x06);
+	CHECK_EQ_U64(reg(&copy, 0x40, w), 0xA5);
+
+	/* saved while the guest holds SET: the time being set carries over */
+	put(&r, MC146818_REG_B, MC146818_B_SET | 0x02, w);
+	put(&r, MC146818_MIN, 0x33, w);
+	mc146818_save(&r, &st);
+	CHECK_EQ_U64(st.latched, 1);
+	CHECK_EQ_U64(st.latch_min, 33);
+	mc146818_init(&copy);
+	CHECK_EQ_U64(mc146818_load(&copy, &st), 0);
+	put(&copy, MC146818_REG_B, 0x02, w + 100);     /* SET off: runs from there */
+	CHECK_EQ_U64(reg(&copy, MC146818_MIN, w + 100), 0x33);
+
+	/* each impossible field is refused, the target unchanged */
+	mc146818_init(&copy);
+	before = copy;
+	for (int i = 0; i < 10; i++) {
+		bad = st;
+		switch (i) {
+		case 0: bad.index = 0x80; break;
+		case 1: bad.latched = 0; break;                /* SET on, nothing latched */
+		case 2: bad.cmos[MC146818_REG_C] = 1; break;
+		case 3: bad.cmos[MC146818_MIN] = 5; break;     /* time is never stored */
+		case 4: bad.cmos[MC146818_REG_A] |= MC146818_A_UIP; break;
+		case 5: bad.offset_s = KEEL_STATE_RTC_MAX_OFFSET_S + 1; break;
+		case 6: bad.latch_mon = 13; break;
+		case 7: bad.latch_sec = 60; break;
+		case 8: bad.latch_year = 10000; break;
+		case 9: bad.reserved[1] = 1; break;
+		}
+		CHECK_EQ_U64(mc146818_load(&copy, &bad), (uint64_t)(int64_t)-EINVAL);
+		CHECK(memcmp(&copy, &before, sizeof(copy)) == 0);
+	}
+	/* not latched: the latch fields must be clear */
+	mc146818_init(&r);
+	mc146818_save(&r, &bad);
+	bad.latch_hour = 1;
+	CHECK_EQ_U64(mc146818_load(&copy, &bad), (uint64_t)(int64_t)-EINVAL);
+}
+
 int main(void)
 {
 	test_calendar();
+	test_save_load();
 	test_read_modes();
 	test_set_time();
 	test_registers();

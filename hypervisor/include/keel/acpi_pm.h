@@ -13,6 +13,7 @@
 #define KEEL_ACPI_PM_H
 
 #include <stdint.h>
+#include <public/keel_abi.h>
 #include <stdbool.h>
 
 /* Layout of the I/O block at pm_io_base (bytes). */
@@ -88,5 +89,15 @@ void acpi_pm_press(struct acpi_pm *p, uint16_t status_bit);
 /* True while the SCI is asserted: a PM1_STS bit is set whose PM1_EN
  * bit is set (ACPI 6.x 4.8.3.1: status AND enable raises the SCI). */
 bool acpi_pm_sci_level(const struct acpi_pm *p);
+
+/* Copy p's state into its save record (docs/save-restore.md). */
+void acpi_pm_save(const struct acpi_pm *p, struct keel_state_acpi_pm *st);
+
+/*
+ * Replace p's state with the record st, which may come from a file: only
+ * the button status bits, any enable bits and PM1_CNT's stored bits (BM_RLD,
+ * SLP_TYP) may be set. Returns 0, or -EINVAL with p unchanged.
+ */
+int acpi_pm_load(struct acpi_pm *p, const struct keel_state_acpi_pm *st);
 
 #endif /* KEEL_ACPI_PM_H */

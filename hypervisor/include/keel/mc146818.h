@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <public/keel_abi.h>
 
 #define MC146818_PORT_INDEX 0 /* offsets from the base port 0x70 */
 #define MC146818_PORT_DATA 1
@@ -65,6 +66,9 @@ struct mc146818 {
 void mc146818_init(struct mc146818 *r);
 uint8_t mc146818_read(struct mc146818 *r, uint32_t port_off, int64_t wall_s);
 void mc146818_write(struct mc146818 *r, uint32_t port_off, uint8_t val, int64_t wall_s);
+
+void mc146818_save(const struct mc146818 *r, struct keel_state_rtc *st);
+int mc146818_load(struct mc146818 *r, const struct keel_state_rtc *st);
 
 int64_t rtc_date_to_unix(const struct rtc_date *t);
 void rtc_date_from_unix(int64_t s, struct rtc_date *t);

@@ -562,6 +562,8 @@ struct keel_log_read {
 #define KEEL_STATE_IOAPIC 1u /* struct keel_state_ioapic, instance 0 */
 #define KEEL_STATE_UART 2u   /* struct keel_state_uart, instance = COM port 0.. */
 #define KEEL_STATE_LAPIC 3u  /* struct keel_state_lapic, instance = vCPU */
+#define KEEL_STATE_RTC 4u    /* struct keel_state_rtc, instance 0 */
+#define KEEL_STATE_ACPI_PM 5u /* struct keel_state_acpi_pm, instance 0 */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -599,6 +601,27 @@ struct keel_state_lapic {
 	keel_u32 timer_armed; /* 0 or 1 */
 	keel_u32 reserved;    /* 0 */
 	keel_u64 timer_left_ns; /* until the next expiry, at most ..._MAX_NS */
+};
+
+/* The CMOS clock: its RAM and registers, and the guest's time as an offset
+ * from the wall clock (UTC), which is the same on every machine. While the
+ * guest sets the time (register B's SET bit) the time being set is kept. */
+#define KEEL_STATE_RTC_CMOS_BYTES 128u
+#define KEEL_STATE_RTC_MAX_OFFSET_S (1ll << 40)
+struct keel_state_rtc {
+	keel_u8 cmos[KEEL_STATE_RTC_CMOS_BYTES]; /* the date and time bytes are 0 */
+	keel_u32 index;   /* the selected register, 0-127 */
+	keel_u32 latched; /* 1 while SET is on */
+	keel_s64 offset_s; /* guest time minus wall time, within +-..._MAX_OFFSET_S */
+	keel_s64 latch_year; /* the time being set, while latched (else 0) */
+	keel_u8 latch_mon, latch_mday, latch_hour, latch_min, latch_sec, latch_wday;
+	keel_u8 reserved[2]; /* 0 */
+};
+
+/* The ACPI PM1 block: status, enables and control as stored. */
+struct keel_state_acpi_pm {
+	keel_u32 sts, en, cnt;
+	keel_u32 reserved; /* 0 */
 };
 
 /*
