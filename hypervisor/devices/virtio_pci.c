@@ -13,6 +13,7 @@
  */
 #include <keel/virtio_pci.h>
 #include <keel/compiler.h>
+#include <keel/errno.h>
 #include <keel/string.h>
 
 #include <stddef.h>
@@ -612,4 +613,145 @@ void virtio_pci_mmio_write(struct virtio_pci *vp, uint64_t gpa, uint8_t size,
 	     dw < off + size && dw < VIRTIO_PCI_MEM_BAR_BYTES; dw += 4)
 		vp_msix_store(vp, dw,
 			      vp_merge(vp_msix_dword(vp, dw), dw, off, size, value));
+}
+
+/* ---- save and load (docs/save-restore.md) ---- */
+
+_Static_assert(KEEL_STATE_VIRTIO_QUEUES == VIRTIO_PCI_MAX_QUEUES &&
+		       KEEL_STATE_VIRTIO_VECTORS == VIRTIO_PCI_MSIX_VECTORS,
+	       "the virtio-pci record holds every queue and vector");
+
+/* Save vp's transport; see virtio_pci.h. */
+void virtio_pci_save(const struct virtio_pci *vp, struct keel_state_virtio_pci *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->device_id = vp->device_id;
+	st->host_features = vp->host_features;
+	st->nr_queues = vp->nr_queues;
+	st->queue_size = vp->queue_size_max;
+	st->command = vp->command;
+	st->int_line = vp->int_line;
+	st->bar0 = vp->bar0;
+	st->bar1 = vp->bar1;
+	st->guest_features = vp->guest_features;
+	st->status = vp->status;
+	st->isr = vp->isr;
+	st->queue_sel = vp->queue_sel;
+	st->config_vector = vp->config_vector;
+	st->msix_ctrl = vp->msix_ctrl;
+	st->msix_pba = vp->msix_pba;
+	st->msix_ready = vp->msix_ready;
+	for (uint32_t v = 0; v < VIRTIO_PCI_MSIX_VECTORS; v++) {
+		st->msix[v].addr_lo = vp->msix[v].addr_lo;
+		st->msix[v].addr_hi = vp->msix[v].addr_hi;
+		st->msix[v].data = vp->msix[v].data;
+		st->msix[v].ctrl = vp->msix[v].ctrl;
+	}
+	for (uint32_t i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++) {
+		const struct virtq *q = &vp->vq[i];
+
+		st->vq[i].pfn = q->size ? (uint32_t)(q->desc_gpa / VIRTQ_LEGACY_ALIGN) : 0;
+		st->vq[i].last_avail = q->last_avail;
+		st->vq[i].used_idx = q->used_idx;
+		st->vq[i].msix_vector = q->msix_vector;
+		st->vq[i].signalled_used = q->signalled_used;
+		st->vq[i].signalled_valid = q->signalled_valid;
+	}
+}
+
+/* True if v names an MSI-X table entry of vp, or is "no vector". */
+static bool vp_state_vector_ok(const struct virtio_pci *vp, uint32_t v)
+{
+	return v == VIRTIO_PCI_NO_VECTOR || v < vp->msix_count;
+}
+
+/* True if st's PCI configuration and virtio registers could be vp's. */
+static bool vp_state_regs_ok(const struct virtio_pci *vp,
+			     const struct keel_state_virtio_pci *st)
+{
+	const uint32_t vectors = (1u << vp->msix_count) - 1u;
+
+	return st->device_id == vp->device_id && st->host_features == vp->host_features &&
+	       st->nr_queues == vp->nr_queues && st->queue_size == vp->queue_size_max &&
+	       !(st->command & ~CMD_WRITABLE) && st->int_line <= 0xFF &&
+	       (st->bar0 & (VIRTIO_PCI_IO_BAR_BYTES - 1)) == BAR_IO_SPACE &&
+	       !(st->bar1 & (VIRTIO_PCI_MEM_BAR_BYTES - 1)) &&
+	       !(st->guest_features & ~vp->host_features) && st->status <= 0xFF &&
+	       !(st->isr & ~(VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG)) &&
+	       st->queue_sel <= 0xFFFF && vp_state_vector_ok(vp, st->config_vector) &&
+	       !(st->msix_ctrl & ~(VIRTIO_PCI_MSIX_ENABLE | VIRTIO_PCI_MSIX_FMASK)) &&
+	       !(st->msix_pba & ~vectors) && !(st->msix_ready & ~vectors);
+}
+
+/* True if st's MSI-X table could be vp's: entries beyond the table as
+ * reset left them, and only the mask bit in each entry's control. */
+static bool vp_state_msix_ok(const struct virtio_pci *vp,
+			     const struct keel_state_virtio_pci *st)
+{
+	for (uint32_t v = 0; v < VIRTIO_PCI_MSIX_VECTORS; v++) {
+		if (st->msix[v].ctrl & ~MSIX_ENTRY_MASKED)
+			return false;
+		if (v >= vp->msix_count &&
+		    (st->msix[v].addr_lo || st->msix[v].addr_hi || st->msix[v].data ||
+		     st->msix[v].ctrl != MSIX_ENTRY_MASKED))
+			return false;
+	}
+	return true;
+}
+
+/* True if queue i of st could be vp's: a queue not set up has no indices,
+ * and a queue the device lacks was never given a vector. */
+static bool vp_state_queue_ok(const struct virtio_pci *vp,
+			      const struct keel_state_virtq *q, uint32_t i)
+{
+	if (q->last_avail > 0xFFFF || q->used_idx > 0xFFFF || q->signalled_used > 0xFFFF ||
+	    q->signalled_valid > 1 || !vp_state_vector_ok(vp, q->msix_vector))
+		return false;
+	if (i >= vp->nr_queues && (q->pfn || q->msix_vector != VIRTIO_PCI_NO_VECTOR))
+		return false;
+	return q->pfn || (!q->last_avail && !q->used_idx && !q->signalled_used &&
+			  !q->signalled_valid);
+}
+
+/* Load vp's transport; see virtio_pci.h. */
+int virtio_pci_load(struct virtio_pci *vp, const struct keel_state_virtio_pci *st)
+{
+	bool event_idx = st->guest_features & (1u << VIRTIO_RING_F_EVENT_IDX);
+
+	if (!vp_state_regs_ok(vp, st) || !vp_state_msix_ok(vp, st))
+		return -EINVAL;
+	for (uint32_t i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++)
+		if (!vp_state_queue_ok(vp, &st->vq[i], i))
+			return -EINVAL;
+	vp->command = (uint16_t)st->command;
+	vp->int_line = (uint8_t)st->int_line;
+	vp->bar0 = st->bar0;
+	vp->bar1 = st->bar1;
+	vp->guest_features = st->guest_features;
+	vp->status = (uint8_t)st->status;
+	vp->isr = (uint8_t)st->isr;
+	vp->queue_sel = (uint16_t)st->queue_sel;
+	vp->config_vector = (uint16_t)st->config_vector;
+	vp->msix_ctrl = (uint16_t)st->msix_ctrl;
+	vp->msix_pba = st->msix_pba;
+	vp->msix_ready = st->msix_ready;
+	for (uint32_t v = 0; v < VIRTIO_PCI_MSIX_VECTORS; v++) {
+		vp->msix[v].addr_lo = st->msix[v].addr_lo;
+		vp->msix[v].addr_hi = st->msix[v].addr_hi;
+		vp->msix[v].data = st->msix[v].data;
+		vp->msix[v].ctrl = st->msix[v].ctrl;
+	}
+	for (uint32_t i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++) {
+		struct virtq *q = &vp->vq[i];
+		const struct keel_state_virtq *s = &st->vq[i];
+
+		virtq_setup_legacy(q, s->pfn ? vp->queue_size_max : 0, s->pfn);
+		q->last_avail = (uint16_t)s->last_avail;
+		q->used_idx = (uint16_t)s->used_idx;
+		q->msix_vector = (uint16_t)s->msix_vector;
+		q->signalled_used = (uint16_t)s->signalled_used;
+		q->signalled_valid = s->signalled_valid;
+		q->event_idx = event_idx;
+	}
+	return 0;
 }

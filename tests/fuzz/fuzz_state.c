@@ -2,7 +2,7 @@
  * libFuzzer target for the domain state records a restore or a migration
  * will take from outside (docs/save-restore.md): the record stream reader
  * (hypervisor/common/state_rec.c) and the device loaders (vioapic_load,
- * ns16550_load, vlapic_load, mc146818_load, acpi_pm_load). Each input is a record stream. The
+ * ns16550_load, vlapic_load, mc146818_load, acpi_pm_load, virtio_pci_load). Each input is a record stream. The
  * contract: the reader never reads beyond the input (ASan) and stops at
  * the end or at damage; a record a loader accepts saves back to exactly
  * the same record (nothing is silently changed), and the loaded device
@@ -10,7 +10,9 @@
  * read, every pin raised and every vector EOId with at most one message
  * per pin; every UART register read and the FIFO drained; every LAPIC
  * register read, its timer run to expiry and every pending vector
- * acknowledged and EOId; every CMOS byte read; the PM1 block read. Run with
+ * acknowledged and EOId; every CMOS byte read; the PM1 block read; every
+ * virtio-pci configuration, I/O and MSI-X register read and every queue's
+ * interrupt raised and taken. Run with
  * tests/fuzz/run.sh, or by hand:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -22,6 +24,8 @@
 #include "../../hypervisor/devices/lapic.c"
 #include "../../hypervisor/devices/mc146818.c"
 #include "../../hypervisor/devices/acpi_pm.c"
+#include "../../hypervisor/devices/virtio_pci.c"
+#include "../../hypervisor/common/virtq.c"
 #include "../../hypervisor/devices/ns16550.c"
 #include "fuzz.h"
 
@@ -167,6 +171,35 @@ static void fuzz_acpi_pm(const struct state_rec_view *r)
 		(void)acpi_pm_read(&pm, off, 1);
 }
 
+#define FUZZ_IO_BAR 0xC040u
+#define FUZZ_MEM_BAR 0xFEBF1000u
+
+static void fuzz_virtio_pci(const struct state_rec_view *r)
+{
+	struct keel_state_virtio_pci st, again;
+	struct virtio_pci vp;
+	struct msi_msg msg;
+
+	virtio_pci_init(&vp, VIRTIO_PCI_DEVICE_NET, VIRTIO_PCI_SUBSYS_NET, VIRTIO_PCI_CLASS_NET,
+			0x20000020u, 2, FUZZ_IO_BAR, FUZZ_MEM_BAR, NULL, NULL);
+	virtio_pci_save(&vp, &st);
+	if (!fuzz_apply_diff(r, &st, sizeof(st)) || virtio_pci_load(&vp, &st))
+		return;
+	virtio_pci_save(&vp, &again);
+	FUZZ_ASSERT(memcmp(&st, &again, sizeof(st)) == 0);
+	for (uint32_t reg = 0; reg < 256; reg += 4)
+		(void)virtio_pci_cfg_read(&vp, reg, 4);
+	for (uint32_t off = 0; off < VIRTIO_PCI_IO_BAR_BYTES; off += 2)
+		(void)virtio_pci_io_read(&vp, (uint16_t)((vp.bar0 & ~1u) + off), 2);
+	for (uint32_t off = 0; off < VIRTIO_PCI_MEM_BAR_BYTES; off += 4)
+		(void)virtio_pci_mmio_read(&vp, vp.bar1 + off, 4);
+	for (uint16_t q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
+		(void)virtio_pci_raise(&vp, q, &msg);
+	(void)virtio_pci_raise(&vp, VIRTIO_PCI_CONFIG_IRQ, &msg);
+	for (int n = 0; n < 16 && virtio_pci_take_msg(&vp, &msg); n++)
+		;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct state_rec_view r;
@@ -187,6 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_rtc(&r);
 		else if (r.type == KEEL_STATE_ACPI_PM)
 			fuzz_acpi_pm(&r);
+		else if (r.type == KEEL_STATE_VIRTIO_PCI)
+			fuzz_virtio_pci(&r);
 	}
 	FUZZ_ASSERT(rc == 0 || rc == -EINVAL);
 	FUZZ_ASSERT(pos <= size);

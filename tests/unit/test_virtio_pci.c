@@ -475,9 +475,84 @@ static void test_msix(void)
 	CHECK_EQ_U64(mr(0x900, 4), 0);
 }
 
+/* A driven transport (MSI-X on and programmed, two rings set up and
+ * partly used, features and status) saves and loads into a fresh device
+ * of the same config unchanged; a device of another config, and every
+ * field a guest could not have produced, is refused with the target left
+ * as it was. */
+static void test_save_load(void)
+{
+	struct keel_state_virtio_pci st, bad;
+	struct virtio_pci orig, before;
+
+	setup(2);
+	cfgw(VIRTIO_PCI_MSIX_CAP_OFF, 4, (uint32_t)VIRTIO_PCI_MSIX_ENABLE << 16);
+	mw(0x10, 4, 0xFEE00000u);  /* entry 1 address */
+	mw(0x18, 4, 0x4041);       /* entry 1 data */
+	mw(0x1C, 4, 0);            /* entry 1 unmasked */
+	iow(VIRTIO_PCI_REG_GUEST_FEATURES, 4, 0x46);
+	iow(VIRTIO_PCI_REG_QUEUE_SEL, 2, 0);
+	iow(VIRTIO_PCI_REG_QUEUE_PFN, 4, 0x1234);
+	iow(VIRTIO_PCI_REG_QUEUE_VECTOR, 2, 1);
+	iow(VIRTIO_PCI_REG_QUEUE_SEL, 2, 1);
+	iow(VIRTIO_PCI_REG_QUEUE_PFN, 4, 0x2000);
+	iow(VIRTIO_PCI_REG_CONFIG_VECTOR, 2, 0);
+	iow(VIRTIO_PCI_REG_STATUS, 1, 7);
+	vp.vq[0].last_avail = 300;  /* as the device model leaves them */
+	vp.vq[0].used_idx = 299;
+	vp.vq[0].signalled_used = 298;
+	vp.vq[0].signalled_valid = true;
+	vp.isr = VIRTIO_PCI_ISR_QUEUE;
+	virtio_pci_save(&vp, &st);
+	CHECK_EQ_U64(st.vq[0].pfn, 0x1234);
+	CHECK_EQ_U64(st.vq[1].pfn, 0x2000);
+	CHECK_EQ_U64(st.vq[2].pfn, 0);
+	orig = vp;
+
+	setup(2);
+	CHECK_EQ_INT(virtio_pci_load(&vp, &st), 0);
+	CHECK(memcmp(&vp, &orig, sizeof(vp)) == 0);
+	CHECK_EQ_U64(vp.vq[1].used_gpa, orig.vq[1].used_gpa);
+	CHECK_EQ_U64(mr(0x18, 4), 0x4041);
+	CHECK_EQ_U64(ior(VIRTIO_PCI_REG_STATUS, 1), 7);
+
+	/* a device of another config: refused */
+	setup(3);
+	before = vp;
+	CHECK_EQ_INT(virtio_pci_load(&vp, &st), -EINVAL);
+	CHECK(memcmp(&vp, &before, sizeof(vp)) == 0);
+
+	setup(2);
+	before = vp;
+	for (int i = 0; i < 14; i++) {
+		bad = st;
+		switch (i) {
+		case 0: bad.host_features |= 1; break;
+		case 1: bad.command |= 0x8; break;              /* special cycles */
+		case 2: bad.bar0 &= ~1u; break;                 /* not an I/O BAR */
+		case 3: bad.bar1 |= 0x10; break;                /* below the BAR's size */
+		case 4: bad.guest_features |= 1u << 30; break;  /* never offered */
+		case 5: bad.isr = 4; break;
+		case 6: bad.config_vector = 3; break;           /* the table has 3 */
+		case 7: bad.msix_pba = 1u << 3; break;
+		case 8: bad.msix[1].ctrl = 2; break;
+		case 9: bad.msix[4].data = 1; break;            /* beyond the table */
+		case 10: bad.vq[0].last_avail = 0x10000; break;
+		case 11: bad.vq[2].pfn = 5; break;              /* no queue 2 */
+		case 12: bad.vq[1].pfn = 0; break;              /* indices, no ring */
+		case 13: bad.vq[0].signalled_valid = 2; break;
+		}
+		if (i == 12)
+			bad.vq[1].used_idx = 1;
+		CHECK_MSG(virtio_pci_load(&vp, &bad) == -EINVAL, "case %d accepted", i);
+		CHECK(memcmp(&vp, &before, sizeof(vp)) == 0);
+	}
+}
+
 int main(void)
 {
 	test_identity();
+	test_save_load();
 	test_bars();
 	test_cap();
 	test_registers();

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <public/keel_abi.h>
 
 #include <keel/virtq.h>
 
@@ -208,5 +209,21 @@ bool virtio_pci_rings_usable(const struct virtio_pci *vp);
  * Callers drain it after every MMIO write and configuration write.
  */
 bool virtio_pci_take_msg(struct virtio_pci *vp, struct msi_msg *msg);
+
+/* Copy vp's transport state into its save record (docs/save-restore.md);
+ * the device model behind it saves its own. */
+void virtio_pci_save(const struct virtio_pci *vp, struct keel_state_virtio_pci *st);
+
+/*
+ * Replace vp's transport state with the record st, which may come from a
+ * file. vp must be the same device, built from the same config (identity,
+ * features, queue count and size are compared), and every field must be
+ * one a guest could have produced: bits the registers do not keep, a
+ * vector beyond the MSI-X table, a queue index beyond 16 bits, state for a
+ * queue the device does not have. Ring addresses are not checked here:
+ * the rings are validated against guest RAM on every use. Returns 0, or
+ * -EINVAL with vp unchanged.
+ */
+int virtio_pci_load(struct virtio_pci *vp, const struct keel_state_virtio_pci *st);
 
 #endif /* KEEL_VIRTIO_PCI_H */

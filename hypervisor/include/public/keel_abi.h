@@ -564,6 +564,7 @@ struct keel_log_read {
 #define KEEL_STATE_LAPIC 3u  /* struct keel_state_lapic, instance = vCPU */
 #define KEEL_STATE_RTC 4u    /* struct keel_state_rtc, instance 0 */
 #define KEEL_STATE_ACPI_PM 5u /* struct keel_state_acpi_pm, instance 0 */
+#define KEEL_STATE_VIRTIO_PCI 6u /* struct keel_state_virtio_pci, instance = PCI slot */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -616,6 +617,36 @@ struct keel_state_rtc {
 	keel_s64 latch_year; /* the time being set, while latched (else 0) */
 	keel_u8 latch_mon, latch_mday, latch_hour, latch_min, latch_sec, latch_wday;
 	keel_u8 reserved[2]; /* 0 */
+};
+
+/* A legacy virtio-pci function: its PCI configuration, virtio registers,
+ * MSI-X table and each queue's place and indices. The identity fields
+ * must match the device the loading side built from the same config. A
+ * queue's size is the device's (a legacy driver cannot choose it), so a
+ * queue is set up exactly when its page frame number is not 0. */
+#define KEEL_STATE_VIRTIO_QUEUES 4u
+#define KEEL_STATE_VIRTIO_VECTORS (KEEL_STATE_VIRTIO_QUEUES + 1u)
+struct keel_state_virtq {
+	keel_u32 pfn;         /* guest page of the ring, 0 = not set up */
+	keel_u32 last_avail;  /* next avail index the device consumes, 0-65535 */
+	keel_u32 used_idx;    /* the used ring's index, 0-65535 */
+	keel_u32 msix_vector; /* 0xFFFF = none */
+	keel_u32 signalled_used;  /* used_idx at the last notification */
+	keel_u32 signalled_valid; /* 0 or 1 */
+};
+struct keel_state_virtio_pci {
+	/* identity, checked against the loading side's device */
+	keel_u32 device_id, host_features, nr_queues, queue_size;
+	/* PCI configuration */
+	keel_u32 command, int_line, bar0, bar1;
+	/* legacy virtio registers */
+	keel_u32 guest_features, status, isr, queue_sel, config_vector;
+	/* MSI-X */
+	keel_u32 msix_ctrl, msix_pba, msix_ready;
+	struct {
+		keel_u32 addr_lo, addr_hi, data, ctrl;
+	} msix[KEEL_STATE_VIRTIO_VECTORS];
+	struct keel_state_virtq vq[KEEL_STATE_VIRTIO_QUEUES];
 };
 
 /* The ACPI PM1 block: status, enables and control as stored. */
