@@ -6,6 +6,7 @@
  * first byte reads the events the device supports; a guest writes
  * PVPANIC_PANICKED there from its panic notifier. Pure code.
  */
+#include <keel/errno.h>
 #include <keel/pvpanic.h>
 #include <keel/string.h>
 #include <keel/le.h>
@@ -99,4 +100,25 @@ bool pvpanic_mmio_write(struct pvpanic *p, uint8_t value)
 {
 	(void)p;
 	return (value & PVPANIC_PANICKED) != 0;
+}
+
+/* Copy p's state (command register, BAR0) into its save record. */
+void pvpanic_save(const struct pvpanic *p, struct keel_state_pvpanic *st)
+{
+	st->command = (uint32_t)le_get(p->cfg + CFG_COMMAND, 2);
+	st->bar0 = p->bar0;
+}
+
+/*
+ * Replace p's state with the record st, which may come from a file: only
+ * the command register's writable bits and a BAR0 aligned to the BAR's
+ * size. Returns 0, or -EINVAL with p unchanged.
+ */
+int pvpanic_load(struct pvpanic *p, const struct keel_state_pvpanic *st)
+{
+	if ((st->command & ~(uint32_t)CMD_WRITABLE) || (st->bar0 & ~(uint32_t)BAR_MASK))
+		return -EINVAL;
+	put16(p->cfg, CFG_COMMAND, (uint16_t)st->command);
+	p->bar0 = st->bar0;
+	return 0;
 }

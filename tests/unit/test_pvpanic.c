@@ -10,9 +10,36 @@
 
 #include "harness.h"
 
+/* The driver's command and BAR survive a save and load; other command
+ * bits and an unaligned BAR are refused, leaving the target unchanged. */
+static void test_save_load(void)
+{
+	struct pvpanic p, copy, before;
+	struct keel_state_pvpanic st, bad;
+
+	pvpanic_init(&p, 0xFE000000);
+	pvpanic_cfg_write(&p, 0x04, 2, 0x0006);
+	pvpanic_cfg_write(&p, 0x10, 4, 0xFD000000);
+	pvpanic_save(&p, &st);
+	pvpanic_init(&copy, 0xFE000000);
+	CHECK_EQ_U64(pvpanic_load(&copy, &st), 0);
+	CHECK(memcmp(&copy, &p, sizeof(p)) == 0);
+	CHECK(pvpanic_mmio_hit(&copy, 0xFD000004));
+	before = copy;
+	bad = st;
+	bad.command |= 0x0001; /* I/O space: not this device's */
+	CHECK_EQ_U64(pvpanic_load(&copy, &bad), (uint64_t)(int64_t)-EINVAL);
+	bad = st;
+	bad.bar0 |= 0x8;
+	CHECK_EQ_U64(pvpanic_load(&copy, &bad), (uint64_t)(int64_t)-EINVAL);
+	CHECK(memcmp(&copy, &before, sizeof(copy)) == 0);
+}
+
 int main(void)
 {
 	struct pvpanic p;
+
+	test_save_load();
 
 	pvpanic_init(&p, 0xFE000000);
 	CHECK_EQ_U64(pvpanic_cfg_read(&p, 0, 4), 0x00111B36);

@@ -8,6 +8,7 @@
 #define KEEL_PVPANIC_H
 
 #include <stdint.h>
+#include <public/keel_abi.h>
 #include <stdbool.h>
 
 #define PVPANIC_VENDOR_ID 0x1B36
@@ -26,6 +27,8 @@ void pvpanic_init(struct pvpanic *p, uint32_t bar0_pa);
 uint32_t pvpanic_cfg_read(void *ctx, uint32_t reg, uint32_t size);
 void pvpanic_cfg_write(void *ctx, uint32_t reg, uint32_t size, uint32_t value);
 bool pvpanic_mmio_hit(const struct pvpanic *p, uint64_t gpa);
+void pvpanic_save(const struct pvpanic *p, struct keel_state_pvpanic *st);
+int pvpanic_load(struct pvpanic *p, const struct keel_state_pvpanic *st);
 uint8_t pvpanic_mmio_read(const struct pvpanic *p);
 bool pvpanic_mmio_write(struct pvpanic *p, uint8_t value);
 

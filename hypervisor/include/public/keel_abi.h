@@ -565,6 +565,7 @@ struct keel_log_read {
 #define KEEL_STATE_RTC 4u    /* struct keel_state_rtc, instance 0 */
 #define KEEL_STATE_ACPI_PM 5u /* struct keel_state_acpi_pm, instance 0 */
 #define KEEL_STATE_VIRTIO_PCI 6u /* struct keel_state_virtio_pci, instance = PCI slot */
+#define KEEL_STATE_PVPANIC 7u /* struct keel_state_pvpanic, instance 0 */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -647,6 +648,12 @@ struct keel_state_virtio_pci {
 		keel_u32 addr_lo, addr_hi, data, ctrl;
 	} msix[KEEL_STATE_VIRTIO_VECTORS];
 	struct keel_state_virtq vq[KEEL_STATE_VIRTIO_QUEUES];
+};
+
+/* The pvpanic PCI function: what its driver can change. */
+struct keel_state_pvpanic {
+	keel_u32 command; /* memory, bus master, interrupt disable */
+	keel_u32 bar0;
 };
 
 /* The ACPI PM1 block: status, enables and control as stored. */
