@@ -398,3 +398,22 @@ int virtio_blk_process(struct virtio_blk *b, const struct guest_mem_ops *mem,
 		blk_break(b, out, n_out);
 	return rc;
 }
+
+/* Save b's state; see virtio_blk.h. */
+void virtio_blk_save(const struct virtio_blk *b, struct keel_state_virtio_blk *st)
+{
+	memset(st, 0, sizeof(*st));
+	virtio_pci_save(&b->vp, &st->vp);
+	st->pending = b->pending;
+	st->broken = b->broken;
+}
+
+/* Load b's state; see virtio_blk.h. */
+int virtio_blk_load(struct virtio_blk *b, const struct keel_state_virtio_blk *st)
+{
+	if (st->pending > 1 || st->broken > 1 || virtio_pci_load(&b->vp, &st->vp))
+		return -EINVAL;
+	b->pending = st->pending;
+	b->broken = st->broken;
+	return 0;
+}

@@ -370,3 +370,30 @@ void virtio_net_get_stats(const struct virtio_net *n,
 		out->rx_queue_drops = ps.rx_drops;
 	net_sw_unlock(n);
 }
+
+/* Save n's state; see virtio_net.h. */
+void virtio_net_save(const struct virtio_net *n, struct keel_state_virtio_net *st)
+{
+	memset(st, 0, sizeof(*st));
+	virtio_pci_save(&n->vp, &st->vp);
+	memcpy(st->mac, n->mac, sizeof(st->mac));
+	st->link = n->link;
+	st->tx_pending = n->tx_pending;
+	st->broken = n->broken;
+}
+
+/* Load n's state; see virtio_net.h. The model's fields are checked before
+ * the transport is loaded, which itself loads all or nothing. */
+int virtio_net_load(struct virtio_net *n, const struct keel_state_virtio_net *st)
+{
+	if (memcmp(st->mac, n->mac, sizeof(st->mac)) || st->reserved[0] || st->reserved[1] ||
+	    st->link > VIRTIO_NET_S_LINK_UP || st->tx_pending > 1 || st->broken > 1 ||
+	    st->reserved2)
+		return -EINVAL;
+	if (virtio_pci_load(&n->vp, &st->vp))
+		return -EINVAL;
+	n->link = (uint16_t)st->link;
+	n->tx_pending = st->tx_pending;
+	n->broken = st->broken;
+	return 0;
+}

@@ -89,4 +89,14 @@ int virtio_blk_process(struct virtio_blk *b, const struct guest_mem_ops *mem,
 		       struct msi_msg out[VIRTIO_BLK_MAX_MSGS],
 		       uint32_t *n_out);
 
+/* Copy b's state (transport, pending work) into its save record. */
+void virtio_blk_save(const struct virtio_blk *b, struct keel_state_virtio_blk *st);
+
+/*
+ * Replace b's state with the record st, which may come from a file: the
+ * transport as virtio_pci_load checks it and 0/1 flags. Returns 0, or
+ * -EINVAL with b unchanged.
+ */
+int virtio_blk_load(struct virtio_blk *b, const struct keel_state_virtio_blk *st);
+
 #endif /* KEEL_VIRTIO_BLK_H */

@@ -95,4 +95,14 @@ bool virtio_net_set_link(struct virtio_net *n, bool up, struct msi_msg *msg);
 void virtio_net_get_stats(const struct virtio_net *n,
 			  struct virtio_net_stats *out);
 
+/* Copy n's state (transport, link, pending work) into its save record. */
+void virtio_net_save(const struct virtio_net *n, struct keel_state_virtio_net *st);
+
+/*
+ * Replace n's state with the record st, which may come from a file: the
+ * transport as virtio_pci_load checks it, the same MAC as n's, a link up
+ * or down, and 0/1 flags. Returns 0, or -EINVAL with n unchanged.
+ */
+int virtio_net_load(struct virtio_net *n, const struct keel_state_virtio_net *st);
+
 #endif /* KEEL_VIRTIO_NET_H */

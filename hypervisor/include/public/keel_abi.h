@@ -566,6 +566,8 @@ struct keel_log_read {
 #define KEEL_STATE_ACPI_PM 5u /* struct keel_state_acpi_pm, instance 0 */
 #define KEEL_STATE_VIRTIO_PCI 6u /* struct keel_state_virtio_pci, instance = PCI slot */
 #define KEEL_STATE_PVPANIC 7u /* struct keel_state_pvpanic, instance 0 */
+#define KEEL_STATE_VIRTIO_NET 8u /* struct keel_state_virtio_net, instance = NIC 0.. */
+#define KEEL_STATE_VIRTIO_BLK 9u /* struct keel_state_virtio_blk, instance = disk 0.. */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -648,6 +650,27 @@ struct keel_state_virtio_pci {
 		keel_u32 addr_lo, addr_hi, data, ctrl;
 	} msix[KEEL_STATE_VIRTIO_VECTORS];
 	struct keel_state_virtq vq[KEEL_STATE_VIRTIO_QUEUES];
+};
+
+/* A virtio-net NIC: its transport and the model's own state. Requests are
+ * served when the guest kicks, so none is ever half done; pending work is
+ * a flag. The MAC must be the loading side's (a clone changes it after
+ * loading, with a link flap). */
+struct keel_state_virtio_net {
+	struct keel_state_virtio_pci vp;
+	keel_u8 mac[6];
+	keel_u8 reserved[2]; /* 0 */
+	keel_u32 link;       /* 1 = up (VIRTIO_NET_S_LINK_UP), 0 = down */
+	keel_u32 tx_pending; /* 0 or 1: transmit work waits */
+	keel_u32 broken;     /* 0 or 1: the driver must reset the device */
+	keel_u32 reserved2;  /* 0 */
+};
+
+/* A virtio-blk disk: its transport and the model's own state. */
+struct keel_state_virtio_blk {
+	struct keel_state_virtio_pci vp;
+	keel_u32 pending; /* 0 or 1: requests wait */
+	keel_u32 broken;  /* 0 or 1: the driver must reset the device */
 };
 
 /* The pvpanic PCI function: what its driver can change. */
