@@ -568,6 +568,7 @@ struct keel_log_read {
 #define KEEL_STATE_PVPANIC 7u /* struct keel_state_pvpanic, instance 0 */
 #define KEEL_STATE_VIRTIO_NET 8u /* struct keel_state_virtio_net, instance = NIC 0.. */
 #define KEEL_STATE_VIRTIO_BLK 9u /* struct keel_state_virtio_blk, instance = disk 0.. */
+#define KEEL_STATE_VCPU 10u /* struct keel_state_vcpu, instance = vCPU */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -671,6 +672,39 @@ struct keel_state_virtio_blk {
 	struct keel_state_virtio_pci vp;
 	keel_u32 pending; /* 0 or 1: requests wait */
 	keel_u32 broken;  /* 0 or 1: the driver must reset the device */
+};
+
+/* A vCPU's architectural state, the same on AMD-V and VT-x: each backend
+ * converts its VMCB or VMCS (arch/x86/svm/svm_state.c). Segment attributes
+ * use the Intel SDM's access-rights layout (vol. 3C, 24.4.1: type 3:0,
+ * S 4, DPL 6:5, P 7, AVL 12, L 13, D/B 14, G 15, unusable 16). A pending
+ * event is one the CPU had not yet delivered when the vCPU stopped. */
+#define KEEL_STATE_SEG_UNUSABLE (1u << 16)
+struct keel_state_seg {
+	keel_u32 sel;   /* 16 bits */
+	keel_u32 attr;  /* access rights, as above */
+	keel_u32 limit; /* in bytes */
+	keel_u32 reserved; /* 0 */
+	keel_u64 base;
+};
+#define KEEL_STATE_EVENT_VALID (1u << 31) /* event: vector 7:0, type 10:8, */
+#define KEEL_STATE_EVENT_ERR (1u << 11)   /* error code valid 11, valid 31 */
+struct keel_state_vcpu {
+	/* rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8-r15 (the ModRM order) */
+	keel_u64 gpr[16];
+	keel_u64 rip, rflags;
+	keel_u64 cr0, cr2, cr3, cr4, efer;
+	keel_u64 dr6, dr7;
+	struct keel_state_seg es, cs, ss, ds, fs, gs, ldtr, tr;
+	keel_u64 gdtr_base, idtr_base;
+	keel_u32 gdtr_limit, idtr_limit;
+	keel_u64 star, lstar, cstar, sfmask, kernel_gs_base;
+	keel_u64 sysenter_cs, sysenter_esp, sysenter_eip;
+	keel_u64 pat;
+	keel_u32 int_shadow;  /* 1: interrupts blocked for one instruction */
+	keel_u32 event;       /* KEEL_STATE_EVENT_*, 0 = none */
+	keel_u32 event_error; /* its error code */
+	keel_u32 reserved;    /* 0 */
 };
 
 /* The pvpanic PCI function: what its driver can change. */
