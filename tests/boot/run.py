@@ -86,11 +86,11 @@ def main():
                     print("FAIL %s: boot '%s' failed: %s" % (name, fixture, boot_error), flush=True)
                     failed += 1
                     continue
-                t0 = time.monotonic()
+                test_t0 = time.monotonic()
                 try:
                     fn(machine)
                     # the time each test takes, to find what makes the suite slow
-                    print("PASS %s (%.0f s)" % (name, time.monotonic() - t0), flush=True)
+                    print("PASS %s (%.0f s)" % (name, time.monotonic() - test_t0), flush=True)
                     passed += 1
                 except harness.TestFailure as e:
                     print("FAIL %s: %s" % (name, e), flush=True)
