@@ -23,6 +23,7 @@ KIT = os.path.join(ROOT, "build", "tests", "hostile")
 IMG = os.path.join(KIT, "hostile.img")
 VICTIM_XMM0 = "a0" * 16          # hostile.c: XMMn holds 16 bytes of 0xA0 + n
 VICTIM_DR0 = 0x5A5A0000          # hostile.c: VICTIM_DR
+VICTIM_FAULT_VA = 0x5A5A5000     # hostile.c: the page it faults on each round
 PROBE_MS = 3000                   # how long the attacker waits with interrupts off
 
 
@@ -51,9 +52,7 @@ def boot_with_kit(name, smp, mem, guests, extra_disk=""):
     m.boot_entry("keel-serial")
     m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
     m.wait_shell()
-    out, rc = m.run("for d in /dev/vd?; do tar -tf $d 2>/dev/null | grep -q keel_hostile.ko "
-                    "&& cat $d > /tmp/hostile.img && echo KIT-FROM-$d && break; done")
-    check("KIT-FROM-" in out, "dom0 found no disk with the hostile kit: %r" % out[-400:])
+    copy_kit_to_dom0(m)
     disk = "disk=['file:/tmp/hostile.img,xvda,r'%s]" % (", '%s'" % extra_disk if extra_disk else "")
     for gname, vcpus in guests:
         out, rc = m.run("keel create tiny name=%s vcpus=%d \"%s\"" % (gname, vcpus, disk),
@@ -62,10 +61,28 @@ def boot_with_kit(name, smp, mem, guests, extra_disk=""):
               "keel create %s failed: %r" % (gname, out[-400:]))
     for gname, _ in guests:
         wait_guest_ready(m, gname)
-        out = guest_run(m, gname, "mkdir -p /t && tar -xf /dev/vda -C /t && "
-                        "insmod /t/keel_hostile.ko && echo KIT-$((6*7))")
-        check("KIT-42" in out, "%s could not unpack and load the kit: %r" % (gname, out[-400:]))
+        load_kit(m, gname)
     return m
+
+
+KIT_DISK = "disk=['file:/tmp/hostile.img,xvda,r']"   # a guest's kit, once in dom0
+
+
+def copy_kit_to_dom0(m):
+    """Find the disk that carries the kit (virtio on QEMU, ATA on Bochs)
+    and copy it to dom0's /tmp/hostile.img."""
+    out, rc = m.run("for d in /dev/vd? /dev/sd?; do tar -tf $d 2>/dev/null | "
+                    "grep -q keel_hostile.ko && cat $d > /tmp/hostile.img && "
+                    "echo KIT-FROM-$d && break; done", timeout=120)
+    check("KIT-FROM-" in out, "dom0 found no disk with the hostile kit: %r" % out[-400:])
+
+
+def load_kit(m, gname, timeout=90):
+    """Unpack the kit from guest gname's /dev/vda at /t and load
+    keel_hostile.ko there."""
+    out = guest_run(m, gname, "mkdir -p /t && tar -xf /dev/vda -C /t && "
+                    "insmod /t/keel_hostile.ko && echo KIT-$((6*7))", timeout=timeout)
+    check("KIT-42" in out, "%s could not unpack and load the kit: %r" % (gname, out[-400:]))
 
 
 def boot_keel_hostile():
@@ -77,27 +94,27 @@ def boot_keel_hostile():
 test_boot.FIXTURES["keel-hostile"] = boot_keel_hostile
 
 
-def victim_status(m):
-    out = guest_run(m, "victim", "cat /tmp/victim.status")
-    mt = re.search(r"rounds=(\d+) xmm_bad=(\d+) mem_bad=(\d+) dr_set=(\d+)", out)
+def victim_status(m, victim="victim"):
+    out = guest_run(m, victim, "cat /tmp/victim.status", timeout=120 * m.timeout_scale)
+    mt = re.search(r"rounds=(\d+) xmm_bad=(\d+) mem_bad=(\d+) dr_set=(\d+) faults=(\d+)", out)
     check(mt is not None, "the victim guest wrote no status: %r" % out[-300:])
-    return dict(zip(("rounds", "xmm_bad", "mem_bad", "dr_set"), map(int, mt.groups())))
+    return dict(zip(("rounds", "xmm_bad", "mem_bad", "dr_set", "faults"), map(int, mt.groups())))
 
 
-def probe(m, command):
+def probe(m, command, spy="spy", victim="victim"):
     """Run one keel_hostile.ko command in the spy guest, checking that the
     victim made progress meanwhile (so the two did share the CPU)."""
-    before = victim_status(m)
+    before = victim_status(m, victim)
     try:
-        out = guest_run(m, "spy", "echo '%s' > /proc/keel_hostile; cat /proc/keel_hostile"
-                        % command, timeout=120)
+        out = guest_run(m, spy, "echo '%s' > /proc/keel_hostile; cat /proc/keel_hostile"
+                        % command, timeout=120 * m.timeout_scale)
     except TestFailure:
         panic = re.search(r"\(keel\) PANIC[^\n]*", m.buf)
         if panic:
             raise TestFailure("the hypervisor panicked while the spy guest ran %r: %s"
                               % (command, panic.group(0).strip()))
         raise
-    after = victim_status(m)
+    after = victim_status(m, victim)
     check(after["rounds"] > before["rounds"],
           "the victim made no progress while the spy probed (%s -> %s rounds): the check "
           "proves nothing" % (before["rounds"], after["rounds"]))
@@ -113,6 +130,22 @@ def t_hostile_dr(m):
     check(mt.group(1) == "0", "the spy guest read DR0 = %s, set by %s"
           % (mt.group(2), "the victim guest" if int(mt.group(2), 16) == VICTIM_DR0 else
              "someone else"))
+
+
+def check_cr2_probe(m, spy="spy", victim="victim", ms=PROBE_MS):
+    """The spy sets CR2 and spins ms milliseconds with interrupts off while
+    the victim takes page faults on the same CPU: CR2 must still hold the
+    spy's value (VT-x does not switch CR2; the hypervisor must)."""
+    out, st = probe(m, "cr2 %d" % ms, spy, victim)
+    mt = re.search(r"cr2 changed=(\d) cr2=(0x[0-9a-f]+|0)", out)
+    check(mt is not None, "keel_hostile.ko gave no cr2 result: %r" % out[-400:])
+    check(st["faults"] > 0, "the victim took no page faults: %r" % st)
+    check(mt.group(1) == "0", "the spy guest's CR2 changed to %s while it spun with interrupts "
+          "off: %s" % (mt.group(2), "the victim guest's fault address" if
+                       int(mt.group(2), 16) == VICTIM_FAULT_VA else "someone else's"))
+
+
+test("hostile_guest_reads_no_cr2_of_another", "keel-hostile")(check_cr2_probe)
 
 
 @test("hostile_guest_invd_is_harmless", "keel-hostile")

@@ -5,24 +5,53 @@ Bochs runs about 100 million instructions per second, so dom0 takes about
 4 minutes to reach its shell; the tests share that one boot. Registered into
 test_boot's table (imported at its end); select them with -k vmx."""
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import test_boot
+import test_hostile
 from bochs import BochsMachine
 from test_boot import (check, free_mib, guest_console, guest_run, keel_info, list_states,
                        test, wait_guest_ready, wait_seen)
 
 VMX_STATE = {}
+# Bochs sizes a flat disk image by its own geometry (16 heads, 63 sectors)
+ATA_CYLINDER_BYTES = 16 * 63 * 512
+BOCHS_PROBE_MS = 1000   # the hostile probes' spin, in guest time
 
 
-def bochs_dom0_fixture(name, cpu, smp, mem, backend):
+def hostile_kit_ata():
+    """Build the hostile-guest kit (tests/hostile) and return bochsrc lines
+    that attach a copy of its tar image, padded to whole cylinders, as the
+    second ATA disk (dom0 sees it as /dev/sda). The copy is made in a new
+    directory each time, removed at exit: Bochs locks a disk image with
+    <image>.lock, which a killed Bochs leaves behind."""
+    test_hostile.build_kit()
+    tmp = tempfile.mkdtemp(prefix="keel-kit-ata-")
+    atexit.register(shutil.rmtree, tmp, True)
+    path = os.path.join(tmp, "hostile-ata.img")
+    shutil.copyfile(test_hostile.IMG, path)
+    size = os.path.getsize(path)
+    os.truncate(path, -(-size // ATA_CYLINDER_BYTES) * ATA_CYLINDER_BYTES)
+    return ['ata0-slave: type=disk, path="%s", mode=flat' % path]
+
+
+def bochs_dom0_fixture(name, cpu, smp, mem, backend, kit=False):
     """A fixture: Bochs `cpu` with smp CPUs and mem MiB boots the serial
     entry, the hypervisor says `virtualization: <backend>`, and dom0
-    reaches its shell."""
+    reaches its shell. With kit, the hostile-guest kit is attached as an
+    ATA disk and dom0 copies it to /tmp/hostile.img."""
     def boot():
-        m = BochsMachine(name=name, cpu=cpu, smp=smp, mem=mem).start()
+        extra = hostile_kit_ata() if kit else []
+        m = BochsMachine(name=name, cpu=cpu, smp=smp, mem=mem, extra_rc=extra).start()
         m.boot_entry("keel-serial", timeout=300)
         m.wait_for(r"virtualization: " + backend, 300,
                    "'virtualization: %s' from the hypervisor" % backend)
         m.wait_shell(timeout=1200)
+        if kit:
+            test_hostile.copy_kit_to_dom0(m)
         return m
     return boot
 
@@ -38,7 +67,7 @@ def check_backend(m, backend, features):
 
 
 test_boot.FIXTURES["bochs-vmx"] = bochs_dom0_fixture("bochs-vmx", "corei7_skylake_x", 3, 2048,
-                                                     "vmx")
+                                                     "vmx", kit=True)
 
 
 @test("vmx_dom0_runs_on_vtx", "bochs-vmx")
@@ -57,13 +86,14 @@ test("vmx_hidden_memory", "bochs-vmx")(test_boot.t_isolation)
 # external interrupts exit, interrupts injected through the VM-entry
 # interruption field). Two guests at once, one with 2 vCPUs, on the two
 # pool CPUs of this 3-CPU machine (a guest gets at most as many vCPUs as
-# the pool has CPUs).
+# the pool has CPUs). Both get the hostile kit as a disk, for the CR2 check.
 @test("vmx_guests_boot_and_answer", "bochs-vmx")
 def t_vmx_guests(m):
     VMX_STATE["free_before"] = free_mib(m)
-    out, rc = m.run("keel create tiny", timeout=300)
+    out, rc = m.run("keel create tiny \"%s\"" % test_hostile.KIT_DISK, timeout=300)
     check(rc == 0 and "Started domain tiny" in out, "keel create tiny failed: %r" % out)
-    out, rc = m.run("keel create tiny name=tiny2 vcpus=2 on_crash=preserve", timeout=300)
+    out, rc = m.run("keel create tiny name=tiny2 vcpus=2 on_crash=preserve \"%s\""
+                    % test_hostile.KIT_DISK, timeout=300)
     check(rc == 0 and "Started domain tiny2" in out, "keel create tiny2 failed: %r" % out)
     wait_guest_ready(m, "tiny", timeout=900)
     wait_guest_ready(m, "tiny2", timeout=900)
@@ -73,6 +103,32 @@ def t_vmx_guests(m):
     check("cpus=2" in out, "tiny2 does not see 2 CPUs: %r" % out[-300:])
     check(not m.seen(r"watchdog: CPU \d+ has made no progress"),
           "the watchdog saw a CPU stuck while the guests booted")
+
+
+def vcpu_cpus(m, name):
+    """The pool CPUs guest name's vCPUs are homed on, from keel vcpu-list."""
+    out, rc = m.run("keel vcpu-list %s" % name)
+    check(rc == 0, "keel vcpu-list %s failed: %r" % (name, out))
+    return {int(f[3]) for f in (line.split() for line in out.splitlines())
+            if len(f) >= 5 and f[0] == name and f[3].isdigit()}
+
+
+# VT-x does not switch CR2 (the VMCS has no field for it): the hypervisor
+# must, or a guest reads another's page-fault addresses. tiny (the spy)
+# and tiny2 (the victim, faulting on both its vCPUs) share a pool CPU.
+@test("vmx_hostile_guest_reads_no_cr2_of_another", "bochs-vmx")
+def t_vmx_cr2(m):
+    for name in ("tiny", "tiny2"):
+        test_hostile.load_kit(m, name, timeout=300)
+    shared = vcpu_cpus(m, "tiny") & vcpu_cpus(m, "tiny2")
+    check(shared, "tiny and tiny2 share no pool CPU, so the check would prove nothing:\n%s"
+          % m.run("keel vcpu-list")[0])
+    # one victim per vCPU (the status check reads the first one's file);
+    # they end with tiny2, which the next test crashes. A guest second is
+    # about 5 s here (3 CPUs of 200 M instructions each per guest second).
+    guest_run(m, "tiny2", "for f in victim victim2; do ( /t/hostile victim /tmp/$f.status "
+              "</dev/null >/dev/null 2>&1 & ); done; sleep 1", timeout=300)
+    test_hostile.check_cr2_probe(m, spy="tiny", victim="tiny2", ms=BOCHS_PROBE_MS)
 
 
 @test("vmx_guest_crash_leaves_others_running", "bochs-vmx")

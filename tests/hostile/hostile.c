@@ -5,10 +5,13 @@
  * keeps XMM0-15 and MXCSR full of a known pattern, DR0-DR3 loaded with a
  * known value (through keel_hostile.ko) and a memory area written and
  * checksummed, and counts every time its own state was not what it left.
+ * Each round it also takes a page fault at VICTIM_FAULT_VA, so that its
+ * CPU's CR2 holds a known address of the victim's.
  * The attacker's side is keel_hostile.ko's /proc/keel_hostile (see there).
  * Never shipped on the CD.
  */
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +24,15 @@
 #define VICTIM_MXCSR 0xFF80u       /* all masked, round toward zero, FZ */
 #define VICTIM_DR 0x5A5A0000ull    /* DR0-DR3 = this + 0..3 */
 #define SPIN_ITERS 200000ul
+#define VICTIM_FAULT_VA 0x5A5A5000ul /* a page dropped and touched each round */
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hostile victim STATUS-FILE [SECONDS]\n"
 		   "  Keep XMM0-15/MXCSR, DR0-DR3 (through /proc/keel_hostile) and a\n"
 		   "  4 MiB memory area filled with known values, check them, and write\n"
-		   "  'rounds=N xmm_bad=N mem_bad=N dr_set=N' to STATUS-FILE every second;\n"
+		   "  'rounds=N xmm_bad=N mem_bad=N dr_set=N faults=N' to STATUS-FILE every\n"
+		   "  second; each round takes a page fault at 0x5A5A5000 (for CR2);\n"
 		   "  runs SECONDS (default: until killed).\n"
 
 		   "Keel's boot tests use it with keel_hostile.ko (tests/hostile/).\n");
@@ -78,15 +83,31 @@ static unsigned long mem_round(volatile uint64_t *mem, uint64_t round)
 	return bad;
 }
 
+/* Drop page's contents and write it again: a page fault whose address
+ * (CR2) is VICTIM_FAULT_VA. Returns 1 if the fault was taken. */
+static int fault_round(volatile uint8_t *page)
+{
+	if (madvise((void *)page, 4096, MADV_DONTNEED))
+		return 0;
+	page[0] = 1;
+	return 1;
+}
+
 static int victim(const char *status, long seconds)
 {
 	uint8_t pat[256];
 	uint64_t *mem = malloc(MEM_WORDS * 8ull);
-	unsigned long rounds = 0, xmm_bad = 0, mem_bad = 0, dr_set = 0;
+	unsigned long rounds = 0, xmm_bad = 0, mem_bad = 0, dr_set = 0, faults = 0;
+	volatile uint8_t *page = mmap((void *)VICTIM_FAULT_VA, 4096, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	time_t start = time(NULL), last = 0;
 	char cmd[64];
 	int i, fd = open("/proc/keel_hostile", O_WRONLY);
 
+	if (page == MAP_FAILED) {
+		fprintf(stderr, "hostile: cannot map the fault page at %#lx\n", VICTIM_FAULT_VA);
+		return 1;
+	}
 	if (!mem) {
 		fprintf(stderr, "hostile: out of memory\n");
 		return 1;
@@ -101,13 +122,14 @@ static int victim(const char *status, long seconds)
 			dr_set++;
 		xmm_bad += (unsigned long)xmm_spin(pat, VICTIM_MXCSR, SPIN_ITERS);
 		mem_bad += mem_round(mem, rounds);
+		faults += (unsigned long)fault_round(page);
 		rounds++;
 		if (now != last) {
 			FILE *f = fopen(status, "w");
 
 			if (f) {
-				fprintf(f, "rounds=%lu xmm_bad=%lu mem_bad=%lu dr_set=%lu\n",
-					rounds, xmm_bad, mem_bad, dr_set);
+				fprintf(f, "rounds=%lu xmm_bad=%lu mem_bad=%lu dr_set=%lu faults=%lu\n",
+					rounds, xmm_bad, mem_bad, dr_set, faults);
 				fclose(f);
 			}
 			last = now;

@@ -17,6 +17,13 @@
  *               in DR7): the victim's side of the debug-register check.
  *   dr MS       clear DR0-DR3, spin MS ms with interrupts off, report
  *               whether they changed.
+ *   cr2 MS      set CR2 to SPY_CR2, spin MS ms with interrupts off, report
+ *               whether it changed and to what. The victim guest's page
+ *               faults (hostile.c touches VICTIM_FAULT_VA each round)
+ *               write CR2 on the shared CPU; a hypervisor that does not
+ *               switch CR2 lets the spy read the victim's fault
+ *               addresses, and lets them overwrite a value the guest has
+ *               not read yet.
  *   invd        WBINVD, then INVD: on bare hardware INVD throws away every
  *               dirty cache line, other domains' included.
  *   mmio        the legal but unusual accesses a guest may make to its own
@@ -178,6 +185,31 @@ static void cmd_dr(unsigned int ms)
 		  !!(dr[0] | dr[1] | dr[2] | dr[3]), dr[0], dr[1], dr[2], dr[3]);
 }
 
+#define SPY_CR2 0x7A7A7000ull
+
+static u64 cr2_read(void)
+{
+	u64 v;
+
+	asm volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+static void cmd_cr2(unsigned int ms)
+{
+	unsigned long flags;
+	u64 end, cr2;
+
+	local_irq_save(flags);
+	asm volatile("mov %0, %%cr2" : : "r"(SPY_CR2));
+	end = tsc_after_ms(ms);
+	do {
+		cr2 = cr2_read();
+	} while (cr2 == SPY_CR2 && rdtsc_ordered() < end);
+	local_irq_restore(flags);
+	scnprintf(result, sizeof(result), "cr2 changed=%d cr2=%#llx\n", cr2 != SPY_CR2, cr2);
+}
+
 static void cmd_invd(void)
 {
 	unsigned long flags;
@@ -285,6 +317,8 @@ static ssize_t hostile_write(struct file *f, const char __user *ubuf, size_t len
 		cmd_dr_set(arg);
 	else if (sscanf(cmd, "dr %llu", &arg) == 1 && arg <= 10000)
 		cmd_dr((unsigned int)arg);
+	else if (sscanf(cmd, "cr2 %llu", &arg) == 1 && arg <= 10000)
+		cmd_cr2((unsigned int)arg);
 	else if (!strcmp(cmd, "invd"))
 		cmd_invd();
 	else if (!strcmp(cmd, "mmio"))

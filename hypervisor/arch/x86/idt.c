@@ -84,13 +84,6 @@ void idt_load(void)
 	__asm__ volatile("lidt %0" : : "m"(d));
 }
 
-static uint64_t read_cr2(void)
-{
-	uint64_t v;
-	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
-	return v;
-}
-
 static void __noreturn trap_fatal(struct trap_frame *f)
 {
 	log_err("hypervisor exception %s (vector %llu) error code %#llx\n",

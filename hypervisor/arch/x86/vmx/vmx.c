@@ -547,6 +547,7 @@ static void vmx_apply_pending(struct vcpu *v, struct vmx_vcpu *s)
 {
 	if (s->reset_pending) {
 		s->reset_pending = false;
+		s->cr2 = 0;   /* INIT and power-on clear CR2 (SDM 10.1.1) */
 		vmcs_write_reset(v, s, &s->reset);
 	}
 	if (s->flush) {
@@ -634,7 +635,12 @@ static void vmx_preempt_arm(void)
 }
 
 /* Run v on this CPU until an exit common code must handle; see virt.h.
- * DR6 is not in the VMCS: an isolated vCPU's is switched here. */
+ * DR6 is not in the VMCS: an isolated vCPU's is switched here. Nor is
+ * CR2 (SDM 27.3 saves and 26.3.2 loads no CR2): every vCPU's is
+ * kept in s->cr2 and loaded before each entry, since another vCPU run on
+ * this CPU meanwhile leaves its own page faults' addresses there, and a
+ * guest that exited between a #PF's delivery and its handler's read of
+ * CR2 would read another guest's address. */
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 {
 	struct vmx_vcpu *s = v->vendor;
@@ -653,11 +659,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			write_dr6(s->dr6);
 			vmx_preempt_arm();
 		}
+		if (read_cr2() != s->cr2)
+			write_cr2(s->cr2);
 		if (vmx_enter(&v->regs, s->launched)) {
 			vmx_entry_failed(v, e);
 			return;
 		}
 		v->exit_tsc = rdtsc();
+		s->cr2 = read_cr2();
 		s->launched = true;
 		if (!s->passthrough)
 			s->dr6 = read_dr6();

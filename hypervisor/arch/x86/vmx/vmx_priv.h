@@ -58,6 +58,7 @@ struct vmx_vcpu {
 	uint64_t exit_qual, exit_gpa;
 	/* Guest state the backend keeps itself: */
 	uint64_t dr6, cr8;
+	uint64_t cr2;         /* not in the VMCS: switched around each entry */
 };
 
 /* Translate the exit just taken by v into e; false if it was handled

@@ -130,6 +130,21 @@ static inline uint64_t read_cr0(void)
 	return v;
 }
 
+/* CR2, the linear address of the last page fault (SDM vol. 3A, 2.5).
+ * VT-x does not switch it between guest and host (SDM 27.3: the VMCS has
+ * no CR2 field), so the VMX backend saves and restores it. */
+static inline uint64_t read_cr2(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr2(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr2" : : "r"(v));
+}
+
 static inline uint64_t read_cr3(void)
 {
 	uint64_t v;
