@@ -374,21 +374,12 @@ int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len)
 	return domain_copy_to_guest(d, gpa, src, len);
 }
 
-/* Start a built domain: vCPU 0 at Linux's 32-bit entry rip with RSI=rsi,
- * the others waiting for INIT/SIPI. 0, -ENOENT, -EBUSY or -ENOSPC. */
-int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi)
+/* Home every vCPU of d on a pool CPU and let it run. 0 or -ENOSPC. */
+static int domain_launch(struct domain *d)
 {
-	struct domain *d = guest_get(domid);
-	struct vcpu_entry_state st = { .rip = rip, .rsi = rsi };
 	uint32_t i;
 	int rc;
 
-	if (!d)
-		return -ENOENT;
-	if (d->state != DOM_BUILDING)
-		return -EBUSY;
-	virt->vcpu_reset(&d->vcpus[0], &st);
-	d->vcpus[0].state = VCPU_RUNNABLE;
 	for (i = 0; i < d->nr_vcpus; i++) {
 		rc = sched_attach(&d->vcpus[i]);
 		if (rc) {
@@ -402,7 +393,50 @@ int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi)
 	d->paused = false;
 	for (i = 0; i < d->nr_vcpus; i++)
 		sched_kick(&d->vcpus[i]);
+	return 0;
+}
+
+/* Start a built domain: vCPU 0 at Linux's 32-bit entry rip with RSI=rsi,
+ * the others waiting for INIT/SIPI. 0, -ENOENT, -EBUSY or -ENOSPC. */
+int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi)
+{
+	struct domain *d = guest_get(domid);
+	struct vcpu_entry_state st = { .rip = rip, .rsi = rsi };
+	int rc;
+
+	if (!d)
+		return -ENOENT;
+	if (d->state != DOM_BUILDING)
+		return -EBUSY;
+	virt->vcpu_reset(&d->vcpus[0], &st);
+	d->vcpus[0].state = VCPU_RUNNABLE;
+	rc = domain_launch(d);
+	if (rc) {
+		d->vcpus[0].state = VCPU_WAIT_SIPI;
+		return rc;
+	}
 	log_info("domain %u (%s) started\n", d->id, d->name);
+	return 0;
+}
+
+/* Start guest domid from the state records loaded into it
+ * (domain_state_set): no vCPU is reset. 0, -ENOENT, -EBUSY (started),
+ * -EINVAL (no records loaded, or they were refused) or -ENOSPC. */
+int domain_start_restored(uint32_t domid)
+{
+	struct domain *d = guest_get(domid);
+	int rc;
+
+	if (!d)
+		return -ENOENT;
+	if (d->state != DOM_BUILDING)
+		return -EBUSY;
+	if (!d->restore_ok)
+		return -EINVAL;
+	rc = domain_launch(d);
+	if (rc)
+		return rc;
+	log_info("domain %u (%s) restored and running\n", d->id, d->name);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <keel/domain.h>
 #include <keel/virt.h>
 #include <keel/log.h>
+#include <keel/errno.h>
 #include <public/keel_abi.h>
 
 /* Log v's last hardware exits, oldest first (backend codes and RIPs). */
@@ -72,4 +73,19 @@ void domain_console_put(struct domain *d, uint8_t c)
 {
 	d->con_ring[d->con_pos % GUEST_CONSOLE_RING_BYTES] = c;
 	d->con_pos++;
+}
+
+/* Append len bytes at data to the console history of d, which has not
+ * started (a restored guest's output from before its save). 0 or -EBUSY. */
+int domain_console_preload(struct domain *d, const uint8_t *data, uint32_t len)
+{
+	uint32_t i;
+
+	if (d->state != DOM_BUILDING)
+		return -EBUSY;
+	spin_lock(&d->lock);
+	for (i = 0; i < len; i++)
+		domain_console_put(d, data[i]);
+	spin_unlock(&d->lock);
+	return 0;
 }

@@ -14,6 +14,7 @@
 #include <keel/log.h>
 #include <keel/hv.h>
 #include <keel/domain.h>
+#include <keel/domain_save.h>
 #include <keel/virt.h>
 #include <keel/mm.h>
 #include <keel/arch.h>
@@ -67,7 +68,7 @@ static void info_fill(struct keel_info *in)
  * HC_OUT_ARG, else 0).
  */
 enum hc_in { HC_IN_ALL, HC_IN_HEADER, HC_IN_NONE };
-enum hc_out { HC_OUT_NONE, HC_OUT_ARG };
+enum hc_out { HC_OUT_NONE, HC_OUT_ARG, HC_OUT_ARG_ALWAYS /* also on failure */ };
 
 struct hc_desc {
 	uint32_t min;       /* bytes the argument has at least */
@@ -120,7 +121,51 @@ static int64_t hc_domain_start(struct vcpu *v, void *arg, uint64_t size, uint64_
 	struct keel_domain_start *st = arg;
 
 	(void)v, (void)size, (void)out;
+	if (st->flags & ~KEEL_START_RESTORED)
+		return -KEEL_EINVAL;
+	if (st->flags & KEEL_START_RESTORED)
+		return domain_start_restored(st->domid);
 	return domain_start(st->domid, st->rip, st->rsi);
+}
+
+static int64_t hc_domain_memread(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_memread *m = arg;
+	int rc;
+
+	(void)v;
+	if (m->len > KEEL_MEMREAD_MAX || m->len > size - sizeof(*m))
+		return -KEEL_EINVAL;
+	rc = domain_memread(m->domid, m->gpa, m + 1, m->len);
+	if (!rc)
+		*out = sizeof(*m) + m->len;
+	return rc;
+}
+
+/* GET writes the records after the header and copies both back; SET
+ * reads them from there. Both copy the header back on failure too, for
+ * bad_type and bad_instance. */
+static int64_t hc_domain_state(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_domain_state *st = arg;
+	uint8_t *recs = (uint8_t *)(st + 1);
+	uint64_t room = size - sizeof(*st), len = 0;
+	int rc;
+
+	(void)v;
+	st->bad_type = st->bad_instance = 0;
+	if (st->reserved || st->len > room)
+		return -KEEL_EINVAL;
+	if (st->op == KEEL_STATE_OP_SET)
+		return domain_state_set(st->domid, recs, st->len, &st->bad_type,
+					&st->bad_instance);
+	if (st->op != KEEL_STATE_OP_GET)
+		return -KEEL_EINVAL;
+	rc = domain_state_get(st->domid, recs, st->len, &len, &st->bad_type);
+	st->len = (uint32_t)len;
+	if (!rc)
+		*out = sizeof(*st) + len;
+	return rc;
 }
 
 static int64_t hc_domain_ctl(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
@@ -289,7 +334,11 @@ static int64_t hc_console_io(struct vcpu *v, void *arg, uint64_t size, uint64_t 
 		*out = sizeof(*io) + io->len;
 		return 0;
 	}
-	if (io->op != KEEL_CONSOLE_WRITE || io->len > room)
+	if (io->len > room)
+		return -KEEL_EINVAL;
+	if (io->op == KEEL_CONSOLE_PRELOAD)
+		return domain_console_preload(d, (const uint8_t *)(io + 1), io->len);
+	if (io->op != KEEL_CONSOLE_WRITE)
 		return -KEEL_EINVAL;
 	io->len = guest_console_input(d, (const uint8_t *)(io + 1), io->len);
 	return 0;
@@ -513,6 +562,10 @@ static const struct hc_desc hc_table[] = {
 	HC(KEEL_HC_DOMAIN_RENAME, struct keel_domain_rename, HC_IN_ALL, HC_OUT_NONE,
 	   hc_domain_rename),
 	HC(KEEL_HC_DOMAIN_SCHED, struct keel_domain_sched, HC_IN_ALL, HC_OUT_ARG, hc_domain_sched),
+	HC(KEEL_HC_DOMAIN_MEMREAD, struct keel_memread, HC_IN_HEADER, HC_OUT_NONE,
+	   hc_domain_memread),
+	HC(KEEL_HC_DOMAIN_STATE, struct keel_domain_state, HC_IN_ALL, HC_OUT_ARG_ALWAYS,
+	   hc_domain_state),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the
@@ -520,11 +573,13 @@ static const struct hc_desc hc_table[] = {
 static const int64_t hc_abi_errors[] = {
 	KEEL_EPERM, KEEL_ENOENT, KEEL_E2BIG, KEEL_ENOMEM, KEEL_EFAULT, KEEL_EBUSY,
 	KEEL_EEXIST, KEEL_ENODEV, KEEL_EINVAL, KEEL_ENOSPC, KEEL_ERANGE, KEEL_ENOSYS,
+	KEEL_EXDEV, KEEL_EOPNOTSUPP,
 };
 STATIC_ASSERT(EPERM == KEEL_EPERM && ENOENT == KEEL_ENOENT && E2BIG == KEEL_E2BIG &&
 	      ENOMEM == KEEL_ENOMEM && EFAULT == KEEL_EFAULT && EBUSY == KEEL_EBUSY &&
 	      EEXIST == KEEL_EEXIST && ENODEV == KEEL_ENODEV && EINVAL == KEEL_EINVAL &&
-	      ENOSPC == KEEL_ENOSPC && ERANGE == KEEL_ERANGE && ENOSYS == KEEL_ENOSYS,
+	      ENOSPC == KEEL_ENOSPC && ERANGE == KEEL_ERANGE && ENOSYS == KEEL_ENOSYS &&
+	      EXDEV == KEEL_EXDEV && EOPNOTSUPP == KEEL_EOPNOTSUPP,
 	      "keel/errno.h and the ABI's KEEL_E* agree");
 
 /* rc as dom0 may see it: a result, or an error the ABI defines; any other
@@ -587,6 +642,8 @@ static int64_t hc_privileged(struct vcpu *v, uint64_t op, uint64_t gpa, uint64_t
 		return rc;
 	out = h->out == HC_OUT_ARG ? h->min : 0;
 	rc = h->fn(v, bounce, size, &out);
+	if (rc && h->out == HC_OUT_ARG_ALWAYS && out)
+		domain_copy_to_guest(v->dom, gpa, bounce, out); /* rc says what failed */
 	if (rc || !out)
 		return rc;
 	return domain_copy_to_guest(v->dom, gpa, bounce, out) ? -KEEL_EFAULT : 0;

@@ -394,6 +394,10 @@ void hv_main(uint32_t magic, uint32_t info_pa)
 	log_info("CPU: %s, TSC %llu kHz\n", arch_cpu_vendor(),
 		 (unsigned long long)time_tsc_khz());
 	time_wall_init();
+	/* the wall clock and the TSC ticks since reset, mixed: no two boots
+	 * share both (keel_state_tsc.boot_id) */
+	hv.boot_id = ((uint64_t)time_wall_s() * 0x9E3779B97F4A7C15ull) ^ time_now_ns() ^
+		     ((uint64_t)time_tsc_khz() << 40);
 	memcpy(fw_map, bi.ranges, bi.nr_ranges * sizeof(fw_map[0]));
 	n_fw = bi.nr_ranges;
 	if (memmap_sanitize(fw_map, &n_fw, BOOT_INFO_MAX_RANGES))

@@ -27,6 +27,7 @@ struct sched_cpu {
 	uint32_t last_domid; /* the domain of the last vCPU run, KEEL_CPU_DOMID_NONE before */
 	uint64_t busy_tsc; /* TSC ticks spent running vCPUs */
 	volatile bool idle; /* found nothing to run last time it looked */
+	volatile bool flush_lazy; /* save last's lazy state at the next pick */
 };
 
 static struct sched_cpu sched[MAX_CPUS];
@@ -91,6 +92,29 @@ void sched_detach(struct vcpu *v)
 		s->last = 0;
 	spin_unlock(&s->lock);
 	while (__atomic_load_n(&v->running, __ATOMIC_ACQUIRE)) {
+		sched_kick(v);
+		udelay(50);
+	}
+}
+
+/* Make v's lazily switched state (FPU, DR0-DR3) be in v itself rather
+ * than in its CPU's registers; see sched.h. Only that CPU can save it, so
+ * it is asked to (flush_lazy, done in sched_pick) and waited for. */
+int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns)
+{
+	uint64_t deadline = time_now_ns() + timeout_ns;
+
+	for (;;) {
+		struct sched_cpu *s = sched_lock_home(v);
+		bool held = s->last == v;
+
+		if (held)
+			s->flush_lazy = true;
+		spin_unlock(&s->lock);
+		if (!held)
+			return 0;
+		if (time_now_ns() > deadline)
+			return -EBUSY;
 		sched_kick(v);
 		udelay(50);
 	}
@@ -243,6 +267,14 @@ static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
 	int slot;
 
 	spin_lock(&s->lock);
+	if (s->flush_lazy) {           /* asked by sched_flush_lazy */
+		s->flush_lazy = false;
+		if (s->last) {
+			arch_fpu_save(&s->last->fpu);
+			arch_dr_save(s->last->dr);
+			s->last = 0;
+		}
+	}
 	slot = sched_pick_fair(s->n, &s->rr, &pick_ops, &p, &s->vfloor,
 			       SCHED_SLICE_NS * time_tsc_khz() / 1000000ull);
 	if (slot >= 0) {

@@ -30,30 +30,44 @@ void state_writer_init(struct state_writer *w, uint8_t *buf, uint64_t cap)
 }
 
 /*
- * Append a record of the given type and instance with the length bytes at
- * payload, zero-padded to KEEL_STATE_REC_ALIGN. Returns 0, or -ENOSPC when
- * it does not fit (then nothing is written, and w->err keeps -ENOSPC so a
- * caller may check once after many records).
+ * Append a record of the given type and instance whose payload is the
+ * head_len bytes at head followed by the tail_len bytes at tail (a fixed
+ * struct and the variable part after it), zero-padded to
+ * KEEL_STATE_REC_ALIGN. Returns 0, or -ENOSPC when it does not fit (then
+ * nothing is written, and w->err keeps -ENOSPC so a caller may check once
+ * after many records).
  */
-int state_rec_put(struct state_writer *w, uint32_t type, uint32_t instance,
-		  const void *payload, uint64_t length)
+int state_rec_put_parts(struct state_writer *w, uint32_t type, uint32_t instance,
+			const void *head, uint64_t head_len, const void *tail, uint64_t tail_len)
 {
-	struct keel_state_rec h = { .type = type, .instance = instance, .length = length };
-	uint64_t padded, need;
+	struct keel_state_rec h = { .type = type, .instance = instance };
+	uint64_t padded, need, length;
 
 	if (w->err)
 		return w->err;
-	if (!state_rec_padded(length, &padded) || padded > UINT64_MAX - sizeof(h) ||
-	    (need = sizeof(h) + padded) > w->cap - w->len) {
+	if (tail_len > UINT64_MAX - head_len || !state_rec_padded(head_len + tail_len, &padded) ||
+	    padded > UINT64_MAX - sizeof(h) || (need = sizeof(h) + padded) > w->cap - w->len) {
 		w->err = -ENOSPC;
 		return w->err;
 	}
+	length = head_len + tail_len;
+	h.length = length;
 	memcpy(w->buf + w->len, &h, sizeof(h));
-	if (length)
-		memcpy(w->buf + w->len + sizeof(h), payload, length);
+	if (head_len)
+		memcpy(w->buf + w->len + sizeof(h), head, head_len);
+	if (tail_len)
+		memcpy(w->buf + w->len + sizeof(h) + head_len, tail, tail_len);
 	memset(w->buf + w->len + sizeof(h) + length, 0, padded - length);
 	w->len += need;
 	return 0;
+}
+
+/* Append a record with the length bytes at payload; as
+ * state_rec_put_parts with no tail. */
+int state_rec_put(struct state_writer *w, uint32_t type, uint32_t instance,
+		  const void *payload, uint64_t length)
+{
+	return state_rec_put_parts(w, type, instance, payload, length, 0, 0);
 }
 
 /*

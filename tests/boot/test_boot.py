@@ -1444,6 +1444,7 @@ import test_dom0_ui  # noqa: E402,F401
 import test_presets  # noqa: E402,F401  (issue 5's preset guests)
 import test_stress  # noqa: E402,F401  (issue 10's stress rounds)
 import test_hostile  # noqa: E402,F401  (issue 11's hostile guests)
+import test_save  # noqa: E402,F401  (issue 16's save and restore, on keel-hostile)
 import test_integrity  # noqa: E402,F401  (issue 11's integrity stress)
 import test_dom0_smp  # noqa: E402,F401  (issue 11's dom0 with two CPUs)
 import test_vmx  # noqa: E402,F401  (issue 13's VT-x boots in Bochs)

@@ -147,8 +147,34 @@ static void test_payload_sizes(void)
 	CHECK_EQ_U64(state_rec_payload(&r, small, 4), (uint64_t)(int64_t)-EINVAL);
 }
 
+/* A record of two parts (a struct and the area after it, as the FPU's)
+ * reads back as one payload; one that does not fit writes nothing. */
+static void test_parts(void)
+{
+	uint8_t buf[64];
+	struct state_writer w;
+	struct state_rec_view r;
+	uint64_t pos = 0;
+	uint32_t head = 0xA1A2A3A4;
+	uint8_t tail[5] = { 1, 2, 3, 4, 5 };
+
+	memset(buf, 0xEE, sizeof(buf));
+	state_writer_init(&w, buf, sizeof(buf));
+	CHECK_EQ_U64(state_rec_put_parts(&w, KEEL_STATE_FPU, 1, &head, 4, tail, 5), 0);
+	CHECK_EQ_U64(w.len, 16 + 16);
+	CHECK_EQ_U64(buf[16 + 9], 0);
+	CHECK_EQ_U64(state_rec_next(buf, w.len, &pos, &r), 1);
+	CHECK_EQ_U64(r.length, 9);
+	CHECK(memcmp(r.payload, &head, 4) == 0 && memcmp(r.payload + 4, tail, 5) == 0);
+	CHECK_EQ_U64(state_rec_put_parts(&w, KEEL_STATE_FPU, 2, &head, 4, buf, 40), -ENOSPC);
+	CHECK_EQ_U64(w.len, 32);
+	state_writer_init(&w, buf, sizeof(buf));
+	CHECK_EQ_U64(state_rec_put_parts(&w, 1, 0, &head, 4, tail, UINT64_MAX - 2), -ENOSPC);
+}
+
 int main(void)
 {
+	test_parts();
 	test_round_trip();
 	test_full();
 	test_truncations();

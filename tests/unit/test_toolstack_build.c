@@ -693,18 +693,18 @@ static void test_progress(void)
 	CHECK(f != NULL);
 	if (!f)
 		return;
-	build_progress(f, true, "small.sq", 0, 16u << 20, &last);
-	build_progress(f, true, "small.sq", 16u << 20, 16u << 20, &last);
+	build_progress(f, true, "uploading", "small.sq", 0, 16u << 20, &last);
+	build_progress(f, true, "uploading", "small.sq", 16u << 20, 16u << 20, &last);
 	CHECK_EQ_INT(last, -1);
-	build_progress(f, false, "big.sq", 0, (40u << 20) + 512, &last);
-	build_progress(f, false, "big.sq", 20u << 20, (40u << 20) + 512, &last);
-	build_progress(f, false, "big.sq", (40u << 20) + 512, (40u << 20) + 512,
+	build_progress(f, false, "uploading", "big.sq", 0, (40u << 20) + 512, &last);
+	build_progress(f, false, "uploading", "big.sq", 20u << 20, (40u << 20) + 512, &last);
+	build_progress(f, false, "uploading", "big.sq", (40u << 20) + 512, (40u << 20) + 512,
 		       &last);
 	last = -1;
-	build_progress(f, true, "d.sq", 0, 40u << 20, &last);
-	build_progress(f, true, "d.sq", 18u << 20, 40u << 20, &last);
-	build_progress(f, true, "d.sq", 18u << 20, 40u << 20, &last);
-	build_progress(f, true, "d.sq", 40u << 20, 40u << 20, &last);
+	build_progress(f, true, "uploading", "d.sq", 0, 40u << 20, &last);
+	build_progress(f, true, "uploading", "d.sq", 18u << 20, 40u << 20, &last);
+	build_progress(f, true, "uploading", "d.sq", 18u << 20, 40u << 20, &last);
+	build_progress(f, true, "uploading", "d.sq", 40u << 20, 40u << 20, &last);
 	rewind(f);
 	n = fread(out, 1, sizeof(out) - 1, f);
 	out[n] = '\0';

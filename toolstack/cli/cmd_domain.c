@@ -127,9 +127,24 @@ static void cmd_register_names(const struct config *cfg)
 	if (!ret)
 		ret = netnames_add(cfg->name, (const uint8_t (*)[6])macs, n);
 	if (ret)
-		fprintf(stderr, "keel: create: warning: '%s' is not in the name "
+		fprintf(stderr, "keel: warning: '%s' is not in the name "
 			"registry (%s): no DHCP hostname or DNS name\n",
 			cfg->name, strerror(-ret));
+}
+
+/* Take a new running domain into the toolstack's care; see keel.h. */
+void cmd_domain_adopt(const struct config *cfg, uint32_t domid, const char *cmd)
+{
+	int ret;
+
+	cmd_register_names(cfg); /* for keel netd; kept across restarts */
+	ret = monitor_save_config(cfg);
+	if (!ret)
+		ret = monitor_start(cfg, domid);
+	if (ret)
+		fprintf(stderr, "keel: %s: warning: no monitor for '%s' "
+			"(%s): on_poweroff/on_reboot/on_crash will not be "
+			"applied\n", cmd, cfg->name, strerror(-ret));
 }
 
 /* Body of `keel create` once the arguments are known. */
@@ -154,14 +169,7 @@ static int cmd_create_do(const char *arg, char **ov, int n, bool console)
 		free(cfg);
 		return KEEL_EXIT_FAIL;
 	}
-	cmd_register_names(cfg); /* for keel netd; kept across restarts */
-	ret = monitor_save_config(cfg);
-	if (!ret)
-		ret = monitor_start(cfg, domid);
-	if (ret)
-		fprintf(stderr, "keel: create: warning: no monitor for '%s' "
-			"(%s): on_poweroff/on_reboot/on_crash will not be "
-			"applied\n", cfg->name, strerror(-ret));
+	cmd_domain_adopt(cfg, domid, "create");
 	printf("Started domain %s (id=%u)\n", cfg->name, domid);
 	fflush(stdout);
 	ret = console ? cmd_console_attach(domid, cfg->name) : KEEL_EXIT_OK;

@@ -35,6 +35,8 @@ static const struct keel_cmd *const keel_cmds[] = {
 	&cmd_shutdown_entry,
 	&cmd_reboot_entry,
 	&cmd_rename_entry,
+	&cmd_save_entry,
+	&cmd_restore_entry,
 	&cmd_uptime_entry,
 	&cmd_sched_entry,
 	&cmd_vcpu_list_entry,

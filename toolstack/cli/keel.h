@@ -44,6 +44,14 @@ extern const struct keel_cmd cmd_info_entry;
 
 /* cmd_domain.c: domain lifecycle. */
 extern const struct keel_cmd cmd_create_entry;
+extern const struct keel_cmd cmd_save_entry;
+extern const struct keel_cmd cmd_restore_entry;
+
+struct config;
+/* A new domain @domid built from @cfg is running: register its names for
+ * keel netd, save its config and start its monitor (warnings on failure
+ * are prefixed "keel: @cmd:"; cli/cmd_domain.c). */
+void cmd_domain_adopt(const struct config *cfg, uint32_t domid, const char *cmd);
 extern const struct keel_cmd cmd_pause_entry;
 extern const struct keel_cmd cmd_unpause_entry;
 extern const struct keel_cmd cmd_destroy_entry;

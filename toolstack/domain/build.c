@@ -465,13 +465,9 @@ static int build_disks_check(const struct config *cfg, struct build_job *job,
 	return 0;
 }
 
-/* Report upload progress of @base (@done of @total bytes) to @f: on a
- * terminal "\ruploading <base>: N%" when N changes (a newline at the
- * end), otherwise one "uploading <base> (N MiB)" line at the start.
- * Uploads up to BUILD_PROGRESS_MIN_BYTES are silent. @last keeps the
- * last percentage shown (start with -1). */
-static void build_progress(FILE *f, bool tty, const char *base, uint64_t done,
-			   uint64_t total, int *last)
+/* Report progress; see build.h. */
+void build_progress(FILE *f, bool tty, const char *verb, const char *base, uint64_t done,
+		    uint64_t total, int *last)
 {
 	int pct;
 
@@ -479,7 +475,7 @@ static void build_progress(FILE *f, bool tty, const char *base, uint64_t done,
 		return;
 	if (!tty) {
 		if (*last < 0)
-			fprintf(f, "uploading %s (%llu MiB)\n", base,
+			fprintf(f, "%s %s (%llu MiB)\n", verb, base,
 				(unsigned long long)((total + BUILD_MIB - 1) >> 20));
 		*last = 0;
 		return;
@@ -488,7 +484,7 @@ static void build_progress(FILE *f, bool tty, const char *base, uint64_t done,
 	if (pct == *last)
 		return;
 	*last = pct;
-	fprintf(f, "\ruploading %s: %d%%%s", base, pct, done == total ? "\n" : "");
+	fprintf(f, "\r%s %s: %d%%%s", verb, base, pct, done == total ? "\n" : "");
 	fflush(f);
 }
 
@@ -528,7 +524,7 @@ static int build_image_send(int fd, const struct build_image *im, uint32_t id,
 	int ret, last = -1;
 
 	*hc = false;
-	build_progress(pf, tty, base, 0, im->bytes, &last);
+	build_progress(pf, tty, "uploading", base, 0, im->bytes, &last);
 	while (off < im->bytes) {
 		len = im->bytes - off < piece ? im->bytes - off : piece;
 		ret = build_pread_all(fd, (uint8_t *)(w + 1), len, off);
@@ -543,7 +539,7 @@ static int build_image_send(int fd, const struct build_image *im, uint32_t id,
 			return ret;
 		}
 		off += len;
-		build_progress(pf, tty, base, off, im->bytes, &last);
+		build_progress(pf, tty, "uploading", base, off, im->bytes, &last);
 	}
 	return 0;
 }
@@ -897,6 +893,14 @@ static int build_create(const struct config *cfg, uint64_t mem_bytes,
 int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 		 size_t err_len)
 {
+	return build_domain_loaded(cfg, NULL, domid, err, err_len);
+}
+
+/* Build a domain and fill and start it with @ld, or boot its kernel
+ * without; see build.h. */
+int build_domain_loaded(const struct config *cfg, const struct build_loader *ld,
+			uint32_t *domid, char *err, size_t err_len)
+{
 	struct build_job *job = calloc(1, sizeof(*job));
 	struct keel_info info;
 	uint32_t id = 0;
@@ -907,8 +911,10 @@ int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 	ret = build_disks_check(cfg, job, err, err_len);
 	if (!ret)
 		ret = build_ask(cfg, &job->need, &info, err, err_len);
-	if (!ret)
+	if (!ret && !ld)
 		ret = build_prepare(cfg, info.tsc_khz, job, err, err_len);
+	if (!ret && ld)
+		job->lay.mem_bytes = build_mem_bytes(cfg->memory_mib);
 	if (!ret)
 		ret = build_create(cfg, job->lay.mem_bytes, &id, err, err_len);
 	if (!ret) {
@@ -919,7 +925,8 @@ int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 		if (!ret)
 			ret = build_sched(id, cfg, &info, err, err_len);
 		if (!ret)
-			ret = build_load_start(id, job, err, err_len);
+			ret = ld ? ld->load(id, ld->ctx, err, err_len) :
+				   build_load_start(id, job, err, err_len);
 		if (ret)
 			domain_ctl(id, KEEL_DOMCTL_DESTROY);
 	}
@@ -927,5 +934,18 @@ int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 	free(job);
 	if (!ret)
 		*domid = id;
+	return ret;
+}
+
+/* Copy @len bytes of @data to guest-physical @gpa of @domid; see build.h. */
+int build_memwrite_to(uint32_t domid, uint64_t gpa, const void *data, uint64_t len)
+{
+	uint8_t *buf = malloc(KEEL_HC_MAX_ARG);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	ret = build_memwrite(domid, gpa, data, len, buf);
+	free(buf);
 	return ret;
 }

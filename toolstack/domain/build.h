@@ -15,7 +15,9 @@
 #ifndef KEEL_TOOLSTACK_BUILD_H
 #define KEEL_TOOLSTACK_BUILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "abi.h"
@@ -135,5 +137,33 @@ int build_domain(const struct config *cfg, uint32_t *domid, char *err,
 
 int build_vif_mac(const char *name, uint32_t index, const char *item,
 		  uint8_t mac[6], char *err, size_t err_len);
+
+/* What fills a new domain's RAM and state and starts it instead of
+ * booting its kernel (`keel restore`): @load gets the domain's id and
+ * @ctx, returns 0 or a negative error with a message in @err. */
+struct build_loader {
+	int (*load)(uint32_t domid, void *ctx, char *err, size_t err_len);
+	void *ctx;
+};
+
+/*
+ * build_domain with the kernel boot replaced by @ld (NULL: boot the
+ * kernel): the same checks, create, disks, NICs and scheduling, then
+ * @ld->load; anything that fails destroys the domain again.
+ */
+int build_domain_loaded(const struct config *cfg, const struct build_loader *ld,
+			uint32_t *domid, char *err, size_t err_len);
+
+/* Copy @len bytes at @data to guest-physical @gpa of @domid, which has
+ * not started (KEEL_HC_DOMAIN_MEMWRITE in chunks). 0 or -errno. */
+int build_memwrite_to(uint32_t domid, uint64_t gpa, const void *data, uint64_t len);
+
+/* Report the progress of a long step on @base (@done of @total bytes) to
+ * @f: on a terminal "\r<verb> <base>: N%" when N changes (a newline at
+ * the end), otherwise one "<verb> <base> (N MiB)" line at the start.
+ * Steps up to BUILD_PROGRESS_MIN_BYTES are silent. @last keeps the last
+ * percentage shown (start with -1). */
+void build_progress(FILE *f, bool tty, const char *verb, const char *base, uint64_t done,
+		    uint64_t total, int *last);
 
 #endif /* KEEL_TOOLSTACK_BUILD_H */

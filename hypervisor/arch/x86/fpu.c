@@ -15,7 +15,10 @@
  */
 #include <keel/arch.h>
 #include <keel/vcpu.h>
+#include <keel/errno.h>
+#include <keel/string.h>
 #include <asm/x86.h>
+#include <asm/fpu_check.h>
 
 #define CPUID_1_ECX_XSAVE (1u << 26)
 #define CR0_MP (1ull << 1)
@@ -28,12 +31,15 @@
 #define FXSAVE_BYTES 512u
 #define FXSAVE_FCW_OFF 0
 #define FXSAVE_MXCSR_OFF 24
+#define FXSAVE_MXCSR_MASK_OFF 28
+#define MXCSR_MASK_DEFAULT 0xFFBFu /* when FXSAVE stores 0 (SDM vol. 1, 11.6.6) */
 #define FCW_INIT 0x037Fu   /* Intel SDM vol. 1, 8.1.5: FINIT's control word */
 #define MXCSR_INIT 0x1F80u /* Intel SDM vol. 1, 10.2.3.1: all masked, RN */
 
 static bool have_xsave;
 static uint32_t area_bytes = FXSAVE_BYTES;
 static uint64_t host_xcr0 = XCR0_X87; /* every user component the CPU has */
+static uint32_t mxcsr_mask = MXCSR_MASK_DEFAULT;
 
 static uint64_t xgetbv0(void)
 {
@@ -46,6 +52,17 @@ static uint64_t xgetbv0(void)
 static void xsetbv0(uint64_t v)
 {
 	__asm__ volatile("xsetbv" : : "a"((uint32_t)v), "d"((uint32_t)(v >> 32)), "c"(0));
+}
+
+/* The MXCSR bits this CPU implements, from an FXSAVE image. */
+static void fpu_read_mxcsr_mask(void)
+{
+	static uint8_t img[FXSAVE_BYTES] __attribute__((aligned(16)));
+	uint32_t m;
+
+	__asm__ volatile("fxsave64 (%0)" : : "r"(img) : "memory");
+	memcpy(&m, img + FXSAVE_MXCSR_MASK_OFF, sizeof(m));
+	mxcsr_mask = m ? m : MXCSR_MASK_DEFAULT;
 }
 
 /* Let the calling CPU save and restore FPU state: CR0.EM/TS clear, CR4's
@@ -69,6 +86,7 @@ void arch_fpu_init_cpu(void)
 		area_bytes = r.ecx > FXSAVE_BYTES ? r.ecx : FXSAVE_BYTES;
 		xsetbv0(host_xcr0);
 	}
+	fpu_read_mxcsr_mask();
 }
 
 /* Bytes a vCPU's save area needs (64-byte aligned allocation). */
@@ -90,6 +108,31 @@ void arch_fpu_init_area(struct vcpu_fpu *f)
 	__builtin_memcpy(a + FXSAVE_FCW_OFF, &fcw, sizeof(fcw));
 	__builtin_memcpy(a + FXSAVE_MXCSR_OFF, &mxcsr, sizeof(mxcsr));
 	f->xcr0 = XCR0_X87; /* XCR0's value after reset (SDM vol. 3A, 9.1.1) */
+}
+
+/* The components a save area holds (what XSAVE saves here), 0 when the
+ * CPU has only FXSAVE. */
+uint64_t arch_fpu_rfbm(void)
+{
+	return have_xsave ? host_xcr0 : 0;
+}
+
+/* Load a saved guest's FPU state into f, after checking everything that
+ * would make XRSTOR, FXRSTOR or XSETBV fault (asm/fpu_check.h): rfbm and
+ * bytes must be this CPU's own (arch_fpu_rfbm, arch_fpu_area_bytes).
+ * 0, or -EINVAL with f unchanged. */
+int arch_fpu_load(struct vcpu_fpu *f, uint64_t xcr0, uint64_t rfbm, const void *area,
+		  uint32_t bytes)
+{
+	if (rfbm != arch_fpu_rfbm() || bytes != area_bytes)
+		return -EINVAL;
+	if (have_xsave ? !fpu_xcr0_ok(xcr0, host_xcr0) : xcr0 != XCR0_X87)
+		return -EINVAL;
+	if (!fpu_area_ok(area, bytes, have_xsave, rfbm, mxcsr_mask))
+		return -EINVAL;
+	memcpy(f->area, area, bytes);
+	f->xcr0 = xcr0;
+	return 0;
 }
 
 /* Save the CPU's FPU state into f: every supported component, whatever

@@ -41,6 +41,9 @@ uint32_t arch_fpu_area_bytes(void);
 void arch_fpu_init_area(struct vcpu_fpu *f);
 void arch_fpu_save(struct vcpu_fpu *f);
 void arch_fpu_restore(const struct vcpu_fpu *f);
+uint64_t arch_fpu_rfbm(void);
+int arch_fpu_load(struct vcpu_fpu *f, uint64_t xcr0, uint64_t rfbm, const void *area,
+		  uint32_t bytes);
 void arch_vec_read(uint8_t reg, uint8_t *out, uint32_t size);
 void arch_vec_write(uint8_t reg, const uint8_t *in, uint32_t size, bool vex);
 void arch_timer_arm(uint64_t deadline_tsc);

@@ -65,6 +65,7 @@ struct domain {
 	 * (keel_domstats.hv_bytes), and the switch queues' part of it. */
 	uint64_t hv_bytes, hv_net_bytes;
 	uint64_t start_ns;             /* time_now_ns() at its start, 0 before */
+	bool restore_ok;               /* state records loaded: may start restored */
 	/* Scheduling (common/sched.c): xl credit weight and cap, the pool
 	 * CPUs its vCPUs may be homed on (0 = any), and the cap's account
 	 * under its own leaf lock (a domain's vCPUs run on several CPUs). */
@@ -93,6 +94,7 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src,
 int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 		  uint32_t *domid);
 int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi);
+int domain_start_restored(uint32_t domid);
 int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len);
 int domain_pause(uint32_t domid, bool pause);
 int domain_request(uint32_t domid, bool reboot);
@@ -107,6 +109,9 @@ void domain_shutdown(struct domain *d, uint32_t reason);
  * (dom0's resets the machine) does not come back. */
 void domain_crash(struct vcpu *v, const char *why);
 void domain_console_put(struct domain *d, uint8_t c);
+/* Append len bytes to the console history of d before it starts (a
+ * restored guest's earlier output). 0, or -EBUSY once it has started. */
+int domain_console_preload(struct domain *d, const uint8_t *data, uint32_t len);
 void domain_register_dom0(struct domain *d);
 void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len);
 

@@ -14,10 +14,12 @@
 #define EFAULT 14
 #define EBUSY 16
 #define EEXIST 17
+#define EXDEV 18
 #define ENODEV 19
 #define EINVAL 22
 #define ENOSPC 28
 #define ERANGE 34
 #define ENOSYS 38
+#define EOPNOTSUPP 95
 
 #endif /* KEEL_ERRNO_H */

@@ -29,6 +29,7 @@ struct hv_state {
 	bool bsp_idle; /* CPU 0 runs no domain (see cpu_plan.h) */
 	uint32_t dom0_first_cpu; /* dom0's boot CPU; its others follow */
 	struct domain *dom0;
+	uint64_t boot_id; /* differs between boots: saved guest state names it */
 };
 
 extern struct hv_state hv;

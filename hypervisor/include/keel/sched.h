@@ -38,6 +38,12 @@ int sched_attach(struct vcpu *v);
 void sched_detach(struct vcpu *v);
 void sched_kick(struct vcpu *v);
 
+/* Have v's FPU/SSE/AVX state and DR0-DR3 saved into v (v->fpu, v->dr)
+ * if its CPU still holds them, for save/restore; v must not be runnable
+ * (its domain paused). 0, or -EBUSY if its CPU did not answer within
+ * timeout_ns. */
+int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns);
+
 /* Prepare pool CPU cpu's run queue before its loop runs (sched_loop.c). */
 void sched_cpu_init(uint32_t cpu);
 /* The vCPU pool CPU cpu should run at now_tsc, marked running and with its

@@ -28,6 +28,8 @@ struct state_rec_view {
 };
 
 void state_writer_init(struct state_writer *w, uint8_t *buf, uint64_t cap);
+int state_rec_put_parts(struct state_writer *w, uint32_t type, uint32_t instance,
+			const void *head, uint64_t head_len, const void *tail, uint64_t tail_len);
 int state_rec_put(struct state_writer *w, uint32_t type, uint32_t instance,
 		  const void *payload, uint64_t length);
 int state_rec_next(const uint8_t *buf, uint64_t len, uint64_t *pos,

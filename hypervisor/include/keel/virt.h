@@ -11,6 +11,7 @@
 #include <keel/vcpu.h>
 
 struct cpu;
+struct keel_state_vcpu;
 
 /* How the backend sets a vCPU up; its domain's kind chooses (domain_ops). */
 enum vcpu_profile {
@@ -68,6 +69,13 @@ struct virt_ops {
 	void (*vcpu_paging_state)(struct vcpu *v, struct vcpu_paging_state *ps);
 	/* Print the vCPU's control state to the log, for crash reports. */
 	void (*vcpu_dump)(struct vcpu *v);
+	/* Save/restore (docs/save-restore.md): copy the architectural state
+	 * of v, which is not running, into the vendor-neutral record st; and
+	 * load st into v, which has not run yet (0, or -EINVAL for a state no
+	 * CPU could be in, leaving v as it was). NULL where the backend cannot
+	 * convert yet. */
+	void (*vcpu_state_get)(struct vcpu *v, struct keel_state_vcpu *st);
+	int (*vcpu_state_set)(struct vcpu *v, const struct keel_state_vcpu *st);
 	/* Nested page-table entry flags for RWX user-accessible memory. */
 	uint64_t npt_flags_rwx;
 	uint64_t npt_flags_ro;  /* readable (and executable), not writable */

@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 10
+#define KEEL_ABI_MINOR 11
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -79,6 +79,8 @@ typedef int64_t keel_s64;
 #define KEEL_HC_LOG_READ 21u      /* privileged; struct keel_log_read + text (ABI 1.8) */
 #define KEEL_HC_DOMAIN_RENAME 22u /* privileged; struct keel_domain_rename (ABI 1.9) */
 #define KEEL_HC_DOMAIN_SCHED 23u  /* privileged; struct keel_domain_sched (ABI 1.10) */
+#define KEEL_HC_DOMAIN_MEMREAD 24u /* privileged; struct keel_memread + data (ABI 1.11) */
+#define KEEL_HC_DOMAIN_STATE 25u  /* privileged; struct keel_domain_state + records (ABI 1.11) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -93,6 +95,8 @@ typedef int64_t keel_s64;
 #define KEEL_ENOSPC 28
 #define KEEL_ERANGE 34 /* KEEL_HC_IMAGE_WRITE beyond the image's size (since ABI 1.3) */
 #define KEEL_ENOSYS 38
+#define KEEL_EXDEV 18   /* ABI 1.11: state saved by another boot of the hypervisor */
+#define KEEL_EOPNOTSUPP 95 /* ABI 1.11: not possible for this domain or backend yet */
 /* No call returns any other error: the hypervisor reports one it did not
  * mean to as -KEEL_EINVAL and logs it (common/hypercall.c). */
 
@@ -182,12 +186,56 @@ struct keel_memwrite {
 };
 
 /* KEEL_HC_DOMAIN_START: vCPU 0 enters Linux's 32-bit boot entry at rip
- * with RSI = rsi (the zero page); the other vCPUs wait for INIT/SIPI. */
+ * with RSI = rsi (the zero page); the other vCPUs wait for INIT/SIPI.
+ * With KEEL_START_RESTORED (ABI 1.11) rip and rsi are ignored: every vCPU
+ * continues from the state KEEL_HC_DOMAIN_STATE SET gave it (-KEEL_EINVAL
+ * if it gave none). */
+#define KEEL_START_RESTORED 1u
 struct keel_domain_start {
 	keel_u32 domid;
-	keel_u32 reserved;
+	keel_u32 flags;   /* KEEL_START_*; 0 before ABI 1.11 */
 	keel_u64 rip;
 	keel_u64 rsi;
+};
+
+/* KEEL_HC_DOMAIN_MEMREAD (ABI 1.11): copy len bytes (at most
+ * KEEL_MEMREAD_MAX) of guest-physical memory at gpa of a paused guest
+ * into the buffer after this header. -KEEL_EBUSY unless the guest is
+ * paused (or stopped), -KEEL_EFAULT outside its RAM. */
+#define KEEL_MEMREAD_MAX 61440u
+struct keel_memread {
+	keel_u32 domid;
+	keel_u32 len;
+	keel_u64 gpa;
+	/* keel_u8 data[len] follows (out) */
+};
+
+/*
+ * KEEL_HC_DOMAIN_STATE (ABI 1.11): the state records of a guest (the
+ * stream described at struct keel_state_rec below) in the buffer after
+ * this header.
+ * GET: a paused guest's records; len is in the room after the header and
+ * out the bytes written. -KEEL_EBUSY unless the guest is paused with no
+ * vCPU running, -KEEL_ENOSPC if they do not fit, -KEEL_EOPNOTSUPP for a
+ * guest whose state cannot be saved yet (a writable RAM disk, or a
+ * backend without it: bad_type names the record).
+ * SET: load len bytes of records into a guest created but not started,
+ * whose disks and NICs were added as the saved guest's were. Every record
+ * is checked; the first refused one is named in bad_type/bad_instance
+ * and the call fails (-KEEL_EINVAL; -KEEL_EXDEV for a TSC record from
+ * another boot of the hypervisor, whose guest clock would run backwards).
+ * A failed SET leaves the domain unfit to start restored: destroy it.
+ */
+#define KEEL_STATE_OP_GET 0u
+#define KEEL_STATE_OP_SET 1u
+struct keel_domain_state {
+	keel_u32 domid;
+	keel_u32 op;          /* KEEL_STATE_OP_* */
+	keel_u32 len;         /* bytes of records after the header */
+	keel_u32 bad_type;    /* out, on failure: the record refused, or 0 */
+	keel_u32 bad_instance;
+	keel_u32 reserved;    /* 0 */
+	/* records follow */
 };
 
 #define KEEL_DOMCTL_PAUSE 1u
@@ -238,6 +286,7 @@ struct keel_domain_list {
 
 #define KEEL_CONSOLE_READ 0u
 #define KEEL_CONSOLE_WRITE 1u
+#define KEEL_CONSOLE_PRELOAD 2u /* ABI 1.11: history of a domain not started */
 #define KEEL_CONSOLE_RING_BYTES 65536u
 
 /*
@@ -246,11 +295,14 @@ struct keel_domain_list {
  * Data follows the header. Read: in len = room, out len = bytes copied,
  * pos = next position, lost = bytes that had been overwritten in the ring
  * before the requested position. Write: len bytes are queued (out len =
- * bytes accepted, fewer if the input queue is full).
+ * bytes accepted, fewer if the input queue is full). Preload (ABI 1.11):
+ * the len bytes are appended to the console history of a domain that has
+ * not started (a restored guest's, so that `keel console` shows what it
+ * printed before it was saved); -KEEL_EBUSY once it has.
  */
 struct keel_console_io {
 	keel_u32 domid;
-	keel_u32 op;  /* KEEL_CONSOLE_READ or KEEL_CONSOLE_WRITE */
+	keel_u32 op;  /* KEEL_CONSOLE_READ, _WRITE or _PRELOAD */
 	keel_u64 pos;
 	keel_u32 len;
 	keel_u32 lost;
@@ -569,6 +621,9 @@ struct keel_log_read {
 #define KEEL_STATE_VIRTIO_NET 8u /* struct keel_state_virtio_net, instance = NIC 0.. */
 #define KEEL_STATE_VIRTIO_BLK 9u /* struct keel_state_virtio_blk, instance = disk 0.. */
 #define KEEL_STATE_VCPU 10u /* struct keel_state_vcpu, instance = vCPU */
+#define KEEL_STATE_VCPU_RUN 11u /* struct keel_state_vcpu_run, instance = vCPU */
+#define KEEL_STATE_FPU 12u  /* struct keel_state_fpu + its area, instance = vCPU */
+#define KEEL_STATE_TSC 13u  /* struct keel_state_tsc, instance 0 */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -705,6 +760,42 @@ struct keel_state_vcpu {
 	keel_u32 event;       /* KEEL_STATE_EVENT_*, 0 = none */
 	keel_u32 event_error; /* its error code */
 	keel_u32 reserved;    /* 0 */
+};
+
+/* What the hypervisor keeps of a vCPU beside its registers: whether it
+ * runs, waits in HLT or for a SIPI, and the MSRs and debug registers it
+ * emulates or switches itself. */
+#define KEEL_STATE_RUN_WAIT_SIPI 0u
+#define KEEL_STATE_RUN_RUNNABLE 1u
+#define KEEL_STATE_RUN_HALTED 2u
+#define KEEL_STATE_RUN_OFF 3u
+#define KEEL_STATE_RUN_INIT_PENDING (1u << 0)
+#define KEEL_STATE_RUN_SIPI_PENDING (1u << 1)
+struct keel_state_vcpu_run {
+	keel_u32 state;       /* KEEL_STATE_RUN_* */
+	keel_u32 flags;       /* KEEL_STATE_RUN_*_PENDING */
+	keel_u32 sipi_vector; /* 8 bits */
+	keel_u32 reserved;    /* 0 */
+	keel_u64 tsc_aux, spec_ctrl;
+	keel_u64 dr[4];       /* DR0-DR3 */
+};
+
+/* The FPU/SSE/AVX state of a vCPU: the XSAVE area (standard format) of
+ * the components in rfbm, or an FXSAVE area when rfbm is 0, area_bytes
+ * long, follows. A loader needs the same rfbm and size as its own CPU's. */
+struct keel_state_fpu {
+	keel_u64 xcr0;        /* the guest's XCR0 */
+	keel_u64 rfbm;        /* components the area holds (the host's XCR0) */
+	keel_u32 area_bytes;
+	keel_u32 reserved;    /* 0 */
+	/* keel_u8 area[area_bytes] follows */
+};
+
+/* The guest's time stamp counter. Guests run on the host's TSC, so a
+ * restore is only right in the same boot of the hypervisor (boot_id). */
+struct keel_state_tsc {
+	keel_u64 boot_id;     /* the saving hypervisor's (random per boot) */
+	keel_u64 tsc;         /* the guest's TSC when saved */
 };
 
 /* The pvpanic PCI function: what its driver can change. */

@@ -21,6 +21,7 @@
 #include <asm/x86.h>
 #include <public/keel_abi.h>
 #include "vmcb.h"
+#include "svm_state.h"
 
 #define CPUID_EXT_ECX_SVM (1u << 2)
 #define CPUID_SVM_EDX_NP (1u << 0)
@@ -708,6 +709,16 @@ static uint64_t svm_npt_mem_run(uint64_t hpa, uint64_t size, uint64_t *flags)
 	return size;
 }
 
+static void svm_vcpu_state_get(struct vcpu *v, struct keel_state_vcpu *st)
+{
+	svm_state_get(vmcb_of(v), &v->regs, st);
+}
+
+static int svm_vcpu_state_set(struct vcpu *v, const struct keel_state_vcpu *st)
+{
+	return svm_state_set(vmcb_of(v), &v->regs, st);
+}
+
 static struct virt_ops svm_ops = {
 	.name = "svm",
 	.backend = KEEL_BACKEND_SVM,
@@ -728,6 +739,8 @@ static struct virt_ops svm_ops = {
 	.vcpu_flush_npt = svm_vcpu_flush_npt,
 	.vcpu_unload = svm_vcpu_unload,
 	.vcpu_dump = svm_vcpu_dump,
+	.vcpu_state_get = svm_vcpu_state_get,
+	.vcpu_state_set = svm_vcpu_state_set,
 	.npt_flags_rwx = 0x7, /* P, RW, US: nested entries need US (15.25.5) */
 	.npt_flags_ro = 0x5,  /* P, US */
 	.npt_page_shift_max = 30,

@@ -126,7 +126,8 @@ static bool svm_state_ok(const struct keel_state_vcpu *st)
 /*
  * Load the vCPU record st into the VMCB vm and the registers r. The
  * record's pending event is injected at the next VMRUN; CPL follows SS's
- * DPL (APM 15.5.1); EFER keeps vm's SVME. Returns 0, or -EINVAL (vm and r
+ * DPL (APM 15.5.1); EFER gets SVME, which VMRUN requires of every guest
+ * (APM 15.5.1) and the record never holds. Returns 0, or -EINVAL (vm and r
  * unchanged) when st breaks its format (svm_state_ok).
  */
 int svm_state_set(struct vmcb *vm, struct guest_regs *r, const struct keel_state_vcpu *st)
@@ -141,7 +142,7 @@ int svm_state_set(struct vmcb *vm, struct guest_regs *r, const struct keel_state
 	r->rflags = st->rflags;
 	vm->rax = st->gpr[0], vm->rsp = st->gpr[4], vm->rip = st->rip, vm->rflags = st->rflags;
 	vm->cr0 = st->cr0, vm->cr2 = st->cr2, vm->cr3 = st->cr3, vm->cr4 = st->cr4;
-	vm->efer = (st->efer & ~EFER_SVME) | (vm->efer & EFER_SVME);
+	vm->efer = st->efer | EFER_SVME;
 	vm->dr6 = st->dr6, vm->dr7 = st->dr7;
 	seg_set(&vm->es, &st->es), seg_set(&vm->cs, &st->cs), seg_set(&vm->ss, &st->ss);
 	seg_set(&vm->ds, &st->ds), seg_set(&vm->fs, &st->fs), seg_set(&vm->gs, &st->gs);

@@ -1,0 +1,126 @@
+"""Boot tests of `keel save` and `keel restore` (issue 16 part 1), on the
+keel-hostile machine after its own tests: the victim guest there runs
+tests/hostile's victim program, which keeps XMM0-15 and a 4 MiB area
+filled with known values and counts every round in a status file in the
+guest's RAM. Saved, destroyed and restored, the guest must go on where
+it was: the same program still counting, its registers and memory intact
+(xmm_bad and mem_bad unchanged), its console answering and showing its
+history from before the save, a file written before the save still there
+and its clock, against dom0's, where it was. Then every kind of bad
+file is refused by name, with no domain made. Registered into test_boot's
+table after test_hostile (imported at its end)."""
+
+import re
+import time
+import zlib
+
+from test_boot import check, guest_run, list_states, test
+from test_hostile import victim_status
+
+SAVE = "/tmp/victim.sav"
+CLOCK_SLACK_S = 2       # how much the guest's clock may move against dom0's
+
+
+def dom0_time(m):
+    out, rc = m.run("date +%s")
+    return int(out.strip().splitlines()[-1])
+
+
+def clock_lag(m, name):
+    """How far guest name's clock (date +%s) is behind dom0's: 0 when it
+    reads a time between dom0's just before and just after asking it,
+    else the seconds it is outside (negative: ahead)."""
+    t0 = dom0_time(m)
+    out = guest_run(m, name, "echo guest-time=$(date +%s)", timeout=120)
+    t1 = dom0_time(m)
+    mt = re.search(r"guest-time=(\d+)", out)
+    check(mt is not None, "guest %s did not tell its time: %r" % (name, out))
+    g = int(mt.group(1))
+    return t0 - g if g < t0 else (t1 - g if g > t1 else 0)
+
+
+@test("save_restore_guest_goes_on_where_it_was", "keel-hostile")
+def t_save_restore(m):
+    guest_run(m, "victim", "echo written-before-save > /tmp/marker")
+    lag_before = clock_lag(m, "victim")
+    before = victim_status(m)
+    out, rc = m.run("keel save victim %s" % SAVE, timeout=300)
+    check(rc == 0 and "Saved domain victim" in out, "keel save failed: %r" % out[-600:])
+    states, raw = list_states(m)
+    check("victim" not in states, "the saved guest is still there:\n%s" % raw)
+    out, rc = m.run("ls -l %s" % SAVE)
+    check(rc == 0, "no save file: %r" % out)
+    out, rc = m.run("keel restore %s" % SAVE, timeout=300)
+    check(rc == 0 and "Restored domain victim" in out, "keel restore failed: %r" % out[-600:])
+    out = guest_run(m, "victim", "cat /tmp/marker", timeout=120)
+    check("written-before-save" in out, "the file written before the save is gone: %r" % out)
+    out, rc = m.run("keel console victim </dev/null | grep -c 'echo written-before-save'")
+    check(out.strip().splitlines()[-1:] == ["1"],
+          "the console's history from before the save is not there: %r" % out)
+    lag_after = clock_lag(m, "victim")
+    check(abs(lag_after - lag_before) <= CLOCK_SLACK_S,
+          "the guest's clock was %d s behind dom0's before the save and is %d s behind "
+          "after the restore" % (lag_before, lag_after))
+    after = victim_status(m)
+    time.sleep(3)
+    later = victim_status(m)
+    check(after["rounds"] >= before["rounds"] and later["rounds"] > after["rounds"],
+          "the victim program did not go on counting: %s, then %s, then %s"
+          % (before["rounds"], after["rounds"], later["rounds"]))
+    check(later["xmm_bad"] == before["xmm_bad"] and later["mem_bad"] == before["mem_bad"],
+          "the victim's registers or memory changed across save and restore: %r -> %r"
+          % (before, later))
+
+
+def restore_refused(m, path, words, what):
+    """keel restore path fails with words in its message, and no domain
+    appears or goes."""
+    states_before, _ = list_states(m)
+    out, rc = m.run("keel restore %s" % path, timeout=120)
+    check(rc != 0, "keel restore accepted %s: %r" % (what, out[-400:]))
+    for w in words:
+        check(w in out, "keel restore of %s does not say %r: %r" % (what, w, out[-400:]))
+    states_after, raw = list_states(m)
+    check(set(states_after) == set(states_before),
+          "a refused restore (%s) changed the domains:\n%s" % (what, raw))
+
+
+def header_with_abi(m, major):
+    """printf octal escapes for the save file's 64-byte header with its ABI
+    major changed to major and its CRC made right again."""
+    out, rc = m.run("od -An -tx1 -v -N64 %s" % SAVE)
+    head = bytes(int(x, 16) for x in out.split())
+    check(len(head) == 64 and head[:8] == b"KEELSAV\n", "cannot read the header: %r" % out)
+    abi = (major << 16) | 0
+    head = head[:12] + abi.to_bytes(4, "little") + head[16:60]   # the CRC is last
+    head += zlib.crc32(head).to_bytes(4, "little")
+    return "".join("\\%03o" % b for b in head)
+
+
+@test("save_restore_refuse_bad_input", "keel-hostile")
+def t_save_restore_bad(m):
+    out, rc = m.run("keel restore %s" % SAVE, timeout=120)
+    check(rc != 0 and "a domain named 'victim' already exists" in out,
+          "restoring beside the running guest was not refused by name: %r" % out[-400:])
+    m.run("head -c 300000 %s > /tmp/trunc.sav" % SAVE)
+    restore_refused(m, "/tmp/trunc.sav", ["is truncated"], "a truncated file")
+    m.run("cp %s /tmp/bad.sav && printf 'XYZ' | dd of=/tmp/bad.sav bs=1 seek=200000 "
+          "conv=notrunc 2>/dev/null" % SAVE)
+    restore_refused(m, "/tmp/bad.sav", ["is damaged", "checksum"], "a damaged file")
+    m.run("head -c 4096 /dev/zero > /tmp/zero.sav")
+    restore_refused(m, "/tmp/zero.sav", ["not a Keel save file"], "a file of zeros")
+    m.run("printf '%s' > /tmp/abi.sav && tail -c +65 %s >> /tmp/abi.sav"
+          % (header_with_abi(m, 2), SAVE))
+    restore_refused(m, "/tmp/abi.sav", ["ABI 2.0"], "a file from another ABI major")
+    out, rc = m.run("keel restore %s memory=512" % SAVE, timeout=120)
+    check(rc != 0 and "memory" in out, "a restore with other memory was not refused: %r"
+          % out[-400:])
+    out, rc = m.run("keel save victim %s" % SAVE, timeout=120)
+    check(rc != 0 and "exists" in out, "keel save overwrote a file: %r" % out[-400:])
+    out, rc = m.run("keel save Domain-0 /tmp/dom0.sav", timeout=120)
+    check(rc != 0 and "Domain-0 cannot be saved" in out, "saving dom0 was not refused: %r"
+          % out[-400:])
+    states, raw = list_states(m)
+    st = states.get("victim", "")
+    check(("r" in st or "b" in st) and "p" not in st,
+          "the victim is not running after the refusals:\n%s" % raw)

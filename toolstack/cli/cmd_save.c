@@ -1,0 +1,828 @@
+/*
+ * `keel save` and `keel restore`, as xl's: save writes a guest's config,
+ * RAM and vCPU and device state to a file (savefile.h) and, unless -c,
+ * destroys the guest; restore checks the whole file before it makes
+ * anything, then builds the guest again from the saved config (with
+ * key=value overrides), fills its RAM, loads its state and lets it go on
+ * where it stopped. A save that fails leaves the guest running and no
+ * file; a restore that fails leaves no domain.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "abi.h"
+#include "args.h"
+#include "build.h"
+#include "config.h"
+#include "domain.h"
+#include "hcall.h"
+#include "keel.h"
+#include "monitor.h"
+#include "netnames.h"
+#include "savefile.h"
+
+#define SAVE_CFG_TEXT_BYTES (64u << 10)
+
+/* Bytes of guest RAM one KEEL_HC_DOMAIN_MEMREAD returns at most. */
+#define SAVE_READ_BYTES KEEL_MEMREAD_MAX
+
+/* The name of a state record type, for messages. */
+static const char *save_rec_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[KEEL_STATE_IOAPIC] = "IOAPIC", [KEEL_STATE_UART] = "UART",
+		[KEEL_STATE_LAPIC] = "local APIC", [KEEL_STATE_RTC] = "RTC",
+		[KEEL_STATE_ACPI_PM] = "ACPI PM", [KEEL_STATE_VIRTIO_PCI] = "virtio-pci",
+		[KEEL_STATE_PVPANIC] = "pvpanic", [KEEL_STATE_VIRTIO_NET] = "virtio-net",
+		[KEEL_STATE_VIRTIO_BLK] = "virtio-blk", [KEEL_STATE_VCPU] = "vCPU",
+		[KEEL_STATE_VCPU_RUN] = "vCPU run state", [KEEL_STATE_FPU] = "FPU",
+		[KEEL_STATE_TSC] = "TSC",
+	};
+
+	if (type < sizeof(names) / sizeof(names[0]) && names[type])
+		return names[type];
+	return "unknown";
+}
+
+/* ---- writing ---- */
+
+struct save_out {
+	FILE *f;
+	uint64_t pos;   /* bytes written */
+	int err;        /* first write error (-errno) */
+};
+
+static void out_bytes(struct save_out *o, const void *p, uint64_t len)
+{
+	if (o->err || len == 0)
+		return;
+	if (fwrite(p, 1, len, o->f) != len)
+		o->err = -(errno ? errno : EIO);
+	o->pos += len;
+}
+
+/* One section: header, payload, padding. */
+static void out_section(struct save_out *o, uint32_t type, const void *p, uint64_t len)
+{
+	static const uint8_t zeros[SAVEFILE_ALIGN];
+	struct savefile_section s = { type, savefile_crc32(0, p, len), len };
+
+	out_bytes(o, &s, sizeof(s));
+	out_bytes(o, p, len);
+	out_bytes(o, zeros, savefile_pad(len));
+}
+
+/* Read @len bytes of paused guest @domid's RAM at @gpa into @dst. */
+static int save_memread(uint32_t domid, uint64_t gpa, uint8_t *dst, uint64_t len, uint8_t *buf)
+{
+	struct keel_memread *m = (struct keel_memread *)(void *)buf;
+	uint64_t done = 0;
+
+	while (done < len) {
+		uint32_t n = (uint32_t)(len - done < SAVE_READ_BYTES ? len - done : SAVE_READ_BYTES);
+		int ret;
+
+		memset(m, 0, sizeof(*m));
+		m->domid = domid;
+		m->len = n;
+		m->gpa = gpa + done;
+		ret = keel_hypercall(KEEL_HC_DOMAIN_MEMREAD, buf, sizeof(*m) + n);
+		if (ret < 0)
+			return ret;
+		memcpy(dst + done, m + 1, n);
+		done += n;
+	}
+	return 0;
+}
+
+/* The guest's RAM ranges, as its e820 map gives them. */
+static uint32_t save_ram_ranges(uint64_t ram_bytes, struct linux_e820_entry *ram)
+{
+	struct linux_e820_entry e820[BUILD_E820_ENTRIES];
+	uint32_t i, n = build_e820(ram_bytes, e820), k = 0;
+
+	for (i = 0; i < n; i++)
+		if (e820[i].type == LINUX_E820_RAM)
+			ram[k++] = e820[i];
+	return k;
+}
+
+/* Write every chunk of RAM that is not all zero as a RAM section. */
+static int save_ram(struct save_out *o, uint32_t domid, const char *name, uint64_t ram_bytes)
+{
+	struct linux_e820_entry ram[BUILD_E820_ENTRIES];
+	uint8_t *chunk = malloc(SAVEFILE_CHUNK_BYTES);
+	uint8_t *packed = malloc(sizeof(struct savefile_ram_chunk) + SAVEFILE_CHUNK_BYTES);
+	uint8_t *buf = malloc(KEEL_HC_MAX_ARG);
+	uint32_t i, n = save_ram_ranges(ram_bytes, ram);
+	uint64_t done = 0;
+	int ret = 0, last = -1;
+	bool tty = isatty(STDERR_FILENO);
+
+	if (!chunk || !packed || !buf)
+		ret = -ENOMEM;
+	for (i = 0; !ret && i < n; i++) {
+		uint64_t gpa = ram[i].base, end = ram[i].base + ram[i].len;
+
+		while (!ret && gpa < end) {
+			uint64_t next = (gpa / SAVEFILE_CHUNK_BYTES + 1) * SAVEFILE_CHUNK_BYTES;
+			uint64_t len = (next < end ? next : end) - gpa, plen;
+
+			ret = save_memread(domid, gpa, chunk, len, buf);
+			if (ret)
+				break;
+			plen = savefile_chunk_pack(gpa, chunk, (uint32_t)len, packed);
+			if (plen)
+				out_section(o, SAVEFILE_SEC_RAM, packed, plen);
+			gpa += len;
+			done += len;
+			build_progress(stderr, tty, "saving", name, done, ram_bytes, &last);
+		}
+	}
+	free(chunk);
+	free(packed);
+	free(buf);
+	return ret ? ret : o->err;
+}
+
+/* Give every vif of @cfg the MAC it has now, so the restored guest keeps
+ * it even under another name. */
+static int save_pin_macs(struct config *cfg, char *err, size_t err_len)
+{
+	uint32_t i;
+
+	for (i = 0; i < cfg->vif.n; i++) {
+		char *item = cfg->vif.items[i];
+		char fixed[CONFIG_ITEM_BYTES];
+		uint8_t mac[6];
+		int ret, n;
+
+		if (strstr(item, "mac="))
+			continue;
+		ret = build_vif_mac(cfg->name, i, item, mac, err, err_len);
+		if (ret)
+			return ret;
+		n = snprintf(fixed, sizeof(fixed), "mac=%02x:%02x:%02x:%02x:%02x:%02x%s%s",
+			     mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], item[0] ? "," : "",
+			     item);
+		if (n < 0 || (size_t)n >= sizeof(fixed)) {
+			snprintf(err, err_len, "vif %u: '%s' is too long to add its MAC", i, item);
+			return -ENOSPC;
+		}
+		memcpy(item, fixed, (size_t)n + 1);
+	}
+	return 0;
+}
+
+/* The config text of guest @name (its saved config, MACs pinned). */
+static int save_config_text(const char *name, char *text, size_t len)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char err[BUILD_ERR_BYTES];
+	int ret;
+
+	if (!cfg)
+		return -ENOMEM;
+	ret = monitor_read_config(name, cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "keel: save: no saved config for '%s' (%s); only guests "
+			"started with 'keel create' can be saved\n", name, err);
+		free(cfg);
+		return ret;
+	}
+	ret = save_pin_macs(cfg, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "keel: save: %s\n", err);
+	else if ((ret = config_write(cfg, text, len)) < 0)
+		fprintf(stderr, "keel: save: the config of '%s' is too large\n", name);
+	free(cfg);
+	return ret < 0 ? ret : 0;
+}
+
+/* KEEL_HC_DOMAIN_STATE GET into @buf (KEEL_HC_MAX_ARG bytes); prints why
+ * on failure. */
+static int save_state_get(uint32_t domid, const char *name, uint8_t *buf)
+{
+	struct keel_domain_state *st = (struct keel_domain_state *)(void *)buf;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	st->domid = domid;
+	st->op = KEEL_STATE_OP_GET;
+	st->len = KEEL_HC_MAX_ARG - sizeof(*st);
+	ret = keel_hypercall(KEEL_HC_DOMAIN_STATE, buf, KEEL_HC_MAX_ARG);
+	if (ret == -KEEL_EOPNOTSUPP && st->bad_type == KEEL_STATE_VIRTIO_BLK)
+		fprintf(stderr, "keel: save: '%s' has a writable RAM disk (a ram: disk), "
+			"whose contents cannot be saved yet; nothing was changed\n", name);
+	else if (ret == -KEEL_EOPNOTSUPP)
+		fprintf(stderr, "keel: save: this hypervisor cannot save a guest's %s state "
+			"yet (saving works on AMD-V; Intel VT-x is not done); nothing was "
+			"changed\n", save_rec_name(st->bad_type));
+	else if (ret == -KEEL_ENOSPC)
+		fprintf(stderr, "keel: save: the state of '%s' is larger than one call "
+			"carries (%u bytes): too many vCPUs with large FPU areas\n", name,
+			KEEL_HC_MAX_ARG);
+	else if (ret < 0)
+		hcall_report("KEEL_HC_DOMAIN_STATE", ret);
+	return ret;
+}
+
+/* The console's history (what the hypervisor's ring still holds) into
+ * @text (SAVEFILE_CONSOLE_MAX_BYTES); *@len its length. */
+static int save_console(uint32_t domid, uint8_t *text, uint32_t *len, uint8_t *buf)
+{
+	struct keel_console_io *io = (struct keel_console_io *)(void *)buf;
+	uint64_t pos = 0;
+
+	*len = 0;
+	for (;;) {
+		uint32_t room = SAVEFILE_CONSOLE_MAX_BYTES - *len;
+		int ret;
+
+		if (room == 0)
+			return 0;
+		memset(io, 0, sizeof(*io));
+		io->domid = domid;
+		io->op = KEEL_CONSOLE_READ;
+		io->pos = pos;
+		io->len = room < KEEL_HC_MAX_ARG - sizeof(*io) ? room :
+			  (uint32_t)(KEEL_HC_MAX_ARG - sizeof(*io));
+		ret = keel_hypercall(KEEL_HC_CONSOLE_IO, buf, sizeof(*io) + io->len);
+		if (ret < 0)
+			return ret;
+		if (io->len == 0)
+			return 0;
+		memcpy(text + *len, io + 1, io->len);
+		*len += io->len;
+		pos = io->pos;
+	}
+}
+
+/* The CONSOLE section, if the console printed anything. */
+static int save_console_section(struct save_out *o, uint32_t domid)
+{
+	uint8_t *text = malloc(SAVEFILE_CONSOLE_MAX_BYTES), *buf = malloc(KEEL_HC_MAX_ARG);
+	uint32_t len = 0;
+	int ret = text && buf ? save_console(domid, text, &len, buf) : -ENOMEM;
+
+	if (!ret && len)
+		out_section(o, SAVEFILE_SEC_CONSOLE, text, len);
+	free(text);
+	free(buf);
+	return ret;
+}
+
+/* Write the whole save file to @o. */
+static int save_write(struct save_out *o, const struct keel_dominfo *d, const char *name,
+		      uint32_t abi, const char *cfg_text, const uint8_t *state, uint32_t state_len)
+{
+	struct savefile_header h;
+	uint64_t before_end;
+	int ret;
+
+	savefile_header_init(&h, abi, (uint64_t)time(NULL), d->mem_bytes, d->nr_vcpus);
+	out_bytes(o, &h, sizeof(h));
+	out_section(o, SAVEFILE_SEC_CONFIG, cfg_text, strlen(cfg_text));
+	ret = save_ram(o, d->domid, name, d->mem_bytes);
+	if (ret)
+		return ret;
+	out_section(o, SAVEFILE_SEC_STATE, state, state_len);
+	ret = save_console_section(o, d->domid);
+	if (ret)
+		return ret;
+	before_end = o->pos;
+	out_section(o, SAVEFILE_SEC_END, &before_end, sizeof(before_end));
+	return o->err;
+}
+
+/* Save paused guest @d to @path through "<path>.part"; prints errors. */
+static int save_to_file(const struct keel_dominfo *d, const char *name, const char *path,
+			uint32_t abi, const char *cfg_text, const uint8_t *state,
+			uint32_t state_len)
+{
+	char part[PATH_MAX];
+	struct save_out o = { 0 };
+	int ret;
+
+	if (snprintf(part, sizeof(part), "%s.part", path) >= (int)sizeof(part)) {
+		fprintf(stderr, "keel: save: file name too long: %s\n", path);
+		return -ENAMETOOLONG;
+	}
+	o.f = fopen(part, "wbx");
+	if (!o.f) {
+		ret = -errno;
+		fprintf(stderr, "keel: save: cannot create '%s': %s\n", part, strerror(errno));
+		return ret;
+	}
+	ret = save_write(&o, d, name, abi, cfg_text, state, state_len);
+	if (!ret && (fflush(o.f) || fsync(fileno(o.f))))
+		ret = -errno;
+	if (fclose(o.f) && !ret)
+		ret = -errno;
+	if (!ret && rename(part, path))
+		ret = -errno;
+	if (ret) {
+		unlink(part);
+		if (ret == -KEEL_EBUSY || ret == -KEEL_EFAULT)
+			hcall_report("KEEL_HC_DOMAIN_MEMREAD", ret);
+		else
+			fprintf(stderr, "keel: save: cannot write '%s': %s\n", path,
+				strerror(-ret));
+	}
+	return ret;
+}
+
+/* Body of `keel save`: pause, capture, write, then destroy (or, with
+ * @keep, let it run again). */
+static int save_do(const char *word, const char *path, bool keep)
+{
+	char name[KEEL_DOMAIN_NAME_BYTES + 1];
+	char *cfg_text = malloc(SAVE_CFG_TEXT_BYTES);
+	uint8_t *state = malloc(KEEL_HC_MAX_ARG);
+	struct keel_dominfo d;
+	struct stat sb;
+	uint32_t abi = 0;
+	bool was_paused;
+	int ret = -EINVAL;
+
+	if (!cfg_text || !state)
+		goto out;
+	if (stat(path, &sb) == 0) {
+		fprintf(stderr, "keel: save: '%s' exists; give a new file name (nothing "
+			"is overwritten)\n", path);
+		goto out;
+	}
+	if (hcall_connect(&abi) || domain_resolve(word, &d))
+		goto out;
+	domain_name(&d, name, sizeof(name));
+	if (d.domid == 0) {
+		fprintf(stderr, "keel: save: Domain-0 cannot be saved\n");
+		goto out;
+	}
+	if (d.state != KEEL_DOMSTATE_RUNNING && d.state != KEEL_DOMSTATE_BLOCKED &&
+	    d.state != KEEL_DOMSTATE_PAUSED) {
+		fprintf(stderr, "keel: save: '%s' is not running (see 'keel list'); only a "
+			"running or paused guest can be saved\n", name);
+		goto out;
+	}
+	if (save_config_text(name, cfg_text, SAVE_CFG_TEXT_BYTES))
+		goto out;
+	was_paused = d.state == KEEL_DOMSTATE_PAUSED;
+	if (!was_paused && (ret = domain_ctl(d.domid, KEEL_DOMCTL_PAUSE))) {
+		hcall_report("KEEL_HC_DOMAIN_CTL", ret);
+		goto out;
+	}
+	ret = save_state_get(d.domid, name, state);
+	if (!ret) {
+		const struct keel_domain_state *st = (const void *)state;
+
+		ret = save_to_file(&d, name, path, abi, cfg_text, (const uint8_t *)(st + 1),
+				   st->len);
+	}
+	if (ret || keep) {
+		if (!was_paused)
+			domain_ctl(d.domid, KEEL_DOMCTL_UNPAUSE);
+		if (ret)
+			goto out;
+	} else {
+		monitor_mark_destroying(name, d.domid);
+		ret = domain_ctl(d.domid, KEEL_DOMCTL_DESTROY);
+		if (ret)
+			hcall_report("KEEL_HC_DOMAIN_CTL", ret);
+		netnames_remove(name);
+	}
+	if (!ret)
+		printf("Saved domain %s to %s (%llu MiB of RAM)%s\n", name, path,
+		       (unsigned long long)(d.mem_bytes >> 20),
+		       keep ? "; it goes on running" : "");
+out:
+	free(cfg_text);
+	free(state);
+	return ret ? KEEL_EXIT_FAIL : KEEL_EXIT_OK;
+}
+
+/* Entry point of `keel save [-c] <domain> <file>`. */
+static int save_run(int argc, char **argv)
+{
+	bool keep = false;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (args_is_help(argv[i])) {
+			keel_print_cmd_help(&cmd_save_entry);
+			return KEEL_EXIT_OK;
+		}
+	}
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "-c") != 0)
+			return keel_usage_error("save", "unknown option", argv[i]);
+		keep = true;
+	}
+	if (argc - i < 2)
+		return keel_usage_error("save", argc - i < 1 ? "missing domain name or id" :
+					"missing file name", NULL);
+	if (argc - i > 2)
+		return keel_usage_error("save", "unexpected argument", argv[i + 2]);
+	return save_do(argv[i], argv[i + 1], keep);
+}
+
+/* Command-table entry of `keel save`. */
+const struct keel_cmd cmd_save_entry = {
+	.name = "save",
+	.summary = "Save a running guest to a file (and stop it)",
+	.usage = "Usage: keel save [-c] <domain> <file>\n"
+		 "\n"
+		 "Pause the guest, write its config, RAM (all-zero pages left out)\n"
+		 "and vCPU and device state to <file>, then destroy it, as xl save.\n"
+		 "<file> must not exist; it appears only when complete, so a\n"
+		 "failed save leaves the guest running and no file. Restore it\n"
+		 "with 'keel restore <file>'.\n"
+		 "\n"
+		 "  -c   keep the guest running after the save (a checkpoint)\n"
+		 "\n"
+		 "Not yet: guests with a writable RAM disk (ram:), Intel VT-x, and\n"
+		 "restoring after the hypervisor rebooted (docs/save-restore.md).\n",
+	.run = save_run,
+};
+
+/* ---- reading ---- */
+
+/* A save file being read: where it is and what pass 1 found. */
+struct restore_file {
+	const char *path;
+	FILE *f;
+	uint64_t pos;
+	struct savefile_header h;
+	char *cfg_text;          /* CONFIG, NUL-terminated */
+	uint8_t *state;          /* STATE */
+	uint64_t state_len;
+	uint8_t *console;        /* CONSOLE, or NULL */
+	uint64_t console_len;
+	uint8_t *payload;        /* room for the largest section */
+};
+
+/* Read the next section into r->payload; *@sec its header. 1 read, 0 at
+ * the end of the file, or -EINVAL with the message in @err. */
+static int restore_next(struct restore_file *r, struct savefile_section *sec, char *err,
+			size_t err_len)
+{
+	uint64_t at = r->pos, pad;
+	uint8_t padding[SAVEFILE_ALIGN];
+	size_t got = fread(sec, 1, sizeof(*sec), r->f);
+
+	if (got == 0 && feof(r->f))
+		return 0;
+	if (got != sizeof(*sec)) {
+		snprintf(err, err_len, "it is truncated: it ends at byte %llu, inside a "
+			 "section header", (unsigned long long)(at + got));
+		return -EINVAL;
+	}
+	if (sec->length > savefile_section_max(sec->type)) {
+		snprintf(err, err_len, "it is damaged: at byte %llu a section of type %u "
+			 "(%s) claims %llu bytes", (unsigned long long)at, sec->type,
+			 savefile_section_name(sec->type), (unsigned long long)sec->length);
+		return -EINVAL;
+	}
+	pad = savefile_pad(sec->length);
+	got = fread(r->payload, 1, sec->length, r->f);
+	if (got == sec->length && pad)
+		got += fread(padding, 1, pad, r->f);
+	if (got != sec->length + pad) {
+		snprintf(err, err_len, "it is truncated: it ends at byte %llu, inside its %s "
+			 "section that begins at byte %llu",
+			 (unsigned long long)(at + sizeof(*sec) + got),
+			 savefile_section_name(sec->type), (unsigned long long)at);
+		return -EINVAL;
+	}
+	if (savefile_crc32(0, r->payload, sec->length) != sec->crc) {
+		snprintf(err, err_len, "it is damaged: its %s section at byte %llu fails "
+			 "its checksum", savefile_section_name(sec->type), (unsigned long long)at);
+		return -EINVAL;
+	}
+	r->pos += sizeof(*sec) + sec->length + pad;
+	return 1;
+}
+
+/* Pass 1: read the whole file, checking every section, and keep its
+ * CONFIG and STATE. 0, or -EINVAL with the message in @err. */
+static int restore_check(struct restore_file *r, char *err, size_t err_len)
+{
+	struct savefile_section sec;
+	uint64_t end_at = 0;
+	bool have_end = false;
+	int ret;
+
+	while ((ret = restore_next(r, &sec, err, err_len)) == 1) {
+		uint64_t at = r->pos - sizeof(sec) - sec.length - savefile_pad(sec.length);
+
+		if (have_end) {
+			snprintf(err, err_len, "it is damaged: data follows its END section");
+			return -EINVAL;
+		}
+		if (sec.type == SAVEFILE_SEC_CONFIG && !r->cfg_text) {
+			r->cfg_text = malloc(sec.length + 1);
+			if (!r->cfg_text)
+				return -ENOMEM;
+			memcpy(r->cfg_text, r->payload, sec.length);
+			r->cfg_text[sec.length] = 0;
+		} else if (sec.type == SAVEFILE_SEC_STATE && !r->state) {
+			r->state = malloc(sec.length ? sec.length : 1);
+			if (!r->state)
+				return -ENOMEM;
+			memcpy(r->state, r->payload, sec.length);
+			r->state_len = sec.length;
+		} else if (sec.type == SAVEFILE_SEC_CONSOLE && !r->console) {
+			r->console = malloc(sec.length ? sec.length : 1);
+			if (!r->console)
+				return -ENOMEM;
+			memcpy(r->console, r->payload, sec.length);
+			r->console_len = sec.length;
+		} else if (sec.type == SAVEFILE_SEC_END) {
+			memcpy(&end_at, r->payload, sizeof(end_at));
+			if (end_at != at) {
+				snprintf(err, err_len, "it is damaged: its END section says %llu "
+					 "bytes come before it, and %llu do",
+					 (unsigned long long)end_at, (unsigned long long)at);
+				return -EINVAL;
+			}
+			have_end = true;
+		} else if (sec.type != SAVEFILE_SEC_RAM) {
+			snprintf(err, err_len, "it is damaged: a second %s section at byte %llu",
+				 savefile_section_name(sec.type), (unsigned long long)at);
+			return -EINVAL;
+		}
+	}
+	if (ret < 0)
+		return ret;
+	if (!have_end) {
+		snprintf(err, err_len, "it is truncated: it ends at byte %llu without its END "
+			 "section", (unsigned long long)r->pos);
+		return -EINVAL;
+	}
+	if (!r->cfg_text || !r->state) {
+		snprintf(err, err_len, "it is damaged: it has no %s section",
+			 r->cfg_text ? "STATE" : "CONFIG");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Open @path and run pass 1 against this hypervisor's @abi. Prints. */
+static int restore_open(struct restore_file *r, const char *path, uint32_t abi)
+{
+	char err[BUILD_ERR_BYTES];
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	r->payload = malloc(savefile_section_max(SAVEFILE_SEC_RAM));
+	if (!r->payload)
+		return -ENOMEM;
+	r->f = fopen(path, "rb");
+	if (!r->f) {
+		ret = -errno;
+		fprintf(stderr, "keel: restore: cannot read '%s': %s\n", path, strerror(errno));
+		return ret;
+	}
+	if (fread(&r->h, 1, sizeof(r->h), r->f) != sizeof(r->h)) {
+		fprintf(stderr, "keel: restore: '%s' is too short to be a Keel save file\n",
+			path);
+		return -EINVAL;
+	}
+	r->pos = sizeof(r->h);
+	ret = savefile_header_check(&r->h, abi, err, sizeof(err));
+	if (!ret)
+		ret = restore_check(r, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "keel: restore: '%s': %s; nothing was started\n", path, err);
+	return ret;
+}
+
+static void restore_close(struct restore_file *r)
+{
+	if (r->f)
+		fclose(r->f);
+	free(r->cfg_text);
+	free(r->state);
+	free(r->console);
+	free(r->payload);
+}
+
+/* The saved config with the @n overrides in @ov; it must keep the saved
+ * guest's RAM and vCPUs. Prints errors. */
+static int restore_config(const struct restore_file *r, char **ov, int n, struct config *cfg)
+{
+	char err[CONFIG_ERR_BYTES], cwd[PATH_MAX];
+	int i, ret;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		snprintf(cwd, sizeof(cwd), "/");
+	config_init(cfg);
+	ret = config_parse(cfg, r->cfg_text, strlen(r->cfg_text), r->path, NULL, err,
+			   sizeof(err));
+	for (i = 0; !ret && i < n; i++)
+		ret = config_override(cfg, ov[i], cwd, err, sizeof(err));
+	if (!ret)
+		ret = config_check(cfg, r->path, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "keel: restore: %s\n", err);
+		return ret;
+	}
+	if (build_mem_bytes(cfg->memory_mib) != r->h.ram_bytes || cfg->vcpus != r->h.nr_vcpus) {
+		fprintf(stderr, "keel: restore: the guest was saved with %llu MiB and %u vCPU(s); "
+			"a restored guest keeps them (drop memory= and vcpus=)\n",
+			(unsigned long long)(r->h.ram_bytes >> 20), r->h.nr_vcpus);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Give the new domain @domid the saved console history, in pieces
+ * through @buf (KEEL_HC_MAX_ARG bytes). */
+static int restore_console(uint32_t domid, const uint8_t *text, uint64_t len, uint8_t *buf)
+{
+	struct keel_console_io *io = (struct keel_console_io *)(void *)buf;
+	const uint64_t max = KEEL_HC_MAX_ARG - sizeof(*io);
+	uint64_t done = 0;
+
+	while (done < len) {
+		uint64_t n = len - done < max ? len - done : max;
+		int ret;
+
+		memset(io, 0, sizeof(*io));
+		io->domid = domid;
+		io->op = KEEL_CONSOLE_PRELOAD;
+		io->len = (uint32_t)n;
+		memcpy(io + 1, text + done, n);
+		ret = keel_hypercall(KEEL_HC_CONSOLE_IO, buf, sizeof(*io) + n);
+		if (ret < 0)
+			return ret;
+		done += n;
+	}
+	return 0;
+}
+
+/* Pass 2, the loader of build_domain_loaded: RAM sections, then the
+ * state, then the start. */
+static int restore_load(uint32_t domid, void *ctx, char *err, size_t err_len)
+{
+	struct restore_file *r = ctx;
+	struct savefile_section sec;
+	uint8_t *chunk = malloc(SAVEFILE_CHUNK_BYTES);
+	struct keel_domain_state *st = malloc(KEEL_HC_MAX_ARG);
+	struct keel_domain_start start;
+	char rerr[BUILD_ERR_BYTES] = "";
+	bool tty = isatty(STDERR_FILENO);
+	uint64_t done = 0;
+	int ret, last = -1;
+
+	if (!chunk || !st) {
+		free(chunk);
+		free(st);
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	if (fseek(r->f, sizeof(r->h), SEEK_SET) == 0)
+		r->pos = sizeof(r->h);
+	while ((ret = restore_next(r, &sec, rerr, sizeof(rerr))) == 1) {
+		uint64_t gpa;
+		uint32_t len;
+
+		ret = 0;
+		if (sec.type != SAVEFILE_SEC_RAM)
+			continue;
+		ret = savefile_chunk_unpack(r->payload, sec.length, &gpa, &len, chunk);
+		if (ret || gpa + len > r->h.ram_bytes) {
+			snprintf(err, err_len, "'%s' is damaged: a RAM section at byte %llu does "
+				 "not fit the guest", r->path, (unsigned long long)r->pos);
+			ret = -EINVAL;
+			break;
+		}
+		ret = build_memwrite_to(domid, gpa, chunk, len);
+		if (ret) {
+			snprintf(err, err_len, "KEEL_HC_DOMAIN_MEMWRITE at %#llx failed: %s",
+				 (unsigned long long)gpa, strerror(-ret));
+			break;
+		}
+		done += len;
+		build_progress(stderr, tty, "restoring", r->path, done, r->h.ram_bytes, &last);
+	}
+	if (ret == -EINVAL && rerr[0])  /* pass 1 read it whole */
+		snprintf(err, err_len, "'%s' changed while it was read: %s", r->path, rerr);
+	if (ret == 0 && r->state_len > KEEL_HC_MAX_ARG - sizeof(*st)) {
+		snprintf(err, err_len, "'%s' has more state than one call carries", r->path);
+		ret = -E2BIG;
+	}
+	if (ret == 0) {
+		memset(st, 0, sizeof(*st));
+		st->domid = domid;
+		st->op = KEEL_STATE_OP_SET;
+		st->len = (uint32_t)r->state_len;
+		memcpy(st + 1, r->state, r->state_len);
+		ret = keel_hypercall(KEEL_HC_DOMAIN_STATE, st, sizeof(*st) + r->state_len);
+		if (ret == -KEEL_EXDEV)
+			snprintf(err, err_len, "'%s' was saved before this hypervisor last booted; "
+				 "a guest's clock cannot go on across a reboot of Keel yet, so it "
+				 "cannot be restored", r->path);
+		else if (ret < 0)
+			snprintf(err, err_len, "the hypervisor refused the saved state at its %s "
+				 "record %u (%s): the file does not fit this guest or is damaged",
+				 save_rec_name(st->bad_type), st->bad_instance, strerror(-ret));
+	}
+	if (ret == 0 && r->console_len) {
+		ret = restore_console(domid, r->console, r->console_len, (uint8_t *)st);
+		if (ret)
+			snprintf(err, err_len, "KEEL_HC_CONSOLE_IO (preload) failed: %s",
+				 strerror(-ret));
+	}
+	if (ret == 0) {
+		memset(&start, 0, sizeof(start));
+		start.domid = domid;
+		start.flags = KEEL_START_RESTORED;
+		ret = keel_hypercall(KEEL_HC_DOMAIN_START, &start, sizeof(start));
+		if (ret < 0)
+			snprintf(err, err_len, "KEEL_HC_DOMAIN_START failed: %s", strerror(-ret));
+	}
+	free(chunk);
+	free(st);
+	return ret;
+}
+
+/* Body of `keel restore`. */
+static int restore_do(const char *path, char **ov, int n)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct restore_file r;
+	struct build_loader ld = { restore_load, &r };
+	char err[BUILD_ERR_BYTES] = "";
+	uint32_t abi = 0, domid;
+	int ret = -ENOMEM;
+
+	memset(&r, 0, sizeof(r));
+	if (!cfg || hcall_connect(&abi))
+		goto out;
+	ret = restore_open(&r, path, abi);
+	if (!ret)
+		ret = restore_config(&r, ov, n, cfg);
+	if (ret)
+		goto out;
+	ret = build_domain_loaded(cfg, &ld, &domid, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "keel: restore: %s\n", err);
+		goto out;
+	}
+	cmd_domain_adopt(cfg, domid, "restore");
+	printf("Restored domain %s (id=%u) from %s\n", cfg->name, domid, path);
+out:
+	restore_close(&r);
+	free(cfg);
+	return ret ? KEEL_EXIT_FAIL : KEEL_EXIT_OK;
+}
+
+/* Entry point of `keel restore <file> [key=value ...]`. */
+static int restore_run(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (args_is_help(argv[i])) {
+			keel_print_cmd_help(&cmd_restore_entry);
+			return KEEL_EXIT_OK;
+		}
+	}
+	if (argc < 2)
+		return keel_usage_error("restore", "missing file name", NULL);
+	if (argv[1][0] == '-' && argv[1][1])
+		return keel_usage_error("restore", "unknown option", argv[1]);
+	for (i = 2; i < argc; i++)
+		if (!strchr(argv[i], '='))
+			return keel_usage_error("restore", "expected key=value, got", argv[i]);
+	return restore_do(argv[1], argv + 2, argc - 2);
+}
+
+/* Command-table entry of `keel restore`. */
+const struct keel_cmd cmd_restore_entry = {
+	.name = "restore",
+	.summary = "Start a guest again from a file 'keel save' wrote",
+	.usage = "Usage: keel restore <file> [key=value ...]\n"
+		 "\n"
+		 "Check the whole file (every section's checksum, its end) before\n"
+		 "anything is made, then build the guest from its saved config,\n"
+		 "fill its RAM, load its vCPU and device state and let it run on\n"
+		 "where it stopped: its programs, files in RAM and clock go on.\n"
+		 "key=value overrides the saved config, e.g. name=copy to run it\n"
+		 "beside another guest of the same name (its MAC stays the saved\n"
+		 "one); memory and vcpus cannot change.\n"
+		 "Refused, with nothing made: a truncated or damaged file, one from\n"
+		 "another hypervisor ABI, too little free memory, and a file saved\n"
+		 "before the hypervisor last rebooted (not supported yet).\n",
+	.run = restore_run,
+};
