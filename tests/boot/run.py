@@ -6,17 +6,27 @@ Usage: tests/boot/run.py [-k PATTERN] [--list] [--iso PATH]
 Prints PASS/FAIL per test and ends with the line "N passed, N failed".
 Exit status 0 only if every selected test passed. Serial logs go to
 tests/boot/logs/<boot>.log. Set KEEL_TIMEOUT_SCALE=2 on a slow machine.
+
+QEMU boots run one at a time. Bochs boots (fixtures named bochs-*) run
+after them, KEEL_BOCHS_JOBS at a time (default: one per CPU, at most 2):
+Bochs is single-threaded and its guests' clocks count instructions, not
+host time, so two of them on two CPUs neither slow each other's guests
+nor change what they measure. Each runs in a child process; its lines
+are printed together when it ends.
 """
 
 import argparse
 import os
 import re
+import signal
 import sys
+import tempfile
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bochs  # noqa: E402
 import harness  # noqa: E402
 import test_boot  # noqa: E402
 
@@ -57,58 +67,138 @@ def main():
         return 1
 
     harness.install_signal_handlers()
-    passed = failed = 0
     # group by fixture, keeping the order in which fixtures first appear
     order = []
     for _, fixture, _ in tests:
         if fixture not in order:
             order.append(fixture)
-    for fixture in order:
-        group = [t for t in tests if t[1] == fixture]
-        t0 = time.monotonic()
-        print("--- boot %s (%d test%s)" % (fixture, len(group), "" if len(group) == 1 else "s"),
-              flush=True)
-        machine = None
-        boot_error = None
-        try:
-            machine = test_boot.FIXTURES[fixture]()
-        except harness.TestFailure as e:
-            boot_error = str(e)
-        except Exception:  # harness bug or similar: report, do not hide
-            boot_error = traceback.format_exc()
-        if boot_error is not None:
-            print("boot %s failed: %s" % (fixture, boot_error), flush=True)
-            for m in list(harness._running):
-                report_state(m, "boot " + fixture)
-        try:
-            for name, _, fn in group:
-                if boot_error is not None:
-                    print("FAIL %s: boot '%s' failed: %s" % (name, fixture, boot_error), flush=True)
-                    failed += 1
-                    continue
-                test_t0 = time.monotonic()
-                try:
-                    fn(machine)
-                    # the time each test takes, to find what makes the suite slow
-                    print("PASS %s (%.0f s)" % (name, time.monotonic() - test_t0), flush=True)
-                    passed += 1
-                except harness.TestFailure as e:
-                    print("FAIL %s: %s" % (name, e), flush=True)
-                    failed += 1
-                    report_state(machine, name)
-                except Exception:
-                    print("FAIL %s: %s" % (name, traceback.format_exc()), flush=True)
-                    failed += 1
-                    report_state(machine, name)
-        finally:
-            if machine is not None:
-                machine.close()
-            elif boot_error is not None:
-                harness._kill_all()
-        print("    (boot %s: %.0f s, log tests/boot/logs/)" % (fixture, time.monotonic() - t0),
-              flush=True)
+    passed = failed = 0
+    for fixture in [f for f in order if not parallel_fixture(f)]:
+        p, f = run_fixture(fixture, [t for t in tests if t[1] == fixture])
+        passed, failed = passed + p, failed + f
+    p, f = run_parallel([f for f in order if parallel_fixture(f)], tests)
+    passed, failed = passed + p, failed + f
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
+
+
+def parallel_fixture(fixture):
+    """Whether a fixture may run beside another: a Bochs machine."""
+    return fixture.startswith("bochs-")
+
+
+def run_fixture(fixture, group):
+    """Boot fixture and run its tests (group: (name, fixture, fn)),
+    printing a line each. Returns (passed, failed)."""
+    passed = failed = 0
+    t0 = time.monotonic()
+    print("--- boot %s (%d test%s)" % (fixture, len(group), "" if len(group) == 1 else "s"),
+          flush=True)
+    machine = None
+    boot_error = None
+    try:
+        machine = test_boot.FIXTURES[fixture]()
+    except harness.TestFailure as e:
+        boot_error = str(e)
+    except Exception:  # harness bug or similar: report, do not hide
+        boot_error = traceback.format_exc()
+    if boot_error is not None:
+        print("boot %s failed: %s" % (fixture, boot_error), flush=True)
+        for m in list(harness._running):
+            report_state(m, "boot " + fixture)
+    try:
+        for name, _, fn in group:
+            if boot_error is not None:
+                print("FAIL %s: boot '%s' failed: %s" % (name, fixture, boot_error), flush=True)
+                failed += 1
+                continue
+            test_t0 = time.monotonic()
+            try:
+                fn(machine)
+                # the time each test takes, to find what makes the suite slow
+                print("PASS %s (%.0f s)" % (name, time.monotonic() - test_t0), flush=True)
+                passed += 1
+            except harness.TestFailure as e:
+                print("FAIL %s: %s" % (name, e), flush=True)
+                failed += 1
+                report_state(machine, name)
+            except Exception:
+                print("FAIL %s: %s" % (name, traceback.format_exc()), flush=True)
+                failed += 1
+                report_state(machine, name)
+    finally:
+        if machine is not None:
+            machine.close()
+        elif boot_error is not None:
+            harness._kill_all()
+    print("    (boot %s: %.0f s, log tests/boot/logs/)" % (fixture, time.monotonic() - t0),
+          flush=True)
+    return passed, failed
+
+
+def start_child(fixture, group):
+    """Run fixture in a child process whose output goes to a temporary
+    file; its exit status carries no counts, the file's last line does."""
+    out = tempfile.TemporaryFile(mode="w+b")
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        status = 3
+        try:
+            os.dup2(out.fileno(), 1)
+            os.dup2(out.fileno(), 2)
+            sys.stdout = os.fdopen(1, "w", buffering=1)
+            sys.stderr = sys.stdout
+            harness.install_signal_handlers()
+            bochs.install_signal_handlers()
+            p, f = run_fixture(fixture, group)
+            print("@@counts %d %d" % (p, f), flush=True)
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            harness._kill_all()
+            bochs.kill_all()   # os._exit skips the atexit hook that would
+            os._exit(status)
+    return pid, out
+
+
+def child_counts(fixture, group, out):
+    """Print a finished child's lines; its (passed, failed)."""
+    out.seek(0)
+    text = out.read().decode("utf-8", "replace")
+    out.close()
+    mt = re.search(r"^@@counts (\d+) (\d+)$", text, re.M)
+    print(re.sub(r"^@@counts .*\n?", "", text, flags=re.M), end="", flush=True)
+    if mt is None:
+        print("FAIL boot %s: its test process ended without counts" % fixture, flush=True)
+        return 0, len(group)
+    return int(mt.group(1)), int(mt.group(2))
+
+
+def run_parallel(fixtures, tests):
+    """Run fixtures (all parallel_fixture) in child processes,
+    KEEL_BOCHS_JOBS at a time. Returns (passed, failed)."""
+    jobs = int(os.environ.get("KEEL_BOCHS_JOBS", min(2, os.cpu_count() or 1)))
+    queue, running = list(fixtures), {}
+    passed = failed = 0
+    try:
+        while queue or running:
+            while queue and len(running) < max(1, jobs):
+                fixture = queue.pop(0)
+                group = [t for t in tests if t[1] == fixture]
+                pid, out = start_child(fixture, group)
+                running[pid] = (fixture, group, out)
+                print("... boot %s started (pid %d; its lines follow when it ends)"
+                      % (fixture, pid), flush=True)
+            pid, _ = os.wait()
+            if pid in running:
+                p, f = child_counts(*running.pop(pid))
+                passed, failed = passed + p, failed + f
+    finally:
+        for pid in running:  # interrupted: the children stop their machines
+            os.kill(pid, signal.SIGTERM)
+    return passed, failed
 
 
 if __name__ == "__main__":
