@@ -38,7 +38,8 @@ static uint32_t fake_cpl;
 /* What the services below return for the current call: success, errors
  * the ABI defines, and EIO, which it does not (the layer must not pass it
  * on). Chosen by each call's fourth byte. */
-static const int fake_results[] = { 0, 0, 0, -ENOENT, -EBUSY, -ENOSPC, -ERANGE, -EIO };
+static const int fake_results[] = { 0, 0, 0, -ENOENT, -EBUSY, -ENOSPC, -ERANGE, -EIO,
+				    -EXDEV, -EOPNOTSUPP };
 static int fake_rc;
 static struct domain fake_dom0 = { .is_dom0 = true };
 static struct domain fake_guest = { .id = 1 };
@@ -105,6 +106,47 @@ int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len)
 int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi)
 {
 	(void)domid, (void)rip, (void)rsi;
+	return fake_rc;
+}
+
+int domain_start_restored(uint32_t domid)
+{
+	(void)domid;
+	return fake_rc;
+}
+
+/* Save/restore (domain_save.h): each fills or reads all it was given. */
+int domain_memread(uint32_t domid, uint64_t gpa, void *dst, uint32_t len)
+{
+	(void)domid, (void)gpa;
+	memset(dst, 0xCD, len);
+	return fake_rc;
+}
+
+int domain_state_get(uint32_t domid, uint8_t *buf, uint64_t cap, uint64_t *len,
+		     uint32_t *bad_type)
+{
+	(void)domid;
+	memset(buf, 0xEF, cap);
+	*len = cap;
+	*bad_type = fake_rc ? KEEL_STATE_VCPU : 0;
+	return fake_rc;
+}
+
+int domain_state_set(uint32_t domid, const uint8_t *buf, uint64_t len, uint32_t *bad_type,
+		     uint32_t *bad_instance)
+{
+	(void)domid;
+	touch(buf, len);
+	*bad_type = fake_rc ? KEEL_STATE_LAPIC : 0;
+	*bad_instance = 0;
+	return fake_rc;
+}
+
+int domain_console_preload(struct domain *d, const uint8_t *data, uint32_t len)
+{
+	FUZZ_ASSERT(d == &fake_guest);
+	touch(data, len);
 	return fake_rc;
 }
 
@@ -308,7 +350,8 @@ static bool fuzz_abi_error(int64_t rc)
 	return rc == -KEEL_EPERM || rc == -KEEL_ENOENT || rc == -KEEL_E2BIG ||
 	       rc == -KEEL_ENOMEM || rc == -KEEL_EFAULT || rc == -KEEL_EBUSY ||
 	       rc == -KEEL_EEXIST || rc == -KEEL_ENODEV || rc == -KEEL_EINVAL ||
-	       rc == -KEEL_ENOSPC || rc == -KEEL_ERANGE || rc == -KEEL_ENOSYS;
+	       rc == -KEEL_ENOSPC || rc == -KEEL_ERANGE || rc == -KEEL_ENOSYS ||
+	       rc == -KEEL_EXDEV || rc == -KEEL_EOPNOTSUPP;
 }
 
 /* libFuzzer entry point: up to 4 calls of 16 bytes (op, privileged,
@@ -332,7 +375,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(&gpa, c + 4, 4);
 		memcpy(&len, c + 8, 4);
-		v.regs.rax = c[0] % (KEEL_HC_HEARTBEAT + 2);
+		v.regs.rax = c[0] % (KEEL_HC_DOMAIN_STATE + 2); /* every call, and one past */
 		if (v.regs.rax == KEEL_HC_HEARTBEAT)
 			continue; /* touches this CPU's watchdog state only */
 		v.regs.rdi = gpa % (2 * FUZZ_MEM_BYTES);
