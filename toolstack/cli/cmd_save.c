@@ -511,6 +511,19 @@ static int restore_next(struct restore_file *r, struct savefile_section *sec, ch
 	return 1;
 }
 
+/* A copy of the @len bytes at @p with a NUL after them (so a text
+ * section reads as a string), or NULL without memory. */
+static uint8_t *restore_keep(const uint8_t *p, uint64_t len)
+{
+	uint8_t *copy = malloc(len + 1);
+
+	if (copy) {
+		memcpy(copy, p, len);
+		copy[len] = 0;
+	}
+	return copy;
+}
+
 /* Pass 1: read the whole file, checking every section, and keep its
  * CONFIG and STATE. 0, or -EINVAL with the message in @err. */
 static int restore_check(struct restore_file *r, char *err, size_t err_len)
@@ -528,22 +541,15 @@ static int restore_check(struct restore_file *r, char *err, size_t err_len)
 			return -EINVAL;
 		}
 		if (sec.type == SAVEFILE_SEC_CONFIG && !r->cfg_text) {
-			r->cfg_text = malloc(sec.length + 1);
-			if (!r->cfg_text)
+			if (!(r->cfg_text = (char *)restore_keep(r->payload, sec.length)))
 				return -ENOMEM;
-			memcpy(r->cfg_text, r->payload, sec.length);
-			r->cfg_text[sec.length] = 0;
 		} else if (sec.type == SAVEFILE_SEC_STATE && !r->state) {
-			r->state = malloc(sec.length ? sec.length : 1);
-			if (!r->state)
+			if (!(r->state = restore_keep(r->payload, sec.length)))
 				return -ENOMEM;
-			memcpy(r->state, r->payload, sec.length);
 			r->state_len = sec.length;
 		} else if (sec.type == SAVEFILE_SEC_CONSOLE && !r->console) {
-			r->console = malloc(sec.length ? sec.length : 1);
-			if (!r->console)
+			if (!(r->console = restore_keep(r->payload, sec.length)))
 				return -ENOMEM;
-			memcpy(r->console, r->payload, sec.length);
 			r->console_len = sec.length;
 		} else if (sec.type == SAVEFILE_SEC_END) {
 			memcpy(&end_at, r->payload, sizeof(end_at));
