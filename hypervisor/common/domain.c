@@ -6,6 +6,7 @@
  */
 #include <keel/domain.h>
 #include <keel/vpc.h>
+#include <keel/balloon.h>
 #include <keel/virt.h>
 #include <keel/mm.h>
 #include <keel/npt.h>
@@ -228,6 +229,8 @@ static int guest_platform_init(struct domain *d)
 	pci_host_init(&d->pc->pci);
 	pvpanic_init(&d->pc->pvpanic, (uint32_t)GUEST_PVPANIC_PA);
 	rc = pci_host_add(&d->pc->pci, &panic_fn);
+	if (rc == 0)
+		rc = balloon_attach(d);
 	if (rc)
 		return rc;
 	n = mptable_build(mp, sizeof(mp), KEEL_GUEST_MPTABLE_PA, d->nr_vcpus,
@@ -244,6 +247,7 @@ static void domain_free(struct domain *d)
 	d->pc->nr_vslots = 0;
 	netdev_detach_all(d);
 	blkdev_detach_all(d);
+	balloon_detach(d);
 	guest_vcpus_free(d);
 	guest_ram_free(d);
 	if (d->npt.root_pa)

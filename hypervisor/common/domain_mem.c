@@ -96,13 +96,15 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64
 
 /* Guest RAM for device models' ring code (struct guest_mem_ops.map, ctx =
  * the domain): a host pointer for [gpa, gpa+len) if it lies inside one
- * 2 MiB chunk of the guest's RAM, else NULL. */
+ * 2 MiB chunk of the guest's RAM that the guest holds (not one its
+ * balloon returned to the pool), else NULL. */
 void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len)
 {
 	struct domain *d = ctx;
 	uint64_t chunk = gpa / GUEST_CHUNK_BYTES, off = gpa % GUEST_CHUNK_BYTES;
 
-	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0)
+	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0 ||
+	    !d->chunks[chunk])
 		return 0;
 	return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
 }

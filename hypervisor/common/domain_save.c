@@ -15,6 +15,9 @@
 #include <keel/vpc.h>
 #include <keel/virtio_blk.h>
 #include <keel/virtio_net.h>
+#include <keel/balloon.h>
+#include <keel/memmap.h>
+#include <keel/compiler.h>
 #include <keel/state_rec.h>
 #include <keel/sched.h>
 #include <keel/virt.h>
@@ -39,6 +42,7 @@ union dev_payload {
 	struct keel_state_pvpanic pp;
 	struct keel_state_virtio_blk blk;
 	struct keel_state_virtio_net net;
+	struct keel_state_balloon balloon;
 };
 
 /* ---- saving ---- */
@@ -127,6 +131,8 @@ static void save_devices(struct domain *d, struct state_writer *w)
 		virtio_net_save(pc->nics[i], &u.net);
 		state_rec_put(w, KEEL_STATE_VIRTIO_NET, i, &u.net, sizeof(u.net));
 	}
+	balloon_save(d, &u.balloon);
+	state_rec_put(w, KEEL_STATE_BALLOON, 0, &u.balloon, sizeof(u.balloon));
 }
 
 /* What d has that no record holds yet: *bad_type names it. */
@@ -184,6 +190,25 @@ int domain_state_get(uint32_t domid, uint8_t *buf, uint64_t cap, uint64_t *len,
 }
 
 /* Copy len bytes of paused guest domid's RAM at gpa; see domain_save.h. */
+/* Copy [gpa, gpa + len) of d, chunk by chunk: a chunk the guest's balloon
+ * returned to the pool reads as zeros. */
+static int memread_chunks(struct domain *d, uint8_t *dst, uint64_t gpa, uint32_t len)
+{
+	while (len) {
+		uint32_t n = (uint32_t)MIN((uint64_t)len, GUEST_CHUNK_BYTES - gpa % GUEST_CHUNK_BYTES);
+		int rc = 0;
+
+		if (balloon_released(d, gpa) && memmap_contains(d->ram, d->nr_ram, gpa, n))
+			memset(dst, 0, n);
+		else
+			rc = domain_copy_from_guest(d, dst, gpa, n);
+		if (rc)
+			return rc;
+		dst += n, gpa += n, len -= n;
+	}
+	return 0;
+}
+
 int domain_memread(uint32_t domid, uint64_t gpa, void *dst, uint32_t len)
 {
 	struct domain *d = domain_get(domid);
@@ -193,15 +218,15 @@ int domain_memread(uint32_t domid, uint64_t gpa, void *dst, uint32_t len)
 	if (d->state == DOM_BUILDING || (d->state == DOM_ACTIVE && !d->paused) ||
 	    d->state == DOM_DYING)
 		return -EBUSY;
-	return domain_copy_from_guest(d, dst, gpa, len);
+	return memread_chunks(d, dst, gpa, len);
 }
 
 /* ---- loading ---- */
 
 /* Which records a load has seen, to find a missing or doubled one. */
 struct load_seen {
-	uint32_t vcpu_recs[KEEL_STATE_TSC + 1]; /* per type: a bit per vCPU */
-	uint32_t dev_recs[KEEL_STATE_TSC + 1];  /* per type: a bit per instance */
+	uint32_t vcpu_recs[KEEL_STATE_BALLOON + 1]; /* per type: a bit per vCPU */
+	uint32_t dev_recs[KEEL_STATE_BALLOON + 1];  /* per type: a bit per instance */
 };
 
 static bool canonical(uint64_t va)
@@ -318,6 +343,8 @@ static int load_dev_rec(struct domain *d, const struct state_rec_view *r)
 		if (r->instance >= pc->nr_nics)
 			return -EINVAL;
 		return LOAD(net, virtio_net_load(pc->nics[r->instance], &u.net));
+	case KEEL_STATE_BALLOON: /* optional: files from ABI 1.11 have none */
+		return r->instance ? -EINVAL : LOAD(balloon, balloon_load(d, &u.balloon));
 	default:
 		return -EINVAL;   /* unknown, or VIRTIO_PCI alone: no such device */
 	}
@@ -337,7 +364,7 @@ static int load_rec(struct domain *d, const struct state_rec_view *r, uint64_t n
 	uint32_t *mask, limit;
 	int rc;
 
-	if (r->type == 0 || r->type > KEEL_STATE_TSC)
+	if (r->type == 0 || r->type > KEEL_STATE_BALLOON)
 		return -EINVAL;
 	mask = is_vcpu_type(r->type) ? &seen->vcpu_recs[r->type] : &seen->dev_recs[r->type];
 	limit = is_vcpu_type(r->type) ? d->nr_vcpus : 32;

@@ -14,6 +14,7 @@
 #include <keel/guest.h>
 #include <keel/domain.h>
 #include <keel/vpc.h>
+#include <keel/balloon.h>
 #include <keel/decode.h>
 #include <keel/virt.h>
 #include <keel/irq_route.h>
@@ -445,9 +446,10 @@ static bool mmio_vec(struct vcpu *v, uint64_t gpa, const struct mmio_insn *in, u
 	return panicked;
 }
 
-/* Emulate the MMIO access that caused nested page fault e. 0, or -errno
- * if the address is guest RAM (a hypervisor bug) or the instruction cannot
- * be decoded (the caller ends the domain). */
+/* Emulate the MMIO access that caused nested page fault e. A fault inside
+ * guest RAM is a chunk the guest's balloon returned (balloon_fault brings
+ * it back). 0, or -errno if that fails or the instruction cannot be
+ * decoded (the caller ends the domain). */
 static int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 {
 	struct domain *d = v->dom;
@@ -458,7 +460,7 @@ static int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 	int rc;
 
 	if (memmap_contains(d->ram, d->nr_ram, e->gpa, 1))
-		return -EFAULT;
+		return balloon_fault(v, e->gpa);
 	rc = mmio_fetch_decode(v, &in, &mode);
 	if (rc)
 		return rc;

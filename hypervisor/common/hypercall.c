@@ -25,6 +25,7 @@
 #include <keel/netdev.h>
 #include <keel/sched.h>
 #include <keel/watchdog.h>
+#include <keel/balloon.h>
 #include <public/keel_abi.h>
 
 static bool caller_privileged(struct vcpu *v)
@@ -208,6 +209,7 @@ static void vcpus_describe(struct domain *d, struct keel_domain_sched *c)
 		struct cpu *home = __atomic_load_n(&v->cpu, __ATOMIC_RELAXED);
 
 		c->vcpu_cpu[i] = home ? home->index : KEEL_VCPU_NO_CPU;
+		c->vcpu_cpumask[i] = sched_vcpu_cpus(v);
 		if (d->state != DOM_ACTIVE || v->state == VCPU_WAIT_SIPI || v->state == VCPU_OFF)
 			c->vcpu_state[i] = KEEL_VCPU_DOWN;
 		else if (__atomic_load_n(&v->running, __ATOMIC_RELAXED))
@@ -219,17 +221,41 @@ static void vcpus_describe(struct domain *d, struct keel_domain_sched *c)
 	}
 }
 
+static int64_t hc_domain_balloon(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	(void)v, (void)size;
+	*out = sizeof(struct keel_domain_balloon); /* also on failure: its state */
+	return balloon_ctl(((struct keel_domain_balloon *)arg)->domid, arg);
+}
+
+/* KEEL_SCHED_PIN: pin one vCPU of d, or each. */
+static int sched_pin(struct domain *d, uint32_t vcpu, uint64_t mask)
+{
+	uint32_t i;
+	int rc = 0;
+
+	if (vcpu != KEEL_SCHED_ALL_VCPUS && vcpu >= d->nr_vcpus)
+		return -KEEL_EINVAL;
+	for (i = 0; i < d->nr_vcpus && !rc; i++)
+		if (vcpu == KEEL_SCHED_ALL_VCPUS || vcpu == i)
+			rc = sched_vcpu_pin(&d->vcpus[i], mask);
+	return rc;
+}
+
 static int64_t hc_domain_sched(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
 	struct keel_domain_sched *c = arg;
 	struct domain *d = guest_lookup(c->domid);
 	int rc = 0;
 
-	(void)v, (void)size, (void)out;
+	(void)v;
+	*out = MIN(size, (uint64_t)sizeof(*c));
 	if (!d)
 		return -KEEL_ENOENT;
 	if (c->op == KEEL_SCHED_SET)
 		rc = sched_domain_set(d, c->weight, c->cap, c->cpumask);
+	else if (c->op == KEEL_SCHED_PIN)
+		rc = sched_pin(d, c->vcpu, c->cpumask);
 	else if (c->op != KEEL_SCHED_GET)
 		return -KEEL_EINVAL;
 	c->weight = d->sched_weight;
@@ -561,11 +587,16 @@ static const struct hc_desc hc_table[] = {
 	HC(KEEL_HC_LOG_READ, struct keel_log_read, HC_IN_HEADER, HC_OUT_NONE, hc_log_read),
 	HC(KEEL_HC_DOMAIN_RENAME, struct keel_domain_rename, HC_IN_ALL, HC_OUT_NONE,
 	   hc_domain_rename),
-	HC(KEEL_HC_DOMAIN_SCHED, struct keel_domain_sched, HC_IN_ALL, HC_OUT_ARG, hc_domain_sched),
+	/* ABI 1.10's struct ended before vcpu_cpumask: a caller of that minor
+	 * passes the shorter size and gets that much back (hc_domain_sched) */
+	[KEEL_HC_DOMAIN_SCHED] = { offsetof(struct keel_domain_sched, vcpu_cpumask), HC_IN_ALL,
+				   HC_OUT_ARG, hc_domain_sched },
 	HC(KEEL_HC_DOMAIN_MEMREAD, struct keel_memread, HC_IN_HEADER, HC_OUT_NONE,
 	   hc_domain_memread),
 	HC(KEEL_HC_DOMAIN_STATE, struct keel_domain_state, HC_IN_ALL, HC_OUT_ARG_ALWAYS,
 	   hc_domain_state),
+	HC(KEEL_HC_DOMAIN_BALLOON, struct keel_domain_balloon, HC_IN_ALL, HC_OUT_ARG_ALWAYS,
+	   hc_domain_balloon),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

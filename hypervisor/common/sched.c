@@ -28,6 +28,7 @@ struct sched_cpu {
 	uint64_t busy_tsc; /* TSC ticks spent running vCPUs */
 	volatile bool idle; /* found nothing to run last time it looked */
 	volatile bool flush_lazy; /* save last's lazy state at the next pick */
+	uint64_t flush_seq;       /* flush_lazy requests served */
 };
 
 static struct sched_cpu sched[MAX_CPUS];
@@ -38,11 +39,19 @@ static uint64_t sched_allowed(const struct domain *d)
 	return d->sched_affinity ? d->sched_affinity & hv.cpu_mask_pool : hv.cpu_mask_pool;
 }
 
-/* Home v on the least loaded pool CPU its domain's affinity allows. 0, or
- * -ENOSPC if all are full. */
+/* The pool CPUs v may use: its own pinning, else its domain's affinity. */
+static uint64_t sched_vcpu_allowed(const struct vcpu *v)
+{
+	uint64_t pin = __atomic_load_n(&v->pin_mask, __ATOMIC_RELAXED);
+
+	return pin ? pin & hv.cpu_mask_pool : sched_allowed(v->dom);
+}
+
+/* Home v on the least loaded pool CPU it may use. 0, or -ENOSPC if all
+ * are full. */
 int sched_attach(struct vcpu *v)
 {
-	uint64_t allowed = sched_allowed(v->dom);
+	uint64_t allowed = sched_vcpu_allowed(v);
 	uint32_t i, best = MAX_CPUS;
 
 	for (i = 0; i < nr_cpus; i++) {
@@ -99,17 +108,25 @@ void sched_detach(struct vcpu *v)
 
 /* Make v's lazily switched state (FPU, DR0-DR3) be in v itself rather
  * than in its CPU's registers; see sched.h. Only that CPU can save it, so
- * it is asked to (flush_lazy, done in sched_pick) and waited for. */
+ * it is asked to (flush_lazy, done in sched_pick) and waited for: until
+ * its CPU no longer holds v, or has served the request (flush_seq moved)
+ * even if it picked v again right after, as it does for a runnable v. */
 int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns)
 {
-	uint64_t deadline = time_now_ns() + timeout_ns;
+	uint64_t deadline = time_now_ns() + timeout_ns, seq = 0;
+	struct sched_cpu *asked = 0;
 
 	for (;;) {
 		struct sched_cpu *s = sched_lock_home(v);
 		bool held = s->last == v;
 
-		if (held)
+		if (held && asked == s && s->flush_seq != seq)
+			held = false; /* served: v left guest mode and was saved */
+		else if (held && asked != s) {
+			asked = s;
+			seq = s->flush_seq;
 			s->flush_lazy = true;
+		}
 		spin_unlock(&s->lock);
 		if (!held)
 			return 0;
@@ -199,7 +216,7 @@ static int sched_movable_slot(struct sched_cpu *s, struct pick_ctx *p, uint32_t 
 	for (i = 0; i < s->n; i++) {
 		struct vcpu *v = s->v[i];
 
-		if ((int)i != keep && !v->running && (sched_allowed(v->dom) & (1ull << target)) &&
+		if ((int)i != keep && !v->running && (sched_vcpu_allowed(v) & (1ull << target)) &&
 		    slot_ready(i, p))
 			return (int)i;
 	}
@@ -257,6 +274,36 @@ static void sched_balance(struct sched_cpu *s, struct pick_ctx *p, int keep)
 	}
 }
 
+/*
+ * Move one vCPU that may no longer use this CPU (keel vcpu-pin changed its
+ * CPUs) to the least loaded one it may use, as balancing moves them (lock
+ * of s held, on its own CPU). A target whose lock is busy is tried again
+ * at the next pick.
+ */
+static void sched_evict(struct sched_cpu *s)
+{
+	uint32_t here = (uint32_t)(s - sched), i, t, best;
+
+	if (!virt->vcpu_unload)
+		return;
+	for (i = 0; i < s->n; i++) {
+		uint64_t allowed = sched_vcpu_allowed(s->v[i]);
+
+		if (s->v[i]->running || (allowed & (1ull << here)))
+			continue;
+		for (t = 0, best = MAX_CPUS; t < nr_cpus; t++)
+			if ((allowed & (1ull << t)) && cpus[t].online &&
+			    (best == MAX_CPUS || sched[t].n < sched[best].n))
+				best = t;
+		if (best == MAX_CPUS || !spin_trylock(&sched[best].lock))
+			continue;
+		if (sched[best].n < SCHED_MAX_VCPUS_PER_CPU)
+			sched_move(s, i, best);
+		spin_unlock(&sched[best].lock);
+		return;
+	}
+}
+
 /* Choose the next vCPU and mark it running, switching lazy state (see
  * sched_switch_to) if it is not the one the CPU last ran; then offer
  * another ready vCPU to an idle CPU (sched_balance). */
@@ -269,12 +316,14 @@ static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
 	spin_lock(&s->lock);
 	if (s->flush_lazy) {           /* asked by sched_flush_lazy */
 		s->flush_lazy = false;
+		s->flush_seq++;
 		if (s->last) {
 			arch_fpu_save(&s->last->fpu);
 			arch_dr_save(s->last->dr);
 			s->last = 0;
 		}
 	}
+	sched_evict(s);
 	slot = sched_pick_fair(s->n, &s->rr, &pick_ops, &p, &s->vfloor,
 			       SCHED_SLICE_NS * time_tsc_khz() / 1000000ull);
 	if (slot >= 0) {
@@ -382,6 +431,28 @@ uint64_t sched_slice_end(struct vcpu *v, uint64_t now_tsc, uint64_t slice_tsc)
 	if (left < min)
 		left = min;
 	return now_tsc + (left < slice_tsc ? left : slice_tsc);
+}
+
+/* Pin v to the pool CPUs in mask; see sched.h. */
+int sched_vcpu_pin(struct vcpu *v, uint64_t mask)
+{
+	struct domain *d = v->dom;
+
+	if (!(mask & hv.cpu_mask_pool))
+		return -EINVAL;
+	if (d->state != DOM_BUILDING && !virt->vcpu_unload && v->cpu &&
+	    !(mask & (1ull << v->cpu->index)))
+		return -EOPNOTSUPP; /* this backend cannot move a started vCPU */
+	__atomic_store_n(&v->pin_mask, mask & hv.cpu_mask_pool, __ATOMIC_RELAXED);
+	if (v->cpu)
+		sched_kick(v); /* its CPU moves it at its next pick */
+	return 0;
+}
+
+/* The pool CPUs v may use; see sched.h. */
+uint64_t sched_vcpu_cpus(const struct vcpu *v)
+{
+	return sched_vcpu_allowed(v);
 }
 
 /* Set a domain's weight, cap and affinity; see sched.h. */

@@ -143,6 +143,14 @@ int domain_state_set(uint32_t domid, const uint8_t *buf, uint64_t len, uint32_t 
 	return fake_rc;
 }
 
+int balloon_ctl(uint32_t domid, struct keel_domain_balloon *b)
+{
+	(void)domid;
+	touch(b, sizeof(*b));
+	b->held_bytes = 0xEF;
+	return fake_rc;
+}
+
 int domain_console_preload(struct domain *d, const uint8_t *data, uint32_t len)
 {
 	FUZZ_ASSERT(d == &fake_guest);
@@ -169,6 +177,20 @@ int domain_destroy(uint32_t domid)
 }
 
 /* Checks its arguments as sched.c does, and keeps them. */
+int sched_vcpu_pin(struct vcpu *v, uint64_t mask)
+{
+	FUZZ_ASSERT(v->dom == &fake_guest);
+	if (!mask)
+		return -EINVAL;
+	v->pin_mask = mask;
+	return fake_rc;
+}
+
+uint64_t sched_vcpu_cpus(const struct vcpu *v)
+{
+	return v->pin_mask;
+}
+
 int sched_domain_set(struct domain *d, uint32_t weight, uint32_t cap_pct, uint64_t affinity)
 {
 	if (weight < 1 || weight > SCHED_WEIGHT_MAX || cap_pct > SCHED_CAP_MAX_PCT)
@@ -375,7 +397,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(&gpa, c + 4, 4);
 		memcpy(&len, c + 8, 4);
-		v.regs.rax = c[0] % (KEEL_HC_DOMAIN_STATE + 2); /* every call, and one past */
+		v.regs.rax = c[0] % (KEEL_HC_DOMAIN_BALLOON + 2); /* every call, and one past */
 		if (v.regs.rax == KEEL_HC_HEARTBEAT)
 			continue; /* touches this CPU's watchdog state only */
 		v.regs.rdi = gpa % (2 * FUZZ_MEM_BYTES);

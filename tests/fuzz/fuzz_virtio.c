@@ -4,15 +4,16 @@
  * PCI configuration space, the I/O BAR0 registers and device
  * configuration, the MSI-X table and PBA in memory BAR1) with the device
  * models plugged into it (hypervisor/devices/virtio_blk.c on a read-only
- * image or a RAM disk, hypervisor/devices/virtio_net.c on a switch port),
- * over the real ring code, disk images and switch. The first input byte
- * picks the device; the rest is a program of 8-byte operations:
- * configuration, port and MMIO reads and writes of any size at any
- * offset, raw, descriptor and available-ring writes into a 64 KiB guest
- * RAM (allocated to its exact size; rings may also be placed outside it),
- * a Linux-like driver bring-up, device processing, interrupts raised,
- * frames from dom0 and link changes. After each step the contract is
- * checked: nothing crashes or leaves its bounds (ASan, UBSan; the disk
+ * image or a RAM disk, hypervisor/devices/virtio_net.c on a switch port,
+ * hypervisor/devices/virtio_balloon.c with a page callback), over the
+ * real ring code, disk images and switch. The first input byte picks the
+ * device; the rest is a program of 8-byte operations: configuration,
+ * port and MMIO reads and writes of any size at any offset, raw,
+ * descriptor and available-ring writes into a 64 KiB guest RAM
+ * (allocated to its exact size; rings may also be placed outside it), a
+ * Linux-like driver bring-up, device processing, interrupts raised,
+ * frames from dom0, link changes and balloon targets. After each step
+ * the contract is checked: nothing crashes or leaves its bounds (ASan, UBSan; the disk
  * images' unused tails are poisoned and the read-only image is
  * write-protected), a read returns no bits beyond its width and what
  * one-byte reads give, and changes nothing but the ISR, which a read
@@ -21,7 +22,9 @@
  * vectors stay in range; status 0 resets the device; MSI messages come
  * only from unmasked entries in range with MSI-X enabled and bus
  * mastering on, and no pending bit survives an unmask; the device models
- * leave guest RAM alone before DRIVER_OK and while broken. Run with
+ * leave guest RAM alone before DRIVER_OK and while broken; only the
+ * balloon's actual is driver-writable and its num_pages is the host's;
+ * every PFN the balloon hands over is counted once. Run with
  * tests/fuzz/run.sh, or by hand:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -34,6 +37,8 @@
 #include "../../hypervisor/devices/virtio_pci.c"
 #include "../../hypervisor/devices/virtio_blk.c"
 #include "../../hypervisor/devices/virtio_net.c"
+#undef BUDGET_CHAINS /* virtio_blk.c's; virtio_balloon.c defines its own */
+#include "../../hypervisor/devices/virtio_balloon.c"
 #include "fuzz.h"
 
 #include <stdlib.h>
@@ -66,13 +71,14 @@
 #define FUZZ_CFG_REACH (VIRTIO_PCI_IO_BAR_BYTES - VIRTIO_PCI_CONFIG_OFF_NOMSIX)
 #define FUZZ_MSIX_CTRL (VIRTIO_PCI_MSIX_CAP_OFF + 2u)
 #define FUZZ_ENTRY(v, dw) (16u * (v) + 4u * (dw)) /* BAR1 offset of a dword */
+#define FUZZ_PFN_MAX 300u               /* PFNs per OP_CHAIN buffer, below it */
 
-enum fuzz_kind { FUZZ_BLK_IMAGE, FUZZ_BLK_RAM, FUZZ_NET, FUZZ_KINDS };
+enum fuzz_kind { FUZZ_BLK_IMAGE, FUZZ_BLK_RAM, FUZZ_NET, FUZZ_BALLOON, FUZZ_KINDS };
 
 enum fuzz_op {
 	OP_CFG_READ, OP_CFG_WRITE, OP_IO_READ, OP_IO_WRITE, OP_MMIO_READ,
 	OP_MMIO_WRITE, OP_PROCESS, OP_RAISE, OP_POKE, OP_DESC, OP_AVAIL,
-	OP_SETUP, OP_CHAIN, OP_FRAME, OP_LINK, OP_COUNT
+	OP_SETUP, OP_CHAIN, OP_FRAME, OP_LINK, OP_TARGET, OP_COUNT
 };
 
 /* One buffer of a chain OP_CHAIN builds; host is filled in by layout. */
@@ -99,11 +105,15 @@ static struct {
 	uint64_t maps;                  /* guest RAM map calls so far */
 	uint16_t next_desc[2];          /* OP_CHAIN's next descriptor per queue */
 	uint32_t next_buf;              /* and its next buffer */
+	uint32_t target;                /* balloon num_pages the host set */
+	uint64_t pages[2];              /* balloon page calls: deflate, inflate */
+	uint64_t taken[2];              /* of which the callback accepted */
 } fz;
 
 static uint8_t *ram;
 static struct virtio_blk blk;
 static struct virtio_net net;
+static struct virtio_balloon balloon;
 static struct disk_image image, ramdisk;
 static bool ramdisk_dirty;
 static struct vswitch sw;
@@ -242,6 +252,20 @@ static void fuzz_net_init(void)
 	fz.class_rev = VIRTIO_PCI_CLASS_NET << 8;
 }
 
+/* A virtio-balloon function with target 0. */
+static void fuzz_balloon_init(void)
+{
+	virtio_balloon_init(&balloon, FUZZ_IO_BAR, FUZZ_MEM_BAR);
+	fz.vp = &balloon.vp;
+	fz.qsize = VIRTIO_BALLOON_QUEUE_SIZE;
+	fz.id = VIRTIO_PCI_VENDOR_ID | VIRTIO_PCI_DEVICE_BALLOON << 16;
+	fz.subsys = VIRTIO_PCI_VENDOR_ID | VIRTIO_PCI_SUBSYS_BALLOON << 16;
+	fz.class_rev = VIRTIO_PCI_CLASS_BALLOON << 8;
+	fz.target = 0;
+	memset(fz.pages, 0, sizeof(fz.pages));
+	memset(fz.taken, 0, sizeof(fz.taken));
+}
+
 /* A fresh device of kind k over zeroed guest RAM. */
 static void fuzz_dev_init(enum fuzz_kind k)
 {
@@ -252,16 +276,21 @@ static void fuzz_dev_init(enum fuzz_kind k)
 	fz.next_buf = FUZZ_BUF_GPA;
 	if (k == FUZZ_NET)
 		fuzz_net_init();
+	else if (k == FUZZ_BALLOON)
+		fuzz_balloon_init();
 	else
 		fuzz_blk_init(k == FUZZ_BLK_RAM ? &ramdisk : &image);
 	fz.host_features = fz.vp->host_features;
 }
 
-/* Whether the device model has a kick or a broken state to forget. */
+/* Whether the device model has a kick, a broken state or (balloon) a
+ * driver's report to forget. */
 static bool fuzz_dev_busy(void)
 {
 	if (fz.kind == FUZZ_NET)
 		return net.tx_pending || net.broken;
+	if (fz.kind == FUZZ_BALLOON)
+		return balloon.pending || balloon.broken || balloon.actual;
 	return blk.pending || blk.broken;
 }
 
@@ -481,6 +510,21 @@ static void fuzz_check_decode(void)
 	}
 }
 
+/* The balloon's own state: kicks only for its two queues, num_pages as
+ * the host set it (the driver cannot change it, 5.5.6) and shown at
+ * offset 0, and the counters matching the page callback's calls. */
+static void fuzz_check_balloon(void)
+{
+	const struct virtio_balloon_stats *s = &balloon.stats;
+
+	FUZZ_ASSERT((balloon.pending >> VIRTIO_BALLOON_QUEUES) == 0);
+	FUZZ_ASSERT(balloon.num_pages == fz.target);
+	FUZZ_ASSERT(balloon.vp.ops->cfg_read(&balloon, VIRTIO_BALLOON_CFG_NUM_PAGES, 4) ==
+		    fz.target);
+	FUZZ_ASSERT(s->inflated == fz.taken[1] && s->deflated == fz.taken[0]);
+	FUZZ_ASSERT(s->bad_pfns == fz.pages[0] + fz.pages[1] - fz.taken[0] - fz.taken[1]);
+}
+
 /* Everything that holds between steps. */
 static void fuzz_check_all(void)
 {
@@ -490,6 +534,8 @@ static void fuzz_check_all(void)
 	fuzz_check_decode();
 	FUZZ_ASSERT(!sw_lock.locked);
 	FUZZ_ASSERT(fz.kind != FUZZ_BLK_IMAGE || blk.stats.writes == 0);
+	if (fz.kind == FUZZ_BALLOON)
+		fuzz_check_balloon();
 }
 
 /* A queue size read (4.1.4.8; 0 = no such queue): the device's size for
@@ -595,12 +641,58 @@ static int fuzz_net_process(void)
 	return rc;
 }
 
+/* virtio_balloon_page_fn: count the call; PFNs beyond guest RAM are
+ * refused, as common/balloon.c does. */
+static int fuzz_page(void *ctx, uint32_t pfn, bool inflate)
+{
+	FUZZ_ASSERT(ctx == &fz);
+	fz.pages[inflate]++;
+	if (pfn >= FUZZ_RAM_BYTES / VIRTIO_BALLOON_PAGE_BYTES)
+		return -EINVAL;
+	fz.taken[inflate]++;
+	return 0;
+}
+
+/* One virtio_balloon_process call: as fuzz_blk_process (no page handed
+ * over while gated either). Returns 1 while kicks are left with the
+ * rings usable, as common/balloon.c's loop goes on while pending. */
+static int fuzz_balloon_process(void)
+{
+	struct msi_msg out[VIRTIO_BALLOON_MAX_MSGS];
+	bool was_broken = balloon.broken;
+	bool gated = was_broken || !(balloon.vp.status & VIRTIO_STATUS_DRIVER_OK) ||
+		     (balloon.vp.status & VIRTIO_STATUS_FAILED) ||
+		     !(balloon.vp.command & VIRTIO_PCI_CMD_MASTER);
+	uint64_t maps = fz.maps, pages = fz.pages[0] + fz.pages[1];
+	uint32_t n = ~0u;
+	int rc = virtio_balloon_process(&balloon, &fuzz_mem, fuzz_page, &fz, out, &n);
+
+	FUZZ_ASSERT(rc == 0 || rc == -EIO);
+	FUZZ_ASSERT((rc == -EIO) == balloon.broken);
+	FUZZ_ASSERT(n <= VIRTIO_BALLOON_MAX_MSGS);
+	if (gated)
+		FUZZ_ASSERT(n == 0 && fz.maps == maps && fz.pages[0] + fz.pages[1] == pages &&
+			    rc == (was_broken ? -EIO : 0));
+	fuzz_check_msgs(out, n);
+	return rc == 0 && balloon.pending && !gated ? 1 : rc;
+}
+
+/* One process call of the device at hand. */
+static int fuzz_dev_process(void)
+{
+	if (fz.kind == FUZZ_NET)
+		return fuzz_net_process();
+	if (fz.kind == FUZZ_BALLOON)
+		return fuzz_balloon_process();
+	return fuzz_blk_process();
+}
+
 /* OP_PROCESS, and what follows every OUT: process while work is left, at
  * most FUZZ_ROUNDS times (common/blkdev.c's blk_service). */
 static void fuzz_process(void)
 {
 	for (uint32_t r = 0; r < FUZZ_ROUNDS; r++)
-		if ((fz.kind == FUZZ_NET ? fuzz_net_process() : fuzz_blk_process()) != 1)
+		if (fuzz_dev_process() != 1)
 			break;
 }
 
@@ -681,10 +773,33 @@ static void fuzz_io_read(uint32_t off, uint8_t size)
 		fuzz_check_qsize((v >> (8 * (qs - off))) & 0xFFFFu);
 }
 
+/* What the device configuration cfg must read after a valid OUT of size
+ * bytes at BAR0 offset off: as before, but for the balloon's actual
+ * (5.5.4), which a reset (status 0) clears and the OUT's bytes over it
+ * replace; the device configuration's place in BAR0 does not move. */
+static void fuzz_cfg_expect(uint8_t cfg[FUZZ_CFG_REACH], uint32_t off, uint8_t size,
+			    uint32_t value)
+{
+	const uint32_t st = VIRTIO_PCI_REG_STATUS, at = VIRTIO_BALLOON_CFG_ACTUAL;
+	uint32_t base = fuzz_msix_enabled() ? VIRTIO_PCI_CONFIG_OFF_MSIX
+					    : VIRTIO_PCI_CONFIG_OFF_NOMSIX;
+
+	if (fz.kind != FUZZ_BALLOON || !fuzz_valid_size(size))
+		return;
+	if (off <= st && off + size > st && !((value >> (8 * (st - off))) & 0xFFu))
+		memset(cfg + at, 0, 4);
+	for (uint32_t i = 0; i < size; i++) {
+		uint32_t o = off + i;
+
+		if (o >= base + at && o < base + at + 4 && o - base < FUZZ_CFG_REACH)
+			cfg[o - base] = (uint8_t)(value >> (8 * i));
+	}
+}
+
 /* OP_IO_WRITE: an OUT of size bytes at BAR0 offset off (if it hits),
  * then the processing the hypervisor runs after every OUT. The device
- * configuration is not writable (virtio_blk.c, virtio_net.c); an invalid
- * size changes nothing. */
+ * configuration is not writable (virtio_blk.c, virtio_net.c) but for the
+ * balloon's actual (fuzz_cfg_expect); an invalid size changes nothing. */
 static void fuzz_io_write(uint32_t off, uint8_t size, uint32_t value)
 {
 	static struct virtio_pci before;
@@ -695,6 +810,7 @@ static void fuzz_io_write(uint32_t off, uint8_t size, uint32_t value)
 		return;
 	memcpy(&before, fz.vp, sizeof(before));
 	fuzz_dev_config(cfg_before);
+	fuzz_cfg_expect(cfg_before, off, size, value);
 	virtio_pci_io_write(fz.vp, port, size, value);
 	fuzz_dev_config(cfg_after);
 	FUZZ_ASSERT(memcmp(cfg_before, cfg_after, sizeof(cfg_after)) == 0);
@@ -838,6 +954,27 @@ static void fuzz_link(bool up)
 		fuzz_check_msg(&m, net.vp.config_vector);
 	FUZZ_ASSERT(net.vp.ops->cfg_read(&net, VIRTIO_NET_CFG_STATUS, 2) ==
 		    (up ? VIRTIO_NET_S_LINK_UP : 0u));
+}
+
+/* OP_TARGET (balloon): the host asks for a balloon of pages pages; the
+ * configuration shows it, the ISR has its bit and a message comes back
+ * exactly when the configuration vector can deliver one (5.5.6, 4.1.4.5). */
+static void fuzz_target(uint32_t pages)
+{
+	struct msi_msg out[VIRTIO_BALLOON_MAX_MSGS];
+	uint16_t v = balloon.vp.config_vector;
+	bool deliver;
+	uint32_t n = ~0u;
+
+	if (fz.kind != FUZZ_BALLOON)
+		return;
+	deliver = fuzz_can_signal() && v < balloon.vp.msix_count && !fuzz_masked(v);
+	virtio_balloon_set_target(&balloon, pages, out, &n);
+	fz.target = pages;
+	FUZZ_ASSERT(n == (deliver ? 1u : 0u));
+	if (n)
+		fuzz_check_msg(&out[0], v);
+	FUZZ_ASSERT(balloon.vp.isr & VIRTIO_PCI_ISR_CONFIG);
 }
 
 /* ---- the driver's side: guest memory and bring-up ---- */
@@ -1032,11 +1169,42 @@ static void fuzz_net_chain(uint8_t how, uint16_t arg)
 	fuzz_kick(how & 1, head);
 }
 
+/* OP_CHAIN on virtio-balloon: on the inflate or deflate queue (how bit
+ * 0) arg % FUZZ_PFN_MAX little-endian PFNs counting up from value (from
+ * value & 15, mostly inside guest RAM, without bit 4), so more than one
+ * read's worth at times (5.5.6), with how bits 2-3 bytes more (a buffer
+ * that is not whole PFNs), in one buffer or (bit 1) split in two at a
+ * byte that need not be a PFN boundary. */
+static void fuzz_balloon_chain(uint8_t how, uint16_t arg, uint32_t value)
+{
+	uint32_t count = arg % FUZZ_PFN_MAX, first = how & 0x10 ? value : value & 15u;
+	uint32_t len = 4 * count + ((how >> 2) & 3u), cut = len / 3 + ((how >> 5) & 3u);
+	struct fuzz_seg s[2] = { { len, false, NULL } };
+	uint32_t n = 1;
+	int32_t head;
+
+	if ((how & 2) && cut < len) {
+		s[0].len = cut;
+		s[n++] = (struct fuzz_seg){ len - cut, false, NULL };
+	}
+	head = fuzz_chain_layout(how & 1, s, n);
+	if (head < 0)
+		return;
+	for (uint32_t i = 0; i < len; i++) {
+		uint8_t *p = i < s[0].len ? s[0].host + i : s[1].host + (i - s[0].len);
+
+		*p = i / 4 < count ? (uint8_t)((first + i / 4) >> (8 * (i % 4))) : how;
+	}
+	fuzz_kick(how & 1, head);
+}
+
 /* OP_CHAIN: a well-formed request for the device at hand. */
 static void fuzz_chain(uint8_t how, uint16_t arg, uint32_t value)
 {
 	if (fz.kind == FUZZ_NET)
 		fuzz_net_chain(how, arg);
+	else if (fz.kind == FUZZ_BALLOON)
+		fuzz_balloon_chain(how, arg, value);
 	else
 		fuzz_blk_chain(how, arg, value);
 }
@@ -1143,8 +1311,11 @@ static void fuzz_step(const uint8_t *p)
 	case OP_FRAME:
 		fuzz_frame(how, val);
 		break;
-	default:
+	case OP_LINK:
 		fuzz_link(how & 1);
+		break;
+	default:
+		fuzz_target(val);
 		break;
 	}
 }

@@ -411,6 +411,28 @@ static void test_batch(void)
 	free(golden);
 }
 
+/* A ballooned guest: MEM is what it has now, MAXMEM its RAM. */
+static void test_ballooned(void)
+{
+	static char out[65536];
+	uint32_t n;
+
+	base_sample(&sa, 5000000000ull);
+	add_dom(&sa, 0, "", KEEL_DOMSTATE_RUNNING, 1, 1024, 0, 0);
+	add_dom(&sa, 3, "small", KEEL_DOMSTATE_BLOCKED, 1, 64, 0, 0);
+	sa.ram_bytes[0] = 1024 * MIB;
+	sa.ram_bytes[1] = 128 * MIB;
+	n = top_compute(NULL, &sa, rows, TOP_MAX_DOMS);
+	CHECK_EQ_INT(n, 2);
+	CHECK(rows[1].mem_bytes == 64 * MIB && rows[1].max_bytes == 128 * MIB);
+	CHECK(top_format_batch(&sa, rows, n, cpus, 0, 1000, out, sizeof(out)) > 0);
+	CHECK_MSG(strstr(out, " 65536 ") && strstr(out, " 131072 "),
+		  "MEM(k) 65536 and MAXMEM(k) 131072 not in:\n%s", out);
+	sa.ram_bytes[1] = 0; /* no RAM size known: the maximum is what it has */
+	n = top_compute(NULL, &sa, rows, TOP_MAX_DOMS);
+	CHECK(rows[1].max_bytes == 64 * MIB);
+}
+
 static void test_format(void)
 {
 	char buf[64];
@@ -729,6 +751,7 @@ int main(void)
 	test_procstat();
 	test_sort();
 	test_batch();
+	test_ballooned();
 	test_format();
 	test_args();
 	test_keys();

@@ -52,6 +52,7 @@ static int list_view_get(struct list_view *v)
 		hcall_report("KEEL_HC_DOMAIN_LIST", ret);
 		return ret;
 	}
+	domain_list_memory_now(v->doms, v->n);
 	if (domain_stats_get(&v->stats, &v->n_stats))
 		v->stats = NULL;
 	return 0;

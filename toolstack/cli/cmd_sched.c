@@ -1,13 +1,14 @@
 /*
  * `keel sched-credit [-d <domain> [-w WEIGHT] [-c CAP]]`, as xl's: show
- * or set the guests' scheduling (KEEL_HC_DOMAIN_SCHED, ABI 1.10), and
+ * or set the guests' scheduling (KEEL_HC_DOMAIN_SCHED, ABI 1.10);
  * `keel vcpu-list [<domain>...]`: each vCPU with its CPU, state, time and
- * the CPUs it may use. Guest
- * vCPUs that share a pool CPU get CPU time in proportion to their
+ * the CPUs it may use; and `keel vcpu-pin <domain> <vcpu|all> <cpus>`,
+ * which chooses those CPUs for a vCPU, also while it runs (ABI 1.12).
+ * Guest vCPUs that share a pool CPU get CPU time in proportion to their
  * domains' weights (1-65535, default 256); a cap holds a domain to that
- * percentage of one CPU (0: none). The pool CPUs a guest may use are fixed
- * when it starts, by its config's cpus = (docs/config.md). Domain-0 runs
- * on CPUs of its own and is not scheduled by the pool.
+ * percentage of one CPU (0: none). The pool CPUs a guest may use start as
+ * its config's cpus = (docs/config.md). Domain-0 runs on CPUs of its own
+ * and is not scheduled by the pool.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -202,8 +203,9 @@ static void vcpu_rows_dom0(const struct keel_dominfo *d, uint64_t dom0_mask)
 	}
 }
 
-/* Print the vCPU rows of guest @d. 0, or -1 if its call failed. */
-static int vcpu_rows_guest(const struct keel_dominfo *d)
+/* Print the vCPU rows of guest @d (@pool_mask: every pool CPU, shown as
+ * "any"). 0, or -1 if its call failed. */
+static int vcpu_rows_guest(const struct keel_dominfo *d, uint64_t pool_mask)
 {
 	char name[KEEL_DOMAIN_NAME_BYTES + 1], cpus[128] = "any", cpu[12];
 	struct keel_domain_sched sc;
@@ -213,9 +215,11 @@ static int vcpu_rows_guest(const struct keel_dominfo *d)
 	if (sched_call(d->domid, KEEL_SCHED_GET, &sc))
 		return -1;
 	domain_name(d, name, sizeof(name));
-	if (sc.cpumask)
-		fmt_cpu_list(sc.cpumask, cpus, sizeof(cpus));
 	for (i = 0; i < sc.nr_vcpus && i < KEEL_DOMAIN_MAX_VCPUS; i++) {
+		if (sc.vcpu_cpumask[i] && sc.vcpu_cpumask[i] != pool_mask)
+			fmt_cpu_list(sc.vcpu_cpumask[i], cpus, sizeof(cpus));
+		else
+			snprintf(cpus, sizeof(cpus), "any");
 		if (sc.vcpu_cpu[i] == KEEL_VCPU_NO_CPU)
 			snprintf(cpu, sizeof(cpu), "-");
 		else
@@ -262,7 +266,7 @@ static int cmd_vcpu_list_run(int argc, char **argv)
 			continue;
 		if (doms[i].domid == 0)
 			vcpu_rows_dom0(&doms[i], info.cpu_mask_dom0);
-		else if (vcpu_rows_guest(&doms[i]))
+		else if (vcpu_rows_guest(&doms[i], info.cpu_mask_pool))
 			ret = KEEL_EXIT_FAIL; /* gone meanwhile: skipped */
 	}
 	free(doms);
@@ -281,9 +285,124 @@ const struct keel_cmd cmd_vcpu_list_entry = {
 		 "on; '-' before the guest starts). State: r-- running, -b-\n"
 		 "blocked (halted), --p paused, --- waiting for its CPU, off not\n"
 		 "started or stopped (an AP the guest has not woken). Time(s) is\n"
-		 "its time in guest mode. Affinity: the pool CPUs it may use (the\n"
-		 "config's cpus =, 'any' without). Domain-0's vCPUs each own a\n"
-		 "CPU. On AMD-V an idle pool CPU takes a ready vCPU from a busy\n"
-		 "one, so CPU can change; under VT-x vCPUs stay where placed.\n",
+		 "its time in guest mode. Affinity: the pool CPUs it may use\n"
+		 "(keel vcpu-pin, else the config's cpus =; 'any': all of them).\n"
+		 "Domain-0's vCPUs each own a CPU. On AMD-V an idle pool CPU takes\n"
+		 "a ready vCPU from a busy one, so CPU can change; under VT-x\n"
+		 "vCPUs stay where placed.\n",
 	.run = cmd_vcpu_list_run,
 };
+
+/* Parse the vCPU word of vcpu-pin: a number below @nr or "all". */
+static int pin_vcpu_word(const char *text, uint32_t nr, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (strcmp(text, "all") == 0) {
+		*out = KEEL_SCHED_ALL_VCPUS;
+		return 0;
+	}
+	v = strtoul(text, &end, 10);
+	if (!text[0] || *end || text[0] == '-' || v >= nr) {
+		fprintf(stderr, "keel: vcpu-pin: vCPU '%s': want 'all' or a number from 0 to %u "
+			"(the guest has %u)\n", text, nr - 1, nr);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Parse the CPU list of vcpu-pin ("2", "2-3", "all") against @pool. */
+static int pin_cpus_word(const char *text, uint64_t pool, uint64_t *out)
+{
+	char have[128];
+
+	fmt_cpu_list(pool, have, sizeof(have));
+	if (strcmp(text, "all") == 0 || strcmp(text, "any") == 0) {
+		*out = pool;
+		return 0;
+	}
+	if (fmt_parse_cpu_list(text, out)) {
+		fprintf(stderr, "keel: vcpu-pin: '%s' is not a CPU list: give e.g. 2, 2-3 or "
+			"all (the pool CPUs are %s)\n", text, have);
+		return -1;
+	}
+	if (*out & ~pool) {
+		fprintf(stderr, "keel: vcpu-pin: '%s' names CPUs that are not the guests' pool "
+			"(%s; see keel info): Domain-0's own CPUs and missing ones cannot be used\n",
+			text, have);
+		return -1;
+	}
+	return 0;
+}
+
+/* Entry point of `keel vcpu-pin <domain> <vcpu|all> <cpus|all>`. */
+static int cmd_vcpu_pin_run(int argc, char **argv)
+{
+	struct keel_domain_sched sc;
+	struct keel_dominfo d;
+	struct keel_info info;
+	uint32_t vcpu;
+	uint64_t mask;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (args_is_help(argv[i])) {
+			keel_print_cmd_help(&cmd_vcpu_pin_entry);
+			return KEEL_EXIT_OK;
+		}
+		if (argv[i][0] == '-')
+			return keel_usage_error("vcpu-pin", "unknown option", argv[i]);
+	}
+	if (argc != 4)
+		return keel_usage_error("vcpu-pin", argc < 4 ? "needs <domain> <vcpu|all> <cpus|all>" :
+					"unexpected argument", argc < 4 ? NULL : argv[4]);
+	if (hcall_connect(NULL) || domain_resolve(argv[1], &d))
+		return KEEL_EXIT_FAIL;
+	if (d.domid == 0) {
+		fprintf(stderr, "keel: vcpu-pin: Domain-0's vCPUs each own a CPU of their own "
+			"and cannot be pinned\n");
+		return KEEL_EXIT_FAIL;
+	}
+	ret = keel_hypercall(KEEL_HC_INFO, &info, sizeof(info));
+	if (ret < 0) {
+		hcall_report("KEEL_HC_INFO", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	if (pin_vcpu_word(argv[2], d.nr_vcpus, &vcpu) ||
+	    pin_cpus_word(argv[3], info.cpu_mask_pool, &mask))
+		return KEEL_EXIT_FAIL;
+	memset(&sc, 0, sizeof(sc));
+	sc.vcpu = vcpu;
+	sc.cpumask = mask;
+	ret = sched_call(d.domid, KEEL_SCHED_PIN, &sc);
+	if (ret == -KEEL_EOPNOTSUPP) {
+		fprintf(stderr, "keel: vcpu-pin: under Intel VT-x a running guest's vCPU "
+			"stays on its CPU, so it can only be pinned to CPUs that include it; "
+			"choose them before the start with cpus = in the config\n");
+		return KEEL_EXIT_FAIL;
+	}
+	if (ret) {
+		hcall_report("KEEL_HC_DOMAIN_SCHED", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	return KEEL_EXIT_OK;
+}
+
+/* Command-table entry of `keel vcpu-pin`. */
+const struct keel_cmd cmd_vcpu_pin_entry = {
+	.name = "vcpu-pin",
+	.summary = "Choose the pool CPUs a guest's vCPU may run on",
+	.usage = "Usage: keel vcpu-pin <domain> <vcpu|all> <cpus|all>\n"
+		 "\n"
+		 "As 'xl vcpu-pin' (hard affinity): vCPU number <vcpu> of the\n"
+		 "guest, or each of them with 'all', may run only on <cpus>, a\n"
+		 "list of pool CPUs such as 2, 2-3 or 2,4 ('all': any pool CPU;\n"
+		 "keel info lists them). A running vCPU on another CPU moves at\n"
+		 "once, and balancing keeps to the list. keel vcpu-list shows the\n"
+		 "result. Under Intel VT-x a started vCPU cannot move yet, so only\n"
+		 "lists that include its CPU are taken there.\n",
+	.run = cmd_vcpu_pin_run,
+};
+

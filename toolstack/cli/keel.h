@@ -65,6 +65,11 @@ extern const struct keel_cmd cmd_uptime_entry;
 /* cmd_sched.c: `keel sched-credit` and `keel vcpu-list`. */
 extern const struct keel_cmd cmd_sched_entry;
 extern const struct keel_cmd cmd_vcpu_list_entry;
+extern const struct keel_cmd cmd_vcpu_pin_entry;
+
+/* cmd_mem.c: `keel mem-set` and `keel mem-max`. */
+extern const struct keel_cmd cmd_mem_set_entry;
+extern const struct keel_cmd cmd_mem_max_entry;
 
 /* cmd_rename.c: `keel rename`. */
 extern const struct keel_cmd cmd_rename_entry;

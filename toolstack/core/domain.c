@@ -352,6 +352,32 @@ int domain_rename(uint32_t domid, const char *name)
 	return ret < 0 ? ret : 0;
 }
 
+/* KEEL_HC_DOMAIN_BALLOON; see domain.h. */
+int domain_balloon(uint32_t domid, uint32_t op, uint64_t bytes, struct keel_domain_balloon *b)
+{
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->domid = domid;
+	b->op = op;
+	b->target_bytes = bytes;
+	b->max_bytes = bytes;
+	ret = keel_hypercall(KEEL_HC_DOMAIN_BALLOON, b, sizeof(*b));
+	return ret < 0 ? ret : 0;
+}
+
+/* Each guest's memory as it is now; see domain.h. */
+void domain_list_memory_now(struct keel_dominfo *doms, uint32_t n)
+{
+	struct keel_domain_balloon b;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (doms[i].domid != 0 && doms[i].state != KEEL_DOMSTATE_BUILDING &&
+		    domain_balloon(doms[i].domid, KEEL_BALLOON_GET, 0, &b) == 0)
+			doms[i].mem_bytes = b.guest_bytes;
+}
+
 /* KEEL_HC_DOMAIN_CTL; see domain.h. */
 int domain_ctl(uint32_t domid, uint32_t op)
 {

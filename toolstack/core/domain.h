@@ -108,6 +108,22 @@ int domain_words_missing(const char *cmd, const struct keel_dominfo *doms, uint3
 /* KEEL_HC_DOMAIN_RENAME: rename guest @domid to @name. 0 or -KEEL_E*. */
 int domain_rename(uint32_t domid, const char *name);
 
+/*
+ * KEEL_HC_DOMAIN_BALLOON @op (KEEL_BALLOON_*) on guest @domid, with @bytes
+ * as the new target (SET_TARGET) or ceiling (SET_MAX); *@b receives the
+ * balloon's state, also on failure. 0 or -KEEL_E*.
+ */
+int domain_balloon(uint32_t domid, uint32_t op, uint64_t bytes, struct keel_domain_balloon *b);
+
+/*
+ * For display (keel list, keel top): replace each started guest's
+ * mem_bytes in @doms (@n entries) by the memory it has now, its RAM less
+ * what its balloon holds. The call also lets the hypervisor return the
+ * chunks the balloons gave whole to the pool. Guests it cannot ask keep
+ * their RAM size.
+ */
+void domain_list_memory_now(struct keel_dominfo *doms, uint32_t n);
+
 /* Name of shutdown reason @r: "none", "poweroff", "reboot", "crash". */
 const char *domain_reason_name(uint32_t r);
 

@@ -53,7 +53,7 @@ static void sample_cpus(struct top_sample *s)
 static int sample_domains(struct top_sample *s, char *why, size_t len)
 {
 	struct keel_dominfo *doms;
-	uint32_t n;
+	uint32_t n, i;
 	int ret;
 
 	ret = keel_hypercall(KEEL_HC_INFO, &s->info, sizeof(s->info));
@@ -69,6 +69,9 @@ static int sample_domains(struct top_sample *s, char *why, size_t len)
 		return ret;
 	}
 	s->n_doms = n < TOP_MAX_DOMS ? n : TOP_MAX_DOMS;
+	for (i = 0; i < s->n_doms; i++)
+		s->ram_bytes[i] = doms[i].mem_bytes;
+	domain_list_memory_now(doms, n);
 	memcpy(s->doms, doms, s->n_doms * sizeof(s->doms[0]));
 	free(doms);
 	return 0;

@@ -208,8 +208,10 @@ static void top_row_fill(const struct top_sample *prev,
 	domain_state_str(d, r->state_str);
 	r->vcpus = d->nr_vcpus;
 	r->mem_bytes = d->mem_bytes;
+	r->max_bytes = cur->ram_bytes[d - cur->doms] ? cur->ram_bytes[d - cur->doms] : d->mem_bytes;
 	r->mem_tenths = total ? (uint32_t)(d->mem_bytes * TOP_TENTHS_PER_CPU /
 					   total) : 0;
+	r->max_tenths = total ? (uint32_t)(r->max_bytes * TOP_TENTHS_PER_CPU / total) : 0;
 	r->exits = d->exits;
 	r->cpu_tenths = TOP_PCT_NONE;
 	r->exits_per_s = TOP_PCT_NONE;
@@ -544,8 +546,8 @@ static void top_batch_fields(const struct top_row *r, char f[][TOP_FIELD_BYTES])
 	top_fmt_tenths(r->cpu_tenths, "0.0", f[3], TOP_FIELD_BYTES);
 	top_field_u64(f[4], true, r->mem_bytes / 1024);
 	top_fmt_tenths((int32_t)r->mem_tenths, TOP_NA, f[5], TOP_FIELD_BYTES);
-	snprintf(f[6], TOP_FIELD_BYTES, "%s", f[4]);
-	snprintf(f[7], TOP_FIELD_BYTES, "%s", f[5]);
+	top_field_u64(f[6], true, r->max_bytes / 1024);
+	top_fmt_tenths((int32_t)r->max_tenths, TOP_NA, f[7], TOP_FIELD_BYTES);
 	top_field_u64(f[8], true, r->vcpus);
 	top_batch_io_fields(r, f);
 	top_field_u64(f[17], true, r->domid);

@@ -39,7 +39,9 @@ struct top_sample {
 	uint64_t now_ns;       /* hypervisor clock: keel_info.uptime_ns */
 	struct keel_info info;
 	uint32_t n_doms;
-	struct keel_dominfo doms[TOP_MAX_DOMS]; /* dom0 first */
+	struct keel_dominfo doms[TOP_MAX_DOMS]; /* dom0 first; mem_bytes: memory
+						 * now (less the balloon) */
+	uint64_t ram_bytes[TOP_MAX_DOMS];       /* each one's RAM, its maximum */
 	bool has_stats;        /* KEEL_HC_DOMAIN_STATS answered */
 	uint32_t n_stats;
 	struct keel_domstats stats[TOP_MAX_DOMS]; /* matched by domid */
@@ -61,8 +63,10 @@ struct top_row {
 	bool has_cpu_time;    /* false: dom0 without /proc/stat */
 	uint64_t cpu_ns;      /* CPU time so far */
 	int32_t cpu_tenths;   /* CPU% x 10, or TOP_PCT_NONE */
-	uint64_t mem_bytes;
+	uint64_t mem_bytes;   /* memory now: RAM less what its balloon holds */
+	uint64_t max_bytes;   /* its RAM, the most it can have */
 	uint32_t mem_tenths;  /* of the machine's RAM, x 10 */
+	uint32_t max_tenths;  /* max_bytes likewise */
 	uint64_t exits;       /* VM exits so far */
 	int64_t exits_per_s;  /* or TOP_PCT_NONE */
 	bool has_stats;       /* @st is valid */

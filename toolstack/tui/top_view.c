@@ -255,8 +255,12 @@ static void top_view_number(const struct top_row *r, enum top_view_field id,
 		top_fmt_tenths(r->cpu_tenths, "-", t, sizeof(t));
 		snprintf(f, TOP_VIEW_FIELD_BYTES, "%*s", (int)width, t);
 		break;
-	case TV_MEM: case TV_MAX:
+	case TV_MEM:
 		top_view_fmt_scaled(mib, 1024, "GT", width, f, TOP_VIEW_FIELD_BYTES);
+		break;
+	case TV_MAX:
+		top_view_fmt_scaled(fmt_bytes_to_mib(r->max_bytes), 1024, "GT", width, f,
+				    TOP_VIEW_FIELD_BYTES);
 		break;
 	case TV_MEMP:
 		top_fmt_tenths((int32_t)r->mem_tenths, "-", t, sizeof(t));
@@ -377,7 +381,7 @@ static void top_view_details(struct screen *s, uint32_t row,
 	screen_printf(s, row, col + 2, SCREEN_ATTR_NORMAL,
 		      "mem %" PRIu64 " MiB (%s) max %" PRIu64 " MiB, %u vCPU, "
 		      "CPU %s, exits %" PRIu64, fmt_bytes_to_mib(r->mem_bytes),
-		      mem, fmt_bytes_to_mib(r->mem_bytes), r->vcpus, cpu,
+		      mem, fmt_bytes_to_mib(r->max_bytes), r->vcpus, cpu,
 		      r->exits);
 	if (!r->has_stats) {
 		screen_put(s, row + 1, 2, SCREEN_ATTR_NORMAL,

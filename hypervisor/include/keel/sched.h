@@ -39,9 +39,11 @@ void sched_detach(struct vcpu *v);
 void sched_kick(struct vcpu *v);
 
 /* Have v's FPU/SSE/AVX state and DR0-DR3 saved into v (v->fpu, v->dr)
- * if its CPU still holds them, for save/restore; v must not be runnable
- * (its domain paused). 0, or -EBUSY if its CPU did not answer within
- * timeout_ns. */
+ * if its CPU still holds them, for save/restore (v paused, so they stay
+ * there). For a runnable v this is also a TLB shootdown: when it returns,
+ * v has left guest mode since the call began, or was not on a CPU, and
+ * flushes its TLB before it next enters (the balloon relies on it).
+ * 0, or -EBUSY if its CPU did not answer within timeout_ns. */
 int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns);
 
 /* Prepare pool CPU cpu's run queue before its loop runs (sched_loop.c). */
@@ -60,6 +62,15 @@ void sched_slice_done(uint32_t cpu, struct vcpu *v, uint64_t start_tsc, uint64_t
 /* The TSC at which v's slice from now_tsc ends: now_tsc + slice_tsc, or
  * sooner when its domain's cap leaves less (at least SCHED_SLICE_MIN_NS). */
 uint64_t sched_slice_end(struct vcpu *v, uint64_t now_tsc, uint64_t slice_tsc);
+/* Pin vCPU v to the pool CPUs in mask (bit n = CPU n; keel vcpu-pin).
+ * Before its domain starts it is homed there; a started one is moved by
+ * its CPU at its next pick (woken for it), as balancing moves vCPUs. 0,
+ * -EINVAL (no pool CPU in mask) or -EOPNOTSUPP (a backend that cannot move
+ * a started vCPU, and its CPU is not in mask). */
+int sched_vcpu_pin(struct vcpu *v, uint64_t mask);
+/* The pool CPUs v may use now: its pinning, else its domain's affinity,
+ * else every pool CPU. */
+uint64_t sched_vcpu_cpus(const struct vcpu *v);
 /* Set d's weight (1..SCHED_WEIGHT_MAX), cap (percent of one CPU, 0 = none)
  * and, before it starts, the pool CPUs its vCPUs may be homed on (0 =
  * any). 0, -EINVAL (out of range, or no pool CPU in affinity) or -EBUSY

@@ -100,6 +100,7 @@ struct vcpu {
 	bool init_pending, sipi_pending;
 	uint64_t time_ns;       /* guest-mode time, for accounting */
 	uint64_t vtime;         /* the scheduler's virtual time (sched_pick_fair) */
+	volatile uint64_t pin_mask; /* pool CPUs it may use (keel vcpu-pin); 0 = its domain's */
 	uint64_t tsc_aux, spec_ctrl;
 	/* Switched lazily, by the scheduler, when its CPU changes vCPU: */
 	struct vcpu_fpu fpu;

@@ -38,6 +38,7 @@
 
 struct virtio_blk;
 struct virtio_net;
+struct balloon;
 
 /* The devices of one guest; reached under the domain's lock. */
 struct vpc {
@@ -54,6 +55,7 @@ struct vpc {
 	uint32_t nic_ports[KEEL_DOMAIN_MAX_NICS];
 	uint64_t nic_queue_pa[KEEL_DOMAIN_MAX_NICS];
 	uint32_t nr_nics;
+	struct balloon *balloon;         /* virtio-balloon (common/balloon.c) */
 	struct vpci_slot vslots[VPCI_MAX_SLOTS]; /* the disks' and NICs' transports */
 	uint32_t nr_vslots;
 	volatile uint32_t net_pending; /* NICs with frames waiting (bit n) */

@@ -2,7 +2,7 @@
  * The virtio-PCI functions of a guest's virtual PC (common/vpci.c): one
  * list of slots for the disks and the NICs, through which the guest's
  * accesses to their I/O and memory BARs are dispatched and their MSI-X
- * messages drained. blkdev.c and netdev.c add their devices here; the
+ * messages drained. blkdev.c, netdev.c and balloon.c add their devices here; the
  * virtual PC (guest.c) asks it first for every port and MMIO access it
  * does not route to a fixed device. All calls hold d->lock.
  */
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define VPCI_MAX_SLOTS 8u /* KEEL_DOMAIN_MAX_DISKS + KEEL_DOMAIN_MAX_NICS */
+#define VPCI_MAX_SLOTS 9u /* KEEL_DOMAIN_MAX_DISKS + KEEL_DOMAIN_MAX_NICS + the balloon */
 
 struct domain;
 struct virtio_pci;

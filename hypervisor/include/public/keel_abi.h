@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 11
+#define KEEL_ABI_MINOR 12
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -81,6 +81,7 @@ typedef int64_t keel_s64;
 #define KEEL_HC_DOMAIN_SCHED 23u  /* privileged; struct keel_domain_sched (ABI 1.10) */
 #define KEEL_HC_DOMAIN_MEMREAD 24u /* privileged; struct keel_memread + data (ABI 1.11) */
 #define KEEL_HC_DOMAIN_STATE 25u  /* privileged; struct keel_domain_state + records (ABI 1.11) */
+#define KEEL_HC_DOMAIN_BALLOON 26u /* privileged; struct keel_domain_balloon (ABI 1.12) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -564,6 +565,8 @@ struct keel_domain_rename {
  */
 #define KEEL_SCHED_GET 0u
 #define KEEL_SCHED_SET 1u
+#define KEEL_SCHED_PIN 2u /* ABI 1.12: pin vCPU vcpu (KEEL_SCHED_ALL_VCPUS: each) to cpumask */
+#define KEEL_SCHED_ALL_VCPUS 0xFFFFFFFFu
 #define KEEL_SCHED_WEIGHT_DEFAULT 256u
 /* struct keel_domain_sched.vcpu_state */
 #define KEEL_VCPU_RUNNING 0u  /* on its CPU now */
@@ -573,15 +576,51 @@ struct keel_domain_rename {
 #define KEEL_VCPU_NO_CPU 0xFFFFFFFFu /* vcpu_cpu before the domain starts */
 struct keel_domain_sched {
 	keel_u32 domid;
-	keel_u32 op;      /* KEEL_SCHED_GET or KEEL_SCHED_SET */
+	keel_u32 op;      /* KEEL_SCHED_GET, KEEL_SCHED_SET or KEEL_SCHED_PIN */
 	keel_u32 weight;  /* 1-65535, default 256 */
 	keel_u32 cap;     /* percent of one CPU, 0 = none */
 	keel_u64 cpumask; /* pool CPUs allowed, 0 = any */
 	/* out, for `keel vcpu-list`: */
 	keel_u32 nr_vcpus;
-	keel_u32 reserved;
+	keel_u32 vcpu;    /* in, KEEL_SCHED_PIN: which vCPU, or KEEL_SCHED_ALL_VCPUS */
 	keel_u32 vcpu_cpu[KEEL_DOMAIN_MAX_VCPUS];   /* the pool CPU each is homed on */
 	keel_u32 vcpu_state[KEEL_DOMAIN_MAX_VCPUS]; /* KEEL_VCPU_* */
+	keel_u64 vcpu_cpumask[KEEL_DOMAIN_MAX_VCPUS]; /* ABI 1.12: the pool CPUs each may use */
+};
+
+/*
+ * KEEL_HC_DOMAIN_BALLOON (ABI 1.12): a guest's memory through its
+ * virtio-balloon device (`keel mem-set`, `keel mem-max`). Every guest has
+ * one; a guest kernel without the virtio_balloon driver ignores it.
+ * The guest gives pages back in 4 KiB pages; the hypervisor returns its RAM
+ * to the pool in whole 2 MiB chunks, once every page of a chunk is in the
+ * balloon and a GET or SET call has run (they release what is ready), so
+ * held_bytes may stay above the target by the chunks the guest only partly
+ * gave back.
+ * GET: fill the out fields.
+ * SET_TARGET: ask the guest to hold target_bytes (a multiple of 2 MiB,
+ * KEEL_BALLOON_MIN_BYTES..max_bytes, else -KEEL_EINVAL). Growing first
+ * sets aside the chunks the guest will need from the pool (-KEEL_ENOMEM
+ * if the pool lacks them), so a guest that deflates never finds its
+ * memory missing.
+ * SET_MAX: set max_bytes (KEEL_BALLOON_MIN_BYTES..ram_bytes, a multiple
+ * of 2 MiB); a target above it is lowered to it.
+ */
+#define KEEL_BALLOON_GET 0u
+#define KEEL_BALLOON_SET_TARGET 1u
+#define KEEL_BALLOON_SET_MAX 2u
+#define KEEL_BALLOON_MIN_BYTES (64ull << 20)
+struct keel_domain_balloon {
+	keel_u32 domid;
+	keel_u32 op;            /* KEEL_BALLOON_* */
+	keel_u64 target_bytes;  /* in (SET_TARGET) and out: RAM the guest is asked to keep */
+	keel_u64 max_bytes;     /* in (SET_MAX) and out: the ceiling of target_bytes */
+	/* out: */
+	keel_u64 ram_bytes;     /* the RAM the guest was built with (its e820) */
+	keel_u64 guest_bytes;   /* ram_bytes less what the guest says its balloon holds */
+	keel_u64 held_bytes;    /* RAM the hypervisor holds for it now, spares included */
+	keel_u32 driver_ok;     /* 1 once the guest's driver set DRIVER_OK */
+	keel_u32 reserved;      /* 0 */
 };
 
 /* KEEL_HC_LOG_READ: read the hypervisor's log, the "(keel) " lines it has
@@ -624,6 +663,7 @@ struct keel_log_read {
 #define KEEL_STATE_VCPU_RUN 11u /* struct keel_state_vcpu_run, instance = vCPU */
 #define KEEL_STATE_FPU 12u  /* struct keel_state_fpu + its area, instance = vCPU */
 #define KEEL_STATE_TSC 13u  /* struct keel_state_tsc, instance 0 */
+#define KEEL_STATE_BALLOON 14u /* struct keel_state_balloon, instance 0 (ABI 1.12) */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -727,6 +767,20 @@ struct keel_state_virtio_blk {
 	struct keel_state_virtio_pci vp;
 	keel_u32 pending; /* 0 or 1: requests wait */
 	keel_u32 broken;  /* 0 or 1: the driver must reset the device */
+};
+
+/* The virtio-balloon device every guest has (ABI 1.12): its transport,
+ * the balloon size the hypervisor asks for and the guest reports, both in
+ * 4 KiB pages, and the ceiling keel mem-max set. Which pages the guest
+ * holds in its balloon is not saved: a restored guest gets all of its RAM
+ * back and its balloon's pages are simply unused RAM until it deflates. */
+struct keel_state_balloon {
+	struct keel_state_virtio_pci vp;
+	keel_u32 num_pages; /* target balloon size, pages */
+	keel_u32 actual;    /* the guest's balloon size, pages */
+	keel_u32 pending;   /* bit 0: inflate queue kicked, bit 1: deflate */
+	keel_u32 broken;    /* 0 or 1: the driver must reset the device */
+	keel_u64 max_bytes; /* keel mem-max */
 };
 
 /* A vCPU's architectural state, the same on AMD-V and VT-x: each backend
