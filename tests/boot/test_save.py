@@ -14,7 +14,7 @@ import re
 import time
 import zlib
 
-from test_boot import check, guest_run, list_states, test
+from test_boot import check, free_mib, guest_run, list_states, test
 from test_hostile import victim_status
 
 SAVE = "/tmp/victim.sav"
@@ -112,6 +112,19 @@ def t_save_restore_bad(m):
     m.run("printf '%s' > /tmp/abi.sav && tail -c +65 %s >> /tmp/abi.sav"
           % (header_with_abi(m, 2), SAVE))
     restore_refused(m, "/tmp/abi.sav", ["ABI 2.0"], "a file from another ABI major")
+    # a copy beside its original would share its MAC
+    restore_refused(m, "%s name=copy" % SAVE, ["has MAC", "running guest 'victim'",
+                                               "Save or destroy 'victim' first"],
+                    "a copy beside its running original")
+    # too little memory: a filler guest leaves the pool 64 MiB
+    free = free_mib(m)
+    out, rc = m.run("keel create tiny name=filler memory=%d" % (free - 64 - (free % 2)),
+                    timeout=180)
+    check(rc == 0, "could not create the filler guest: %r" % out[-400:])
+    restore_refused(m, "%s name=copy" % SAVE, ["not enough free memory", "MiB free"],
+                    "a guest larger than the free pool")
+    out, rc = m.run("keel destroy filler", timeout=60)
+    check(rc == 0, "keel destroy filler failed: %r" % out)
     out, rc = m.run("keel restore %s memory=512" % SAVE, timeout=120)
     check(rc != 0 and "memory" in out, "a restore with other memory was not refused: %r"
           % out[-400:])

@@ -467,6 +467,7 @@ struct restore_file {
 	uint8_t *console;        /* CONSOLE, or NULL */
 	uint64_t console_len;
 	uint8_t *payload;        /* room for the largest section */
+	const struct config *cfg; /* the guest being restored */
 };
 
 /* Read the next section into r->payload; *@sec its header. 1 read, 0 at
@@ -678,6 +679,61 @@ static int restore_console(uint32_t domid, const uint8_t *text, uint64_t len, ui
 
 /* Pass 2, the loader of build_domain_loaded: RAM sections, then the
  * state, then the start. */
+/* Whether running guest @name (its saved config read into @other) has a
+ * NIC with MAC @mac; its name into @err if so. */
+static bool restore_mac_taken(const char *name, const uint8_t mac[6], struct config *other,
+			      uint32_t nic, char *err, size_t err_len)
+{
+	char cerr[CONFIG_ERR_BYTES], text[NETNAMES_MAC_TEXT_BYTES];
+	uint8_t theirs[6];
+	uint32_t j;
+
+	if (monitor_read_config(name, other, cerr, sizeof(cerr)))
+		return false;
+	for (j = 0; j < other->vif.n; j++) {
+		if (build_vif_mac(other->name, j, other->vif.items[j], theirs, cerr, sizeof(cerr)) ||
+		    memcmp(theirs, mac, 6))
+			continue;
+		netnames_mac_format(mac, text);
+		snprintf(err, err_len, "its NIC %u has MAC %s, and so has running guest '%s': two "
+			 "guests with one MAC cut each other off the network. Save or destroy "
+			 "'%s' first (a restored copy cannot take another MAC yet: the guest "
+			 "keeps the one it booted with)", nic, text, name, name);
+		return true;
+	}
+	return false;
+}
+
+/* Refuse to restore @cfg as new domain @domid while a running guest has
+ * one of its MACs. 0, -EEXIST with the message in @err, or -ENOMEM. */
+static int restore_macs_free(const struct config *cfg, uint32_t domid, char *err,
+			     size_t err_len)
+{
+	struct config *other = malloc(sizeof(*other));
+	char name[KEEL_DOMAIN_NAME_BYTES + 1];
+	struct keel_dominfo *doms = NULL;
+	uint32_t n = 0, i, k;
+	uint8_t mac[6];
+	int ret = other && domain_list_get(&doms, &n) == 0 ? 0 : -ENOMEM;
+
+	for (k = 0; !ret && k < cfg->vif.n; k++) {
+		if (build_vif_mac(cfg->name, k, cfg->vif.items[k], mac, err, err_len))
+			break; /* the builder reports it */
+		for (i = 0; i < n && !ret; i++) {
+			if (doms[i].domid == 0 || doms[i].domid == domid)
+				continue;
+			domain_name(&doms[i], name, sizeof(name));
+			if (restore_mac_taken(name, mac, other, k, err, err_len))
+				ret = -EEXIST;
+		}
+	}
+	if (ret == -ENOMEM)
+		snprintf(err, err_len, "out of memory");
+	free(doms);
+	free(other);
+	return ret;
+}
+
 static int restore_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 {
 	struct restore_file *r = ctx;
@@ -695,6 +751,12 @@ static int restore_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 		free(st);
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
+	}
+	ret = restore_macs_free(r->cfg, domid, err, err_len);
+	if (ret) {
+		free(chunk);
+		free(st);
+		return ret;
 	}
 	if (fseek(r->f, sizeof(r->h), SEEK_SET) == 0)
 		r->pos = sizeof(r->h);
@@ -780,6 +842,7 @@ static int restore_do(const char *path, char **ov, int n)
 		ret = restore_config(&r, ov, n, cfg);
 	if (ret)
 		goto out;
+	r.cfg = cfg;
 	ret = build_domain_loaded(cfg, &ld, &domid, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "keel: restore: %s\n", err);
