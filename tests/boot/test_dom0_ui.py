@@ -314,6 +314,35 @@ def t_starter_pause(m):
     check("tiny2" not in states and "tiny" in states, "after destroying tiny2:\n%s" % raw)
 
 
+@test("ui_starter_saves_a_guest_and_resumes_it", "keel-ui")
+def t_starter_save(m):
+    # v saves tiny (it stops), the saved guest shows among the presets, and
+    # Enter on it brings it back where it was, with the file gone
+    guest_run(m, "tiny", "echo written-before-v > /tmp/mark", timeout=120)
+    starter(m)
+    key(m, "\t", r"v save", "the guest list's keys after Tab")
+    key(m, "v", r"Saved tiny: it stopped", "'Saved tiny: it stopped' after v", 300)
+    quit_tui(m)
+    states, raw = test_boot.list_states(m)
+    check("tiny" not in states, "tiny is still running after v:\n%s" % raw)
+    out, rc = m.run("keel starter --list")
+    rows = [line for line in out.splitlines() if re.match(r"^\S", line) and
+            not line.startswith(("PRESET", "free memory"))]
+    idx = [i for i, line in enumerate(rows) if line.startswith("tiny [saved]")]
+    check(len(idx) == 1 and idx[0] < 9, "keel starter --list does not show 'tiny [saved]' "
+          "once among its first 9 presets:\n%s" % out)
+    starter(m)
+    key(m, str(idx[0] + 1) + "\r", r"Restored tiny \(id=\d+\) where it stopped",
+        "'Restored tiny (id=N) where it stopped' after Enter on the saved guest", 300)
+    quit_tui(m)
+    states, raw = test_boot.list_states(m)
+    check("tiny" in states, "tiny is not running after the restore:\n%s" % raw)
+    out, rc = m.run("ls /run/keel/saves/")
+    check("tiny.sav" not in out, "the save file is still there after the restore: %r" % out)
+    out = guest_run(m, "tiny", "cat /tmp/mark", timeout=120)
+    check("written-before-v" in out, "the file written before the save is gone: %r" % out)
+
+
 # ---------------------------------------------------------------- without Keel
 
 @test("linux_entry_starter_says_hypervisor_not_running", "linux")

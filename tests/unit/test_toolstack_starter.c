@@ -217,6 +217,42 @@ static void test_create_result(void)
 		     "139)");
 }
 
+/* Guests saved with v: their preset, file and status lines. */
+static void test_saved(void)
+{
+	struct keel_info in = info(576, 3);
+	struct starter_preset p;
+	char msg[STARTER_TEXT_BYTES], path[STARTER_PATH_BYTES];
+
+	starter_preset_saved(&p, "/run/keel/saves/tiny2.sav", "tiny2", 127 * MIB, 1, "14:05");
+	CHECK(p.ok && p.saved);
+	CHECK_EQ_STR(p.label, "tiny2 [saved]");
+	CHECK_EQ_STR(p.name, "tiny2");
+	CHECK_EQ_STR(p.path, "/run/keel/saves/tiny2.sav");
+	CHECK(strstr(p.description, "14:05") && strstr(p.description, "Enter resumes"));
+	CHECK_EQ_U64(p.need_bytes, 128 * MIB);
+	CHECK_EQ_INT(starter_fits(&p, &in), 1); /* one guest, not 576 / 128 */
+	in.mem_pool_free_bytes = 64 * MIB;
+	CHECK_EQ_INT(starter_fits(&p, &in), 0);
+	CHECK_EQ_INT(starter_save_path("tiny2", path, sizeof(path)), 0);
+	CHECK_EQ_STR(path, "/run/keel/saves/tiny2.sav");
+	CHECK_EQ_INT(starter_save_path("tiny2", path, 10), -ENOSPC);
+	starter_save_result("tiny2", false, 0, "Saved domain tiny2 to x\n", msg, sizeof(msg));
+	CHECK_EQ_STR(msg, "Saved tiny2: it stopped; Tab, then Enter on 'tiny2 [saved]' "
+		     "resumes it");
+	starter_save_result("tiny2", true, 0, "Restored domain tiny2 (id=9) from x\n", msg,
+			    sizeof(msg));
+	CHECK_EQ_STR(msg, "Restored tiny2 (id=9) where it stopped");
+	starter_save_result("tiny2", false, 1, "keel: save: '/run/keel/saves/tiny2.sav' "
+			    "exists\n", msg, sizeof(msg));
+	CHECK_EQ_STR(msg, "Could not save tiny2: '/run/keel/saves/tiny2.sav' exists");
+	starter_save_result("tiny2", true, 1, "keel: restore: a domain named 'tiny2' "
+			    "already exists\n", msg, sizeof(msg));
+	CHECK_EQ_STR(msg, "Could not restore tiny2: a domain named 'tiny2' already exists");
+	starter_save_result("t", true, 9, "", msg, sizeof(msg));
+	CHECK_EQ_STR(msg, "Could not restore t: keel restore failed (exit status 9)");
+}
+
 static void test_keys_ui(void)
 {
 	struct starter_ui ui;
@@ -244,6 +280,9 @@ static void test_keys_ui(void)
 	/* guest keys in the preset list only say where to go */
 	CHECK_EQ_INT(starter_key(&ui, 'p', 4, g, ng), STARTER_NONE);
 	CHECK(strstr(ui.status, "Tab") != NULL);
+	ui.status[0] = '\0';
+	CHECK_EQ_INT(starter_key(&ui, 'v', 4, g, ng), STARTER_NONE);
+	CHECK(strstr(ui.status, "Tab") != NULL);
 	/* Tab: no guests, no switch */
 	starter_key(&ui, KEYS_TAB, 4, g, 0);
 	CHECK_EQ_INT(ui.focus, STARTER_FOCUS_PRESETS);
@@ -257,6 +296,8 @@ static void test_keys_ui(void)
 	CHECK_EQ_INT(ui.guest_sel_domid, 5);
 	CHECK_EQ_INT(starter_key(&ui, 'p', 4, g, ng), STARTER_UNPAUSE);
 	CHECK_EQ_INT(starter_key(&ui, 's', 4, g, ng), STARTER_SHUTDOWN);
+	CHECK_EQ_INT(starter_key(&ui, 'v', 4, g, ng), STARTER_SAVE);
+	CHECK_EQ_INT(ui.guest_sel_domid, 5);
 	/* destroy asks first; n cancels, y confirms the guest asked about */
 	CHECK_EQ_INT(starter_key(&ui, 'd', 4, g, ng), STARTER_NONE);
 	CHECK(ui.confirm && strstr(ui.status, "Destroy tiny2?") && ui.status_error);
@@ -385,6 +426,7 @@ int main(void)
 	test_presets();
 	test_names();
 	test_create_result();
+	test_saved();
 	test_keys_ui();
 	test_draw();
 	return harness_done("test_toolstack_starter");

@@ -7,8 +7,11 @@
  * screen stays live), and pauses, unpauses, shuts down and destroys
  * guests with the same calls as the commands of those names. c hands the
  * terminal to `keel console <guest>` and takes it back when the user
- * detaches. --list and --start are the non-interactive forms. The logic
- * and the drawing are in starter.c.
+ * detaches. v saves a guest with `keel save` to /run/keel/saves, where
+ * it shows among the presets as "<name> [saved]" until Enter restores it
+ * with `keel restore` (the file goes once the guest runs again). --list
+ * and --start are the non-interactive forms. The logic and the drawing
+ * are in starter.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -30,6 +34,7 @@
 #include "keel.h"
 #include "monitor.h"
 #include "sample.h"
+#include "savefile.h"
 #include "starter.h"
 #include "term.h"
 #include "top_view.h"
@@ -50,10 +55,15 @@ struct cmd_starter_opts {
 	const char *start; /* --start PRESET */
 };
 
-/* A `keel create` running in the background. */
+/* What a child runs. */
+enum cmd_starter_job { JOB_CREATE, JOB_SAVE, JOB_RESTORE };
+
+/* A `keel create`, `save` or `restore` running in the background. */
 struct cmd_starter_child {
 	pid_t pid;                    /* 0: none */
 	int fd;                       /* its stdout and stderr */
+	enum cmd_starter_job job;
+	char path[STARTER_PATH_BYTES]; /* the save file (save, restore) */
 	char name[CONFIG_NAME_MAX + 1];
 	char out[CMD_STARTER_OUT_BYTES];
 	size_t len;
@@ -123,7 +133,55 @@ static bool cmd_starter_is_cfg(const char *name)
 	return n > 4 && name[0] != '.' && strcmp(name + n - 4, ".cfg") == 0;
 }
 
-/* (Re-)read the presets of the configs directory. */
+/* Load saved guest @path (file name @file) into @p from its header. */
+static void cmd_starter_load_saved(const char *path, const char *file, struct starter_preset *p)
+{
+	char name[CONFIG_NAME_MAX + 1], when[16] = "?", err[STARTER_TEXT_BYTES];
+	struct savefile_header h;
+	size_t n = strlen(file) - 4;
+	time_t t;
+	struct tm tm;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd < 0 ? -1 : read(fd, &h, sizeof(h));
+
+	if (fd >= 0)
+		close(fd);
+	snprintf(name, sizeof(name), "%.*s", (int)(n < CONFIG_NAME_MAX ? n : CONFIG_NAME_MAX), file);
+	if (got != (ssize_t)sizeof(h) ||
+	    savefile_header_check(&h, KEEL_ABI_VERSION, err, sizeof(err))) {
+		if (got != (ssize_t)sizeof(h))
+			snprintf(err, sizeof(err), "not a complete save file");
+		starter_preset_broken(p, path, err);
+		snprintf(p->label, sizeof(p->label), "%s%s", name, STARTER_SAVED_SUFFIX);
+		return;
+	}
+	t = (time_t)h.saved_utc_s;
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%H:%M", &tm);
+	starter_preset_saved(p, path, name, h.ram_bytes, h.nr_vcpus, when);
+}
+
+/* Add the guests saved in STARTER_SAVES_DIR (*.sav) to the presets. */
+static void cmd_starter_scan_saved(struct cmd_starter *st)
+{
+	char path[STARTER_PATH_BYTES];
+	DIR *dir = opendir(STARTER_SAVES_DIR);
+	struct dirent *e;
+	size_t n;
+
+	while (dir && (e = readdir(dir)) && st->n_presets < STARTER_MAX_PRESETS) {
+		n = strlen(e->d_name);
+		if (n <= 4 || e->d_name[0] == '.' || strcmp(e->d_name + n - 4, ".sav") ||
+		    snprintf(path, sizeof(path), "%s/%s", STARTER_SAVES_DIR, e->d_name) >=
+			    (int)sizeof(path))
+			continue;
+		cmd_starter_load_saved(path, e->d_name, &st->presets[st->n_presets++]);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+/* (Re-)read the presets of the configs directory and the saved guests. */
 static void cmd_starter_scan(struct cmd_starter *st)
 {
 	char path[STARTER_PATH_BYTES], *text = malloc(CMD_STARTER_CFG_BYTES);
@@ -143,6 +201,7 @@ static void cmd_starter_scan(struct cmd_starter *st)
 	if (dir)
 		closedir(dir);
 	free(text);
+	cmd_starter_scan_saved(st);
 	starter_sort_presets(st->presets, st->n_presets);
 	if (st->ui.preset_sel >= st->n_presets)
 		st->ui.preset_sel = st->n_presets ? st->n_presets - 1 : 0;
@@ -179,19 +238,22 @@ static void cmd_starter_exec(char **args)
 	_exit(127);
 }
 
-/* Start `keel create <path> name=<name>` with its output on a pipe. */
-static int cmd_starter_spawn(struct cmd_starter_child *c, const char *path,
-			     const char *name)
+/* Start `keel create <path> name=<name>` (JOB_CREATE), `keel save <name>
+ * <path>` or `keel restore <path>` with its output on a pipe. */
+static int cmd_starter_spawn(struct cmd_starter_child *c, enum cmd_starter_job job,
+			     const char *path, const char *name)
 {
-	char arg[CONFIG_NAME_MAX + 8], *args[5];
+	char arg[CONFIG_NAME_MAX + 8], *args[5] = { "keel", NULL, NULL, NULL, NULL };
 	int fds[2], null_fd;
 
 	snprintf(arg, sizeof(arg), "name=%s", name);
-	args[0] = "keel";
-	args[1] = "create";
-	args[2] = (char *)path;
-	args[3] = arg;
-	args[4] = NULL;
+	if (job == JOB_CREATE) {
+		args[1] = "create", args[2] = (char *)path, args[3] = arg;
+	} else if (job == JOB_SAVE) {
+		args[1] = "save", args[2] = (char *)name, args[3] = (char *)path;
+	} else {
+		args[1] = "restore", args[2] = (char *)path;
+	}
 	if (pipe(fds) < 0)
 		return -errno;
 	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
@@ -215,6 +277,8 @@ static int cmd_starter_spawn(struct cmd_starter_child *c, const char *path,
 	c->len = 0;
 	c->out[0] = '\0';
 	c->started_ms = tui_now_ms();
+	c->job = job;
+	snprintf(c->path, sizeof(c->path), "%s", path);
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	return 0;
 }
@@ -236,17 +300,47 @@ static void cmd_starter_start(struct cmd_starter *st)
 		starter_status(&st->ui, true, msg);
 		return;
 	}
-	ret = starter_auto_name(p->name, st->sample.doms, st->sample.n_doms,
-				name, sizeof(name));
+	if (p->saved)
+		ret = snprintf(name, sizeof(name), "%s", p->name) < 0 ? -ENOSPC : 0;
+	else
+		ret = starter_auto_name(p->name, st->sample.doms, st->sample.n_doms,
+					name, sizeof(name));
 	if (!ret)
-		ret = cmd_starter_spawn(&st->child, p->path, name);
+		ret = cmd_starter_spawn(&st->child, p->saved ? JOB_RESTORE : JOB_CREATE,
+					p->path, name);
 	if (ret) {
 		snprintf(msg, sizeof(msg), "Could not start %s: %s", p->label,
 			 ret == -EEXIST ? "no free name left" : strerror(-ret));
 		starter_status(&st->ui, true, msg);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "Starting %s...", name);
+	snprintf(msg, sizeof(msg), "%s %s...", p->saved ? "Restoring" : "Starting", name);
+	starter_status(&st->ui, false, msg);
+}
+
+/* Save guest @name with `keel save` into STARTER_SAVES_DIR. */
+static void cmd_starter_save(struct cmd_starter *st, const char *name)
+{
+	char path[STARTER_PATH_BYTES], msg[STARTER_TEXT_BYTES];
+	int ret = 0;
+
+	if (st->child.pid) {
+		snprintf(msg, sizeof(msg), "Still busy with %s; one at a time", st->child.name);
+		starter_status(&st->ui, true, msg);
+		return;
+	}
+	if (mkdir(STARTER_SAVES_DIR, 0700) && errno != EEXIST)
+		ret = -errno;
+	if (!ret)
+		ret = starter_save_path(name, path, sizeof(path));
+	if (!ret)
+		ret = cmd_starter_spawn(&st->child, JOB_SAVE, path, name);
+	if (ret) {
+		snprintf(msg, sizeof(msg), "Could not save %s: %s", name, strerror(-ret));
+		starter_status(&st->ui, true, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Saving %s to " STARTER_SAVES_DIR "...", name);
 	starter_status(&st->ui, false, msg);
 }
 
@@ -272,7 +366,8 @@ static void cmd_starter_poll_child(struct cmd_starter *st)
 		return;
 	cmd_starter_drain(c);
 	if (waitpid(c->pid, &status, WNOHANG) != c->pid) {
-		snprintf(msg, sizeof(msg), "Starting %s... %u s", c->name,
+		snprintf(msg, sizeof(msg), "%s %s... %u s", c->job == JOB_CREATE ? "Starting" :
+			 c->job == JOB_SAVE ? "Saving" : "Restoring", c->name,
 			 (uint32_t)((tui_now_ms() - c->started_ms) / 1000));
 		starter_status(&st->ui, false, msg);
 		return;
@@ -281,7 +376,15 @@ static void cmd_starter_poll_child(struct cmd_starter *st)
 	close(c->fd);
 	c->pid = 0;
 	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	starter_create_result(c->name, status, c->out, msg, sizeof(msg));
+	if (c->job == JOB_CREATE)
+		starter_create_result(c->name, status, c->out, msg, sizeof(msg));
+	else
+		starter_save_result(c->name, c->job == JOB_RESTORE, status, c->out, msg,
+				    sizeof(msg));
+	if (status == 0 && c->job == JOB_RESTORE)
+		unlink(c->path); /* running again: the entry goes */
+	if (c->job != JOB_CREATE)
+		cmd_starter_scan(st);
 	starter_status(&st->ui, status != 0, msg);
 }
 
@@ -400,6 +503,8 @@ static bool cmd_starter_act(struct cmd_starter *st, struct term_frames *f,
 	domain_name(g, name, sizeof(name));
 	if (a == STARTER_CONSOLE)
 		cmd_starter_console(st, f, name);
+	else if (a == STARTER_SAVE)
+		cmd_starter_save(st, name);
 	else
 		cmd_starter_domctl(st, a, g, name);
 	return false;
@@ -566,6 +671,13 @@ static int cmd_starter_start_one(struct cmd_starter *st, const char *label)
 		fprintf(stderr, "keel: starter: %s\n", why);
 		return KEEL_EXIT_FAIL;
 	}
+	if (p->saved) { /* a saved guest: restore it (the file stays) */
+		char *rargs[] = { "keel", "restore", p->path, NULL };
+
+		fflush(stdout);
+		cmd_starter_exec(rargs);
+		return KEEL_EXIT_FAIL;
+	}
 	if (starter_auto_name(p->name, st->sample.doms, st->sample.n_doms, name,
 			      sizeof(name))) {
 		fprintf(stderr, "keel: starter: no free name left for %s\n",
@@ -665,8 +777,10 @@ const struct keel_cmd cmd_starter_entry = {
 		 "with a free name (tiny, then tiny2, tiny3, ...) as\n"
 		 "'keel create <cfg> name=<name>' would. In the guest list\n"
 		 "(Tab): Enter or c attaches the console (Ctrl-] comes back),\n"
-		 "p pauses or unpauses, s shuts down, d destroys (after y).\n"
-		 "Up/Down or j/k move, 1-9 pick a preset, q quits.\n"
+		 "p pauses or unpauses, s shuts down, d destroys (after y),\n"
+		 "v saves it to /run/keel/saves (it stops; it then shows as\n"
+		 "'<name> [saved]' among the presets, and Enter there resumes\n"
+		 "it). Up/Down or j/k move, 1-9 pick a preset, q quits.\n"
 		 "\n"
 		 "  -C DIR          read the presets from DIR\n"
 		 "  --hint TEXT     show TEXT on the last line\n"

@@ -76,6 +76,32 @@ void starter_preset_broken(struct starter_preset *p, const char *path,
 	snprintf(p->error, sizeof(p->error), "%s", err);
 }
 
+/* A saved guest as a preset; see starter.h. */
+void starter_preset_saved(struct starter_preset *p, const char *path, const char *name,
+			  uint64_t ram_bytes, uint32_t nr_vcpus, const char *when)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	snprintf(p->label, sizeof(p->label), "%s%s", name, STARTER_SAVED_SUFFIX);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->description, sizeof(p->description),
+		 "saved at %s; Enter resumes it where it stopped", when);
+	p->memory_mib = (uint32_t)(ram_bytes >> 20);
+	p->vcpus = nr_vcpus;
+	p->need_bytes = (ram_bytes + STARTER_MEM_ALIGN_BYTES - 1) &
+			~(STARTER_MEM_ALIGN_BYTES - 1);
+	p->ok = true;
+	p->saved = true;
+}
+
+/* Where v saves a guest; see starter.h. */
+int starter_save_path(const char *name, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s.sav", STARTER_SAVES_DIR, name);
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
 /* Sort presets by label; see starter.h. */
 void starter_sort_presets(struct starter_preset *p, uint32_t n)
 {
@@ -100,6 +126,8 @@ uint32_t starter_fits(const struct starter_preset *p,
 	if (!p->ok || !p->need_bytes || p->vcpus > info->cpus_pool)
 		return 0;
 	n = info->mem_pool_free_bytes / p->need_bytes;
+	if (p->saved && n > 1)
+		n = 1; /* one guest, restored once */
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
@@ -177,8 +205,10 @@ static void starter_last_message(const char *output, char *buf, size_t len)
 	}
 	if (!found)
 		return;
-	if (strncmp(found, "create: ", 8) == 0)
-		found += 8;
+	if (strncmp(found, "create: ", 8) == 0 || strncmp(found, "restore: ", 9) == 0)
+		found += found[0] == 'c' ? 8 : 9;
+	else if (strncmp(found, "save: ", 6) == 0)
+		found += 6;
 	end = strchr(found, '\n');
 	snprintf(buf, len, "%.*s", (int)(end ? end - found : (long)strlen(found)),
 		 found);
@@ -203,6 +233,31 @@ void starter_create_result(const char *name, int status, const char *output,
 	else
 		snprintf(msg, len, "Could not start %s: keel create failed "
 			 "(exit status %d)", name, status);
+}
+
+/* The status after a save or restore; see starter.h. */
+void starter_save_result(const char *name, bool restore, int status, const char *output,
+			 char *msg, size_t len)
+{
+	char why[STARTER_TEXT_BYTES];
+	const char *id = strstr(output, "(id=");
+
+	if (status == 0 && restore) {
+		snprintf(msg, len, "Restored %s%s%.*s where it stopped", name, id ? " " : "",
+			 id ? (int)strcspn(id, " \n") : 0, id ? id : "");
+		return;
+	}
+	if (status == 0) {
+		snprintf(msg, len, "Saved %s: it stopped; Tab, then Enter on '%s%s' "
+			 "resumes it", name, name, STARTER_SAVED_SUFFIX);
+		return;
+	}
+	starter_last_message(output, why, sizeof(why));
+	if (why[0])
+		snprintf(msg, len, "Could not %s %s: %s", restore ? "restore" : "save", name, why);
+	else
+		snprintf(msg, len, "Could not %s %s: keel %s failed (exit status %d)",
+			 restore ? "restore" : "save", name, restore ? "restore" : "save", status);
 }
 
 /* ---- keys ---- */
@@ -311,7 +366,7 @@ static enum starter_action starter_confirm_key(struct starter_ui *ui,
 	return STARTER_NONE;
 }
 
-/* A guest action key @key (c, p, s, d, Enter) in the guest list. */
+/* A guest action key @key (c, p, v, s, d, Enter) in the guest list. */
 static enum starter_action starter_guest_key(struct starter_ui *ui, int32_t key,
 					     const struct keel_dominfo *guests,
 					     uint32_t n_guests)
@@ -332,6 +387,8 @@ static enum starter_action starter_guest_key(struct starter_ui *ui, int32_t key,
 							: STARTER_PAUSE;
 	case 's': case 'S':
 		return STARTER_SHUTDOWN;
+	case 'v': case 'V':
+		return STARTER_SAVE;
 	case 'd': case 'D':
 		domain_name(g, name, sizeof(name));
 		snprintf(q, sizeof(q), "Destroy %s? It stops at once; what it "
@@ -402,13 +459,13 @@ enum starter_action starter_key(struct starter_ui *ui, int32_t key,
 	if (ui->focus == STARTER_FOCUS_PRESETS) {
 		if (key == KEYS_ENTER)
 			return n_presets ? STARTER_START : STARTER_NONE;
-		if (strchr("cCpPsSdD", key) && key > 0 && key < 0x80)
+		if (strchr("cCpPsSdDvV", key) && key > 0 && key < 0x80)
 			starter_status(ui, false, "Press Tab to choose a running "
 				       "guest first");
 		return STARTER_NONE;
 	}
 	if (key == KEYS_ENTER || (key > 0 && key < 0x80 &&
-				  strchr("cCpPsSdD", key)))
+				  strchr("cCpPsSdDvV", key)))
 		return starter_guest_key(ui, key, guests, n_guests);
 	return STARTER_NONE;
 }

@@ -28,8 +28,10 @@
 #define STARTER_NAME_SUFFIX_MAX 999u         /* tiny2 .. tiny999 */
 #define STARTER_KEYS_PRESETS "Enter start  1-9 pick  Up/Down move  " \
 			     "Tab guests  q quit"
-#define STARTER_KEYS_GUESTS "Enter/c console  p pause/unpause  " \
-			    "s shutdown  d destroy  Tab presets  q quit"
+#define STARTER_KEYS_GUESTS "Enter/c console  p pause/unpause  v save  " \
+			    "s shutdown  d destroy  Tab  q quit" /* 80 columns */
+#define STARTER_SAVES_DIR "/run/keel/saves" /* where v saves guests */
+#define STARTER_SAVED_SUFFIX " [saved]"      /* label of a saved guest */
 
 /* One preset: a config file of the configs directory. */
 struct starter_preset {
@@ -41,6 +43,8 @@ struct starter_preset {
 	uint32_t vcpus;
 	uint64_t need_bytes;  /* guest pool memory one instance takes */
 	bool ok;              /* false: the file has an error, in @error */
+	bool saved;           /* a guest saved by v (path: its .sav file):
+			       * Enter restores it, once */
 	char error[STARTER_TEXT_BYTES];
 };
 
@@ -60,6 +64,7 @@ enum starter_action {
 	STARTER_UNPAUSE,
 	STARTER_SHUTDOWN,
 	STARTER_DESTROY,  /* confirmed with y */
+	STARTER_SAVE,     /* save the selected guest to STARTER_SAVES_DIR */
 	STARTER_REPAINT,  /* repaint the terminal in full */
 };
 
@@ -101,6 +106,21 @@ uint64_t starter_need_bytes(const struct config *cfg);
  */
 void starter_preset_fill(struct starter_preset *p, const char *path,
 			 const struct config *cfg);
+
+/*
+ * Fill @p as the guest @name saved in @path (a `keel save` file of a
+ * guest with @ram_bytes and @nr_vcpus, saved at @when, e.g. "14:05"):
+ * the label is the name with STARTER_SAVED_SUFFIX, starting it restores
+ * it, and it fits at most once.
+ */
+void starter_preset_saved(struct starter_preset *p, const char *path, const char *name,
+			  uint64_t ram_bytes, uint32_t nr_vcpus, const char *when);
+
+/*
+ * The file v saves guest @name to: STARTER_SAVES_DIR/<name>.sav, into
+ * @out (@len bytes). 0, or -ENOSPC.
+ */
+int starter_save_path(const char *name, char *out, size_t len);
 
 /*
  * Mark @p, read from @path, as broken with message @err (the config
@@ -146,6 +166,16 @@ int starter_check(const struct starter_preset *p, const struct keel_info *info,
  */
 void starter_create_result(const char *name, int status, const char *output,
 			   char *msg, size_t len);
+
+/*
+ * The status line after `keel save` (@restore false) or `keel restore`
+ * (true) of guest @name ended with exit status @status and printed
+ * @output: "Saved tiny: it stopped; Tab then Enter on 'tiny [saved]'
+ * resumes it" or "Restored tiny (id=7) where it stopped" on success, else
+ * "Could not save tiny: <its last "keel: " message>".
+ */
+void starter_save_result(const char *name, bool restore, int status, const char *output,
+			 char *msg, size_t len);
 
 /* Initialise @ui for configs directory @dir and hint line @hint. */
 void starter_ui_init(struct starter_ui *ui, const char *dir, const char *hint);
