@@ -7,14 +7,16 @@ test_boot's table (imported at its end); select them with -k vmx."""
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
+import time
 
 import test_boot
 import test_hostile
 from bochs import BochsMachine
 from test_boot import (check, free_mib, guest_console, guest_run, keel_info, list_states,
-                       test, wait_guest_ready, wait_seen)
+                       test, wait_guest_ready, wait_seen, vcpu_homes)
 
 VMX_STATE = {}
 # Bochs sizes a flat disk image by its own geometry (16 heads, 63 sectors)
@@ -129,6 +131,34 @@ def t_vmx_cr2(m):
     guest_run(m, "tiny2", "for f in victim victim2; do ( /t/hostile victim /tmp/$f.status "
               "</dev/null >/dev/null 2>&1 & ); done; sleep 1", timeout=300)
     test_hostile.check_cr2_probe(m, spy="tiny", victim="tiny2", ms=BOCHS_PROBE_MS)
+
+
+# A VMCS may be cached by the CPU that last ran it until that CPU clears
+# it (SDM 24.11.1), so a vCPU moves between CPUs only through a VMCLEAR on
+# its old CPU (vmx_vcpu_unload). keel vcpu-pin moves one of tiny2's busy
+# vCPUs (its victim programs run on both) to the other pool CPU and back;
+# the guest must go on answering with both CPUs.
+@test("vmx_vcpu_pin_moves_a_running_vcpu", "bochs-vmx")
+def t_vmx_pin(m):
+    info, _ = keel_info(m)
+    low, high = [int(c) for c in re.search(r"\((\d+)-(\d+)\)", info["pool_cpus"]).groups()]
+    pool = list(range(low, high + 1))
+    homes, raw = vcpu_homes(m)
+    here = homes.get(("tiny2", 1))
+    check(here in pool, "tiny2's vCPU 1 has no pool CPU:\n%s" % raw)
+    for target in ([c for c in pool if c != here][0], here):
+        out, rc = m.run("keel vcpu-pin tiny2 1 %d" % target, timeout=120)
+        check(rc == 0, "keel vcpu-pin tiny2 1 %d failed: %r" % (target, out[-300:]))
+        deadline = time.time() + 300
+        while vcpu_homes(m)[0].get(("tiny2", 1)) != target:
+            check(time.time() < deadline, "tiny2's vCPU 1 did not move to CPU %d:\n%s"
+                  % (target, m.run("keel vcpu-list")[0]))
+            time.sleep(5)
+        out = guest_run(m, "tiny2", "echo moved-$(hostname) cpus=$(grep -c ^processor "
+                        "/proc/cpuinfo)", timeout=300)
+        check("moved-tiny2 cpus=2" in out, "tiny2 does not answer after its vCPU moved "
+              "to CPU %d: %r" % (target, out[-300:]))
+    check(not m.seen(r"VMCS is active on CPU"), "a vCPU moved without its VMCS being cleared")
 
 
 @test("vmx_guest_crash_leaves_others_running", "bochs-vmx")

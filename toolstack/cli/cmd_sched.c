@@ -287,9 +287,8 @@ const struct keel_cmd cmd_vcpu_list_entry = {
 		 "started or stopped (an AP the guest has not woken). Time(s) is\n"
 		 "its time in guest mode. Affinity: the pool CPUs it may use\n"
 		 "(keel vcpu-pin, else the config's cpus =; 'any': all of them).\n"
-		 "Domain-0's vCPUs each own a CPU. On AMD-V an idle pool CPU takes\n"
-		 "a ready vCPU from a busy one, so CPU can change; under VT-x\n"
-		 "vCPUs stay where placed.\n",
+		 "Domain-0's vCPUs each own a CPU. An idle pool CPU takes a ready\n"
+		 "vCPU from a busy one, so CPU can change.\n",
 	.run = cmd_vcpu_list_run,
 };
 
@@ -378,8 +377,8 @@ static int cmd_vcpu_pin_run(int argc, char **argv)
 	sc.cpumask = mask;
 	ret = sched_call(d.domid, KEEL_SCHED_PIN, &sc);
 	if (ret == -KEEL_EOPNOTSUPP) {
-		fprintf(stderr, "keel: vcpu-pin: under Intel VT-x a running guest's vCPU "
-			"stays on its CPU, so it can only be pinned to CPUs that include it; "
+		fprintf(stderr, "keel: vcpu-pin: this hypervisor cannot move a running "
+			"vCPU, so it can only be pinned to CPUs that include its own; "
 			"choose them before the start with cpus = in the config\n");
 		return KEEL_EXIT_FAIL;
 	}
@@ -401,8 +400,7 @@ const struct keel_cmd cmd_vcpu_pin_entry = {
 		 "list of pool CPUs such as 2, 2-3 or 2,4 ('all': any pool CPU;\n"
 		 "keel info lists them). A running vCPU on another CPU moves at\n"
 		 "once, and balancing keeps to the list. keel vcpu-list shows the\n"
-		 "result. Under Intel VT-x a started vCPU cannot move yet, so only\n"
-		 "lists that include its CPU are taken there.\n",
+		 "result.\n",
 	.run = cmd_vcpu_pin_run,
 };
 

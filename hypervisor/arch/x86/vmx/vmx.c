@@ -239,6 +239,7 @@ static int vmx_vcpu_create(struct vcpu *v, uint64_t npt_root_pa, enum vcpu_profi
 	s = phys_to_virt(state_pa);
 	s->state_pa = state_pa;
 	s->cpu = -1;
+	s->host_cpu = -1;
 	s->profile = profile;
 	s->passthrough = profile == VCPU_PROFILE_PASSTHROUGH;
 	s->vmcs_pa = mm_alloc_pages(1, 1);
@@ -480,11 +481,43 @@ static int vmx_activate(struct vcpu *v, struct vmx_vcpu *s)
 	}
 	s->cpu = (int32_t)c->index;
 	if (!s->written) {
-		vmcs_write_host();
 		vmcs_write_controls(s);
 		s->written = true;
 	}
+	if (s->host_cpu != (int32_t)c->index) { /* first run, or moved here */
+		vmcs_write_host();
+		s->host_cpu = (int32_t)c->index;
+	}
 	return 0;
+}
+
+/* v moves to another CPU (sched_move, on the CPU that last ran it). This
+ * CPU may keep v's VMCS data cached until a VMCLEAR here writes it back
+ * to memory (SDM 24.11.1), after which it is "clear" and must be entered
+ * with VMLAUNCH (24.11.3, 26.1). The new CPU then loads it (vmx_activate),
+ * writes its own host state (its TSS, GDT and GS base differ), and
+ * flushes the guest's EPT and VPID-tagged translations it may hold from
+ * an earlier stay (s->flush). A VMCS active on another CPU cannot be
+ * cleared from here: sched_move only ever runs on that CPU. */
+static void vmx_vcpu_unload(struct vcpu *v)
+{
+	struct vmx_vcpu *s = v->vendor;
+	struct cpu *c = this_cpu();
+	struct vmx_cpu *vc = c->vendor;
+
+	if (s->cpu < 0)
+		return; /* never entered, or cleared already */
+	if ((uint32_t)s->cpu != c->index) {
+		log_err("vCPU %u: moved from CPU %u, but its VMCS is active on CPU %d\n", v->id,
+			c->index, s->cpu);
+		return; /* vmx_activate refuses it on the new CPU: the guest ends */
+	}
+	vmcs_clear(s->vmcs_pa);
+	if (vc->current == s)
+		vc->current = 0;
+	s->cpu = -1;
+	s->launched = false;
+	s->flush = true;
 }
 
 /* ---- events ---- */
@@ -773,6 +806,7 @@ static struct virt_ops vmx_ops = {
 	.vcpu_cpl = vmx_vcpu_cpl,
 	.vcpu_inject_exception = vmx_queue_exception,
 	.vcpu_flush_npt = vmx_vcpu_flush_npt,
+	.vcpu_unload = vmx_vcpu_unload,
 	.vcpu_dump = vmx_vcpu_dump,
 	.npt_flags_rwx = 0x7, /* EPT R, W, X (29.3.2); tables take the same */
 	.npt_flags_ro = 0x5,  /* R, X */

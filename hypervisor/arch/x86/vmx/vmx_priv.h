@@ -44,7 +44,9 @@ struct vmx_vcpu {
 	bool passthrough;
 	bool launched;        /* VMLAUNCH done: VMRESUME next */
 	bool written;         /* controls and host state are in the VMCS */
-	int32_t cpu;          /* CPU whose VMCS pointer it may be, -1 if none yet */
+	int32_t cpu;          /* CPU whose VMCS pointer it may be, -1 if none yet
+			       * or cleared for a move (vmx_vcpu_unload) */
+	int32_t host_cpu;     /* CPU whose host state the VMCS holds, -1 if none */
 	struct vmx_vcpu *next_doomed; /* on its CPU's list of VMCSs to clear and free */
 	/* Set from any CPU, applied at the next entry on its own: */
 	bool reset_pending;
