@@ -79,15 +79,18 @@ static uint32_t run_state_of(const struct vcpu *v)
 	}
 }
 
-/* The four records of vCPU v: registers, run state, FPU, local APIC. */
-static void save_vcpu(struct domain *d, struct vcpu *v, uint64_t now, struct state_writer *w)
+/* The four records of vCPU v: registers, run state, FPU, local APIC.
+ * 0, or the backend's error reading the registers. */
+static int save_vcpu(struct domain *d, struct vcpu *v, uint64_t now, struct state_writer *w)
 {
 	struct keel_state_vcpu regs;
 	struct keel_state_vcpu_run run = { 0 };
 	struct keel_state_fpu fpu = { 0 };
 	struct keel_state_lapic lapic;
+	int rc = virt->vcpu_state_get(v, &regs);
 
-	virt->vcpu_state_get(v, &regs);
+	if (rc)
+		return rc;
 	state_rec_put(w, KEEL_STATE_VCPU, v->id, &regs, sizeof(regs));
 	run.state = run_state_of(v);
 	run.flags = (v->init_pending ? KEEL_STATE_RUN_INIT_PENDING : 0) |
@@ -104,6 +107,7 @@ static void save_vcpu(struct domain *d, struct vcpu *v, uint64_t now, struct sta
 			    fpu.area_bytes);
 	vlapic_save(&d->pc->lapics[v->id], now, &lapic);
 	state_rec_put(w, KEEL_STATE_LAPIC, v->id, &lapic, sizeof(lapic));
+	return 0;
 }
 
 /* The records of d's devices, one per device. */
@@ -181,12 +185,13 @@ int domain_state_get(uint32_t domid, uint8_t *buf, uint64_t cap, uint64_t *len,
 	tsc.tsc = now;   /* guests run on the host's TSC */
 	state_rec_put(&w, KEEL_STATE_TSC, 0, &tsc, sizeof(tsc));
 	spin_lock(&d->lock);
-	for (i = 0; i < d->nr_vcpus; i++)
-		save_vcpu(d, &d->vcpus[i], now, &w);
-	save_devices(d, &w);
+	for (i = 0, rc = 0; i < d->nr_vcpus && rc == 0; i++)
+		rc = save_vcpu(d, &d->vcpus[i], now, &w);
+	if (rc == 0)
+		save_devices(d, &w);
 	spin_unlock(&d->lock);
 	*len = w.len;
-	return w.err;
+	return rc ? rc : w.err;
 }
 
 /* Copy len bytes of paused guest domid's RAM at gpa; see domain_save.h. */

@@ -27,7 +27,7 @@ struct sched_cpu {
 	uint32_t last_domid; /* the domain of the last vCPU run, KEEL_CPU_DOMID_NONE before */
 	uint64_t busy_tsc; /* TSC ticks spent running vCPUs */
 	volatile bool idle; /* found nothing to run last time it looked */
-	volatile bool flush_lazy; /* save last's lazy state at the next pick */
+	volatile bool flush_lazy; /* give up all vCPUs at the next pick (sched_flush_lazy) */
 	uint64_t flush_seq;       /* flush_lazy requests served */
 };
 
@@ -107,10 +107,12 @@ void sched_detach(struct vcpu *v)
 }
 
 /* Make v's lazily switched state (FPU, DR0-DR3) be in v itself rather
- * than in its CPU's registers; see sched.h. Only that CPU can save it, so
- * it is asked to (flush_lazy, done in sched_pick) and waited for: until
- * its CPU no longer holds v, or has served the request (flush_seq moved)
- * even if it picked v again right after, as it does for a runnable v. */
+ * than in its CPU's registers, and its control block in memory; see
+ * sched.h. Only that CPU can do it, so it is asked to (flush_lazy, done in
+ * sched_pick) and waited for until it has served the request (flush_seq
+ * moved), even if it picked v again right after, as it does for a
+ * runnable v. A VMCS stays on its CPU after other vCPUs ran there, so the
+ * CPU is asked even when it last ran another one. */
 int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns)
 {
 	uint64_t deadline = time_now_ns() + timeout_ns, seq = 0;
@@ -118,17 +120,15 @@ int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns)
 
 	for (;;) {
 		struct sched_cpu *s = sched_lock_home(v);
-		bool held = s->last == v;
+		bool served = asked == s && s->flush_seq != seq;
 
-		if (held && asked == s && s->flush_seq != seq)
-			held = false; /* served: v left guest mode and was saved */
-		else if (held && asked != s) {
+		if (asked != s) { /* first ask, or v moved to another CPU */
 			asked = s;
 			seq = s->flush_seq;
 			s->flush_lazy = true;
 		}
 		spin_unlock(&s->lock);
-		if (!held)
+		if (served)
 			return 0;
 		if (time_now_ns() > deadline)
 			return -EBUSY;
@@ -188,15 +188,23 @@ static uint64_t *slot_vtime(uint32_t slot, void *ctx)
 
 static const struct sched_pick_ops pick_ops = { slot_ready, slot_vtime };
 
+/* Save the lazily switched state (FPU, DR0-DR3) of the vCPU s's CPU ran
+ * last into that vCPU, which then owns it again. s->lock held. */
+static void sched_save_last(struct sched_cpu *s)
+{
+	if (s->last) {
+		arch_fpu_save(&s->last->fpu);
+		arch_dr_save(s->last->dr);
+		s->last = 0;
+	}
+}
+
 /* Make the CPU hold v's lazily switched state instead of the last vCPU's
  * (whose state is saved, unless it was destroyed): FPU/SSE/AVX, DR0-DR3,
  * a TLB flush, and an IBPB when v belongs to another domain. */
 static void sched_switch_to(struct sched_cpu *s, struct vcpu *v)
 {
-	if (s->last) {
-		arch_fpu_save(&s->last->fpu);
-		arch_dr_save(s->last->dr);
-	}
+	sched_save_last(s);
 	if (s->last_domid != v->dom->id)
 		arch_ibpb();
 	arch_fpu_restore(&v->fpu);
@@ -231,11 +239,8 @@ static void sched_move(struct sched_cpu *s, uint32_t i, uint32_t t)
 	struct sched_cpu *d = &sched[t];
 	struct vcpu *v = s->v[i];
 
-	if (s->last == v) {
-		arch_fpu_save(&v->fpu);
-		arch_dr_save(v->dr);
-		s->last = 0;
-	}
+	if (s->last == v)
+		sched_save_last(s);
 	virt->vcpu_unload(v);
 	s->v[i] = s->v[--s->n];
 	v->vtime = d->vfloor;
@@ -304,6 +309,20 @@ static void sched_evict(struct sched_cpu *s)
 	}
 }
 
+/* Serve a sched_flush_lazy request on s's own CPU, which runs none of
+ * its vCPUs now: save the lazy state of the one it ran last and unload
+ * every vCPU's control block (none is in guest mode). s->lock held. */
+static void sched_give_up_all(struct sched_cpu *s)
+{
+	uint32_t i;
+
+	s->flush_lazy = false;
+	s->flush_seq++;
+	sched_save_last(s);
+	for (i = 0; virt->vcpu_unload && i < s->n; i++)
+		virt->vcpu_unload(s->v[i]);
+}
+
 /* Choose the next vCPU and mark it running, switching lazy state (see
  * sched_switch_to) if it is not the one the CPU last ran; then offer
  * another ready vCPU to an idle CPU (sched_balance). */
@@ -314,15 +333,8 @@ static struct vcpu *sched_pick(struct sched_cpu *s, uint64_t now)
 	int slot;
 
 	spin_lock(&s->lock);
-	if (s->flush_lazy) {           /* asked by sched_flush_lazy */
-		s->flush_lazy = false;
-		s->flush_seq++;
-		if (s->last) {
-			arch_fpu_save(&s->last->fpu);
-			arch_dr_save(s->last->dr);
-			s->last = 0;
-		}
-	}
+	if (s->flush_lazy)             /* asked by sched_flush_lazy */
+		sched_give_up_all(s);
 	sched_evict(s);
 	slot = sched_pick_fair(s->n, &s->rr, &pick_ops, &p, &s->vfloor,
 			       SCHED_SLICE_NS * time_tsc_khz() / 1000000ull);

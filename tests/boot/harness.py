@@ -576,6 +576,28 @@ class Machine:
             moved = "same RIP 1 s apart" if first.get(cpu) == rip else "moving"
             lines.append("  CPU%d RIP=%#x CPL=%s IF=%s %s (%s)"
                          % (cpu, rip, cpl, int(bool(intf)), symbolize(rip), moved))
+        lines += self._lapic_states(why)
+        with self.lock:
+            text = strip_ansi(self.buf).replace("\r", "")
+        lines += stall_context(text)
+        return lines
+
+    def _lapic_states(self, why):
+        """QEMU's `info lapic` of each CPU into the log, and one line per
+        CPU (its timer and pending vectors) for the report: a Linux that
+        stalls with an idle CPU whose timer never fires (docs/
+        architecture.md, the native-boot RCU stall) shows here whether
+        the timer was armed, masked or had its interrupt pending."""
+        lines = []
+        for cpu in range(self.smp):
+            try:
+                text = self.monitor("info lapic %d" % cpu, timeout=10)
+            except OSError:
+                break
+            self.note("info lapic %d (%s):\n%s" % (cpu, why, text))
+            summary = lapic_summary(text)
+            if summary:
+                lines.append("  CPU%d LAPIC %s" % (cpu, summary))
         return lines
 
     # ---- monitor
@@ -650,6 +672,29 @@ def parse_cpu_states(text):
                        int(cpl.group(1)) if cpl else None,
                        bool(int(efl.group(1), 16) & 0x200) if efl else None))
     return states
+
+
+def lapic_summary(text):
+    """The timer and interrupt lines of QEMU's `info lapic` in one line:
+    the LVT timer entry, the counts, ISR and IRR."""
+    keep = []
+    for key in ("LVTT", "Timer", "ISR", "IRR"):
+        mt = re.search(r"(?m)^%s\s+(.*)$" % key, text)
+        if mt:
+            keep.append("%s %s" % (key, " ".join(mt.group(1).split())))
+    return "; ".join(keep)
+
+
+def stall_context(text, before=12):
+    """If Linux reported an RCU stall or a soft lockup, the lines before
+    its first report (where the boot was when it stopped), for a failure
+    report whose tail shows only the repeated stall dumps. [] otherwise."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if re.search(r"rcu: INFO: .*stall|rcu: .*kthread starved|soft lockup", line):
+            head = ["  the first stall report was at line %d of the serial log; before it:" % (i + 1)]
+            return head + ["    " + l for l in lines[max(0, i - before):i + 1]]
+    return []
 
 
 def parse_info(text):

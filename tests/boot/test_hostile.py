@@ -101,6 +101,21 @@ def victim_status(m, victim="victim"):
     return dict(zip(("rounds", "xmm_bad", "mem_bad", "dr_set", "faults"), map(int, mt.groups())))
 
 
+def check_victim_went_on(m, before, victim="victim", wait_s=3):
+    """After a save and restore of guest victim, whose status was before:
+    the victim program goes on counting, its XMM registers and memory as
+    they were."""
+    after = victim_status(m, victim)
+    time.sleep(wait_s)
+    later = victim_status(m, victim)
+    check(after["rounds"] >= before["rounds"] and later["rounds"] > after["rounds"],
+          "the victim program did not go on counting: %s, then %s, then %s"
+          % (before["rounds"], after["rounds"], later["rounds"]))
+    check(later["xmm_bad"] == before["xmm_bad"] and later["mem_bad"] == before["mem_bad"],
+          "%s's registers or memory changed across save and restore: %r -> %r"
+          % (victim, before, later))
+
+
 def probe(m, command, spy="spy", victim="victim"):
     """Run one keel_hostile.ko command in the spy guest, checking that the
     victim made progress meanwhile (so the two did share the CPU)."""

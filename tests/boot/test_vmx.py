@@ -161,6 +161,30 @@ def t_vmx_pin(m):
     check(not m.seen(r"VMCS is active on CPU"), "a vCPU moved without its VMCS being cleared")
 
 
+# Save and restore on VT-x: keel save has each vCPU's VMCS cleared on the
+# CPU that last ran it (sched_flush_lazy) and reads it on dom0's CPU; the
+# restored record reaches a new VMCS at the vCPU's first entry. tiny2 has
+# 2 vCPUs, both busy in the victim program, which checks its own XMM
+# registers and memory every round.
+@test("vmx_save_restore_goes_on_where_it_was", "bochs-vmx")
+def t_vmx_save(m):
+    guest_run(m, "tiny2", "echo written-before-save > /tmp/marker", timeout=300)
+    before = test_hostile.victim_status(m, "tiny2")
+    out, rc = m.run("keel save tiny2 /tmp/tiny2.sav", timeout=900)
+    check(rc == 0 and "Saved domain tiny2" in out, "keel save tiny2 failed: %r" % out[-600:])
+    states, raw = list_states(m)
+    check("tiny2" not in states, "the saved guest is still there:\n%s" % raw)
+    out, rc = m.run("keel restore /tmp/tiny2.sav && rm /tmp/tiny2.sav", timeout=900)
+    check(rc == 0 and "Restored domain tiny2" in out, "keel restore failed: %r" % out[-600:])
+    out = guest_run(m, "tiny2", "cat /tmp/marker; echo cpus=$(grep -c ^processor /proc/cpuinfo)",
+                    timeout=300)
+    check("written-before-save" in out and "cpus=2" in out,
+          "tiny2 is not where it was after the restore: %r" % out[-300:])
+    test_hostile.check_victim_went_on(m, before, "tiny2", wait_s=10)
+    check(not m.seen(r"VM entry failed|VMCS is still active"),
+          "a restored vCPU did not enter, or a VMCS was not cleared for the save")
+
+
 @test("vmx_guest_crash_leaves_others_running", "bochs-vmx")
 def t_vmx_crash(m):
     guest_console(m, "tiny2", "echo c > /proc/sysrq-trigger", timeout=120)

@@ -7,6 +7,7 @@
  * is injected after the load; records the format forbids are refused with
  * the VMCB and registers unchanged.
  */
+#include "../../hypervisor/common/vcpu_state.c"
 #include "../../hypervisor/arch/x86/svm/svm_state.c"
 
 #include <stdio.h>

@@ -224,8 +224,7 @@ static int save_state_get(uint32_t domid, const char *name, uint8_t *buf)
 			"whose contents cannot be saved yet; nothing was changed\n", name);
 	else if (ret == -KEEL_EOPNOTSUPP)
 		fprintf(stderr, "keel: save: this hypervisor cannot save a guest's %s state "
-			"yet (saving works on AMD-V; Intel VT-x is not done); nothing was "
-			"changed\n", save_rec_name(st->bad_type));
+			"yet; nothing was changed\n", save_rec_name(st->bad_type));
 	else if (ret == -KEEL_ENOSPC)
 		fprintf(stderr, "keel: save: the state of '%s' is larger than one call "
 			"carries (%u bytes): too many vCPUs with large FPU areas\n", name,
@@ -448,8 +447,9 @@ const struct keel_cmd cmd_save_entry = {
 		 "\n"
 		 "  -c   keep the guest running after the save (a checkpoint)\n"
 		 "\n"
-		 "Not yet: guests with a writable RAM disk (ram:), Intel VT-x, and\n"
-		 "restoring after the hypervisor rebooted (docs/save-restore.md).\n",
+		 "Works on AMD-V and Intel VT-x. Not yet: guests with a writable RAM\n"
+		 "disk (ram:), and restoring after the hypervisor rebooted\n"
+		 "(docs/save-restore.md).\n",
 	.run = save_run,
 };
 

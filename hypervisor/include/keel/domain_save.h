@@ -11,9 +11,10 @@
 /*
  * Serialize guest domid, which must be running and paused, into the cap
  * bytes at buf: *len gets the bytes written. Returns 0; -ENOENT (no such
- * guest), -EBUSY (not paused, or a vCPU would not leave its CPU),
- * -ENOSPC (more than cap bytes), or -EOPNOTSUPP with *bad_type the record
- * this guest needs that cannot be made yet (a VT-x vCPU, a RAM disk).
+ * guest), -EBUSY (not paused, or a vCPU, or its control block, would not
+ * leave its CPU), -ENOSPC (more than cap bytes), or -EOPNOTSUPP with
+ * *bad_type the record this guest needs that cannot be made yet (a RAM
+ * disk).
  */
 int domain_state_get(uint32_t domid, uint8_t *buf, uint64_t cap, uint64_t *len,
 		     uint32_t *bad_type);

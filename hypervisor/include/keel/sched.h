@@ -38,12 +38,15 @@ int sched_attach(struct vcpu *v);
 void sched_detach(struct vcpu *v);
 void sched_kick(struct vcpu *v);
 
-/* Have v's FPU/SSE/AVX state and DR0-DR3 saved into v (v->fpu, v->dr)
- * if its CPU still holds them, for save/restore (v paused, so they stay
- * there). For a runnable v this is also a TLB shootdown: when it returns,
- * v has left guest mode since the call began, or was not on a CPU, and
- * flushes its TLB before it next enters (the balloon relies on it).
- * 0, or -EBUSY if its CPU did not answer within timeout_ns. */
+/* Have v's home CPU give up everything of v it holds: its FPU/SSE/AVX
+ * state and DR0-DR3 are saved into v (v->fpu, v->dr), and the backend
+ * unloads v's control block there (virt_ops.vcpu_unload: VT-x writes the
+ * VMCS back to memory, so another CPU may read it), for save/restore (v
+ * paused, so they stay there). For a runnable v this is also a TLB
+ * shootdown: when it returns, v has left guest mode since the call
+ * began, or was not on a CPU, and flushes its TLB before it next enters
+ * (the balloon relies on it). 0, or -EBUSY if its CPU did not answer
+ * within timeout_ns. */
 int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns);
 
 /* Prepare pool CPU cpu's run queue before its loop runs (sched_loop.c). */

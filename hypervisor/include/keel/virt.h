@@ -70,11 +70,12 @@ struct virt_ops {
 	/* Print the vCPU's control state to the log, for crash reports. */
 	void (*vcpu_dump)(struct vcpu *v);
 	/* Save/restore (docs/save-restore.md): copy the architectural state
-	 * of v, which is not running, into the vendor-neutral record st; and
-	 * load st into v, which has not run yet (0, or -EINVAL for a state no
-	 * CPU could be in, leaving v as it was). NULL where the backend cannot
-	 * convert yet. */
-	void (*vcpu_state_get)(struct vcpu *v, struct keel_state_vcpu *st);
+	 * of v, which is not running and which no CPU holds any more (see
+	 * sched_flush_lazy), into the vendor-neutral record st (0, or -EBUSY
+	 * if a CPU still holds it); and load st into v, which has not
+	 * run yet (0, or -EINVAL for a state no CPU could be in, leaving v as
+	 * it was). Both run on dom0's CPU. */
+	int (*vcpu_state_get)(struct vcpu *v, struct keel_state_vcpu *st);
 	int (*vcpu_state_set)(struct vcpu *v, const struct keel_state_vcpu *st);
 	/* Nested page-table entry flags for RWX user-accessible memory. */
 	uint64_t npt_flags_rwx;

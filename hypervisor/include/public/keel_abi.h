@@ -217,9 +217,9 @@ struct keel_memread {
  * this header.
  * GET: a paused guest's records; len is in the room after the header and
  * out the bytes written. -KEEL_EBUSY unless the guest is paused with no
- * vCPU running, -KEEL_ENOSPC if they do not fit, -KEEL_EOPNOTSUPP for a
- * guest whose state cannot be saved yet (a writable RAM disk, or a
- * backend without it: bad_type names the record).
+ * vCPU running (or a CPU would not give up a vCPU's VMCS), -KEEL_ENOSPC if they do not fit, -KEEL_EOPNOTSUPP for a
+ * guest whose state cannot be saved yet (a writable RAM disk: bad_type
+ * names the record).
  * SET: load len bytes of records into a guest created but not started,
  * whose disks and NICs were added as the saved guest's were. Every record
  * is checked; the first refused one is named in bad_type/bad_instance

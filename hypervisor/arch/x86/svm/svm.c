@@ -709,9 +709,10 @@ static uint64_t svm_npt_mem_run(uint64_t hpa, uint64_t size, uint64_t *flags)
 	return size;
 }
 
-static void svm_vcpu_state_get(struct vcpu *v, struct keel_state_vcpu *st)
+static int svm_vcpu_state_get(struct vcpu *v, struct keel_state_vcpu *st)
 {
 	svm_state_get(vmcb_of(v), &v->regs, st);
+	return 0;
 }
 
 static int svm_vcpu_state_set(struct vcpu *v, const struct keel_state_vcpu *st)

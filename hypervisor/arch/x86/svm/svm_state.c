@@ -9,20 +9,18 @@
  * (15.20), which the record shares. The set side checks what the record's
  * format allows; what only the CPU can judge (a consistent segment set,
  * canonical addresses) is left to VMRUN, whose refusal ends that guest.
+ * The format rules are common code's (vcpu_state_ok).
  */
 #include <keel/errno.h>
 #include <keel/string.h>
+#include <keel/vcpu_state.h>
 
 #include "svm_state.h"
 
 #define SEG_AR_LOW 0xFFu          /* type, S, DPL, P */
 #define SEG_AR_HIGH 0xF000u       /* AVL, L, D/B, G */
 #define SEG_AR_P (1u << 7)
-#define SEG_AR_BITS (SEG_AR_LOW | SEG_AR_HIGH | KEEL_STATE_SEG_UNUSABLE)
 #define SEG_AR_DPL_SHIFT 5
-#define EVENT_TYPE_MASK (7u << 8)
-#define EVENT_TYPE_SWINT (4u << 8)
-#define EVENT_BITS (KEEL_STATE_EVENT_VALID | KEEL_STATE_EVENT_ERR | EVENT_TYPE_MASK | 0xFFu)
 
 static void seg_get(const struct vmcb_seg *s, struct keel_state_seg *o)
 {
@@ -45,11 +43,6 @@ static void seg_set(struct vmcb_seg *s, const struct keel_state_seg *o)
 	s->attr = (uint16_t)((ar & SEG_AR_LOW) | ((ar & SEG_AR_HIGH) >> 4));
 	s->limit = o->limit;
 	s->base = o->base;
-}
-
-static bool seg_ok(const struct keel_state_seg *o)
-{
-	return o->sel <= 0xFFFFu && !(o->attr & ~SEG_AR_BITS) && !o->reserved;
 }
 
 /* A descriptor-table register: only base and limit count (APM B.1). */
@@ -76,12 +69,7 @@ void svm_state_get(const struct vmcb *vm, const struct guest_regs *r,
 	uint64_t ev = (vm->exitintinfo & EVENT_VALID) ? vm->exitintinfo : vm->eventinj;
 
 	memset(st, 0, sizeof(*st));
-	st->gpr[0] = r->rax, st->gpr[1] = r->rcx, st->gpr[2] = r->rdx, st->gpr[3] = r->rbx;
-	st->gpr[4] = r->rsp, st->gpr[5] = r->rbp, st->gpr[6] = r->rsi, st->gpr[7] = r->rdi;
-	st->gpr[8] = r->r8, st->gpr[9] = r->r9, st->gpr[10] = r->r10, st->gpr[11] = r->r11;
-	st->gpr[12] = r->r12, st->gpr[13] = r->r13, st->gpr[14] = r->r14, st->gpr[15] = r->r15;
-	st->rip = r->rip;
-	st->rflags = r->rflags;
+	vcpu_state_regs_get(r, st);
 	st->cr0 = vm->cr0, st->cr2 = vm->cr2, st->cr3 = vm->cr3, st->cr4 = vm->cr4;
 	st->efer = vm->efer & ~EFER_SVME; /* the guest never sees SVME */
 	st->dr6 = vm->dr6, st->dr7 = vm->dr7;
@@ -97,30 +85,9 @@ void svm_state_get(const struct vmcb *vm, const struct guest_regs *r,
 	st->pat = vm->g_pat;
 	st->int_shadow = vm->int_state & 1u;
 	if (ev & EVENT_VALID) {
-		st->event = (uint32_t)(ev & EVENT_BITS);
+		st->event = (uint32_t)(ev & VCPU_STATE_EVENT_BITS);
 		st->event_error = (uint32_t)(ev >> 32);
 	}
-}
-
-/* True if st holds only what its format allows: 16-bit selectors, known
- * attribute bits, a delivered event's type (external interrupt, NMI,
- * exception or software interrupt), 0/1 flags and reserved fields 0. */
-static bool svm_state_ok(const struct keel_state_vcpu *st)
-{
-	const struct keel_state_seg *segs[] = { &st->es, &st->cs, &st->ss, &st->ds,
-						&st->fs, &st->gs, &st->ldtr, &st->tr };
-	uint32_t type = st->event & EVENT_TYPE_MASK;
-
-	for (uint32_t i = 0; i < sizeof(segs) / sizeof(segs[0]); i++)
-		if (!seg_ok(segs[i]))
-			return false;
-	if (st->int_shadow > 1 || st->reserved || (st->event & ~EVENT_BITS) ||
-	    st->gdtr_limit > 0xFFFFu || st->idtr_limit > 0xFFFFu)
-		return false;
-	if (!(st->event & KEEL_STATE_EVENT_VALID))
-		return st->event == 0 && st->event_error == 0;
-	return type == EVENT_TYPE_INTR || type == EVENT_TYPE_NMI || type == EVENT_TYPE_EXC ||
-	       type == EVENT_TYPE_SWINT;
 }
 
 /*
@@ -128,18 +95,13 @@ static bool svm_state_ok(const struct keel_state_vcpu *st)
  * record's pending event is injected at the next VMRUN; CPL follows SS's
  * DPL (APM 15.5.1); EFER gets SVME, which VMRUN requires of every guest
  * (APM 15.5.1) and the record never holds. Returns 0, or -EINVAL (vm and r
- * unchanged) when st breaks its format (svm_state_ok).
+ * unchanged) when st breaks its format (vcpu_state_ok).
  */
 int svm_state_set(struct vmcb *vm, struct guest_regs *r, const struct keel_state_vcpu *st)
 {
-	if (!svm_state_ok(st))
+	if (!vcpu_state_ok(st))
 		return -EINVAL;
-	r->rax = st->gpr[0], r->rcx = st->gpr[1], r->rdx = st->gpr[2], r->rbx = st->gpr[3];
-	r->rsp = st->gpr[4], r->rbp = st->gpr[5], r->rsi = st->gpr[6], r->rdi = st->gpr[7];
-	r->r8 = st->gpr[8], r->r9 = st->gpr[9], r->r10 = st->gpr[10], r->r11 = st->gpr[11];
-	r->r12 = st->gpr[12], r->r13 = st->gpr[13], r->r14 = st->gpr[14], r->r15 = st->gpr[15];
-	r->rip = st->rip;
-	r->rflags = st->rflags;
+	vcpu_state_regs_set(r, st);
 	vm->rax = st->gpr[0], vm->rsp = st->gpr[4], vm->rip = st->rip, vm->rflags = st->rflags;
 	vm->cr0 = st->cr0, vm->cr2 = st->cr2, vm->cr3 = st->cr3, vm->cr4 = st->cr4;
 	vm->efer = st->efer | EFER_SVME;

@@ -22,6 +22,7 @@
 #include <keel/errno.h>
 #include <keel/exit.h>
 #include <keel/log.h>
+#include <keel/vcpu_state.h>
 #include <keel/mm.h>
 #include <keel/printf.h>
 #include <keel/string.h>
@@ -33,17 +34,12 @@
 #include "vmcs.h"
 #include "vmx_caps.h"
 #include "vmx_priv.h"
+#include "vmx_state.h"
 
 #define CPUID_1_ECX_VMX (1u << 5)
 #define CPUID_1_ECX_XSAVE (1u << 26)
 #define CR4_VMXE (1ull << 13)
 #define CR4_OSXSAVE (1ull << 18)
-#define CR0_CD (1ull << 30)
-#define CR0_NW (1ull << 29)
-#define CR0_MASK_OWNED (CR0_PE | CR0_PG | CR0_NE) /* writes exit (vmx_exit.c) */
-#define DEFAULT_PAT 0x0007040600070406ull
-#define DR6_RESET 0xFFFF0FF0ull
-#define DR7_RESET 0x400ull
 #define VPID_PASSTHROUGH 1
 #define VPID_ISOLATED 2
 #define INVEPT_SINGLE 1ull
@@ -65,19 +61,6 @@ static struct virt_ops vmx_ops;
 
 extern int vmx_enter(struct guest_regs *regs, uint64_t resume);
 extern char vmx_exit_stub[];
-
-/* The CR0 loaded for guest-visible val: NE forced, PE and PG as the guest
- * has them (unrestricted guest, 25.6.2; A.7). */
-uint64_t vmx_guest_cr0(uint64_t val)
-{
-	return vmx_cr_fixed(val, vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, CR0_PE | CR0_PG);
-}
-
-/* The CR4 loaded for guest-visible val: VMXE forced on (A.8). */
-uint64_t vmx_guest_cr4(uint64_t val)
-{
-	return vmx_cr_fixed(val, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0);
-}
 
 static void write_cr0(uint64_t v)
 {
@@ -361,81 +344,8 @@ static void vmcs_write_controls(struct vmx_vcpu *s)
 	}
 }
 
-/* One segment register of the guest-state area (25.4.1). */
-static void vmcs_seg(uint32_t sel_field, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
-{
-	uint32_t i = (sel_field - GUEST_ES_SELECTOR) / 2;
-
-	vmcs_write(sel_field, sel);
-	vmcs_write(GUEST_ES_BASE + 2 * i, base);
-	vmcs_write(GUEST_ES_LIMIT + 2 * i, limit);
-	vmcs_write(GUEST_ES_AR + 2 * i, ar);
-}
-
-static void vmcs_data_segs(uint16_t sel, uint32_t limit, uint32_t ar)
-{
-	vmcs_seg(GUEST_DS_SELECTOR, sel, 0, limit, ar);
-	vmcs_seg(GUEST_ES_SELECTOR, sel, 0, limit, ar);
-	vmcs_seg(GUEST_SS_SELECTOR, sel, 0, limit, ar);
-	vmcs_seg(GUEST_FS_SELECTOR, sel, 0, limit, ar);
-	vmcs_seg(GUEST_GS_SELECTOR, sel, 0, limit, ar);
-}
-
-/* Write the start state st into the current VMCS: Linux's 32-bit boot
- * entry (flat __BOOT_CS 0x10 / __BOOT_DS 0x18, protected mode, paging
- * off) or, for real_mode, an AP after INIT-SIPI at CS = vector << 8
- * (SDM vol. 3A, 9.1.1 and 10.4.4.1). */
-static void vmcs_write_reset(struct vcpu *v, struct vmx_vcpu *s, const struct vcpu_entry_state *st)
-{
-	uint64_t cr0 = st->real_mode ? CR0_ET : CR0_PE | CR0_ET;
-	uint32_t i;
-
-	if (st->real_mode) {
-		vmcs_seg(GUEST_CS_SELECTOR, (uint16_t)(st->sipi_vector << 8),
-			 (uint64_t)st->sipi_vector << 12, 0xFFFF, VMX_AR_CODE16);
-		vmcs_data_segs(0, 0xFFFF, VMX_AR_DATA16);
-		vmcs_write(GUEST_GDTR_LIMIT, 0xFFFF);
-		vmcs_write(GUEST_IDTR_LIMIT, 0x3FF);
-	} else {
-		vmcs_seg(GUEST_CS_SELECTOR, 0x10, 0, 0xFFFFFFFF, VMX_AR_CODE32);
-		vmcs_data_segs(0x18, 0xFFFFFFFF, VMX_AR_DATA32);
-		vmcs_write(GUEST_GDTR_LIMIT, 0);
-		vmcs_write(GUEST_IDTR_LIMIT, 0);
-	}
-	vmcs_seg(GUEST_TR_SELECTOR, 0, 0, 0xFFFF, VMX_AR_TSS_BUSY);
-	vmcs_seg(GUEST_LDTR_SELECTOR, 0, 0, 0xFFFF, VMX_AR_UNUSABLE);
-	vmcs_write(GUEST_GDTR_BASE, 0);
-	vmcs_write(GUEST_IDTR_BASE, 0);
-	vmcs_write(CR0_READ_SHADOW, cr0);
-	vmcs_write(GUEST_CR0, vmx_guest_cr0(cr0));
-	vmcs_write(CR4_READ_SHADOW, 0);
-	vmcs_write(GUEST_CR4, vmx_guest_cr4(0));
-	vmcs_write(GUEST_CR3, 0);
-	vmcs_write(GUEST_DR7, DR7_RESET);
-	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
-	vmcs_write(GUEST_IA32_PAT, DEFAULT_PAT);
-	vmcs_write(GUEST_IA32_EFER, 0);
-	vmcs_write(VM_ENTRY_CONTROLS, vmx_caps.entry_ctl & ~ENTRY_IA32E_MODE_GUEST);
-	vmcs_write(GUEST_SYSENTER_CS, 0);
-	vmcs_write(GUEST_SYSENTER_ESP, 0);
-	vmcs_write(GUEST_SYSENTER_EIP, 0);
-	vmcs_write(GUEST_INTERRUPTIBILITY, 0);
-	vmcs_write(GUEST_ACTIVITY_STATE, 0);
-	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
-	for (i = 0; s->msr_area && i < VMX_GUEST_MSRS; i++)
-		s->msr_area[i].value = 0;
-	s->dr6 = DR6_RESET;
-	s->cr8 = 0;
-	s->inject_info = 0;
-	s->idt_info = 0;
-	s->nmi_pending = false;
-	s->interruptibility = 0;
-	s->cr0 = vmx_guest_cr0(cr0);
-	s->cr4 = vmx_guest_cr4(0);
-	s->cr3 = 0;
-	s->efer = 0;
-	(void)v;
-}
+/* The VMCS as this CPU reaches it (vmx_state.c works through this). */
+static const struct vmcs_io vmcs_hw = { .read = vmcs_read, .write = vmcs_write };
 
 /* Put v in its start state at its next entry; see virt.h. The registers
  * are common code's and set now. */
@@ -445,6 +355,7 @@ static void vmx_vcpu_reset(struct vcpu *v, const struct vcpu_entry_state *st)
 
 	s->reset = *st;
 	s->reset_pending = true;
+	s->load_pending = false;
 	s->inject_info = 0;
 	s->idt_info = 0;
 	s->irq_window = false;
@@ -520,6 +431,60 @@ static void vmx_vcpu_unload(struct vcpu *v)
 	s->flush = true;
 }
 
+/* Fill st from v's VMCS, which no CPU holds (sched_flush_lazy unloaded
+ * it): this CPU, dom0's, makes it current for the reads, clears it again
+ * and makes dom0's own VMCS current again (24.11.1-24.11.3). A vCPU that
+ * has not entered since its start or restore gives the state it will
+ * start in. 0, or -EBUSY if its VMCS is still on a CPU or refused. */
+static int vmx_vcpu_state_get(struct vcpu *v, struct keel_state_vcpu *st)
+{
+	struct vmx_vcpu *s = v->vendor;
+	struct vmx_cpu *vc = this_cpu()->vendor;
+
+	if (s->load_pending || s->reset_pending || !s->written) {
+		if (s->load_pending)
+			*st = s->load;
+		else
+			vmx_state_reset(&s->reset, st);
+		vcpu_state_regs_get(&v->regs, st);
+		vmx_state_event(s, st); /* an interrupt injected since */
+		return 0;
+	}
+	if (s->cpu >= 0) {
+		log_err("vCPU %u: its VMCS is still active on CPU %d; it cannot be saved\n", v->id,
+			s->cpu);
+		return -EBUSY;
+	}
+	if (!vmcs_load(s->vmcs_pa))
+		return -EBUSY;
+	vmx_state_read(&vmcs_hw, s, &v->regs, st);
+	vmcs_clear(s->vmcs_pa);
+	s->launched = false;
+	if (vc->current && !vmcs_load(vc->current->vmcs_pa))
+		panic("CPU %u: VMPTRLD of its own vCPU's VMCS failed after a save\n",
+		      this_cpu()->index);
+	return 0;
+}
+
+/* Load the checked record st into v: the registers and what the backend
+ * keeps beside the VMCS now, the VMCS's fields at v's first entry, where
+ * it is current (vmx_apply_pending). An interrupt injected in between
+ * (s->inject_info) stays. */
+static int vmx_vcpu_state_set(struct vcpu *v, const struct keel_state_vcpu *st)
+{
+	struct vmx_vcpu *s = v->vendor;
+	int rc = vmx_state_check(st);
+
+	if (rc)
+		return rc;
+	s->load = *st;
+	s->load_pending = true;
+	s->reset_pending = false;
+	vmx_state_load_soft(s, st);
+	vcpu_state_regs_set(&v->regs, st);
+	return 0;
+}
+
 /* ---- events ---- */
 
 /* Queue exception vector for the next entry (25.8.3). Real mode delivers
@@ -576,12 +541,16 @@ static void vmx_prepare_events(struct vmx_vcpu *s)
 }
 
 /* What is pending for v, applied now that its VMCS is current. */
-static void vmx_apply_pending(struct vcpu *v, struct vmx_vcpu *s)
+static void vmx_apply_pending(struct vmx_vcpu *s)
 {
-	if (s->reset_pending) {
+	if (s->load_pending) { /* s has the rest since vmx_vcpu_state_set */
+		s->load_pending = false;
+		vmx_state_load_vmcs(&vmcs_hw, &s->load);
+	}
+	if (s->reset_pending) { /* INIT and power-on clear CR2 too (SDM 10.1.1) */
 		s->reset_pending = false;
-		s->cr2 = 0;   /* INIT and power-on clear CR2 (SDM 10.1.1) */
-		vmcs_write_reset(v, s, &s->reset);
+		vmx_state_reset(&s->reset, &s->load);
+		vmx_state_write(&vmcs_hw, s, &s->load);
 	}
 	if (s->flush) {
 		s->flush = false;
@@ -684,7 +653,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		return;
 	}
 	for (;;) {
-		vmx_apply_pending(v, s);
+		vmx_apply_pending(s);
 		vmcs_write(GUEST_RIP, v->regs.rip);
 		vmcs_write(GUEST_RSP, v->regs.rsp);
 		vmcs_write(GUEST_RFLAGS, v->regs.rflags);
@@ -808,6 +777,8 @@ static struct virt_ops vmx_ops = {
 	.vcpu_flush_npt = vmx_vcpu_flush_npt,
 	.vcpu_unload = vmx_vcpu_unload,
 	.vcpu_dump = vmx_vcpu_dump,
+	.vcpu_state_get = vmx_vcpu_state_get,
+	.vcpu_state_set = vmx_vcpu_state_set,
 	.npt_flags_rwx = 0x7, /* EPT R, W, X (29.3.2); tables take the same */
 	.npt_flags_ro = 0x5,  /* R, X */
 	.npt_page_shift_max = 21,

@@ -17,6 +17,7 @@
 #include "vmcs.h"
 #include "vmx_caps.h"
 #include "vmx_priv.h"
+#include "vmx_state.h"
 
 #define VECTOR_UD 6
 #define VECTOR_GP 13

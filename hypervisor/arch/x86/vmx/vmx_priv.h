@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <keel/vcpu.h>
 #include <keel/virt.h>
+#include <public/keel_abi.h>
 
 /* What the CPU allows, read once at probe (SDM vol. 3D, appendix A). */
 struct vmx_caps {
@@ -34,6 +35,11 @@ struct vmx_msr_entry {
 
 #define VMX_GUEST_MSRS 5 /* STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE */
 
+/* The CR0 bits the backend owns: the guest's writes of them exit
+ * (vmx_exit.c) and it reads them from the read shadow (25.6.6). */
+#define CR0_MASK_OWNED ((1ull << 0) | (1ull << 31) | (1ull << 5)) /* PE, PG, NE */
+#define DR6_RESET 0xFFFF0FF0ull /* DR6 at power-on and INIT (SDM vol. 3B, 18.2.3) */
+
 /* The backend's state of one vCPU. */
 struct vmx_vcpu {
 	uint64_t vmcs_pa, msr_bitmap_pa, msr_area_pa, state_pa;
@@ -51,6 +57,8 @@ struct vmx_vcpu {
 	/* Set from any CPU, applied at the next entry on its own: */
 	bool reset_pending;
 	struct vcpu_entry_state reset;
+	bool load_pending;    /* a restored state waits in load (vmx_state.h) */
+	struct keel_state_vcpu load; /* also scratch for a reset's record */
 	uint32_t inject_info, inject_err, inject_len;
 	bool nmi_pending, irq_window, flush;
 	/* Read at each exit, for the other ops (which may run elsewhere): */
@@ -66,11 +74,6 @@ struct vmx_vcpu {
 /* Translate the exit just taken by v into e; false if it was handled
  * here and v should enter again (vmx_exit.c). */
 bool vmx_exit_translate(struct vcpu *v, struct vm_exit *e);
-
-/* The CR0 an entry loads for a guest-visible CR0 of val, and likewise
- * for CR4 (fixed bits applied; vmx.c). */
-uint64_t vmx_guest_cr0(uint64_t val);
-uint64_t vmx_guest_cr4(uint64_t val);
 
 /* Queue hardware exception vector for v's next entry (vmx.c). */
 void vmx_queue_exception(struct vcpu *v, uint8_t vector, bool has_err, uint32_t err);
