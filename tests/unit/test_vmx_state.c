@@ -222,7 +222,7 @@ static void test_refused(void)
 	caps_skylake();
 	linux_vcpu(&s, area, &r);
 	vmx_state_read(&io, &s, &r, &st);
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 9; i++) {
 		bad = st;
 		switch (i) {
 		case 0: bad.cs.sel = 0x10000; break;                       /* format */
@@ -232,6 +232,8 @@ static void test_refused(void)
 		case 4: bad.tr.attr = 0x89; break;                          /* TR not busy */
 		case 5: bad.cs.attr = 0xC093; break;                        /* data as CS */
 		case 6: bad.rflags |= 1ull << 40; break;                    /* reserved RFLAGS */
+		case 7: bad.cr4 |= 1ull << 13; break;                       /* VMXE */
+		case 8: bad.cr0 |= 1ull << 40; break;                       /* VMX clears it */
 		}
 		CHECK_MSG(vmx_state_check(&bad) == -EINVAL, "case %d accepted", i);
 	}

@@ -251,10 +251,11 @@ static int cmd_mem_set_run(int argc, char **argv)
 	}
 	ret = mem_wait(word, d.domid, from, wait_s, &b);
 	if (ret) {
-		fprintf(stderr, "keel: mem-set: %s: after %u s the guest has %llu MiB, not "
-			"the %llu MiB asked (it may be short of free memory, or slow); the "
-			"target stays set and the guest goes on\n", word, wait_s,
-			(unsigned long long)mib(b.guest_bytes), (unsigned long long)want);
+		fprintf(stderr, "keel: mem-set: %s: after %u s the guest has %llu KiB, not "
+			"the %llu KiB (%llu MiB) asked (it may be short of free memory, or "
+			"slow: wait longer with -t); the target stays set and the guest goes "
+			"on\n", word, wait_s, (unsigned long long)(b.guest_bytes >> 10),
+			(unsigned long long)(want << 10), (unsigned long long)want);
 		return KEEL_EXIT_FAIL;
 	}
 	printf("%s: %llu MiB -> %llu MiB; Keel holds %llu MiB for it (%s %llu MiB %s the pool)\n",

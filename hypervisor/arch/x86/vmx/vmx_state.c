@@ -41,7 +41,7 @@ uint64_t vmx_guest_cr4(uint64_t val)
 	return vmx_cr_fixed(val, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0);
 }
 
-static void seg_read(const struct vmcs_io *io, uint32_t sel_field, struct keel_state_seg *o)
+static void vmcs_seg_read(const struct vmcs_io *io, uint32_t sel_field, struct keel_state_seg *o)
 {
 	uint32_t i = (sel_field - GUEST_ES_SELECTOR) / 2;
 
@@ -52,7 +52,7 @@ static void seg_read(const struct vmcs_io *io, uint32_t sel_field, struct keel_s
 	o->base = io->read(GUEST_ES_BASE + 2 * i);
 }
 
-static void seg_write(const struct vmcs_io *io, uint32_t sel_field, const struct keel_state_seg *o)
+static void vmcs_seg_write(const struct vmcs_io *io, uint32_t sel_field, const struct keel_state_seg *o)
 {
 	uint32_t i = (sel_field - GUEST_ES_SELECTOR) / 2;
 
@@ -62,7 +62,7 @@ static void seg_write(const struct vmcs_io *io, uint32_t sel_field, const struct
 	io->write(GUEST_ES_AR + 2 * i, o->attr);
 }
 
-static void seg_set(struct keel_state_seg *o, uint32_t sel, uint64_t base, uint32_t limit,
+static void record_seg(struct keel_state_seg *o, uint32_t sel, uint64_t base, uint32_t limit,
 		    uint32_t ar)
 {
 	o->sel = sel, o->base = base, o->limit = limit, o->attr = ar, o->reserved = 0;
@@ -75,22 +75,22 @@ void vmx_state_reset(const struct vcpu_entry_state *e, struct keel_state_vcpu *s
 
 	memset(st, 0, sizeof(*st));
 	if (e->real_mode) {
-		seg_set(&st->cs, (uint32_t)e->sipi_vector << 8, (uint64_t)e->sipi_vector << 12,
+		record_seg(&st->cs, (uint32_t)e->sipi_vector << 8, (uint64_t)e->sipi_vector << 12,
 			0xFFFF, VMX_AR_CODE16);
-		seg_set(&data, 0, 0, 0xFFFF, VMX_AR_DATA16);
+		record_seg(&data, 0, 0, 0xFFFF, VMX_AR_DATA16);
 		st->gdtr_limit = 0xFFFF;
 		st->idtr_limit = 0x3FF;
 		st->cr0 = CR0_ET;
 	} else {
-		seg_set(&st->cs, 0x10, 0, 0xFFFFFFFF, VMX_AR_CODE32);
-		seg_set(&data, 0x18, 0, 0xFFFFFFFF, VMX_AR_DATA32);
+		record_seg(&st->cs, 0x10, 0, 0xFFFFFFFF, VMX_AR_CODE32);
+		record_seg(&data, 0x18, 0, 0xFFFFFFFF, VMX_AR_DATA32);
 		st->cr0 = CR0_PE | CR0_ET;
 		st->rip = e->rip;
 		st->gpr[6] = e->rsi;
 	}
 	st->ds = st->es = st->ss = st->fs = st->gs = data;
-	seg_set(&st->tr, 0, 0, 0xFFFF, VMX_AR_TSS_BUSY);
-	seg_set(&st->ldtr, 0, 0, 0xFFFF, VMX_AR_UNUSABLE);
+	record_seg(&st->tr, 0, 0, 0xFFFF, VMX_AR_TSS_BUSY);
+	record_seg(&st->ldtr, 0, 0, 0xFFFF, VMX_AR_UNUSABLE);
 	st->rflags = RFLAGS_RESERVED1;
 	st->dr6 = DR6_RESET;
 	st->dr7 = DR7_RESET;
@@ -127,10 +127,10 @@ void vmx_state_read(const struct vmcs_io *io, const struct vmx_vcpu *s,
 	st->efer = io->read(GUEST_IA32_EFER);
 	st->dr6 = s->dr6;
 	st->dr7 = io->read(GUEST_DR7);
-	seg_read(io, GUEST_ES_SELECTOR, &st->es), seg_read(io, GUEST_CS_SELECTOR, &st->cs);
-	seg_read(io, GUEST_SS_SELECTOR, &st->ss), seg_read(io, GUEST_DS_SELECTOR, &st->ds);
-	seg_read(io, GUEST_FS_SELECTOR, &st->fs), seg_read(io, GUEST_GS_SELECTOR, &st->gs);
-	seg_read(io, GUEST_LDTR_SELECTOR, &st->ldtr), seg_read(io, GUEST_TR_SELECTOR, &st->tr);
+	vmcs_seg_read(io, GUEST_ES_SELECTOR, &st->es), vmcs_seg_read(io, GUEST_CS_SELECTOR, &st->cs);
+	vmcs_seg_read(io, GUEST_SS_SELECTOR, &st->ss), vmcs_seg_read(io, GUEST_DS_SELECTOR, &st->ds);
+	vmcs_seg_read(io, GUEST_FS_SELECTOR, &st->fs), vmcs_seg_read(io, GUEST_GS_SELECTOR, &st->gs);
+	vmcs_seg_read(io, GUEST_LDTR_SELECTOR, &st->ldtr), vmcs_seg_read(io, GUEST_TR_SELECTOR, &st->tr);
 	st->gdtr_base = io->read(GUEST_GDTR_BASE);
 	st->gdtr_limit = (uint32_t)io->read(GUEST_GDTR_LIMIT) & 0xFFFFu;
 	st->idtr_base = io->read(GUEST_IDTR_BASE);
@@ -189,6 +189,12 @@ int vmx_state_check(const struct keel_state_vcpu *st)
 	if (!vcpu_state_ok(st) || (st->event & KEEL_STATE_EVENT_VALID &&
 	    (st->event & VCPU_STATE_EVENT_TYPE_MASK) == VCPU_STATE_EVENT_SWINT))
 		return -EINVAL;
+	/* a CR0 or CR4 no guest here could have: a bit VMX fixes otherwise
+	 * than the record says, outside those the backend owns, or VMXE,
+	 * which guests are not offered */
+	if ((st->cr4 & CR4_VMXE) || (vmx_guest_cr4(st->cr4) & ~CR4_VMXE) != st->cr4 ||
+	    (vmx_guest_cr0(st->cr0) & ~CR0_MASK_OWNED) != (st->cr0 & ~CR0_MASK_OWNED))
+		return -EINVAL;
 	return entry_problem(st) ? -EINVAL : 0;
 }
 
@@ -231,10 +237,10 @@ void vmx_state_load_vmcs(const struct vmcs_io *io, const struct keel_state_vcpu 
 	uint32_t entry = (uint32_t)io->read(VM_ENTRY_CONTROLS) & ~ENTRY_IA32E_MODE_GUEST;
 	uint64_t cr4 = st->cr4 & ~CR4_VMXE;
 
-	seg_write(io, GUEST_ES_SELECTOR, &st->es), seg_write(io, GUEST_CS_SELECTOR, &st->cs);
-	seg_write(io, GUEST_SS_SELECTOR, &st->ss), seg_write(io, GUEST_DS_SELECTOR, &st->ds);
-	seg_write(io, GUEST_FS_SELECTOR, &st->fs), seg_write(io, GUEST_GS_SELECTOR, &st->gs);
-	seg_write(io, GUEST_LDTR_SELECTOR, &st->ldtr), seg_write(io, GUEST_TR_SELECTOR, &st->tr);
+	vmcs_seg_write(io, GUEST_ES_SELECTOR, &st->es), vmcs_seg_write(io, GUEST_CS_SELECTOR, &st->cs);
+	vmcs_seg_write(io, GUEST_SS_SELECTOR, &st->ss), vmcs_seg_write(io, GUEST_DS_SELECTOR, &st->ds);
+	vmcs_seg_write(io, GUEST_FS_SELECTOR, &st->fs), vmcs_seg_write(io, GUEST_GS_SELECTOR, &st->gs);
+	vmcs_seg_write(io, GUEST_LDTR_SELECTOR, &st->ldtr), vmcs_seg_write(io, GUEST_TR_SELECTOR, &st->tr);
 	io->write(GUEST_GDTR_BASE, st->gdtr_base);
 	io->write(GUEST_GDTR_LIMIT, st->gdtr_limit);
 	io->write(GUEST_IDTR_BASE, st->idtr_base);

@@ -51,9 +51,12 @@ void vmx_state_read(const struct vmcs_io *io, const struct vmx_vcpu *s,
 void vmx_state_event(const struct vmx_vcpu *s, struct keel_state_vcpu *st);
 
 /*
- * 0 if st can be loaded on VT-x: its format is right (vcpu_state_ok) and
- * its pending event is no software interrupt, which VT-x could only
- * inject with the instruction's length; else -EINVAL.
+ * 0 if st can be loaded on VT-x: its format is right (vcpu_state_ok), its
+ * pending event is no software interrupt, which VT-x could only inject
+ * with the instruction's length, its CR0 and CR4 are ones VMX operation
+ * allows a guest (no VMXE; the fixed bits as they must be, except those
+ * the backend owns) and it passes the VM-entry checks of
+ * vmx_guest_state_problem; else -EINVAL.
  */
 int vmx_state_check(const struct keel_state_vcpu *st);
 
