@@ -72,7 +72,7 @@ static void fuzz_vmx(const struct keel_state_vcpu *st)
 	fake[VM_ENTRY_CONTROLS] = 0x11FF;
 	memset(&s, 0, sizeof(s));
 	for (uint32_t i = 0; i < VMX_GUEST_MSRS; i++)
-		area[i].index = msr_order[i], area[i].value = 0;
+		area[i].index = vmx_guest_msr_order[i], area[i].value = 0;
 	s.msr_area = area;
 	vmx_state_write(&io, &s, st);
 	memset(&r, 0, sizeof(r));

@@ -80,7 +80,7 @@ static void linux_vcpu(struct vmx_vcpu *s, struct vmx_msr_entry *area, struct gu
 	memset(s, 0, sizeof(*s));
 	memset(r, 0, sizeof(*r));
 	for (uint32_t i = 0; i < VMX_GUEST_MSRS; i++)
-		area[i].index = msr_order[i], area[i].value = 0x1000 + i;
+		area[i].index = vmx_guest_msr_order[i], area[i].value = 0x1000 + i;
 	s->msr_area = area;
 	s->cr2 = 0x7F00;
 	s->dr6 = 0xFFFF0FF1;

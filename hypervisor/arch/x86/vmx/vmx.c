@@ -176,10 +176,6 @@ static const uint32_t guest_msr_direct[] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE,
 };
 
-static const uint32_t guest_msr_switched[VMX_GUEST_MSRS] = {
-	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE,
-};
-
 static void msr_bitmap_isolated(uint8_t *bm, struct vmx_msr_entry *area)
 {
 	uint32_t i;
@@ -188,7 +184,7 @@ static void msr_bitmap_isolated(uint8_t *bm, struct vmx_msr_entry *area)
 	for (i = 0; i < ARRAY_SIZE(guest_msr_direct); i++)
 		msr_bitmap_intercept(bm, guest_msr_direct[i], false);
 	for (i = 0; i < VMX_GUEST_MSRS; i++)
-		area[i].index = guest_msr_switched[i];
+		area[i].index = vmx_guest_msr_order[i];
 }
 
 static void vmx_vcpu_free(struct vmx_vcpu *s)

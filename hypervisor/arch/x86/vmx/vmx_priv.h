@@ -35,6 +35,10 @@ struct vmx_msr_entry {
 
 #define VMX_GUEST_MSRS 5 /* STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE */
 
+/* Those MSRs in the order of an isolated vCPU's MSR area, which is both
+ * its VM-entry MSR-load and VM-exit MSR-store area (vmx_state.c). */
+extern const uint32_t vmx_guest_msr_order[VMX_GUEST_MSRS];
+
 /* The CR0 bits the backend owns: the guest's writes of them exit
  * (vmx_exit.c) and it reads them from the read shadow (25.6.6). */
 #define CR0_MASK_OWNED ((1ull << 0) | (1ull << 31) | (1ull << 5)) /* PE, PG, NE */

@@ -24,8 +24,8 @@
 #define DR7_RESET 0x400ull
 #define EVENT_SOFT_TYPES ((1u << 4) | (1u << 5) | (1u << 6)) /* 24.8.3: types 4-6 */
 
-/* The switched MSRs, in the order of the MSR areas (vmx.c). */
-static const uint32_t msr_order[VMX_GUEST_MSRS] = {
+/* The switched MSRs, in the order of the MSR areas; see vmx_priv.h. */
+const uint32_t vmx_guest_msr_order[VMX_GUEST_MSRS] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE,
 };
 
@@ -138,7 +138,7 @@ void vmx_state_read(const struct vmcs_io *io, const struct vmx_vcpu *s,
 	for (i = 0; s->msr_area && i < VMX_GUEST_MSRS; i++) {
 		uint64_t val = s->msr_area[i].value;
 
-		switch (msr_order[i]) {
+		switch (vmx_guest_msr_order[i]) {
 		case MSR_STAR: st->star = val; break;
 		case MSR_LSTAR: st->lstar = val; break;
 		case MSR_CSTAR: st->cstar = val; break;
@@ -205,7 +205,7 @@ void vmx_state_load_soft(struct vmx_vcpu *s, const struct keel_state_vcpu *st)
 	uint32_t i;
 
 	for (i = 0; s->msr_area && i < VMX_GUEST_MSRS; i++) {
-		switch (msr_order[i]) {
+		switch (vmx_guest_msr_order[i]) {
 		case MSR_STAR: s->msr_area[i].value = st->star; break;
 		case MSR_LSTAR: s->msr_area[i].value = st->lstar; break;
 		case MSR_CSTAR: s->msr_area[i].value = st->cstar; break;
