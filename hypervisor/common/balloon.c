@@ -19,6 +19,7 @@
 #include <keel/irq_route.h>
 #include <keel/sched.h>
 #include <keel/npt.h>
+#include <keel/cow.h>
 #include <keel/virt.h>
 #include <keel/mm.h>
 #include <keel/log.h>
@@ -127,6 +128,19 @@ int balloon_attach(struct domain *d)
 	return 0;
 }
 
+/* Take over src's balloon pages for its clone dst; see balloon.h. */
+void balloon_clone(struct domain *dst, const struct domain *src)
+{
+	struct balloon *b = dst->pc->balloon;
+	uint32_t c;
+
+	memcpy(b->in_balloon, src->pc->balloon->in_balloon,
+	       (uint64_t)dst->nr_chunks * WORDS_PER_CHUNK * sizeof(uint64_t));
+	b->released = 0;
+	for (c = 0; c < dst->nr_chunks; c++)
+		b->released += !dst->chunks[c];
+}
+
 /* Free d's balloon and spares; see balloon.h. */
 void balloon_detach(struct domain *d)
 {
@@ -185,6 +199,7 @@ static void reclaim_collect(struct domain *d, struct reclaim_batch *r)
 			continue;
 		if (pt_unmap(&d->npt, (uint64_t)c * GUEST_CHUNK_BYTES, GUEST_CHUNK_BYTES))
 			break;
+		cow_forget(d, c);
 		r->chunk[r->n] = c;
 		r->pa[r->n++] = d->chunks[c];
 		d->chunks[c] = 0;
@@ -203,11 +218,10 @@ static void reclaim_undo(struct domain *d, const struct reclaim_batch *r)
 	for (i = 0; i < r->n; i++) {
 		uint32_t c = r->chunk[i];
 
-		if (!d->chunks[c] &&
-		    npt_map(&d->npt, (uint64_t)c * GUEST_CHUNK_BYTES, r->pa[i], GUEST_CHUNK_BYTES,
-			    virt->npt_flags_rwx, PT_PAGE_SHIFT_2M) == 0) {
-			d->chunks[c] = r->pa[i];
+		if (!d->chunks[c] && cow_remap(d, c, r->pa[i]) == 0) {
 			b->released--;
+		} else if (mm_chunk_shared(r->pa[i])) {
+			mm_chunk_put(r->pa[i]); /* another domain keeps it */
 		} else if (b->nr_spare < d->nr_chunks) {
 			b->spare[b->nr_spare++] = r->pa[i];
 		} else { /* cannot happen: kept out of the pool, never freed */
@@ -237,7 +251,7 @@ static void balloon_reclaim(struct domain *d)
 			return;
 		}
 		for (i = 0; i < r.n; i++)
-			mm_free_guest(r.pa[i], PAGES_PER_CHUNK);
+			mm_chunk_put(r.pa[i]); /* a clone may still map it */
 	} while (r.n == RECLAIM_BATCH);
 }
 

@@ -7,6 +7,7 @@
 #include <keel/domain.h>
 #include <keel/vpc.h>
 #include <keel/balloon.h>
+#include <keel/cow.h>
 #include <keel/virt.h>
 #include <keel/mm.h>
 #include <keel/npt.h>
@@ -110,19 +111,31 @@ static void domain_slot_remove(struct domain *d)
 	spin_unlock(&domains_lock);
 }
 
-static int guest_ram_alloc(struct domain *d, uint64_t mem_bytes)
+/* d's RAM: mem_bytes in 2 MiB chunks with their copy-on-write bits, each
+ * chunk zeroed and mapped writable, or, with empty (a clone, which gets
+ * its source's), none yet. */
+static int guest_ram_alloc(struct domain *d, uint64_t mem_bytes, bool empty)
 {
+	uint64_t map_bytes;
 	uint32_t i;
 	int rc;
 
 	d->nr_chunks = (uint32_t)(mem_bytes / GUEST_CHUNK_BYTES);
-	d->chunks_pages = ALIGN_UP(d->nr_chunks * sizeof(uint64_t), PAGE_SIZE_4K) / PAGE_SIZE_4K;
+	map_bytes = ALIGN_UP(d->nr_chunks, 64) / 8;
+	d->chunks_pages = ALIGN_UP(d->nr_chunks * sizeof(uint64_t) + map_bytes, PAGE_SIZE_4K) /
+			  PAGE_SIZE_4K;
 	d->chunks_pa = mm_alloc_pages(d->chunks_pages, 1);
 	if (!d->chunks_pa)
 		return -ENOMEM;
 	d->chunks = phys_to_virt(d->chunks_pa);
+	d->cow = d->chunks + d->nr_chunks;
 	d->hv_bytes += d->chunks_pages * PAGE_SIZE_4K;
-	for (i = 0; i < d->nr_chunks; i++) {
+	d->ram[0].base = 0;
+	d->ram[0].len = mem_bytes;
+	d->ram[0].type = E820_RAM;
+	d->nr_ram = 1;
+	d->ram_bytes = mem_bytes;
+	for (i = 0; !empty && i < d->nr_chunks; i++) {
 		d->chunks[i] = mm_alloc_guest(GUEST_CHUNK_BYTES / PAGE_SIZE_4K,
 					      GUEST_CHUNK_BYTES / PAGE_SIZE_4K);
 		if (!d->chunks[i])
@@ -132,14 +145,10 @@ static int guest_ram_alloc(struct domain *d, uint64_t mem_bytes)
 		if (rc)
 			return rc;
 	}
-	d->ram[0].base = 0;
-	d->ram[0].len = mem_bytes;
-	d->ram[0].type = E820_RAM;
-	d->nr_ram = 1;
-	d->ram_bytes = mem_bytes;
 	return 0;
 }
 
+/* Let go of d's RAM: a chunk it shares with a clone stays for the others. */
 static void guest_ram_free(struct domain *d)
 {
 	uint32_t i;
@@ -148,9 +157,10 @@ static void guest_ram_free(struct domain *d)
 		return;
 	for (i = 0; i < d->nr_chunks; i++)
 		if (d->chunks[i])
-			mm_free_guest(d->chunks[i], GUEST_CHUNK_BYTES / PAGE_SIZE_4K);
+			mm_chunk_put(d->chunks[i]);
 	mm_free_pages(d->chunks_pa, d->chunks_pages);
 	d->chunks = 0;
+	d->cow = 0;
 }
 
 static int guest_vcpus_create(struct domain *d)
@@ -212,7 +222,9 @@ static int guest_acpi_init(struct domain *d)
 	return domain_copy_to_guest(d, GUEST_ACPI_PA, tables, (uint64_t)n);
 }
 
-static int guest_platform_init(struct domain *d)
+/* d's virtual PC; its MP and ACPI tables go into its RAM unless it has
+ * its source's (a clone). */
+static int guest_platform_init(struct domain *d, bool tables)
 {
 	static uint8_t mp[1024];
 	int n;
@@ -231,7 +243,7 @@ static int guest_platform_init(struct domain *d)
 	rc = pci_host_add(&d->pc->pci, &panic_fn);
 	if (rc == 0)
 		rc = balloon_attach(d);
-	if (rc)
+	if (rc || !tables)
 		return rc;
 	n = mptable_build(mp, sizeof(mp), KEEL_GUEST_MPTABLE_PA, d->nr_vcpus,
 			  GUEST_IOAPIC_ID, (uint32_t)GUEST_IOAPIC_PA, (uint32_t)GUEST_LAPIC_PA);
@@ -267,29 +279,26 @@ static int create_check(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus)
 		return -EINVAL;
 	if (nr_vcpus < 1 || nr_vcpus > DOMAIN_MAX_VCPUS)
 		return -EINVAL;
-	if (mem_bytes + (4 * MIB_BYTES) > mm_free_bytes())
-		return -ENOMEM;
 	return 0;
 }
 
 /*
- * Create a paused guest domain called name with mem_bytes of zeroed RAM
- * and nr_vcpus vCPUs. On success *domid is its id. Returns 0 or -errno
- * (-EINVAL bad arguments, -EEXIST name in use, -ENOMEM, -ENOSPC too many
- * domains); on failure nothing is left behind.
+ * Make a paused guest domain called name with mem_bytes of RAM and
+ * nr_vcpus vCPUs: zeroed RAM with its platform tables, or, for a clone
+ * (src not NULL, paused, of the same size), src's RAM shared copy-on-
+ * write (cow_share). On success *domid is its id; on failure nothing is
+ * left behind.
  */
-int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
-		  uint32_t *domid)
+static int domain_make(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
+		       struct domain *src, uint32_t *domid)
 {
 	/* The domain and its virtual PC share one zeroed block. */
 	uint64_t pc_off = ALIGN_UP(sizeof(struct domain), 64);
 	uint64_t pages = ALIGN_UP(pc_off + sizeof(struct vpc), PAGE_SIZE_4K) / PAGE_SIZE_4K;
 	uint64_t pa, ring;
 	struct domain *d;
-	int rc = create_check(name, mem_bytes, nr_vcpus);
+	int rc;
 
-	if (rc)
-		return rc;
 	pa = mm_alloc_pages(pages, 1);
 	if (!pa)
 		return -ENOMEM;
@@ -309,11 +318,15 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 	mm_pt_init(&d->npt);
 	rc = (!ring || !d->npt.root_pa) ? -ENOMEM : 0;
 	if (rc == 0)
-		rc = guest_ram_alloc(d, mem_bytes);
+		rc = guest_ram_alloc(d, mem_bytes, src != 0);
 	if (rc == 0)
 		rc = guest_vcpus_create(d);
 	if (rc == 0)
-		rc = guest_platform_init(d);
+		rc = guest_platform_init(d, src == 0);
+	if (rc == 0 && src)
+		rc = cow_share(d, src);
+	if (rc == 0 && src)
+		balloon_clone(d, src);
 	if (rc == 0)
 		rc = domain_slot_insert(d);
 	if (rc) {
@@ -321,16 +334,64 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 		return rc;
 	}
 	*domid = d->id;
-	log_info("domain %u (%s) created: %llu MiB, %u vCPU(s)\n", d->id, d->name,
-		 (unsigned long long)(mem_bytes >> 20), nr_vcpus);
 	return 0;
 }
 
+/*
+ * Create a paused guest domain called name with mem_bytes of zeroed RAM
+ * and nr_vcpus vCPUs. On success *domid is its id. Returns 0 or -errno
+ * (-EINVAL bad arguments, -EEXIST name in use, -ENOMEM, -ENOSPC too many
+ * domains); on failure nothing is left behind.
+ */
+int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
+		  uint32_t *domid)
+{
+	int rc = create_check(name, mem_bytes, nr_vcpus);
+
+	if (rc == 0 && mem_bytes + (4 * MIB_BYTES) > mm_free_bytes())
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = domain_make(name, mem_bytes, nr_vcpus, 0, domid);
+	if (rc == 0)
+		log_info("domain %u (%s) created: %llu MiB, %u vCPU(s)\n", *domid, name,
+			 (unsigned long long)(mem_bytes >> 20), nr_vcpus);
+	return rc;
+}
+
+/* The guest with id domid; NULL if none (or dom0). */
 static struct domain *guest_get(uint32_t domid)
 {
 	struct domain *d = domain_get(domid);
 
 	return (d && !d->is_dom0) ? d : 0;
+}
+
+/*
+ * Create a paused guest domain called name that shares the RAM of paused
+ * guest src_domid copy-on-write, with as many vCPUs; its vCPU and device
+ * state come afterwards (KEEL_HC_DOMAIN_STATE SET), and it starts with
+ * KEEL_START_RESTORED. On success *domid is its id. Returns 0 or -errno:
+ * -ENOENT (no such guest), -EBUSY (src not paused, or not running),
+ * -EINVAL (bad name), -EEXIST, -ENOMEM, -ENOSPC.
+ */
+int domain_clone(const char *name, uint32_t src_domid, uint32_t *domid)
+{
+	struct domain *src = guest_get(src_domid);
+	int rc;
+
+	if (!src)
+		return -ENOENT;
+	if (src->state != DOM_ACTIVE || !src->paused)
+		return -EBUSY;
+	rc = create_check(name, src->ram_bytes, src->nr_vcpus);
+	if (rc == 0)
+		rc = domain_make(name, src->ram_bytes, src->nr_vcpus, src, domid);
+	if (rc == 0)
+		log_info("domain %u (%s) cloned from %u (%s): %llu MiB shared copy-on-write, %u vCPU(s)\n",
+			 *domid, name, src->id, src->name,
+			 (unsigned long long)((uint64_t)src->cow_chunks * GUEST_CHUNK_BYTES >> 20),
+			 src->nr_vcpus);
+	return rc;
 }
 
 /*

@@ -4,7 +4,9 @@
  * domain's RAM list and translated through its nested page table, so a bad
  * address can only fail, never reach other memory), mapping guest RAM for
  * the device models' ring code, and fetching the instruction at a vCPU's
- * RIP through its own page tables. A leaf: it calls nothing of domain.c.
+ * RIP through its own page tables. Before the hypervisor writes a chunk
+ * a guest shares with a clone, the guest gets its own copy (cow_break).
+ * A leaf: it calls nothing of domain.c.
  */
 #include <keel/domain.h>
 #include <keel/mm.h>
@@ -15,10 +17,29 @@
 #include <keel/virt.h>
 #include <keel/guest_walk.h>
 #include <keel/decode.h>
+#include <keel/cow.h>
+#include <keel/log.h>
 #include <asm/x86.h>
 
-/* Walk [gpa, gpa+len) of d page by page; call fn on each host chunk. */
-static int domain_walk(struct domain *d, uint64_t gpa, uint64_t len,
+/* Make every chunk of guest d that [gpa, gpa+len) touches its own before
+ * the hypervisor writes there. 0 or -errno (cow_break). */
+static int domain_unshare(struct domain *d, uint64_t gpa, uint64_t len)
+{
+	uint64_t c, last = (gpa + len - 1) / GUEST_CHUNK_BYTES;
+	int rc = 0;
+
+	if (!d->cow_chunks)
+		return 0;
+	spin_lock(&d->lock);
+	for (c = gpa / GUEST_CHUNK_BYTES; c <= last && rc == 0; c++)
+		rc = cow_break(d, (uint32_t)c);
+	spin_unlock(&d->lock);
+	return rc;
+}
+
+/* Walk [gpa, gpa+len) of d page by page; call fn on each host chunk; for
+ * a write, shared chunks are copied first. */
+static int domain_walk(struct domain *d, uint64_t gpa, uint64_t len, bool write,
 		       void (*fn)(void *host, uint64_t off, uint64_t n, void *arg),
 		       void *arg)
 {
@@ -28,6 +49,8 @@ static int domain_walk(struct domain *d, uint64_t gpa, uint64_t len,
 		return 0;
 	if (!memmap_contains(d->ram, d->nr_ram, gpa, len))
 		return -EFAULT;
+	if (write && domain_unshare(d, gpa, len))
+		return -ENOMEM;
 	while (off < len) {
 		uint64_t g = gpa + off, hpa, flags;
 		uint64_t n = MIN(len - off, PAGE_SIZE_4K - (g & (PAGE_SIZE_4K - 1)));
@@ -54,7 +77,7 @@ static void chunk_to_guest(void *host, uint64_t off, uint64_t n, void *arg)
 /* Copy len bytes at guest-physical gpa of d into dst; see domain.h. */
 int domain_copy_from_guest(struct domain *d, void *dst, uint64_t gpa, uint64_t len)
 {
-	return domain_walk(d, gpa, len, chunk_from_guest, dst);
+	return domain_walk(d, gpa, len, false, chunk_from_guest, dst);
 }
 
 static int gpa_read(void *ctx, uint64_t gpa, void *buf, uint32_t len)
@@ -91,20 +114,29 @@ int domain_fetch_insn(struct vcpu *v, uint8_t code[DECODE_MAX_INSN_LEN], uint32_
 /* Copy len bytes from src to guest-physical gpa of d; see domain.h. */
 int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64_t len)
 {
-	return domain_walk(d, gpa, len, chunk_to_guest, (void *)(uintptr_t)src);
+	return domain_walk(d, gpa, len, true, chunk_to_guest, (void *)(uintptr_t)src);
 }
 
 /* Guest RAM for device models' ring code (struct guest_mem_ops.map, ctx =
- * the domain): a host pointer for [gpa, gpa+len) if it lies inside one
- * 2 MiB chunk of the guest's RAM that the guest holds (not one its
- * balloon returned to the pool), else NULL. */
+ * the domain, whose lock is held): a host pointer for [gpa, gpa+len) if it
+ * lies inside one 2 MiB chunk of the guest's RAM that the guest holds
+ * (not one its balloon returned to the pool), else NULL. The models write
+ * through it, so a chunk shared with a clone is made the guest's own
+ * first; if the pool has no chunk for that copy, NULL. */
 void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len)
 {
 	struct domain *d = ctx;
 	uint64_t chunk = gpa / GUEST_CHUNK_BYTES, off = gpa % GUEST_CHUNK_BYTES;
+	int rc;
 
 	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0 ||
 	    !d->chunks[chunk])
 		return 0;
+	rc = cow_break(d, (uint32_t)chunk);
+	if (rc == -ENOMEM) {
+		log_warn("domain %u (%s): a device wrote to memory shared with a clone at %#llx, and the pool has no 2 MiB left for its own copy\n",
+			 d->id, d->name, (unsigned long long)gpa);
+		return 0;
+	}
 	return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
 }

@@ -107,6 +107,15 @@ static int64_t hc_domain_create(struct vcpu *v, void *arg, uint64_t size, uint64
 	return domain_create(c->name, c->mem_bytes, c->nr_vcpus, &c->domid);
 }
 
+static int64_t hc_domain_clone(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_domain_clone *c = arg;
+
+	(void)v, (void)size, (void)out;
+	c->name[sizeof(c->name) - 1] = 0;
+	return domain_clone(c->name, c->src_domid, &c->domid);
+}
+
 static int64_t hc_domain_memwrite(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
 	struct keel_memwrite *m = arg;
@@ -419,6 +428,19 @@ static int64_t hc_nic_add(struct vcpu *v, void *arg, uint64_t size, uint64_t *ou
 	return netdev_attach(d, a->mac, &a->slot);
 }
 
+static int64_t hc_nic_link(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_nic_link *l = arg;
+	struct domain *d = guest_lookup(l->domid);
+
+	(void)v, (void)size, (void)out;
+	if (!d)
+		return -KEEL_ENOENT;
+	if (l->up > 1 || l->reserved)
+		return -KEEL_EINVAL;
+	return netdev_set_link(d, l->slot, l->up == 1);
+}
+
 static int64_t hc_domain_stats(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
 	struct keel_domain_stats *l = arg;
@@ -436,6 +458,7 @@ static int64_t hc_domain_stats(struct vcpu *v, void *arg, uint64_t size, uint64_
 			blkdev_stats(ds[i], &st[i]);
 		netdev_stats(ds[i], &st[i]);
 		st[i].hv_bytes = ds[i]->hv_bytes;
+		st[i].shared_chunks = ds[i]->cow_chunks;
 		st[i].hv_console_bytes = ds[i]->con_ring ? GUEST_CONSOLE_RING_BYTES : 0;
 		st[i].hv_net_bytes = ds[i]->hv_net_bytes;
 		st[i].start_ns = ds[i]->start_ns;
@@ -597,6 +620,8 @@ static const struct hc_desc hc_table[] = {
 	   hc_domain_state),
 	HC(KEEL_HC_DOMAIN_BALLOON, struct keel_domain_balloon, HC_IN_ALL, HC_OUT_ARG_ALWAYS,
 	   hc_domain_balloon),
+	HC(KEEL_HC_DOMAIN_CLONE, struct keel_domain_clone, HC_IN_ALL, HC_OUT_ARG, hc_domain_clone),
+	HC(KEEL_HC_DOMAIN_NIC_LINK, struct keel_nic_link, HC_IN_ALL, HC_OUT_NONE, hc_nic_link),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

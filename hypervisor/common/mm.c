@@ -11,10 +11,33 @@
 #include <keel/errno.h>
 #include <keel/log.h>
 #include <keel/string.h>
+#include <keel/compiler.h>
 
 static struct palloc pool;
 static struct spinlock pool_lock;
 static uint64_t hv_pages; /* pages allocated for the hypervisor itself */
+/* Copy-on-write sharing of guest chunks (mm_chunk_share): for each 2 MiB
+ * of physical memory, how many domains beyond the first map that chunk
+ * (0: one owner). Under pool_lock. */
+static uint8_t *chunk_extra;
+static uint64_t chunk_extra_n;
+
+/* The share counts: one byte per 2 MiB up to the end of the pool. */
+static int mm_chunk_init(const struct mem_range *ranges, uint32_t n)
+{
+	uint64_t end = 0, pa;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		end = MAX(end, ranges[i].base + ranges[i].len);
+	chunk_extra_n = ALIGN_UP(end, MM_CHUNK_BYTES) / MM_CHUNK_BYTES;
+	pa = palloc_alloc(&pool, ALIGN_UP(chunk_extra_n, PAGE_SIZE_4K) / PAGE_SIZE_4K, 1, 0);
+	if (!pa)
+		return -ENOMEM;
+	chunk_extra = phys_to_virt(pa);
+	memset(chunk_extra, 0, chunk_extra_n);
+	return 0;
+}
 
 static void *pool_p2v(uint64_t pa, void *ctx)
 {
@@ -27,6 +50,8 @@ int mm_init(const struct mem_range *ranges, uint32_t n)
 {
 	int rc = palloc_init(&pool, ranges, n, pool_p2v, 0);
 
+	if (rc == 0)
+		rc = mm_chunk_init(ranges, n);
 	if (rc == 0)
 		hv_pages = palloc_total_pages(&pool) - palloc_free_pages(&pool);
 	watchdog_track_lock(&pool_lock, "memory pool");
@@ -93,6 +118,64 @@ void mm_free_guest(uint64_t pa, uint64_t npages)
 	if (rc)
 		panic("mm: bad free of %llu guest pages at %#llx\n",
 		      (unsigned long long)npages, (unsigned long long)pa);
+}
+
+static uint8_t *chunk_count(uint64_t pa)
+{
+	uint64_t i = pa / MM_CHUNK_BYTES;
+
+	if (pa % MM_CHUNK_BYTES || i >= chunk_extra_n)
+		panic("mm: %#llx is not a guest chunk\n", (unsigned long long)pa);
+	return &chunk_extra[i];
+}
+
+/* One more domain maps the guest chunk at pa (2 MiB, from mm_alloc_guest)
+ * read-only. 0, or -ENOSPC if it has MM_CHUNK_MAX_SHARERS already. */
+int mm_chunk_share(uint64_t pa)
+{
+	int rc = 0;
+	uint8_t *c;
+
+	spin_lock(&pool_lock);
+	c = chunk_count(pa);
+	if (*c + 1u >= MM_CHUNK_MAX_SHARERS)
+		rc = -ENOSPC;
+	else
+		(*c)++;
+	spin_unlock(&pool_lock);
+	return rc;
+}
+
+/* Whether a domain other than the caller also maps the chunk at pa. */
+bool mm_chunk_shared(uint64_t pa)
+{
+	bool shared;
+
+	spin_lock(&pool_lock);
+	shared = *chunk_count(pa) != 0;
+	spin_unlock(&pool_lock);
+	return shared;
+}
+
+/* A domain stops mapping the guest chunk at pa: the last one to do so
+ * returns it to the pool. Returns true if it was freed. */
+bool mm_chunk_put(uint64_t pa)
+{
+	bool last;
+	uint8_t *c;
+	int rc = 0;
+
+	spin_lock(&pool_lock);
+	c = chunk_count(pa);
+	last = *c == 0;
+	if (last)
+		rc = palloc_free(&pool, pa, MM_CHUNK_BYTES / PAGE_SIZE_4K);
+	else
+		(*c)--;
+	spin_unlock(&pool_lock);
+	if (rc)
+		panic("mm: bad free of guest chunk %#llx\n", (unsigned long long)pa);
+	return last;
 }
 
 /* Keep [pa, pa+len) out of the pool (boot modules still in use). */

@@ -22,6 +22,7 @@
 #include <keel/arch.h>
 #include <keel/cpu.h>
 #include <keel/mm.h>
+#include <keel/log.h>
 #include <keel/errno.h>
 #include <keel/string.h>
 #include <keel/le.h>
@@ -144,6 +145,32 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 	d->pc->nr_nics = n + 1;
 	*slot = n;
 	return 0;
+}
+
+/*
+ * Set the link of NIC slot of running guest d up or down and interrupt
+ * the guest (virtio_net_set_link). 0, -ENOENT (no such NIC) or -EBUSY
+ * (d not running).
+ */
+int netdev_set_link(struct domain *d, uint32_t slot, bool up)
+{
+	struct msi_msg msg;
+	uint32_t kick = 0;
+	int rc = 0;
+
+	spin_lock(&d->lock);
+	if (d->state != DOM_ACTIVE)
+		rc = -EBUSY;
+	else if (slot >= d->pc->nr_nics)
+		rc = -ENOENT;
+	else if (virtio_net_set_link(d->pc->nics[slot], up, &msg))
+		irq_route_msi(d, msg.address, msg.data, &kick);
+	spin_unlock(&d->lock);
+	irq_kick(d, kick);
+	if (rc == 0)
+		log_info("domain %u (%s): eth%u link %s\n", d->id, d->name, slot,
+			 up ? "up" : "down");
+	return rc;
 }
 
 /* Remove d's NICs (its vCPUs are stopped): ports leave the switch first,

@@ -282,7 +282,7 @@ def t_starter_console(m):
     time.sleep(2)
     key(m, "echo from-$((6*7))-$(hostname)\r", r"from-42-tiny", "tiny's answer on its console")
     key(m, "\x1d", r"Back from the console", "the starter after Ctrl-]")
-    m.wait_for(re.escape(STARTER_KEYS) + "|" + re.escape("Enter/c console"), 30,
+    m.wait_for(re.escape(STARTER_KEYS) + "|" + re.escape("c console  p pause"), 30,
                "the starter's keys line again")
     quit_tui(m)
 

@@ -96,6 +96,14 @@ int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus, uint3
 	return fake_rc;
 }
 
+int domain_clone(const char *name, uint32_t src_domid, uint32_t *domid)
+{
+	FUZZ_ASSERT(strlen(name) < KEEL_DOMAIN_NAME_BYTES);
+	(void)src_domid;
+	*domid = 2;
+	return fake_rc;
+}
+
 int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len)
 {
 	(void)domid, (void)gpa;
@@ -275,6 +283,13 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 	return fake_rc;
 }
 
+int netdev_set_link(struct domain *d, uint32_t slot, bool up)
+{
+	FUZZ_ASSERT(d == &fake_guest);
+	(void)slot, (void)up;
+	return fake_rc;
+}
+
 int netdev_dom0_attach(struct domain *d, const uint8_t mac[6], uint64_t notify_pa)
 {
 	(void)d, (void)notify_pa;
@@ -397,7 +412,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(&gpa, c + 4, 4);
 		memcpy(&len, c + 8, 4);
-		v.regs.rax = c[0] % (KEEL_HC_DOMAIN_BALLOON + 2); /* every call, and one past */
+		v.regs.rax = c[0] % (KEEL_HC_DOMAIN_NIC_LINK + 2); /* every call, and one past */
 		if (v.regs.rax == KEEL_HC_HEARTBEAT)
 			continue; /* touches this CPU's watchdog state only */
 		v.regs.rdi = gpa % (2 * FUZZ_MEM_BYTES);

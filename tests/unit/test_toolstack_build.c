@@ -431,7 +431,7 @@ static int precheck(const struct config *cfg, uint64_t guest, uint64_t disks,
 		    uint64_t images, uint32_t nimg, char *err)
 {
 	struct build_mem_need need = { guest << 20, disks << 20, images << 20,
-				       nimg };
+				       nimg, false };
 
 	return build_precheck(cfg, &need, &hv.info, hv.doms, hv.n_doms, err,
 			      BUILD_ERR_BYTES);
@@ -462,6 +462,18 @@ static void test_precheck(void)
 	hv.info.mem_pool_free_bytes = 300ull << 20;
 	CHECK_EQ_INT(precheck(&cfg, 512, 0, 0, 0, err), -ENOMEM);
 	CHECK_EQ_STR(err, "not enough free memory: need 512 MiB, 300 MiB free");
+	{ /* a clone's RAM is its source's: only its RAM disks count */
+		struct build_mem_need clone = { 512ull << 20, 0, 0, 0, true };
+
+		CHECK_EQ_INT(build_precheck(&cfg, &clone, &hv.info, hv.doms, hv.n_doms, err,
+					    BUILD_ERR_BYTES), 0);
+		clone.disk_bytes = 302ull << 20;
+		CHECK_EQ_INT(build_precheck(&cfg, &clone, &hv.info, hv.doms, hv.n_doms, err,
+					    BUILD_ERR_BYTES), -ENOMEM);
+		clone.guest_bytes = 4096ull << 20;
+		CHECK_EQ_INT(build_precheck(&cfg, &clone, &hv.info, hv.doms, hv.n_doms, err,
+					    BUILD_ERR_BYTES), -EINVAL);
+	}
 	CHECK_EQ_INT(precheck(&cfg, 4096, 0, 0, 0, err), -EINVAL);
 	/* RAM disks always count */
 	CHECK_EQ_INT(precheck(&cfg, 128, 172, 0, 0, err), 0);

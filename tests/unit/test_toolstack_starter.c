@@ -251,6 +251,17 @@ static void test_saved(void)
 	CHECK_EQ_STR(msg, "Could not restore tiny2: a domain named 'tiny2' already exists");
 	starter_save_result("t", true, 9, "", msg, sizeof(msg));
 	CHECK_EQ_STR(msg, "Could not restore t: keel restore failed (exit status 9)");
+	starter_clone_result("tiny2", 0, "Cloned domain tiny2 as tiny2-clone (id=9); its RAM "
+			     "is shared copy-on-write\nNote: ...\n", msg, sizeof(msg));
+	CHECK_EQ_STR(msg, "Cloned tiny2 as tiny2-clone (id=9): its RAM is shared "
+		     "copy-on-write");
+	starter_clone_result("tiny2", 1, "keel: clone: 'tiny2' has a writable RAM disk (a "
+			     "ram: disk), whose contents cannot be copied yet; nothing was "
+			     "changed\n", msg, sizeof(msg));
+	CHECK_EQ_STR(msg, "Could not clone tiny2: 'tiny2' has a writable RAM disk (a ram: "
+		     "disk), whose contents cannot be copied yet; nothing was changed");
+	starter_clone_result("t", 3, "", msg, sizeof(msg));
+	CHECK_EQ_STR(msg, "Could not clone t: keel clone failed (exit status 3)");
 }
 
 static void test_keys_ui(void)
@@ -283,6 +294,9 @@ static void test_keys_ui(void)
 	ui.status[0] = '\0';
 	CHECK_EQ_INT(starter_key(&ui, 'v', 4, g, ng), STARTER_NONE);
 	CHECK(strstr(ui.status, "Tab") != NULL);
+	ui.status[0] = '\0';
+	CHECK_EQ_INT(starter_key(&ui, 'n', 4, g, ng), STARTER_NONE);
+	CHECK(strstr(ui.status, "Tab") != NULL);
 	/* Tab: no guests, no switch */
 	starter_key(&ui, KEYS_TAB, 4, g, 0);
 	CHECK_EQ_INT(ui.focus, STARTER_FOCUS_PRESETS);
@@ -297,6 +311,7 @@ static void test_keys_ui(void)
 	CHECK_EQ_INT(starter_key(&ui, 'p', 4, g, ng), STARTER_UNPAUSE);
 	CHECK_EQ_INT(starter_key(&ui, 's', 4, g, ng), STARTER_SHUTDOWN);
 	CHECK_EQ_INT(starter_key(&ui, 'v', 4, g, ng), STARTER_SAVE);
+	CHECK_EQ_INT(starter_key(&ui, 'n', 4, g, ng), STARTER_CLONE);
 	CHECK_EQ_INT(ui.guest_sel_domid, 5);
 	/* destroy asks first; n cancels, y confirms the guest asked about */
 	CHECK_EQ_INT(starter_key(&ui, 'd', 4, g, ng), STARTER_NONE);

@@ -28,29 +28,12 @@
 #include "monitor.h"
 #include "netnames.h"
 #include "savefile.h"
+#include "guest_state.h"
 
 #define SAVE_CFG_TEXT_BYTES (64u << 10)
 
 /* Bytes of guest RAM one KEEL_HC_DOMAIN_MEMREAD returns at most. */
 #define SAVE_READ_BYTES KEEL_MEMREAD_MAX
-
-/* The name of a state record type, for messages. */
-static const char *save_rec_name(uint32_t type)
-{
-	static const char *const names[] = {
-		[KEEL_STATE_IOAPIC] = "IOAPIC", [KEEL_STATE_UART] = "UART",
-		[KEEL_STATE_LAPIC] = "local APIC", [KEEL_STATE_RTC] = "RTC",
-		[KEEL_STATE_ACPI_PM] = "ACPI PM", [KEEL_STATE_VIRTIO_PCI] = "virtio-pci",
-		[KEEL_STATE_PVPANIC] = "pvpanic", [KEEL_STATE_VIRTIO_NET] = "virtio-net",
-		[KEEL_STATE_VIRTIO_BLK] = "virtio-blk", [KEEL_STATE_VCPU] = "vCPU",
-		[KEEL_STATE_VCPU_RUN] = "vCPU run state", [KEEL_STATE_FPU] = "FPU",
-		[KEEL_STATE_TSC] = "TSC",
-	};
-
-	if (type < sizeof(names) / sizeof(names[0]) && names[type])
-		return names[type];
-	return "unknown";
-}
 
 /* ---- writing ---- */
 
@@ -207,70 +190,12 @@ static int save_config_text(const char *name, char *text, size_t len)
 	return ret < 0 ? ret : 0;
 }
 
-/* KEEL_HC_DOMAIN_STATE GET into @buf (KEEL_HC_MAX_ARG bytes); prints why
- * on failure. */
-static int save_state_get(uint32_t domid, const char *name, uint8_t *buf)
-{
-	struct keel_domain_state *st = (struct keel_domain_state *)(void *)buf;
-	int ret;
-
-	memset(st, 0, sizeof(*st));
-	st->domid = domid;
-	st->op = KEEL_STATE_OP_GET;
-	st->len = KEEL_HC_MAX_ARG - sizeof(*st);
-	ret = keel_hypercall(KEEL_HC_DOMAIN_STATE, buf, KEEL_HC_MAX_ARG);
-	if (ret == -KEEL_EOPNOTSUPP && st->bad_type == KEEL_STATE_VIRTIO_BLK)
-		fprintf(stderr, "keel: save: '%s' has a writable RAM disk (a ram: disk), "
-			"whose contents cannot be saved yet; nothing was changed\n", name);
-	else if (ret == -KEEL_EOPNOTSUPP)
-		fprintf(stderr, "keel: save: this hypervisor cannot save a guest's %s state "
-			"yet; nothing was changed\n", save_rec_name(st->bad_type));
-	else if (ret == -KEEL_ENOSPC)
-		fprintf(stderr, "keel: save: the state of '%s' is larger than one call "
-			"carries (%u bytes): too many vCPUs with large FPU areas\n", name,
-			KEEL_HC_MAX_ARG);
-	else if (ret < 0)
-		hcall_report("KEEL_HC_DOMAIN_STATE", ret);
-	return ret;
-}
-
-/* The console's history (what the hypervisor's ring still holds) into
- * @text (SAVEFILE_CONSOLE_MAX_BYTES); *@len its length. */
-static int save_console(uint32_t domid, uint8_t *text, uint32_t *len, uint8_t *buf)
-{
-	struct keel_console_io *io = (struct keel_console_io *)(void *)buf;
-	uint64_t pos = 0;
-
-	*len = 0;
-	for (;;) {
-		uint32_t room = SAVEFILE_CONSOLE_MAX_BYTES - *len;
-		int ret;
-
-		if (room == 0)
-			return 0;
-		memset(io, 0, sizeof(*io));
-		io->domid = domid;
-		io->op = KEEL_CONSOLE_READ;
-		io->pos = pos;
-		io->len = room < KEEL_HC_MAX_ARG - sizeof(*io) ? room :
-			  (uint32_t)(KEEL_HC_MAX_ARG - sizeof(*io));
-		ret = keel_hypercall(KEEL_HC_CONSOLE_IO, buf, sizeof(*io) + io->len);
-		if (ret < 0)
-			return ret;
-		if (io->len == 0)
-			return 0;
-		memcpy(text + *len, io + 1, io->len);
-		*len += io->len;
-		pos = io->pos;
-	}
-}
-
 /* The CONSOLE section, if the console printed anything. */
 static int save_console_section(struct save_out *o, uint32_t domid)
 {
 	uint8_t *text = malloc(SAVEFILE_CONSOLE_MAX_BYTES), *buf = malloc(KEEL_HC_MAX_ARG);
 	uint32_t len = 0;
-	int ret = text && buf ? save_console(domid, text, &len, buf) : -ENOMEM;
+	int ret = text && buf ? gstate_console_read(domid, text, SAVEFILE_CONSOLE_MAX_BYTES, &len, buf) : -ENOMEM;
 
 	if (!ret && len)
 		out_section(o, SAVEFILE_SEC_CONSOLE, text, len);
@@ -379,7 +304,7 @@ static int save_do(const char *word, const char *path, bool keep)
 		hcall_report("KEEL_HC_DOMAIN_CTL", ret);
 		goto out;
 	}
-	ret = save_state_get(d.domid, name, state);
+	ret = gstate_get(d.domid, name, "save", state);
 	if (!ret) {
 		const struct keel_domain_state *st = (const void *)state;
 
@@ -652,31 +577,6 @@ static int restore_config(const struct restore_file *r, char **ov, int n, struct
 	return 0;
 }
 
-/* Give the new domain @domid the saved console history, in pieces
- * through @buf (KEEL_HC_MAX_ARG bytes). */
-static int restore_console(uint32_t domid, const uint8_t *text, uint64_t len, uint8_t *buf)
-{
-	struct keel_console_io *io = (struct keel_console_io *)(void *)buf;
-	const uint64_t max = KEEL_HC_MAX_ARG - sizeof(*io);
-	uint64_t done = 0;
-
-	while (done < len) {
-		uint64_t n = len - done < max ? len - done : max;
-		int ret;
-
-		memset(io, 0, sizeof(*io));
-		io->domid = domid;
-		io->op = KEEL_CONSOLE_PRELOAD;
-		io->len = (uint32_t)n;
-		memcpy(io + 1, text + done, n);
-		ret = keel_hypercall(KEEL_HC_CONSOLE_IO, buf, sizeof(*io) + n);
-		if (ret < 0)
-			return ret;
-		done += n;
-	}
-	return 0;
-}
-
 /* Pass 2, the loader of build_domain_loaded: RAM sections, then the
  * state, then the start. */
 /* Whether running guest @name (its saved config read into @other) has a
@@ -740,7 +640,6 @@ static int restore_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 	struct savefile_section sec;
 	uint8_t *chunk = malloc(SAVEFILE_CHUNK_BYTES);
 	struct keel_domain_state *st = malloc(KEEL_HC_MAX_ARG);
-	struct keel_domain_start start;
 	char rerr[BUILD_ERR_BYTES] = "";
 	bool tty = isatty(STDERR_FILENO);
 	uint64_t done = 0;
@@ -785,40 +684,9 @@ static int restore_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 	}
 	if (ret == -EINVAL && rerr[0])  /* pass 1 read it whole */
 		snprintf(err, err_len, "'%s' changed while it was read: %s", r->path, rerr);
-	if (ret == 0 && r->state_len > KEEL_HC_MAX_ARG - sizeof(*st)) {
-		snprintf(err, err_len, "'%s' has more state than one call carries", r->path);
-		ret = -E2BIG;
-	}
-	if (ret == 0) {
-		memset(st, 0, sizeof(*st));
-		st->domid = domid;
-		st->op = KEEL_STATE_OP_SET;
-		st->len = (uint32_t)r->state_len;
-		memcpy(st + 1, r->state, r->state_len);
-		ret = keel_hypercall(KEEL_HC_DOMAIN_STATE, st, sizeof(*st) + r->state_len);
-		if (ret == -KEEL_EXDEV)
-			snprintf(err, err_len, "'%s' was saved before this hypervisor last booted; "
-				 "a guest's clock cannot go on across a reboot of Keel yet, so it "
-				 "cannot be restored", r->path);
-		else if (ret < 0)
-			snprintf(err, err_len, "the hypervisor refused the saved state at its %s "
-				 "record %u (%s): the file does not fit this guest or is damaged",
-				 save_rec_name(st->bad_type), st->bad_instance, strerror(-ret));
-	}
-	if (ret == 0 && r->console_len) {
-		ret = restore_console(domid, r->console, r->console_len, (uint8_t *)st);
-		if (ret)
-			snprintf(err, err_len, "KEEL_HC_CONSOLE_IO (preload) failed: %s",
-				 strerror(-ret));
-	}
-	if (ret == 0) {
-		memset(&start, 0, sizeof(start));
-		start.domid = domid;
-		start.flags = KEEL_START_RESTORED;
-		ret = keel_hypercall(KEEL_HC_DOMAIN_START, &start, sizeof(start));
-		if (ret < 0)
-			snprintf(err, err_len, "KEEL_HC_DOMAIN_START failed: %s", strerror(-ret));
-	}
+	if (ret == 0)
+		ret = gstate_start(domid, r->state, r->state_len, r->console, r->console_len,
+				   (uint8_t *)st, r->path, err, err_len);
 	free(chunk);
 	free(st);
 	return ret;
@@ -829,7 +697,7 @@ static int restore_do(const char *path, char **ov, int n)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	struct restore_file r;
-	struct build_loader ld = { restore_load, &r };
+	struct build_loader ld = { restore_load, &r, false, 0 };
 	char err[BUILD_ERR_BYTES] = "";
 	uint32_t abi = 0, domid;
 	int ret = -ENOMEM;

@@ -7,7 +7,8 @@
  * screen stays live), and pauses, unpauses, shuts down and destroys
  * guests with the same calls as the commands of those names. c hands the
  * terminal to `keel console <guest>` and takes it back when the user
- * detaches. v saves a guest with `keel save` to /run/keel/saves, where
+ * detaches. n clones a guest with `keel clone`. v saves a guest with
+ * `keel save` to /run/keel/saves, where
  * it shows among the presets as "<name> [saved]" until Enter restores it
  * with `keel restore` (the file goes once the guest runs again). --list
  * and --start are the non-interactive forms. The logic and the drawing
@@ -56,7 +57,7 @@ struct cmd_starter_opts {
 };
 
 /* What a child runs. */
-enum cmd_starter_job { JOB_CREATE, JOB_SAVE, JOB_RESTORE };
+enum cmd_starter_job { JOB_CREATE, JOB_SAVE, JOB_RESTORE, JOB_CLONE };
 
 /* A `keel create`, `save` or `restore` running in the background. */
 struct cmd_starter_child {
@@ -239,7 +240,8 @@ static void cmd_starter_exec(char **args)
 }
 
 /* Start `keel create <path> name=<name>` (JOB_CREATE), `keel save <name>
- * <path>` or `keel restore <path>` with its output on a pipe. */
+ * <path>`, `keel restore <path>` or `keel clone <name>` with its output on
+ * a pipe. */
 static int cmd_starter_spawn(struct cmd_starter_child *c, enum cmd_starter_job job,
 			     const char *path, const char *name)
 {
@@ -251,6 +253,8 @@ static int cmd_starter_spawn(struct cmd_starter_child *c, enum cmd_starter_job j
 		args[1] = "create", args[2] = (char *)path, args[3] = arg;
 	} else if (job == JOB_SAVE) {
 		args[1] = "save", args[2] = (char *)name, args[3] = (char *)path;
+	} else if (job == JOB_CLONE) {
+		args[1] = "clone", args[2] = (char *)name;
 	} else {
 		args[1] = "restore", args[2] = (char *)path;
 	}
@@ -344,6 +348,27 @@ static void cmd_starter_save(struct cmd_starter *st, const char *name)
 	starter_status(&st->ui, false, msg);
 }
 
+/* Clone guest @name with `keel clone`. */
+static void cmd_starter_clone(struct cmd_starter *st, const char *name)
+{
+	char msg[STARTER_TEXT_BYTES];
+	int ret;
+
+	if (st->child.pid) {
+		snprintf(msg, sizeof(msg), "Still busy with %s; one at a time", st->child.name);
+		starter_status(&st->ui, true, msg);
+		return;
+	}
+	ret = cmd_starter_spawn(&st->child, JOB_CLONE, "", name);
+	if (ret) {
+		snprintf(msg, sizeof(msg), "Could not clone %s: %s", name, strerror(-ret));
+		starter_status(&st->ui, true, msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Cloning %s...", name);
+	starter_status(&st->ui, false, msg);
+}
+
 /* Read what child @c printed so far (without blocking). */
 static void cmd_starter_drain(struct cmd_starter_child *c)
 {
@@ -367,7 +392,8 @@ static void cmd_starter_poll_child(struct cmd_starter *st)
 	cmd_starter_drain(c);
 	if (waitpid(c->pid, &status, WNOHANG) != c->pid) {
 		snprintf(msg, sizeof(msg), "%s %s... %u s", c->job == JOB_CREATE ? "Starting" :
-			 c->job == JOB_SAVE ? "Saving" : "Restoring", c->name,
+			 c->job == JOB_SAVE ? "Saving" : c->job == JOB_CLONE ? "Cloning" :
+			 "Restoring", c->name,
 			 (uint32_t)((tui_now_ms() - c->started_ms) / 1000));
 		starter_status(&st->ui, false, msg);
 		return;
@@ -378,12 +404,14 @@ static void cmd_starter_poll_child(struct cmd_starter *st)
 	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (c->job == JOB_CREATE)
 		starter_create_result(c->name, status, c->out, msg, sizeof(msg));
+	else if (c->job == JOB_CLONE)
+		starter_clone_result(c->name, status, c->out, msg, sizeof(msg));
 	else
 		starter_save_result(c->name, c->job == JOB_RESTORE, status, c->out, msg,
 				    sizeof(msg));
 	if (status == 0 && c->job == JOB_RESTORE)
 		unlink(c->path); /* running again: the entry goes */
-	if (c->job != JOB_CREATE)
+	if (c->job == JOB_SAVE || c->job == JOB_RESTORE)
 		cmd_starter_scan(st);
 	starter_status(&st->ui, status != 0, msg);
 }
@@ -505,6 +533,8 @@ static bool cmd_starter_act(struct cmd_starter *st, struct term_frames *f,
 		cmd_starter_console(st, f, name);
 	else if (a == STARTER_SAVE)
 		cmd_starter_save(st, name);
+	else if (a == STARTER_CLONE)
+		cmd_starter_clone(st, name);
 	else
 		cmd_starter_domctl(st, a, g, name);
 	return false;
@@ -780,7 +810,8 @@ const struct keel_cmd cmd_starter_entry = {
 		 "p pauses or unpauses, s shuts down, d destroys (after y),\n"
 		 "v saves it to /run/keel/saves (it stops; it then shows as\n"
 		 "'<name> [saved]' among the presets, and Enter there resumes\n"
-		 "it). Up/Down or j/k move, 1-9 pick a preset, q quits.\n"
+		 "it), n clones it ('keel clone': a copy in an instant, its RAM\n"
+		 "shared copy-on-write). Up/Down or j/k move, 1-9 pick a preset, q quits.\n"
 		 "\n"
 		 "  -C DIR          read the presets from DIR\n"
 		 "  --hint TEXT     show TEXT on the last line\n"

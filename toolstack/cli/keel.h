@@ -46,6 +46,7 @@ extern const struct keel_cmd cmd_info_entry;
 extern const struct keel_cmd cmd_create_entry;
 extern const struct keel_cmd cmd_save_entry;
 extern const struct keel_cmd cmd_restore_entry;
+extern const struct keel_cmd cmd_clone_entry;
 
 struct config;
 /* A new domain @domid built from @cfg is running: register its names for

@@ -246,6 +246,8 @@ static void domain_json_stats(const struct keel_domstats *st, struct fmt_buf *b)
 		    st->net_tx_packets, st->net_tx_bytes, st->net_rx_packets,
 		    st->net_rx_bytes, st->net_drops, st->net_spoofed);
 	fmt_buf_add(b, ", \"hv_bytes\": %" PRIu64, st->hv_bytes);
+	fmt_buf_add(b, ", \"shared_bytes\": %" PRIu64,
+		    (uint64_t)st->shared_chunks * (uint64_t)KEEL_GUEST_CHUNK_BYTES);
 }
 
 /* One domain as a JSON object; see domain.h. */

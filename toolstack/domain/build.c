@@ -274,6 +274,8 @@ int build_precheck(const struct config *cfg, const struct build_mem_need *need,
 		sure.image_bytes = 0;
 		sure.nr_images = 0;
 	}
+	if (sure.ram_shared) /* a clone's RAM is its source's until written */
+		sure.guest_bytes = 0;
 	if (sure.guest_bytes + sure.disk_bytes + sure.image_bytes >
 	    info->mem_pool_free_bytes)
 		return build_mem_message(&sure, info->mem_pool_free_bytes, err,
@@ -861,6 +863,33 @@ static int build_load_start(uint32_t domid, const struct build_job *job,
 	return 0;
 }
 
+/* Make KEEL_HC_DOMAIN_CLONE of @src for @cfg; @domid receives the id. */
+static int build_clone(const struct config *cfg, uint32_t src, uint32_t *domid, char *err,
+		       size_t err_len)
+{
+	struct keel_domain_clone cl;
+	int ret;
+
+	memset(&cl, 0, sizeof(cl));
+	snprintf(cl.name, sizeof(cl.name), "%s", cfg->name);
+	cl.src_domid = src;
+	ret = keel_hypercall(KEEL_HC_DOMAIN_CLONE, &cl, sizeof(cl));
+	if (ret == -KEEL_EEXIST)
+		return build_err(ret, err, err_len, "a domain named '%s' already exists",
+				 cfg->name);
+	if (ret == -KEEL_EBUSY)
+		return build_err(ret, err, err_len, "domain %u is not a paused, running guest",
+				 src);
+	if (ret == -KEEL_ENOMEM)
+		return build_err(ret, err, err_len, "not enough free memory for the clone's "
+				 "page tables and devices; stop a guest");
+	if (ret < 0)
+		return build_err(ret, err, err_len, "KEEL_HC_DOMAIN_CLONE failed: %s",
+				 strerror(-ret));
+	*domid = cl.domid;
+	return 0;
+}
+
 /* Make KEEL_HC_DOMAIN_CREATE for @cfg; @domid receives the id. */
 static int build_create(const struct config *cfg, uint64_t mem_bytes,
 			uint32_t *domid, char *err, size_t err_len)
@@ -909,13 +938,16 @@ int build_domain_loaded(const struct config *cfg, const struct build_loader *ld,
 	if (!job)
 		return build_err(-ENOMEM, err, err_len, "out of memory");
 	ret = build_disks_check(cfg, job, err, err_len);
+	job->need.ram_shared = ld && ld->clone;
 	if (!ret)
 		ret = build_ask(cfg, &job->need, &info, err, err_len);
 	if (!ret && !ld)
 		ret = build_prepare(cfg, info.tsc_khz, job, err, err_len);
 	if (!ret && ld)
 		job->lay.mem_bytes = build_mem_bytes(cfg->memory_mib);
-	if (!ret)
+	if (!ret && ld && ld->clone)
+		ret = build_clone(cfg, ld->clone_src, &id, err, err_len);
+	else if (!ret)
 		ret = build_create(cfg, job->lay.mem_bytes, &id, err, err_len);
 	if (!ret) {
 		ret = build_disks_add(id, cfg, job, info.mem_pool_free_bytes,

@@ -53,6 +53,7 @@ struct build_mem_need {
 	uint64_t disk_bytes;  /* ram: disks */
 	uint64_t image_bytes; /* images to upload, each rounded up to 2 MiB */
 	uint32_t nr_images;   /* how many images image_bytes counts */
+	bool ram_shared;      /* a clone: its RAM is its source's until written */
 };
 
 /* Guest RAM in bytes for @memory_mib MiB, rounded up to 2 MiB. */
@@ -144,6 +145,8 @@ int build_vif_mac(const char *name, uint32_t index, const char *item,
 struct build_loader {
 	int (*load)(uint32_t domid, void *ctx, char *err, size_t err_len);
 	void *ctx;
+	bool clone;         /* make it with KEEL_HC_DOMAIN_CLONE of clone_src */
+	uint32_t clone_src; /* (`keel clone`): its RAM is shared, not new */
 };
 
 /*

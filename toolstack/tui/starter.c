@@ -196,7 +196,9 @@ int starter_check(const struct starter_preset *p, const struct keel_info *info,
  * "keel: " and "create: " prefixes removed; "" if there is none. */
 static void starter_last_message(const char *output, char *buf, size_t len)
 {
+	static const char *const verbs[] = { "create: ", "restore: ", "save: ", "clone: " };
 	const char *p = output, *found = NULL, *end;
+	uint32_t i;
 
 	buf[0] = '\0';
 	for (; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
@@ -205,10 +207,9 @@ static void starter_last_message(const char *output, char *buf, size_t len)
 	}
 	if (!found)
 		return;
-	if (strncmp(found, "create: ", 8) == 0 || strncmp(found, "restore: ", 9) == 0)
-		found += found[0] == 'c' ? 8 : 9;
-	else if (strncmp(found, "save: ", 6) == 0)
-		found += 6;
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strncmp(found, verbs[i], strlen(verbs[i])) == 0)
+			found += strlen(verbs[i]);
 	end = strchr(found, '\n');
 	snprintf(buf, len, "%.*s", (int)(end ? end - found : (long)strlen(found)),
 		 found);
@@ -233,6 +234,29 @@ void starter_create_result(const char *name, int status, const char *output,
 	else
 		snprintf(msg, len, "Could not start %s: keel create failed "
 			 "(exit status %d)", name, status);
+}
+
+/* The status after a clone; see starter.h. */
+void starter_clone_result(const char *name, int status, const char *output, char *msg,
+			  size_t len)
+{
+	const char *as = strstr(output, " as ");
+	char why[STARTER_TEXT_BYTES];
+
+	if (status == 0 && as) {
+		as += 4;
+		snprintf(msg, len, "Cloned %s as %.*s: its RAM is shared copy-on-write",
+			 name, (int)strcspn(as, "\n;"), as);
+		return;
+	}
+	starter_last_message(output, why, sizeof(why));
+	if (status == 0)
+		snprintf(msg, len, "Cloned %s", name);
+	else if (why[0])
+		snprintf(msg, len, "Could not clone %s: %s", name, why);
+	else
+		snprintf(msg, len, "Could not clone %s: keel clone failed (exit status %d)", name,
+			 status);
 }
 
 /* The status after a save or restore; see starter.h. */
@@ -366,7 +390,7 @@ static enum starter_action starter_confirm_key(struct starter_ui *ui,
 	return STARTER_NONE;
 }
 
-/* A guest action key @key (c, p, v, s, d, Enter) in the guest list. */
+/* A guest action key @key (c, p, v, n, s, d, Enter) in the guest list. */
 static enum starter_action starter_guest_key(struct starter_ui *ui, int32_t key,
 					     const struct keel_dominfo *guests,
 					     uint32_t n_guests)
@@ -389,6 +413,8 @@ static enum starter_action starter_guest_key(struct starter_ui *ui, int32_t key,
 		return STARTER_SHUTDOWN;
 	case 'v': case 'V':
 		return STARTER_SAVE;
+	case 'n': case 'N':
+		return STARTER_CLONE;
 	case 'd': case 'D':
 		domain_name(g, name, sizeof(name));
 		snprintf(q, sizeof(q), "Destroy %s? It stops at once; what it "
@@ -459,13 +485,13 @@ enum starter_action starter_key(struct starter_ui *ui, int32_t key,
 	if (ui->focus == STARTER_FOCUS_PRESETS) {
 		if (key == KEYS_ENTER)
 			return n_presets ? STARTER_START : STARTER_NONE;
-		if (strchr("cCpPsSdDvV", key) && key > 0 && key < 0x80)
+		if (strchr("cCpPsSdDvVnN", key) && key > 0 && key < 0x80)
 			starter_status(ui, false, "Press Tab to choose a running "
 				       "guest first");
 		return STARTER_NONE;
 	}
 	if (key == KEYS_ENTER || (key > 0 && key < 0x80 &&
-				  strchr("cCpPsSdDvV", key)))
+				  strchr("cCpPsSdDvVnN", key)))
 		return starter_guest_key(ui, key, guests, n_guests);
 	return STARTER_NONE;
 }

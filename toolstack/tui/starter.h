@@ -28,7 +28,7 @@
 #define STARTER_NAME_SUFFIX_MAX 999u         /* tiny2 .. tiny999 */
 #define STARTER_KEYS_PRESETS "Enter start  1-9 pick  Up/Down move  " \
 			     "Tab guests  q quit"
-#define STARTER_KEYS_GUESTS "Enter/c console  p pause/unpause  v save  " \
+#define STARTER_KEYS_GUESTS "c console  p pause/unpause  v save  n clone  " \
 			    "s shutdown  d destroy  Tab  q quit" /* 80 columns */
 #define STARTER_SAVES_DIR "/run/keel/saves" /* where v saves guests */
 #define STARTER_SAVED_SUFFIX " [saved]"      /* label of a saved guest */
@@ -65,6 +65,7 @@ enum starter_action {
 	STARTER_SHUTDOWN,
 	STARTER_DESTROY,  /* confirmed with y */
 	STARTER_SAVE,     /* save the selected guest to STARTER_SAVES_DIR */
+	STARTER_CLONE,    /* clone the selected guest (keel clone) */
 	STARTER_REPAINT,  /* repaint the terminal in full */
 };
 
@@ -166,6 +167,15 @@ int starter_check(const struct starter_preset *p, const struct keel_info *info,
  */
 void starter_create_result(const char *name, int status, const char *output,
 			   char *msg, size_t len);
+
+/*
+ * The status line after `keel clone <name>` ended with exit status
+ * @status and printed @output: "Cloned tiny as tiny-clone (id=8): its RAM
+ * is shared copy-on-write" on success, else "Could not
+ * clone tiny: <its last "keel: " message>". Writes @msg.
+ */
+void starter_clone_result(const char *name, int status, const char *output, char *msg,
+			  size_t len);
 
 /*
  * The status line after `keel save` (@restore false) or `keel restore`

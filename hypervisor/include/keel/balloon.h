@@ -36,6 +36,11 @@ struct balloon {
  * -ENOMEM / vpci_add's error. */
 int balloon_attach(struct domain *d);
 
+/* Clone dst of paused src, whose RAM it shares (cow_share): the pages
+ * src's balloon holds are held in dst's too, and the chunks src returned
+ * to the pool are dst's returned chunks. */
+void balloon_clone(struct domain *dst, const struct domain *src);
+
 /* Free d's balloon and its spare chunks (d's vCPUs are stopped). */
 void balloon_detach(struct domain *d);
 

@@ -55,6 +55,13 @@ struct domain {
 	struct spinlock lock;          /* devices, vLAPICs, vCPU wake-ups */
 	uint64_t *chunks;              /* host PA of each 2 MiB chunk of RAM */
 	uint32_t nr_chunks;
+	/* Copy-on-write (common/cow.c): a bit per chunk mapped read-only
+	 * because it was shared with a clone (in the chunks' block), how
+	 * many are, and the generation of its nested page table that each
+	 * vCPU must have flushed to before it enters (vcpu_loop_sync_npt). */
+	uint64_t *cow;
+	uint32_t cow_chunks;
+	volatile uint64_t npt_gen;
 	uint64_t chunks_pa, chunks_pages;
 	struct vpc *pc;                /* its virtual PC (keel/vpc.h) */
 	uint8_t *con_ring;
@@ -93,6 +100,7 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src,
 /* Guest domain life cycle (common/domain.c); callers hold no locks. */
 int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 		  uint32_t *domid);
+int domain_clone(const char *name, uint32_t src_domid, uint32_t *domid);
 int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi);
 int domain_start_restored(uint32_t domid);
 int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len);

@@ -8,6 +8,7 @@
 #define KEEL_MM_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <keel/memmap.h>
 #include <keel/paging.h>
 
@@ -27,6 +28,16 @@ uint64_t mm_alloc_pages(uint64_t npages, uint64_t align_pages);
 void mm_free_pages(uint64_t pa, uint64_t npages);
 uint64_t mm_alloc_guest(uint64_t npages, uint64_t align_pages);
 void mm_free_guest(uint64_t pa, uint64_t npages);
+
+/* Guest RAM chunks shared copy-on-write between domains (common/cow.c):
+ * the pool counts the domains that map each 2 MiB chunk, and the last
+ * one to let go frees it. */
+#define MM_CHUNK_BYTES (2ull << 20)
+#define MM_CHUNK_MAX_SHARERS 255u
+int mm_chunk_share(uint64_t pa);
+bool mm_chunk_shared(uint64_t pa);
+bool mm_chunk_put(uint64_t pa);
+
 int mm_reserve(uint64_t pa, uint64_t len);
 uint64_t mm_free_bytes(void);
 uint64_t mm_total_bytes(void);

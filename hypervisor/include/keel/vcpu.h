@@ -90,6 +90,10 @@ struct vcpu {
 	struct guest_regs regs;
 	void *vendor;         /* backend state: VMCB, etc. */
 	uint64_t exits;
+	/* In guest mode, or about to enter with its TLB as of npt_gen_seen
+	 * of its domain's nested page table (vcpu_loop_sync_npt). */
+	volatile bool in_guest;
+	volatile uint64_t npt_gen_seen;
 	uint64_t exit_tsc;    /* TSC when the backend saw the last exit */
 	struct vcpu_exit_note exit_hist[VCPU_EXIT_HISTORY]; /* the last exits */
 	uint32_t exit_hist_next;

@@ -12,4 +12,12 @@
  * kind never stops it (dom0's) runs here for good. */
 void vcpu_loop_run(struct vcpu *v, uint64_t slice_end_tsc);
 
+struct domain;
+
+/* After a change to d's nested page table that needs every vCPU's TLB
+ * flushed (a chunk now at another host address): kick d's vCPUs out of
+ * guest mode and have each flush before it enters again. Returns 0, or
+ * -EBUSY if one stayed in guest mode for timeout_ns. */
+int vcpu_loop_sync_npt(struct domain *d, uint64_t timeout_ns);
+
 #endif

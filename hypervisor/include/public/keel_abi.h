@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 12
+#define KEEL_ABI_MINOR 13
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -82,6 +82,8 @@ typedef int64_t keel_s64;
 #define KEEL_HC_DOMAIN_MEMREAD 24u /* privileged; struct keel_memread + data (ABI 1.11) */
 #define KEEL_HC_DOMAIN_STATE 25u  /* privileged; struct keel_domain_state + records (ABI 1.11) */
 #define KEEL_HC_DOMAIN_BALLOON 26u /* privileged; struct keel_domain_balloon (ABI 1.12) */
+#define KEEL_HC_DOMAIN_CLONE 27u  /* privileged; struct keel_domain_clone (ABI 1.13) */
+#define KEEL_HC_DOMAIN_NIC_LINK 28u /* privileged; struct keel_nic_link (ABI 1.13) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -156,6 +158,7 @@ struct keel_info {
 #define KEEL_DOMAIN_NAME_BYTES 32
 #define KEEL_DOMAIN_MAX_VCPUS 8
 #define KEEL_DOMAIN_MIN_MEM_BYTES (32ull << 20)
+#define KEEL_GUEST_CHUNK_BYTES (2ull << 20) /* guest RAM is held and shared in these */
 #define KEEL_DOMAIN_MAX_MEM_BYTES (3ull << 30) /* below the PCI hole */
 
 /*
@@ -174,6 +177,23 @@ struct keel_domain_create {
 	char name[KEEL_DOMAIN_NAME_BYTES]; /* in: unique, NUL-terminated */
 	keel_u64 mem_bytes;  /* in: multiple of 2 MiB, within the limits above */
 	keel_u32 nr_vcpus;   /* in: 1..KEEL_DOMAIN_MAX_VCPUS */
+	keel_u32 domid;      /* out */
+};
+
+/*
+ * KEEL_HC_DOMAIN_CLONE (ABI 1.13): make a paused domain called name with
+ * the RAM size and vCPU count of guest src_domid, which must be running
+ * and paused, whose RAM is src's, shared copy-on-write: each 2 MiB chunk
+ * is mapped read-only in both and copied for the first of them to write
+ * it, so the clone costs the pool next to nothing until they diverge.
+ * Give it src's state (KEEL_HC_DOMAIN_STATE GET from src, SET to it) and
+ * start it with KEEL_START_RESTORED. -KEEL_ENOENT (no such guest),
+ * -KEEL_EBUSY (src not running or not paused), -KEEL_EEXIST (name taken),
+ * -KEEL_EINVAL, -KEEL_ENOMEM, -KEEL_ENOSPC.
+ */
+struct keel_domain_clone {
+	char name[KEEL_DOMAIN_NAME_BYTES]; /* in: unique, NUL-terminated */
+	keel_u32 src_domid;  /* in */
 	keel_u32 domid;      /* out */
 };
 
@@ -378,6 +398,22 @@ struct keel_nic_add {
 	keel_u8 reserved[2];
 };
 
+/*
+ * KEEL_HC_DOMAIN_NIC_LINK (ABI 1.13): set the link state running guest
+ * domid's NIC slot reports (virtio-net status, VIRTIO_NET_S_LINK_UP) and
+ * raise its configuration interrupt, as a cable pulled or plugged in.
+ * While the link is down the NIC sends and receives nothing. `keel
+ * clone` flaps a clone's links so that Keel's guest images take the
+ * clone's new MAC. -KEEL_ENOENT (no such guest or NIC), -KEEL_EBUSY (not
+ * started), -KEEL_EINVAL (up other than 0 or 1).
+ */
+struct keel_nic_link {
+	keel_u32 domid;
+	keel_u32 slot;      /* 0 for eth0, ... */
+	keel_u32 up;        /* 1: link up, 0: down */
+	keel_u32 reserved;  /* 0 */
+};
+
 /* ---- Monitoring (ABI 1.5) ---- */
 
 /* Counters of one domain since it was created; dom0 has network counters
@@ -386,7 +422,9 @@ struct keel_domstats {
 	keel_u32 domid;
 	keel_u32 nr_disks;
 	keel_u32 nr_nics;
-	keel_u32 reserved;
+	keel_u32 shared_chunks;   /* ABI 1.13: KEEL_GUEST_CHUNK_BYTES chunks of its RAM it shares
+				   * copy-on-write with a clone or its source
+				   * (the pool holds each once) */
 	keel_u64 blk_reads;       /* read requests completed */
 	keel_u64 blk_writes;      /* write requests completed */
 	keel_u64 blk_read_bytes;

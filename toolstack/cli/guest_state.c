@@ -1,0 +1,162 @@
+/*
+ * Getting a guest's state and console history out of the hypervisor and
+ * into a new domain, which then starts where the old one stopped; shared
+ * by `keel save`, `keel restore` and `keel clone` (see guest_state.h).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "abi.h"
+#include "hcall.h"
+#include "guest_state.h"
+
+/* The name of a state record type; see guest_state.h. */
+const char *gstate_rec_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[KEEL_STATE_IOAPIC] = "IOAPIC", [KEEL_STATE_UART] = "UART",
+		[KEEL_STATE_LAPIC] = "local APIC", [KEEL_STATE_RTC] = "RTC",
+		[KEEL_STATE_ACPI_PM] = "ACPI PM", [KEEL_STATE_VIRTIO_PCI] = "virtio-pci",
+		[KEEL_STATE_PVPANIC] = "pvpanic", [KEEL_STATE_VIRTIO_NET] = "virtio-net",
+		[KEEL_STATE_VIRTIO_BLK] = "virtio-blk", [KEEL_STATE_VCPU] = "vCPU",
+		[KEEL_STATE_VCPU_RUN] = "vCPU run state", [KEEL_STATE_FPU] = "FPU",
+		[KEEL_STATE_TSC] = "TSC",
+	};
+
+	if (type < sizeof(names) / sizeof(names[0]) && names[type])
+		return names[type];
+	return "unknown";
+}
+
+/* KEEL_HC_DOMAIN_STATE GET; see guest_state.h. */
+int gstate_get(uint32_t domid, const char *name, const char *verb, uint8_t *buf)
+{
+	struct keel_domain_state *st = (struct keel_domain_state *)(void *)buf;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	st->domid = domid;
+	st->op = KEEL_STATE_OP_GET;
+	st->len = KEEL_HC_MAX_ARG - sizeof(*st);
+	ret = keel_hypercall(KEEL_HC_DOMAIN_STATE, buf, KEEL_HC_MAX_ARG);
+	if (ret == -KEEL_EOPNOTSUPP && st->bad_type == KEEL_STATE_VIRTIO_BLK)
+		fprintf(stderr, "keel: %s: '%s' has a writable RAM disk (a ram: disk), "
+			"whose contents cannot be copied yet; nothing was changed\n", verb, name);
+	else if (ret == -KEEL_EOPNOTSUPP)
+		fprintf(stderr, "keel: %s: this hypervisor cannot copy a guest's %s state "
+			"yet; nothing was changed\n", verb, gstate_rec_name(st->bad_type));
+	else if (ret == -KEEL_ENOSPC)
+		fprintf(stderr, "keel: %s: the state of '%s' is larger than one call "
+			"carries (%u bytes): too many vCPUs with large FPU areas\n", verb, name,
+			KEEL_HC_MAX_ARG);
+	else if (ret < 0)
+		hcall_report("KEEL_HC_DOMAIN_STATE", ret);
+	return ret;
+}
+
+/* The console's history; see guest_state.h. */
+int gstate_console_read(uint32_t domid, uint8_t *text, uint32_t room_all, uint32_t *len,
+			uint8_t *buf)
+{
+	struct keel_console_io *io = (struct keel_console_io *)(void *)buf;
+	uint64_t pos = 0;
+
+	*len = 0;
+	for (;;) {
+		uint32_t room = room_all - *len;
+		int ret;
+
+		if (room == 0)
+			return 0;
+		memset(io, 0, sizeof(*io));
+		io->domid = domid;
+		io->op = KEEL_CONSOLE_READ;
+		io->pos = pos;
+		io->len = room < KEEL_HC_MAX_ARG - sizeof(*io) ? room :
+			  (uint32_t)(KEEL_HC_MAX_ARG - sizeof(*io));
+		ret = keel_hypercall(KEEL_HC_CONSOLE_IO, buf, sizeof(*io) + io->len);
+		if (ret < 0)
+			return ret;
+		if (io->len == 0)
+			return 0;
+		memcpy(text + *len, io + 1, io->len);
+		*len += io->len;
+		pos = io->pos;
+	}
+}
+
+/* Give the new domain @domid the console history, in pieces through @buf
+ * (KEEL_HC_MAX_ARG bytes). */
+static int gstate_console_preload(uint32_t domid, const uint8_t *text, uint64_t len,
+				  uint8_t *buf)
+{
+	struct keel_console_io *io = (struct keel_console_io *)(void *)buf;
+	const uint64_t max = KEEL_HC_MAX_ARG - sizeof(*io);
+	uint64_t done = 0;
+
+	while (done < len) {
+		uint64_t n = len - done < max ? len - done : max;
+		int ret;
+
+		memset(io, 0, sizeof(*io));
+		io->domid = domid;
+		io->op = KEEL_CONSOLE_PRELOAD;
+		io->len = (uint32_t)n;
+		memcpy(io + 1, text + done, n);
+		ret = keel_hypercall(KEEL_HC_CONSOLE_IO, buf, sizeof(*io) + n);
+		if (ret < 0)
+			return ret;
+		done += n;
+	}
+	return 0;
+}
+
+/* Load the state, the console, and start; see guest_state.h. */
+int gstate_start(uint32_t domid, const uint8_t *state, uint64_t state_len,
+		 const uint8_t *console, uint64_t console_len, uint8_t *buf,
+		 const char *origin, char *err, size_t err_len)
+{
+	struct keel_domain_state *st = (struct keel_domain_state *)(void *)buf;
+	struct keel_domain_start start;
+	int ret;
+
+	if (state_len > KEEL_HC_MAX_ARG - sizeof(*st)) {
+		snprintf(err, err_len, "'%s' has more state than one call carries", origin);
+		return -E2BIG;
+	}
+	memset(st, 0, sizeof(*st));
+	st->domid = domid;
+	st->op = KEEL_STATE_OP_SET;
+	st->len = (uint32_t)state_len;
+	memcpy(st + 1, state, state_len);
+	ret = keel_hypercall(KEEL_HC_DOMAIN_STATE, st, sizeof(*st) + state_len);
+	if (ret == -KEEL_EXDEV) {
+		snprintf(err, err_len, "'%s' was saved before this hypervisor last booted; "
+			 "a guest's clock cannot go on across a reboot of Keel yet, so it "
+			 "cannot be restored", origin);
+		return ret;
+	}
+	if (ret < 0) {
+		snprintf(err, err_len, "the hypervisor refused the state of '%s' at its %s "
+			 "record %u (%s): it does not fit this guest or is damaged", origin,
+			 gstate_rec_name(st->bad_type), st->bad_instance, strerror(-ret));
+		return ret;
+	}
+	if (console_len) {
+		ret = gstate_console_preload(domid, console, console_len, buf);
+		if (ret) {
+			snprintf(err, err_len, "KEEL_HC_CONSOLE_IO (preload) failed: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	memset(&start, 0, sizeof(start));
+	start.domid = domid;
+	start.flags = KEEL_START_RESTORED;
+	ret = keel_hypercall(KEEL_HC_DOMAIN_START, &start, sizeof(start));
+	if (ret < 0)
+		snprintf(err, err_len, "KEEL_HC_DOMAIN_START failed: %s", strerror(-ret));
+	return ret;
+}
