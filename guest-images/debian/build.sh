@@ -46,7 +46,7 @@ say "configuring"
 chroot_enter "$R"
 in_chroot "$R" passwd -q -d root
 in_chroot "$R" systemctl -q enable systemd-networkd.service systemd-resolved.service \
-	keel-announce.service
+	keel-announce.service keel-net.service
 for u in systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer \
 	dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
 	systemd-hwdb-update.service getty@tty1.service; do

@@ -9,8 +9,9 @@ cost the pool far less than a booted guest, the clone must take its own
 MAC, address and host name (after the link flap keel clone makes) while
 the original keeps its own, both answering pings by name from dom0, and
 destroying either leaves the other running. Then the bad input is refused by name, with no domain
-made. Registered into test_boot's table after test_save (imported at its
-end)."""
+made. On the keel-presets machine, after its tests, a Debian guest's
+clone takes its own identity too. Registered into test_boot's table after
+test_save (imported at its end)."""
 
 import json
 import re
@@ -163,3 +164,27 @@ def t_clone_bad(m):
           "the victim is not running after the refusals:\n%s" % raw)
     out, rc = m.run("keel clone --help")
     check(rc == 0 and "Usage: keel clone" in out, "keel clone --help: %r" % out[-400:])
+
+
+@test("clone_debian_takes_its_own_name", "keel-presets")
+def t_clone_debian(m):
+    """A Debian guest's clone (after the presets tests: deb2 runs) takes
+    its own MAC, address and host name through keel-net.service, and the
+    original keeps its own; both answer pings by name."""
+    orig = identity(m, "deb2")
+    out, rc = m.run("keel clone deb2", timeout=120)
+    check(rc == 0 and "Cloned domain deb2 as deb2-clone" in out,
+          "keel clone deb2 failed: %r" % out[-600:])
+    t0 = time.time()
+    ident = wait_identity(m, "deb2-clone", "deb2-clone", 120)
+    print("    the Debian clone took its MAC, address and name within %.0f s"
+          % (time.time() - t0))
+    check(ident[1] != orig[1] and ident[2] != orig[2],
+          "the clone has the original's MAC or address: %r against %r" % (ident, orig))
+    check(identity(m, "deb2") == orig, "deb2's identity changed: %r -> %r"
+          % (orig, identity(m, "deb2")))
+    for name in ("deb2", "deb2-clone"):
+        out, rc = m.run("ping -c 1 -W 5 %s" % name, timeout=30)
+        check(rc == 0, "dom0 cannot ping %s by name: %r" % (name, out[-300:]))
+    out, rc = m.run("keel destroy deb2-clone", timeout=60)
+    check(rc == 0, "keel destroy deb2-clone failed: %r" % out)

@@ -410,8 +410,32 @@ static void test_shipped(void)
 	free(text);
 }
 
+/* config_item_drop(): a key anywhere in the list, several times, or not
+ * at all; another key that starts with the same letters stays. */
+static void test_item_drop(void)
+{
+	static const char *const cases[][2] = {
+		{ "mac=02:00:00:00:00:01", "" },
+		{ "mac=02:00:00:00:00:01,bridge=x", "bridge=x" },
+		{ "bridge=x,mac=02:00:00:00:00:01", "bridge=x" },
+		{ "a=1,mac=aa,b=2", "a=1,b=2" },
+		{ "mac=1,mac=2", "" },
+		{ "macaddr=1,model=virtio", "macaddr=1,model=virtio" },
+		{ "", "" },
+	};
+	char buf[64];
+	uint32_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", cases[i][0]);
+		config_item_drop(buf, "mac");
+		CHECK_EQ_STR(buf, cases[i][1]);
+	}
+}
+
 int main(void)
 {
+	test_item_drop();
 	test_golden();
 	test_shipped();
 	test_overrides();

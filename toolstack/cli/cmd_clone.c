@@ -7,7 +7,7 @@
  * clone is built from the guest's saved config under a new name, with
  * the MAC that name gives its NICs, and its links go down and up once it
  * runs: the guest inside still has the MAC it booted with, which the
- * switch refuses from the clone's port, and Keel's tiny guests take the
+ * switch refuses from the clone's port, and Keel's guest images take the
  * new one on that flap (probing the NIC again) and with it their own
  * DHCP address and host name (docs/save-restore.md).
  */
@@ -41,25 +41,6 @@ struct clone_job {
 	uint32_t console_len;
 	char src_name[KEEL_DOMAIN_NAME_BYTES + 1];
 };
-
-/* Drop "mac=..." from the vif item @item, so the NIC gets the MAC of the
- * clone's name. */
-static void clone_drop_mac(char *item)
-{
-	char *p = item, *end;
-
-	while (p && *p) {
-		end = strchr(p, ',');
-		if (strncmp(p, "mac=", 4) == 0) {
-			if (end)
-				memmove(p, end + 1, strlen(end + 1) + 1);
-			else
-				*(p > item ? p - 1 : p) = 0;
-			continue;
-		}
-		p = end ? end + 1 : NULL;
-	}
-}
 
 /* The first free name of "<src>-clone", "<src>-clone2", ... into @out. */
 static int clone_default_name(const char *src, char *out, size_t len)
@@ -128,7 +109,7 @@ static int clone_config(const char *src, char **ov, int n, struct config *cfg)
 		return -EEXIST;
 	}
 	for (i = 0; i < cfg->vif.n; i++)
-		clone_drop_mac(cfg->vif.items[i]);
+		config_item_drop(cfg->vif.items[i], "mac");
 	return 0;
 }
 
@@ -294,7 +275,7 @@ static int clone_do(const char *word, char **ov, int n)
 	       job.src_name, cfg->name, domid);
 	if (cfg->vif.n)
 		printf("Note: %s takes the MAC, address and host name of its new name when it "
-		       "probes its NIC again, as Keel's tiny guests do on the link flap it just "
+		       "probes its NIC again, as Keel's guest images do on the link flap it just "
 		       "had; until then the switch refuses its frames (docs/save-restore.md)\n",
 		       cfg->name);
 out:
@@ -341,10 +322,10 @@ const struct keel_cmd cmd_clone_entry = {
 		 "'keel list' shows each guest's shared memory.\n"
 		 "\n"
 		 "The clone's NICs get the MACs of its new name, and their links go\n"
-		 "down and up once it runs: Keel's tiny guests then probe the NIC\n"
+		 "down and up once it runs: Keel's guest images then probe the NIC\n"
 		 "again and take the new MAC, a DHCP address and the new host name.\n"
-		 "Not yet: the Debian and web guests, which keep the MAC and name of\n"
-		 "the source, and so have no network (docs/save-restore.md).\n"
+		 "Another guest keeps the MAC of its source, which the switch\n"
+		 "refuses from the clone's port (docs/save-restore.md).\n"
 		 "Refused, with nothing made: Domain-0, a guest that is not running,\n"
 		 "a guest with a writable RAM disk (ram:), a name in use.\n",
 	.run = clone_run,

@@ -752,6 +752,26 @@ void config_write_json(const struct config *cfg, struct fmt_buf *b)
 	fmt_buf_add(b, "}");
 }
 
+/* Drop @key=... from a comma-separated item; see config.h. */
+void config_item_drop(char *item, const char *key)
+{
+	size_t klen = strlen(key);
+	char *p = item, *end;
+
+	while (p && *p) {
+		end = strchr(p, ',');
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			if (!end) {
+				*(p > item ? p - 1 : p) = '\0';
+				return;
+			}
+			memmove(p, end + 1, strlen(end + 1) + 1);
+			continue;
+		}
+		p = end ? end + 1 : NULL;
+	}
+}
+
 /* Whether @name may name a domain; see config.h. */
 bool config_name_ok(const char *name)
 {

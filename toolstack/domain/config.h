@@ -144,6 +144,14 @@ struct fmt_buf;
 void config_write_json(const struct config *cfg, struct fmt_buf *b);
 
 /*
+ * Remove every "@key=value" from the comma-separated list item @item (a
+ * vif item, say), in place: "bridge=x,mac=02:..." without "mac" is
+ * "bridge=x". `keel clone` drops a vif's mac so that the clone's NIC gets
+ * the MAC of its own name.
+ */
+void config_item_drop(char *item, const char *key);
+
+/*
  * Whether @name may name a domain: 1 to CONFIG_NAME_MAX letters, digits,
  * '.', '_' or '-', not digits only and not "Domain-0" (docs/config.md).
  */
