@@ -26,7 +26,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "boot"))
 
 import harness  # noqa: E402
-from harness import Machine  # noqa: E402
+import benchlib  # noqa: E402
 import test_boot as tb  # noqa: E402
 
 # The jobs: shell text run by `sh -c` in each domain. Both domains run the
@@ -578,21 +578,10 @@ def main():
             ap.error("unknown figure(s) %s; the figures are %s"
                      % (", ".join(unknown), ", ".join(DESCRIPTIONS)))
         figures = [f for f in FIGURES if f["name"] in names]
-    if args.iso:
-        os.environ["KEEL_ISO"] = os.path.abspath(args.iso)
-    iso = os.environ.get("KEEL_ISO", os.path.join(ROOT, "out", "keel.iso"))
-    if not os.path.exists(iso):
-        sys.exit("bench: %s does not exist; build it first with ./build.sh" % iso)
-
-    harness.install_signal_handlers()
     t0 = time.time()
-    log("booting %s (QEMU TCG, -cpu max -smp %d -m %d)" % (iso, args.smp, args.mem))
-    m = Machine("bench-ratios", cpu="max", smp=args.smp, mem=args.mem).start()
+    m = benchlib.boot_dom0("bench-ratios", args.iso, args.smp, args.mem, log)
     results = []
     try:
-        m.boot_entry("keel-serial")
-        m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner")
-        m.wait_shell()
         log("dom0 is up; starting a tiny guest")
         out, rc = m.run("keel create tiny", timeout=180)
         if rc != 0:

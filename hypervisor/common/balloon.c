@@ -195,8 +195,8 @@ static void reclaim_collect(struct domain *d, struct reclaim_batch *r)
 
 	r->n = 0;
 	for (c = 0; c < d->nr_chunks && r->n < RECLAIM_BATCH; c++) {
-		if (!d->chunks[c] || !chunk_all_given(b, c))
-			continue;
+		if (!d->chunks[c] || !chunk_all_given(b, c) || cow_chunk_copied(d, c))
+			continue; /* (a chunk with copied pages stays: cow.h) */
 		if (pt_unmap(&d->npt, (uint64_t)c * GUEST_CHUNK_BYTES, GUEST_CHUNK_BYTES))
 			break;
 		cow_forget(d, c);

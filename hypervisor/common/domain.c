@@ -122,13 +122,14 @@ static int guest_ram_alloc(struct domain *d, uint64_t mem_bytes, bool empty)
 
 	d->nr_chunks = (uint32_t)(mem_bytes / GUEST_CHUNK_BYTES);
 	map_bytes = ALIGN_UP(d->nr_chunks, 64) / 8;
-	d->chunks_pages = ALIGN_UP(d->nr_chunks * sizeof(uint64_t) + map_bytes, PAGE_SIZE_4K) /
-			  PAGE_SIZE_4K;
+	d->chunks_pages = ALIGN_UP(d->nr_chunks * (sizeof(uint64_t) + sizeof(uint16_t)) +
+				   map_bytes, PAGE_SIZE_4K) / PAGE_SIZE_4K;
 	d->chunks_pa = mm_alloc_pages(d->chunks_pages, 1);
 	if (!d->chunks_pa)
 		return -ENOMEM;
 	d->chunks = phys_to_virt(d->chunks_pa);
 	d->cow = d->chunks + d->nr_chunks;
+	d->cow_priv = (uint16_t *)(d->cow + map_bytes / 8);
 	d->hv_bytes += d->chunks_pages * PAGE_SIZE_4K;
 	d->ram[0].base = 0;
 	d->ram[0].len = mem_bytes;
@@ -148,19 +149,24 @@ static int guest_ram_alloc(struct domain *d, uint64_t mem_bytes, bool empty)
 	return 0;
 }
 
-/* Let go of d's RAM: a chunk it shares with a clone stays for the others. */
+/* Let go of d's RAM (its vCPUs run no more, its nested page table is still
+ * there): the pages it copied from shared chunks are freed, and a chunk
+ * it shares with a clone stays for the others. */
 static void guest_ram_free(struct domain *d)
 {
 	uint32_t i;
 
 	if (!d->chunks)
 		return;
-	for (i = 0; i < d->nr_chunks; i++)
+	for (i = 0; i < d->nr_chunks; i++) {
+		cow_drop_copies(d, i);
 		if (d->chunks[i])
 			mm_chunk_put(d->chunks[i]);
+	}
 	mm_free_pages(d->chunks_pa, d->chunks_pages);
 	d->chunks = 0;
 	d->cow = 0;
+	d->cow_priv = 0;
 }
 
 static int guest_vcpus_create(struct domain *d)
@@ -205,14 +211,18 @@ static void guest_vcpus_free(struct domain *d)
 	}
 }
 
+/* d's ACPI tables: its vCPUs, with CPU hotplug for those beyond the
+ * present ones when it has more than one (keel/acpi_cpuhp.h). */
 static int guest_acpi_init(struct domain *d)
 {
 	static uint8_t tables[GUEST_ACPI_BYTES];
 	struct acpi_tables_cfg cfg = {
-		.nr_cpus = d->nr_vcpus, .ioapic_id = GUEST_IOAPIC_ID,
+		.nr_cpus = acpi_cpuhp_nr_present(&d->pc->cpuhp), .ioapic_id = GUEST_IOAPIC_ID,
 		.ioapic_pa = (uint32_t)GUEST_IOAPIC_PA, .lapic_pa = (uint32_t)GUEST_LAPIC_PA,
 		.pm_io_base = GUEST_PM_IO_BASE, .sci_irq = GUEST_SCI_IRQ,
 		.reset_port = GUEST_RESET_PORT,
+		.max_cpus = d->nr_vcpus > 1 ? d->nr_vcpus : 0,
+		.gpe0_io_base = GUEST_GPE0_IO_BASE, .cpuhp_io_base = GUEST_CPUHP_IO_BASE,
 	};
 	int n = acpi_tables_build(tables, sizeof(tables), GUEST_ACPI_PA, &cfg);
 
@@ -222,9 +232,9 @@ static int guest_acpi_init(struct domain *d)
 	return domain_copy_to_guest(d, GUEST_ACPI_PA, tables, (uint64_t)n);
 }
 
-/* d's virtual PC; its MP and ACPI tables go into its RAM unless it has
- * its source's (a clone). */
-static int guest_platform_init(struct domain *d, bool tables)
+/* d's virtual PC, nr_present of its vCPUs present; its MP and ACPI
+ * tables go into its RAM unless it has its source's (a clone). */
+static int guest_platform_init(struct domain *d, uint32_t nr_present, bool tables)
 {
 	static uint8_t mp[1024];
 	int n;
@@ -240,12 +250,13 @@ static int guest_platform_init(struct domain *d, bool tables)
 	mc146818_init(&d->pc->rtc);
 	pci_host_init(&d->pc->pci);
 	pvpanic_init(&d->pc->pvpanic, (uint32_t)GUEST_PVPANIC_PA);
+	acpi_cpuhp_init(&d->pc->cpuhp, nr_present, d->nr_vcpus);
 	rc = pci_host_add(&d->pc->pci, &panic_fn);
 	if (rc == 0)
 		rc = balloon_attach(d);
 	if (rc || !tables)
 		return rc;
-	n = mptable_build(mp, sizeof(mp), KEEL_GUEST_MPTABLE_PA, d->nr_vcpus,
+	n = mptable_build(mp, sizeof(mp), KEEL_GUEST_MPTABLE_PA, nr_present,
 			  GUEST_IOAPIC_ID, (uint32_t)GUEST_IOAPIC_PA, (uint32_t)GUEST_LAPIC_PA);
 	if (n < 0)
 		return n;
@@ -270,27 +281,28 @@ static void domain_free(struct domain *d)
 	mm_free_pages(virt_to_phys(d), d->self_pages);
 }
 
-static int create_check(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus)
+static int create_check(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
+			uint32_t max_vcpus)
 {
 	if (!name[0] || strnlen(name, KEEL_DOMAIN_NAME_BYTES) == KEEL_DOMAIN_NAME_BYTES)
 		return -EINVAL;
 	if (mem_bytes < KEEL_DOMAIN_MIN_MEM_BYTES || mem_bytes > KEEL_DOMAIN_MAX_MEM_BYTES ||
 	    mem_bytes % GUEST_CHUNK_BYTES)
 		return -EINVAL;
-	if (nr_vcpus < 1 || nr_vcpus > DOMAIN_MAX_VCPUS)
+	if (nr_vcpus < 1 || max_vcpus < nr_vcpus || max_vcpus > DOMAIN_MAX_VCPUS)
 		return -EINVAL;
 	return 0;
 }
 
 /*
  * Make a paused guest domain called name with mem_bytes of RAM and
- * nr_vcpus vCPUs: zeroed RAM with its platform tables, or, for a clone
- * (src not NULL, paused, of the same size), src's RAM shared copy-on-
- * write (cow_share). On success *domid is its id; on failure nothing is
- * left behind.
+ * max_vcpus vCPUs, the first nr_vcpus present: zeroed RAM with its
+ * platform tables, or, for a clone (src not NULL, paused, of the same
+ * size), src's RAM shared copy-on-write (cow_share). On success *domid is
+ * its id; on failure nothing is left behind.
  */
 static int domain_make(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
-		       struct domain *src, uint32_t *domid)
+		       uint32_t max_vcpus, struct domain *src, uint32_t *domid)
 {
 	/* The domain and its virtual PC share one zeroed block. */
 	uint64_t pc_off = ALIGN_UP(sizeof(struct domain), 64);
@@ -309,7 +321,7 @@ static int domain_make(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 	strlcpy(d->name, name, sizeof(d->name));
 	watchdog_track_lock(&d->lock, d->name);
 	d->sched_weight = SCHED_WEIGHT_DEFAULT;
-	d->nr_vcpus = nr_vcpus;
+	d->nr_vcpus = max_vcpus;
 	d->state = DOM_BUILDING;
 	d->paused = true;
 	ring = mm_alloc_pages(GUEST_CONSOLE_RING_BYTES / PAGE_SIZE_4K, 1);
@@ -322,7 +334,7 @@ static int domain_make(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 	if (rc == 0)
 		rc = guest_vcpus_create(d);
 	if (rc == 0)
-		rc = guest_platform_init(d, src == 0);
+		rc = guest_platform_init(d, nr_vcpus, src == 0);
 	if (rc == 0 && src)
 		rc = cow_share(d, src);
 	if (rc == 0 && src)
@@ -339,22 +351,27 @@ static int domain_make(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 
 /*
  * Create a paused guest domain called name with mem_bytes of zeroed RAM
- * and nr_vcpus vCPUs. On success *domid is its id. Returns 0 or -errno
- * (-EINVAL bad arguments, -EEXIST name in use, -ENOMEM, -ENOSPC too many
- * domains); on failure nothing is left behind.
+ * and max_vcpus vCPUs (0: nr_vcpus), of which nr_vcpus are present at
+ * start (the others can be plugged in, domain_vcpu_set). On success
+ * *domid is its id. Returns 0 or -errno (-EINVAL bad arguments, -EEXIST
+ * name in use, -ENOMEM, -ENOSPC too many domains); on failure nothing is
+ * left behind.
  */
 int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
-		  uint32_t *domid)
+		  uint32_t max_vcpus, uint32_t *domid)
 {
-	int rc = create_check(name, mem_bytes, nr_vcpus);
+	int rc;
 
+	if (max_vcpus == 0)
+		max_vcpus = nr_vcpus;
+	rc = create_check(name, mem_bytes, nr_vcpus, max_vcpus);
 	if (rc == 0 && mem_bytes + (4 * MIB_BYTES) > mm_free_bytes())
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = domain_make(name, mem_bytes, nr_vcpus, 0, domid);
+		rc = domain_make(name, mem_bytes, nr_vcpus, max_vcpus, 0, domid);
 	if (rc == 0)
-		log_info("domain %u (%s) created: %llu MiB, %u vCPU(s)\n", *domid, name,
-			 (unsigned long long)(mem_bytes >> 20), nr_vcpus);
+		log_info("domain %u (%s) created: %llu MiB, %u vCPU(s) of at most %u\n", *domid,
+			 name, (unsigned long long)(mem_bytes >> 20), nr_vcpus, max_vcpus);
 	return rc;
 }
 
@@ -383,9 +400,10 @@ int domain_clone(const char *name, uint32_t src_domid, uint32_t *domid)
 		return -ENOENT;
 	if (src->state != DOM_ACTIVE || !src->paused)
 		return -EBUSY;
-	rc = create_check(name, src->ram_bytes, src->nr_vcpus);
-	if (rc == 0)
-		rc = domain_make(name, src->ram_bytes, src->nr_vcpus, src, domid);
+	rc = create_check(name, src->ram_bytes, src->nr_vcpus, src->nr_vcpus);
+	if (rc == 0) /* its hotplug state comes with src's records */
+		rc = domain_make(name, src->ram_bytes, acpi_cpuhp_nr_present(&src->pc->cpuhp),
+				 src->nr_vcpus, src, domid);
 	if (rc == 0)
 		log_info("domain %u (%s) cloned from %u (%s): %llu MiB shared copy-on-write, %u vCPU(s)\n",
 			 *domid, name, src->id, src->name,
@@ -533,6 +551,33 @@ int domain_request(uint32_t domid, bool reboot)
 		return -EBUSY;
 	guest_press_button(d, reboot ? ACPI_PM1_SLPBTN_STS : ACPI_PM1_PWRBTN_STS);
 	return 0;
+}
+
+/* How many of d's vCPUs are present; see domain.h. */
+uint32_t domain_vcpus_present(const struct domain *d)
+{
+	return d->is_dom0 ? d->nr_vcpus : acpi_cpuhp_nr_present(&d->pc->cpuhp);
+}
+
+/* Make vCPUs 0..nr-1 of guest domid present and the others not (ACPI CPU
+ * hotplug: the guest brings them online or offline itself); *max gets its
+ * vCPU count and *present how many are present now. 0, -ENOENT, -EBUSY
+ * (not running) or -EINVAL (nr 0 or above its vCPUs). */
+int domain_vcpu_set(uint32_t domid, uint32_t nr, uint32_t *max, uint32_t *present)
+{
+	struct domain *d = guest_get(domid);
+	int rc;
+
+	if (!d)
+		return -ENOENT;
+	*max = d->nr_vcpus;
+	if (d->state != DOM_ACTIVE)
+		return -EBUSY;
+	rc = guest_vcpu_set(d, nr, present);
+	if (rc == 0)
+		log_info("domain %u (%s): %u of its %u vCPUs present\n", d->id, d->name, nr,
+			 d->nr_vcpus);
+	return rc;
 }
 
 /* Destroy a guest domain: stop its vCPUs and free its memory.

@@ -4,8 +4,8 @@
  * domain's RAM list and translated through its nested page table, so a bad
  * address can only fail, never reach other memory), mapping guest RAM for
  * the device models' ring code, and fetching the instruction at a vCPU's
- * RIP through its own page tables. Before the hypervisor writes a chunk
- * a guest shares with a clone, the guest gets its own copy (cow_break).
+ * RIP through its own page tables. Before the hypervisor writes a page
+ * a guest shares with a clone, the guest gets its own copy (cow.h).
  * A leaf: it calls nothing of domain.c.
  */
 #include <keel/domain.h>
@@ -21,18 +21,18 @@
 #include <keel/log.h>
 #include <asm/x86.h>
 
-/* Make every chunk of guest d that [gpa, gpa+len) touches its own before
- * the hypervisor writes there. 0 or -errno (cow_break). */
+/* Make every page of guest d that [gpa, gpa+len) touches its own before
+ * the hypervisor writes there. 0 or -errno (cow_break_page). */
 static int domain_unshare(struct domain *d, uint64_t gpa, uint64_t len)
 {
-	uint64_t c, last = (gpa + len - 1) / GUEST_CHUNK_BYTES;
+	uint64_t p, last = (gpa + len - 1) & ~(PAGE_SIZE_4K - 1);
 	int rc = 0;
 
 	if (!d->cow_chunks)
 		return 0;
 	spin_lock(&d->lock);
-	for (c = gpa / GUEST_CHUNK_BYTES; c <= last && rc == 0; c++)
-		rc = cow_break(d, (uint32_t)c);
+	for (p = gpa & ~(PAGE_SIZE_4K - 1); p <= last && rc == 0; p += PAGE_SIZE_4K)
+		rc = cow_break_page(d, p);
 	spin_unlock(&d->lock);
 	return rc;
 }
@@ -121,22 +121,30 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64
  * the domain, whose lock is held): a host pointer for [gpa, gpa+len) if it
  * lies inside one 2 MiB chunk of the guest's RAM that the guest holds
  * (not one its balloon returned to the pool), else NULL. The models write
- * through it, so a chunk shared with a clone is made the guest's own
- * first; if the pool has no chunk for that copy, NULL. */
+ * through it, so memory shared with a clone is made the guest's own
+ * first: the page alone if the range lies in one, else the chunk; if the
+ * pool has no memory for that copy, NULL. */
 void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len)
 {
 	struct domain *d = ctx;
-	uint64_t chunk = gpa / GUEST_CHUNK_BYTES, off = gpa % GUEST_CHUNK_BYTES;
+	uint64_t chunk = gpa / GUEST_CHUNK_BYTES, off = gpa % GUEST_CHUNK_BYTES, hpa;
 	int rc;
 
 	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0 ||
 	    !d->chunks[chunk])
 		return 0;
-	rc = cow_break(d, (uint32_t)chunk);
-	if (rc == -ENOMEM) {
-		log_warn("domain %u (%s): a device wrote to memory shared with a clone at %#llx, and the pool has no 2 MiB left for its own copy\n",
-			 d->id, d->name, (unsigned long long)gpa);
+	if (!cow_chunk_shared(d, (uint32_t)chunk))
+		return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
+	if ((gpa & (PAGE_SIZE_4K - 1)) + len <= PAGE_SIZE_4K)
+		rc = cow_break_page(d, gpa);
+	else
+		rc = cow_break(d, (uint32_t)chunk);
+	if (rc == 0)
+		rc = pt_lookup(&d->npt, gpa, &hpa, 0, 0);
+	if (rc) {
+		log_warn("domain %u (%s): a device wrote to memory shared with a clone at %#llx, and it could not have its own copy (%d)\n",
+			 d->id, d->name, (unsigned long long)gpa, rc);
 		return 0;
 	}
-	return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
+	return phys_to_virt(hpa);
 }

@@ -43,6 +43,7 @@ union dev_payload {
 	struct keel_state_virtio_blk blk;
 	struct keel_state_virtio_net net;
 	struct keel_state_balloon balloon;
+	struct keel_state_cpuhp cpuhp;
 };
 
 /* ---- saving ---- */
@@ -137,6 +138,8 @@ static void save_devices(struct domain *d, struct state_writer *w)
 	}
 	balloon_save(d, &u.balloon);
 	state_rec_put(w, KEEL_STATE_BALLOON, 0, &u.balloon, sizeof(u.balloon));
+	acpi_cpuhp_save(&pc->cpuhp, &u.cpuhp);
+	state_rec_put(w, KEEL_STATE_CPUHP, 0, &u.cpuhp, sizeof(u.cpuhp));
 }
 
 /* What d has that no record holds yet: *bad_type names it. */
@@ -230,8 +233,8 @@ int domain_memread(uint32_t domid, uint64_t gpa, void *dst, uint32_t len)
 
 /* Which records a load has seen, to find a missing or doubled one. */
 struct load_seen {
-	uint32_t vcpu_recs[KEEL_STATE_BALLOON + 1]; /* per type: a bit per vCPU */
-	uint32_t dev_recs[KEEL_STATE_BALLOON + 1];  /* per type: a bit per instance */
+	uint32_t vcpu_recs[KEEL_STATE_CPUHP + 1]; /* per type: a bit per vCPU */
+	uint32_t dev_recs[KEEL_STATE_CPUHP + 1];  /* per type: a bit per instance */
 };
 
 static bool canonical(uint64_t va)
@@ -350,6 +353,8 @@ static int load_dev_rec(struct domain *d, const struct state_rec_view *r)
 		return LOAD(net, virtio_net_load(pc->nics[r->instance], &u.net));
 	case KEEL_STATE_BALLOON: /* optional: files from ABI 1.11 have none */
 		return r->instance ? -EINVAL : LOAD(balloon, balloon_load(d, &u.balloon));
+	case KEEL_STATE_CPUHP: /* optional: files from before ABI 1.15 have none */
+		return r->instance ? -EINVAL : LOAD(cpuhp, acpi_cpuhp_load(&pc->cpuhp, &u.cpuhp));
 	default:
 		return -EINVAL;   /* unknown, or VIRTIO_PCI alone: no such device */
 	}
@@ -369,7 +374,7 @@ static int load_rec(struct domain *d, const struct state_rec_view *r, uint64_t n
 	uint32_t *mask, limit;
 	int rc;
 
-	if (r->type == 0 || r->type > KEEL_STATE_BALLOON)
+	if (r->type == 0 || r->type > KEEL_STATE_CPUHP)
 		return -EINVAL;
 	mask = is_vcpu_type(r->type) ? &seen->vcpu_recs[r->type] : &seen->dev_recs[r->type];
 	limit = is_vcpu_type(r->type) ? d->nr_vcpus : 32;

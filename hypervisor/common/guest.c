@@ -75,9 +75,11 @@ static void uart_irq_update(struct domain *d, uint32_t *kick)
 	irq_route_pin(d, GUEST_UART_IRQ, ns16550_irq_level(&d->pc->uart), kick);
 }
 
+/* The SCI: the PM1 block's events or the GPE0 block's (CPU hotplug). */
 static void sci_update(struct domain *d, uint32_t *kick)
 {
-	irq_route_pin(d, GUEST_SCI_IRQ, acpi_pm_sci_level(&d->pc->pm), kick);
+	irq_route_pin(d, GUEST_SCI_IRQ,
+		      acpi_pm_sci_level(&d->pc->pm) || acpi_cpuhp_sci_level(&d->pc->cpuhp), kick);
 }
 
 /* Press a fixed-feature ACPI button of d (ACPI_PM1_PWRBTN_STS or
@@ -91,6 +93,21 @@ void guest_press_button(struct domain *d, uint16_t status_bit)
 	sci_update(d, &kick);
 	spin_unlock(&d->lock);
 	irq_kick(d, kick);
+}
+
+/* Change d's present vCPUs; see guest.h. */
+int guest_vcpu_set(struct domain *d, uint32_t nr, uint32_t *present)
+{
+	uint32_t kick = 0;
+	int rc;
+
+	spin_lock(&d->lock);
+	rc = acpi_cpuhp_set(&d->pc->cpuhp, nr);
+	*present = acpi_cpuhp_nr_present(&d->pc->cpuhp);
+	sci_update(d, &kick);
+	spin_unlock(&d->lock);
+	irq_kick(d, kick);
+	return rc;
 }
 
 /* ---- console ---- */
@@ -209,6 +226,42 @@ static void pm_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val
 	sci_update(d, kick);
 }
 
+static uint32_t gpe_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	(void)kick;
+	return acpi_cpuhp_gpe_read(&d->pc->cpuhp, port - GUEST_GPE0_IO_BASE, size);
+}
+
+static void gpe_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+		      uint32_t *kick)
+{
+	acpi_cpuhp_gpe_write(&d->pc->cpuhp, port - GUEST_GPE0_IO_BASE, size, val);
+	sci_update(d, kick);
+}
+
+static uint32_t cpuhp_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	(void)kick;
+	return acpi_cpuhp_read(&d->pc->cpuhp, port - GUEST_CPUHP_IO_BASE, size);
+}
+
+/* The guest ejected vCPUs it took offline (_EJ0): each waits for an INIT
+ * and a start-up IPI again, as a CPU put back in its socket would. */
+static void cpuhp_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+			uint32_t *kick)
+{
+	uint32_t gone = acpi_cpuhp_write(&d->pc->cpuhp, port - GUEST_CPUHP_IO_BASE, size, val);
+	uint32_t i;
+
+	for (i = 1; i < d->nr_vcpus; i++) {
+		if (!(gone & (1u << i)))
+			continue;
+		d->vcpus[i].init_pending = true;
+		d->vcpus[i].sipi_pending = false;
+		*kick |= 1u << i;
+	}
+}
+
 static uint32_t pci_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
 {
 	(void)kick;
@@ -239,6 +292,9 @@ static const struct io_range io_ranges[] = {
 	{ PORT_FAST_A20, PORT_FAST_A20, io_read_nothing, reset_write },
 	{ PORT_COM1, PORT_COM1_LAST, uart_read, uart_write },
 	{ GUEST_PM_IO_BASE, GUEST_PM_IO_BASE + GUEST_PM_IO_BYTES - 1, pm_read, pm_write },
+	{ GUEST_GPE0_IO_BASE, GUEST_GPE0_IO_BASE + ACPI_GPE0_BLK_LEN - 1, gpe_read, gpe_write },
+	{ GUEST_CPUHP_IO_BASE, GUEST_CPUHP_IO_BASE + ACPI_CPUHP_IO_BYTES - 1, cpuhp_read,
+	  cpuhp_write },
 	{ PCI_HOST_ADDR_PORT, PCI_HOST_LAST_PORT, pci_read, pci_write },
 };
 

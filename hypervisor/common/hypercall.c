@@ -104,7 +104,9 @@ static int64_t hc_domain_create(struct vcpu *v, void *arg, uint64_t size, uint64
 
 	(void)v, (void)size, (void)out;
 	c->name[sizeof(c->name) - 1] = 0;
-	return domain_create(c->name, c->mem_bytes, c->nr_vcpus, &c->domid);
+	if (c->reserved)
+		return -EINVAL;
+	return domain_create(c->name, c->mem_bytes, c->nr_vcpus, c->max_vcpus, &c->domid);
 }
 
 static int64_t hc_domain_clone(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
@@ -303,7 +305,8 @@ static void dominfo_fill(const struct domain *d, struct keel_dominfo *in)
 	memset(in, 0, sizeof(*in));
 	in->domid = d->id;
 	strlcpy(in->name, d->name, sizeof(in->name));
-	in->nr_vcpus = d->nr_vcpus;
+	in->max_vcpus = d->nr_vcpus;
+	in->nr_vcpus = domain_vcpus_present(d);
 	in->mem_bytes = d->ram_bytes;
 	in->state = d->is_dom0 ? KEEL_DOMSTATE_RUNNING : dominfo_state(d);
 	in->shutdown_reason = d->shutdown_reason;
@@ -428,6 +431,15 @@ static int64_t hc_nic_add(struct vcpu *v, void *arg, uint64_t size, uint64_t *ou
 	return netdev_attach(d, a->mac, &a->slot);
 }
 
+static int64_t hc_vcpu_set(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_vcpu_set *s = arg;
+
+	(void)v, (void)size, (void)out;
+	s->max_vcpus = s->present = 0;
+	return domain_vcpu_set(s->domid, s->nr_vcpus, &s->max_vcpus, &s->present);
+}
+
 static int64_t hc_nic_link(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
 {
 	struct keel_nic_link *l = arg;
@@ -459,6 +471,7 @@ static int64_t hc_domain_stats(struct vcpu *v, void *arg, uint64_t size, uint64_
 		netdev_stats(ds[i], &st[i]);
 		st[i].hv_bytes = ds[i]->hv_bytes;
 		st[i].shared_chunks = ds[i]->cow_chunks;
+		st[i].cow_page_bytes = (uint64_t)ds[i]->cow_pages * PAGE_SIZE_4K;
 		st[i].hv_console_bytes = ds[i]->con_ring ? GUEST_CONSOLE_RING_BYTES : 0;
 		st[i].hv_net_bytes = ds[i]->hv_net_bytes;
 		st[i].start_ns = ds[i]->start_ns;
@@ -622,6 +635,8 @@ static const struct hc_desc hc_table[] = {
 	   hc_domain_balloon),
 	HC(KEEL_HC_DOMAIN_CLONE, struct keel_domain_clone, HC_IN_ALL, HC_OUT_ARG, hc_domain_clone),
 	HC(KEEL_HC_DOMAIN_NIC_LINK, struct keel_nic_link, HC_IN_ALL, HC_OUT_NONE, hc_nic_link),
+	HC(KEEL_HC_DOMAIN_VCPU_SET, struct keel_vcpu_set, HC_IN_ALL, HC_OUT_ARG_ALWAYS,
+	   hc_vcpu_set),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

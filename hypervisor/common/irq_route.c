@@ -77,6 +77,11 @@ void irq_route_pin(struct domain *d, uint32_t pin, bool level, uint32_t *kick)
 
 static void ipi_one(struct vcpu *t, const struct vlapic_ipi *ipi, uint32_t *kick)
 {
+	bool start = ipi->delivery == IPI_DELIVERY_INIT || ipi->delivery == IPI_DELIVERY_SIPI;
+
+	/* a vCPU that is not plugged in (keel vcpu-set) cannot be started */
+	if (start && !(t->dom->pc->cpuhp.present & (1u << t->id)))
+		return;
 	if (ipi->delivery == IPI_DELIVERY_INIT) {
 		/* Order matters: an INIT cancels SIPIs sent before it, not the
 		 * ones that follow it before the target CPU gets to look. */

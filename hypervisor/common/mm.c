@@ -1,8 +1,9 @@
 /*
  * Hypervisor memory management: the global pool allocator (page_alloc.c
- * under a spinlock), page-table contexts that take their tables from it,
- * and the extension of the boot page tables so that the hypervisor can
- * reach all RAM, including RAM above 4 GiB.
+ * under a spinlock), the share counts of guest chunks, a slab of 4 KiB
+ * guest pages packed into 2 MiB chunks, page-table contexts that take
+ * their tables from the pool, and the extension of the boot page tables
+ * so that the hypervisor can reach all RAM, including RAM above 4 GiB.
  */
 #include <keel/mm.h>
 #include <keel/page_alloc.h>
@@ -21,6 +22,21 @@ static uint64_t hv_pages; /* pages allocated for the hypervisor itself */
  * (0: one owner). Under pool_lock. */
 static uint8_t *chunk_extra;
 static uint64_t chunk_extra_n;
+
+/* Single guest pages (copies of shared pages, cow.c) come from slabs: 2 MiB
+ * chunks whose first page is this header and whose other 511 pages are
+ * handed out, so that thousands of them do not break up the 2 MiB runs
+ * guests and their copies need. A slab's chunk_extra byte is SLAB_MARK
+ * (share counts stay below MM_CHUNK_MAX_SHARERS - 1). Slabs with a free
+ * page are on a list; an empty one goes back to the pool. Under pool_lock. */
+#define SLAB_MARK 0xFFu
+#define SLAB_PAGES (MM_CHUNK_BYTES / PAGE_SIZE_4K)
+struct slab_hdr {
+	uint64_t used[SLAB_PAGES / 64]; /* bit per page; page 0 (this) always */
+	uint64_t nused;
+	uint64_t prev, next;            /* slabs with a free page: their addresses */
+};
+static uint64_t slab_partial;           /* the first of them, 0 if none */
 
 /* The share counts: one byte per 2 MiB up to the end of the pool. */
 static int mm_chunk_init(const struct mem_range *ranges, uint32_t n)
@@ -176,6 +192,116 @@ bool mm_chunk_put(uint64_t pa)
 	if (rc)
 		panic("mm: bad free of guest chunk %#llx\n", (unsigned long long)pa);
 	return last;
+}
+
+static struct slab_hdr *slab_of(uint64_t pa)
+{
+	return phys_to_virt(pa);
+}
+
+static void slab_link(uint64_t pa)
+{
+	struct slab_hdr *h = slab_of(pa);
+
+	h->prev = 0;
+	h->next = slab_partial;
+	if (slab_partial)
+		slab_of(slab_partial)->prev = pa;
+	slab_partial = pa;
+}
+
+static void slab_unlink(uint64_t pa)
+{
+	struct slab_hdr *h = slab_of(pa);
+
+	if (h->prev)
+		slab_of(h->prev)->next = h->next;
+	else
+		slab_partial = h->next;
+	if (h->next)
+		slab_of(h->next)->prev = h->prev;
+	h->prev = h->next = 0;
+}
+
+/* A new slab from the pool, on the list; 0 if the pool has no 2 MiB. */
+static uint64_t slab_new(void)
+{
+	uint64_t pa = palloc_alloc(&pool, SLAB_PAGES, SLAB_PAGES, 0);
+	struct slab_hdr *h;
+
+	if (!pa)
+		return 0;
+	h = slab_of(pa);
+	memset(h, 0, sizeof(*h));
+	h->used[0] = 1;
+	h->nused = 1;
+	chunk_extra[pa / MM_CHUNK_BYTES] = SLAB_MARK;
+	slab_link(pa);
+	return pa;
+}
+
+/* Take a free page of the slab at pa. */
+static uint64_t slab_take(uint64_t pa)
+{
+	struct slab_hdr *h = slab_of(pa);
+	uint32_t w, b;
+
+	for (w = 0; h->used[w] == ~0ull; w++)
+		;
+	b = (uint32_t)__builtin_ctzll(~h->used[w]);
+	h->used[w] |= 1ull << b;
+	if (++h->nused == SLAB_PAGES)
+		slab_unlink(pa);
+	return pa + ((uint64_t)w * 64 + b) * PAGE_SIZE_4K;
+}
+
+/* One 4 KiB page of guest memory, not zeroed (the caller fills it): from
+ * a slab, or, when the pool has no 2 MiB left for a new one, any page.
+ * 0 if the pool is exhausted. */
+uint64_t mm_alloc_guest_page(void)
+{
+	uint64_t pa;
+
+	spin_lock(&pool_lock);
+	if (slab_partial || slab_new())
+		pa = slab_take(slab_partial);
+	else
+		pa = palloc_alloc(&pool, 1, 1, 0);
+	spin_unlock(&pool_lock);
+	return pa;
+}
+
+/* Return a page of mm_alloc_guest_page; its slab goes back to the pool
+ * when it was the last page in use. A bad free is a hypervisor bug. */
+void mm_free_guest_page(uint64_t pa)
+{
+	uint64_t i = pa / MM_CHUNK_BYTES, slab = i * MM_CHUNK_BYTES, page;
+	struct slab_hdr *h;
+	int rc = 0;
+
+	spin_lock(&pool_lock);
+	if (i >= chunk_extra_n || chunk_extra[i] != SLAB_MARK) {
+		rc = palloc_free(&pool, pa, 1);
+		goto out;
+	}
+	h = slab_of(slab);
+	page = (pa - slab) / PAGE_SIZE_4K;
+	if (pa % PAGE_SIZE_4K || page == 0 || !(h->used[page / 64] & (1ull << (page % 64)))) {
+		rc = -EINVAL;
+		goto out;
+	}
+	h->used[page / 64] &= ~(1ull << (page % 64));
+	if (h->nused-- == SLAB_PAGES)
+		slab_link(slab);
+	if (h->nused == 1) {
+		slab_unlink(slab);
+		chunk_extra[i] = 0;
+		rc = palloc_free(&pool, slab, SLAB_PAGES);
+	}
+out:
+	spin_unlock(&pool_lock);
+	if (rc)
+		panic("mm: bad free of guest page %#llx\n", (unsigned long long)pa);
 }
 
 /* Keep [pa, pa+len) out of the pool (boot modules still in use). */

@@ -51,8 +51,10 @@ int vcpu_loop_sync_npt(struct domain *d, uint64_t timeout_ns)
 	for (i = 0; i < d->nr_vcpus; i++) {
 		struct vcpu *v = &d->vcpus[i];
 
+		/* Done once it has left, or entered again having flushed to
+		 * this generation or a later one (another CPU's sync). */
 		while (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
-		       __atomic_load_n(&v->npt_gen_seen, __ATOMIC_ACQUIRE) != gen) {
+		       (int64_t)(__atomic_load_n(&v->npt_gen_seen, __ATOMIC_ACQUIRE) - gen) < 0) {
 			if (time_now_ns() > deadline)
 				return -EBUSY;
 			sched_kick(v);

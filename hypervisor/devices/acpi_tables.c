@@ -9,10 +9,21 @@
  * found by running the same emitters over a counting-only buffer first,
  * so nothing is written unless everything fits. All fields are written
  * byte by byte in little-endian order, so buf needs no alignment.
+ *
+ * The DSDT holds \_S5_ and the PCI root bridge \_SB_.PCI0 and, with CPU
+ * hotplug (max_cpus > 1, keel/acpi_cpuhp.h), what QEMU's legacy PIIX4 CPU
+ * hotplug gives a guest: the hotplug registers as \_SB_.CPPR (present
+ * bitmap) and \_SB_.CPEJ (eject), a processor device \_SB_.CPxx
+ * (ACPI0007) for each CPU from 1 on with _STA, _MAT and _EJ0, and
+ * \_GPE._E02, which compares CPPR with the set last reported (\_GPE.CPON)
+ * and notifies each CPU that came (device check) or must go (eject
+ * request). The MADT then lists max_cpus CPUs, the absent ones disabled
+ * but online capable, and the FADT has the GPE0 block.
  */
 #include <keel/acpi_tables.h>
 #include <keel/mc146818.h>
 #include <keel/acpi_pm.h>
+#include <keel/acpi_cpuhp.h>
 #include <keel/errno.h>
 #include <keel/string.h>
 
@@ -57,6 +68,7 @@
 #define MADT_LAPIC 0u
 #define MADT_LAPIC_BYTES 8u
 #define MADT_CPU_ENABLED 0x1u
+#define MADT_CPU_ONLINE_CAPABLE 0x2u /* ACPI 6.3+: may be enabled later */
 #define MADT_IOAPIC 1u
 #define MADT_IOAPIC_BYTES 12u
 #define MADT_ISO 2u                /* Interrupt Source Override */
@@ -123,7 +135,30 @@
 #define AML_PACKAGE_OP 0x12u
 #define AML_EXT_OP_PREFIX 0x5Bu
 #define AML_DEVICE_OP 0x82u        /* after AML_EXT_OP_PREFIX */
+#define AML_OPREGION_OP 0x80u      /* after AML_EXT_OP_PREFIX */
+#define AML_FIELD_OP 0x81u         /* after AML_EXT_OP_PREFIX */
+#define AML_STRING_PREFIX 0x0Du
+#define AML_METHOD_OP 0x14u
+#define AML_DUAL_NAME_PREFIX 0x2Eu /* two NameSegs follow */
+#define AML_LOCAL0_OP 0x60u
+#define AML_STORE_OP 0x70u
+#define AML_AND_OP 0x7Bu
+#define AML_NOTIFY_OP 0x86u
+#define AML_LNOT_OP 0x92u
+#define AML_LEQUAL_OP 0x93u
+#define AML_IF_OP 0xA0u
+#define AML_ELSE_OP 0xA1u
+#define AML_RETURN_OP 0xA4u
+#define AML_NULL_NAME 0x00u        /* Target: result not stored */
 #define AML_ROOT_CHAR '\\'
+#define AML_NAME_SEP '.'           /* ASL path separator (\_SB_.CP01) */
+#define AML_LOCAL0 "Local0"        /* aml_operand(): LocalObj 0, not a name */
+#define AML_REGION_SYSTEM_IO 0x01u /* RegionSpace (20.2.5.2) */
+/* FieldFlags (20.2.5.2): AccessType bits 3:0 = 1 (ByteAcc), LockRule bit
+ * 4 = 0 (NoLock), UpdateRule bits 6:5 = 0 (Preserve). */
+#define AML_FIELD_BYTE_ACC 0x01u
+#define AML_METHOD_ARGS_MASK 0x07u /* MethodFlags bits 2:0; bit 3 clear:
+				    * NotSerialized; bits 7:4 SyncLevel 0 */
 #define AML_NAMESEG_BYTES 4u
 /* PkgLength (20.2.4): one byte holds up to 63; otherwise bits 7:6 of the
  * lead byte count 1-3 following bytes, its bits 3:0 are the low nibble. */
@@ -161,6 +196,32 @@
 #define EISAID_PNP0A03 "PNP0A03"
 
 #define IO_SPACE_BYTES 0x10000u
+
+/* CPU hotplug in the DSDT (keel/acpi_cpuhp.h for the registers). */
+#define CPUHP_REGION "CPHR"        /* OperationRegion of the registers */
+#define CPUHP_PRESENT "CPPR"       /* Field: present bitmap, byte 0 */
+#define CPUHP_EJECT "CPEJ"         /* Field: eject register, byte 1 */
+#define CPUHP_REG_BITS 8u          /* each register is one byte */
+#define CPUHP_PRESENT_PATH "\\_SB_." CPUHP_PRESENT
+#define CPUHP_KNOWN "CPON"         /* \_GPE.CPON: present set last notified */
+#define CPU_DEV_PREFIX "CP"        /* \_SB_.CPxx, xx = CPU number in hex */
+#define CPU_DEV_PATH "\\_SB_.CPxx" /* template; xx filled in */
+#define CPU_DEV_PATH_SEG 6u        /* offset of "CPxx" in CPU_DEV_PATH */
+#define GPE_EDGE_PREFIX "_E"       /* \_GPE._Exx: edge GPE xx (hex), 5.6.4.1 */
+#define ACPI_HID_PROCESSOR "ACPI0007" /* processor device (8.4) */
+#define STA_ALL 0x0Fu              /* _STA (6.3.7): present, enabled,
+				    * shown in UI, functioning */
+#define NOTIFY_DEVICE_CHECK 1u     /* device object notifications (5.6.6) */
+#define NOTIFY_EJECT_REQUEST 3u
+
+/* The AML below reads the present bitmap as byte 0 and writes the eject
+ * register as byte 1 of the region, one bit per CPU. */
+_Static_assert(ACPI_CPUHP_PRESENT_OFF == 0 && ACPI_CPUHP_EJECT_OFF == 1 &&
+		       ACPI_CPUHP_IO_BYTES == 2,
+	       "CPHR's fields are CPPR then CPEJ, a byte each");
+_Static_assert(ACPI_TABLES_MAX_CPUS <= ACPI_CPUHP_MAX_CPUS &&
+		       ACPI_TABLES_MAX_CPUS <= CPUHP_REG_BITS,
+	       "a CPU's bit fits in the hotplug registers");
 
 /*
  * A cursor over the output. With p NULL the bytes are only counted, which
@@ -250,23 +311,37 @@ static uint32_t align_u32(uint32_t v, uint32_t a)
 
 /* ---- AML (ACPI 6.x chapter 20) ---- */
 
+/* NameSeg (20.2.2): the 4 characters of name up to its end or a '.'
+ * (shorter names are padded with '_' as the spec's ASL rules do). */
+static void aml_nameseg(struct acpi_buf *b, const char *name)
+{
+	uint32_t i = 0;
+
+	for (; name[i] && name[i] != AML_NAME_SEP && i < AML_NAMESEG_BYTES;
+	     i++)
+		ab_put8(b, (uint8_t)name[i]);
+	for (; i < AML_NAMESEG_BYTES; i++)
+		ab_put8(b, '_');
+}
+
 /*
- * NameString (20.2.2) for "\XXXX" or "XXXX": an optional RootChar and
- * exactly one 4-character NameSeg (names shorter than 4 are padded with
- * '_' as the spec's ASL rules do).
+ * NameString (20.2.2) for "XXXX", "\XXXX" or "\XXXX.YYYY": an optional
+ * RootChar, then one NameSeg, or two after a DualNamePrefix.
  */
 static void aml_namestring(struct acpi_buf *b, const char *name)
 {
-	uint32_t i = 0;
+	const char *sep;
 
 	if (name[0] == AML_ROOT_CHAR) {
 		ab_put8(b, AML_ROOT_CHAR);
 		name++;
 	}
-	for (; name[i] && i < AML_NAMESEG_BYTES; i++)
-		ab_put8(b, (uint8_t)name[i]);
-	for (; i < AML_NAMESEG_BYTES; i++)
-		ab_put8(b, '_');
+	sep = strchr(name, AML_NAME_SEP);
+	if (sep)
+		ab_put8(b, AML_DUAL_NAME_PREFIX);
+	aml_nameseg(b, name);
+	if (sep)
+		aml_nameseg(b, sep + 1);
 }
 
 /* ComputationalData integer (20.2.3) in its shortest encoding. */
@@ -304,6 +379,30 @@ static uint32_t aml_pkg_begin(struct acpi_buf *b)
 	return start;
 }
 
+/* Bytes a PkgLength takes to encode the value len. */
+static uint32_t aml_pkglen_value_bytes(uint32_t len)
+{
+	if (len <= AML_PKGLEN_1BYTE_MAX)
+		return 1;
+	if (len <= AML_PKGLEN_2BYTE_MAX)
+		return 2;
+	return len <= AML_PKGLEN_3BYTE_MAX ? 3 : 4;
+}
+
+/* Write the PkgLength value len in n bytes (20.2.4). */
+static void aml_pkglen_put(struct acpi_buf *b, uint32_t len, uint32_t n)
+{
+	if (n == 1) {
+		ab_put8(b, len);
+		return;
+	}
+	/* Lead byte: count of following bytes in bits 7:6, then length
+	 * bits 3:0; following bytes: bits 11:4, 19:12, ... */
+	ab_put8(b, ((n - 1) << 6) | (len & 0x0Fu));
+	for (uint32_t i = 1; i < n; i++)
+		ab_put8(b, len >> (4 + 8 * (i - 1)));
+}
+
 /* Bytes a PkgLength takes for a package of body bytes after it. */
 static uint32_t aml_pkglen_bytes(uint32_t body)
 {
@@ -329,15 +428,7 @@ static void aml_pkg_end(struct acpi_buf *b, uint32_t start)
 	if (n > 1 && b->p && b->pos + (n - 1) <= b->cap)
 		memmove(b->p + start + n, b->p + start + 1, body);
 	b->pos = start;
-	if (n == 1) {
-		ab_put8(b, len);
-	} else {
-		/* Lead byte: count of following bytes in bits 7:6, then
-		 * length bits 3:0; following bytes: bits 11:4, 19:12, ... */
-		ab_put8(b, ((n - 1) << 6) | (len & 0x0Fu));
-		for (uint32_t i = 1; i < n; i++)
-			ab_put8(b, len >> (4 + 8 * (i - 1)));
-	}
+	aml_pkglen_put(b, len, n);
 	b->pos = start + len;
 }
 
@@ -425,6 +516,148 @@ static void aml_buffer(struct acpi_buf *b,
 	aml_pkg_end(b, start);
 }
 
+/* String "s" (20.2.3): StringPrefix AsciiCharList NullChar. */
+static void aml_string(struct acpi_buf *b, const char *s)
+{
+	ab_put8(b, AML_STRING_PREFIX);
+	for (; *s; s++)
+		ab_put8(b, (uint8_t)*s);
+	ab_put8(b, 0);
+}
+
+/* Method(name, nargs, NotSerialized) { ...: DefMethod (20.2.5.2);
+ * returns the PkgLength start for aml_pkg_end(). */
+static uint32_t aml_method_begin(struct acpi_buf *b, const char *name,
+				 uint32_t nargs)
+{
+	uint32_t start;
+
+	ab_put8(b, AML_METHOD_OP);
+	start = aml_pkg_begin(b);
+	aml_namestring(b, name);
+	ab_put8(b, nargs & AML_METHOD_ARGS_MASK); /* MethodFlags */
+	return start;
+}
+
+/* If (predicate) { ...: DefIfElse (20.2.5.3); the caller writes the
+ * predicate, then the TermList, and closes it with aml_pkg_end(). */
+static uint32_t aml_if_begin(struct acpi_buf *b)
+{
+	ab_put8(b, AML_IF_OP);
+	return aml_pkg_begin(b);
+}
+
+/* Else { ...: DefElse (20.2.5.3), right after the If's package; closed
+ * with aml_pkg_end(). */
+static uint32_t aml_else_begin(struct acpi_buf *b)
+{
+	ab_put8(b, AML_ELSE_OP);
+	return aml_pkg_begin(b);
+}
+
+/* Return(operand): DefReturn (20.2.5.3); the caller writes the operand. */
+static void aml_return(struct acpi_buf *b)
+{
+	ab_put8(b, AML_RETURN_OP);
+}
+
+/* Return(v): DefReturn (20.2.5.3) of an integer. */
+static void aml_return_integer(struct acpi_buf *b, uint64_t v)
+{
+	aml_return(b);
+	aml_integer(b, v);
+}
+
+/* An operand: Local0 for AML_LOCAL0 (LocalObj, 20.2.6.2), else the
+ * NameString name (20.2.2). */
+static void aml_operand(struct acpi_buf *b, const char *name)
+{
+	if (strcmp(name, AML_LOCAL0) == 0)
+		ab_put8(b, AML_LOCAL0_OP);
+	else
+		aml_namestring(b, name);
+}
+
+/* And(name, mask) with no Target: DefAnd (20.2.5.4). */
+static void aml_and(struct acpi_buf *b, const char *name, uint64_t mask)
+{
+	ab_put8(b, AML_AND_OP);
+	aml_operand(b, name);
+	aml_integer(b, mask);
+	ab_put8(b, AML_NULL_NAME);
+}
+
+/* LNot(operand): DefLNot (20.2.5.4); the caller writes the operand. */
+static void aml_lnot(struct acpi_buf *b)
+{
+	ab_put8(b, AML_LNOT_OP);
+}
+
+/* LEqual(a, b): DefLEqual (20.2.5.4); the caller writes both operands. */
+static void aml_lequal(struct acpi_buf *b)
+{
+	ab_put8(b, AML_LEQUAL_OP);
+}
+
+/* Store(src, dst) of two operands: DefStore (20.2.5.4). */
+static void aml_store(struct acpi_buf *b, const char *src, const char *dst)
+{
+	ab_put8(b, AML_STORE_OP);
+	aml_operand(b, src);
+	aml_operand(b, dst);
+}
+
+/* Store(v, dst) of an integer: DefStore (20.2.5.4). */
+static void aml_store_integer(struct acpi_buf *b, uint64_t v,
+			      const char *dst)
+{
+	ab_put8(b, AML_STORE_OP);
+	aml_integer(b, v);
+	aml_operand(b, dst);
+}
+
+/* Notify(name, value): DefNotify (20.2.5.3). */
+static void aml_notify(struct acpi_buf *b, const char *name, uint64_t value)
+{
+	ab_put8(b, AML_NOTIFY_OP);
+	aml_namestring(b, name);
+	aml_integer(b, value);
+}
+
+/* OperationRegion(name, SystemIO, port, bytes): DefOpRegion (20.2.5.2). */
+static void aml_opregion_io(struct acpi_buf *b, const char *name,
+			    uint32_t port, uint32_t bytes)
+{
+	ab_put8(b, AML_EXT_OP_PREFIX);
+	ab_put8(b, AML_OPREGION_OP);
+	aml_namestring(b, name);
+	ab_put8(b, AML_REGION_SYSTEM_IO); /* RegionSpace */
+	aml_integer(b, port);             /* RegionOffset */
+	aml_integer(b, bytes);            /* RegionLen */
+}
+
+/* Field(region, ByteAcc, NoLock, Preserve) { ...: DefField (20.2.5.2);
+ * returns the PkgLength start for aml_pkg_end(). */
+static uint32_t aml_field_begin(struct acpi_buf *b, const char *region)
+{
+	uint32_t start;
+
+	ab_put8(b, AML_EXT_OP_PREFIX);
+	ab_put8(b, AML_FIELD_OP);
+	start = aml_pkg_begin(b);
+	aml_namestring(b, region);
+	ab_put8(b, AML_FIELD_BYTE_ACC); /* FieldFlags */
+	return start;
+}
+
+/* A field unit of bits bits: NamedField (20.2.5.2), NameSeg PkgLength. */
+static void aml_named_field(struct acpi_buf *b, const char *name,
+			    uint32_t bits)
+{
+	aml_nameseg(b, name);
+	aml_pkglen_put(b, bits, aml_pkglen_value_bytes(bits));
+}
+
 /* ---- Resource descriptors (ACPI 6.x 6.4) ---- */
 
 /* I/O Port Descriptor (6.4.2.5), 16-bit decode. */
@@ -493,12 +726,208 @@ static void pci0_crs(struct acpi_buf *b)
 	rd_end(b);
 }
 
+/* ---- CPU hotplug (keel/acpi_cpuhp.h) ---- */
+
+/* Whether cfg asks for CPU hotplug (acpi_tables.h). */
+static bool cpuhp_on(const struct acpi_tables_cfg *cfg)
+{
+	return cfg->max_cpus > 1;
+}
+
+/* The CPUs the MADT lists: max_cpus with hotplug, else nr_cpus. */
+static uint32_t madt_cpus(const struct acpi_tables_cfg *cfg)
+{
+	return cpuhp_on(cfg) ? cfg->max_cpus : cfg->nr_cpus;
+}
+
+/* Processor Local APIC entry (5.2.12.2) of CPU cpu: UID = APIC ID = cpu,
+ * flags MADT_CPU_ENABLED or MADT_CPU_ONLINE_CAPABLE. */
+static void madt_put_lapic(struct acpi_buf *b, uint32_t cpu, uint32_t flags)
+{
+	ab_put8(b, MADT_LAPIC);
+	ab_put8(b, MADT_LAPIC_BYTES);
+	ab_put8(b, cpu);        /* ACPI Processor UID */
+	ab_put8(b, cpu);        /* APIC ID */
+	ab_put32(b, flags);
+}
+
+/* The NameSeg "<prefix>xx" into out: the 2-character prefix, then n in
+ * two hex digits (upper case, as NameSegs must be). */
+static void hex_nameseg(char out[AML_NAMESEG_BYTES + 1], const char *prefix,
+			uint32_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	out[0] = prefix[0];
+	out[1] = prefix[1];
+	out[2] = hex[(n >> 4) & 0xFu];
+	out[3] = hex[n & 0xFu];
+	out[4] = 0;
+}
+
+/* The path \_SB_.CPxx of CPU cpu's device into out. */
+static void cpu_dev_path(char out[sizeof(CPU_DEV_PATH)], uint32_t cpu)
+{
+	memcpy(out, CPU_DEV_PATH, sizeof(CPU_DEV_PATH));
+	hex_nameseg(out + CPU_DEV_PATH_SEG, CPU_DEV_PREFIX, cpu);
+}
+
+/* Method(_STA) { If (And(CPPR, bit)) { Return(0x0F) } Return(Zero) }:
+ * CPU cpu is there and working while the present bitmap says so (6.3.7). */
+static void cpu_sta(struct acpi_buf *b, uint32_t cpu)
+{
+	uint32_t method = aml_method_begin(b, "_STA", 0), present;
+
+	present = aml_if_begin(b);
+	aml_and(b, CPUHP_PRESENT, 1u << cpu);
+	aml_return_integer(b, STA_ALL);
+	aml_pkg_end(b, present);
+	aml_return_integer(b, 0);
+	aml_pkg_end(b, method);
+}
+
+/* Buffer(8) { CPU cpu's MADT entry with flags } (DefBuffer, 20.2.5.4). */
+static void aml_lapic_buffer(struct acpi_buf *b, uint32_t cpu, uint32_t flags)
+{
+	uint32_t start;
+
+	ab_put8(b, AML_BUFFER_OP);
+	start = aml_pkg_begin(b);
+	aml_integer(b, MADT_LAPIC_BYTES); /* BufferSize */
+	madt_put_lapic(b, cpu, flags);
+	aml_pkg_end(b, start);
+}
+
+/* Method(_MAT): CPU cpu's MADT entry (6.2.10), enabled while present,
+ * else online capable as in the MADT. */
+static void cpu_mat(struct acpi_buf *b, uint32_t cpu)
+{
+	uint32_t method = aml_method_begin(b, "_MAT", 0), present;
+
+	present = aml_if_begin(b);
+	aml_and(b, CPUHP_PRESENT, 1u << cpu);
+	aml_return(b);
+	aml_lapic_buffer(b, cpu, MADT_CPU_ENABLED);
+	aml_pkg_end(b, present);
+	aml_return(b);
+	aml_lapic_buffer(b, cpu, MADT_CPU_ONLINE_CAPABLE);
+	aml_pkg_end(b, method);
+}
+
+/* Method(_EJ0, 1) { Store(bit, CPEJ) }: the OS took CPU cpu offline and
+ * ejects it (6.3.3). */
+static void cpu_ej0(struct acpi_buf *b, uint32_t cpu)
+{
+	uint32_t method = aml_method_begin(b, "_EJ0", 1);
+
+	aml_store_integer(b, 1u << cpu, CPUHP_EJECT);
+	aml_pkg_end(b, method);
+}
+
+/* Device(CPxx) { _HID "ACPI0007", _UID cpu, _STA, _MAT, _EJ0 }: CPU cpu
+ * as a processor device (8.4) whose _UID is its MADT entry's UID. */
+static void cpu_device(struct acpi_buf *b, uint32_t cpu)
+{
+	char name[AML_NAMESEG_BYTES + 1];
+	uint32_t dev;
+
+	hex_nameseg(name, CPU_DEV_PREFIX, cpu);
+	dev = aml_device_begin(b, name);
+	aml_name(b, "_HID");
+	aml_string(b, ACPI_HID_PROCESSOR);
+	aml_name_integer(b, "_UID", cpu);
+	cpu_sta(b, cpu);
+	cpu_mat(b, cpu);
+	cpu_ej0(b, cpu);
+	aml_pkg_end(b, dev);
+}
+
+/*
+ * Scope(\_SB_) {
+ *   OperationRegion(CPHR, SystemIO, cpuhp_io_base, 2)
+ *   Field(CPHR, ByteAcc, NoLock, Preserve) { CPPR, 8, CPEJ, 8 }
+ *   Device(CP01) ... Device(CPxx)   -- CPUs 1..max_cpus-1
+ * }
+ */
+static void dsdt_cpus(struct acpi_buf *b, const struct acpi_tables_cfg *cfg)
+{
+	uint32_t scope = aml_scope_begin(b, "\\_SB_"), field;
+
+	aml_opregion_io(b, CPUHP_REGION, cfg->cpuhp_io_base,
+			ACPI_CPUHP_IO_BYTES);
+	field = aml_field_begin(b, CPUHP_REGION);
+	aml_named_field(b, CPUHP_PRESENT, CPUHP_REG_BITS);
+	aml_named_field(b, CPUHP_EJECT, CPUHP_REG_BITS);
+	aml_pkg_end(b, field);
+	for (uint32_t cpu = 1; cpu < cfg->max_cpus; cpu++)
+		cpu_device(b, cpu);
+	aml_pkg_end(b, scope);
+}
+
+/*
+ * _E02's part for CPU cpu: if its bit differs between the bitmap read
+ * (Local0) and CPON, notify its device of its arrival or of its removal:
+ *   If (LNot(LEqual(And(Local0, bit), And(CPON, bit)))) {
+ *     If (And(Local0, bit)) { Notify(\_SB_.CPxx, 1) }
+ *     Else { Notify(\_SB_.CPxx, 3) }
+ *   }
+ */
+static void gpe_notify_cpu(struct acpi_buf *b, uint32_t cpu)
+{
+	char path[sizeof(CPU_DEV_PATH)];
+	uint32_t changed, came, went;
+
+	cpu_dev_path(path, cpu);
+	changed = aml_if_begin(b);
+	aml_lnot(b);
+	aml_lequal(b);
+	aml_and(b, AML_LOCAL0, 1u << cpu);
+	aml_and(b, CPUHP_KNOWN, 1u << cpu);
+	came = aml_if_begin(b);
+	aml_and(b, AML_LOCAL0, 1u << cpu);
+	aml_notify(b, path, NOTIFY_DEVICE_CHECK);
+	aml_pkg_end(b, came);
+	went = aml_else_begin(b);
+	aml_notify(b, path, NOTIFY_EJECT_REQUEST);
+	aml_pkg_end(b, went);
+	aml_pkg_end(b, changed);
+}
+
+/*
+ * Scope(\_GPE) {
+ *   Name(CPON, (1 << nr_cpus) - 1)   -- the present set last notified
+ *   Method(_E02) {                   -- GPE ACPI_GPE_CPUHP (5.6.4.1)
+ *     Store(\_SB_.CPPR, Local0)
+ *     ... gpe_notify_cpu() for CPUs 1..max_cpus-1
+ *     Store(Local0, CPON)
+ *   }
+ * }
+ */
+static void dsdt_gpe(struct acpi_buf *b, const struct acpi_tables_cfg *cfg)
+{
+	uint32_t scope = aml_scope_begin(b, "\\_GPE"), method;
+	char name[AML_NAMESEG_BYTES + 1];
+
+	aml_name_integer(b, CPUHP_KNOWN, (1u << cfg->nr_cpus) - 1);
+	hex_nameseg(name, GPE_EDGE_PREFIX, ACPI_GPE_CPUHP);
+	method = aml_method_begin(b, name, 0);
+	aml_store(b, CPUHP_PRESENT_PATH, AML_LOCAL0);
+	for (uint32_t cpu = 1; cpu < cfg->max_cpus; cpu++)
+		gpe_notify_cpu(b, cpu);
+	aml_store(b, AML_LOCAL0, CPUHP_KNOWN);
+	aml_pkg_end(b, method);
+	aml_pkg_end(b, scope);
+}
+
+/* ---- The DSDT ---- */
+
 /*
  * The DSDT's definition block contents:
  *   Name(\_S5_, Package(4) { 5, 5, 0, 0 })   -- SLP_TYPa, SLP_TYPb (7.4.2)
  *   Scope(\_SB_) { Device(PCI0) { _HID PNP0A03, _UID, _SEG, _BBN, _CRS } }
+ * and with CPU hotplug those of dsdt_cpus() and dsdt_gpe().
  */
-static void dsdt_body(struct acpi_buf *b)
+static void dsdt_body(struct acpi_buf *b, const struct acpi_tables_cfg *cfg)
 {
 	uint32_t pkg, scope, dev;
 
@@ -520,6 +949,11 @@ static void dsdt_body(struct acpi_buf *b)
 	aml_buffer(b, pci0_crs);
 	aml_pkg_end(b, dev);
 	aml_pkg_end(b, scope);
+
+	if (cpuhp_on(cfg)) {
+		dsdt_cpus(b, cfg);
+		dsdt_gpe(b, cfg);
+	}
 }
 
 /* ---- Tables ---- */
@@ -621,6 +1055,7 @@ static void fadt_write(struct acpi_buf *b, const struct acpi_layout *l,
 {
 	uint32_t evt = cfg->pm_io_base;
 	uint32_t cnt = cfg->pm_io_base + ACPI_PM1_CNT_OFF;
+	uint32_t gpe0 = cpuhp_on(cfg) ? cfg->gpe0_io_base : 0; /* 0: none */
 
 	sdt_begin(b, l->fadt, "FACP", FADT_REVISION);
 	ab_put32(b, (uint32_t)(base_pa + l->facs)); /* 36 FIRMWARE_CTRL */
@@ -639,13 +1074,13 @@ static void fadt_write(struct acpi_buf *b, const struct acpi_layout *l,
 	ab_put32(b, 0);                         /* 68 PM1b_CNT_BLK */
 	ab_put32(b, 0);                         /* 72 PM2_CNT_BLK */
 	ab_put32(b, 0);                         /* 76 PM_TMR_BLK */
-	ab_put32(b, 0);                         /* 80 GPE0_BLK */
+	ab_put32(b, gpe0);                      /* 80 GPE0_BLK */
 	ab_put32(b, 0);                         /* 84 GPE1_BLK */
 	ab_put8(b, ACPI_PM1_EVT_LEN);           /* 88 PM1_EVT_LEN */
 	ab_put8(b, ACPI_PM1_CNT_LEN);           /* 89 PM1_CNT_LEN */
 	ab_put8(b, 0);                          /* 90 PM2_CNT_LEN */
 	ab_put8(b, 0);                          /* 91 PM_TMR_LEN */
-	ab_put8(b, 0);                          /* 92 GPE0_BLK_LEN */
+	ab_put8(b, gpe0 ? ACPI_GPE0_BLK_LEN : 0); /* 92 GPE0_BLK_LEN */
 	ab_put8(b, 0);                          /* 93 GPE1_BLK_LEN */
 	ab_put8(b, 0);                          /* 94 GPE1_BASE */
 	ab_put8(b, 0);                          /* 95 CST_CNT */
@@ -673,7 +1108,7 @@ static void fadt_write(struct acpi_buf *b, const struct acpi_layout *l,
 	gas_put_none(b);                        /* 184 X_PM1b_CNT_BLK */
 	gas_put_none(b);                        /* 196 X_PM2_CNT_BLK */
 	gas_put_none(b);                        /* 208 X_PM_TMR_BLK */
-	gas_put_none(b);                        /* 220 X_GPE0_BLK */
+	gas_put_io(b, gpe0, ACPI_GPE0_BLK_LEN, GAS_ACCESS_BYTE); /* 220 */
 	gas_put_none(b);                        /* 232 X_GPE1_BLK */
 	gas_put_none(b);                        /* 244 SLEEP_CONTROL_REG */
 	gas_put_none(b);                        /* 256 SLEEP_STATUS_REG */
@@ -693,20 +1128,17 @@ static void madt_put_iso(struct acpi_buf *b, uint32_t irq, uint32_t gsi,
 	ab_put16(b, flags);
 }
 
-/* MADT (5.2.12, Table 5.43) with the entries of 5.2.12.2-5.2.12.7. */
+/* MADT (5.2.12, Table 5.43) with the entries of 5.2.12.2-5.2.12.7: the
+ * CPUs from nr_cpus to max_cpus - 1 (hotplug) disabled, online capable. */
 static void madt_write(struct acpi_buf *b, const struct acpi_layout *l,
 		       const struct acpi_tables_cfg *cfg)
 {
 	sdt_begin(b, l->madt, "APIC", MADT_REVISION);
 	ab_put32(b, cfg->lapic_pa);   /* Local Interrupt Controller Address */
 	ab_put32(b, 0);               /* Flags: PCAT_COMPAT clear */
-	for (uint32_t i = 0; i < cfg->nr_cpus; i++) {
-		ab_put8(b, MADT_LAPIC);
-		ab_put8(b, MADT_LAPIC_BYTES);
-		ab_put8(b, i);        /* ACPI Processor UID */
-		ab_put8(b, i);        /* APIC ID */
-		ab_put32(b, MADT_CPU_ENABLED);
-	}
+	for (uint32_t i = 0; i < madt_cpus(cfg); i++)
+		madt_put_lapic(b, i, i < cfg->nr_cpus ? MADT_CPU_ENABLED :
+			       MADT_CPU_ONLINE_CAPABLE);
 	ab_put8(b, MADT_IOAPIC);
 	ab_put8(b, MADT_IOAPIC_BYTES);
 	ab_put8(b, cfg->ioapic_id);
@@ -726,16 +1158,17 @@ static void madt_write(struct acpi_buf *b, const struct acpi_layout *l,
 }
 
 /* DSDT (5.2.11.1): the header and the AML of dsdt_body(). */
-static void dsdt_write(struct acpi_buf *b, uint32_t off)
+static void dsdt_write(struct acpi_buf *b, uint32_t off,
+		       const struct acpi_tables_cfg *cfg)
 {
 	sdt_begin(b, off, "DSDT", DSDT_REVISION);
-	dsdt_body(b);
+	dsdt_body(b, cfg);
 	sdt_end(b, off);
 }
 
-/* Where each table goes for nr_cpus CPUs with the buffer at base_pa. */
+/* Where each table goes for cfg with the buffer at base_pa. */
 static void layout_compute(struct acpi_layout *l, uint64_t base_pa,
-			   uint32_t nr_cpus)
+			   const struct acpi_tables_cfg *cfg)
 {
 	struct acpi_buf count = { NULL, 0, 0 };
 	uint32_t facs_min;
@@ -751,9 +1184,27 @@ static void layout_compute(struct acpi_layout *l, uint64_t base_pa,
 					FACS_ALIGN_BYTES);
 	l->fadt = l->facs + FACS_BYTES;
 	l->madt = align_u32(l->fadt + FADT_BYTES, TABLE_ALIGN_BYTES);
-	l->dsdt = align_u32(l->madt + MADT_BYTES(nr_cpus), TABLE_ALIGN_BYTES);
-	dsdt_write(&count, 0);
+	l->dsdt = align_u32(l->madt + MADT_BYTES(madt_cpus(cfg)),
+			    TABLE_ALIGN_BYTES);
+	dsdt_write(&count, 0, cfg);
 	l->end = l->dsdt + count.pos;
+}
+
+/* An I/O block of bytes ports at base: not at 0, inside the I/O space. */
+static bool io_block_valid(uint32_t base, uint32_t bytes)
+{
+	return base && base + bytes <= IO_SPACE_BYTES;
+}
+
+/* The hotplug fields, used only with max_cpus > 1 (acpi_tables.h). */
+static bool cfg_cpuhp_valid(const struct acpi_tables_cfg *cfg)
+{
+	if (!cpuhp_on(cfg))
+		return true;
+	return cfg->max_cpus >= cfg->nr_cpus &&
+	       cfg->max_cpus <= ACPI_TABLES_MAX_CPUS &&
+	       io_block_valid(cfg->gpe0_io_base, ACPI_GPE0_BLK_LEN) &&
+	       io_block_valid(cfg->cpuhp_io_base, ACPI_CPUHP_IO_BYTES);
 }
 
 static bool cfg_valid(const struct acpi_tables_cfg *cfg)
@@ -761,9 +1212,9 @@ static bool cfg_valid(const struct acpi_tables_cfg *cfg)
 	return cfg->nr_cpus >= 1 && cfg->nr_cpus <= ACPI_TABLES_MAX_CPUS &&
 	       cfg->ioapic_id <= 0xFEu && cfg->ioapic_pa && cfg->lapic_pa &&
 	       cfg->sci_irq < ISA_IRQS && cfg->sci_irq != ISA_TIMER_IRQ &&
-	       cfg->sci_irq != ISA_CASCADE_IRQ && cfg->pm_io_base &&
-	       (uint32_t)cfg->pm_io_base + ACPI_PM_IO_BYTES <= IO_SPACE_BYTES &&
-	       cfg->reset_port;
+	       cfg->sci_irq != ISA_CASCADE_IRQ &&
+	       io_block_valid(cfg->pm_io_base, ACPI_PM_IO_BYTES) &&
+	       cfg->reset_port && cfg_cpuhp_valid(cfg);
 }
 
 /* Build the tables; see acpi_tables.h. */
@@ -776,7 +1227,7 @@ int acpi_tables_build(uint8_t *buf, uint32_t buf_bytes, uint64_t base_pa,
 	if (!buf || !cfg || !cfg_valid(cfg) ||
 	    base_pa % ACPI_TABLES_ALIGN_BYTES || base_pa >= ADDR_LIMIT)
 		return -EINVAL;
-	layout_compute(&l, base_pa, cfg->nr_cpus);
+	layout_compute(&l, base_pa, cfg);
 	if (base_pa + l.end > ADDR_LIMIT)
 		return -EINVAL;
 	if (l.end > buf_bytes)
@@ -789,6 +1240,6 @@ int acpi_tables_build(uint8_t *buf, uint32_t buf_bytes, uint64_t base_pa,
 	facs_write(&b, &l);
 	fadt_write(&b, &l, base_pa, cfg);
 	madt_write(&b, &l, cfg);
-	dsdt_write(&b, l.dsdt);
+	dsdt_write(&b, l.dsdt, cfg);
 	return (int)l.end;
 }

@@ -517,6 +517,22 @@ def wait_seen(m, pattern, timeout, what):
     raise TestFailure("timed out after %d s waiting for %s" % (timeout, what))
 
 
+def check_refusals(m, cases, what):
+    """Run each (command, words) of cases: each must fail and say every
+    one of its words, and the domains must be the same after them all.
+    Returns keel list's states and text afterwards."""
+    states_before, _ = list_states(m)
+    for cmd, words in cases:
+        out, rc = m.run(cmd, timeout=60)
+        check(rc != 0, "%r was accepted: %r" % (cmd, out[-400:]))
+        for w in words:
+            check(w in out, "%r does not say %r: %r" % (cmd, w, out[-400:]))
+    states_after, raw = list_states(m)
+    check(set(states_after) == set(states_before),
+          "a refused %s changed the domains:\n%s" % (what, raw))
+    return states_after, raw
+
+
 def free_mib(m):
     info, raw = keel_info(m)
     return mib(info["free_memory"])
@@ -1453,6 +1469,7 @@ import test_save  # noqa: E402,F401  (issue 16's save and restore, on keel-hosti
 import test_clone  # noqa: E402,F401  (issue 16's clone, on keel-hostile)
 import test_mem  # noqa: E402,F401  (issue 16's mem-set and mem-max, on keel-guests)
 import test_pin  # noqa: E402,F401  (issue 16's vcpu-pin, on keel-guests)
+import test_vcpu  # noqa: E402,F401  (issue 16's vcpu-set, on keel-guests)
 import test_integrity  # noqa: E402,F401  (issue 11's integrity stress)
 import test_dom0_smp  # noqa: E402,F401  (issue 11's dom0 with two CPUs)
 import test_vmx  # noqa: E402,F401  (issue 13's VT-x boots in Bochs)

@@ -18,7 +18,7 @@ import re
 import time
 
 from harness import TestFailure
-from test_boot import check, free_mib, guest_run, list_states, test
+from test_boot import check, check_refusals, free_mib, guest_run, list_states, test
 from test_hostile import check_victim_went_on, victim_status
 
 CLONE = "victim-clone"
@@ -85,7 +85,9 @@ def t_clone(m):
           "%d MiB guest; still shared: %d MiB" % (took, cost, GUEST_MIB, shared.get(CLONE, 0)))
     check(shared.get(CLONE, 0) > GUEST_MIB // 2 and shared.get("victim", 0) > 0,
           "keel list -l shows too little shared RAM right after the clone: %r" % shared)
-    check(cost < GUEST_MIB // 2,
+    # 4 KiB copy-on-write: what the guest's kernel writes at once costs its
+    # pages, not their 2 MiB chunks (which cost 47 MiB here)
+    check(cost < GUEST_MIB // 4,
           "the clone cost the pool %d MiB, not far below the %d MiB of a booted guest"
           % (cost, GUEST_MIB))
     states, raw = list_states(m)
@@ -102,8 +104,12 @@ def t_clone(m):
     # the clone takes its own MAC, address and name; the original keeps its own
     t0 = time.time()
     ident = wait_identity(m, CLONE, CLONE, 90)
+    settled = shared_mib(m).get(CLONE, 0)
     print("    the clone took its MAC, address and name within %.0f s more; still shared: "
-          "%d MiB" % (time.time() - t0, shared_mib(m).get(CLONE, 0)))
+          "%d MiB" % (time.time() - t0, settled))
+    check(settled >= GUEST_MIB * 3 // 4,
+          "only %d MiB of the clone's %d MiB are still shared once it took its identity"
+          % (settled, GUEST_MIB))
     check(ident[1] != orig[1] and ident[2] != orig[2],
           "the clone has the original's MAC or address: %r against %r" % (ident, orig))
     check(identity(m, "victim") == orig, "the original's identity changed: %r -> %r"
@@ -146,19 +152,11 @@ def t_clone_bad(m):
         ("keel clone nosuch", ["no domain named 'nosuch'"]),
         ("keel clone victim name=victim", ["needs a name of its own"]),
         ("keel clone victim memory=512", ["memory and vCPUs of 'victim'"]),
-        ("keel clone victim vcpus=7 name=x", ["drop memory= and vcpus="]),
+        ("keel clone victim vcpus=7 name=x", ["drop memory=, vcpus= and maxvcpus="]),
         ("keel clone", ["missing domain name"]),
         ("keel clone victim bogus", ["expected key=value"]),
     ]
-    states_before, _ = list_states(m)
-    for cmd, words in cases:
-        out, rc = m.run(cmd, timeout=60)
-        check(rc != 0, "%r was accepted: %r" % (cmd, out[-400:]))
-        for w in words:
-            check(w in out, "%r does not say %r: %r" % (cmd, w, out[-400:]))
-    states_after, raw = list_states(m)
-    check(set(states_after) == set(states_before),
-          "a refused clone changed the domains:\n%s" % raw)
+    states_after, raw = check_refusals(m, cases, "clone")
     st = states_after.get("victim", "")
     check(("r" in st or "b" in st) and "p" not in st,
           "the victim is not running after the refusals:\n%s" % raw)

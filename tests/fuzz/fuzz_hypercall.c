@@ -88,12 +88,26 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64
 	return 0;
 }
 
-int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus, uint32_t *domid)
+int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
+		  uint32_t max_vcpus, uint32_t *domid)
 {
 	FUZZ_ASSERT(strlen(name) < KEEL_DOMAIN_NAME_BYTES);
-	(void)mem_bytes, (void)nr_vcpus;
+	(void)mem_bytes, (void)nr_vcpus, (void)max_vcpus;
 	*domid = 1;
 	return fake_rc;
+}
+
+int domain_vcpu_set(uint32_t domid, uint32_t nr, uint32_t *max, uint32_t *present)
+{
+	(void)domid;
+	*max = 2;
+	*present = nr;
+	return fake_rc;
+}
+
+uint32_t domain_vcpus_present(const struct domain *d)
+{
+	return d->nr_vcpus;
 }
 
 int domain_clone(const char *name, uint32_t src_domid, uint32_t *domid)
@@ -412,7 +426,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(&gpa, c + 4, 4);
 		memcpy(&len, c + 8, 4);
-		v.regs.rax = c[0] % (KEEL_HC_DOMAIN_NIC_LINK + 2); /* every call, and one past */
+		v.regs.rax = c[0] % (KEEL_HC_DOMAIN_VCPU_SET + 2); /* every call, and one past */
 		if (v.regs.rax == KEEL_HC_HEARTBEAT)
 			continue; /* touches this CPU's watchdog state only */
 		v.regs.rdi = gpa % (2 * FUZZ_MEM_BYTES);

@@ -11,13 +11,20 @@
  * integers, Package, Scope, Device, Buffer, resource descriptors). The
  * AML helpers are also tested directly (PkgLength in 1-4 bytes, integer
  * encodings, EisaId), as are -EINVAL and -ENOSPC (buffer untouched).
+ * CPU hotplug (max_cpus > 1): the MADT's disabled, online-capable CPUs,
+ * the FADT's GPE0 block, and the DSDT's hotplug registers, CPU devices
+ * and \_GPE._E02 opcode by opcode; max_cpus 0 or 1 changes no byte. If
+ * ACPICA's iasl is on the PATH, it disassembles the hotplug DSDTs without
+ * errors and compiles its output back to the very same AML.
  */
 #include "../../hypervisor/common/acpi.c"
 #include "../../hypervisor/devices/acpi_tables.c"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -28,6 +35,8 @@
 #define PM_IO 0x600u
 #define RESET_PORT 0xCF9u
 #define SCI_IRQ 9u
+#define GPE0_IO 0xAFE0u
+#define CPUHP_IO 0xAF00u
 
 static uint8_t bios[BIOS_BYTES];
 
@@ -93,6 +102,28 @@ static struct acpi_tables_cfg default_cfg(uint32_t nr_cpus)
 		.reset_port = RESET_PORT,
 	};
 	return c;
+}
+
+/* default_cfg with CPU hotplug: nr_cpus present of max_cpus. */
+static struct acpi_tables_cfg hotplug_cfg(uint32_t nr_cpus, uint32_t max_cpus)
+{
+	struct acpi_tables_cfg c = default_cfg(nr_cpus);
+
+	c.max_cpus = max_cpus;
+	c.gpe0_io_base = GPE0_IO;
+	c.cpuhp_io_base = CPUHP_IO;
+	return c;
+}
+
+static bool hotplug(const struct acpi_tables_cfg *c)
+{
+	return c->max_cpus > 1;
+}
+
+/* How many CPUs the MADT lists. */
+static uint32_t listed_cpus(const struct acpi_tables_cfg *c)
+{
+	return hotplug(c) ? c->max_cpus : c->nr_cpus;
 }
 
 /* Check an SDT header at pa; returns the table or NULL. */
@@ -196,13 +227,13 @@ static void check_fadt(const struct view *v, const struct acpi_tables_cfg *c,
 	CHECK_EQ_U64(rd32(t + 68), 0);               /* PM1b_CNT_BLK */
 	CHECK_EQ_U64(rd32(t + 72), 0);               /* PM2_CNT_BLK */
 	CHECK_EQ_U64(rd32(t + 76), 0);               /* PM_TMR_BLK */
-	CHECK_EQ_U64(rd32(t + 80), 0);               /* GPE0_BLK */
+	CHECK_EQ_U64(rd32(t + 80), hotplug(c) ? c->gpe0_io_base : 0); /* GPE0 */
 	CHECK_EQ_U64(rd32(t + 84), 0);               /* GPE1_BLK */
 	CHECK_EQ_INT(t[88], 4);                      /* PM1_EVT_LEN */
 	CHECK_EQ_INT(t[89], 2);                      /* PM1_CNT_LEN */
 	CHECK_EQ_INT(t[90], 0);
 	CHECK_EQ_INT(t[91], 0);                      /* PM_TMR_LEN */
-	CHECK_EQ_INT(t[92], 0);
+	CHECK_EQ_INT(t[92], hotplug(c) ? 2 : 0);     /* GPE0_BLK_LEN */
 	CHECK_EQ_INT(t[93], 0);
 	CHECK(rd16(t + 96) > 100);                   /* no C2 */
 	CHECK(rd16(t + 98) > 1000);                  /* no C3 */
@@ -228,7 +259,10 @@ static void check_fadt(const struct view *v, const struct acpi_tables_cfg *c,
 	check_gas(t + 160, 0, 0, 0, 0);                    /* X_PM1b_EVT */
 	check_gas(t + 172, 1, 16, 2, c->pm_io_base + 4u);  /* X_PM1a_CNT */
 	for (uint32_t off = 184; off < 268; off += 12)     /* the rest */
-		check_gas(t + off, 0, 0, 0, 0);
+		if (off == 220 && hotplug(c))              /* X_GPE0_BLK */
+			check_gas(t + off, 1, 16, 1, c->gpe0_io_base);
+		else
+			check_gas(t + off, 0, 0, 0, 0);
 
 	facs = at(v, f->facs, 64);
 	CHECK(facs != NULL);
@@ -285,7 +319,8 @@ static void check_madt(const struct view *v, const struct acpi_tables_cfg *c,
 			CHECK_EQ_INT(e[1], 8);
 			CHECK_EQ_INT(e[2], cpus);            /* UID */
 			CHECK_EQ_INT(e[3], cpus);            /* APIC ID */
-			CHECK_EQ_U64(rd32(e + 4), 1);        /* enabled */
+			/* Enabled, or (hotplug) Online Capable only. */
+			CHECK_EQ_U64(rd32(e + 4), cpus < c->nr_cpus ? 1 : 2);
 			cpus++;
 		} else if (e[0] == 1) {
 			CHECK_EQ_INT(e[1], 12);
@@ -305,13 +340,14 @@ static void check_madt(const struct view *v, const struct acpi_tables_cfg *c,
 		}
 	}
 	CHECK_EQ_U64(off, len);                      /* entries fill it */
-	CHECK_EQ_U64(cpus, c->nr_cpus);
+	CHECK_EQ_U64(cpus, listed_cpus(c));
 	CHECK_EQ_U64(ioapics, 1);
 	CHECK_EQ_U64(nmis, 1);
 	CHECK(iso_timer);
 	CHECK(iso_sci);
 
-	/* The hypervisor's own MADT parser must agree. */
+	/* The hypervisor's own MADT parser must agree (it counts only the
+	 * enabled CPUs). */
 	CHECK_EQ_INT(acpi_parse(f->rsdp, view_p2v, (void *)v, &info), 0);
 	CHECK_EQ_U64(info.lapic_pa, c->lapic_pa);
 	CHECK_EQ_U64(info.nr_cpus, c->nr_cpus);
@@ -487,8 +523,234 @@ static void check_pci0(struct aml *a)
 	a->pos = buf_end;
 }
 
-/* The whole DSDT: \_S5_ then \_SB_.PCI0; every package ends exactly. */
-static void check_dsdt(const struct view *v, const struct found *f)
+/* ---- the CPU hotplug AML, opcode by opcode (ACPI 6.x 20.2) */
+
+static void aml_expect_op(struct aml *a, uint32_t op)
+{
+	uint32_t got = aml_rd8(a);
+
+	CHECK_MSG(got == op, "AML at %u: opcode 0x%02x, want 0x%02x",
+		  a->pos - 1, got, op);
+}
+
+/* The opcode op (after ExtOpPrefix if ext) and its PkgLength; returns
+ * the package's end. */
+static uint32_t aml_expect_pkg(struct aml *a, bool ext, uint32_t op)
+{
+	if (ext)
+		aml_expect_op(a, 0x5B);
+	aml_expect_op(a, op);
+	return aml_rd_pkglen(a);
+}
+
+/* A package must end exactly here; continue after it either way. */
+static void aml_expect_end(struct aml *a, uint32_t end)
+{
+	CHECK_MSG(a->pos == end, "AML package ends at %u, read up to %u", end,
+		  a->pos);
+	a->pos = end;
+}
+
+/* A NameString of one NameSeg, or of two after DualNamePrefix 0x2E, with
+ * an optional root prefix, as "\XXXX.YYYY"; "Local0" for LocalObj 0x60. */
+static void aml_expect_operand(struct aml *a, const char *want)
+{
+	char got[16];
+	uint32_t i = 0, segs = 1;
+
+	if (a->pos < a->end && a->p[a->pos] == 0x60) {
+		a->pos++;
+		CHECK_EQ_STR("Local0", want);
+		return;
+	}
+	if (a->pos < a->end && a->p[a->pos] == '\\')
+		got[i++] = (char)aml_rd8(a);
+	if (a->pos < a->end && a->p[a->pos] == 0x2E) {
+		a->pos++;
+		segs = 2;
+	}
+	for (uint32_t s = 0; s < segs; s++) {
+		if (s)
+			got[i++] = '.';
+		for (uint32_t k = 0; k < 4; k++)
+			got[i++] = (char)aml_rd8(a);
+	}
+	got[i] = 0;
+	CHECK_EQ_STR(got, want);
+}
+
+/* And(operand, mask) with NullName as Target. */
+static void aml_expect_and(struct aml *a, const char *operand, uint64_t mask)
+{
+	aml_expect_op(a, 0x7B);
+	aml_expect_operand(a, operand);
+	CHECK_EQ_U64(aml_rd_int(a), mask);
+	aml_expect_op(a, 0x00);
+}
+
+/* Method(name, nargs, NotSerialized): returns its end. */
+static uint32_t aml_expect_method(struct aml *a, const char *name,
+				  uint32_t nargs)
+{
+	uint32_t end = aml_expect_pkg(a, false, 0x14);
+
+	aml_expect_operand(a, name);
+	CHECK_EQ_INT(aml_rd8(a), nargs);   /* MethodFlags: not serialized */
+	return end;
+}
+
+/* String: 0x0D, the characters, NUL. */
+static void aml_expect_string(struct aml *a, const char *want)
+{
+	char got[32];
+	uint32_t i = 0, c;
+
+	aml_expect_op(a, 0x0D);
+	while ((c = aml_rd8(a)) != 0 && !a->bad && i < sizeof(got) - 1)
+		got[i++] = (char)c;
+	got[i] = 0;
+	CHECK_EQ_STR(got, want);
+}
+
+/* Return(Buffer(8) { CPU cpu's MADT Local APIC entry with flags }). */
+static void check_mat_return(struct aml *a, uint32_t cpu, uint32_t flags)
+{
+	const uint8_t want[8] = { 0, 8, (uint8_t)cpu, (uint8_t)cpu,
+				  (uint8_t)flags, 0, 0, 0 };
+	uint32_t end;
+
+	aml_expect_op(a, 0xA4);                           /* Return */
+	end = aml_expect_pkg(a, false, 0x11);             /* Buffer */
+	CHECK_EQ_U64(aml_rd_int(a), 8);
+	CHECK(a->pos + 8 == end && end <= a->end &&
+	      memcmp(a->p + a->pos, want, 8) == 0);
+	a->pos += 8;
+	aml_expect_end(a, end);
+}
+
+/* Device(CPxx) { _HID "ACPI0007", _UID cpu, _STA, _MAT, _EJ0 }. */
+static void check_cpu_device(struct aml *a, uint32_t cpu)
+{
+	uint32_t bit = 1u << cpu, dev, m, cond;
+	char name[16];
+
+	snprintf(name, sizeof(name), "CP%02X", cpu);
+	dev = aml_expect_pkg(a, true, 0x82);
+	aml_expect_operand(a, name);
+	if (aml_expect_name(a, "_HID"))
+		aml_expect_string(a, "ACPI0007");
+	if (aml_expect_name(a, "_UID"))
+		CHECK_EQ_U64(aml_rd_int(a), cpu);
+
+	/* _STA: If (And(CPPR, bit)) { Return(0x0F) } Return(Zero) */
+	m = aml_expect_method(a, "_STA", 0);
+	cond = aml_expect_pkg(a, false, 0xA0);
+	aml_expect_and(a, "CPPR", bit);
+	aml_expect_op(a, 0xA4);
+	CHECK_EQ_U64(aml_rd_int(a), 0x0F);
+	aml_expect_end(a, cond);
+	aml_expect_op(a, 0xA4);
+	CHECK_EQ_U64(aml_rd_int(a), 0);
+	aml_expect_end(a, m);
+
+	/* _MAT: the MADT entry, Enabled if present, else Online Capable */
+	m = aml_expect_method(a, "_MAT", 0);
+	cond = aml_expect_pkg(a, false, 0xA0);
+	aml_expect_and(a, "CPPR", bit);
+	check_mat_return(a, cpu, 1);
+	aml_expect_end(a, cond);
+	check_mat_return(a, cpu, 2);
+	aml_expect_end(a, m);
+
+	/* _EJ0(1 arg): Store(bit, CPEJ) */
+	m = aml_expect_method(a, "_EJ0", 1);
+	aml_expect_op(a, 0x70);
+	CHECK_EQ_U64(aml_rd_int(a), bit);
+	aml_expect_operand(a, "CPEJ");
+	aml_expect_end(a, m);
+	aml_expect_end(a, dev);
+}
+
+/* Scope(\_SB_) { OperationRegion(CPHR, SystemIO, base, 2),
+ * Field(CPHR, ByteAcc, NoLock, Preserve) { CPPR, 8, CPEJ, 8 }, CP01.. }. */
+static void check_cpuhp_scope(struct aml *a, const struct acpi_tables_cfg *c)
+{
+	uint32_t scope = aml_expect_pkg(a, false, 0x10), field;
+
+	aml_expect_operand(a, "\\_SB_");
+	aml_expect_op(a, 0x5B);
+	aml_expect_op(a, 0x80);                          /* OperationRegion */
+	aml_expect_operand(a, "CPHR");
+	CHECK_EQ_INT(aml_rd8(a), 0x01);                  /* SystemIO */
+	CHECK_EQ_U64(aml_rd_int(a), c->cpuhp_io_base);
+	CHECK_EQ_U64(aml_rd_int(a), 2);
+	field = aml_expect_pkg(a, true, 0x81);           /* Field */
+	aml_expect_operand(a, "CPHR");
+	CHECK_EQ_INT(aml_rd8(a), 0x01);          /* ByteAcc, NoLock, Preserve */
+	aml_expect_operand(a, "CPPR");
+	CHECK_EQ_INT(aml_rd8(a), 8);                     /* bits */
+	aml_expect_operand(a, "CPEJ");
+	CHECK_EQ_INT(aml_rd8(a), 8);
+	aml_expect_end(a, field);
+	for (uint32_t cpu = 1; cpu < c->max_cpus; cpu++)
+		check_cpu_device(a, cpu);
+	aml_expect_end(a, scope);
+}
+
+/* _E02's part for CPU cpu: If (LNot(LEqual(And(Local0, bit), And(CPON,
+ * bit)))) { If (And(Local0, bit)) { Notify(CPxx, 1) } Else {
+ * Notify(CPxx, 3) } }. */
+static void check_gpe_cpu(struct aml *a, uint32_t cpu)
+{
+	uint32_t bit = 1u << cpu, changed, came, went;
+	char path[24];
+
+	snprintf(path, sizeof(path), "\\_SB_.CP%02X", cpu);
+	changed = aml_expect_pkg(a, false, 0xA0);
+	aml_expect_op(a, 0x92);                          /* LNot */
+	aml_expect_op(a, 0x93);                          /* LEqual */
+	aml_expect_and(a, "Local0", bit);
+	aml_expect_and(a, "CPON", bit);
+	came = aml_expect_pkg(a, false, 0xA0);
+	aml_expect_and(a, "Local0", bit);
+	aml_expect_op(a, 0x86);                          /* Notify */
+	aml_expect_operand(a, path);
+	CHECK_EQ_U64(aml_rd_int(a), 1);                  /* Device Check */
+	aml_expect_end(a, came);
+	went = aml_expect_pkg(a, false, 0xA1);           /* Else */
+	aml_expect_op(a, 0x86);
+	aml_expect_operand(a, path);
+	CHECK_EQ_U64(aml_rd_int(a), 3);                  /* Eject Request */
+	aml_expect_end(a, went);
+	aml_expect_end(a, changed);
+}
+
+/* Scope(\_GPE) { Name(CPON, present set), Method(_E02) { Store(\_SB_.CPPR,
+ * Local0), check_gpe_cpu() for CPUs 1.., Store(Local0, CPON) } }. */
+static void check_gpe_scope(struct aml *a, const struct acpi_tables_cfg *c)
+{
+	uint32_t scope = aml_expect_pkg(a, false, 0x10), m;
+
+	aml_expect_operand(a, "\\_GPE");
+	if (aml_expect_name(a, "CPON"))
+		CHECK_EQ_U64(aml_rd_int(a), (1u << c->nr_cpus) - 1);
+	m = aml_expect_method(a, "_E02", 0);
+	aml_expect_op(a, 0x70);
+	aml_expect_operand(a, "\\_SB_.CPPR");
+	aml_expect_operand(a, "Local0");
+	for (uint32_t cpu = 1; cpu < c->max_cpus; cpu++)
+		check_gpe_cpu(a, cpu);
+	aml_expect_op(a, 0x70);
+	aml_expect_operand(a, "Local0");
+	aml_expect_operand(a, "CPON");
+	aml_expect_end(a, m);
+	aml_expect_end(a, scope);
+}
+
+/* The whole DSDT: \_S5_ then \_SB_.PCI0, with hotplug then the CPUs'
+ * \_SB_ scope and \_GPE; every package ends exactly. */
+static void check_dsdt(const struct view *v, const struct acpi_tables_cfg *c,
+		       const struct found *f)
 {
 	const uint8_t *t = check_sdt(v, f->dsdt, "DSDT", 2);
 	struct aml a;
@@ -525,14 +787,21 @@ static void check_dsdt(const struct view *v, const struct found *f)
 	check_pci0(&a);
 	CHECK_EQ_U64(a.pos, dev_end);
 	CHECK_EQ_U64(dev_end, scope_end);
-	CHECK_EQ_U64(scope_end, rd32(t + 4));              /* nothing after */
+	a.pos = scope_end;
+	if (hotplug(c)) {
+		check_cpuhp_scope(&a, c);
+		check_gpe_scope(&a, c);
+	}
+	CHECK_EQ_U64(a.pos, rd32(t + 4));                  /* nothing after */
 	CHECK(!a.bad);
 }
 
 /* ---- whole builds */
 
-/* Build at base_pa into the BIOS area and check everything. */
-static int build_and_check(const struct acpi_tables_cfg *c, uint64_t base_pa)
+/* Build at base_pa into the BIOS area and check everything; *fp gets
+ * where the tables are. */
+static int build_and_check_found(const struct acpi_tables_cfg *c,
+				 uint64_t base_pa, struct found *fp)
 {
 	struct view v = { BIOS_PA, bios, BIOS_BYTES };
 	uint32_t off = (uint32_t)(base_pa - BIOS_PA);
@@ -564,11 +833,19 @@ static int build_and_check(const struct acpi_tables_cfg *c, uint64_t base_pa)
 	if (f.madt)
 		check_madt(&v, c, &f);
 	if (f.dsdt)
-		check_dsdt(&v, &f);
+		check_dsdt(&v, c, &f);
 	/* Every table lies within the n bytes reported. */
 	CHECK(f.dsdt && f.dsdt + rd32(bios + (f.dsdt - BIOS_PA) + 4) <=
 			       base_pa + (uint32_t)n);
+	*fp = f;
 	return n;
+}
+
+static int build_and_check(const struct acpi_tables_cfg *c, uint64_t base_pa)
+{
+	struct found f;
+
+	return build_and_check_found(c, base_pa, &f);
 }
 
 static void test_builds(void)
@@ -673,6 +950,243 @@ static void test_errors(void)
 			}
 	}
 	CHECK_EQ_INT(acpi_tables_build(buf, (uint32_t)n, BIOS_PA, &good), n);
+}
+
+/* ---- CPU hotplug */
+
+/* With max_cpus 0 or 1 the hotplug fields change no byte, whatever the
+ * bases hold (max_cpus 1 even below nr_cpus: no hotplug either). */
+static void test_cpuhp_off_identical(void)
+{
+	static uint8_t plain[ACPI_TABLES_MAX_BYTES], other[ACPI_TABLES_MAX_BYTES];
+	static const uint32_t cpus[] = { 1, 3, 8 };
+
+	for (uint32_t i = 0; i < 3; i++) {
+		struct acpi_tables_cfg c = default_cfg(cpus[i]);
+		int n = acpi_tables_build(plain, sizeof(plain), BIOS_PA, &c);
+
+		CHECK(n > 0);
+		for (uint32_t max = 0; max <= 1; max++) {
+			struct acpi_tables_cfg h = hotplug_cfg(cpus[i], max);
+			int m;
+
+			memset(other, 0x77, sizeof(other));
+			m = acpi_tables_build(other, sizeof(other), BIOS_PA, &h);
+			CHECK_EQ_INT(m, n);
+			CHECK_MSG(n > 0 && m == n &&
+				  memcmp(plain, other, (size_t)n) == 0,
+				  "nr_cpus %u max_cpus %u: bytes differ",
+				  cpus[i], max);
+			h.gpe0_io_base = 0;  /* unused: still valid */
+			h.cpuhp_io_base = 0xFFFF;
+			CHECK_EQ_INT(acpi_tables_build(other, sizeof(other),
+						       BIOS_PA, &h), n);
+		}
+	}
+}
+
+static void test_cpuhp_errors(void)
+{
+	static uint8_t buf[ACPI_TABLES_MAX_BYTES];
+	struct acpi_tables_cfg good = hotplug_cfg(3, 8), c;
+	int n = acpi_tables_build(buf, sizeof(buf), BIOS_PA, &good);
+
+	CHECK(n > 0);
+#define BAD(field, value)                                                    \
+	do {                                                                 \
+		c = good;                                                    \
+		c.field = value;                                             \
+		CHECK_EQ_INT(acpi_tables_build(buf, sizeof(buf), BIOS_PA,    \
+					       &c), -EINVAL);                \
+	} while (0)
+	BAD(max_cpus, 2);                     /* below nr_cpus = 3 */
+	BAD(max_cpus, ACPI_TABLES_MAX_CPUS + 1);
+	BAD(max_cpus, 0xFFFFFFFFu);
+	BAD(gpe0_io_base, 0);
+	BAD(cpuhp_io_base, 0);
+	BAD(gpe0_io_base, 0xFFFF);            /* 2 bytes past the I/O space */
+	BAD(cpuhp_io_base, 0xFFFF);
+#undef BAD
+	c = good;
+	c.max_cpus = 3;                       /* = nr_cpus: hotplug, all in */
+	CHECK(acpi_tables_build(buf, sizeof(buf), BIOS_PA, &c) > 0);
+	c = good;
+	c.gpe0_io_base = 0xFFFE;              /* the last 2 ports */
+	c.cpuhp_io_base = 0xFFFE;
+	CHECK_EQ_INT(acpi_tables_build(buf, sizeof(buf), BIOS_PA, &c), n);
+	c = hotplug_cfg(1, 2);
+	c.cpuhp_io_base = 0;
+	CHECK_EQ_INT(acpi_tables_build(buf, sizeof(buf), BIOS_PA, &c),
+		     -EINVAL);
+
+	/* Too small a buffer: -ENOSPC and not a byte written. */
+	for (uint32_t len = 0; len < (uint32_t)n; len += (uint32_t)n / 7 + 1) {
+		memset(buf, 0x5A, sizeof(buf));
+		CHECK_EQ_INT(acpi_tables_build(buf, len, BIOS_PA, &good),
+			     -ENOSPC);
+		CHECK(buf[0] == 0x5A && buf[sizeof(buf) - 1] == 0x5A);
+	}
+	CHECK_EQ_INT(acpi_tables_build(buf, (uint32_t)n - 1, BIOS_PA, &good),
+		     -ENOSPC);
+}
+
+/* Remove dir and the files iasl wrote into it. */
+static void rm_tmpdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	CHECK_EQ_INT(rmdir(dir), 0);
+}
+
+static bool write_file(const char *path, const uint8_t *p, uint32_t n)
+{
+	FILE *fp = fopen(path, "wb");
+	bool ok = fp && fwrite(p, 1, n, fp) == n;
+
+	if (fp && fclose(fp) != 0)
+		ok = false;
+	return ok;
+}
+
+/* The whole of a file into a malloc'ed, NUL-terminated buffer. */
+static char *read_file(const char *path, long *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+
+	*len = -1;
+	if (fp && fseek(fp, 0, SEEK_END) == 0 && (*len = ftell(fp)) >= 0 &&
+	    fseek(fp, 0, SEEK_SET) == 0 && (buf = malloc((size_t)*len + 1)) &&
+	    fread(buf, 1, (size_t)*len, fp) == (size_t)*len)
+		buf[*len] = 0;
+	else if (buf) {
+		free(buf);
+		buf = NULL;
+	}
+	if (fp)
+		fclose(fp);
+	return buf;
+}
+
+/* Run cmd in dir, output to dir/log; true if it exited with 0. */
+static bool run_in(const char *dir, const char *cmd)
+{
+	char line[768];
+
+	snprintf(line, sizeof(line), "cd '%s' && %s >log 2>&1", dir, cmd);
+	return system(line) == 0;
+}
+
+/* dir/log must show no error; print it if it does. */
+static void check_iasl_log(const char *dir, const char *what)
+{
+	char path[512];
+	long n;
+	char *log;
+
+	snprintf(path, sizeof(path), "%s/log", dir);
+	log = read_file(path, &n);
+	CHECK(log != NULL);
+	if (!log)
+		return;
+	CHECK_MSG(!strstr(log, "Error ") && !strstr(log, "rror:") &&
+		  !strstr(log, "Unknown") && !strstr(log, "unknown"),
+		  "iasl %s:\n%s", what, log);
+	free(log);
+}
+
+/*
+ * ACPICA's own view of the DSDT t (len bytes) built from c: iasl -d must
+ * disassemble it without errors into the ASL of the hotplug objects, and
+ * iasl must compile that back, without optimizations (-oa), into the
+ * same AML after the header (which names iasl as the compiler).
+ */
+static void check_iasl(const uint8_t *t, uint32_t len,
+		       const struct acpi_tables_cfg *c)
+{
+	char dir[] = "/tmp/keel-acpi-XXXXXX", path[512], want[96];
+	char *dsl = NULL, *aml = NULL;
+	long dsl_len, aml_len;
+
+	if (!mkdtemp(dir)) {
+		CHECK_MSG(0, "mkdtemp failed");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/dsdt.aml", dir);
+	CHECK(write_file(path, t, len));
+	CHECK_MSG(run_in(dir, "iasl -vs -d dsdt.aml"), "iasl -d failed");
+	check_iasl_log(dir, "-d");
+	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
+	dsl = read_file(path, &dsl_len);
+	CHECK(dsl != NULL);
+	if (dsl) {
+		CHECK(!strstr(dsl, "Unknown") && !strstr(dsl, "rror"));
+		snprintf(want, sizeof(want),
+			 "OperationRegion (CPHR, SystemIO, 0x%04X, 0x02)",
+			 c->cpuhp_io_base);
+		CHECK_MSG(strstr(dsl, want), "no %s", want);
+		snprintf(want, sizeof(want), "Device (CP%02X)", c->max_cpus - 1);
+		CHECK_MSG(strstr(dsl, want), "no %s", want);
+		CHECK(strstr(dsl, "Method (_E02, 0, NotSerialized)"));
+		CHECK(strstr(dsl, "Method (_EJ0, 1, NotSerialized)"));
+		CHECK(strstr(dsl, "Notify (\\_SB.CP01, 0x03)"));
+	}
+	CHECK_MSG(run_in(dir, "iasl -vs -oa -p again dsdt.dsl"),
+		  "iasl could not compile its own disassembly");
+	check_iasl_log(dir, "compiling the disassembly");
+	snprintf(path, sizeof(path), "%s/again.aml", dir);
+	aml = read_file(path, &aml_len);
+	CHECK_MSG(aml && aml_len == (long)len &&
+		  memcmp(aml + 36, t + 36, len - 36) == 0,
+		  "iasl compiles the disassembly to other AML (%ld bytes, "
+		  "ours %u)", aml_len, len);
+	free(dsl);
+	free(aml);
+	rm_tmpdir(dir);
+}
+
+/* max_cpus = 2 with 1 CPU and max_cpus = 8 with 3: every table checked
+ * (build_and_check), then the DSDT through iasl if there is one. */
+static void test_cpuhp_builds(void)
+{
+	static const uint32_t cfgs[][2] = { { 1, 2 }, { 3, 8 }, { 8, 8 } };
+	bool iasl = system("command -v iasl >/dev/null 2>&1") == 0;
+
+	for (uint32_t i = 0; i < 3; i++) {
+		struct acpi_tables_cfg c = hotplug_cfg(cfgs[i][0], cfgs[i][1]);
+		struct found f = { 0 };
+		int n = build_and_check_found(&c, BIOS_PA, &f);
+		const uint8_t *t = f.dsdt ? bios + (f.dsdt - BIOS_PA) : NULL;
+
+		printf("test_acpi_tables: %u of %u CPUs (hotplug): %d bytes, "
+		       "DSDT %u\n", c.nr_cpus, c.max_cpus, n,
+		       t ? rd32(t + 4) : 0);
+		if (iasl && t && n > 0)
+			check_iasl(t, rd32(t + 4), &c);
+	}
+	if (!iasl)
+		printf("test_acpi_tables: note: iasl not on the PATH, the AML "
+		       "is not checked with ACPICA (Debian: acpica-tools)\n");
+
+	/* Elsewhere, other ports. */
+	{
+		struct acpi_tables_cfg c = hotplug_cfg(2, 5);
+
+		c.gpe0_io_base = 0x0620;
+		c.cpuhp_io_base = 0xFFFE;
+		build_and_check(&c, BIOS_PA + 48);
+		build_and_check(&c, 0xF8000);
+	}
 }
 
 /* ---- the AML helpers on their own */
@@ -796,6 +1310,9 @@ int main(void)
 	test_builds();
 	test_deterministic();
 	test_errors();
+	test_cpuhp_off_identical();
+	test_cpuhp_errors();
+	test_cpuhp_builds();
 	test_pkglen();
 	test_pkglen_nested();
 	test_aml_integer();

@@ -77,7 +77,7 @@ static void test_domain_json(void)
 	};
 	struct keel_domstats st = {
 		.domid = 3, .nr_nics = 1, .net_tx_packets = 5, .net_tx_bytes = 500,
-		.net_rx_packets = 6, .net_rx_bytes = 600, .hv_bytes = 491520, .shared_chunks = 2,
+		.net_rx_packets = 6, .net_rx_bytes = 600, .hv_bytes = 491520, .shared_chunks = 2, .cow_page_bytes = 98304,
 		.start_ns = 10 * NS,
 	};
 	char out[2048];
@@ -95,7 +95,7 @@ static void test_domain_json(void)
 		     "\"read_bytes\": 0, \"write_bytes\": 0, \"errors\": 0}, "
 		     "\"net\": {\"tx_packets\": 5, \"tx_bytes\": 500, \"rx_packets\": 6, "
 		     "\"rx_bytes\": 600, \"drops\": 0, \"spoofed\": 0}, "
-		     "\"hv_bytes\": 491520, \"shared_bytes\": 4194304, \"config\": {\"name\": \"tiny\"}}");
+		     "\"hv_bytes\": 491520, \"shared_bytes\": 4096000, \"cow_copied_bytes\": 98304, \"config\": {\"name\": \"tiny\"}}");
 	/* not started yet, no statistics, no config */
 	st.start_ns = 0;
 	d.state = KEEL_DOMSTATE_BUILDING;

@@ -116,6 +116,10 @@ static void add_stats(struct top_sample *s, uint32_t id, uint64_t tx,
 	st->blk_read_bytes = rd * 4096;
 	st->blk_write_bytes = wr * 512;
 	st->hv_bytes = (id ? 40 : 8) * 1024 + id * 4096; /* HV_MEM(k): 8, 44, ... */
+	if (id == 1) { /* a clone: 3 chunks shared, 2 pages of them copied */
+		st->shared_chunks = 3;
+		st->cow_page_bytes = 8192; /* SHARED(k): 6136 */
+	}
 }
 
 /* Add CPU @cpu to @s. */

@@ -76,7 +76,7 @@ static int clone_default_name(const char *src, char *out, size_t len)
 static int clone_config(const char *src, char **ov, int n, struct config *cfg)
 {
 	char err[BUILD_ERR_BYTES], cwd[PATH_MAX];
-	uint32_t mem, vcpus, i;
+	uint32_t mem, vcpus, maxv, i;
 	int k, ret;
 
 	ret = monitor_read_config(src, cfg, err, sizeof(err));
@@ -87,6 +87,7 @@ static int clone_config(const char *src, char **ov, int n, struct config *cfg)
 	}
 	mem = cfg->memory_mib;
 	vcpus = cfg->vcpus;
+	maxv = cfg->maxvcpus;
 	if (!getcwd(cwd, sizeof(cwd)))
 		snprintf(cwd, sizeof(cwd), "/");
 	ret = clone_default_name(src, cfg->name, sizeof(cfg->name));
@@ -99,9 +100,9 @@ static int clone_config(const char *src, char **ov, int n, struct config *cfg)
 			fprintf(stderr, "keel: clone: %s\n", err);
 		return ret;
 	}
-	if (cfg->memory_mib != mem || cfg->vcpus != vcpus) {
+	if (cfg->memory_mib != mem || cfg->vcpus != vcpus || cfg->maxvcpus != maxv) {
 		fprintf(stderr, "keel: clone: a clone has the memory and vCPUs of '%s' (%u MiB, "
-			"%u vCPU(s)); drop memory= and vcpus=\n", src, mem, vcpus);
+			"%u vCPU(s)); drop memory=, vcpus= and maxvcpus=\n", src, mem, vcpus);
 		return -EINVAL;
 	}
 	if (strcmp(cfg->name, src) == 0) {

@@ -27,7 +27,6 @@
 #define MEM_POLL_NS 250000000ll  /* 250 ms between looks */
 #define MEM_WAIT_DEFAULT_S 60u
 #define MEM_SETTLE_POLLS 3u      /* unchanged looks before the end */
-#define MEM_ARGS_HELP (-1)       /* mem_args printed the help */
 
 static uint64_t mib(uint64_t bytes)
 {
@@ -64,43 +63,16 @@ static int mem_parse_mib(const char *cmd, const char *text, uint64_t *out)
 }
 
 /* Parse the command line: <domain> <MiB> [-t SECONDS]. KEEL_EXIT_OK,
- * KEEL_EXIT_USAGE (reported) or MEM_ARGS_HELP. */
+ * KEEL_EXIT_USAGE (reported) or KEEL_ARGS_HELP. */
 static int mem_args(const struct keel_cmd *entry, int argc, char **argv, const char **dom,
 		    uint64_t *want_mib, uint32_t *wait_s)
 {
-	const char *pos[2];
-	int i, npos = 0;
+	const char *value;
+	int ret = keel_domain_value_args(entry, argc, argv, "<MiB>", dom, &value, wait_s);
 
-	for (i = 1; i < argc; i++) {
-		if (args_is_help(argv[i])) {
-			keel_print_cmd_help(entry);
-			return MEM_ARGS_HELP;
-		}
-	}
-	for (i = 1; i < argc; i++) {
-		if (wait_s && strcmp(argv[i], "-t") == 0) {
-			char *end;
-			unsigned long v;
-
-			if (i + 1 >= argc)
-				return keel_usage_error(entry->name, "missing seconds after", "-t");
-			v = strtoul(argv[++i], &end, 10);
-			if (!argv[i][0] || *end || argv[i][0] == '-' || v > 3600)
-				return keel_usage_error(entry->name, "-t wants 0 to 3600 seconds, not",
-							argv[i]);
-			*wait_s = (uint32_t)v;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return keel_usage_error(entry->name, "unknown option", argv[i]);
-		} else if (npos < 2) {
-			pos[npos++] = argv[i];
-		} else {
-			return keel_usage_error(entry->name, "unexpected argument", argv[i]);
-		}
-	}
-	if (npos < 2)
-		return keel_usage_error(entry->name, "needs <domain> <MiB>", NULL);
-	*dom = pos[0];
-	return mem_parse_mib(entry->name, pos[1], want_mib) ? KEEL_EXIT_USAGE : KEEL_EXIT_OK;
+	if (ret)
+		return ret;
+	return mem_parse_mib(entry->name, value, want_mib) ? KEEL_EXIT_USAGE : KEEL_EXIT_OK;
 }
 
 /* Resolve @word to a started guest into *@d and its balloon into *@b. */
@@ -225,7 +197,7 @@ static int cmd_mem_set_run(int argc, char **argv)
 	int ret = mem_args(&cmd_mem_set_entry, argc, argv, &word, &want, &wait_s);
 
 	if (ret)
-		return ret == MEM_ARGS_HELP ? KEEL_EXIT_OK : ret;
+		return ret == KEEL_ARGS_HELP ? KEEL_EXIT_OK : ret;
 	if (mem_guest("mem-set", word, &d, &b) ||
 	    mem_check_range("mem-set", word, want, mib(b.ram_bytes), mib(b.max_bytes),
 			    b.max_bytes == b.ram_bytes ? "the memory it was started with" :
@@ -278,7 +250,7 @@ static int cmd_mem_max_run(int argc, char **argv)
 	int ret = mem_args(&cmd_mem_max_entry, argc, argv, &word, &want, NULL);
 
 	if (ret)
-		return ret == MEM_ARGS_HELP ? KEEL_EXIT_OK : ret;
+		return ret == KEEL_ARGS_HELP ? KEEL_EXIT_OK : ret;
 	if (mem_guest("mem-max", word, &d, &b) ||
 	    mem_check_range("mem-max", word, want, mib(b.ram_bytes), mib(b.ram_bytes),
 			    "the memory it was started with: a running guest's memory map "

@@ -212,7 +212,9 @@ static int save_write(struct save_out *o, const struct keel_dominfo *d, const ch
 	uint64_t before_end;
 	int ret;
 
-	savefile_header_init(&h, abi, (uint64_t)time(NULL), d->mem_bytes, d->nr_vcpus);
+	/* all its vCPUs, also those not plugged in (keel vcpu-set) */
+	savefile_header_init(&h, abi, (uint64_t)time(NULL), d->mem_bytes,
+			     d->max_vcpus > d->nr_vcpus ? d->max_vcpus : d->nr_vcpus);
 	out_bytes(o, &h, sizeof(h));
 	out_section(o, SAVEFILE_SEC_CONFIG, cfg_text, strlen(cfg_text));
 	ret = save_ram(o, d->domid, name, d->mem_bytes);
@@ -568,9 +570,10 @@ static int restore_config(const struct restore_file *r, char **ov, int n, struct
 		fprintf(stderr, "keel: restore: %s\n", err);
 		return ret;
 	}
-	if (build_mem_bytes(cfg->memory_mib) != r->h.ram_bytes || cfg->vcpus != r->h.nr_vcpus) {
+	if (build_mem_bytes(cfg->memory_mib) != r->h.ram_bytes ||
+	    (cfg->maxvcpus > cfg->vcpus ? cfg->maxvcpus : cfg->vcpus) != r->h.nr_vcpus) {
 		fprintf(stderr, "keel: restore: the guest was saved with %llu MiB and %u vCPU(s); "
-			"a restored guest keeps them (drop memory= and vcpus=)\n",
+			"a restored guest keeps them (drop memory=, vcpus= and maxvcpus=)\n",
 			(unsigned long long)(r->h.ram_bytes >> 20), r->h.nr_vcpus);
 		return -EINVAL;
 	}

@@ -3,7 +3,10 @@
  * or set the guests' scheduling (KEEL_HC_DOMAIN_SCHED, ABI 1.10);
  * `keel vcpu-list [<domain>...]`: each vCPU with its CPU, state, time and
  * the CPUs it may use; and `keel vcpu-pin <domain> <vcpu|all> <cpus>`,
- * which chooses those CPUs for a vCPU, also while it runs (ABI 1.12).
+ * which chooses those CPUs for a vCPU, also while it runs (ABI 1.12);
+ * and `keel vcpu-set <domain> <n>`, which plugs vCPUs in or out of a
+ * running guest by ACPI CPU hotplug, up to its config's maxvcpus (ABI
+ * 1.15), and waits until the guest's kernel has followed.
  * Guest vCPUs that share a pool CPU get CPU time in proportion to their
  * domains' weights (1-65535, default 256); a cap holds a domain to that
  * percentage of one CPU (0: none). The pool CPUs a guest may use start as
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "abi.h"
 #include "args.h"
@@ -369,7 +373,7 @@ static int cmd_vcpu_pin_run(int argc, char **argv)
 		hcall_report("KEEL_HC_INFO", ret);
 		return KEEL_EXIT_FAIL;
 	}
-	if (pin_vcpu_word(argv[2], d.nr_vcpus, &vcpu) ||
+	if (pin_vcpu_word(argv[2], domain_max_vcpus(&d), &vcpu) ||
 	    pin_cpus_word(argv[3], info.cpu_mask_pool, &mask))
 		return KEEL_EXIT_FAIL;
 	memset(&sc, 0, sizeof(sc));
@@ -404,3 +408,122 @@ const struct keel_cmd cmd_vcpu_pin_entry = {
 	.run = cmd_vcpu_pin_run,
 };
 
+
+#define VCPU_SET_POLL_NS 200000000L   /* between looks at the guest's vCPUs */
+#define VCPU_SET_WAIT_S 30u           /* default -t */
+
+/* How many of @domid's vCPUs are up (not KEEL_VCPU_DOWN); -1 if the
+ * call failed. */
+static int vcpus_up(uint32_t domid)
+{
+	struct keel_domain_sched sc;
+	uint32_t i;
+	int n = 0;
+
+	memset(&sc, 0, sizeof(sc));
+	if (sched_call(domid, KEEL_SCHED_GET, &sc))
+		return -1;
+	for (i = 0; i < sc.nr_vcpus && i < KEEL_DOMAIN_MAX_VCPUS; i++)
+		n += sc.vcpu_state[i] != KEEL_VCPU_DOWN;
+	return n;
+}
+
+/* Wait up to @wait_s seconds until @want vCPUs of @d are up. Returns how
+ * many are at the end. */
+static int vcpu_set_wait(const struct keel_dominfo *d, uint32_t want, uint32_t wait_s)
+{
+	struct timespec pause = { 0, VCPU_SET_POLL_NS };
+	time_t end = time(NULL) + (time_t)wait_s;
+	int up;
+
+	while ((up = vcpus_up(d->domid)) >= 0 && (uint32_t)up != want && time(NULL) < end)
+		nanosleep(&pause, NULL);
+	return up;
+}
+
+/* Ask for @want vCPUs of guest @d and report the guest's answer. */
+static int vcpu_set_do(const struct keel_dominfo *d, uint32_t want, uint32_t wait_s)
+{
+	char name[KEEL_DOMAIN_NAME_BYTES + 1];
+	struct keel_vcpu_set vs;
+	uint32_t max = domain_max_vcpus(d);
+	int ret, up;
+
+	domain_name(d, name, sizeof(name));
+	if (want < 1 || want > max) {
+		fprintf(stderr, "keel: vcpu-set: %s may have 1 to %u vCPU(s); set maxvcpus = in its "
+			"config to allow more (up to %u)\n", name, max, KEEL_DOMAIN_MAX_VCPUS);
+		return KEEL_EXIT_FAIL;
+	}
+	memset(&vs, 0, sizeof(vs));
+	vs.domid = d->domid;
+	vs.nr_vcpus = want;
+	ret = keel_hypercall(KEEL_HC_DOMAIN_VCPU_SET, &vs, sizeof(vs));
+	if (ret == -KEEL_EBUSY) {
+		fprintf(stderr, "keel: vcpu-set: %s is not running\n", name);
+		return KEEL_EXIT_FAIL;
+	}
+	if (ret < 0) {
+		hcall_report("KEEL_HC_DOMAIN_VCPU_SET", ret);
+		return KEEL_EXIT_FAIL;
+	}
+	if (d->state == KEEL_DOMSTATE_PAUSED || wait_s == 0) {
+		printf("%s: %u vCPU(s) plugged in; %s\n", name, want,
+		       wait_s ? "it is paused and follows when unpaused" : "not waiting (-t 0)");
+		return KEEL_EXIT_OK;
+	}
+	up = vcpu_set_wait(d, want, wait_s);
+	if (up == (int)want) {
+		printf("%s: %u vCPU(s) online\n", name, want);
+		return KEEL_EXIT_OK;
+	}
+	fprintf(stderr, "keel: vcpu-set: %s has %d vCPU(s) up, not %u, after %u s: its kernel did "
+		"not follow the ACPI CPU hotplug event (it needs CONFIG_ACPI_HOTPLUG_CPU, and a "
+		"udev or hotplug rule that onlines a CPU that is added); see 'keel vcpu-list %s'\n",
+		name, up, want, wait_s, name);
+	return KEEL_EXIT_FAIL;
+}
+
+/* Entry point of `keel vcpu-set <domain> <n> [-t S]`. */
+static int cmd_vcpu_set_run(int argc, char **argv)
+{
+	const char *word, *value;
+	struct keel_dominfo d;
+	uint32_t wait_s = VCPU_SET_WAIT_S;
+	unsigned long want;
+	char *end;
+	int ret = keel_domain_value_args(&cmd_vcpu_set_entry, argc, argv, "<n>", &word, &value,
+					 &wait_s);
+
+	if (ret)
+		return ret == KEEL_ARGS_HELP ? KEEL_EXIT_OK : ret;
+	want = strtoul(value, &end, 10);
+	if (!value[0] || *end || value[0] == '-' || want < 1 || want > KEEL_DOMAIN_MAX_VCPUS)
+		return keel_usage_error("vcpu-set", "<n> must be a number of vCPUs, 1 to 8, not",
+					value);
+	if (hcall_connect(NULL) || domain_resolve(word, &d))
+		return KEEL_EXIT_FAIL;
+	if (d.domid == 0) {
+		fprintf(stderr, "keel: vcpu-set: Domain-0's CPUs are chosen at boot "
+			"(dom0_cpus= on the hypervisor's command line)\n");
+		return KEEL_EXIT_FAIL;
+	}
+	return vcpu_set_do(&d, (uint32_t)want, wait_s);
+}
+
+/* Command-table entry of `keel vcpu-set`. */
+const struct keel_cmd cmd_vcpu_set_entry = {
+	.name = "vcpu-set",
+	.summary = "Plug vCPUs into a running guest, or out of it",
+	.usage = "Usage: keel vcpu-set <domain> <n> [-t SECONDS]\n"
+		 "\n"
+		 "As 'xl vcpu-set': the guest gets vCPUs 0..n-1, between 1 and\n"
+		 "its config's maxvcpus (default: vcpus). Keel tells the guest's\n"
+		 "kernel by ACPI CPU hotplug, and the kernel brings each added vCPU\n"
+		 "online (Keel's guest images have the rule for it) or takes each\n"
+		 "removed one offline and ejects it, by itself. keel vcpu-set waits\n"
+		 "until it has, up to -t seconds (default 30; 0: not at all), and\n"
+		 "says how many are online; a paused guest follows when unpaused.\n"
+		 "Fails if the guest's kernel does not follow in time.\n",
+	.run = cmd_vcpu_set_run,
+};

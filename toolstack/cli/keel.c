@@ -6,6 +6,8 @@
  * a cmd_*.c file, declaring it in keel.h and listing it in keel_cmds[].
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "abi.h"
 #include "args.h"
@@ -44,6 +46,7 @@ static const struct keel_cmd *const keel_cmds[] = {
 	&cmd_sched_entry,
 	&cmd_vcpu_list_entry,
 	&cmd_vcpu_pin_entry,
+	&cmd_vcpu_set_entry,
 	&cmd_starter_entry,
 	&cmd_top_entry,
 	&cmd_exits_entry,
@@ -82,6 +85,52 @@ int keel_usage_error(const char *cmd, const char *what, const char *arg)
 		arg ? " '" : "", arg ? arg : "", arg ? "'" : "", cmd);
 	return KEEL_EXIT_USAGE;
 }
+
+/* Parse a command line <domain> <value> [-t SECONDS]; see keel.h. */
+int keel_domain_value_args(const struct keel_cmd *entry, int argc, char **argv,
+			   const char *value_word, const char **dom, const char **value,
+			   uint32_t *wait_s)
+{
+	const char *pos[2];
+	int i, npos = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (args_is_help(argv[i])) {
+			keel_print_cmd_help(entry);
+			return KEEL_ARGS_HELP;
+		}
+	}
+	for (i = 1; i < argc; i++) {
+		if (wait_s && strcmp(argv[i], "-t") == 0) {
+			char *end;
+			unsigned long v;
+
+			if (i + 1 >= argc)
+				return keel_usage_error(entry->name, "missing seconds after", "-t");
+			v = strtoul(argv[++i], &end, 10);
+			if (!argv[i][0] || *end || argv[i][0] == '-' || v > 3600)
+				return keel_usage_error(entry->name, "-t wants 0 to 3600 seconds, not",
+							argv[i]);
+			*wait_s = (uint32_t)v;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return keel_usage_error(entry->name, "unknown option", argv[i]);
+		} else if (npos < 2) {
+			pos[npos++] = argv[i];
+		} else {
+			return keel_usage_error(entry->name, "unexpected argument", argv[i]);
+		}
+	}
+	if (npos < 2) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "needs <domain> %s", value_word);
+		return keel_usage_error(entry->name, what, NULL);
+	}
+	*dom = pos[0];
+	*value = pos[1];
+	return KEEL_EXIT_OK;
+}
+
 
 /* Report an unknown command name and return the usage exit code. */
 static int keel_unknown_cmd(const char *name)

@@ -39,6 +39,19 @@ void keel_print_cmd_help(const struct keel_cmd *cmd);
  */
 int keel_usage_error(const char *cmd, const char *what, const char *arg);
 
+#define KEEL_ARGS_HELP (-1) /* keel_domain_value_args printed the help */
+
+/*
+ * Parse the command line of @entry: <domain> <value> [-t SECONDS] (-t only
+ * if @wait_s is not NULL; 0 to 3600), or -h/--help anywhere (the help is
+ * printed). @value_word names the value in the usage error ("<MiB>").
+ * Sets *@dom and *@value to the words. Returns KEEL_EXIT_OK,
+ * KEEL_EXIT_USAGE (reported) or KEEL_ARGS_HELP.
+ */
+int keel_domain_value_args(const struct keel_cmd *entry, int argc, char **argv,
+			   const char *value_word, const char **dom, const char **value,
+			   uint32_t *wait_s);
+
 /* cmd_info.c: `keel info`. */
 extern const struct keel_cmd cmd_info_entry;
 
@@ -67,6 +80,7 @@ extern const struct keel_cmd cmd_uptime_entry;
 extern const struct keel_cmd cmd_sched_entry;
 extern const struct keel_cmd cmd_vcpu_list_entry;
 extern const struct keel_cmd cmd_vcpu_pin_entry;
+extern const struct keel_cmd cmd_vcpu_set_entry;
 
 /* cmd_mem.c: `keel mem-set` and `keel mem-max`. */
 extern const struct keel_cmd cmd_mem_set_entry;

@@ -246,8 +246,22 @@ static void domain_json_stats(const struct keel_domstats *st, struct fmt_buf *b)
 		    st->net_tx_packets, st->net_tx_bytes, st->net_rx_packets,
 		    st->net_rx_bytes, st->net_drops, st->net_spoofed);
 	fmt_buf_add(b, ", \"hv_bytes\": %" PRIu64, st->hv_bytes);
-	fmt_buf_add(b, ", \"shared_bytes\": %" PRIu64,
-		    (uint64_t)st->shared_chunks * (uint64_t)KEEL_GUEST_CHUNK_BYTES);
+	fmt_buf_add(b, ", \"shared_bytes\": %" PRIu64 ", \"cow_copied_bytes\": %" PRIu64,
+		    domain_shared_bytes(st), st->cow_page_bytes);
+}
+
+/* The vCPUs a domain may have; see domain.h. */
+uint32_t domain_max_vcpus(const struct keel_dominfo *d)
+{
+	return d->max_vcpus > d->nr_vcpus ? d->max_vcpus : d->nr_vcpus;
+}
+
+/* Bytes of a domain's RAM still shared copy-on-write; see domain.h. */
+uint64_t domain_shared_bytes(const struct keel_domstats *st)
+{
+	uint64_t shared = (uint64_t)st->shared_chunks * (uint64_t)KEEL_GUEST_CHUNK_BYTES;
+
+	return shared > st->cow_page_bytes ? shared - st->cow_page_bytes : 0;
 }
 
 /* One domain as a JSON object; see domain.h. */

@@ -63,6 +63,17 @@ int domain_format_row(const struct keel_dominfo *d, bool long_fmt, char *buf,
 
 struct fmt_buf;
 
+/* The vCPUs domain @d may have online (keel vcpu-set): its max_vcpus,
+ * or nr_vcpus from a hypervisor before ABI 1.15. */
+uint32_t domain_max_vcpus(const struct keel_dominfo *d);
+
+/*
+ * Bytes of the RAM of the domain @st describes that it still shares
+ * copy-on-write with a clone or its source: its shared chunks less the
+ * pages it has copied out of them.
+ */
+uint64_t domain_shared_bytes(const struct keel_domstats *st);
+
 /*
  * Append domain @d to @b as one JSON object for `keel list -l`: its id,
  * name, state (the 'rbpscd' flags and a word), shutdown reason, memory,

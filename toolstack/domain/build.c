@@ -261,6 +261,10 @@ int build_precheck(const struct config *cfg, const struct build_mem_need *need,
 				 "the guest pool has %u CPU%s", cfg->vcpus,
 				 cfg->vcpus == 1 ? "" : "s", info->cpus_pool,
 				 info->cpus_pool == 1 ? "" : "s");
+	if (cfg->maxvcpus > info->cpus_pool)
+		return build_err(-EINVAL, err, err_len, "maxvcpus = %u, but the guest pool "
+				 "has %u CPU%s", cfg->maxvcpus, info->cpus_pool,
+				 info->cpus_pool == 1 ? "" : "s");
 	if (mem_bytes < KEEL_DOMAIN_MIN_MEM_BYTES ||
 	    mem_bytes > KEEL_DOMAIN_MAX_MEM_BYTES)
 		return build_err(-EINVAL, err, err_len, "memory %llu MiB is "
@@ -883,6 +887,10 @@ static int build_clone(const struct config *cfg, uint32_t src, uint32_t *domid, 
 	if (ret == -KEEL_ENOMEM)
 		return build_err(ret, err, err_len, "not enough free memory for the clone's "
 				 "page tables and devices; stop a guest");
+	if (ret == -KEEL_ENOSPC)
+		return build_err(ret, err, err_len, "Keel runs at most %u guests at once (or "
+				 "255 domains share some of its memory already); destroy a guest "
+				 "first", KEEL_MAX_DOMAINS - 1);
 	if (ret < 0)
 		return build_err(ret, err, err_len, "KEEL_HC_DOMAIN_CLONE failed: %s",
 				 strerror(-ret));
@@ -901,6 +909,7 @@ static int build_create(const struct config *cfg, uint64_t mem_bytes,
 	snprintf(cr.name, sizeof(cr.name), "%s", cfg->name);
 	cr.mem_bytes = mem_bytes;
 	cr.nr_vcpus = cfg->vcpus;
+	cr.max_vcpus = cfg->maxvcpus;
 	ret = keel_hypercall(KEEL_HC_DOMAIN_CREATE, &cr, sizeof(cr));
 	if (ret == -KEEL_EEXIST)
 		return build_err(ret, err, err_len, "a domain named '%s' "
@@ -911,6 +920,9 @@ static int build_create(const struct config *cfg, uint64_t mem_bytes,
 				 "2 MiB pieces and needs some more for the domain "
 				 "itself; choose less memory, or stop a guest",
 				 (unsigned long long)(mem_bytes >> 20));
+	if (ret == -KEEL_ENOSPC)
+		return build_err(ret, err, err_len, "Keel runs at most %u guests at once; "
+				 "destroy one first", KEEL_MAX_DOMAINS - 1);
 	if (ret < 0)
 		return build_err(ret, err, err_len, "KEEL_HC_DOMAIN_CREATE "
 				 "failed: %s", strerror(-ret));

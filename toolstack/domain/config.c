@@ -28,6 +28,7 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_KEY("description", CFG_T_STR, description),
 	CFG_KEY("memory", CFG_T_MEMORY, memory_mib),
 	CFG_KEY("vcpus", CFG_T_VCPUS, vcpus),
+	CFG_KEY("maxvcpus", CFG_T_MAXVCPUS, maxvcpus),
 	CFG_KEY("cpus", CFG_T_CPUS, cpus),
 	CFG_KEY("cpu_weight", CFG_T_WEIGHT, cpu_weight),
 	CFG_KEY("cap", CFG_T_CAP, cap),
@@ -164,6 +165,7 @@ const char *cfg_type_want(enum cfg_type type)
 	case CFG_T_MEMORY:
 		return "an integer (MiB)";
 	case CFG_T_VCPUS:
+	case CFG_T_MAXVCPUS:
 	case CFG_T_WEIGHT:
 	case CFG_T_CAP:
 		return "an integer";
@@ -388,6 +390,7 @@ static int cfg_apply(struct config *cfg, const struct cfg_key *k,
 	switch (k->type) {
 	case CFG_T_MEMORY:
 	case CFG_T_VCPUS:
+	case CFG_T_MAXVCPUS:
 	case CFG_T_WEIGHT:
 	case CFG_T_CAP:
 		return cfg_set_int(cfg, k, v, w);
@@ -570,6 +573,10 @@ int config_check(const struct config *cfg, const char *file, char *err,
 	if (!cfg->kernel[0])
 		return cfg_error(file, 0, err, err_len,
 				 "missing required key 'kernel'");
+	if (cfg->maxvcpus && cfg->maxvcpus < cfg->vcpus)
+		return cfg_error(file, 0, err, err_len,
+				 "maxvcpus = %u is below vcpus = %u: raise maxvcpus, or "
+				 "lower vcpus (it is how many start)", cfg->maxvcpus, cfg->vcpus);
 	return 0;
 }
 
@@ -625,6 +632,7 @@ static int cfg_put_value(const struct config *cfg, const struct cfg_key *k,
 	switch (k->type) {
 	case CFG_T_MEMORY:
 	case CFG_T_VCPUS:
+	case CFG_T_MAXVCPUS:
 	case CFG_T_WEIGHT:
 	case CFG_T_CAP:
 		snprintf(num, sizeof(num), "%u", *(const uint32_t *)(const void *)field);
@@ -667,6 +675,8 @@ static bool cfg_is_set(const struct config *cfg, const struct cfg_key *k)
 		return true;
 	case CFG_T_WEIGHT:
 		return cfg->cpu_weight != CONFIG_DEFAULT_WEIGHT;
+	case CFG_T_MAXVCPUS:
+		return cfg->maxvcpus != 0;
 	case CFG_T_CAP:
 		return cfg->cap != 0;
 	case CFG_T_LIST:
@@ -710,6 +720,7 @@ static void cfg_json_value(const struct config *cfg, const struct cfg_key *k,
 	switch (k->type) {
 	case CFG_T_MEMORY:
 	case CFG_T_VCPUS:
+	case CFG_T_MAXVCPUS:
 	case CFG_T_WEIGHT:
 	case CFG_T_CAP:
 		fmt_buf_add(b, "%u", *(const uint32_t *)(const void *)field);

@@ -73,6 +73,7 @@ struct config {
 	char root[CONFIG_STR_BYTES];
 	uint32_t memory_mib;
 	uint32_t vcpus;
+	uint32_t maxvcpus;       /* vCPUs it may have (keel vcpu-set), 0 = vcpus */
 	uint32_t cpu_weight;     /* the credit scheduler's weight, 256 unless set */
 	uint32_t cap;            /* percent of one CPU, 0 = none */
 	char cpus[CONFIG_ITEM_BYTES]; /* pool CPUs allowed, a CPU list; "" = any */

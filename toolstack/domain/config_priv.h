@@ -24,6 +24,7 @@ enum cfg_type {
 	CFG_T_PATH,   /* file path, made absolute against the config's dir */
 	CFG_T_MEMORY, /* integer, MiB */
 	CFG_T_VCPUS,  /* integer */
+	CFG_T_MAXVCPUS, /* integer, 0 = not set (then vcpus) */
 	CFG_T_WEIGHT, /* integer 1..65535, the credit scheduler's weight */
 	CFG_T_CAP,    /* integer 0..6400, percent of one CPU */
 	CFG_T_CPUS,   /* a CPU list, "2" or "2-3,5" */

@@ -500,7 +500,7 @@ static const struct top_bcol top_bcols[] = {
 	{ "VBDS", 4 },	     { "VBD_RD", 8 },	  { "VBD_WR", 8 },
 	{ "VBD_RSECT", 10 }, { "VBD_WSECT", 10 }, { "ID", 5 },
 	{ "EXITS/s", 8 },    { "NETTX_PKT", 9 },  { "NETRX_PKT", 9 },
-	{ "NET_SPOOF", 9 },  { "HV_MEM(k)", 9 },
+	{ "NET_SPOOF", 9 },  { "HV_MEM(k)", 9 },  { "SHARED(k)", 9 },
 };
 
 #define TOP_NR_BCOLS (sizeof(top_bcols) / sizeof(top_bcols[0]))
@@ -515,8 +515,9 @@ static void top_field_u64(char *f, bool known, uint64_t v)
 		snprintf(f, TOP_FIELD_BYTES, TOP_NA);
 }
 
-/* The network and disk fields of @r into @f[10..16] and @f[19..21], and
- * the hypervisor's memory for it into @f[22]. */
+/* The network and disk fields of @r into @f[10..16] and @f[19..21], the
+ * hypervisor's memory for it into @f[22], and its RAM still shared
+ * copy-on-write with a clone or its source into @f[23]. */
 static void top_batch_io_fields(const struct top_row *r,
 				char f[][TOP_FIELD_BYTES])
 {
@@ -535,6 +536,7 @@ static void top_batch_io_fields(const struct top_row *r,
 	top_field_u64(f[20], k, s->net_rx_packets);
 	top_field_u64(f[21], k, s->net_spoofed);
 	top_field_u64(f[22], k, s->hv_bytes / 1024);
+	top_field_u64(f[23], k, domain_shared_bytes(s) / 1024);
 }
 
 /* The fields of one batch line for @r into @f (TOP_NR_BCOLS entries). */

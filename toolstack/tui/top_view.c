@@ -28,7 +28,7 @@ static const uint32_t top_view_steps[] = { 200, 500, 1000, 2000, 3000, 5000,
 /* Columns of the interactive table. */
 enum top_view_field {
 	TV_ID, TV_NAME, TV_STATE, TV_CPUS, TV_CPUP, TV_MEM, TV_MEMP, TV_MAX,
-	TV_VCPU, TV_TX, TV_RX, TV_RD, TV_WR, TV_EXITS,
+	TV_VCPU, TV_TX, TV_RX, TV_RD, TV_WR, TV_EXITS, TV_SHR,
 };
 
 /* One column: label, width, and drop order (higher goes first). */
@@ -47,6 +47,7 @@ static const struct top_view_col top_view_cols[] = {
 	{ TV_VCPU, "VCPU", 4, 0 },    { TV_TX, "TX(k)", 6, 0 },
 	{ TV_RX, "RX(k)", 6, 0 },     { TV_RD, "RD", 5, 0 },
 	{ TV_WR, "WR", 5, 0 },	      { TV_EXITS, "EXIT/s", 6, 1 },
+	{ TV_SHR, "SHR(M)", 6, 4 },
 };
 
 #define TOP_VIEW_NR_COLS (sizeof(top_view_cols) / sizeof(top_view_cols[0]))
@@ -210,7 +211,7 @@ static void top_view_pick_cols(uint32_t cols, bool *use)
 		use[i] = true;
 		total += top_view_cols[i].width + (i ? 1 : 0);
 	}
-	for (drop = 3; drop > 0 && total > cols; drop--) {
+	for (drop = 4; drop > 0 && total > cols; drop--) {
 		for (i = 0; i < TOP_VIEW_NR_COLS; i++) {
 			if (top_view_cols[i].drop == drop && use[i]) {
 				use[i] = false;
@@ -280,6 +281,9 @@ static void top_view_number(const struct top_row *r, enum top_view_field id,
 		break;
 	case TV_WR:
 		top_view_io(r, r->st.blk_writes, 1000, "kMG", width, f);
+		break;
+	case TV_SHR:
+		top_view_io(r, fmt_bytes_to_mib(domain_shared_bytes(&r->st)), 1024, "GT", width, f);
 		break;
 	default:
 		if (r->exits_per_s < 0)

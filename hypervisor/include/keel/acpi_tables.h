@@ -6,7 +6,13 @@
  * a FACS, a MADT listing the CPUs, the IOAPIC and the ISA interrupt
  * overrides, and a DSDT holding \_S5_ (so Linux can power off) and the
  * PCI root bridge \_SB_.PCI0 (with ACPI on, Linux scans PCI only through
- * a root bridge the DSDT declares). Linux finds the RSDP by scanning
+ * a root bridge the DSDT declares). With CPU hotplug (max_cpus > 1,
+ * keel/acpi_cpuhp.h; as QEMU's legacy PIIX4 CPU hotplug) the DSDT also
+ * holds the hotplug registers (\_SB_.CPPR, the present bitmap, and
+ * \_SB_.CPEJ, the eject register), a processor device \_SB_.CPxx
+ * (ACPI0007, with _STA, _MAT and _EJ0) per CPU from 1 on, and the GPE
+ * handler \_GPE._E02 that notifies the CPUs that came or must go; the
+ * FADT then has a GPE0 block. Linux finds the RSDP by scanning
  * 0xE0000-0xFFFFF on 16-byte boundaries, so the tables go into the BIOS
  * area with the RSDP first. Pure: the tables are written into a caller
  * buffer that the guest will see at a given guest-physical address.
@@ -31,6 +37,15 @@ struct acpi_tables_cfg {
 			      * (2 bytes) at +4; see acpi_pm.h */
 	uint8_t sci_irq;     /* ISA IRQ (and GSI) of the SCI, e.g. 9 */
 	uint16_t reset_port; /* e.g. 0xCF9, reset value 0x06 */
+	/* CPU hotplug (keel/acpi_cpuhp.h): with max_cpus > 1 the MADT lists
+	 * max_cpus CPUs, those from nr_cpus on disabled but online capable,
+	 * the FADT has a GPE0 block at gpe0_io_base, and the DSDT a device
+	 * per CPU from 1 on (present per the bitmap at cpuhp_io_base) and
+	 * \_GPE._E02 to notify the changes. 0 (or 1) = no hotplug, as
+	 * before: max_cpus is then nr_cpus and the two bases are unused. */
+	uint32_t max_cpus;      /* 0, or nr_cpus..ACPI_TABLES_MAX_CPUS */
+	uint16_t gpe0_io_base;  /* ACPI_GPE0_BLK_LEN bytes */
+	uint16_t cpuhp_io_base; /* ACPI_CPUHP_IO_BYTES bytes */
 };
 
 /*
@@ -42,7 +57,12 @@ struct acpi_tables_cfg {
  * tables would not lie below 4 GiB, nr_cpus is 0 or above
  * ACPI_TABLES_MAX_CPUS, ioapic_id is above 0xFE, sci_irq is not an ISA IRQ
  * other than 0 and 2, the PM block does not fit in the I/O space, or an
- * address or port is 0.
+ * address or port is 0. With max_cpus >= 2 (CPU hotplug) it is also
+ * -EINVAL if max_cpus is below nr_cpus or above ACPI_TABLES_MAX_CPUS, or
+ * gpe0_io_base or cpuhp_io_base is 0 or its block (ACPI_GPE0_BLK_LEN,
+ * ACPI_CPUHP_IO_BYTES bytes) does not fit in the I/O space; with max_cpus
+ * 0 or 1 the two bases are ignored and the tables are those of a cfg
+ * without hotplug, byte for byte.
  */
 int acpi_tables_build(uint8_t *buf, uint32_t buf_bytes, uint64_t base_pa,
 		      const struct acpi_tables_cfg *cfg);

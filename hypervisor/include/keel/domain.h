@@ -18,10 +18,11 @@
 #include <keel/spinlock.h>
 #include <keel/exit_profile.h>
 #include <keel/sched.h>
+#include <public/keel_abi.h>
 
 #define DOMAIN_MAX_RAM_RANGES 64
 #define DOMAIN_MAX_VCPUS 8
-#define MAX_DOMAINS 32
+#define MAX_DOMAINS KEEL_MAX_DOMAINS /* dom0 and 63 guests: clones cost little */
 #define GUEST_CHUNK_BYTES PAGE_SIZE_2M
 #define GUEST_CONSOLE_RING_BYTES 65536u
 
@@ -56,11 +57,15 @@ struct domain {
 	uint64_t *chunks;              /* host PA of each 2 MiB chunk of RAM */
 	uint32_t nr_chunks;
 	/* Copy-on-write (common/cow.c): a bit per chunk mapped read-only
-	 * because it was shared with a clone (in the chunks' block), how
-	 * many are, and the generation of its nested page table that each
-	 * vCPU must have flushed to before it enters (vcpu_loop_sync_npt). */
+	 * because it was shared with a clone, and for each chunk how many
+	 * 4 KiB pages of it this domain has copied (both in the chunks'
+	 * block); how many chunks are shared and pages copied in all; and
+	 * the generation of its nested page table that each vCPU must have
+	 * flushed to before it enters (vcpu_loop_sync_npt). */
 	uint64_t *cow;
+	uint16_t *cow_priv;
 	uint32_t cow_chunks;
+	uint32_t cow_pages;
 	volatile uint64_t npt_gen;
 	uint64_t chunks_pa, chunks_pages;
 	struct vpc *pc;                /* its virtual PC (keel/vpc.h) */
@@ -99,7 +104,7 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src,
 
 /* Guest domain life cycle (common/domain.c); callers hold no locks. */
 int domain_create(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
-		  uint32_t *domid);
+		  uint32_t max_vcpus, uint32_t *domid);
 int domain_clone(const char *name, uint32_t src_domid, uint32_t *domid);
 int domain_start(uint32_t domid, uint64_t rip, uint64_t rsi);
 int domain_start_restored(uint32_t domid);
@@ -107,6 +112,9 @@ int domain_memwrite(uint32_t domid, uint64_t gpa, const void *src, uint32_t len)
 int domain_pause(uint32_t domid, bool pause);
 int domain_request(uint32_t domid, bool reboot);
 int domain_destroy(uint32_t domid);
+int domain_vcpu_set(uint32_t domid, uint32_t nr, uint32_t *max, uint32_t *present);
+/* How many of d's vCPUs are present (plugged in): all of dom0's. */
+uint32_t domain_vcpus_present(const struct domain *d);
 int domain_rename(uint32_t domid, const char *name);
 struct domain *domain_get(uint32_t domid);
 uint32_t domain_list(struct domain **out, uint32_t max);

@@ -20,4 +20,9 @@ extern const struct domain_ops guest_ops;
 uint32_t guest_console_input(struct domain *d, const uint8_t *buf, uint32_t n);
 void guest_press_button(struct domain *d, uint16_t status_bit);
 
+/* Make vCPUs 0..nr-1 of d present and the others not, raising the CPU
+ * hotplug event; *present gets how many are. 0 or -EINVAL (nr 0 or above
+ * d's vCPUs). */
+int guest_vcpu_set(struct domain *d, uint32_t nr, uint32_t *present);
+
 #endif

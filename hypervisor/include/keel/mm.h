@@ -38,6 +38,11 @@ int mm_chunk_share(uint64_t pa);
 bool mm_chunk_shared(uint64_t pa);
 bool mm_chunk_put(uint64_t pa);
 
+/* Single 4 KiB guest pages (cow.c's copies), packed into 2 MiB slabs so
+ * that they leave the pool's 2 MiB runs whole; not zeroed. */
+uint64_t mm_alloc_guest_page(void);
+void mm_free_guest_page(uint64_t pa);
+
 int mm_reserve(uint64_t pa, uint64_t len);
 uint64_t mm_free_bytes(void);
 uint64_t mm_total_bytes(void);

@@ -19,6 +19,7 @@
 #include <keel/pci_host.h>
 #include <keel/pvpanic.h>
 #include <keel/acpi_pm.h>
+#include <keel/acpi_cpuhp.h>
 #include <keel/mc146818.h>
 #include <keel/vpci.h>
 #include <public/keel_abi.h>
@@ -33,6 +34,8 @@
 #define GUEST_ACPI_BYTES 8192u
 #define GUEST_PM_IO_BASE 0x600         /* PM1a event (4 bytes) + control (2) */
 #define GUEST_PM_IO_BYTES 6
+#define GUEST_GPE0_IO_BASE 0x610       /* GPE0_STS, GPE0_EN (acpi_cpuhp.h) */
+#define GUEST_CPUHP_IO_BASE 0x614      /* CPU present bitmap, eject */
 #define GUEST_SCI_IRQ 9
 #define GUEST_RESET_PORT 0xCF9
 
@@ -48,6 +51,7 @@ struct vpc {
 	struct pci_host pci;
 	struct pvpanic pvpanic;
 	struct acpi_pm pm;
+	struct acpi_cpuhp cpuhp;         /* GPE0 and CPU hotplug (vcpu-set) */
 	struct mc146818 rtc;             /* CMOS clock at ports 0x70-0x71 */
 	struct virtio_blk *disks[KEEL_DOMAIN_MAX_DISKS];
 	uint32_t nr_disks;

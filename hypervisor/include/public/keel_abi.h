@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 13
+#define KEEL_ABI_MINOR 15
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -84,6 +84,7 @@ typedef int64_t keel_s64;
 #define KEEL_HC_DOMAIN_BALLOON 26u /* privileged; struct keel_domain_balloon (ABI 1.12) */
 #define KEEL_HC_DOMAIN_CLONE 27u  /* privileged; struct keel_domain_clone (ABI 1.13) */
 #define KEEL_HC_DOMAIN_NIC_LINK 28u /* privileged; struct keel_nic_link (ABI 1.13) */
+#define KEEL_HC_DOMAIN_VCPU_SET 29u /* privileged; struct keel_vcpu_set (ABI 1.15) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -157,6 +158,7 @@ struct keel_info {
 
 #define KEEL_DOMAIN_NAME_BYTES 32
 #define KEEL_DOMAIN_MAX_VCPUS 8
+#define KEEL_MAX_DOMAINS 64u /* Domain-0 and 63 guests at once (ABI 1.15; 32 before) */
 #define KEEL_DOMAIN_MIN_MEM_BYTES (32ull << 20)
 #define KEEL_GUEST_CHUNK_BYTES (2ull << 20) /* guest RAM is held and shared in these */
 #define KEEL_DOMAIN_MAX_MEM_BYTES (3ull << 30) /* below the PCI hole */
@@ -176,8 +178,30 @@ struct keel_info {
 struct keel_domain_create {
 	char name[KEEL_DOMAIN_NAME_BYTES]; /* in: unique, NUL-terminated */
 	keel_u64 mem_bytes;  /* in: multiple of 2 MiB, within the limits above */
-	keel_u32 nr_vcpus;   /* in: 1..KEEL_DOMAIN_MAX_VCPUS */
+	keel_u32 nr_vcpus;   /* in: 1..KEEL_DOMAIN_MAX_VCPUS, online at start */
 	keel_u32 domid;      /* out */
+	/* ABI 1.15: vCPUs that may be online (KEEL_HC_DOMAIN_VCPU_SET), 0 =
+	 * nr_vcpus, else nr_vcpus..KEEL_DOMAIN_MAX_VCPUS. With more than one,
+	 * the guest's ACPI tables offer CPU hotplug. */
+	keel_u32 max_vcpus;
+	keel_u32 reserved;   /* 0 */
+};
+
+/*
+ * KEEL_HC_DOMAIN_VCPU_SET (ABI 1.15): make vCPUs 0..nr_vcpus-1 of guest
+ * domid present and the others not, by ACPI CPU hotplug: the guest's
+ * kernel is told (a general-purpose event) and brings each one online,
+ * or takes it offline and ejects it, by itself. vCPU 0 never goes.
+ * Returns once the request is made; KEEL_SCHED_GET's vcpu_state shows
+ * when the guest has followed (KEEL_VCPU_DOWN for each one it let go).
+ * -KEEL_ENOENT (no such guest), -KEEL_EINVAL (nr_vcpus 0 or above
+ * max_vcpus, or Domain-0), -KEEL_EBUSY (the guest is not running).
+ */
+struct keel_vcpu_set {
+	keel_u32 domid;      /* in */
+	keel_u32 nr_vcpus;   /* in: 1..max_vcpus */
+	keel_u32 max_vcpus;  /* out: the guest's limit */
+	keel_u32 present;    /* out: how many are present now */
 };
 
 /*
@@ -296,6 +320,10 @@ struct keel_dominfo {
 	keel_u64 exits;           /* VM exits so far */
 	keel_u64 console_bytes;   /* console output written so far */
 	keel_u64 vcpu_time_ns[KEEL_DOMAIN_MAX_VCPUS];
+	/* ABI 1.15: the vCPUs the guest may have online (nr_vcpus is how
+	 * many are present, KEEL_HC_DOMAIN_VCPU_SET); dom0: nr_vcpus. */
+	keel_u32 max_vcpus;
+	keel_u32 reserved;
 };
 
 /* KEEL_HC_DOMAIN_LIST: up to max infos, dom0 first, follow the header. */
@@ -449,6 +477,11 @@ struct keel_domstats {
 	 * domain started running (dom0: when the hypervisor started it), 0
 	 * while it is being built. Its uptime is uptime_ns - start_ns. */
 	keel_u64 start_ns;
+	/* ABI 1.14: bytes of its own 4 KiB copies of pages in the chunks it
+	 * shares (each shared chunk's first write copies one page), so
+	 * shared_chunks * KEEL_GUEST_CHUNK_BYTES - cow_page_bytes of its RAM
+	 * is still shared. */
+	keel_u64 cow_page_bytes;
 };
 
 /* KEEL_HC_DOMAIN_STATS: up to max stats, in the order of
@@ -702,6 +735,7 @@ struct keel_log_read {
 #define KEEL_STATE_FPU 12u  /* struct keel_state_fpu + its area, instance = vCPU */
 #define KEEL_STATE_TSC 13u  /* struct keel_state_tsc, instance 0 */
 #define KEEL_STATE_BALLOON 14u /* struct keel_state_balloon, instance 0 (ABI 1.12) */
+#define KEEL_STATE_CPUHP 15u /* struct keel_state_cpuhp, instance 0 (ABI 1.15) */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -812,6 +846,16 @@ struct keel_state_virtio_blk {
  * 4 KiB pages, and the ceiling keel mem-max set. Which pages the guest
  * holds in its balloon is not saved: a restored guest gets all of its RAM
  * back and its balloon's pages are simply unused RAM until it deflates. */
+/* CPU hotplug (optional: without it, every vCPU is present): bitmaps by
+ * vCPU, and the GPE0 block's status and enable bytes. */
+struct keel_state_cpuhp {
+	keel_u8 present;  /* bit 0 always set; none at or above the domain's vCPUs */
+	keel_u8 ejected;  /* a subset of the vCPUs not present */
+	keel_u8 gpe_sts;
+	keel_u8 gpe_en;
+	keel_u32 reserved; /* 0 */
+};
+
 struct keel_state_balloon {
 	struct keel_state_virtio_pci vp;
 	keel_u32 num_pages; /* target balloon size, pages */
