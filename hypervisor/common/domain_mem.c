@@ -22,7 +22,8 @@
 #include <asm/x86.h>
 
 /* Make every page of guest d that [gpa, gpa+len) touches its own before
- * the hypervisor writes there. 0 or -errno (cow_break_page). */
+ * the hypervisor writes there. d->lock held if d shares memory. 0 or
+ * -errno (cow_break_page). */
 static int domain_unshare(struct domain *d, uint64_t gpa, uint64_t len)
 {
 	uint64_t p, last = (gpa + len - 1) & ~(PAGE_SIZE_4K - 1);
@@ -30,38 +31,48 @@ static int domain_unshare(struct domain *d, uint64_t gpa, uint64_t len)
 
 	if (!d->cow_chunks)
 		return 0;
-	spin_lock(&d->lock);
 	for (p = gpa & ~(PAGE_SIZE_4K - 1); p <= last && rc == 0; p += PAGE_SIZE_4K)
 		rc = cow_break_page(d, p);
-	spin_unlock(&d->lock);
 	return rc;
 }
 
 /* Walk [gpa, gpa+len) of d page by page; call fn on each host chunk; for
- * a write, shared chunks are copied first. */
+ * a write, shared pages are copied first. While d shares memory with a
+ * clone, another CPU's fault may fold a page copy into its chunk and free
+ * it at any moment, so the lookups and copies then run under d's lock
+ * (no caller holds it). */
 static int domain_walk(struct domain *d, uint64_t gpa, uint64_t len, bool write,
 		       void (*fn)(void *host, uint64_t off, uint64_t n, void *arg),
 		       void *arg)
 {
 	uint64_t off = 0;
+	bool locked;
+	int rc = 0;
 
 	if (len == 0)
 		return 0;
 	if (!memmap_contains(d->ram, d->nr_ram, gpa, len))
 		return -EFAULT;
+	locked = !d->is_dom0 && d->cow_chunks;
+	if (locked)
+		spin_lock(&d->lock);
 	if (write && domain_unshare(d, gpa, len))
-		return -ENOMEM;
-	while (off < len) {
+		rc = -ENOMEM;
+	while (rc == 0 && off < len) {
 		uint64_t g = gpa + off, hpa, flags;
 		uint64_t n = MIN(len - off, PAGE_SIZE_4K - (g & (PAGE_SIZE_4K - 1)));
 		uint32_t shift;
 
-		if (pt_lookup(&d->npt, g, &hpa, &flags, &shift))
-			return -EFAULT;
+		if (pt_lookup(&d->npt, g, &hpa, &flags, &shift)) {
+			rc = -EFAULT;
+			break;
+		}
 		fn(phys_to_virt(hpa), off, n, arg);
 		off += n;
 	}
-	return 0;
+	if (locked)
+		spin_unlock(&d->lock);
+	return rc;
 }
 
 static void chunk_from_guest(void *host, uint64_t off, uint64_t n, void *arg)
