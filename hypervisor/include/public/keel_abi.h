@@ -208,8 +208,10 @@ struct keel_vcpu_set {
  * KEEL_HC_DOMAIN_CLONE (ABI 1.13): make a paused domain called name with
  * the RAM size and vCPU count of guest src_domid, which must be running
  * and paused, whose RAM is src's, shared copy-on-write: each 2 MiB chunk
- * is mapped read-only in both and copied for the first of them to write
- * it, so the clone costs the pool next to nothing until they diverge.
+ * is mapped read-only in both, and the first of them to write a 4 KiB
+ * page of it gets its own copy of that page (ABI 1.14; the whole chunk
+ * before), so the clone costs the pool next to nothing until they
+ * diverge.
  * Give it src's state (KEEL_HC_DOMAIN_STATE GET from src, SET to it) and
  * start it with KEEL_START_RESTORED. -KEEL_ENOENT (no such guest),
  * -KEEL_EBUSY (src not running or not paused), -KEEL_EEXIST (name taken),
