@@ -517,13 +517,13 @@ def wait_seen(m, pattern, timeout, what):
     raise TestFailure("timed out after %d s waiting for %s" % (timeout, what))
 
 
-def check_refusals(m, cases, what):
-    """Run each (command, words) of cases: each must fail and say every
-    one of its words, and the domains must be the same after them all.
-    Returns keel list's states and text afterwards."""
+def check_refusals(m, cases, what, timeout=60):
+    """Run each (command, words) of cases (timeout seconds each): each
+    must fail and say every one of its words, and the domains must be the
+    same after them all. Returns keel list's states and text afterwards."""
     states_before, _ = list_states(m)
     for cmd, words in cases:
-        out, rc = m.run(cmd, timeout=60)
+        out, rc = m.run(cmd, timeout=timeout)
         check(rc != 0, "%r was accepted: %r" % (cmd, out[-400:]))
         for w in words:
             check(w in out, "%r does not say %r: %r" % (cmd, w, out[-400:]))
