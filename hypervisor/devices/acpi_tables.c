@@ -477,16 +477,23 @@ static uint32_t aml_scope_begin(struct acpi_buf *b, const char *name)
 	return start;
 }
 
-/* Device(name) { ...: returns the PkgLength start for aml_pkg_end(). */
-static uint32_t aml_device_begin(struct acpi_buf *b, const char *name)
+/* ExtOpPrefix op PkgLength name, the head of DefDevice and DefField
+ * (20.2.5.2): returns the PkgLength start for aml_pkg_end(). */
+static uint32_t aml_ext_named_begin(struct acpi_buf *b, uint32_t op, const char *name)
 {
 	uint32_t start;
 
 	ab_put8(b, AML_EXT_OP_PREFIX);
-	ab_put8(b, AML_DEVICE_OP);
+	ab_put8(b, op);
 	start = aml_pkg_begin(b);
 	aml_namestring(b, name);
 	return start;
+}
+
+/* Device(name) { ...: returns the PkgLength start for aml_pkg_end(). */
+static uint32_t aml_device_begin(struct acpi_buf *b, const char *name)
+{
+	return aml_ext_named_begin(b, AML_DEVICE_OP, name);
 }
 
 /* Package(n) { ...: returns the PkgLength start for aml_pkg_end(). */
@@ -640,12 +647,8 @@ static void aml_opregion_io(struct acpi_buf *b, const char *name,
  * returns the PkgLength start for aml_pkg_end(). */
 static uint32_t aml_field_begin(struct acpi_buf *b, const char *region)
 {
-	uint32_t start;
+	uint32_t start = aml_ext_named_begin(b, AML_FIELD_OP, region);
 
-	ab_put8(b, AML_EXT_OP_PREFIX);
-	ab_put8(b, AML_FIELD_OP);
-	start = aml_pkg_begin(b);
-	aml_namestring(b, region);
 	ab_put8(b, AML_FIELD_BYTE_ACC); /* FieldFlags */
 	return start;
 }
