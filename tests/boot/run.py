@@ -11,8 +11,11 @@ QEMU boots run one at a time. Bochs boots (fixtures named bochs-*) run
 after them, KEEL_BOCHS_JOBS at a time (default: one per CPU, at most 2):
 Bochs is single-threaded and its guests' clocks count instructions, not
 host time, so two of them on two CPUs neither slow each other's guests
-nor change what they measure. Each runs in a child process; its lines
-are printed together when it ends.
+nor change what they measure. The QEMU fixtures of test_boot.BESIDE_BOCHS
+(boot-and-look ones that measure no time) take the place of a Bochs
+boot there when one is free, one QEMU machine at a time: the long VT-x
+boot leaves the other CPU idle for minutes. Each runs in a child
+process; its lines are printed together when it ends.
 """
 
 import argparse
@@ -73,18 +76,30 @@ def main():
         if fixture not in order:
             order.append(fixture)
     passed = failed = 0
-    for fixture in [f for f in order if not parallel_fixture(f)]:
+    # without a Bochs machine to run beside, the BESIDE_BOCHS fixtures run
+    # alone, in their place; with one, after the Bochs machines in its queue
+    beside = any(bochs_fixture(f) for f in order)
+    for fixture in [f for f in order if not (beside and parallel_fixture(f))]:
         p, f = run_fixture(fixture, [t for t in tests if t[1] == fixture])
         passed, failed = passed + p, failed + f
-    p, f = run_parallel([f for f in order if parallel_fixture(f)], tests)
+    queue = [f for f in order if bochs_fixture(f)]
+    if beside:
+        queue += [f for f in order if parallel_fixture(f) and not bochs_fixture(f)]
+    p, f = run_parallel(queue, tests)
     passed, failed = passed + p, failed + f
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 
 
-def parallel_fixture(fixture):
-    """Whether a fixture may run beside another: a Bochs machine."""
+def bochs_fixture(fixture):
+    """Whether a fixture is a Bochs machine."""
     return fixture.startswith("bochs-")
+
+
+def parallel_fixture(fixture):
+    """Whether a fixture may run beside another: a Bochs machine, or a
+    QEMU one of test_boot.BESIDE_BOCHS when Bochs machines run too."""
+    return bochs_fixture(fixture) or fixture in test_boot.BESIDE_BOCHS
 
 
 def run_fixture(fixture, group):
@@ -177,15 +192,28 @@ def child_counts(fixture, group, out):
 
 
 def run_parallel(fixtures, tests):
-    """Run fixtures (all parallel_fixture) in child processes,
-    KEEL_BOCHS_JOBS at a time. Returns (passed, failed)."""
+    """Run fixtures (all parallel_fixture) in child processes in their
+    order, KEEL_BOCHS_JOBS at a time and at most one QEMU machine among
+    them. Returns (passed, failed)."""
     jobs = int(os.environ.get("KEEL_BOCHS_JOBS", min(2, os.cpu_count() or 1)))
     queue, running = list(fixtures), {}
     passed = failed = 0
+
+    def next_fixture():
+        """The first queued fixture that may start now: never two QEMU
+        machines at once."""
+        qemu_running = any(not bochs_fixture(f) for f, _, _ in running.values())
+        for i, f in enumerate(queue):
+            if bochs_fixture(f) or not qemu_running:
+                return queue.pop(i)
+        return None
+
     try:
         while queue or running:
             while queue and len(running) < max(1, jobs):
-                fixture = queue.pop(0)
+                fixture = next_fixture()
+                if fixture is None:
+                    break
                 group = [t for t in tests if t[1] == fixture]
                 pid, out = start_child(fixture, group)
                 running[pid] = (fixture, group, out)

@@ -78,6 +78,15 @@ FIXTURES = {
     "keel-full-pool": boot_keel_full_pool,
 }
 
+# QEMU fixtures that may run on the CPU a Bochs machine leaves free
+# (run.py): they boot, look and answer, and none of their tests measures
+# time or loads a guest, so a second busy process on the host changes no
+# result, only how long they take. Every other QEMU fixture runs alone.
+BESIDE_BOCHS = {"linux", "keel-serial-nonpt", "keel-serial-intel-novmx",
+                "uefi-q35-cd", "uefi-pc-disk", "uefi-q35-linux", "uefi-secureboot",
+                "uefi-q35-nodom0-svm", "uefi-q35-nodom0-novirt", "uefi-q35-default",
+                "hw-nvme-nics", "hw-usb-stick"}
+
 TESTS = []  # (name, fixture, function)
 
 
@@ -498,7 +507,7 @@ def shell_quote(text):
 
 def wait_guest_ready(m, name, timeout=300, kind="tiny"):
     """Wait until guest name's console shows its image's ready line
-    ("Keel <kind> guest <name> ready": kind is tiny, debian or web)."""
+    ("Keel <kind> guest <name> ready": kind is tiny, debian, web or trixie)."""
     line = "Keel %s guest %s ready" % (kind, name)
     out, rc = m.run("for i in $(seq %d); do keel console %s </dev/null 2>&1 | "
                     "grep -q '%s' && echo READY-%s && break; "

@@ -16,6 +16,7 @@ build/fuzz/<target> <file>).
 
 Prints one line per target ("fuzz_decode: 16654992 inputs in 61 s, no
 finding") and ends with "N passed, N failed" (one count per target).
+Targets run KEEL_FUZZ_JOBS at a time (default: one per CPU, at most 2).
 tests/run.sh runs it with 10 s each as the CI smoke; the long runs
 (KEEL_FUZZ_SECONDS=3600 or --seconds 3600) are for outside CI.
 
@@ -53,18 +54,19 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
 	for f in tests/fuzz/fuzz_*.c; do TARGETS+=("$(basename "$f" .c)"); done
 fi
 mkdir -p "$OUT"
-passed=0 failed=0
-for t in "${TARGETS[@]}"; do
-	src=tests/fuzz/$t.c
+# fuzz_one TARGET: build and run one target; its report lines go to
+# $OUT/TARGET.result, whose first word is PASS or FAIL.
+fuzz_one() {
+	local t=$1 src=tests/fuzz/$1.c res=$OUT/$1.result rc runs
 	if [ ! -f "$src" ]; then
-		echo "$t: no such target ($src)"; failed=$((failed + 1)); continue
+		echo "FAIL $t: no such target ($src)" >"$res"; return
 	fi
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Ihypervisor/include -Ihypervisor/arch/x86/include -Ilib \
 		-Itoolstack/cli -Itoolstack/core -Itoolstack/domain -Itoolstack/tui -Itoolstack/netd \
 		"$src" -o "$OUT/$t" 2>"$OUT/$t.build.log"; then
-		echo "$t: does not build:"; sed 's/^/    /' "$OUT/$t.build.log" | head -20
-		failed=$((failed + 1)); continue
+		{ echo "FAIL $t: does not build:"; sed 's/^/    /' "$OUT/$t.build.log" | head -20; } >"$res"
+		return
 	fi
 	mkdir -p "$OUT/corpus/$t"
 	(cd "$OUT" && "./$t" -max_total_time="$SECONDS_EACH" -max_len=4096 \
@@ -72,11 +74,31 @@ for t in "${TARGETS[@]}"; do
 	rc=$?
 	runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 inputs in \2 s/p' "$OUT/$t.log" | tail -n 1)
 	if [ $rc -eq 0 ] && [ -n "$runs" ]; then
-		echo "$t: $runs, no finding"
+		echo "PASS $t: $runs, no finding" >"$res"
+	else
+		{ echo "FAIL $t: FINDING (exit $rc); the end of build/fuzz/$t.log:"
+		  tail -n 30 "$OUT/$t.log" | sed 's/^/    /'; } >"$res"
+	fi
+}
+
+# Targets run KEEL_FUZZ_JOBS at a time (default: one per CPU, at most 2;
+# each libFuzzer process is single-threaded); reports in the targets' order.
+JOBS=${KEEL_FUZZ_JOBS:-$(nproc)}
+[ "$JOBS" -ge 1 ] 2>/dev/null || JOBS=1
+[ "$JOBS" -le 2 ] || [ -n "${KEEL_FUZZ_JOBS:-}" ] || JOBS=2
+for t in "${TARGETS[@]}"; do
+	rm -f "$OUT/$t.result"
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+	fuzz_one "$t" &
+done
+wait
+passed=0 failed=0
+for t in "${TARGETS[@]}"; do
+	if [ "$(head -c 4 "$OUT/$t.result" 2>/dev/null)" = PASS ]; then
+		sed '1s/^PASS //' "$OUT/$t.result"
 		passed=$((passed + 1))
 	else
-		echo "$t: FINDING (exit $rc); the end of build/fuzz/$t.log:"
-		tail -n 30 "$OUT/$t.log" | sed 's/^/    /'
+		sed '1s/^FAIL //' "$OUT/$t.result" 2>/dev/null || echo "$t: no result"
 		failed=$((failed + 1))
 	fi
 done
