@@ -28,7 +28,7 @@ declare -A STAGE_ACTION=(
 	[download]="fetching Debian's kernel and signed boot packages"
 	[hypervisor]="compiling"
 	[dom0]="building keel.ko, the toolstack and the initramfs"
-	[modules]="packing all kernel modules and NIC firmware for dom0"
+	[modules]="packing the kernel's modules and NIC firmware for dom0"
 	[guests]="building guest images"
 	[iso]="writing out/keel.iso"
 )
@@ -36,8 +36,8 @@ declare -A STAGE_DESC=(
 	[download]="fetch Debian's kernel and signed boot (shim, GRUB) packages into cache/, verify, extract to build/kernel/ and build/signed/"
 	[hypervisor]="make -C hypervisor -> build/hypervisor/keel.gz, keel.elf32"
 	[dom0]="keel.ko, keel toolstack, dom0 initramfs -> build/dom0/{vmlinuz,initrd.img}"
-	[modules]="all of the kernel's modules and Debian's NIC firmware (firmware-realtek) -> build/modules/modules.squashfs"
-	[guests]="guest initramfs, tiny/debian/web images (debootstrap cached in cache/debian/), configs/ -> build/guests/"
+	[modules]="the kernel's modules but dom0-rootfs/modules-exclude.txt's, and Debian's NIC firmware (firmware-realtek) -> build/modules/modules.squashfs"
+	[guests]="guest initramfs, tiny/debian/web images, Debian 13 with its kernel (debootstraps cached in cache/debian/, cache/trixie/), configs/ -> build/guests/"
 	[iso]="isolinux and GRUB (UEFI) staging tree build/iso-root/ -> out/keel.iso"
 )
 
@@ -587,18 +587,44 @@ inputs_modules() {
 			if [ "${DEB_KIND[$i]}" = kernel ]; then echo "${DEBS[$i]} ${DEB_SHA[$i]}"; fi
 		done
 		printf '%s\n' "${FIRMWARE_DEBS[@]}"
+		cat "$MODULES_EXCLUDE"
 	} | sha256sum | cut -d' ' -f1
 }
 outputs_modules() { echo "$BUILD/modules/modules.squashfs"; }
+MODULES_EXCLUDE=$ROOT/dom0-rootfs/modules-exclude.txt
 
-# Every module of the kernel (with the modules.* indexes depmod wrote) and
-# the NIC firmware, as one squashfs that dom0 mounts from the medium.
+# modules_exclude TREE: remove from the module tree TREE (lib/modules/<rel>)
+# the trees of dom0-rootfs/modules-exclude.txt, except the modules a kept
+# one depends on (modules.dep lists every module's dependencies), and
+# rebuild the indexes. Prints how many modules went.
+modules_exclude() {
+	local m=$1 rel=${1##*/} p
+	: >"$m/.excluded"
+	for p in $(sed -e 's/#.*//' "$MODULES_EXCLUDE"); do
+		[ -d "$m/kernel/$p" ] || continue
+		(cd "$m" && find "kernel/$p" -name '*.ko*') >>"$m/.excluded"
+	done
+	sort -u -o "$m/.excluded" "$m/.excluded"
+	awk 'NR == FNR { ex[$0] = 1; next }
+	     { sub(":", "", $1); if (!($1 in ex)) for (i = 2; i <= NF; i++) print $i }' \
+		"$m/.excluded" "$m/modules.dep" | sort -u >"$m/.needed"
+	comm -23 "$m/.excluded" "$m/.needed" | (cd "$m" && xargs -r rm -f)
+	find "$m/kernel" -type d -empty -delete
+	comm -23 "$m/.excluded" "$m/.needed" | wc -l
+	rm -f "$m/.excluded" "$m/.needed"
+	depmod -b "${m%/lib/modules/*}" "$rel"
+}
+
+# Debian's kernel modules but those dom0-rootfs/modules-exclude.txt leaves
+# out (with the modules.* indexes depmod wrote) and the NIC firmware, as
+# one squashfs that dom0 mounts from the medium.
 stage_modules() {
-	local rel d=$BUILD/modules t entry deb n
+	local rel d=$BUILD/modules t entry deb n gone
 	rel=$(cat "$BUILD/kernel/release")
 	rm -rf "$d"
 	mkdir -p "$d/tree/lib/modules" "$d/tree/lib/firmware" "$d/fw"
-	cp -al "$BUILD/kernel/lib/modules/$rel" "$d/tree/lib/modules/"
+	cp -a "$BUILD/kernel/lib/modules/$rel" "$d/tree/lib/modules/"
+	gone=$(modules_exclude "$d/tree/lib/modules/$rel")
 	for entry in "${FIRMWARE_DEBS[@]}"; do
 		t=${entry%% *}
 		deb=$CACHE/${t##*/}
@@ -611,9 +637,9 @@ stage_modules() {
 		[ -d "$t" ] && cp -a "$t/." "$d/tree/lib/firmware/"
 	done
 	n=$(find "$d/tree/lib/modules" -name '*.ko*' | wc -l)
-	log "    writing modules.squashfs: $n modules of $rel and $(find "$d/tree/lib/firmware" -type f | wc -l) firmware files (about a minute)"
+	log "    writing modules.squashfs: $n modules of $rel ($gone left out: dom0-rootfs/modules-exclude.txt) and $(find "$d/tree/lib/firmware" -type f | wc -l) firmware files (about two minutes)"
 	tmp_path "$d/modules.squashfs.tmp"
-	run mksquashfs "$d/tree" "$d/modules.squashfs.tmp" -comp zstd -noappend -all-root -no-progress
+	run mksquashfs "$d/tree" "$d/modules.squashfs.tmp" -comp xz -Xbcj x86 -noappend -all-root -no-progress
 	mv -f "$d/modules.squashfs.tmp" "$d/modules.squashfs"
 	rm -rf "$d/tree" "$d/fw"
 	log "    modules.squashfs: $(du -h "$d/modules.squashfs" | cut -f1)"
@@ -621,7 +647,8 @@ stage_modules() {
 
 # -- guests
 # Guest images (guest-images/README.md): one shared initramfs, the tiny
-# busybox root, Debian 12 (debootstrap) and the web appliance layer over it.
+# busybox root, Debian 12 (debootstrap) and the web appliance layer over it,
+# and Debian 13 with its own kernel and initramfs.
 # Each recipe has its own stamp (build/stamps/guests-<recipe>) and runs only
 # when its inputs changed. The debootstrap (slow, network) is cached in
 # cache/debian/base with its stamp inside (key), so --clean keeps it; --distclean
@@ -629,7 +656,8 @@ stage_modules() {
 # mirrors redoes it.
 DEBIAN_MIRROR=${KEEL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_SECURITY=${KEEL_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
-GUEST_IMAGES=(guest-initrd.img tiny-root.squashfs debian.squashfs web.squashfs)
+GUEST_IMAGES=(guest-initrd.img tiny-root.squashfs debian.squashfs web.squashfs
+	trixie.squashfs trixie/vmlinuz trixie/guest-initrd.img)
 
 inputs_guests() {
 	{
@@ -739,8 +767,37 @@ stage_guests() {
 		"installing lighttpd over the debian tree, writing web.squashfs (a layer over debian.squashfs)" -- \
 		"$gi/web/build.sh" "$BUILD/guests/debian/rootfs" "$BUILD/guests/web" "$img"
 
+	# 5. trixie: Debian 13 with its own kernel. Its debootstrap (with the
+	# kernel package, unpacked beside the tree) is cached in
+	# cache/trixie/base; its initramfs is the shared recipe with trixie's
+	# modules; its image is debian/build.sh's, named trixie.
+	local tb=$CACHE/trixie/base trel htb hti htr
+	htb=$(guest_hash trixie "$DEBIAN_MIRROR" "$DEBIAN_SECURITY" -- \
+		"$gi/lib.sh" "$gi/debian/debootstrap.sh" "$gi/debian/packages.txt")
+	if guest_current "$tb/key" "$htb" "$tb/rootfs/usr" "$tb/epoch" "$tb/kernel/release"; then
+		log "    trixie: debootstrap and kernel cached in cache/trixie/base (made $(date -u -d "@$(cat "$tb/epoch")" '+%F %H:%M UTC'))"
+	else
+		log "    trixie: debootstrap trixie and its kernel from $DEBIAN_MIRROR (a few minutes; cached in cache/trixie/)"
+		run "$gi/debian/debootstrap.sh" --suite trixie --kernel "$tb" "$CACHE/trixie/debs"
+		guest_built "$tb/key" "$htb"
+	fi
+	trel=$(cat "$tb/kernel/release")
+	hti=$(guest_hash "$recipe" "$htb" "$trel" "$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null)" -- \
+		"$gi/lib.sh" "$gi/initramfs" "$gi/tiny/etc" "$ROOT"/bench/keel-*.c \
+		"$ROOT/hypervisor/include/public")
+	guest_step trixie-initramfs "$hti" "$img/trixie/guest-initrd.img" \
+		"building trixie/guest-initrd.img (busybox, /init, modules of $trel)" "$img/trixie/vmlinuz" -- \
+		sh -c 'mkdir -p "$1" && cp "$2" "$1/vmlinuz" && shift 2 && exec "$@"' sh \
+		"$img/trixie" "$tb/kernel/boot/vmlinuz-$trel" \
+		"$gi/initramfs/build.sh" "$img/trixie" "$bb" "$tb/kernel" "$trel" "${BENCH_TOOLS[@]}"
+	htr=$(guest_hash "$recipe" "$htb" "$(cat "$tb/epoch")" -- \
+		"$gi/lib.sh" "$gi/debian/build.sh" "$gi/debian/rootfs" "$gi/trixie")
+	guest_step trixie "$htr" "$img/trixie.squashfs" "configuring and writing trixie.squashfs" -- \
+		"$gi/debian/build.sh" "$tb" "$BUILD/guests/trixie" "$img" trixie
+
 	# The medium's /configs and /guests. The guest kernel is the dom0
-	# kernel, /vmlinuz on the medium (configs use /run/keel/medium/vmlinuz).
+	# kernel, /vmlinuz on the medium (configs use /run/keel/medium/vmlinuz),
+	# except trixie's: /guests/trixie/ holds its kernel and initramfs.
 	local g=$BUILD/guests/iso-root
 	rm -rf "$g.tmp"
 	tmp_path "$g.tmp"
@@ -749,6 +806,7 @@ stage_guests() {
 		cp -a "$ROOT/configs/." "$g.tmp/configs/"
 	fi
 	for f in "${GUEST_IMAGES[@]}"; do
+		mkdir -p "$(dirname "$g.tmp/guests/$f")"
 		ln "$img/$f" "$g.tmp/guests/$f" 2>/dev/null || cp "$img/$f" "$g.tmp/guests/$f"
 	done
 	rm -rf "$g"

@@ -15,16 +15,20 @@
 #    writes a fresh one for every instance).
 # The customized tree stays in <workdir>/rootfs: the web appliance layer is
 # built on top of it (guest-images/web/build.sh).
-#   guest-images/debian/build.sh <base> <workdir> <outdir>
+#   guest-images/debian/build.sh <base> <workdir> <outdir> [<name>]
+# <name> (default debian) names the image, <outdir>/<name>.squashfs; for
+# another release, guest-images/<name>/rootfs goes over this directory's
+# rootfs/ (its /etc/keel-image, /etc/issue, motd and apt sources).
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib.sh"
 
-[ $# -eq 3 ] || { echo "usage: $0 <base> <workdir> <outdir>" >&2; exit 2; }
+[ $# -eq 3 ] || [ $# -eq 4 ] || { echo "usage: $0 <base> <workdir> <outdir> [<name>]" >&2; exit 2; }
 BASE=$1
 WORK=$2
 OUTDIR=$3
+NAME=${4:-debian}
 
 need_root
 need_tools mksquashfs:squashfs-tools chroot:coreutils
@@ -40,7 +44,11 @@ R=$WORK/rootfs
 rm_tree "$R"
 say "copying the base system"
 cp -a "$BASE/rootfs" "$R"
-cp -R "$HERE/rootfs/." "$R/"
+cp -R --remove-destination "$HERE/rootfs/." "$R/"
+if [ "$NAME" != debian ]; then
+	[ -d "$HERE/../$NAME/rootfs" ] || die "no guest-images/$NAME/rootfs for the image $NAME"
+	cp -R --remove-destination "$HERE/../$NAME/rootfs/." "$R/"
+fi
 
 say "configuring"
 chroot_enter "$R"
@@ -78,6 +86,6 @@ ln -sf /etc/machine-id "$R/var/lib/dbus/machine-id"
 # machine whose RTC is wrong: the guest's virtual RTC follows the machine's).
 touch -d "@$EPOCH" "$R/usr/lib/clock-epoch"
 
-say "writing debian.squashfs"
-make_squashfs "$R" "$OUTDIR/debian.squashfs" "$EPOCH"
-say "debian.squashfs: $(size_of "$OUTDIR/debian.squashfs") ($(du -sm "$R" | cut -f1) MiB unpacked)"
+say "writing $NAME.squashfs"
+make_squashfs "$R" "$OUTDIR/$NAME.squashfs" "$EPOCH"
+say "$NAME.squashfs: $(size_of "$OUTDIR/$NAME.squashfs") ($(du -sm "$R" | cut -f1) MiB unpacked)"

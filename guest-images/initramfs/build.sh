@@ -9,7 +9,8 @@
 #   guest-images/initramfs/build.sh <outdir> <busybox> <kernel tree> <release> [<program>...]
 # <busybox> must be statically linked (Debian: busybox-static, /bin/busybox);
 # <kernel tree> is the unpacked image package (<tree>/lib/modules/<release>
-# with modules.dep). Needs cpio, gzip, kmod (modprobe, modinfo, depmod).
+# with modules.dep; compressed modules, .ko.xz or .ko.zst, are stored
+# uncompressed). Needs cpio, gzip, kmod (modprobe, modinfo, depmod), xz.
 # Deterministic: fixed owners, sorted entries, gzip -n.
 set -eu
 
@@ -24,7 +25,7 @@ KTREE=$(cd "$3" && pwd)
 KREL=$4
 shift 4
 
-need_tools cpio:cpio gzip:gzip modprobe:kmod modinfo:kmod depmod:kmod readelf:binutils
+need_tools cpio:cpio gzip:gzip xz:xz-utils modprobe:kmod modinfo:kmod depmod:kmod readelf:binutils
 [ -x "$BUSYBOX" ] || die "$BUSYBOX: not an executable (install busybox-static)"
 if readelf -l "$BUSYBOX" 2>/dev/null | grep -q "program interpreter"; then
 	die "$BUSYBOX is dynamically linked; use the static busybox (apt-get install busybox-static)"
@@ -56,9 +57,17 @@ add_module() {
 		die "module $1 (modules.txt) is not in $MODDIR"
 	for f in $(echo "$deps" | awk '$1 == "insmod" { print $2 }'); do
 		rel=${f#"$KTREE"}
-		[ -f "$ROOT$rel" ] && continue
+		ko=${rel%.xz}
+		ko=${ko%.zst}
+		[ -f "$ROOT$ko" ] && continue
 		mkdir -p "$(dirname "$ROOT$rel")"
 		cp "$f" "$ROOT$rel"
+		# Releases after bookworm compress their modules; busybox's
+		# modprobe loads plain ones (depmod below indexes what is here).
+		case $rel in
+		*.xz) xz -d "$ROOT$rel" ;;
+		*.zst) zstd -q -d --rm "$ROOT$rel" ;;
+		esac
 		n=$((n + 1))
 	done
 }

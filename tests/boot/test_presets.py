@@ -1,5 +1,6 @@
 """Boot tests of the preset guests on the CD (issue 5): the Debian preset
-boots to its login with apt and a running systemd, two Debian instances and
+boots to its login with apt and a running systemd, Debian 13 boots its own
+kernel (issue 16), two Debian instances and
 a tiny guest run at once in 2 GiB, and the web appliance's page (with its
 own hostname) is fetched from dom0 and from another guest. Registered into
 test_boot's table (imported at its end); the tests share the "keel-presets"
@@ -37,6 +38,29 @@ def t_debian(m):
     check(re.search(r"state=(running|degraded)", out) is not None,
           "systemd is not running: %r" % out[-400:])
     check("host=debian" in out, "the hostname is not the domain name: %r" % out[-400:])
+
+
+# Debian 13 boots its own kernel (issue 16): not dom0's, a release Keel
+# was not built around. It must reach systemd's running state, say its own
+# kernel release, and go away again (the next tests need its memory).
+@test("presets_trixie_boots_its_own_kernel", "keel-presets")
+def t_trixie(m):
+    dom0_rel = m.run("uname -r")[0].strip().splitlines()[-1]
+    create(m, "trixie")
+    wait_guest_ready(m, "trixie", kind="trixie")
+    guest_background(m, "trixie", "echo state=$(systemctl is-system-running --wait); "
+                     "echo debian=$(cat /etc/debian_version); echo kernel=$(uname -r)",
+                     "/tmp/check.out")
+    out = guest_wait_file(m, "trixie", "/tmp/check.out", r"kernel=\S", 240)
+    check(re.search(r"state=(running|degraded)", out) is not None,
+          "systemd is not running in trixie: %r" % out[-400:])
+    check(re.search(r"debian=13\.", out) is not None, "trixie is not Debian 13: %r" % out[-400:])
+    mt = re.search(r"kernel=(\S+)", out)
+    check(mt is not None and mt.group(1).startswith("6.12.") and mt.group(1) != dom0_rel,
+          "trixie does not run its own 6.12 kernel (dom0 runs %s): %r" % (dom0_rel, out[-400:]))
+    print("    trixie runs kernel %s (dom0: %s)" % (mt.group(1), dom0_rel))
+    out, rc = m.run("keel destroy trixie", timeout=60)
+    check(rc == 0, "keel destroy trixie failed: %r" % out)
 
 
 @test("presets_two_debian_and_a_tiny_at_once", "keel-presets")

@@ -82,6 +82,7 @@ static void build_tree(void)
 	mk("bus/pci/devices/0000:00:05.0/virtio0/net/keeltest1");
 	pci("0000:00:06.0", "0x028000\n", "0x8086\n", "0x2723\n", "iwlwifi");
 	pci("0000:00:07.0", "0x020000\n", "0x10ec\n", "0x8125\n", "r8169");
+	pci("0000:00:08.0", "0x028000\n", "0x8086\n", "0x51f0\n", NULL);
 	mk("class/net/lo");
 	mk("class/net/keeltest0");
 	link_to("class/net/keeltest0/device", "bus/pci/devices/0000:00:03.0");
@@ -103,7 +104,7 @@ static void test_tree(void)
 	build_tree();
 	n = compat_nics_print(root, out);
 	fclose(out);
-	CHECK_EQ_INT(n, 4);
+	CHECK_EQ_INT(n, 5);
 	CHECK_EQ_STR(text,
 		     "network: keeltest0 (e1000, 52:54:00:12:34:56): link up, no address\n"
 		     "network: keeltest2 (iwlwifi, a0:b1:c2:d3:e4:f5): Wi-Fi, not supported by "
@@ -111,7 +112,10 @@ static void test_tree(void)
 		     "network: PCI 0000:00:04.0 [10ec:8168]: no driver in dom0's kernel for this "
 		     "card\n"
 		     "network: PCI 0000:00:07.0 [10ec:8125]: driver r8169, but no interface "
-		     "(missing firmware? see dmesg)\n");
+		     "(missing firmware? see dmesg)\n"
+		     "network: PCI 0000:00:08.0 [8086:51f0]: Wi-Fi or other wireless card, not "
+		     "supported by Keel (no driver in dom0); use Ethernet or a USB Ethernet "
+		     "adapter\n");
 	free(text);
 }
 

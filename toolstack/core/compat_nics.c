@@ -142,6 +142,7 @@ static int nic_pci_has_iface(const char *dir)
 static int nic_pci_line(const char *sysfs, const char *name, FILE *out)
 {
 	char dir[NIC_DIR_BYTES], cls[16], vendor[16], device[16], driver[64];
+	const char *ven, *dev;
 
 	snprintf(dir, sizeof(dir), "%.100s/bus/pci/devices/%.255s", sysfs, name);
 	nic_read_line(dir, "class", cls, sizeof(cls));
@@ -150,14 +151,20 @@ static int nic_pci_line(const char *sysfs, const char *name, FILE *out)
 	nic_read_line(dir, "vendor", vendor, sizeof(vendor));
 	nic_read_line(dir, "device", device, sizeof(device));
 	nic_driver(dir, driver, sizeof(driver));
-	if (driver[0])
+	ven = vendor + 2 * !strncmp(vendor, "0x", 2);
+	dev = device + 2 * !strncmp(device, "0x", 2);
+	if (!driver[0] && !strncmp(cls, "0x0280", 6))
+		/* PCI class 02h subclass 80h, "other network controller": Wi-Fi
+		 * cards, whose drivers dom0 does not carry */
+		fprintf(out, "network: PCI %s [%s:%s]: Wi-Fi or other wireless card, not supported "
+			"by Keel (no driver in dom0); use Ethernet or a USB Ethernet adapter\n",
+			name, ven, dev);
+	else if (driver[0])
 		fprintf(out, "network: PCI %s [%s:%s]: driver %s, but no interface (missing "
-			"firmware? see dmesg)\n", name, vendor + 2 * !strncmp(vendor, "0x", 2),
-			device + 2 * !strncmp(device, "0x", 2), driver);
+			"firmware? see dmesg)\n", name, ven, dev, driver);
 	else
 		fprintf(out, "network: PCI %s [%s:%s]: no driver in dom0's kernel for this "
-			"card\n", name, vendor + 2 * !strncmp(vendor, "0x", 2),
-			device + 2 * !strncmp(device, "0x", 2));
+			"card\n", name, ven, dev);
 	return 1;
 }
 

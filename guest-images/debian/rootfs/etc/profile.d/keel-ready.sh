@@ -8,7 +8,7 @@ if [ "$(tty 2>/dev/null)" = /dev/ttyS0 ]; then
 	keel_kind=$(cat /etc/keel-image 2>/dev/null || echo debian)
 	case $keel_kind in
 	web) keel_what="lighttpd serves the status page at http://<eth0 address>/" ;;
-	*) keel_what="Debian 12" ;;
+	*) keel_what="Debian $(cut -d. -f1 /etc/debian_version), kernel $(uname -r)" ;;
 	esac
 	echo "Keel $keel_kind guest $(hostname) ready: $keel_what; root shell on ttyS0 (no password)"
 	unset keel_kind keel_what
