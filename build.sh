@@ -240,7 +240,7 @@ apt_lists_ok() {
 DEBS=()      # "name=version" of the packages downloaded, set by resolve_debs
 DEB_SHA=()   # expected sha256 for each
 DEB_ARCH=()
-DEB_KIND=()  # kernel (extracted to build/kernel/) or signed (build/signed/)
+DEB_KIND=()  # kernel (extracted to build/kernel/), signed (build/signed/) or memtest
 KREL=""
 
 # Debian's signed UEFI boot chain for Secure Boot machines: shim (signed by
@@ -289,6 +289,7 @@ resolve_debs() {
 	series=$(echo "$KREL" | cut -d. -f1,2) # 6.1
 	apt_resolve kernel "linux-image-$KREL" "linux-headers-$KREL" "linux-headers-$abi-common" "linux-kbuild-$series"
 	apt_resolve signed "${SIGNED_EFI_PKGS[@]}"
+	apt_resolve memtest memtest86+
 }
 
 rec_field() { # rec_field RECORDS PACKAGE FIELD: FIELD of PACKAGE's record
@@ -311,7 +312,7 @@ inputs_download() {
 		for i in "${!DEBS[@]}"; do echo "${DEBS[$i]} ${DEB_SHA[$i]}"; done
 	} | sha256sum | cut -d' ' -f1
 }
-outputs_download() { echo "$BUILD/kernel/release" "$BUILD/signed/BOOTX64.EFI"; }
+outputs_download() { echo "$BUILD/kernel/release" "$BUILD/signed/BOOTX64.EFI" "$BUILD/memtest/memtest86+x64.bin"; }
 
 # cache_get FILE SHA256 WHAT CMD...: make sure cache/ holds FILE with that
 # sha256. A cached copy with another hash is deleted; a missing file is
@@ -357,6 +358,7 @@ stage_download() {
 			apt-get download "${DEBS[$i]}"
 	done
 	download_signed
+	download_memtest
 
 	log "    extracting into build/kernel/ (release $KREL)"
 	local x=$BUILD/kernel.tmp
@@ -402,6 +404,19 @@ download_signed() {
 	done
 	rm -rf "$x/deb" "$BUILD/signed"
 	mv "$x" "$BUILD/signed"
+}
+
+# memtest86+'s 64-bit image, a guest of the memtest preset (configs/memtest.cfg;
+# it loads by the Linux boot protocol), into build/memtest/.
+download_memtest() {
+	local x=$BUILD/memtest.tmp
+	rm -rf "$x"
+	tmp_path "$x"
+	debs_extract memtest "$x/deb"
+	[ -f "$x/deb/boot/memtest86+x64.bin" ] || fail "dpkg-deb -x memtest86+" "the package does not contain /boot/memtest86+x64.bin"
+	cp "$x/deb/boot/memtest86+x64.bin" "$x/"
+	rm -rf "$x/deb" "$BUILD/memtest"
+	mv "$x" "$BUILD/memtest"
 }
 
 # -- hypervisor
@@ -657,7 +672,7 @@ stage_modules() {
 DEBIAN_MIRROR=${KEEL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_SECURITY=${KEEL_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 GUEST_IMAGES=(guest-initrd.img tiny-root.squashfs debian.squashfs web.squashfs
-	trixie.squashfs trixie/vmlinuz trixie/guest-initrd.img)
+	trixie.squashfs trixie/vmlinuz trixie/guest-initrd.img memtest86+x64.bin)
 
 inputs_guests() {
 	{
@@ -794,6 +809,9 @@ stage_guests() {
 		"$gi/lib.sh" "$gi/debian/build.sh" "$gi/debian/rootfs" "$gi/trixie")
 	guest_step trixie "$htr" "$img/trixie.squashfs" "configuring and writing trixie.squashfs" -- \
 		"$gi/debian/build.sh" "$tb" "$BUILD/guests/trixie" "$img" trixie
+
+	# 6. memtest: memtest86+ as Debian packages it (the download stage)
+	cp "$BUILD/memtest/memtest86+x64.bin" "$img/memtest86+x64.bin"
 
 	# The medium's /configs and /guests. The guest kernel is the dom0
 	# kernel, /vmlinuz on the medium (configs use /run/keel/medium/vmlinuz),

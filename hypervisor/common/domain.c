@@ -248,6 +248,7 @@ static int guest_platform_init(struct domain *d, uint32_t nr_present, bool table
 	vioapic_init(&d->pc->ioapic, GUEST_IOAPIC_ID);
 	ns16550_init(&d->pc->uart);
 	mc146818_init(&d->pc->rtc);
+	i8254_reset(&d->pc->pit);
 	pci_host_init(&d->pc->pci);
 	pvpanic_init(&d->pc->pvpanic, (uint32_t)GUEST_PVPANIC_PA);
 	acpi_cpuhp_init(&d->pc->cpuhp, nr_present, d->nr_vcpus);

@@ -195,6 +195,21 @@ static void rtc_write(struct domain *d, uint16_t port, uint8_t size, uint32_t va
 	mc146818_write(&d->pc->rtc, port - PORT_RTC_INDEX, (uint8_t)val, time_wall_s());
 }
 
+/* PIT channel 2 and port B, counted against the TSC the guest reads
+ * (guests run on the host's TSC). */
+static uint32_t pit_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
+{
+	(void)size, (void)kick;
+	return i8254_read(&d->pc->pit, port, rdtsc(), time_tsc_khz());
+}
+
+static void pit_write(struct domain *d, uint16_t port, uint8_t size, uint32_t val,
+		      uint32_t *kick)
+{
+	(void)size, (void)kick;
+	i8254_write(&d->pc->pit, port, (uint8_t)val, rdtsc(), time_tsc_khz());
+}
+
 static uint32_t uart_read(struct domain *d, uint16_t port, uint8_t size, uint32_t *kick)
 {
 	uint32_t v = ns16550_read(&d->pc->uart, port - PORT_COM1);
@@ -280,13 +295,15 @@ static void pci_write(struct domain *d, uint16_t port, uint8_t size, uint32_t va
 	vpci_drain(d, kick); /* MSI-X enable/unmask in config space */
 }
 
-/* The fixed ports of the virtual PC. The PIT, the keyboard controller's
- * data port and port B read as 0; the PICs are absent (all ones, Linux's
- * "no PIC" answer), as is every other port that no range or virtio BAR
- * (vpci_io) claims. */
+/* The fixed ports of the virtual PC. Of the PIT only channel 2 counts
+ * (devices/i8254.c: what software calibrating its clock uses; channels 0
+ * and 1 read as 0); the keyboard controller's data port reads as 0; the
+ * PICs are absent (all ones, Linux's "no PIC" answer), as is every other
+ * port that no range or virtio BAR (vpci_io) claims. */
 static const struct io_range io_ranges[] = {
-	{ PORT_PIT_FIRST, PORT_PIT_LAST, io_read_zero, io_write_ignore },
-	{ PORT_KBC_DATA, PORT_SYS_B, io_read_zero, io_write_ignore },
+	{ PORT_PIT_FIRST, PORT_PIT_LAST, pit_read, pit_write },
+	{ PORT_KBC_DATA, PORT_KBC_DATA, io_read_zero, io_write_ignore },
+	{ PORT_SYS_B, PORT_SYS_B, pit_read, pit_write },
 	{ PORT_KBC_STATUS, PORT_KBC_STATUS, io_read_nothing, reset_write },
 	{ PORT_RTC_INDEX, PORT_RTC_DATA, rtc_read, rtc_write },
 	{ PORT_FAST_A20, PORT_FAST_A20, io_read_nothing, reset_write },

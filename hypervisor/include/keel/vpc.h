@@ -1,6 +1,6 @@
 /*
  * The virtual PC a guest domain sees: its local APICs, IOAPIC, COM1, CMOS
- * clock, ACPI power-management block, pvpanic, the PCI host bridge, and
+ * clock, PIT channel 2, ACPI power-management block, pvpanic, the PCI host bridge, and
  * the virtio disks and NICs behind their virtio-pci slots, with the fixed
  * addresses, ports and IRQs where they sit. A guest's struct domain points
  * at one (d->pc); dom0 owns the real PC and has none. Only the code that
@@ -21,6 +21,7 @@
 #include <keel/acpi_pm.h>
 #include <keel/acpi_cpuhp.h>
 #include <keel/mc146818.h>
+#include <keel/i8254.h>
 #include <keel/vpci.h>
 #include <public/keel_abi.h>
 
@@ -53,6 +54,7 @@ struct vpc {
 	struct acpi_pm pm;
 	struct acpi_cpuhp cpuhp;         /* GPE0 and CPU hotplug (vcpu-set) */
 	struct mc146818 rtc;             /* CMOS clock at ports 0x70-0x71 */
+	struct i8254 pit;                /* PIT channel 2 and port B (0x42, 0x43, 0x61) */
 	struct virtio_blk *disks[KEEL_DOMAIN_MAX_DISKS];
 	uint32_t nr_disks;
 	struct virtio_net *nics[KEEL_DOMAIN_MAX_NICS];
