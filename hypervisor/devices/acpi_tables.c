@@ -1,6 +1,6 @@
 /*
  * Minimal ACPI tables for a guest's virtual PC (ACPI 6.x, chapter 5): the
- * RSDP (5.2.5), XSDT (5.2.8) and RSDT (5.2.7), FADT revision 6 (5.2.9),
+ * RSDP (5.2.5), XSDT (5.2.8) and RSDT (5.2.7), FADT revision 6.3 (5.2.9),
  * FACS (5.2.10), MADT (5.2.12) and a DSDT (5.2.11.1) written in hand-
  * encoded AML (chapter 20). Layout inside the buffer, every table 8-byte
  * aligned and the FACS 64-byte aligned in guest-physical space: RSDP,
@@ -47,7 +47,7 @@
 #define FACS_VERSION 2u
 #define FADT_BYTES 276u            /* revision 6 (ACPI 6.0+), Table 5.9 */
 #define FADT_REVISION 6u
-#define FADT_MINOR_REVISION 0u
+#define FADT_MINOR_REVISION 3u         /* ACPI 6.3: the MADT's Online Capable bit */
 #define MADT_REVISION 5u
 #define DSDT_REVISION 2u           /* 64-bit AML integers */
 #define XSDT_REVISION 1u
@@ -1052,7 +1052,7 @@ static void gas_put_none(struct acpi_buf *b)
 	ab_put_zeros(b, GAS_BYTES);
 }
 
-/* FADT revision 6 (5.2.9, Table 5.9), offsets in the comments. */
+/* FADT revision 6.3 (5.2.9, Table 5.9), offsets in the comments. */
 static void fadt_write(struct acpi_buf *b, const struct acpi_layout *l,
 		       uint64_t base_pa, const struct acpi_tables_cfg *cfg)
 {

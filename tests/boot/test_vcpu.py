@@ -15,59 +15,59 @@ from test_boot import check, check_refusals, guest_run, test, wait_guest_ready
 NAME = "hot"
 
 
-def guest_cpus(m):
-    """(nproc, /sys/devices/system/cpu/online) inside the guest."""
-    out = guest_run(m, NAME, "echo cpus=$(nproc) online=$(cat /sys/devices/system/cpu/online)",
+def guest_cpus(m, name=NAME):
+    """(nproc, /sys/devices/system/cpu/online) inside guest name."""
+    out = guest_run(m, name, "echo cpus=$(nproc) online=$(cat /sys/devices/system/cpu/online)",
                     timeout=120)
     mt = re.search(r"cpus=(\d+) online=(\S+)", out)
-    check(mt is not None, "%s did not say its CPUs: %r" % (NAME, out[-300:]))
+    check(mt is not None, "%s did not say its CPUs: %r" % (name, out[-300:]))
     return int(mt.group(1)), mt.group(2)
 
 
-def listed_vcpus(m):
-    """The VCPUs column of keel list for the guest."""
+def listed_vcpus(m, name=NAME):
+    """The VCPUs column of keel list for guest name."""
     out, _ = m.run("keel list")
     for line in out.splitlines():
         f = line.split()
-        if len(f) >= 4 and f[0] == NAME:
+        if len(f) >= 4 and f[0] == name:
             return int(f[3])
-    check(False, "%s is not in keel list: %r" % (NAME, out))
+    check(False, "%s is not in keel list: %r" % (name, out))
     return None
 
 
-def vcpu_states(m):
-    """vCPU number -> State column of keel vcpu-list for the guest."""
-    out, rc = m.run("keel vcpu-list %s" % NAME)
-    check(rc == 0, "keel vcpu-list %s failed: %r" % (NAME, out[-300:]))
+def vcpu_states(m, name=NAME):
+    """vCPU number -> State column of keel vcpu-list for guest name."""
+    out, rc = m.run("keel vcpu-list %s" % name)
+    check(rc == 0, "keel vcpu-list %s failed: %r" % (name, out[-300:]))
     states = {}
     for line in out.splitlines():
         f = line.split()
-        if len(f) >= 5 and f[0] == NAME:
+        if len(f) >= 5 and f[0] == name:
             states[int(f[2])] = f[4]
     return states
 
 
-def vcpu_set(m, n):
-    out, rc = m.run("keel vcpu-set %s %d" % (NAME, n), timeout=90)
-    check(rc == 0 and "%s: %d vCPU(s) online" % (NAME, n) in out,
-          "keel vcpu-set %s %d failed: %r" % (NAME, n, out[-600:]))
+def vcpu_set(m, n, name=NAME):
+    out, rc = m.run("keel vcpu-set %s %d" % (name, n), timeout=90)
+    check(rc == 0 and "%s: %d vCPU(s) online" % (name, n) in out,
+          "keel vcpu-set %s %d failed: %r" % (name, n, out[-600:]))
 
 
-def expect(m, n):
-    """The guest, keel list and keel vcpu-list all show n vCPUs. keel
+def expect(m, n, name=NAME):
+    """Guest name, keel list and keel vcpu-list all show n vCPUs. keel
     vcpu-set returns once the vCPU runs; the guest's kernel finishes
     bringing it up (calibration, its online file) a moment later."""
     want = "0" if n == 1 else "0-%d" % (n - 1)
     end = time.time() + 30
     while True:
-        cpus, online = guest_cpus(m)
+        cpus, online = guest_cpus(m, name)
         if (cpus == n and online == want) or time.time() > end:
             break
         time.sleep(1)
     check(cpus == n and online == want, "after vcpu-set %d the guest has %d CPU(s) online (%s)"
           % (n, cpus, online))
-    check(listed_vcpus(m) == n, "keel list does not show %d vCPU(s) for %s" % (n, NAME))
-    states = vcpu_states(m)
+    check(listed_vcpus(m, name) == n, "keel list does not show %d vCPU(s) for %s" % (n, name))
+    states = vcpu_states(m, name)
     check(len(states) == 2, "keel vcpu-list does not show both vCPUs: %r" % states)
     check((states[1] == "off") == (n == 1), "keel vcpu-list shows vCPU 1 as %r with %d "
           "vCPU(s) plugged in" % (states[1], n))

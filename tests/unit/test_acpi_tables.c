@@ -215,6 +215,10 @@ static void check_fadt(const struct view *v, const struct acpi_tables_cfg *c,
 	if (!t)
 		return;
 	CHECK_EQ_U64(rd32(t + 4), 276);
+	/* FADT 6.3 or later: the MADT's Online Capable bit is an ACPI 6.3
+	 * feature, and Linux since late 2025 honours it (and so counts a
+	 * hot-pluggable CPU) only when the FADT says 6.3 or later. */
+	CHECK(t[8] == 6 && t[131] >= 3);
 	f->facs = rd32(t + 36);
 	f->dsdt = rd32(t + 40);
 	CHECK_EQ_U64(rd64(t + 132), f->facs);        /* X_FIRMWARE_CTRL */
