@@ -388,35 +388,37 @@ debs_extract() {
 	done
 }
 
+# debs_pick KIND DIR SRC:NAME...: the files SRC of the downloaded packages
+# of KIND, copied to DIR/NAME (DIR replaced whole; fails naming a missing
+# SRC).
+debs_pick() {
+	local kind=$1 dir=$2 x=$2.tmp f
+	shift 2
+	rm -rf "$x"
+	tmp_path "$x"
+	debs_extract "$kind" "$x/deb"
+	for f in "$@"; do
+		[ -f "$x/deb/${f%%:*}" ] || fail "dpkg-deb -x ($kind packages)" "the packages do not contain /${f%%:*}"
+		cp "$x/deb/${f%%:*}" "$x/${f#*:}"
+	done
+	rm -rf "$x/deb" "$dir"
+	mv "$x" "$dir"
+}
+
 # The signed boot files, extracted from their packages into build/signed/
 # under the names the EFI image gives them: shim as BOOTX64.EFI, the GRUB
 # it loads as grubx64.efi (Debian's CD build, which finds the medium by
 # /.disk/info), MokManager as mmx64.efi.
 download_signed() {
-	local x=$BUILD/signed.tmp f
-	rm -rf "$x"
-	tmp_path "$x"
-	debs_extract signed "$x/deb"
-	for f in usr/lib/shim/shimx64.efi.signed:BOOTX64.EFI usr/lib/shim/mmx64.efi.signed:mmx64.efi \
-		usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed:grubx64.efi; do
-		[ -f "$x/deb/${f%%:*}" ] || fail "dpkg-deb -x ${SIGNED_EFI_PKGS[*]}" "the packages do not contain /${f%%:*}"
-		cp "$x/deb/${f%%:*}" "$x/${f#*:}"
-	done
-	rm -rf "$x/deb" "$BUILD/signed"
-	mv "$x" "$BUILD/signed"
+	debs_pick signed "$BUILD/signed" usr/lib/shim/shimx64.efi.signed:BOOTX64.EFI \
+		usr/lib/shim/mmx64.efi.signed:mmx64.efi \
+		usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed:grubx64.efi
 }
 
 # memtest86+'s 64-bit image, a guest of the memtest preset (configs/memtest.cfg;
 # it loads by the Linux boot protocol), into build/memtest/.
 download_memtest() {
-	local x=$BUILD/memtest.tmp
-	rm -rf "$x"
-	tmp_path "$x"
-	debs_extract memtest "$x/deb"
-	[ -f "$x/deb/boot/memtest86+x64.bin" ] || fail "dpkg-deb -x memtest86+" "the package does not contain /boot/memtest86+x64.bin"
-	cp "$x/deb/boot/memtest86+x64.bin" "$x/"
-	rm -rf "$x/deb" "$BUILD/memtest"
-	mv "$x" "$BUILD/memtest"
+	debs_pick memtest "$BUILD/memtest" boot/memtest86+x64.bin:memtest86+x64.bin
 }
 
 # -- hypervisor
