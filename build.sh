@@ -684,7 +684,9 @@ inputs_guests() {
 		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
 		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
 		echo "$DEBIAN_MIRROR $DEBIAN_SECURITY"
-		hash_tree "$ROOT/configs" "$ROOT/guest-images"
+		# the guest initramfs carries the bench programs (step 1 below)
+		hash_tree "$ROOT/configs" "$ROOT/guest-images" "$ROOT"/bench/keel-*.c \
+			"$ROOT/hypervisor/include/public"
 	} | sha256sum | cut -d' ' -f1
 }
 outputs_guests() {

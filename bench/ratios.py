@@ -345,7 +345,7 @@ def direct_boot_seconds(iso, tmp, name):
         extract_from_iso(iso, "/guests/guest-initrd.img", initrd)
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "128",
            "-kernel", kernel, "-initrd", initrd, "-append",
-           "console=ttyS0 hostname=%s" % name, "-display", "none", "-serial", "stdio",
+           "console=ttyS0 pci=noearly hostname=%s" % name, "-display", "none", "-serial", "stdio",
            "-nic", "none", "-no-reboot"]
     t0 = time.time()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -14,6 +14,7 @@
  */
 #include <keel/balloon.h>
 #include <keel/domain.h>
+#include <keel/dirty.h>
 #include <keel/vpc.h>
 #include <keel/vpci.h>
 #include <keel/irq_route.h>
@@ -381,7 +382,11 @@ int balloon_ctl(uint32_t domid, struct keel_domain_balloon *o)
 		return -ENOENT;
 	if (!d->pc->balloon || d->state == DOM_DYING)
 		return -EBUSY;
-	if (d->state == DOM_ACTIVE) {
+	/* While a live save or migration copies d, its RAM stays as it is:
+	 * no chunk is given back, and no new target is set. */
+	if (dirty_on(d) && o->op != KEEL_BALLOON_GET)
+		return -EBUSY;
+	if (d->state == DOM_ACTIVE && !dirty_on(d)) {
 		balloon_reclaim(d);
 		balloon_trim(d);
 	}

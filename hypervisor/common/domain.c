@@ -5,6 +5,7 @@
  * it when it is handed out again).
  */
 #include <keel/domain.h>
+#include <keel/dirty.h>
 #include <keel/vpc.h>
 #include <keel/balloon.h>
 #include <keel/cow.h>
@@ -23,6 +24,8 @@
 #include <keel/netdev.h>
 #include <keel/watchdog.h>
 #include <public/keel_abi.h>
+
+#define DOMAIN_STOP_TIMEOUT_NS 200000000ull /* for paused vCPUs to leave their CPUs */
 
 static struct domain *domains[MAX_DOMAINS];
 static struct spinlock domains_lock;
@@ -273,6 +276,7 @@ static void domain_free(struct domain *d)
 	blkdev_detach_all(d);
 	balloon_detach(d);
 	guest_vcpus_free(d);
+	dirty_stop(d);
 	guest_ram_free(d);
 	if (d->npt.root_pa)
 		pt_destroy(&d->npt);
@@ -399,8 +403,8 @@ int domain_clone(const char *name, uint32_t src_domid, uint32_t *domid)
 
 	if (!src)
 		return -ENOENT;
-	if (src->state != DOM_ACTIVE || !src->paused)
-		return -EBUSY;
+	if (src->state != DOM_ACTIVE || !src->paused || dirty_on(src))
+		return -EBUSY; /* a live save or migration is copying it */
 	rc = create_check(name, src->ram_bytes, src->nr_vcpus, src->nr_vcpus);
 	if (rc == 0) /* its hotplug state comes with src's records */
 		rc = domain_make(name, src->ram_bytes, acpi_cpuhp_nr_present(&src->pc->cpuhp),
@@ -410,6 +414,39 @@ int domain_clone(const char *name, uint32_t src_domid, uint32_t *domid)
 			 *domid, name, src->id, src->name,
 			 (unsigned long long)((uint64_t)src->cow_chunks * GUEST_CHUNK_BYTES >> 20),
 			 src->nr_vcpus);
+	return rc;
+}
+
+/*
+ * KEEL_HC_DOMAIN_DIRTY for guest dd->domid (keel_abi.h): start, read (the
+ * bitmap into bitmap, room for dd->nr_pages / 8 bytes) or stop its dirty
+ * page log, under its lock. dd->ram_pages and dd->dirty_count are filled
+ * in. 0 or -errno (dirty.h; -ENOENT for no such guest).
+ */
+int domain_dirty(struct keel_domain_dirty *dd, uint8_t *bitmap)
+{
+	struct domain *d = guest_get(dd->domid);
+	int rc = -EINVAL;
+
+	if (!d)
+		return -ENOENT;
+	/* Once the guest is paused, a read must hold every write it made:
+	 * wait until its vCPUs have really stopped (outside its lock). */
+	if (dd->op == KEEL_DIRTY_READ && (d->paused || d->state != DOM_ACTIVE) &&
+	    sched_wait_stopped(d, DOMAIN_STOP_TIMEOUT_NS))
+		return -EBUSY;
+	spin_lock(&d->lock);
+	dd->ram_pages = dirty_ram_pages(d);
+	dd->dirty_count = 0;
+	if (d->state == DOM_DYING)
+		rc = -ENOENT;
+	else if (dd->op == KEEL_DIRTY_START)
+		rc = dirty_start(d);
+	else if (dd->op == KEEL_DIRTY_READ)
+		rc = dirty_read(d, dd->first_page, dd->nr_pages, bitmap, &dd->dirty_count);
+	else if (dd->op == KEEL_DIRTY_STOP)
+		rc = dirty_on(d) ? (dirty_stop(d), 0) : -ENODEV;
+	spin_unlock(&d->lock);
 	return rc;
 }
 

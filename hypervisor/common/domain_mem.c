@@ -18,6 +18,7 @@
 #include <keel/guest_walk.h>
 #include <keel/decode.h>
 #include <keel/cow.h>
+#include <keel/dirty.h>
 #include <keel/log.h>
 #include <asm/x86.h>
 
@@ -70,6 +71,8 @@ static int domain_walk(struct domain *d, uint64_t gpa, uint64_t len, bool write,
 		fn(phys_to_virt(hpa), off, n, arg);
 		off += n;
 	}
+	if (write && rc == 0)
+		dirty_mark(d, gpa, len); /* after the copy: see dirty.h */
 	if (locked)
 		spin_unlock(&d->lock);
 	return rc;
@@ -134,7 +137,8 @@ int domain_copy_to_guest(struct domain *d, uint64_t gpa, const void *src, uint64
  * (not one its balloon returned to the pool), else NULL. The models write
  * through it, so memory shared with a clone is made the guest's own
  * first: the page alone if the range lies in one, else the chunk; if the
- * pool has no memory for that copy, NULL. */
+ * pool has no memory for that copy, NULL. With the dirty page log on, the
+ * range is marked written (reads too: the models do not say which). */
 void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len)
 {
 	struct domain *d = ctx;
@@ -144,6 +148,9 @@ void *domain_map_ram(void *ctx, uint64_t gpa, uint32_t len)
 	if (chunk >= d->nr_chunks || off + len > GUEST_CHUNK_BYTES || len == 0 ||
 	    !d->chunks[chunk])
 		return 0;
+	/* The model may write there before d->lock is dropped, and the log
+	 * is read under that lock: marked now, the write cannot be missed. */
+	dirty_mark(d, gpa, len);
 	if (!cow_chunk_shared(d, (uint32_t)chunk))
 		return (uint8_t *)phys_to_virt(d->chunks[chunk]) + off;
 	if ((gpa & (PAGE_SIZE_4K - 1)) + len <= PAGE_SIZE_4K)

@@ -11,6 +11,7 @@
  * reaches the virtual PC's devices, like guest.c.
  */
 #include <keel/domain.h>
+#include <keel/dirty.h>
 #include <keel/domain_save.h>
 #include <keel/vpc.h>
 #include <keel/virtio_blk.h>
@@ -52,18 +53,13 @@ union dev_payload {
  * lazily held FPU and debug registers saved into it. 0 or -EBUSY. */
 static int save_quiesce(struct domain *d)
 {
-	uint64_t deadline = time_now_ns() + SAVE_QUIET_TIMEOUT_NS;
 	uint32_t i;
 
+	if (sched_wait_stopped(d, SAVE_QUIET_TIMEOUT_NS))
+		return -EBUSY;
 	for (i = 0; i < d->nr_vcpus; i++) {
 		struct vcpu *v = &d->vcpus[i];
 
-		while (__atomic_load_n(&v->running, __ATOMIC_ACQUIRE)) {
-			if (time_now_ns() > deadline)
-				return -EBUSY;
-			sched_kick(v);
-			udelay(50);
-		}
 		if (v->cpu && sched_flush_lazy(v, SAVE_QUIET_TIMEOUT_NS))
 			return -EBUSY;
 	}
@@ -223,9 +219,9 @@ int domain_memread(uint32_t domid, uint64_t gpa, void *dst, uint32_t len)
 
 	if (!d || d->is_dom0)
 		return -ENOENT;
-	if (d->state == DOM_BUILDING || (d->state == DOM_ACTIVE && !d->paused) ||
-	    d->state == DOM_DYING)
-		return -EBUSY;
+	if (d->state == DOM_BUILDING || d->state == DOM_DYING ||
+	    (d->state == DOM_ACTIVE && !d->paused && !dirty_on(d)))
+		return -EBUSY; /* running: only with its writes logged */
 	return memread_chunks(d, dst, gpa, len);
 }
 

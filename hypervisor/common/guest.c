@@ -16,6 +16,7 @@
 #include <keel/vpc.h>
 #include <keel/balloon.h>
 #include <keel/cow.h>
+#include <keel/dirty.h>
 #include <keel/decode.h>
 #include <keel/virt.h>
 #include <keel/irq_route.h>
@@ -521,9 +522,9 @@ static bool mmio_vec(struct vcpu *v, uint64_t gpa, const struct mmio_insn *in, u
 }
 
 /* Emulate the MMIO access that caused nested page fault e. A fault inside
- * guest RAM is a write to a chunk shared with a clone (cow_fault copies
- * it) or a chunk the guest's balloon returned (balloon_fault brings it
- * back). 0, or -errno if that fails or the instruction cannot be
+ * guest RAM is a write to a page the dirty page log protects (dirty_fault
+ * marks it), to a chunk shared with a clone (cow_fault copies it) or a
+ * chunk the guest's balloon returned (balloon_fault brings it back). 0, or -errno if that fails or the instruction cannot be
  * decoded (the caller ends the domain). */
 static int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 {
@@ -535,7 +536,9 @@ static int guest_mmio(struct vcpu *v, const struct vm_exit *e)
 	int rc;
 
 	if (memmap_contains(d->ram, d->nr_ram, e->gpa, 1)) {
-		rc = cow_fault(v, e->gpa);
+		rc = dirty_fault(v, e->gpa);
+		if (rc == 1)
+			rc = cow_fault(v, e->gpa);
 		return rc == 1 ? balloon_fault(v, e->gpa) : rc;
 	}
 	rc = mmio_fetch_decode(v, &in, &mode);

@@ -154,6 +154,23 @@ static int64_t hc_domain_memread(struct vcpu *v, void *arg, uint64_t size, uint6
 	return rc;
 }
 
+/* START and STOP take the header; READ writes the bitmap after it, and
+ * both go back. */
+static int64_t hc_domain_dirty(struct vcpu *v, void *arg, uint64_t size, uint64_t *out)
+{
+	struct keel_domain_dirty *dd = arg;
+	int rc;
+
+	(void)v;
+	if (dd->op == KEEL_DIRTY_READ &&
+	    (dd->nr_pages > KEEL_DIRTY_READ_MAX || dd->nr_pages / 8 > size - sizeof(*dd)))
+		return -KEEL_EINVAL;
+	rc = domain_dirty(dd, (uint8_t *)(dd + 1));
+	if (rc == 0 && dd->op == KEEL_DIRTY_READ)
+		*out += dd->nr_pages / 8;
+	return rc;
+}
+
 /* GET writes the records after the header and copies both back; SET
  * reads them from there. Both copy the header back on failure too, for
  * bad_type and bad_instance. */
@@ -637,6 +654,8 @@ static const struct hc_desc hc_table[] = {
 	HC(KEEL_HC_DOMAIN_NIC_LINK, struct keel_nic_link, HC_IN_ALL, HC_OUT_NONE, hc_nic_link),
 	HC(KEEL_HC_DOMAIN_VCPU_SET, struct keel_vcpu_set, HC_IN_ALL, HC_OUT_ARG_ALWAYS,
 	   hc_vcpu_set),
+	HC(KEEL_HC_DOMAIN_DIRTY, struct keel_domain_dirty, HC_IN_HEADER, HC_OUT_ARG,
+	   hc_domain_dirty),
 };
 
 /* The error numbers the ABI defines (keel_abi.h), which are the

@@ -28,7 +28,8 @@
 #include <keel/le.h>
 #include <public/keel_abi.h>
 
-#define NETDEV_QUEUE_SLOTS VSWITCH_QUEUE_DEFAULT
+#define NETDEV_QUEUE_FRAMES VSWITCH_QUEUE_DEFAULT
+#define NETDEV_POOL_FRAMES VSWITCH_POOL_DEFAULT
 
 struct port_owner {
 	struct domain *d;
@@ -47,35 +48,42 @@ static struct {
 	struct domain *d;
 	uint32_t port;
 	uint64_t notify_pa;
-	uint64_t queue_pa;
 	uint32_t irq;      /* vector << 8 | 1 while set; 0: dom0 polls */
 	uint32_t irq_apic; /* the dom0 CPU it goes to */
 } dom0_net;
-
-/* Set up the switch (once, at boot). */
-void netdev_init(void)
-{
-	vswitch_init(&sw, 0);
-	watchdog_track_lock(&sw_lock, "virtual switch");
-}
 
 static uint64_t pages_of(uint64_t bytes)
 {
 	return ALIGN_UP(bytes, PAGE_SIZE_4K) / PAGE_SIZE_4K;
 }
 
-/* A switch port for NIC nic of d, bound to its address mac (only frames
- * from mac are taken from it). */
-static int port_create(struct domain *d, uint32_t nic, const uint8_t mac[6], uint64_t *qpa)
+/* Set up the switch and its frame pool, shared by every port (once, at
+ * boot). Without the pool's memory no NIC can be attached, and
+ * netdev_attach says so. */
+void netdev_init(void)
 {
-	uint64_t bytes = VSWITCH_QUEUE_BYTES(NETDEV_QUEUE_SLOTS);
+	uint64_t bytes = VSWITCH_POOL_BYTES(NETDEV_POOL_FRAMES);
+	uint64_t pa = mm_alloc_pages(pages_of(bytes), 1);
+
+	watchdog_track_lock(&sw_lock, "virtual switch");
+	if (!pa || vswitch_init(&sw, 0, phys_to_virt(pa), bytes)) {
+		log_err("virtual switch: no memory for its %u-frame pool: guests get no network\n",
+			  NETDEV_POOL_FRAMES);
+		return;
+	}
+	log_info("virtual switch: a pool of %u frames (%llu KiB) for all ports\n",
+		 NETDEV_POOL_FRAMES, (unsigned long long)(pages_of(bytes) * PAGE_SIZE_4K >> 10));
+}
+
+/* A switch port for NIC nic of d, bound to its address mac (only frames
+ * from mac are taken from it). Returns the port, or -ENOMEM without a
+ * frame pool, -ENOSPC or -EINVAL. */
+static int port_create(struct domain *d, uint32_t nic, const uint8_t mac[6])
+{
 	int port;
 
-	*qpa = mm_alloc_pages(pages_of(bytes), 1);
-	if (!*qpa)
-		return -ENOMEM;
 	spin_lock(&sw_lock);
-	port = vswitch_port_add(&sw, phys_to_virt(*qpa), bytes);
+	port = sw.pool ? vswitch_port_add(&sw, NETDEV_QUEUE_FRAMES) : -ENOMEM;
 	if (port >= 0 && vswitch_port_bind(&sw, (uint32_t)port, mac)) {
 		vswitch_port_remove(&sw, (uint32_t)port);
 		port = -EINVAL;
@@ -85,23 +93,15 @@ static int port_create(struct domain *d, uint32_t nic, const uint8_t mac[6], uin
 		owners[port].nic = nic;
 	}
 	spin_unlock(&sw_lock);
-	if (port < 0) {
-		mm_free_pages(*qpa, pages_of(bytes));
-		return port;
-	}
-	d->hv_bytes += pages_of(bytes) * PAGE_SIZE_4K;
-	d->hv_net_bytes += pages_of(bytes) * PAGE_SIZE_4K;
 	return port;
 }
 
-static void netdev_port_free(struct domain *d, uint32_t port, uint64_t qpa)
+static void netdev_port_free(uint32_t port)
 {
-	(void)d;
 	spin_lock(&sw_lock);
 	vswitch_port_remove(&sw, port);
 	owners[port].d = 0;
 	spin_unlock(&sw_lock);
-	mm_free_pages(qpa, pages_of(VSWITCH_QUEUE_BYTES(NETDEV_QUEUE_SLOTS)));
 }
 
 static void nic_notified(struct domain *d, uint32_t index, uint32_t *kick);
@@ -114,7 +114,7 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 {
 	uint32_t n = d->pc->nr_nics;
 	struct virtio_net *vn;
-	uint64_t pa, qpa;
+	uint64_t pa;
 	int port, rc;
 
 	if (d->state != DOM_BUILDING)
@@ -124,7 +124,7 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 	pa = mm_alloc_pages(pages_of(sizeof(*vn)), 1);
 	if (!pa)
 		return -ENOMEM;
-	port = port_create(d, n, mac, &qpa);
+	port = port_create(d, n, mac);
 	if (port < 0) {
 		mm_free_pages(pa, pages_of(sizeof(*vn)));
 		return port;
@@ -134,14 +134,14 @@ int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot)
 			NETDEV_MEM_BASE + NETDEV_MEM_STRIDE * n, &sw, (uint32_t)port, &sw_lock);
 	rc = vpci_add(d, (uint8_t)(NETDEV_PCI_DEV_FIRST + n), &vn->vp, nic_notified, n);
 	if (rc) {
-		netdev_port_free(d, (uint32_t)port, qpa);
+		netdev_port_free((uint32_t)port);
 		mm_free_pages(pa, pages_of(sizeof(*vn)));
 		return rc;
 	}
 	d->hv_bytes += pages_of(sizeof(*vn)) * PAGE_SIZE_4K;
+	d->hv_net_bytes += pages_of(sizeof(*vn)) * PAGE_SIZE_4K;
 	d->pc->nics[n] = vn;
 	d->pc->nic_ports[n] = (uint32_t)port;
-	d->pc->nic_queue_pa[n] = qpa;
 	d->pc->nr_nics = n + 1;
 	*slot = n;
 	return 0;
@@ -180,7 +180,7 @@ void netdev_detach_all(struct domain *d)
 	uint32_t i;
 
 	for (i = 0; i < d->pc->nr_nics; i++) {
-		netdev_port_free(d, d->pc->nic_ports[i], d->pc->nic_queue_pa[i]);
+		netdev_port_free(d->pc->nic_ports[i]);
 		mm_free_pages(virt_to_phys(d->pc->nics[i]), pages_of(sizeof(struct virtio_net)));
 		d->pc->nics[i] = 0;
 	}
@@ -345,7 +345,6 @@ int netdev_dom0_set_irq(uint32_t vector, uint32_t apic_id)
 int netdev_dom0_attach(struct domain *d, const uint8_t mac[6], uint64_t notify_pa)
 {
 	uint32_t zero = 0;
-	uint64_t qpa;
 	int port;
 
 	if (dom0_net.d)
@@ -353,11 +352,10 @@ int netdev_dom0_attach(struct domain *d, const uint8_t mac[6], uint64_t notify_p
 	if ((mac[0] & 1) || (notify_pa & 3) ||
 	    (notify_pa && domain_copy_to_guest(d, notify_pa, &zero, sizeof(zero))))
 		return -EINVAL;
-	port = port_create(d, 0, mac, &qpa);
+	port = port_create(d, 0, mac);
 	if (port < 0)
 		return port;
 	dom0_net.port = (uint32_t)port;
-	dom0_net.queue_pa = qpa;
 	__atomic_store_n(&dom0_net.notify_pa, notify_pa, __ATOMIC_RELEASE);
 	__atomic_store_n(&dom0_net.d, d, __ATOMIC_RELEASE);
 	return 0;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <keel/compiler.h>
 #include <keel/errno.h>
 #include <keel/memmap.h>
 #include <keel/page_alloc.h>
@@ -31,15 +32,6 @@ static uint64_t palloc_mask(uint64_t lo, uint64_t hi)
 	return upper & ~((1ull << lo) - 1);
 }
 
-static uint64_t palloc_popcount(uint64_t w)
-{
-	uint64_t n = 0;
-
-	for (; w != 0; w &= w - 1)
-		n++;
-	return n;
-}
-
 /*
  * Sets (set = true) or clears bits [start, start + count); returns how many
  * bits changed.
@@ -56,10 +48,10 @@ static uint64_t palloc_bits_update(uint64_t *bm, uint64_t start,
 		uint64_t mask = palloc_mask(lo, hi);
 
 		if (set) {
-			changed += palloc_popcount(mask & ~bm[w]);
+			changed += bits_set64(mask & ~bm[w]);
 			bm[w] |= mask;
 		} else {
-			changed += palloc_popcount(mask & bm[w]);
+			changed += bits_set64(mask & bm[w]);
 			bm[w] &= ~mask;
 		}
 		bit += hi - lo;

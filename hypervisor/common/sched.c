@@ -137,6 +137,25 @@ int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns)
 	}
 }
 
+/* Wait until no vCPU of d runs; see sched.h. */
+int sched_wait_stopped(struct domain *d, uint64_t timeout_ns)
+{
+	uint64_t deadline = time_now_ns() + timeout_ns;
+	uint32_t i;
+
+	for (i = 0; i < d->nr_vcpus; i++) {
+		struct vcpu *v = &d->vcpus[i];
+
+		while (__atomic_load_n(&v->running, __ATOMIC_ACQUIRE)) {
+			if (time_now_ns() > deadline)
+				return -EBUSY;
+			sched_kick(v);
+			udelay(50);
+		}
+	}
+	return 0;
+}
+
 /* Make v's CPU look at v again soon (it may have become runnable, paused
  * or dying). */
 void sched_kick(struct vcpu *v)

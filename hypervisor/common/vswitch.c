@@ -5,10 +5,12 @@
  * its unicast source address lives (a port bound to its owner's address
  * takes frames from that address only); it then goes to the one port that
  * owns its destination, or to every other port when the destination is
- * group (multicast/broadcast) or not yet known. Frames are copied into
- * bounded per-port queues whose memory the caller supplies, with a
- * dynamic per-source threshold so that one sender cannot fill a queue
- * (policy in vswitch.h). The filtering database is a small set-associative
+ * group (multicast/broadcast) or not yet known. A frame is copied once
+ * into a slot of the shared pool whose memory the caller supplies; each
+ * port that takes it queues the slot's number, and the slot is free again
+ * when the last of them dequeues it. Dynamic thresholds keep one stalled
+ * port from holding the pool and one sender from filling a queue (policy
+ * in vswitch.h). The filtering database is a small set-associative
  * hash table whose entries age out after age_ns (7.9.2) and are replaced
  * oldest-first when a bucket is full. Pure code, no locking.
  */
@@ -55,30 +57,46 @@ static bool mac_live(const struct vswitch *sw, const struct vswitch_mac *e,
 	return now_ns <= e->seen_ns || now_ns - e->seen_ns <= sw->age_ns;
 }
 
-/* Reset sw to an empty switch with no ports. age_ns is how long a learnt
- * address lives without traffic from it; 0 selects 300 s (802.1D
- * Table 7-5, the recommended ageing time). */
-void vswitch_init(struct vswitch *sw, uint64_t age_ns)
+/*
+ * Reset sw to an empty switch with no ports, whose frames live in pool
+ * (bytes long, 2-byte aligned, owned by the switch from now on): it holds
+ * bytes / sizeof(struct vswitch_slot) frames, at most VSWITCH_POOL_MAX;
+ * VSWITCH_POOL_BYTES(n) sizes it. age_ns is how long a learnt address
+ * lives without traffic from it; 0 selects 300 s (802.1D Table 7-5, the
+ * recommended ageing time). Returns 0, or -EINVAL for a pool too small for
+ * one frame or misaligned.
+ */
+int vswitch_init(struct vswitch *sw, uint64_t age_ns, void *pool, size_t bytes)
 {
+	size_t n = bytes / sizeof(struct vswitch_slot);
+	uint32_t i;
+
 	memset(sw, 0, sizeof(*sw));
 	sw->age_ns = age_ns ? age_ns : VSWITCH_AGE_NS_DEFAULT;
+	if (!pool || n == 0 || ((uintptr_t)pool & 1))
+		return -EINVAL;
+	sw->pool = pool;
+	sw->pool_slots = n > VSWITCH_POOL_MAX ? VSWITCH_POOL_MAX : (uint32_t)n;
+	for (i = 0; i < sw->pool_slots; i++) {
+		sw->pool[i].refs = 0;
+		sw->free_list[i] = (uint16_t)(sw->pool_slots - 1 - i);
+	}
+	sw->nfree = sw->pool_slots;
+	return 0;
 }
 
 /*
- * Add a port whose receive queue lives in mem (bytes long, 2-byte aligned,
- * owned by the switch until vswitch_port_remove hands it back). The queue
- * holds bytes / sizeof(struct vswitch_slot) frames, at most
- * VSWITCH_QUEUE_MAX; VSWITCH_QUEUE_BYTES(n) sizes it. Returns the new
- * port number (< VSWITCH_MAX_PORTS), -EINVAL for memory too small for one
- * slot or misaligned, or -ENOSPC when every port is taken.
+ * Add a port that queues at most queue frames (at most VSWITCH_QUEUE_MAX;
+ * the frames themselves live in the shared pool). Returns the new port
+ * number (< VSWITCH_MAX_PORTS), -EINVAL for a queue of 0 or a switch
+ * without a pool, or -ENOSPC when every port is taken.
  */
-int vswitch_port_add(struct vswitch *sw, void *mem, size_t bytes)
+int vswitch_port_add(struct vswitch *sw, uint32_t queue)
 {
-	size_t n = bytes / sizeof(struct vswitch_slot);
 	struct vswitch_port *p;
 	uint32_t i;
 
-	if (!mem || n == 0 || ((uintptr_t)mem & 1))
+	if (queue == 0 || !sw->pool)
 		return -EINVAL;
 	for (i = 0; i < VSWITCH_MAX_PORTS; i++) {
 		p = &sw->ports[i];
@@ -86,8 +104,7 @@ int vswitch_port_add(struct vswitch *sw, void *mem, size_t bytes)
 			continue;
 		memset(p, 0, sizeof(*p));
 		p->in_use = true;
-		p->slots = mem;
-		p->cap = n > VSWITCH_QUEUE_MAX ? VSWITCH_QUEUE_MAX : (uint32_t)n;
+		p->cap = queue > VSWITCH_QUEUE_MAX ? VSWITCH_QUEUE_MAX : queue;
 		return (int)i;
 	}
 	return -ENOSPC;
@@ -122,13 +139,21 @@ void vswitch_flush_port_macs(struct vswitch *sw, uint32_t port)
 				sw->macs[b][w].valid = 0;
 }
 
-/* Drop the frame at the head of p's queue. */
-static void queue_pop(struct vswitch_port *p)
+/* Give back one reference to pool slot n; the last one frees it. */
+static void slot_put(struct vswitch *sw, uint32_t n)
 {
-	struct vswitch_slot *s = &p->slots[p->head];
+	if (--sw->pool[n].refs == 0)
+		sw->free_list[sw->nfree++] = (uint16_t)n;
+}
 
-	if (p->src_count[s->src])
-		p->src_count[s->src]--;
+/* Drop the frame at the head of p's queue. */
+static void queue_pop(struct vswitch *sw, struct vswitch_port *p)
+{
+	uint32_t n = p->ring[p->head];
+
+	if (p->src_count[sw->pool[n].src])
+		p->src_count[sw->pool[n].src]--;
+	slot_put(sw, n);
 	p->head = (p->head + 1) % p->cap;
 	p->count--;
 }
@@ -136,23 +161,20 @@ static void queue_pop(struct vswitch_port *p)
 /*
  * Remove port: its queued frames are discarded and the addresses learnt
  * on it forgotten. Frames it sent that wait on other ports are still
- * delivered. Returns the queue memory given to vswitch_port_add, for the
- * caller to free, or NULL if port was not in use.
+ * delivered. Returns 0, or -EINVAL if port was not in use.
  */
-void *vswitch_port_remove(struct vswitch *sw, uint32_t port)
+int vswitch_port_remove(struct vswitch *sw, uint32_t port)
 {
 	struct vswitch_port *p;
-	void *mem;
 
 	if (!port_ok(sw, port))
-		return NULL;
+		return -EINVAL;
 	p = &sw->ports[port];
 	while (p->count)
-		queue_pop(p);
+		queue_pop(sw, p);
 	vswitch_flush_port_macs(sw, port);
-	mem = p->slots;
 	memset(p, 0, sizeof(*p));
-	return mem;
+	return 0;
 }
 
 /*
@@ -218,38 +240,58 @@ static void mac_learn(struct vswitch *sw, const uint8_t *mac, uint32_t port,
 	e->port = (uint8_t)port;
 }
 
-/* Queue a copy of frame on port dst, unless src already holds its fair
- * share there (vswitch.h). Returns whether it was queued. */
-static bool port_enqueue(struct vswitch *sw, uint32_t dst, uint32_t src,
-			 const void *frame, uint32_t len)
+/* The frame being forwarded: its bytes, and the pool slot it was copied
+ * to once the first port took it (-1 before). */
+struct fwd {
+	uint32_t src;
+	const void *frame;
+	uint32_t len;
+	int slot;
+	uint32_t free_before; /* free pool slots when the frame came in */
+};
+
+/* Queue frame f on port dst, unless dst holds its share of the pool or
+ * f's source its share of dst's queue (vswitch.h). The first port to take
+ * f copies it into a pool slot; later ones share the slot. Returns
+ * whether it was queued. */
+static bool port_enqueue(struct vswitch *sw, uint32_t dst, struct fwd *f)
 {
 	struct vswitch_port *p = &sw->ports[dst];
 	struct vswitch_slot *s;
+	uint32_t n;
 
-	if (p->src_count[src] >= p->cap - p->count) {
+	/* free_before == 0 (an empty pool) refuses every port */
+	if (p->count >= f->free_before ||
+	    p->src_count[f->src] >= p->cap - p->count) {
 		p->stats.rx_drops++;
 		return false;
 	}
-	s = &p->slots[(p->head + p->count) % p->cap];
-	s->len = (uint16_t)len;
-	s->src = (uint8_t)src;
-	memcpy(s->data, frame, len);
-	p->src_count[src]++;
+	if (f->slot < 0) {
+		n = sw->free_list[--sw->nfree];
+		s = &sw->pool[n];
+		s->len = (uint16_t)f->len;
+		s->src = (uint8_t)f->src;
+		s->refs = 0;
+		memcpy(s->data, f->frame, f->len);
+		f->slot = (int)n;
+	}
+	sw->pool[f->slot].refs++;
+	p->ring[(p->head + p->count) % p->cap] = (uint16_t)f->slot;
+	p->src_count[f->src]++;
 	p->count++;
 	return true;
 }
 
-/* Copy frame to every port but src. Returns the mask of ports queued. */
-static uint64_t flood(struct vswitch *sw, uint32_t src, const void *frame,
-		      uint32_t len)
+/* Queue f on every port but its source. Returns the mask of ports that
+ * took it. */
+static uint64_t flood(struct vswitch *sw, struct fwd *f)
 {
 	uint64_t mask = 0;
 	uint32_t i;
 
 	sw->stats.floods++;
 	for (i = 0; i < VSWITCH_MAX_PORTS; i++)
-		if (i != src && sw->ports[i].in_use &&
-		    port_enqueue(sw, i, src, frame, len))
+		if (i != f->src && sw->ports[i].in_use && port_enqueue(sw, i, f))
 			mask |= 1ull << i;
 	return mask;
 }
@@ -269,6 +311,7 @@ uint64_t vswitch_input(struct vswitch *sw, uint32_t port, const void *frame,
 {
 	const uint8_t *f = frame;
 	struct vswitch_port *in;
+	struct fwd fw;
 	int dst;
 
 	if (!port_ok(sw, port))
@@ -289,14 +332,16 @@ uint64_t vswitch_input(struct vswitch *sw, uint32_t port, const void *frame,
 	in->stats.tx_packets++;
 	in->stats.tx_bytes += len;
 	mac_learn(sw, f + VSWITCH_ETH_ALEN, port, now_ns);
+	fw = (struct fwd){ .src = port, .frame = frame, .len = len, .slot = -1,
+			   .free_before = sw->nfree };
 	if (mac_is_group(f))
-		return flood(sw, port, frame, len);
+		return flood(sw, &fw);
 	dst = vswitch_lookup(sw, f, now_ns);
 	if (dst < 0)
-		return flood(sw, port, frame, len);
+		return flood(sw, &fw);
 	if ((uint32_t)dst == port)
 		return 0; /* 7.7.1: not sent back where it came from */
-	return port_enqueue(sw, (uint32_t)dst, port, frame, len)
+	return port_enqueue(sw, (uint32_t)dst, &fw)
 		       ? 1ull << dst
 		       : 0;
 }
@@ -309,7 +354,7 @@ uint32_t vswitch_peek_len(const struct vswitch *sw, uint32_t port)
 	if (!port_ok(sw, port))
 		return 0;
 	p = &sw->ports[port];
-	return p->count ? p->slots[p->head].len : 0;
+	return p->count ? sw->pool[p->ring[p->head]].len : 0;
 }
 
 /* Whether port has frames waiting (its owner should be notified). */
@@ -335,7 +380,7 @@ uint32_t vswitch_dequeue(struct vswitch *sw, uint32_t port, void *buf,
 		return 0;
 	p = &sw->ports[port];
 	while (p->count) {
-		s = &p->slots[p->head];
+		s = &sw->pool[p->ring[p->head]];
 		len = s->len;
 		if (len <= room) {
 			memcpy(buf, s->data, len);
@@ -344,7 +389,7 @@ uint32_t vswitch_dequeue(struct vswitch *sw, uint32_t port, void *buf,
 		} else {
 			p->stats.rx_drops++;
 		}
-		queue_pop(p);
+		queue_pop(sw, p);
 		if (len <= room)
 			return len;
 	}

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for what `keel restore` takes from a save file before
  * it trusts anything in it (toolstack/domain/savefile.c): the header
- * check and the unpacking of RAM sections, and for the hypervisor's check
+ * check and the unpacking of RAM and RAM_PAGES sections, and for the hypervisor's check
  * of a saved FPU area and XCR0 (hypervisor/arch/x86/fpu_check.c), which
  * stands between that file and XRSTOR/XSETBV. The contract: nothing is
  * read beyond the input (ASan); a RAM payload that unpacks packs back to
@@ -48,6 +48,29 @@ static void fuzz_chunk(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(gpa2 == gpa && len2 == len && memcmp(again, chunk, len) == 0);
 }
 
+/* A live save's RAM_PAGES payload: what unpacks packs back to the same
+ * payload's pages, and the pages not listed are left as they were. */
+static void fuzz_pages(const uint8_t *data, size_t size)
+{
+	uint8_t present[SAVEFILE_CHUNK_PAGES / 8], present2[SAVEFILE_CHUNK_PAGES / 8];
+	uint64_t gpa, gpa2, plen;
+	uint32_t len, len2, i;
+
+	memset(chunk, 0x5A, SAVEFILE_CHUNK_BYTES);
+	if (savefile_pages_unpack(data, size, &gpa, &len, chunk, present))
+		return;
+	FUZZ_ASSERT(len && len <= SAVEFILE_CHUNK_BYTES && gpa % SAVEFILE_PAGE_BYTES == 0);
+	for (i = len / SAVEFILE_PAGE_BYTES; i < SAVEFILE_CHUNK_PAGES; i++)
+		FUZZ_ASSERT(!((present[i / 8] >> (i % 8)) & 1));
+	plen = savefile_pages_pack(gpa, chunk, len, present, packed);
+	if (!plen)  /* no page listed */
+		return;
+	memset(again, 0x5A, SAVEFILE_CHUNK_BYTES);
+	FUZZ_ASSERT(savefile_pages_unpack(packed, plen, &gpa2, &len2, again, present2) == 0);
+	FUZZ_ASSERT(gpa2 == gpa && len2 == len && memcmp(present, present2, sizeof(present)) == 0);
+	FUZZ_ASSERT(memcmp(again, chunk, len) == 0);
+}
+
 static void fuzz_fpu(const uint8_t *data, size_t size)
 {
 	uint64_t xcr0;
@@ -65,12 +88,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		fuzz_header(data + 1, size - 1);
 		break;
 	case 1:
 		fuzz_chunk(data + 1, size - 1);
+		break;
+	case 2:
+		fuzz_pages(data + 1, size - 1);
 		break;
 	default:
 		fuzz_fpu(data + 1, size - 1);

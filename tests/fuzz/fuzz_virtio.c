@@ -64,6 +64,7 @@
 #define FUZZ_IMAGE_BYTES (0x10000u + 700u) /* read-only, partial last sector */
 #define FUZZ_RAMDISK_BYTES 0x10000u
 #define FUZZ_SW_SLOTS 8u                /* per switch port: fills up quickly */
+#define FUZZ_SW_POOL (2u * FUZZ_SW_SLOTS) /* the switch's frames: both ports full */
 #define FUZZ_MSI_ADDR 0xFEE00000u
 #define FUZZ_MSI_DATA 0x40u
 #define FUZZ_OP_BYTES 8u
@@ -118,7 +119,7 @@ static struct disk_image image, ramdisk;
 static bool ramdisk_dirty;
 static struct vswitch sw;
 static struct spinlock sw_lock;
-static void *sw_queue[2];
+static void *sw_pool;
 
 /* ---- what the code under test calls: guest RAM and disk memory ---- */
 
@@ -200,9 +201,8 @@ static void fuzz_once(void)
 	if (ram)
 		return;
 	ram = malloc(FUZZ_RAM_BYTES);
-	sw_queue[0] = malloc(VSWITCH_QUEUE_BYTES(FUZZ_SW_SLOTS));
-	sw_queue[1] = malloc(VSWITCH_QUEUE_BYTES(FUZZ_SW_SLOTS));
-	FUZZ_ASSERT(ram && sw_queue[0] && sw_queue[1]);
+	sw_pool = malloc(VSWITCH_POOL_BYTES(FUZZ_SW_POOL));
+	FUZZ_ASSERT(ram && sw_pool);
 	FUZZ_ASSERT(disk_image_init(&image, &fuzz_disk_ops, "root",
 				    FUZZ_IMAGE_BYTES, true) == 0);
 	FUZZ_ASSERT(disk_image_init(&ramdisk, &fuzz_disk_ops, NULL,
@@ -236,11 +236,9 @@ static void fuzz_blk_init(struct disk_image *img)
  * the guest's port bound to its MAC as common/netdev.c does. */
 static void fuzz_net_init(void)
 {
-	size_t bytes = VSWITCH_QUEUE_BYTES(FUZZ_SW_SLOTS);
-
-	vswitch_init(&sw, 0);
-	fz.dom0_port = vswitch_port_add(&sw, sw_queue[0], bytes);
-	fz.port = vswitch_port_add(&sw, sw_queue[1], bytes);
+	FUZZ_ASSERT(vswitch_init(&sw, 0, sw_pool, VSWITCH_POOL_BYTES(FUZZ_SW_POOL)) == 0);
+	fz.dom0_port = vswitch_port_add(&sw, FUZZ_SW_SLOTS);
+	fz.port = vswitch_port_add(&sw, FUZZ_SW_SLOTS);
 	FUZZ_ASSERT(fz.dom0_port >= 0 && fz.port >= 0);
 	FUZZ_ASSERT(vswitch_port_bind(&sw, (uint32_t)fz.port, fuzz_mac) == 0);
 	virtio_net_init(&net, fuzz_mac, FUZZ_IO_BAR, FUZZ_MEM_BAR, &sw,

@@ -8,7 +8,9 @@
  * use and never the ingress port, dequeue returns at most room and a
  * legal frame size, each queue's count stays within its capacity and
  * equals the sum of its per-source counts, every queued frame has a legal
- * length, and no live filtering entry points at a removed port. Any
+ * length and a pool slot that is not free, the pool's references add up
+ * to the frames queued, and no live filtering entry points at a removed
+ * port. Any
  * violation aborts. Build and run from the repository root:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -26,8 +28,10 @@
 
 #define FUZZ_PORTS 8u
 
+#define FUZZ_POOL 48u /* frames in the switch's pool: runs out often */
+
 static struct vswitch fsw;
-static void *fmem[VSWITCH_MAX_PORTS];
+static void *fpool;
 
 /* A reader over the input that yields zeros once it runs out. */
 struct script {
@@ -77,18 +81,31 @@ static void check_port(const struct vswitch_port *p)
 		sum += p->src_count[i];
 	FUZZ_ASSERT(sum == p->count);
 	for (i = 0; i < p->count; i++) {
-		len = p->slots[(p->head + i) % p->cap].len;
+		const struct vswitch_slot *sl;
+
+		FUZZ_ASSERT(p->ring[(p->head + i) % p->cap] < fsw.pool_slots);
+		sl = &fsw.pool[p->ring[(p->head + i) % p->cap]];
+		len = sl->len;
 		FUZZ_ASSERT(len >= VSWITCH_FRAME_MIN && len <= VSWITCH_FRAME_MAX);
+		FUZZ_ASSERT(sl->refs > 0);
 	}
 }
 
 static void check_switch(void)
 {
-	uint32_t i, w;
+	uint32_t i, w, refs = 0, queued = 0;
 
 	for (i = 0; i < VSWITCH_MAX_PORTS; i++)
-		if (fsw.ports[i].in_use)
+		if (fsw.ports[i].in_use) {
 			check_port(&fsw.ports[i]);
+			queued += fsw.ports[i].count;
+		}
+	FUZZ_ASSERT(fsw.nfree <= fsw.pool_slots);
+	for (i = 0; i < fsw.pool_slots; i++)
+		refs += fsw.pool[i].refs;
+	for (i = 0; i < fsw.nfree; i++)
+		FUZZ_ASSERT(fsw.pool[fsw.free_list[i]].refs == 0);
+	FUZZ_ASSERT(refs == queued);
 	for (i = 0; i < VSWITCH_MAC_BUCKETS; i++)
 		for (w = 0; w < VSWITCH_MAC_WAYS; w++)
 			FUZZ_ASSERT(!fsw.macs[i][w].valid ||
@@ -136,18 +153,12 @@ static void op_dequeue(struct script *s)
 static void op_add(struct script *s)
 {
 	uint32_t slots = next8(s) % 40 + 1;
-	void *m = malloc(VSWITCH_QUEUE_BYTES(slots));
 	int p;
 
-	FUZZ_ASSERT(m);
-	p = vswitch_port_add(&fsw, m, VSWITCH_QUEUE_BYTES(slots));
+	p = vswitch_port_add(&fsw, slots);
 	FUZZ_ASSERT(p < (int)VSWITCH_MAX_PORTS);
-	if (p < 0) {
-		free(m);
+	if (p < 0)
 		return;
-	}
-	FUZZ_ASSERT(!fmem[p]);
-	fmem[p] = m;
 	if (next8(s) & 1) { /* bind it, as Keel does for every NIC */
 		uint8_t mac[6];
 
@@ -160,11 +171,9 @@ static void op_add(struct script *s)
 static void op_remove(struct script *s)
 {
 	uint32_t port = next8(s) % FUZZ_PORTS;
-	void *m = vswitch_port_remove(&fsw, port);
+	bool used = fsw.ports[port].in_use;
 
-	FUZZ_ASSERT(m == fmem[port]);
-	free(m);
-	fmem[port] = NULL;
+	FUZZ_ASSERT(vswitch_port_remove(&fsw, port) == (used ? 0 : -EINVAL));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -173,7 +182,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t now = 0;
 	uint32_t i;
 
-	vswitch_init(&fsw, 1000);
+	if (!fpool)
+		fpool = malloc(VSWITCH_POOL_BYTES(FUZZ_POOL));
+	FUZZ_ASSERT(vswitch_init(&fsw, 1000, fpool, VSWITCH_POOL_BYTES(FUZZ_POOL)) == 0);
 	for (i = 0; i < 4; i++)
 		op_add(&s);
 	while (s.left) {
@@ -195,10 +206,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		check_switch();
-	}
-	for (i = 0; i < VSWITCH_MAX_PORTS; i++) {
-		free(fmem[i]);
-		fmem[i] = NULL;
 	}
 	return 0;
 }

@@ -413,14 +413,15 @@ static void test_cmdline(void)
 	snprintf(cfg.name, sizeof(cfg.name), "tiny");
 	CHECK_EQ_INT(build_cmdline(&cfg, 2994372, buf, sizeof(buf)),
 		     (int)strlen("console=ttyS0 tsc_early_khz=2994372 "
-				 "tsc=reliable hostname=tiny"));
-	CHECK_EQ_STR(buf, "console=ttyS0 tsc_early_khz=2994372 tsc=reliable hostname=tiny");
+				 "tsc=reliable pci=noearly hostname=tiny"));
+	CHECK_EQ_STR(buf, "console=ttyS0 tsc_early_khz=2994372 tsc=reliable "
+		     "pci=noearly hostname=tiny");
 	snprintf(cfg.root, sizeof(cfg.root), "/dev/vda");
 	snprintf(cfg.cmdline, sizeof(cfg.cmdline), "quiet");
 	snprintf(cfg.extra, sizeof(cfg.extra), "init=/bin/sh");
 	build_cmdline(&cfg, 0, buf, sizeof(buf));
-	CHECK_EQ_STR(buf, "console=ttyS0 hostname=tiny root=/dev/vda quiet "
-		     "init=/bin/sh");
+	CHECK_EQ_STR(buf, "console=ttyS0 pci=noearly hostname=tiny root=/dev/vda "
+		     "quiet init=/bin/sh");
 	CHECK_EQ_INT(build_cmdline(&cfg, 0, buf, 20), -ENOSPC);
 	CHECK_EQ_INT(build_cmdline(&cfg, 0, buf, 0), -ENOSPC);
 }
@@ -532,7 +533,7 @@ static void test_build_ok(void)
 		bad += hv.ram[rd_pa + i] != (uint8_t)(i ^ (i >> 8));
 	CHECK_EQ_INT(bad, 0);
 	CHECK_EQ_STR((const char *)hv.ram + 0x8000, "console=ttyS0 "
-		     "tsc_early_khz=2994372 tsc=reliable hostname=tiny");
+		     "tsc_early_khz=2994372 tsc=reliable pci=noearly hostname=tiny");
 	zp = hv.ram + 0x7000;
 	CHECK_EQ_U64(rd32(zp, HDR_CMD_LINE_PTR), 0x8000);
 	CHECK_EQ_U64(rd32(zp, HDR_RAMDISK_IMAGE), rd_pa);

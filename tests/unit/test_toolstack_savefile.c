@@ -2,9 +2,13 @@
  * Unit tests for toolstack/domain/savefile.c, the `keel save` file
  * format: CRC-32 against known values, the header and each way it is
  * refused (magic, checksum, format, reserved fields, another ABI major,
- * an impossible guest), and RAM chunks packed with their zero pages left
- * out and unpacked again, including every payload that contradicts itself.
+ * an impossible guest), RAM chunks packed with their zero pages left out
+ * and unpacked again, including every payload that contradicts itself, and
+ * a live save's RAM_PAGES sections (the chosen pages, zero or not, written
+ * over what is there and nothing else), with the pre-copy policy of
+ * toolstack/domain/precopy.c.
  */
+#include "../../toolstack/domain/precopy.c"
 #include "../../toolstack/domain/savefile.c"
 
 #include <stdio.h>
@@ -119,8 +123,80 @@ static void test_sections(void)
 	CHECK_EQ_U64(savefile_section_max(SAVEFILE_SEC_END), 8);
 }
 
+/* RAM_PAGES: only the marked pages travel, zero ones too, and unpacking
+ * leaves every other page of the buffer as it was. */
+static void test_pages(void)
+{
+	uint8_t *data = calloc(1, SAVEFILE_CHUNK_BYTES);
+	uint8_t *packed = malloc(sizeof(struct savefile_ram_chunk) + SAVEFILE_CHUNK_BYTES);
+	uint8_t *out = malloc(SAVEFILE_CHUNK_BYTES);
+	uint8_t which[SAVEFILE_CHUNK_PAGES / 8] = { 0 }, present[SAVEFILE_CHUNK_PAGES / 8];
+	uint64_t plen, gpa = 0;
+	uint32_t len = 0, i, bad = 0;
+
+	CHECK_EQ_U64(savefile_pages_pack(0, data, SAVEFILE_CHUNK_BYTES, which, packed), 0);
+	memset(data + 3 * SAVEFILE_PAGE_BYTES, 0x11, SAVEFILE_PAGE_BYTES);  /* page 3 */
+	memset(data + 9 * SAVEFILE_PAGE_BYTES, 0x22, SAVEFILE_PAGE_BYTES);  /* 9, unmarked */
+	which[0] = 1u << 3;                      /* page 3 */
+	which[1] = 1u << 0;                      /* page 8: all zero, but marked */
+	plen = savefile_pages_pack(4u << 21, data, SAVEFILE_CHUNK_BYTES, which, packed);
+	CHECK_EQ_U64(plen, sizeof(struct savefile_ram_chunk) + 2 * SAVEFILE_PAGE_BYTES);
+	memset(out, 0x77, SAVEFILE_CHUNK_BYTES);
+	CHECK_EQ_INT(savefile_pages_unpack(packed, plen, &gpa, &len, out, present), 0);
+	CHECK_EQ_U64(gpa, 4u << 21);
+	CHECK_EQ_U64(len, SAVEFILE_CHUNK_BYTES);
+	CHECK(memcmp(present, which, sizeof(which)) == 0);
+	CHECK_EQ_U64(out[3 * SAVEFILE_PAGE_BYTES + 100], 0x11);
+	CHECK_EQ_U64(out[8 * SAVEFILE_PAGE_BYTES + 100], 0);    /* the zero page came */
+	for (i = 0; i < SAVEFILE_CHUNK_BYTES; i++)
+		if (i / SAVEFILE_PAGE_BYTES != 3 && i / SAVEFILE_PAGE_BYTES != 8 && out[i] != 0x77)
+			bad++;
+	CHECK_EQ_U64(bad, 0);                                   /* the rest untouched */
+	CHECK_EQ_INT(savefile_pages_unpack(packed, plen - 8, &gpa, &len, out, present),
+		     -EINVAL);
+	CHECK_EQ_U64(savefile_section_max(SAVEFILE_SEC_RAM_PAGES),
+		     savefile_section_max(SAVEFILE_SEC_RAM));
+	CHECK(strcmp(savefile_section_name(SAVEFILE_SEC_RAM_PAGES), "RAM_PAGES") == 0);
+	free(data);
+	free(packed);
+	free(out);
+}
+
+/* The pre-copy policy: stop when few pages are left, when the count stops
+ * falling after a few rounds, and after the last round in any case. */
+static void test_precopy(void)
+{
+	struct precopy p;
+	uint32_t i;
+
+	memset(&p, 0, sizeof(p));
+	CHECK(precopy_should_stop(&p, PRECOPY_FEW_PAGES));     /* idle guest: at once */
+	CHECK_EQ_U64(p.rounds, 0);
+	memset(&p, 0, sizeof(p));
+	CHECK(!precopy_should_stop(&p, 5000));
+	CHECK(!precopy_should_stop(&p, 3000));
+	CHECK(!precopy_should_stop(&p, 4000));                  /* early: one bad round */
+	CHECK(precopy_should_stop(&p, 200));
+	CHECK_EQ_U64(p.rounds, 3);
+	CHECK_EQ_U64(p.dirty[1], 3000);
+	/* a guest that writes as fast as the copy: stops once it stalls */
+	memset(&p, 0, sizeof(p));
+	for (i = 0; i < PRECOPY_STALL_ROUNDS; i++)
+		CHECK(!precopy_should_stop(&p, 10000 - i));
+	CHECK(precopy_should_stop(&p, 10000));
+	CHECK_EQ_U64(p.rounds, PRECOPY_STALL_ROUNDS);
+	/* falling slowly: stops at the last round */
+	memset(&p, 0, sizeof(p));
+	for (i = 0; i < PRECOPY_MAX_ROUNDS; i++)
+		CHECK(!precopy_should_stop(&p, 100000 - i));
+	CHECK(precopy_should_stop(&p, 90000));
+	CHECK_EQ_U64(p.rounds, PRECOPY_MAX_ROUNDS);
+}
+
 int main(void)
 {
+	test_pages();
+	test_precopy();
 	test_crc();
 	test_header();
 	test_chunk();

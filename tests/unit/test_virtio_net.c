@@ -56,6 +56,7 @@ struct guest {
 };
 
 static struct vswitch sw;
+static void *sw_pool;
 static struct spinlock sw_lock;
 static struct guest ga, gb;
 static int dom0;
@@ -201,8 +202,7 @@ static void guest_new(struct guest *g, uint8_t id, uint16_t io,
 	g->mac[3] = 0;
 	g->mac[4] = 0;
 	g->mac[5] = id;
-	g->port = vswitch_port_add(&sw, malloc(VSWITCH_QUEUE_BYTES(256)),
-				   VSWITCH_QUEUE_BYTES(256));
+	g->port = vswitch_port_add(&sw, VSWITCH_QUEUE_DEFAULT);
 	CHECK(g->port >= 0);
 	virtio_net_init(&g->n, g->mac, io, bar1, &sw, (uint32_t)g->port,
 			&sw_lock);
@@ -214,7 +214,7 @@ static void guest_new(struct guest *g, uint8_t id, uint16_t io,
 
 static void guest_free(struct guest *g)
 {
-	free(vswitch_port_remove(&sw, (uint32_t)g->port));
+	CHECK_EQ_INT(vswitch_port_remove(&sw, (uint32_t)g->port), 0);
 	free(g->ram);
 	g->ram = NULL;
 }
@@ -370,10 +370,11 @@ static bool got_vec(const struct guest *g, uint32_t v)
 
 static void setup(void)
 {
-	vswitch_init(&sw, 0);
+	sw_pool = malloc(VSWITCH_POOL_BYTES(VSWITCH_POOL_DEFAULT));
+	CHECK_EQ_INT(vswitch_init(&sw, 0, sw_pool,
+				  VSWITCH_POOL_BYTES(VSWITCH_POOL_DEFAULT)), 0);
 	sw_lock.locked = 0;
-	dom0 = vswitch_port_add(&sw, malloc(VSWITCH_QUEUE_BYTES(256)),
-				VSWITCH_QUEUE_BYTES(256));
+	dom0 = vswitch_port_add(&sw, VSWITCH_QUEUE_DEFAULT);
 	CHECK_EQ_INT(dom0, 0);
 	guest_new(&ga, 0xa, 0xc000, 0xfe000000);
 	guest_new(&gb, 0xb, 0xc040, 0xfe001000);
@@ -385,7 +386,8 @@ static void teardown(void)
 {
 	guest_free(&ga);
 	guest_free(&gb);
-	free(vswitch_port_remove(&sw, (uint32_t)dom0));
+	CHECK_EQ_INT(vswitch_port_remove(&sw, (uint32_t)dom0), 0);
+	free(sw_pool);
 }
 
 static void drain_dom0(void)

@@ -3,9 +3,11 @@
  * learning and forwarding of known unicast, flooding of group and unknown
  * destinations, never reflecting a frame to its ingress port, ageing,
  * replacement in a full hash bucket, queue-full drops, the per-source
- * fairness threshold, runt and oversize drops, port removal, dequeue of
+ * fairness threshold, the shared frame pool (one slot per flooded frame,
+ * a stalled port held to half of the pool, slots back when the last
+ * holder lets go), runt and oversize drops, port removal, dequeue of
  * frames larger than the caller's room, and a random run checking the
- * queue accounting invariants.
+ * queue and pool accounting invariants.
  */
 #include "../../hypervisor/common/vswitch.c"
 
@@ -17,7 +19,7 @@
 #define NS 1000000000ull
 
 static struct vswitch sw;
-static void *mems[VSWITCH_MAX_PORTS];
+static void *pool_mem;
 
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -65,27 +67,26 @@ static uint64_t send_bcast(uint32_t port, uint32_t src_n, uint8_t tag,
 
 static int add_port(uint32_t slots)
 {
-	void *m = malloc(VSWITCH_QUEUE_BYTES(slots));
-	int p = vswitch_port_add(&sw, m, VSWITCH_QUEUE_BYTES(slots));
-
-	if (p >= 0)
-		mems[p] = m;
-	else
-		free(m);
-	return p;
+	return vswitch_port_add(&sw, slots);
 }
 
-static void reset(uint32_t nports, uint32_t slots)
+/* A fresh switch whose pool holds pool_slots frames, with nports ports of
+ * queues of slots frames each. */
+static void reset_pool(uint32_t nports, uint32_t slots, uint32_t pool_slots)
 {
 	uint32_t i;
 
-	for (i = 0; i < VSWITCH_MAX_PORTS; i++) {
-		free(mems[i]);
-		mems[i] = NULL;
-	}
-	vswitch_init(&sw, 0);
+	free(pool_mem);
+	pool_mem = malloc(VSWITCH_POOL_BYTES(pool_slots));
+	CHECK_EQ_INT(vswitch_init(&sw, 0, pool_mem, VSWITCH_POOL_BYTES(pool_slots)), 0);
 	for (i = 0; i < nports; i++)
 		CHECK_EQ_INT(add_port(slots), i);
+}
+
+/* As reset_pool, with a pool too large to limit anything. */
+static void reset(uint32_t nports, uint32_t slots)
+{
+	reset_pool(nports, slots, VSWITCH_POOL_MAX);
 }
 
 static uint32_t drain(uint32_t port)
@@ -110,24 +111,28 @@ static int next_tag(uint32_t port)
 
 static void test_ports(void)
 {
-	uint8_t odd[VSWITCH_QUEUE_BYTES(2) + 1];
+	uint8_t odd[VSWITCH_POOL_BYTES(2) + 1];
 	uint32_t i;
 
+	/* the pool: none, too small for a frame, misaligned */
+	CHECK_EQ_INT(vswitch_init(&sw, 0, NULL, 4096), -EINVAL);
+	CHECK_EQ_INT(add_port(4), -EINVAL); /* no pool, no ports */
+	CHECK_EQ_INT(vswitch_init(&sw, 0, odd, 10), -EINVAL);
+	CHECK_EQ_INT(vswitch_init(&sw, 0, odd + 1, VSWITCH_POOL_BYTES(2)), -EINVAL);
+	CHECK_EQ_INT(vswitch_init(&sw, 0, odd, VSWITCH_POOL_BYTES(2)), 0);
+	CHECK_EQ_U64(sw.pool_slots, 2);
+	CHECK_EQ_U64(sw.nfree, 2);
 	reset(0, 4);
-	CHECK_EQ_INT(vswitch_port_add(&sw, NULL, 4096), -EINVAL);
-	CHECK_EQ_INT(vswitch_port_add(&sw, odd, 10), -EINVAL);
-	CHECK_EQ_INT(vswitch_port_add(&sw, odd + 1, VSWITCH_QUEUE_BYTES(2)),
-		     -EINVAL);
+	CHECK_EQ_U64(sw.pool_slots, VSWITCH_POOL_MAX); /* capped */
+	CHECK_EQ_INT(add_port(0), -EINVAL);
 	for (i = 0; i < VSWITCH_MAX_PORTS; i++)
 		CHECK_EQ_INT(add_port(2), i);
 	CHECK_EQ_INT(add_port(2), -ENOSPC);
-	CHECK(vswitch_port_remove(&sw, 17) == mems[17]);
-	free(mems[17]);
-	mems[17] = NULL;
-	CHECK(vswitch_port_remove(&sw, 17) == NULL);
-	CHECK(vswitch_port_remove(&sw, VSWITCH_MAX_PORTS) == NULL);
+	CHECK_EQ_INT(vswitch_port_remove(&sw, 17), 0);
+	CHECK_EQ_INT(vswitch_port_remove(&sw, 17), -EINVAL);
+	CHECK_EQ_INT(vswitch_port_remove(&sw, VSWITCH_MAX_PORTS), -EINVAL);
 	CHECK_EQ_INT(add_port(2), 17);
-	/* queue capped at VSWITCH_QUEUE_MAX slots */
+	/* queue capped at VSWITCH_QUEUE_MAX frames */
 	reset(0, 4);
 	CHECK_EQ_INT(add_port(VSWITCH_QUEUE_MAX + 5), 0);
 	CHECK_EQ_U64(sw.ports[0].cap, VSWITCH_QUEUE_MAX);
@@ -244,14 +249,14 @@ static void test_aging(void)
 	CHECK_EQ_U64(send(1, 0xa, 0xb, 0, 501 * NS), 0x5);
 	/* a custom ageing time */
 	reset(0, 4);
-	sw.age_ns = 5 * NS; /* as vswitch_init(&sw, 5 * NS) */
+	sw.age_ns = 5 * NS; /* as vswitch_init(&sw, 5 * NS, ...) */
 	CHECK_EQ_INT(add_port(4), 0);
 	send_bcast(0, 0xa, 0, 0);
 	CHECK_EQ_INT(vswitch_lookup(&sw, m, 5 * NS), 0);
 	CHECK_EQ_INT(vswitch_lookup(&sw, m, 6 * NS), -ENOENT);
-	vswitch_init(&sw, 7);
+	CHECK_EQ_INT(vswitch_init(&sw, 7, pool_mem, VSWITCH_POOL_BYTES(4)), 0);
 	CHECK_EQ_U64(sw.age_ns, 7);
-	vswitch_init(&sw, 0);
+	CHECK_EQ_INT(vswitch_init(&sw, 0, pool_mem, VSWITCH_POOL_BYTES(4)), 0);
 	CHECK_EQ_U64(sw.age_ns, 300 * NS);
 }
 
@@ -377,6 +382,69 @@ static void test_fairness(void)
 		CHECK_EQ_U64(sw.ports[2].src_count[i], 0);
 }
 
+/* The pool is shared: a flooded frame takes one slot whatever the number
+ * of ports that queue it, a port that stops reading is held to half of
+ * the pool so that the others keep talking, and every slot comes back
+ * when the last port holding it lets go. */
+static void test_shared_pool(void)
+{
+	struct vswitch_port_stats st;
+	uint32_t i, q = 0;
+
+	reset_pool(5, VSWITCH_QUEUE_MAX, 16);
+	/* one broadcast to 4 ports: one slot, 4 references */
+	CHECK_EQ_U64(send_bcast(0, 0xa, 1, 0), 0x1e);
+	CHECK_EQ_U64(sw.nfree, 15);
+	CHECK_EQ_U64(sw.pool[sw.ports[1].ring[sw.ports[1].head]].refs, 4);
+	for (i = 1; i < 5; i++) {
+		CHECK_EQ_INT(next_tag(i), 1);
+		CHECK_EQ_U64(sw.nfree, i < 4 ? 15 : 16);
+	}
+	/* learn b on port 1, c on port 2; port 0 sends to b, who never reads */
+	send(1, 0xa, 0xb, 0, 0);
+	send(2, 0xa, 0xc, 0, 0);
+	drain(0);
+	for (i = 0; i < 40; i++)
+		if (send(0, 0xb, 0xa, (uint8_t)i, 0))
+			q++;
+	CHECK_EQ_U64(q, 8); /* half of the pool, then dropped */
+	CHECK_EQ_U64(sw.ports[1].count, 8);
+	CHECK_EQ_U64(sw.nfree, 8);
+	vswitch_port_stats(&sw, 1, &st);
+	CHECK_EQ_U64(st.rx_drops, 32);
+	/* port 3 still reaches c, and c reads */
+	for (i = 0; i < 20; i++) {
+		CHECK_EQ_U64(send(3, 0xc, 0xd, (uint8_t)i, 0), 0x4);
+		CHECK_EQ_INT(next_tag(2), (int)i);
+	}
+	/* c stops reading too: it gets a share of what is left */
+	q = 0;
+	for (i = 0; i < 20; i++)
+		if (send(3, 0xc, 0xd, (uint8_t)i, 0))
+			q++;
+	CHECK_EQ_U64(q, 4);
+	CHECK_EQ_U64(sw.nfree, 4);
+	/* b's port goes: its frames come back to the pool */
+	CHECK_EQ_INT(vswitch_port_remove(&sw, 1), 0);
+	CHECK_EQ_U64(sw.nfree, 12);
+	CHECK_EQ_U64(drain(2), 4);
+	CHECK_EQ_U64(sw.nfree, 16);
+	/* a port holding as many as the pool has free is refused; an empty
+	 * pool refuses every port */
+	reset_pool(3, VSWITCH_QUEUE_MAX, 2);
+	CHECK_EQ_U64(send(1, 0xa, 0xb, 0, 0), 0x5); /* one slot, 2 ports */
+	CHECK_EQ_U64(sw.nfree, 1);
+	CHECK_EQ_U64(send(2, 0xa, 0xc, 0, 0), 0x2); /* port 0: 1 >= 1 free */
+	CHECK_EQ_U64(sw.nfree, 0);
+	CHECK_EQ_U64(send(0, 0xb, 0xa, 0, 0), 0);
+	vswitch_port_stats(&sw, 1, &st);
+	CHECK_EQ_U64(st.rx_drops, 1);
+	CHECK_EQ_U64(drain(1), 1);
+	CHECK_EQ_U64(sw.nfree, 1);
+	CHECK_EQ_U64(send(0, 0xb, 0xa, 7, 0), 0x2);
+	CHECK_EQ_INT(next_tag(1), 7);
+}
+
 static void test_runt_oversize(void)
 {
 	uint8_t f[VSWITCH_FRAME_MAX + 8], s[6];
@@ -410,7 +478,6 @@ static void test_runt_oversize(void)
 static void test_remove(void)
 {
 	uint8_t mb[6];
-	void *m;
 
 	reset(3, 8);
 	mac_n(mb, 0xb);
@@ -419,10 +486,9 @@ static void test_remove(void)
 	send(2, 0xb, 0xc, 2, 0);
 	CHECK_EQ_U64(sw.ports[1].count, 2);
 	CHECK_EQ_INT(vswitch_lookup(&sw, mb, 0), 1);
-	m = vswitch_port_remove(&sw, 1);
-	CHECK(m == mems[1]);
-	free(mems[1]);
-	mems[1] = NULL;
+	CHECK_EQ_U64(sw.nfree, VSWITCH_POOL_MAX - 3);
+	CHECK_EQ_INT(vswitch_port_remove(&sw, 1), 0);
+	CHECK_EQ_U64(sw.nfree, VSWITCH_POOL_MAX - 1); /* its two frames freed */
 	CHECK_EQ_INT(vswitch_lookup(&sw, mb, 0), -ENOENT);
 	CHECK(!vswitch_pending(&sw, 1));
 	/* b's frame to a (queued on port 0) is still delivered */
@@ -484,13 +550,29 @@ static void test_bound_ports(void)
 	drain(2);
 }
 
+/* Sum of references held in the pool, and whether every free-list entry
+ * names a slot with none. */
+static bool pool_consistent(void)
+{
+	uint32_t i, refs = 0, queued = 0;
+
+	for (i = 0; i < sw.pool_slots; i++)
+		refs += sw.pool[i].refs;
+	for (i = 0; i < sw.nfree; i++)
+		if (sw.pool[sw.free_list[i]].refs)
+			return false;
+	for (i = 0; i < VSWITCH_MAX_PORTS; i++)
+		queued += sw.ports[i].count;
+	return refs == queued && sw.nfree <= sw.pool_slots;
+}
+
 static void test_random(void)
 {
 	uint8_t f[VSWITCH_FRAME_MAX + 4], buf[VSWITCH_FRAME_MAX];
-	uint32_t i, p, len, sum, s, bad = 0;
+	uint32_t i, p, len, sum, s, bad = 0, badpool = 0;
 	uint64_t now = 0;
 
-	reset(6, 16);
+	reset_pool(6, 16, 40);
 	for (i = 0; i < 200000; i++) {
 		p = (uint32_t)harness_rand_below(7); /* 6 = not a port */
 		now += harness_rand_below(NS);
@@ -516,14 +598,18 @@ static void test_random(void)
 			    sw.ports[p].count > sw.ports[p].cap)
 				bad++;
 		}
+		if ((i & 255) == 0 && !pool_consistent())
+			badpool++;
 	}
 	CHECK_EQ_U64(bad, 0);
+	CHECK_EQ_U64(badpool, 0);
+	for (p = 0; p < 6; p++)
+		drain(p);
+	CHECK_EQ_U64(sw.nfree, 40);
 }
 
 int main(void)
 {
-	uint32_t i;
-
 	test_ports();
 	test_learn_forward();
 	test_flood_reflect();
@@ -531,11 +617,11 @@ int main(void)
 	test_table_full();
 	test_queue_full();
 	test_fairness();
+	test_shared_pool();
 	test_runt_oversize();
 	test_remove();
 	test_bound_ports();
 	test_random();
-	for (i = 0; i < VSWITCH_MAX_PORTS; i++)
-		free(mems[i]);
+	free(pool_mem);
 	return harness_done("vswitch");
 }

@@ -28,113 +28,10 @@
 #include "monitor.h"
 #include "netnames.h"
 #include "savefile.h"
+#include "save_ram.h"
 #include "guest_state.h"
 
 #define SAVE_CFG_TEXT_BYTES (64u << 10)
-
-/* Bytes of guest RAM one KEEL_HC_DOMAIN_MEMREAD returns at most. */
-#define SAVE_READ_BYTES KEEL_MEMREAD_MAX
-
-/* ---- writing ---- */
-
-struct save_out {
-	FILE *f;
-	uint64_t pos;   /* bytes written */
-	int err;        /* first write error (-errno) */
-};
-
-static void out_bytes(struct save_out *o, const void *p, uint64_t len)
-{
-	if (o->err || len == 0)
-		return;
-	if (fwrite(p, 1, len, o->f) != len)
-		o->err = -(errno ? errno : EIO);
-	o->pos += len;
-}
-
-/* One section: header, payload, padding. */
-static void out_section(struct save_out *o, uint32_t type, const void *p, uint64_t len)
-{
-	static const uint8_t zeros[SAVEFILE_ALIGN];
-	struct savefile_section s = { type, savefile_crc32(0, p, len), len };
-
-	out_bytes(o, &s, sizeof(s));
-	out_bytes(o, p, len);
-	out_bytes(o, zeros, savefile_pad(len));
-}
-
-/* Read @len bytes of paused guest @domid's RAM at @gpa into @dst. */
-static int save_memread(uint32_t domid, uint64_t gpa, uint8_t *dst, uint64_t len, uint8_t *buf)
-{
-	struct keel_memread *m = (struct keel_memread *)(void *)buf;
-	uint64_t done = 0;
-
-	while (done < len) {
-		uint32_t n = (uint32_t)(len - done < SAVE_READ_BYTES ? len - done : SAVE_READ_BYTES);
-		int ret;
-
-		memset(m, 0, sizeof(*m));
-		m->domid = domid;
-		m->len = n;
-		m->gpa = gpa + done;
-		ret = keel_hypercall(KEEL_HC_DOMAIN_MEMREAD, buf, sizeof(*m) + n);
-		if (ret < 0)
-			return ret;
-		memcpy(dst + done, m + 1, n);
-		done += n;
-	}
-	return 0;
-}
-
-/* The guest's RAM ranges, as its e820 map gives them. */
-static uint32_t save_ram_ranges(uint64_t ram_bytes, struct linux_e820_entry *ram)
-{
-	struct linux_e820_entry e820[BUILD_E820_ENTRIES];
-	uint32_t i, n = build_e820(ram_bytes, e820), k = 0;
-
-	for (i = 0; i < n; i++)
-		if (e820[i].type == LINUX_E820_RAM)
-			ram[k++] = e820[i];
-	return k;
-}
-
-/* Write every chunk of RAM that is not all zero as a RAM section. */
-static int save_ram(struct save_out *o, uint32_t domid, const char *name, uint64_t ram_bytes)
-{
-	struct linux_e820_entry ram[BUILD_E820_ENTRIES];
-	uint8_t *chunk = malloc(SAVEFILE_CHUNK_BYTES);
-	uint8_t *packed = malloc(sizeof(struct savefile_ram_chunk) + SAVEFILE_CHUNK_BYTES);
-	uint8_t *buf = malloc(KEEL_HC_MAX_ARG);
-	uint32_t i, n = save_ram_ranges(ram_bytes, ram);
-	uint64_t done = 0;
-	int ret = 0, last = -1;
-	bool tty = isatty(STDERR_FILENO);
-
-	if (!chunk || !packed || !buf)
-		ret = -ENOMEM;
-	for (i = 0; !ret && i < n; i++) {
-		uint64_t gpa = ram[i].base, end = ram[i].base + ram[i].len;
-
-		while (!ret && gpa < end) {
-			uint64_t next = (gpa / SAVEFILE_CHUNK_BYTES + 1) * SAVEFILE_CHUNK_BYTES;
-			uint64_t len = (next < end ? next : end) - gpa, plen;
-
-			ret = save_memread(domid, gpa, chunk, len, buf);
-			if (ret)
-				break;
-			plen = savefile_chunk_pack(gpa, chunk, (uint32_t)len, packed);
-			if (plen)
-				out_section(o, SAVEFILE_SEC_RAM, packed, plen);
-			gpa += len;
-			done += len;
-			build_progress(stderr, tty, "saving", name, done, ram_bytes, &last);
-		}
-	}
-	free(chunk);
-	free(packed);
-	free(buf);
-	return ret ? ret : o->err;
-}
 
 /* Give every vif of @cfg the MAC it has now, so the restored guest keeps
  * it even under another name. */
@@ -204,23 +101,45 @@ static int save_console_section(struct save_out *o, uint32_t domid)
 	return ret;
 }
 
-/* Write the whole save file to @o. */
-static int save_write(struct save_out *o, const struct keel_dominfo *d, const char *name,
-		      uint32_t abi, const char *cfg_text, const uint8_t *state, uint32_t state_len)
+/* One `keel save`: the guest, what to write and how it went. */
+struct save_job {
+	const struct keel_dominfo *d;
+	const char *name;
+	uint32_t abi;
+	const char *cfg_text;
+	uint8_t *state;                 /* KEEL_HC_MAX_ARG bytes */
+	bool live;                      /* copy it while it runs (--live) */
+	bool reported;                  /* an error was printed already */
+	struct save_live_report rep;
+};
+
+/* Write the whole save file to @o: the RAM (live: in rounds, and the guest
+ * paused at the end), then the state of the paused guest. */
+static int save_write(struct save_out *o, struct save_job *j)
 {
+	const struct keel_dominfo *d = j->d;
+	const struct keel_domain_state *st = (const void *)j->state;
 	struct savefile_header h;
 	uint64_t before_end;
 	int ret;
 
 	/* all its vCPUs, also those not plugged in (keel vcpu-set) */
-	savefile_header_init(&h, abi, (uint64_t)time(NULL), d->mem_bytes,
+	savefile_header_init(&h, j->abi, (uint64_t)time(NULL), d->mem_bytes,
 			     d->max_vcpus > d->nr_vcpus ? d->max_vcpus : d->nr_vcpus);
 	out_bytes(o, &h, sizeof(h));
-	out_section(o, SAVEFILE_SEC_CONFIG, cfg_text, strlen(cfg_text));
-	ret = save_ram(o, d->domid, name, d->mem_bytes);
+	out_section(o, SAVEFILE_SEC_CONFIG, j->cfg_text, strlen(j->cfg_text));
+	if (j->live)
+		ret = save_ram_live(o, d->domid, j->name, d->mem_bytes, &j->rep);
+	else
+		ret = save_ram(o, d->domid, j->name, d->mem_bytes);
 	if (ret)
 		return ret;
-	out_section(o, SAVEFILE_SEC_STATE, state, state_len);
+	ret = gstate_get(d->domid, j->name, "save", j->state);
+	if (ret) {
+		j->reported = true;
+		return ret;
+	}
+	out_section(o, SAVEFILE_SEC_STATE, st + 1, st->len);
 	ret = save_console_section(o, d->domid);
 	if (ret)
 		return ret;
@@ -229,10 +148,8 @@ static int save_write(struct save_out *o, const struct keel_dominfo *d, const ch
 	return o->err;
 }
 
-/* Save paused guest @d to @path through "<path>.part"; prints errors. */
-static int save_to_file(const struct keel_dominfo *d, const char *name, const char *path,
-			uint32_t abi, const char *cfg_text, const uint8_t *state,
-			uint32_t state_len)
+/* Save guest j->d to @path through "<path>.part"; prints errors. */
+static int save_to_file(struct save_job *j, const char *path)
 {
 	char part[PATH_MAX];
 	struct save_out o = { 0 };
@@ -248,7 +165,7 @@ static int save_to_file(const struct keel_dominfo *d, const char *name, const ch
 		fprintf(stderr, "keel: save: cannot create '%s': %s\n", part, strerror(errno));
 		return ret;
 	}
-	ret = save_write(&o, d, name, abi, cfg_text, state, state_len);
+	ret = save_write(&o, j);
 	if (!ret && (fflush(o.f) || fsync(fileno(o.f))))
 		ret = -errno;
 	if (fclose(o.f) && !ret)
@@ -257,8 +174,11 @@ static int save_to_file(const struct keel_dominfo *d, const char *name, const ch
 		ret = -errno;
 	if (ret) {
 		unlink(part);
+		if (j->reported)
+			return ret;
 		if (ret == -KEEL_EBUSY || ret == -KEEL_EFAULT)
-			hcall_report("KEEL_HC_DOMAIN_MEMREAD", ret);
+			hcall_report(j->live ? "KEEL_HC_DOMAIN_MEMREAD or _DIRTY" :
+				     "KEEL_HC_DOMAIN_MEMREAD", ret);
 		else
 			fprintf(stderr, "keel: save: cannot write '%s': %s\n", path,
 				strerror(-ret));
@@ -266,27 +186,39 @@ static int save_to_file(const struct keel_dominfo *d, const char *name, const ch
 	return ret;
 }
 
-/* Body of `keel save`: pause, capture, write, then destroy (or, with
- * @keep, let it run again). */
-static int save_do(const char *word, const char *path, bool keep)
+/* The line that says what a live save did. */
+static void save_live_print(const struct save_job *j, uint64_t paused_us)
+{
+	const struct precopy *pc = &j->rep.pc;
+
+	printf("Live: %u round(s) after the first full copy, %llu page(s) copied again "
+	       "while it ran; paused for %llu ms to copy the last %llu page(s) and its state\n",
+	       pc->rounds, (unsigned long long)pc->sent_pages - j->rep.final_pages,
+	       (unsigned long long)(paused_us / 1000), (unsigned long long)j->rep.final_pages);
+}
+
+/* Body of `keel save`: pause (or, @live, copy it running first), capture,
+ * write, then destroy (or, with @keep, let it run again). */
+static int save_do(const char *word, const char *path, bool keep, bool live)
 {
 	char name[KEEL_DOMAIN_NAME_BYTES + 1];
 	char *cfg_text = malloc(SAVE_CFG_TEXT_BYTES);
-	uint8_t *state = malloc(KEEL_HC_MAX_ARG);
+	struct save_job j = { 0 };
 	struct keel_dominfo d;
 	struct stat sb;
-	uint32_t abi = 0;
-	bool was_paused;
+	uint64_t paused_us = 0;
+	bool was_paused, we_paused;
 	int ret = -EINVAL;
 
-	if (!cfg_text || !state)
+	j.state = malloc(KEEL_HC_MAX_ARG);
+	if (!cfg_text || !j.state)
 		goto out;
 	if (stat(path, &sb) == 0) {
 		fprintf(stderr, "keel: save: '%s' exists; give a new file name (nothing "
 			"is overwritten)\n", path);
 		goto out;
 	}
-	if (hcall_connect(&abi) || domain_resolve(word, &d))
+	if (hcall_connect(&j.abi) || domain_resolve(word, &d))
 		goto out;
 	domain_name(&d, name, sizeof(name));
 	if (d.domid == 0) {
@@ -301,20 +233,26 @@ static int save_do(const char *word, const char *path, bool keep)
 	}
 	if (save_config_text(name, cfg_text, SAVE_CFG_TEXT_BYTES))
 		goto out;
+	j.d = &d;
+	j.name = name;
+	j.cfg_text = cfg_text;
 	was_paused = d.state == KEEL_DOMSTATE_PAUSED;
-	if (!was_paused && (ret = domain_ctl(d.domid, KEEL_DOMCTL_PAUSE))) {
+	j.live = live && !was_paused; /* a paused guest has nothing to copy live */
+	if (j.live)
+		ret = save_live_start(d.domid, name);
+	else if (!was_paused && (ret = domain_ctl(d.domid, KEEL_DOMCTL_PAUSE)))
 		hcall_report("KEEL_HC_DOMAIN_CTL", ret);
+	if (ret)
 		goto out;
-	}
-	ret = gstate_get(d.domid, name, "save", state);
-	if (!ret) {
-		const struct keel_domain_state *st = (const void *)state;
-
-		ret = save_to_file(&d, name, path, abi, cfg_text, (const uint8_t *)(st + 1),
-				   st->len);
+	ret = save_to_file(&j, path);
+	we_paused = j.live ? j.rep.paused : !was_paused;
+	if (j.live) {
+		save_live_stop(d.domid);
+		if (j.rep.paused)
+			paused_us = save_now_us() - j.rep.pause_us;
 	}
 	if (ret || keep) {
-		if (!was_paused)
+		if (we_paused)
 			domain_ctl(d.domid, KEEL_DOMCTL_UNPAUSE);
 		if (ret)
 			goto out;
@@ -325,20 +263,23 @@ static int save_do(const char *word, const char *path, bool keep)
 			hcall_report("KEEL_HC_DOMAIN_CTL", ret);
 		netnames_remove(name);
 	}
-	if (!ret)
+	if (!ret) {
 		printf("Saved domain %s to %s (%llu MiB of RAM)%s\n", name, path,
 		       (unsigned long long)(d.mem_bytes >> 20),
 		       keep ? "; it goes on running" : "");
+		if (j.live)
+			save_live_print(&j, paused_us);
+	}
 out:
 	free(cfg_text);
-	free(state);
+	free(j.state);
 	return ret ? KEEL_EXIT_FAIL : KEEL_EXIT_OK;
 }
 
-/* Entry point of `keel save [-c] <domain> <file>`. */
+/* Entry point of `keel save [-c] [--live] <domain> <file>`. */
 static int save_run(int argc, char **argv)
 {
-	bool keep = false;
+	bool keep = false, live = false;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -348,23 +289,26 @@ static int save_run(int argc, char **argv)
 		}
 	}
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		if (strcmp(argv[i], "-c") != 0)
+		if (strcmp(argv[i], "-c") == 0)
+			keep = true;
+		else if (strcmp(argv[i], "--live") == 0 || strcmp(argv[i], "-l") == 0)
+			live = true;
+		else
 			return keel_usage_error("save", "unknown option", argv[i]);
-		keep = true;
 	}
 	if (argc - i < 2)
 		return keel_usage_error("save", argc - i < 1 ? "missing domain name or id" :
 					"missing file name", NULL);
 	if (argc - i > 2)
 		return keel_usage_error("save", "unexpected argument", argv[i + 2]);
-	return save_do(argv[i], argv[i + 1], keep);
+	return save_do(argv[i], argv[i + 1], keep, live);
 }
 
 /* Command-table entry of `keel save`. */
 const struct keel_cmd cmd_save_entry = {
 	.name = "save",
 	.summary = "Save a running guest to a file (and stop it)",
-	.usage = "Usage: keel save [-c] <domain> <file>\n"
+	.usage = "Usage: keel save [-c] [--live] <domain> <file>\n"
 		 "\n"
 		 "Pause the guest, write its config, RAM (all-zero pages left out)\n"
 		 "and vCPU and device state to <file>, then destroy it, as xl save.\n"
@@ -372,7 +316,13 @@ const struct keel_cmd cmd_save_entry = {
 		 "failed save leaves the guest running and no file. Restore it\n"
 		 "with 'keel restore <file>'.\n"
 		 "\n"
-		 "  -c   keep the guest running after the save (a checkpoint)\n"
+		 "  -c         keep the guest running after the save (a checkpoint)\n"
+		 "  -l, --live copy the RAM while the guest runs, then in rounds the\n"
+		 "             pages it wrote meanwhile, and pause it only for the\n"
+		 "             last few (the pre-copy of live migration); prints the\n"
+		 "             rounds and how long the guest was paused. Refused for\n"
+		 "             a guest that shares memory with a clone or has given\n"
+		 "             memory back through its balloon.\n"
 		 "\n"
 		 "Works on AMD-V and Intel VT-x. Not yet: guests with a writable RAM\n"
 		 "disk (ram:), and restoring after the hypervisor rebooted\n"
@@ -488,7 +438,7 @@ static int restore_check(struct restore_file *r, char *err, size_t err_len)
 				return -EINVAL;
 			}
 			have_end = true;
-		} else if (sec.type != SAVEFILE_SEC_RAM) {
+		} else if (sec.type != SAVEFILE_SEC_RAM && sec.type != SAVEFILE_SEC_RAM_PAGES) {
 			snprintf(err, err_len, "it is damaged: a second %s section at byte %llu",
 				 savefile_section_name(sec.type), (unsigned long long)at);
 			return -EINVAL;
@@ -637,6 +587,55 @@ static int restore_macs_free(const struct config *cfg, uint32_t domid, char *err
 	return ret;
 }
 
+/* Write the pages of @chunk (@len bytes at @gpa) whose bit is set in
+ * @present (a RAM_PAGES section), a run of them at a time. */
+static int restore_pages(uint32_t domid, uint64_t gpa, const uint8_t *chunk, uint32_t len,
+			 const uint8_t *present)
+{
+	uint32_t i = 0, n = len / SAVEFILE_PAGE_BYTES, run;
+	int ret = 0;
+
+	while (!ret && i < n) {
+		for (run = 0; i + run < n && (present[(i + run) / 8] >> ((i + run) % 8)) & 1; run++)
+			;
+		if (run)
+			ret = build_memwrite_to(domid, gpa + (uint64_t)i * SAVEFILE_PAGE_BYTES,
+						chunk + (uint64_t)i * SAVEFILE_PAGE_BYTES,
+						(uint64_t)run * SAVEFILE_PAGE_BYTES);
+		i += run ? run : 1;
+	}
+	return ret;
+}
+
+/* Unpack RAM or RAM_PAGES section @sec (in r->payload) and write it. */
+static int restore_section(struct restore_file *r, uint32_t domid,
+			   const struct savefile_section *sec, uint8_t *chunk, uint64_t *done,
+			   char *err, size_t err_len)
+{
+	uint8_t present[SAVEFILE_CHUNK_PAGES / 8];
+	bool pages = sec->type == SAVEFILE_SEC_RAM_PAGES;
+	uint64_t gpa;
+	uint32_t len;
+	int ret;
+
+	ret = pages ? savefile_pages_unpack(r->payload, sec->length, &gpa, &len, chunk, present) :
+		      savefile_chunk_unpack(r->payload, sec->length, &gpa, &len, chunk);
+	if (ret || gpa + len > r->h.ram_bytes) {
+		snprintf(err, err_len, "'%s' is damaged: a %s section at byte %llu does "
+			 "not fit the guest", r->path, savefile_section_name(sec->type),
+			 (unsigned long long)r->pos);
+		return -EINVAL;
+	}
+	ret = pages ? restore_pages(domid, gpa, chunk, len, present) :
+		      build_memwrite_to(domid, gpa, chunk, len);
+	if (ret)
+		snprintf(err, err_len, "KEEL_HC_DOMAIN_MEMWRITE at %#llx failed: %s",
+			 (unsigned long long)gpa, strerror(-ret));
+	else if (!pages)
+		*done += len;
+	return ret;
+}
+
 static int restore_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 {
 	struct restore_file *r = ctx;
@@ -663,26 +662,12 @@ static int restore_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 	if (fseek(r->f, sizeof(r->h), SEEK_SET) == 0)
 		r->pos = sizeof(r->h);
 	while ((ret = restore_next(r, &sec, rerr, sizeof(rerr))) == 1) {
-		uint64_t gpa;
-		uint32_t len;
-
 		ret = 0;
-		if (sec.type != SAVEFILE_SEC_RAM)
+		if (sec.type != SAVEFILE_SEC_RAM && sec.type != SAVEFILE_SEC_RAM_PAGES)
 			continue;
-		ret = savefile_chunk_unpack(r->payload, sec.length, &gpa, &len, chunk);
-		if (ret || gpa + len > r->h.ram_bytes) {
-			snprintf(err, err_len, "'%s' is damaged: a RAM section at byte %llu does "
-				 "not fit the guest", r->path, (unsigned long long)r->pos);
-			ret = -EINVAL;
+		ret = restore_section(r, domid, &sec, chunk, &done, err, err_len);
+		if (ret)
 			break;
-		}
-		ret = build_memwrite_to(domid, gpa, chunk, len);
-		if (ret) {
-			snprintf(err, err_len, "KEEL_HC_DOMAIN_MEMWRITE at %#llx failed: %s",
-				 (unsigned long long)gpa, strerror(-ret));
-			break;
-		}
-		done += len;
 		build_progress(stderr, tty, "restoring", r->path, done, r->h.ram_bytes, &last);
 	}
 	if (ret == -EINVAL && rerr[0])  /* pass 1 read it whole */

@@ -80,7 +80,8 @@ uint32_t build_e820(uint64_t mem_bytes, struct linux_e820_entry *out);
 
 /*
  * Compose the guest's kernel command line into @buf: "console=ttyS0",
- * "tsc_early_khz=<tsc_khz> tsc=reliable" (if known), "hostname=<name>", then
+ * "tsc_early_khz=<tsc_khz> tsc=reliable" (if known), "pci=noearly",
+ * "hostname=<name>", then
  * "root=<root>", cmdline and extra from @cfg when set.
  * Returns the length, or -ENOSPC if @len is too small.
  */

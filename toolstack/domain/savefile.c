@@ -119,8 +119,15 @@ static bool page_zero(const uint8_t *p)
 	return true;
 }
 
-/* See savefile.h. */
-uint64_t savefile_chunk_pack(uint64_t gpa, const uint8_t *data, uint32_t len, uint8_t *out)
+static bool bit_set(const uint8_t *map, uint32_t i)
+{
+	return (map[i / 8] >> (i % 8)) & 1;
+}
+
+/* Pack the pages of @data whose bit is set in @which, or (@which NULL)
+ * those that are not all zero; see savefile_chunk_pack. */
+static uint64_t pack_pages(uint64_t gpa, const uint8_t *data, uint32_t len,
+			   const uint8_t *which, uint8_t *out)
 {
 	struct savefile_ram_chunk head;
 	uint64_t pos = sizeof(head);
@@ -132,7 +139,7 @@ uint64_t savefile_chunk_pack(uint64_t gpa, const uint8_t *data, uint32_t len, ui
 	for (i = 0; i < n; i++) {
 		const uint8_t *pg = data + (uint64_t)i * SAVEFILE_PAGE_BYTES;
 
-		if (page_zero(pg))
+		if (which ? !bit_set(which, i) : page_zero(pg))
 			continue;
 		head.present[i / 8] |= (uint8_t)(1u << (i % 8));
 		memcpy(out + pos, pg, SAVEFILE_PAGE_BYTES);
@@ -145,8 +152,22 @@ uint64_t savefile_chunk_pack(uint64_t gpa, const uint8_t *data, uint32_t len, ui
 }
 
 /* See savefile.h. */
-int savefile_chunk_unpack(const uint8_t *p, uint64_t plen, uint64_t *gpa, uint32_t *len,
-			  uint8_t *out)
+uint64_t savefile_chunk_pack(uint64_t gpa, const uint8_t *data, uint32_t len, uint8_t *out)
+{
+	return pack_pages(gpa, data, len, NULL, out);
+}
+
+/* See savefile.h. */
+uint64_t savefile_pages_pack(uint64_t gpa, const uint8_t *data, uint32_t len,
+			     const uint8_t *which, uint8_t *out)
+{
+	return pack_pages(gpa, data, len, which, out);
+}
+
+/* Unpack a RAM or RAM_PAGES payload: pages not present are zeroed in @out,
+ * or (@present given) left alone there and their bits clear in @present. */
+static int unpack_pages(const uint8_t *p, uint64_t plen, uint64_t *gpa, uint32_t *len,
+			uint8_t *out, uint8_t *present)
 {
 	struct savefile_ram_chunk head;
 	uint64_t pos = sizeof(head);
@@ -165,7 +186,8 @@ int savefile_chunk_unpack(const uint8_t *p, uint64_t plen, uint64_t *gpa, uint32
 		uint8_t *pg = out + (uint64_t)i * SAVEFILE_PAGE_BYTES;
 
 		if (!(head.present[i / 8] & (1u << (i % 8)))) {
-			memset(pg, 0, SAVEFILE_PAGE_BYTES);
+			if (!present)
+				memset(pg, 0, SAVEFILE_PAGE_BYTES);
 			continue;
 		}
 		if (plen - pos < SAVEFILE_PAGE_BYTES)
@@ -177,7 +199,23 @@ int savefile_chunk_unpack(const uint8_t *p, uint64_t plen, uint64_t *gpa, uint32
 		return -EINVAL;
 	*gpa = head.gpa;
 	*len = head.pages * SAVEFILE_PAGE_BYTES;
+	if (present)
+		memcpy(present, head.present, sizeof(head.present));
 	return 0;
+}
+
+/* See savefile.h. */
+int savefile_chunk_unpack(const uint8_t *p, uint64_t plen, uint64_t *gpa, uint32_t *len,
+			  uint8_t *out)
+{
+	return unpack_pages(p, plen, gpa, len, out, NULL);
+}
+
+/* See savefile.h. */
+int savefile_pages_unpack(const uint8_t *p, uint64_t plen, uint64_t *gpa, uint32_t *len,
+			  uint8_t *out, uint8_t *present)
+{
+	return unpack_pages(p, plen, gpa, len, out, present);
 }
 
 /* See savefile.h. */
@@ -189,6 +227,7 @@ const char *savefile_section_name(uint32_t type)
 	case SAVEFILE_SEC_STATE: return "STATE";
 	case SAVEFILE_SEC_END: return "END";
 	case SAVEFILE_SEC_CONSOLE: return "CONSOLE";
+	case SAVEFILE_SEC_RAM_PAGES: return "RAM_PAGES";
 	default: return "unknown";
 	}
 }
@@ -198,7 +237,8 @@ uint64_t savefile_section_max(uint32_t type)
 {
 	switch (type) {
 	case SAVEFILE_SEC_CONFIG: return SAVEFILE_CONFIG_MAX_BYTES;
-	case SAVEFILE_SEC_RAM: return sizeof(struct savefile_ram_chunk) + SAVEFILE_CHUNK_BYTES;
+	case SAVEFILE_SEC_RAM:
+	case SAVEFILE_SEC_RAM_PAGES: return sizeof(struct savefile_ram_chunk) + SAVEFILE_CHUNK_BYTES;
 	case SAVEFILE_SEC_STATE: return SAVEFILE_STATE_MAX_BYTES;
 	case SAVEFILE_SEC_END: return sizeof(uint64_t);
 	case SAVEFILE_SEC_CONSOLE: return SAVEFILE_CONSOLE_MAX_BYTES;

@@ -4,7 +4,10 @@
  * CRC-32 of the payload, payload length), the payload and zero padding to
  * 8 bytes. Sections: the config the guest was built from (CONFIG), its
  * RAM in chunks of up to 2 MiB with all-zero pages left out (RAM, one per
- * chunk that is not all zero), the hypervisor's state records (STATE), the
+ * chunk that is not all zero), after them, in a live save (keel save
+ * --live), the pages the guest wrote while its RAM was being copied
+ * (RAM_PAGES, as RAM but pages not listed stay as they are, and a listed
+ * page may be all zero; a later one wins), the hypervisor's state records (STATE), the
  * console's history (CONSOLE, up to 64 KiB, as the hypervisor's ring), and
  * END, whose payload is the file's length before it, so a file cut short
  * is told from a damaged one. Little-endian, as the machine that reads
@@ -30,6 +33,7 @@
 #define SAVEFILE_SEC_STATE 3u
 #define SAVEFILE_SEC_END 4u
 #define SAVEFILE_SEC_CONSOLE 5u   /* the console's history; optional */
+#define SAVEFILE_SEC_RAM_PAGES 6u /* pages written during a live save */
 #define SAVEFILE_CONSOLE_MAX_BYTES (64u << 10)
 
 struct savefile_header {
@@ -94,6 +98,23 @@ uint64_t savefile_chunk_pack(uint64_t gpa, const uint8_t *data, uint32_t len, ui
  */
 int savefile_chunk_unpack(const uint8_t *p, uint64_t plen, uint64_t *gpa, uint32_t *len,
 			  uint8_t *out);
+
+/*
+ * As savefile_chunk_pack, for a RAM_PAGES section: the pages whose bit is
+ * set in @which (bit i % 8 of byte i / 8 for page i), zero or not.
+ * Returns the payload's length, or 0 when no bit is set.
+ */
+uint64_t savefile_pages_pack(uint64_t gpa, const uint8_t *data, uint32_t len,
+			     const uint8_t *which, uint8_t *out);
+
+/*
+ * As savefile_chunk_unpack, for a RAM_PAGES section: only the pages it
+ * holds are written to @out (at their offsets), and their bits set in
+ * @present (SAVEFILE_CHUNK_PAGES / 8 bytes); the rest of @out is left
+ * alone.
+ */
+int savefile_pages_unpack(const uint8_t *p, uint64_t plen, uint64_t *gpa, uint32_t *len,
+			  uint8_t *out, uint8_t *present);
 
 /* Name of section type @type ("CONFIG", "RAM", ...; "unknown"). */
 const char *savefile_section_name(uint32_t type);

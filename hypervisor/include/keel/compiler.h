@@ -1,7 +1,7 @@
 /*
  * Compiler helpers used across the hypervisor: attributes, barriers,
- * array sizes, alignment arithmetic and atomic operations built on GCC's
- * __atomic builtins.
+ * array sizes, alignment arithmetic, counting set bits and atomic
+ * operations built on GCC's __atomic builtins.
  */
 #ifndef KEEL_COMPILER_H
 #define KEEL_COMPILER_H
@@ -26,5 +26,16 @@
 #define PAGE_SIZE_1G (1ull << 30)
 #define MIB_BYTES (1ull << 20)
 #define GIB_BYTES (1ull << 30)
+
+/* How many bits of w are set (without libgcc's __popcountdi2, which the
+ * freestanding hypervisor does not link). */
+static inline uint32_t bits_set64(uint64_t w)
+{
+	uint32_t n = 0;
+
+	for (; w != 0; w &= w - 1)
+		n++;
+	return n;
+}
 
 #endif

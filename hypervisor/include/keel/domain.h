@@ -68,6 +68,10 @@ struct domain {
 	uint32_t cow_pages;
 	volatile uint64_t npt_gen;
 	uint64_t chunks_pa, chunks_pages;
+	/* Dirty page log (common/dirty.c): a bit per 4 KiB page of RAM, set
+	 * when the page is written while the log is on; NULL while off. */
+	uint64_t *dirty;
+	uint64_t dirty_pa;
 	struct vpc *pc;                /* its virtual PC (keel/vpc.h) */
 	uint8_t *con_ring;
 	volatile uint64_t con_pos;     /* console bytes ever written */
@@ -116,6 +120,7 @@ int domain_vcpu_set(uint32_t domid, uint32_t nr, uint32_t *max, uint32_t *presen
 /* How many of d's vCPUs are present (plugged in): all of dom0's. */
 uint32_t domain_vcpus_present(const struct domain *d);
 int domain_rename(uint32_t domid, const char *name);
+int domain_dirty(struct keel_domain_dirty *dd, uint8_t *bitmap);
 struct domain *domain_get(uint32_t domid);
 uint32_t domain_list(struct domain **out, uint32_t max);
 void domain_shutdown(struct domain *d, uint32_t reason);

@@ -49,6 +49,12 @@ void sched_kick(struct vcpu *v);
  * within timeout_ns. */
 int sched_flush_lazy(struct vcpu *v, uint64_t timeout_ns);
 
+/* Wait until no vCPU of domain d, which is paused or stopped, is running
+ * on a CPU (pausing only asks them to stop: each notices at its next
+ * exit). Kicks them meanwhile. d->lock must not be held: a vCPU may need
+ * it on its way out. 0, or -EBUSY after timeout_ns. */
+int sched_wait_stopped(struct domain *d, uint64_t timeout_ns);
+
 /* Prepare pool CPU cpu's run queue before its loop runs (sched_loop.c). */
 void sched_cpu_init(uint32_t cpu);
 /* The vCPU pool CPU cpu should run at now_tsc, marked running and with its

@@ -59,7 +59,6 @@ struct vpc {
 	uint32_t nr_disks;
 	struct virtio_net *nics[KEEL_DOMAIN_MAX_NICS];
 	uint32_t nic_ports[KEEL_DOMAIN_MAX_NICS];
-	uint64_t nic_queue_pa[KEEL_DOMAIN_MAX_NICS];
 	uint32_t nr_nics;
 	struct balloon *balloon;         /* virtio-balloon (common/balloon.c) */
 	struct vpci_slot vslots[VPCI_MAX_SLOTS]; /* the disks' and NICs' transports */

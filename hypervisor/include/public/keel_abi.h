@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 15
+#define KEEL_ABI_MINOR 16
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -85,6 +85,7 @@ typedef int64_t keel_s64;
 #define KEEL_HC_DOMAIN_CLONE 27u  /* privileged; struct keel_domain_clone (ABI 1.13) */
 #define KEEL_HC_DOMAIN_NIC_LINK 28u /* privileged; struct keel_nic_link (ABI 1.13) */
 #define KEEL_HC_DOMAIN_VCPU_SET 29u /* privileged; struct keel_vcpu_set (ABI 1.15) */
+#define KEEL_HC_DOMAIN_DIRTY 30u  /* privileged; struct keel_domain_dirty + bitmap (ABI 1.16) */
 
 /* Error numbers, equal to Linux's errno values. */
 #define KEEL_EPERM 1
@@ -188,6 +189,42 @@ struct keel_domain_create {
 };
 
 /*
+ * KEEL_HC_DOMAIN_DIRTY (ABI 1.16): the dirty page log of guest domid, for
+ * a live save or migration: copy its RAM while it runs, then again the
+ * pages it wrote meanwhile, in rounds, until few are left.
+ * - KEEL_DIRTY_START: from now on every 4 KiB page of the guest's RAM
+ *   that the guest (or a device for it) writes is marked. -KEEL_EBUSY if
+ *   the guest is not running, shares memory with a clone, has given memory
+ *   back through its balloon, or its log is already on. While the log is
+ *   on, KEEL_HC_DOMAIN_CLONE from it and KEEL_HC_DOMAIN_BALLOON changes
+ *   to it are refused with -KEEL_EBUSY.
+ * - KEEL_DIRTY_READ: copy the marks of pages first_page ..
+ *   first_page + nr_pages - 1 (page n = guest-physical n * 4096; nr_pages
+ *   a multiple of 64, at most KEEL_DIRTY_READ_MAX) into the bitmap after
+ *   this header (bit n % 8 of byte n / 8, for page first_page + n), and
+ *   clear them; dirty_count says how many were set. A page written after
+ *   the call is marked again. On a paused guest it first waits until its
+ *   vCPUs have stopped (pausing only asks them to), so the marks hold
+ *   every write it made. -KEEL_ENODEV if the log is off, -KEEL_EINVAL for
+ *   a range past the guest's RAM, -KEEL_EBUSY if a vCPU would not stop.
+ * - KEEL_DIRTY_STOP: turn the log off. Destroying the guest does too.
+ * -KEEL_ENOENT: no such guest (or Domain-0).
+ */
+#define KEEL_DIRTY_START 1u
+#define KEEL_DIRTY_READ 2u
+#define KEEL_DIRTY_STOP 3u
+#define KEEL_DIRTY_READ_MAX 262144u /* pages (1 GiB) a read covers at most */
+struct keel_domain_dirty {
+	keel_u32 domid;       /* in */
+	keel_u32 op;          /* in: KEEL_DIRTY_* */
+	keel_u64 first_page;  /* in (READ) */
+	keel_u32 nr_pages;    /* in (READ) */
+	keel_u32 dirty_count; /* out (READ): marks that were set */
+	keel_u64 ram_pages;   /* out: pages of guest RAM the log covers */
+	/* keel_u8 bitmap[nr_pages / 8] follows (out, READ) */
+};
+
+/*
  * KEEL_HC_DOMAIN_VCPU_SET (ABI 1.15): make vCPUs 0..nr_vcpus-1 of guest
  * domid present and the others not, by ACPI CPU hotplug: the guest's
  * kernel is told (a general-purpose event) and brings each one online,
@@ -248,7 +285,8 @@ struct keel_domain_start {
 /* KEEL_HC_DOMAIN_MEMREAD (ABI 1.11): copy len bytes (at most
  * KEEL_MEMREAD_MAX) of guest-physical memory at gpa of a paused guest
  * into the buffer after this header. -KEEL_EBUSY unless the guest is
- * paused (or stopped), -KEEL_EFAULT outside its RAM. */
+ * paused (or stopped), or, from ABI 1.16, running with its dirty page log
+ * on (KEEL_HC_DOMAIN_DIRTY); -KEEL_EFAULT outside its RAM. */
 #define KEEL_MEMREAD_MAX 61440u
 struct keel_memread {
 	keel_u32 domid;
@@ -470,8 +508,10 @@ struct keel_domstats {
 				   * their source address was not the NIC's own */
 	/* ABI 1.7: the hypervisor's own memory for this domain beyond its RAM
 	 * and nested page tables (its structures, vCPU control blocks, FPU
-	 * areas, console ring, NIC queues, disk structures), and the parts of
-	 * it that are the console ring and the switch ports' frame queues. */
+	 * areas, console ring, NIC device state, disk structures), and the
+	 * parts of it that are the console ring and the NICs' device state.
+	 * Frames waiting for a NIC live in the switch's pool, shared by all
+	 * ports and counted once in keel_info.mem_hv_bytes. */
 	keel_u64 hv_bytes;
 	keel_u64 hv_console_bytes;
 	keel_u64 hv_net_bytes;
