@@ -43,7 +43,7 @@ declare -A STAGE_DESC=(
 
 # Host packages build.sh needs (Debian 12).
 HOST_PACKAGES=(gcc make libc6-dev libelf1 xorriso isolinux syslinux-common
-	squashfs-tools busybox-static cpio kmod xz-utils gzip iptables
+	squashfs-tools busybox-static cpio kmod xz-utils gzip iptables dropbear-bin
 	debootstrap debian-archive-keyring wget attr
 	grub-efi-amd64-bin grub-common mtools dosfstools
 	console-setup-linux)  # the framebuffer console's PSF font (hypervisor/Makefile)
@@ -77,9 +77,11 @@ FIRMWARE_DEBS=(
 )
 
 # Dynamically linked host programs copied into dom0 with their libraries
-# (the busybox userland has no NAT tool), and the iptables extensions the
-# NAT rule needs.
-DOM0_PROGRAMS=(/usr/sbin/xtables-legacy-multi)
+# (the busybox userland has no NAT tool and no SSH), and the iptables
+# extensions the NAT rule needs. Dropbear's server, client and key tool
+# carry `keel migrate` (docs/save-restore.md, "Migration").
+DOM0_PROGRAMS=(/usr/sbin/xtables-legacy-multi /usr/sbin/dropbear /usr/bin/dbclient
+	/usr/bin/dropbearkey)
 DOM0_XTABLES=(libxt_MASQUERADE.so libxt_standard.so libipt_MASQUERADE.so)
 
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -443,10 +445,10 @@ stage_hypervisor() {
 inputs_dom0() {
 	{
 		recipe_hash dom0
-		printf '%s\n' "${DOM0_MODULES[@]}"
+		printf '%s\n' "${DOM0_MODULES[@]}" "${DOM0_PROGRAMS[@]}"
 		cat "$BUILD/kernel/release" 2>/dev/null || echo "no kernel"
 		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
-		dpkg-query -W -f='${Version}\n' busybox-static 2>/dev/null || true
+		dpkg-query -W -f='${Version}\n' busybox-static dropbear-bin iptables 2>/dev/null || true
 		hash_tree "$ROOT/dom0-rootfs" "$ROOT/toolstack" "$ROOT/hypervisor/include/public" \
 			"$ROOT/hypervisor/include/keel" "$ROOT/lib" "$ROOT"/bench/keel-*.c \
 			"$ROOT/scripts/kbuild.mk" "$ROOT/scripts/out-dir.mk"
@@ -567,7 +569,7 @@ build_benchtools() { # build_benchtools: bench/keel-*.c -> build/bench/ (static)
 dom0_copy_programs() { # dom0_copy_programs ROOT: DOM0_PROGRAMS with libraries
 	local prog lib x dir
 	for prog in "${DOM0_PROGRAMS[@]}"; do
-		[ -x "$prog" ] || fail "check $prog" "$prog is missing; install the iptables package"
+		[ -x "$prog" ] || fail "check $prog" "$prog is missing; install the package that has it (dpkg -S $prog on a machine that has it: iptables or dropbear-bin)"
 		cp "$prog" "$1$prog"
 		while read -r lib; do
 			dom0_copy_lib "$1" "$lib"
@@ -848,11 +850,16 @@ ISOHDPFX=/usr/lib/ISOLINUX/isohdpfx.bin
 GRUB_EFI_DIR=/usr/lib/grub/x86_64-efi
 GRUB_EFI_MODULES="part_gpt part_msdos iso9660 fat search search_fs_file configfile normal
 	echo test serial terminal multiboot2 linux gzio all_video efi_gop efi_uga gfxterm"
-EFI_IMG_KIB=8192
+# The EFI system partition image holds the three signed files and FAT's
+# own structures: their size plus this much (the rest of an ISO's bytes
+# count against its 150 MB budget).
+EFI_IMG_SLACK_KIB=512
 
 inputs_iso() {
 	{
 		recipe_hash iso
+		declare -f make_efi_image
+		echo "$EFI_IMG_SLACK_KIB"
 		cat "$STAMPS/hypervisor" "$STAMPS/dom0" "$STAMPS/modules" "$STAMPS/guests" 2>/dev/null || true
 		hash_tree "$ROOT/iso" "$BUILD/guests/iso-root"
 		dpkg-query -W grub-efi-amd64-bin 2>/dev/null
@@ -879,7 +886,11 @@ make_efi_image() { # make_efi_image OUTPUT_FAT OUTPUT_GRUB
 	run grub-mkstandalone -O x86_64-efi -o "$2" \
 		--modules="$(echo $GRUB_EFI_MODULES)" --locales= --themes= --fonts= \
 		"boot/grub/grub.cfg=$ROOT/iso/grub-efi-embedded.cfg"
-	run mkfs.vfat -C -n KEEL_EFI "$out" "$EFI_IMG_KIB"
+	local kib=$EFI_IMG_SLACK_KIB
+	for f in BOOTX64.EFI grubx64.efi mmx64.efi; do
+		kib=$((kib + ($(stat -c %s "$BUILD/signed/$f") + 1023) / 1024))
+	done
+	run mkfs.vfat -C -n KEEL_EFI "$out" "$kib"
 	run mmd -i "$out" ::/EFI ::/EFI/BOOT
 	for f in BOOTX64.EFI grubx64.efi mmx64.efi; do
 		run mcopy -i "$out" "$BUILD/signed/$f" "::/EFI/BOOT/$f"

@@ -78,9 +78,8 @@ static int rename_save_config(const char *old, const char *new_name)
 	return -1;
 }
 
-/* Rename domain @d (now called @old) to @new_name. Returns an exit code. */
-static int rename_do(const struct keel_dominfo *d, const char *old,
-		     const char *new_name)
+/* Rename domain @d (now called @old) to @new_name; see keel.h. */
+int cmd_rename_domain(const struct keel_dominfo *d, const char *old, const char *new_name)
 {
 	struct keel_dominfo *doms;
 	uint32_t n;
@@ -163,7 +162,7 @@ static int cmd_rename_run(int argc, char **argv)
 		printf("Domain '%s' (id %u) already has that name\n", old, d.domid);
 		return KEEL_EXIT_OK;
 	}
-	return rename_do(&d, old, argv[2]);
+	return cmd_rename_domain(&d, old, argv[2]);
 }
 
 /* Command-table entry of `keel rename`. */

@@ -113,13 +113,12 @@ static int gstate_console_preload(uint32_t domid, const uint8_t *text, uint64_t 
 	return 0;
 }
 
-/* Load the state, the console, and start; see guest_state.h. */
-int gstate_start(uint32_t domid, const uint8_t *state, uint64_t state_len,
-		 const uint8_t *console, uint64_t console_len, uint8_t *buf,
-		 const char *origin, char *err, size_t err_len)
+/* Load the state and the console; see guest_state.h. */
+int gstate_load(uint32_t domid, const uint8_t *state, uint64_t state_len,
+		const uint8_t *console, uint64_t console_len, uint8_t *buf,
+		const char *origin, char *err, size_t err_len)
 {
 	struct keel_domain_state *st = (struct keel_domain_state *)(void *)buf;
-	struct keel_domain_start start;
 	int ret;
 
 	if (state_len > KEEL_HC_MAX_ARG - sizeof(*st)) {
@@ -133,9 +132,10 @@ int gstate_start(uint32_t domid, const uint8_t *state, uint64_t state_len,
 	memcpy(st + 1, state, state_len);
 	ret = keel_hypercall(KEEL_HC_DOMAIN_STATE, st, sizeof(*st) + state_len);
 	if (ret == -KEEL_EXDEV) {
-		snprintf(err, err_len, "'%s' was saved before this hypervisor last booted; "
-			 "a guest's clock cannot go on across a reboot of Keel yet, so it "
-			 "cannot be restored", origin);
+		snprintf(err, err_len, "'%s' was saved before this hypervisor last booted, or "
+			 "on another machine; a guest's clock cannot go on across a reboot of "
+			 "Keel or a move between machines yet (no TSC offset), so it cannot be "
+			 "restored here", origin);
 		return ret;
 	}
 	if (ret < 0) {
@@ -152,6 +152,15 @@ int gstate_start(uint32_t domid, const uint8_t *state, uint64_t state_len,
 			return ret;
 		}
 	}
+	return 0;
+}
+
+/* Start a loaded domain where its records stopped; see guest_state.h. */
+int gstate_resume(uint32_t domid, char *err, size_t err_len)
+{
+	struct keel_domain_start start;
+	int ret;
+
 	memset(&start, 0, sizeof(start));
 	start.domid = domid;
 	start.flags = KEEL_START_RESTORED;
@@ -159,4 +168,15 @@ int gstate_start(uint32_t domid, const uint8_t *state, uint64_t state_len,
 	if (ret < 0)
 		snprintf(err, err_len, "KEEL_HC_DOMAIN_START failed: %s", strerror(-ret));
 	return ret;
+}
+
+/* Load the state, the console, and start; see guest_state.h. */
+int gstate_start(uint32_t domid, const uint8_t *state, uint64_t state_len,
+		 const uint8_t *console, uint64_t console_len, uint8_t *buf,
+		 const char *origin, char *err, size_t err_len)
+{
+	int ret = gstate_load(domid, state, state_len, console, console_len, buf, origin, err,
+			      err_len);
+
+	return ret ? ret : gstate_resume(domid, err, err_len);
 }

@@ -30,6 +30,21 @@ int gstate_console_read(uint32_t domid, uint8_t *text, uint32_t room, uint32_t *
 
 /*
  * Give new domain @domid (not started) the records @state (@state_len
+ * bytes) and the console history @console (@console_len bytes, may be 0),
+ * without starting it. @buf is KEEL_HC_MAX_ARG bytes of scratch; @origin
+ * names where the state came from, for messages. 0, or a negative error
+ * with the message in @err.
+ */
+int gstate_load(uint32_t domid, const uint8_t *state, uint64_t state_len,
+		const uint8_t *console, uint64_t console_len, uint8_t *buf,
+		const char *origin, char *err, size_t err_len);
+
+/* Start domain @domid, loaded by gstate_load, where its records stopped.
+ * 0, or a negative error with the message in @err. */
+int gstate_resume(uint32_t domid, char *err, size_t err_len);
+
+/*
+ * gstate_load, then gstate_resume: give new domain @domid (not started) the records @state (@state_len
  * bytes) and the console history @console (@console_len bytes, may be
  * 0), then start it where those records stopped. @buf is KEEL_HC_MAX_ARG
  * bytes of scratch; @origin names where the state came from, for

@@ -39,6 +39,8 @@ static const struct keel_cmd *const keel_cmds[] = {
 	&cmd_rename_entry,
 	&cmd_save_entry,
 	&cmd_restore_entry,
+	&cmd_migrate_entry,
+	&cmd_migrate_receive_entry,
 	&cmd_clone_entry,
 	&cmd_uptime_entry,
 	&cmd_mem_set_entry,

@@ -61,6 +61,10 @@ extern const struct keel_cmd cmd_save_entry;
 extern const struct keel_cmd cmd_restore_entry;
 extern const struct keel_cmd cmd_clone_entry;
 
+/* cmd_migrate.c: `keel migrate` and `keel migrate-receive`. */
+extern const struct keel_cmd cmd_migrate_entry;
+extern const struct keel_cmd cmd_migrate_receive_entry;
+
 struct config;
 /* A new domain @domid built from @cfg is running: register its names for
  * keel netd, save its config and start its monitor (warnings on failure
@@ -88,6 +92,14 @@ extern const struct keel_cmd cmd_mem_max_entry;
 
 /* cmd_rename.c: `keel rename`. */
 extern const struct keel_cmd cmd_rename_entry;
+
+struct keel_dominfo;
+/*
+ * Rename domain @d (now called @old) to @new_name, with its saved config,
+ * log and DNS name; prints what it did or why not (as "keel: rename:").
+ * Returns KEEL_EXIT_OK or KEEL_EXIT_FAIL.
+ */
+int cmd_rename_domain(const struct keel_dominfo *d, const char *old, const char *new_name);
 
 /* cmd_console.c: `keel console`. */
 extern const struct keel_cmd cmd_console_entry;

@@ -81,7 +81,8 @@ static uint32_t save_ram_ranges(uint64_t ram_bytes, struct linux_e820_entry *ram
 
 /* Write every chunk of RAM that is not all zero as a RAM section; see
  * save_ram.h. */
-int save_ram(struct save_out *o, uint32_t domid, const char *name, uint64_t ram_bytes)
+int save_ram(struct save_out *o, uint32_t domid, const char *verb, const char *name,
+	     uint64_t ram_bytes)
 {
 	struct linux_e820_entry ram[BUILD_E820_ENTRIES];
 	uint8_t *chunk = malloc(SAVEFILE_CHUNK_BYTES);
@@ -109,7 +110,8 @@ int save_ram(struct save_out *o, uint32_t domid, const char *name, uint64_t ram_
 				out_section(o, SAVEFILE_SEC_RAM, packed, plen);
 			gpa += len;
 			done += len;
-			build_progress(stderr, tty, "saving", name, done, ram_bytes, &last);
+			build_progress(stderr, tty, strcmp(verb, "save") ? "migrating" : "saving", name,
+				       done, ram_bytes, &last);
 		}
 	}
 	free(chunk);
@@ -142,15 +144,16 @@ static int dirty_call(uint32_t domid, uint32_t op, uint64_t first, uint32_t nr, 
 }
 
 /* Turn @domid's dirty page log on; see save_ram.h. */
-int save_live_start(uint32_t domid, const char *name)
+int save_live_start(uint32_t domid, const char *verb, const char *name)
 {
 	uint8_t buf[sizeof(struct keel_domain_dirty)];
 	int ret = dirty_call(domid, KEEL_DIRTY_START, 0, 0, NULL, NULL, buf);
 
 	if (ret == -KEEL_EBUSY)
-		fprintf(stderr, "keel: save: '%s' cannot be saved live now: it shares memory "
+		fprintf(stderr, "keel: %s: '%s' cannot be copied live now: it shares memory "
 			"with a clone, or its balloon gave memory back (keel mem-set), or another "
-			"live save of it is running; save it without --live\n", name);
+			"live save or migration of it is running%s\n", verb, name,
+			strcmp(verb, "save") ? "" : "; save it without --live");
 	else if (ret)
 		hcall_report("KEEL_HC_DOMAIN_DIRTY", ret);
 	return ret;
@@ -258,8 +261,8 @@ uint64_t save_now_us(void)
 }
 
 /* Copy the RAM of running @domid with its log on; see save_ram.h. */
-int save_ram_live(struct save_out *o, uint32_t domid, const char *name, uint64_t ram_bytes,
-		  struct save_live_report *rep)
+int save_ram_live(struct save_out *o, uint32_t domid, const char *verb, const char *name,
+		  uint64_t ram_bytes, struct save_live_report *rep)
 {
 	uint64_t pages = ram_bytes / SAVEFILE_PAGE_BYTES, count = 0, i;
 	uint8_t *map = calloc(1, pages / 8 + 8), *last = calloc(1, pages / 8 + 8);
@@ -271,7 +274,7 @@ int save_ram_live(struct save_out *o, uint32_t domid, const char *name, uint64_t
 
 	memset(rep, 0, sizeof(*rep));
 	if (!ret)
-		ret = save_ram(o, domid, name, ram_bytes);
+		ret = save_ram(o, domid, verb, name, ram_bytes);
 	while (!ret && !stop) {
 		ret = dirty_read_all(domid, pages, map, &count, buf);
 		if (ret)
@@ -294,8 +297,8 @@ int save_ram_live(struct save_out *o, uint32_t domid, const char *name, uint64_t
 			count = dirty_clip(map, pages, ram_bytes);
 			rep->final_pages = count;
 		} else {
-			fprintf(stderr, "keel: save: %s: round %u: %llu page(s) written meanwhile\n",
-				name, rep->pc.rounds, (unsigned long long)count);
+			fprintf(stderr, "keel: %s: %s: round %u: %llu page(s) written meanwhile\n",
+				verb, name, rep->pc.rounds, (unsigned long long)count);
 		}
 		ret = write_marked(o, domid, map, pages, chunk, packed, buf);
 		rep->pc.sent_pages += count;

@@ -37,28 +37,31 @@ void out_bytes(struct save_out *o, const void *p, uint64_t len);
 void out_section(struct save_out *o, uint32_t type, const void *p, uint64_t len);
 
 /*
- * Write the RAM of guest @domid (@name for the progress line, @ram_bytes
- * of it) as RAM sections, all-zero pages left out. The guest is paused,
- * or running with its dirty page log on. 0 or a negative error.
+ * Write the RAM of guest @domid (@ram_bytes of it; @verb, "save" or
+ * "migrate", and @name for the progress line) as RAM sections, all-zero
+ * pages left out. The guest is paused, or running with its dirty page log
+ * on. 0 or a negative error.
  */
-int save_ram(struct save_out *o, uint32_t domid, const char *name, uint64_t ram_bytes);
+int save_ram(struct save_out *o, uint32_t domid, const char *verb, const char *name,
+	     uint64_t ram_bytes);
 
 /*
  * Turn the dirty page log of running guest @domid on (a message names why
- * it cannot be, as "keel: save: ..."), or off again. 0 or a negative error.
+ * it cannot be, as "keel: <verb>: ..."), or off again. 0 or a negative
+ * error.
  */
-int save_live_start(uint32_t domid, const char *name);
+int save_live_start(uint32_t domid, const char *verb, const char *name);
 void save_live_stop(uint32_t domid);
 
 /*
  * The RAM of running guest @domid, log on: the whole of it, then in rounds
  * the pages written meanwhile (RAM_PAGES sections, one progress line per
- * round on stderr), until precopy_should_stop; then it pauses the guest
- * and writes the pages written up to the pause. @rep says what happened;
- * rep->paused is set once it paused the guest, whatever the result. 0 or a
- * negative error.
+ * round on stderr, "keel: <verb>: ..."), until precopy_should_stop; then
+ * it pauses the guest and writes the pages written up to the pause. @rep
+ * says what happened; rep->paused is set once it paused the guest,
+ * whatever the result. 0 or a negative error.
  */
-int save_ram_live(struct save_out *o, uint32_t domid, const char *name, uint64_t ram_bytes,
-		  struct save_live_report *rep);
+int save_ram_live(struct save_out *o, uint32_t domid, const char *verb, const char *name,
+		  uint64_t ram_bytes, struct save_live_report *rep);
 
 #endif

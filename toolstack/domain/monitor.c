@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,11 @@ static void monitor_detach(const char *name)
 	hcall_close();
 	for (i = 0; i < 1024; i++)
 		close(i);
+	/* not the handlers of the command that started it (keel migrate-receive) */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	fd = open("/dev/null", O_RDWR);
 	if (fd != 0 && fd >= 0)
 		dup2(fd, 0);
