@@ -20,6 +20,7 @@
 #include <keel/memmap.h>
 #include <keel/compiler.h>
 #include <keel/state_rec.h>
+#include <keel/tsc_offset.h>
 #include <keel/sched.h>
 #include <keel/virt.h>
 #include <keel/arch.h>
@@ -180,8 +181,11 @@ int domain_state_get(uint32_t domid, uint8_t *buf, uint64_t cap, uint64_t *len,
 		return rc;
 	state_writer_init(&w, buf, cap);
 	now = rdtsc();
+	memset(&tsc, 0, sizeof(tsc));
 	tsc.boot_id = hv.boot_id;
-	tsc.tsc = now;   /* guests run on the host's TSC */
+	tsc.tsc = now + d->vcpus[0].tsc_offset;
+	tsc.tsc_offset = d->vcpus[0].tsc_offset;
+	tsc.tsc_khz = time_tsc_khz();
 	state_rec_put(&w, KEEL_STATE_TSC, 0, &tsc, sizeof(tsc));
 	spin_lock(&d->lock);
 	for (i = 0, rc = 0; i < d->nr_vcpus && rc == 0; i++)
@@ -279,16 +283,27 @@ static int load_fpu(struct vcpu *v, const struct state_rec_view *r)
 	return arch_fpu_load(&v->fpu, f.xcr0, f.rfbm, r->payload + sizeof(f), f.area_bytes);
 }
 
-static int load_tsc(const struct state_rec_view *r)
+/* Every vCPU of d gets TSC offset off. */
+static void load_tsc_offset(struct domain *d, uint64_t off)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->nr_vcpus; i++)
+		d->vcpus[i].tsc_offset = off;
+}
+
+/* The TSC record: d's offset (keel/tsc_offset.h). */
+static int load_tsc(struct domain *d, const struct state_rec_view *r)
 {
 	struct keel_state_tsc t;
+	uint64_t off = 0;
 	int rc = state_rec_payload(r, &t, sizeof(t));
 
-	if (rc)
-		return rc;
-	if (t.boot_id != hv.boot_id)
-		return -EXDEV;
-	return t.tsc <= rdtsc() ? 0 : -EINVAL;
+	if (!rc)
+		rc = tsc_offset_load(&t, hv.boot_id, rdtsc(), time_tsc_khz(), &off);
+	if (!rc)
+		load_tsc_offset(d, off);
+	return rc;
 }
 
 /* A per-vCPU record for v. */
@@ -328,7 +343,7 @@ static int load_dev_rec(struct domain *d, const struct state_rec_view *r)
 	((rc = state_rec_payload(r, &u.field, sizeof(u.field))) ? rc : (call))
 	switch (r->type) {
 	case KEEL_STATE_TSC:
-		return r->instance ? -EINVAL : load_tsc(r);
+		return r->instance ? -EINVAL : load_tsc(d, r);
 	case KEEL_STATE_IOAPIC:
 		return r->instance ? -EINVAL : LOAD(io, vioapic_load(&pc->ioapic, &u.io));
 	case KEEL_STATE_UART:

@@ -17,6 +17,7 @@
 #include <keel/balloon.h>
 #include <keel/cow.h>
 #include <keel/dirty.h>
+#include <keel/tsc_offset.h>
 #include <keel/decode.h>
 #include <keel/virt.h>
 #include <keel/irq_route.h>
@@ -635,10 +636,10 @@ static bool msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = GUEST_LAPIC_PA | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
 		return true;
 	case MSR_TSC_DEADLINE:
-		*val = vlapic_tsc_deadline_read(lapic_of(v));
+		*val = tsc_host_to_guest(v->tsc_offset, vlapic_tsc_deadline_read(lapic_of(v)));
 		return true;
 	case MSR_TSC:
-		*val = rdtsc();
+		*val = rdtsc() + v->tsc_offset;
 		return true;
 	case MSR_SPEC_CTRL:
 		*val = v->spec_ctrl;
@@ -668,9 +669,13 @@ static bool msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_AMD_NB_CFG:
 	case MSR_MISC_ENABLE:
 		return true; /* accepted and ignored */
-	case MSR_TSC_DEADLINE:
-		vlapic_tsc_deadline_write(lapic_of(v), val, rdtsc());
+	case MSR_TSC_DEADLINE: {
+		uint64_t now = rdtsc();
+
+		vlapic_tsc_deadline_write(lapic_of(v), tsc_guest_to_host(v->tsc_offset, val, now),
+					  now);
 		return true;
+	}
 	case MSR_SPEC_CTRL: /* loaded around each entry (guest_enter, guest_exited) */
 		if (!arch_spec_ctrl_bits() || (val & ~arch_spec_ctrl_bits()))
 			return false;

@@ -391,8 +391,10 @@ const struct keel_cmd cmd_restore_entry = {
 		 "key=value overrides the saved config, e.g. name=copy to run it\n"
 		 "beside another guest of the same name (its MAC stays the saved\n"
 		 "one); memory and vcpus cannot change.\n"
+		 "A file saved before the hypervisor last rebooted, or on another\n"
+		 "machine, goes on with the guest's clock where it was saved.\n"
 		 "Refused, with nothing made: a truncated or damaged file, one from\n"
-		 "another hypervisor ABI, too little free memory, and a file saved\n"
-		 "before the hypervisor last rebooted (not supported yet).\n",
+		 "another hypervisor ABI, too little free memory, and a guest whose\n"
+		 "TSC ran more than 0.1 % faster or slower than this machine's.\n",
 	.run = restore_run,
 };

@@ -113,6 +113,41 @@ static int gstate_console_preload(uint32_t domid, const uint8_t *text, uint64_t 
 	return 0;
 }
 
+/* The TSC record of @state (@len bytes of records), or NULL. */
+static const struct keel_state_tsc *gstate_find_tsc(const uint8_t *state, uint64_t len)
+{
+	uint64_t at = 0;
+
+	while (at + sizeof(struct keel_state_rec) <= len) {
+		const struct keel_state_rec *r = (const void *)(state + at);
+		uint64_t body = (r->length + KEEL_STATE_REC_ALIGN - 1) & ~(uint64_t)(KEEL_STATE_REC_ALIGN - 1);
+
+		if (r->length > len - at - sizeof(*r))
+			return NULL;
+		if (r->type == KEEL_STATE_TSC && r->length >= sizeof(struct keel_state_tsc))
+			return (const void *)(r + 1);
+		at += sizeof(*r) + body;
+	}
+	return NULL;
+}
+
+/* Why the hypervisor refused the guest's TSC rate (-KEEL_ERANGE). */
+static void gstate_rate_message(const uint8_t *state, uint64_t len, const char *origin,
+				char *err, size_t err_len)
+{
+	const struct keel_state_tsc *t = gstate_find_tsc(state, len);
+	struct keel_info info;
+
+	if (t && keel_hypercall(KEEL_HC_INFO, &info, sizeof(info)) >= 0)
+		snprintf(err, err_len, "the guest of '%s' ran on a %llu kHz TSC and this "
+			 "machine's runs at %llu kHz: without TSC scaling its clock would run "
+			 "wrong, so it cannot run here (within 0.1 %% is allowed)", origin,
+			 (unsigned long long)t->tsc_khz, (unsigned long long)info.tsc_khz);
+	else
+		snprintf(err, err_len, "the guest of '%s' ran on a TSC whose rate differs from "
+			 "this machine's by more than 0.1 %%", origin);
+}
+
 /* Load the state and the console; see guest_state.h. */
 int gstate_load(uint32_t domid, const uint8_t *state, uint64_t state_len,
 		const uint8_t *console, uint64_t console_len, uint8_t *buf,
@@ -132,10 +167,13 @@ int gstate_load(uint32_t domid, const uint8_t *state, uint64_t state_len,
 	memcpy(st + 1, state, state_len);
 	ret = keel_hypercall(KEEL_HC_DOMAIN_STATE, st, sizeof(*st) + state_len);
 	if (ret == -KEEL_EXDEV) {
-		snprintf(err, err_len, "'%s' was saved before this hypervisor last booted, or "
-			 "on another machine; a guest's clock cannot go on across a reboot of "
-			 "Keel or a move between machines yet (no TSC offset), so it cannot be "
-			 "restored here", origin);
+		snprintf(err, err_len, "'%s' was saved by a Keel older than ABI 1.17 before "
+			 "this hypervisor last booted: its record of the guest's clock has no "
+			 "rate, so its clock could not go on here", origin);
+		return ret;
+	}
+	if (ret == -KEEL_ERANGE) {
+		gstate_rate_message(state, state_len, origin, err, err_len);
 		return ret;
 	}
 	if (ret < 0) {

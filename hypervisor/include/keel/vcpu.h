@@ -95,6 +95,11 @@ struct vcpu {
 	volatile bool in_guest;
 	volatile uint64_t npt_gen_seen;
 	uint64_t exit_tsc;    /* TSC when the backend saw the last exit */
+	/* The guest's TSC is the host's plus this (mod 2^64), the same for
+	 * every vCPU of a domain: 0 for a guest booted here, set when a guest
+	 * from another boot or machine is loaded (domain_save.c). The
+	 * backends give it to the CPU (APM 15.30.4, SDM 25.3). */
+	uint64_t tsc_offset;
 	struct vcpu_exit_note exit_hist[VCPU_EXIT_HISTORY]; /* the last exits */
 	uint32_t exit_hist_next;
 	/* Guest vCPUs only: */

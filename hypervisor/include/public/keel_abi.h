@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 16
+#define KEEL_ABI_MINOR 17
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -969,11 +969,18 @@ struct keel_state_fpu {
 	/* keel_u8 area[area_bytes] follows */
 };
 
-/* The guest's time stamp counter. Guests run on the host's TSC, so a
- * restore is only right in the same boot of the hypervisor (boot_id). */
+/* The guest's time stamp counter: the host's plus the domain's offset.
+ * Loaded in the same boot (boot_id), the offset is kept, so the guest's
+ * TSC counts the time it spent saved; loaded in another boot or on
+ * another machine, the guest's TSC goes on from @tsc, and the load is
+ * refused (-KEEL_ERANGE) unless this TSC runs within 0.1 % of @tsc_khz.
+ * A record from before ABI 1.17 (16 bytes) loads in its own boot only
+ * (-KEEL_EXDEV). */
 struct keel_state_tsc {
 	keel_u64 boot_id;     /* the saving hypervisor's (random per boot) */
 	keel_u64 tsc;         /* the guest's TSC when saved */
+	keel_u64 tsc_offset;  /* (1.17) the guest's TSC minus the host's then */
+	keel_u64 tsc_khz;     /* (1.17) the rate it ran at */
 };
 
 /* The pvpanic PCI function: what its driver can change. */

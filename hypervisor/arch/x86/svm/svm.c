@@ -571,6 +571,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vm->rsp = v->regs.rsp;
 		vm->rip = v->regs.rip;
 		vm->rflags = v->regs.rflags;
+		vm->tsc_offset = v->tsc_offset; /* APM 15.30.4; no clean bits */
 		svm_prepare_events(s, vm);
 		if (s->passthrough) {
 			__asm__ volatile("clgi" ::: "memory");

@@ -632,6 +632,18 @@ static void vmx_preempt_arm(void)
 	vmcs_write(PREEMPTION_TIMER_VALUE, ticks > 0xFFFFFFFFull ? 0xFFFFFFFFull : ticks);
 }
 
+/* The domain's TSC offset into the current VMCS when it changed (SDM
+ * 25.3: with "use TSC offsetting", RDTSC and RDTSCP add it). */
+static void vmx_sync_tsc_offset(struct vcpu *v, struct vmx_vcpu *s)
+{
+	uint64_t off = v->tsc_offset;
+
+	if (off != s->tsc_offset || !s->launched) {
+		vmcs_write(TSC_OFFSET, off);
+		s->tsc_offset = off;
+	}
+}
+
 /* Run v on this CPU until an exit common code must handle; see virt.h.
  * DR6 is not in the VMCS: an isolated vCPU's is switched here. Nor is
  * CR2 (SDM 27.3 saves and 26.3.2 loads no CR2): every vCPU's is
@@ -656,6 +668,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		if (!s->passthrough) {
 			write_dr6(s->dr6);
 			vmx_preempt_arm();
+			vmx_sync_tsc_offset(v, s);
 		}
 		if (read_cr2() != s->cr2)
 			write_cr2(s->cr2);
@@ -796,6 +809,7 @@ static uint64_t cap_msr(uint32_t plain, uint32_t true_msr)
 #define PIN_ISOLATED (PIN_PASSTHROUGH | PIN_EXT_INTR_EXITING)
 #define PROC_PASSTHROUGH (PROC_USE_MSR_BITMAPS | PROC_SECONDARY_CONTROLS)
 #define PROC_ISOLATED (PROC_PASSTHROUGH | PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | \
+		       PROC_USE_TSC_OFFSETTING | \
 		       PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_RDPMC_EXITING | \
 		       PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING)
 #define PROC_DYNAMIC (PROC_INTR_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING)

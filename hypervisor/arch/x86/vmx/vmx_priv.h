@@ -65,6 +65,7 @@ struct vmx_vcpu {
 	struct keel_state_vcpu load; /* also scratch for a reset's record */
 	uint32_t inject_info, inject_err, inject_len;
 	bool nmi_pending, irq_window, flush;
+	uint64_t tsc_offset;  /* in the VMCS's TSC_OFFSET (isolated vCPUs) */
 	/* Read at each exit, for the other ops (which may run elsewhere): */
 	uint64_t cr0, cr3, cr4, efer, cs_base;
 	uint32_t cs_ar, ss_ar, interruptibility;
