@@ -557,6 +557,7 @@ int domain_start_restored(uint32_t domid)
 	rc = domain_launch(d);
 	if (rc)
 		return rc;
+	netdev_announce(d);
 	log_info("domain %u (%s) restored and running\n", d->id, d->name);
 	return 0;
 }

@@ -229,6 +229,32 @@ static void wake_ports(struct domain *self, uint64_t woke)
 	}
 }
 
+/*
+ * Announce every NIC of guest d on the switch, once it runs where it was
+ * restored or migrated to: a RARP broadcast from each NIC's address
+ * through its own port (vswitch_rarp_frame), so that the switch sends
+ * the address's frames to this port at once (not to the port of the copy
+ * it came from, until the guest happens to send) and dom0 sees it too.
+ * Called without d->lock held.
+ */
+void netdev_announce(struct domain *d)
+{
+	uint8_t frame[VSWITCH_RARP_BYTES];
+	uint64_t woke = 0;
+	uint32_t i;
+
+	for (i = 0; i < d->pc->nr_nics; i++) {
+		uint32_t port = d->pc->nic_ports[i];
+
+		spin_lock(&sw_lock);
+		woke |= vswitch_input(&sw, port, frame,
+				      vswitch_rarp_frame(frame, sw.ports[port].mac),
+				      time_now_ns());
+		spin_unlock(&sw_lock);
+	}
+	wake_ports(d, woke);
+}
+
 /* Run NIC n of d (both queues, bounded) and deliver its interrupts.
  * d->lock held; returns the ports that received frames. */
 static uint64_t nic_service(struct domain *d, uint32_t n, uint32_t *kick)

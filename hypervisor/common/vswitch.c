@@ -346,6 +346,30 @@ uint64_t vswitch_input(struct vswitch *sw, uint32_t port, const void *frame,
 		       : 0;
 }
 
+/*
+ * Write into frame (VSWITCH_RARP_BYTES of room) the announcement of a NIC
+ * whose address is mac, as QEMU and Xen send for a guest that arrived on
+ * this switch (restored or migrated): a broadcast Reverse ARP request
+ * (RFC 903: hardware type 1, protocol IPv4, opcode 3) from mac about mac.
+ * Sent in through the NIC's own port, it moves mac's entry in every
+ * learning bridge on the way to that port; hosts ignore it. Returns the
+ * frame's length, VSWITCH_RARP_BYTES (zero padded).
+ */
+uint32_t vswitch_rarp_frame(uint8_t *frame, const uint8_t *mac)
+{
+	static const uint8_t arp_head[8] = { 0, 1, 8, 0, 6, 4, 0, 3 };
+
+	memset(frame, 0, VSWITCH_RARP_BYTES);
+	memset(frame, 0xff, VSWITCH_ETH_ALEN);
+	memcpy(frame + 6, mac, VSWITCH_ETH_ALEN);
+	frame[12] = 0x80; /* EtherType 0x8035: RARP */
+	frame[13] = 0x35;
+	memcpy(frame + 14, arp_head, sizeof(arp_head));
+	memcpy(frame + 22, mac, VSWITCH_ETH_ALEN); /* sender hardware address */
+	memcpy(frame + 32, mac, VSWITCH_ETH_ALEN); /* target hardware address */
+	return VSWITCH_RARP_BYTES;
+}
+
 /* Length of the frame at the head of port's queue, or 0 if none. */
 uint32_t vswitch_peek_len(const struct vswitch *sw, uint32_t port)
 {

@@ -122,6 +122,41 @@ static void test_bind(void)
 	CHECK(!lease_is_live(lease_offer(&t, a, 0, NOW), NOW));
 }
 
+/* A guest that migrated here keeps its address (lease_adopt) unless
+ * another MAC holds it; its old binding here, if any, is freed. */
+static void test_adopt(void)
+{
+	static struct lease_table t;
+	uint8_t a[6], b[6], c[6];
+	struct lease *l;
+
+	lease_init(&t);
+	mac_of(1, a);
+	mac_of(2, b);
+	mac_of(3, c);
+	l = lease_adopt(&t, a, IP(20), NOW);
+	CHECK(l != NULL && l->addr == IP(20) && lease_is_live(l, NOW));
+	CHECK(lease_by_mac(&t, a) == l);
+	CHECK(lease_adopt(&t, b, IP(20), NOW) == NULL);   /* a holds it */
+	CHECK(lease_taken(l, b, NOW));
+	CHECK(!lease_taken(l, a, NOW));                    /* its own */
+	CHECK(!lease_taken(l, b, NOW + NETD_LEASE_SECONDS)); /* expired */
+	CHECK(lease_adopt(&t, b, IP(9), NOW) == NULL);    /* not in the pool */
+	/* an offer is held too, until it runs out */
+	l = lease_offer(&t, b, IP(30), NOW);
+	CHECK(l && l->addr == IP(30));
+	CHECK(lease_adopt(&t, c, IP(30), NOW) == NULL);
+	CHECK(lease_adopt(&t, c, IP(30), NOW + NETD_OFFER_SECONDS) != NULL);
+	CHECK(lease_by_mac(&t, b) == NULL || lease_by_mac(&t, b)->addr != IP(30));
+	/* a moves: its binding of 20 is freed, 21 is its own now */
+	l = lease_adopt(&t, a, IP(21), NOW);
+	CHECK(l && lease_by_mac(&t, a) == l);
+	CHECK_EQ_INT(lease_by_addr(&t, IP(20))->state, LEASE_FREE);
+	/* a released address may be taken */
+	CHECK_EQ_INT(lease_release(&t, a, IP(21)), 0);
+	CHECK(lease_adopt(&t, b, IP(21), NOW) != NULL);
+}
+
 /* RELEASE keeps the address for the MAC; DECLINE takes it out. */
 static void test_release_decline(void)
 {
@@ -354,6 +389,7 @@ int main(void)
 	test_offer_basic();
 	test_offer_requested();
 	test_bind();
+	test_adopt();
 	test_release_decline();
 	test_sticky();
 	test_exhaustion();

@@ -84,9 +84,42 @@ static void test_tcp(void)
 	CHECK_EQ_INT(link_connect_tcp("127.0.0.1", "65536", &src), -EHOSTUNREACH);
 }
 
+/* The addresses of the two ends: from SSH_CONNECTION, from a READY line
+ * and from a connected socket; anything not a numeric IPv4 is "". */
+static void test_ends(void)
+{
+	struct link_ends e;
+	char out[INET6_ADDRSTRLEN];
+	int fds[2];
+
+	link_ends_of_ssh("192.168.77.1 40312 192.168.77.2 22", &e);
+	CHECK(strcmp(e.peer, "192.168.77.1") == 0 && strcmp(e.here, "192.168.77.2") == 0);
+	link_ends_of_ssh("::ffff:10.0.0.1 1 ::ffff:10.0.0.2 22", &e);
+	CHECK(strcmp(e.peer, "10.0.0.1") == 0 && strcmp(e.here, "10.0.0.2") == 0);
+	link_ends_of_ssh(NULL, &e);
+	CHECK(e.peer[0] == 0 && e.here[0] == 0);
+	link_ends_of_ssh("fe80::1 1 fe80::2 22", &e);
+	CHECK(e.peer[0] == 0 && e.here[0] == 0);
+	link_ready_address("7 192.168.77.2", out, sizeof(out));
+	CHECK(strcmp(out, "192.168.77.2") == 0);
+	link_ready_address("7 -", out, sizeof(out));
+	CHECK(out[0] == 0);
+	link_ready_address("7", out, sizeof(out));
+	CHECK(out[0] == 0);
+	link_ready_address("7 1.2.3.4; rm -rf /", out, sizeof(out));
+	CHECK(out[0] == 0);
+	/* a socket pair has no IPv4 ends */
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	link_ends_of_socket(fds[0], &e);
+	CHECK(e.peer[0] == 0 && e.here[0] == 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	test_code();
+	test_ends();
 	test_lines();
 	test_tcp();
 	return harness_done("test_toolstack_migrate_link");

@@ -608,6 +608,38 @@ static void test_random(void)
 	CHECK_EQ_U64(sw.nfree, 40);
 }
 
+/* A guest that arrives on a new port (restored, or migrated beside its
+ * old copy) announces itself with vswitch_rarp_frame: the frame is a
+ * RARP request from and about its MAC, it floods, and the MAC's entry
+ * moves to the new port at once, so frames for it stop going to the old
+ * port before the guest sends anything. */
+static void test_rarp_announce(void)
+{
+	uint8_t f[VSWITCH_RARP_BYTES + 8], m[6];
+	static const uint8_t head[22] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 0xa,
+		0x80, 0x35, 0, 1, 8, 0, 6, 4, 0, 3 };
+
+	reset(3, 16);
+	mac_n(m, 0xa);
+	memset(f, 0x5c, sizeof(f));
+	CHECK_EQ_U64(vswitch_rarp_frame(f, m), 60);
+	CHECK(memcmp(f, head, sizeof(head)) == 0);
+	CHECK(memcmp(f + 22, m, 6) == 0 && memcmp(f + 32, m, 6) == 0);
+	CHECK(f[28] == 0 && f[31] == 0 && f[38] == 0 && f[41] == 0 && f[59] == 0);
+	CHECK(f[60] == 0x5c); /* nothing written past the frame */
+	/* the guest was on port 1; its copy now on port 2 announces */
+	CHECK_EQ_U64(send(1, 0xb, 0xa, 1, 1), 0x5);
+	CHECK_EQ_INT(vswitch_lookup(&sw, m, 1), 1);
+	CHECK_EQ_INT(vswitch_port_bind(&sw, 2, m), 0);
+	CHECK_EQ_U64(vswitch_input(&sw, 2, f, vswitch_rarp_frame(f, m), 2), 0x3);
+	CHECK_EQ_INT(vswitch_lookup(&sw, m, 2), 2);
+	CHECK_EQ_U64(send(0, 0xa, 0xb, 3, 3), 0x4);
+	drain(0);
+	drain(1);
+	drain(2);
+}
+
 int main(void)
 {
 	test_ports();
@@ -621,6 +653,7 @@ int main(void)
 	test_runt_oversize();
 	test_remove();
 	test_bound_ports();
+	test_rarp_announce();
 	test_random();
 	free(pool_mem);
 	return harness_done("vswitch");

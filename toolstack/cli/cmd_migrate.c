@@ -31,8 +31,10 @@
 #include "hcall.h"
 #include "keel.h"
 #include "migrate_link.h"
+#include "migrate_net.h"
 #include "migrate_pair.h"
 #include "monitor.h"
+#include "netd.h"
 #include "restore_stream.h"
 #include "save_stream.h"
 #include "savefile.h"
@@ -40,6 +42,7 @@
 #define MIGRATE_LINE_BYTES LINK_LINE_BYTES
 #define MIGRATE_HELLO "KEEL-MIGRATE 1"
 #define MIGRATE_INCOMING "-incoming"   /* a same-machine copy's name until the end */
+#define MIGRATE_SAME_MACHINE "same-machine" /* READY's last word when it is */
 
 /* ---- the source: keel migrate ---- */
 
@@ -97,6 +100,9 @@ struct migrate_run {
 	FILE *r, *w;          /* l's */
 	struct save_out o;    /* the stream, on w */
 	uint64_t t0_us;
+	struct mnet net;      /* the guest's addresses, which go with it */
+	char there[INET6_ADDRSTRLEN]; /* the target's address, as it saw the link */
+	bool same_machine;    /* the target said it is this dom0 (READY ... same-machine) */
 	bool we_paused;       /* the guest is paused by this migration */
 	volatile bool go_sent; /* the target may run it from now on */
 };
@@ -134,20 +140,52 @@ static void on_signals(void (*fn)(int))
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The addresses of the guest whose config text (its MACs written out)
+ * is @cfg_text, from netd's leases. 0 or -ENOMEM. */
+static int migrate_addresses(const char *cfg_text, struct mnet *net)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+	uint8_t macs[KEEL_DOMAIN_MAX_NICS][6];
+	char err[BUILD_ERR_BYTES];
+	uint32_t n = 0, k;
+	int ret;
+
+	if (!cfg)
+		return -ENOMEM;
+	config_init(cfg);
+	if (config_parse(cfg, cfg_text, strlen(cfg_text), "the guest's config", NULL, err,
+			 sizeof(err)) == 0) {
+		for (k = 0; k < cfg->vif.n && n < KEEL_DOMAIN_MAX_NICS; k++)
+			n += build_vif_mac(cfg->name, k, cfg->vif.items[k], macs[n], err,
+					   sizeof(err)) == 0;
+	}
+	free(cfg);
+	ret = mnet_lookup((const uint8_t (*)[6])macs, n, NETD_RUN_DIR, net);
+	if (ret)
+		fprintf(stderr, "keel: migrate: out of memory\n");
+	return ret;
+}
+
 /* Send the stream's head and wait for the target's answer: 0 when it is
  * ready, or an error (printed). */
 static int migrate_offer(struct migrate_run *m, const char *nonce)
 {
 	char line[MIGRATE_LINE_BYTES];
 
-	if (link_say(m->w, MIGRATE_HELLO " %s", nonce))
+	char addrs[MNET_TEXT_BYTES];
+
+	mnet_format(&m->net, addrs, sizeof(addrs));
+	if (link_say(m->w, MIGRATE_HELLO " %s", nonce) || link_say(m->w, "ADDRESSES %s", addrs))
 		goto gone;
 	m->o.f = m->w;
 	save_write_head(&m->o, &m->j);
 	if (m->o.err || fflush(m->w) || link_hear(m->r, line, sizeof(line)))
 		goto gone;
-	if (line_is(line, "READY"))
+	if (line_is(line, "READY")) {
+		link_ready_address(line_rest(line, "READY"), m->there, sizeof(m->there));
+		m->same_machine = strstr(line, " " MIGRATE_SAME_MACHINE) != NULL;
 		return 0;
+	}
 	if (line_is(line, "REFUSED")) {
 		fprintf(stderr, "keel: migrate: %s refused '%s': %s; nothing was changed, "
 			"the guest runs on here\n", m->a->host, m->j.name, line_rest(line, "REFUSED"));
@@ -226,13 +264,15 @@ static void migrate_keep(struct migrate_run *m)
 }
 
 /* After the target said the guest runs: drop the copy here and report. */
-static void migrate_done(struct migrate_run *m, uint32_t their_id, bool local)
+static void migrate_done(struct migrate_run *m, uint32_t their_id)
 {
 	uint64_t now = save_now_us();
 
 	save_drop_source(m->j.d->domid, m->j.name);
-	if (local)
+	if (m->same_machine)
 		link_say(m->w, "DONE");
+	else
+		mnet_left(&m->net, m->there[0] ? m->there : NULL, stdout);
 	printf("Migrated domain %s to %s (id=%u there) in %.1f s\n", m->j.name, m->a->host,
 	       their_id, (double)(now - m->t0_us) / 1e6);
 	if (m->j.live)
@@ -254,7 +294,8 @@ static int migrate_do(const struct migrate_args *a)
 	m.a = a;
 	m.j.state = malloc(KEEL_HC_MAX_ARG);
 	m.j.verb = "migrate";
-	if (!cfg_text || !m.j.state || (ret = save_pick_guest(&m.j, a->dom, &d, name, cfg_text)))
+	if (!cfg_text || !m.j.state || (ret = save_pick_guest(&m.j, a->dom, &d, name, cfg_text)) ||
+	    (ret = migrate_addresses(cfg_text, &m.net)))
 		goto out;
 	ret = a->insecure ? link_connect_tcp(a->host, a->port, &m.l) :
 			    link_connect_ssh(a->host, a->port, a->code, &m.l);
@@ -282,7 +323,7 @@ static int migrate_do(const struct migrate_args *a)
 	else if (ret)
 		migrate_keep(&m);
 	else
-		migrate_done(&m, their_id, strcmp(mark.nonce, "-") != 0);
+		migrate_done(&m, their_id);
 out:
 	migrate_active = NULL;
 	mark_drop(&mark);
@@ -412,7 +453,11 @@ struct receive_run {
 	FILE *w;
 	FILE *msg;              /* human messages */
 	const char *skip;       /* the source's name here (same machine), or NULL */
+	struct mnet net;        /* the guest's addresses (ADDRESSES) */
+	char here[INET6_ADDRSTRLEN]; /* this machine's address on the link, or "-" */
+	char peer[INET6_ADDRSTRLEN]; /* the source's, or "" (same machine, unknown) */
 	bool ready;             /* READY was said */
+	bool local;             /* the source is this same dom0 */
 	bool paused;            /* the source asked for it paused */
 	uint8_t *buf;           /* KEEL_HC_MAX_ARG bytes */
 };
@@ -494,10 +539,13 @@ static int receive_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 	char line[MIGRATE_LINE_BYTES];
 	int ret = restore_macs_free(rr->r.cfg, domid, rr->skip, err, err_len);
 
+	if (!ret)
+		ret = mnet_check(&rr->net, NETD_RUN_DIR, err, err_len);
 	if (ret)
 		return ret;
 	receive_domid = domid;
-	if (link_say(rr->w, "READY %u", domid)) {
+	if (link_say(rr->w, "READY %u %s%s", domid, rr->here[0] ? rr->here : "-",
+		     rr->local ? " " MIGRATE_SAME_MACHINE : "")) {
 		snprintf(err, err_len, "the link closed");
 		return -EPIPE;
 	}
@@ -516,9 +564,13 @@ static int receive_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 		return -EPIPE;
 	}
 	rr->paused = strcmp(line_rest(line, "GO"), "paused") == 0;
+	if (!rr->local)
+		mnet_route_in(&rr->net, rr->peer[0] ? rr->peer : NULL);
 	ret = gstate_resume(domid, err, err_len);
 	if (!ret && rr->paused)
 		ret = domain_ctl(domid, KEEL_DOMCTL_PAUSE);
+	if (ret && !rr->local) /* it stays at the source */
+		mnet_left(&rr->net, rr->peer[0] ? rr->peer : NULL, rr->msg);
 	return ret;
 }
 
@@ -541,6 +593,12 @@ static int receive_head(struct receive_run *rr, uint32_t abi, bool *local, char 
 	*local = strlen(line + hello) == 32 && strspn(line + hello, "0123456789abcdef") == 32 &&
 		 snprintf(path, sizeof(path), MONITOR_DIR "/migrating-%s", line + hello) > 0 &&
 		 access(path, F_OK) == 0;
+	if (link_hear(r->f, line, sizeof(line)) || !line_is(line, "ADDRESSES") ||
+	    mnet_parse(line_rest(line, "ADDRESSES"), &rr->net)) {
+		snprintf(err, err_len, "the peer did not send the guest's addresses as 'keel "
+			 "migrate' of this Keel version does");
+		return -EPROTO;
+	}
 	if (fread(&r->h, 1, sizeof(r->h), r->f) != sizeof(r->h)) {
 		snprintf(err, err_len, "the link closed inside the stream's header");
 		return -EPIPE;
@@ -611,7 +669,8 @@ static void receive_result(bool ok, const char *text)
 
 /* Receive one guest on @in, answering on @out; messages to @msg, and with
  * @result to PAIR_RESULT too. */
-static int receive_do(FILE *in, FILE *out, FILE *msg, const char *peer, bool result)
+static int receive_do(FILE *in, FILE *out, FILE *msg, const char *peer, bool result,
+		      const struct link_ends *ends)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	struct receive_run rr;
@@ -623,6 +682,8 @@ static int receive_do(FILE *in, FILE *out, FILE *msg, const char *peer, bool res
 
 	memset(&rr, 0, sizeof(rr));
 	rr.r.path = peer;
+	snprintf(rr.here, sizeof(rr.here), "%s", ends->here);
+	snprintf(rr.peer, sizeof(rr.peer), "%s", ends->peer);
 	rr.r.verb = "migrate-receive";
 	rr.r.f = in;
 	rr.w = out;
@@ -636,6 +697,7 @@ static int receive_do(FILE *in, FILE *out, FILE *msg, const char *peer, bool res
 	else if (!(ret = receive_head(&rr, abi, &local, err, sizeof(err))) &&
 		 !(ret = receive_config(&rr, local, cfg, orig, err, sizeof(err)))) {
 		rr.r.cfg = cfg;
+		rr.local = local;
 		ret = build_domain_loaded(cfg, &ld, &domid, err, sizeof(err));
 	}
 	receive_domid = 0; /* a failed build destroyed it; a started one is the guest */
@@ -651,6 +713,8 @@ static int receive_do(FILE *in, FILE *out, FILE *msg, const char *peer, bool res
 		link_say(out, "RUNNING %u", domid);
 		if (result) /* stdout was the link; what is said from now is for people */
 			dup2(STDERR_FILENO, STDOUT_FILENO);
+		if (!local)
+			mnet_arrived(&rr.net, NETD_RUN_DIR, msg);
 		snprintf(text, sizeof(text), "Received domain %s (id=%u) from %s; it runs here%s",
 			 orig, domid, peer, rr.paused ? ", paused as it was" : "");
 		fprintf(msg, "%s\n", text);
@@ -678,11 +742,16 @@ static int receive_tcp(const char *port)
 	printf("Waiting on TCP port %s for one guest from 'keel migrate --insecure' (plain "
 	       "TCP: for a private link only)\n", port);
 	fflush(stdout);
+	struct link_ends ends;
+
 	fd = link_accept_fd("migrate-receive", lfd);
 	close(lfd);
-	if (fd < 0 || link_open_fd(fd, &l))
+	if (fd < 0)
 		return KEEL_EXIT_FAIL;
-	ret = receive_do(l.r, l.w, stdout, "the TCP link", false);
+	link_ends_of_socket(fd, &ends);
+	if (link_open_fd(fd, &l))
+		return KEEL_EXIT_FAIL;
+	ret = receive_do(l.r, l.w, stdout, "the TCP link", false, &ends);
 	link_close(&l);
 	return ret;
 }
@@ -712,8 +781,12 @@ static int receive_run(int argc, char **argv)
 						"unknown option" : "unexpected argument", argv[i]);
 	}
 	on_signals(receive_on_signal);
-	if (stdio) /* the "migrate" account's shell, at the far end of SSH */
-		return receive_do(stdin, stdout, stderr, "the SSH link", true);
+	if (stdio) { /* the "migrate" account's shell, at the far end of SSH */
+		struct link_ends ends;
+
+		link_ends_of_ssh(getenv("SSH_CONNECTION"), &ends);
+		return receive_do(stdin, stdout, stderr, "the SSH link", true, &ends);
+	}
 	if (insecure)
 		return receive_tcp(port ? port : LINK_TCP_PORT);
 	return pair_serve(port ? port : LINK_SSH_PORT, stdout) ? KEEL_EXIT_FAIL : KEEL_EXIT_OK;

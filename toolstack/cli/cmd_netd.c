@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +245,52 @@ static void netd_save_leases(struct netd *n)
 	n->save_err = ret;
 }
 
+/*
+ * Take the addresses of guests that migrated here (keel migrate-receive
+ * leaves "<mac> <addr>" files in NETD_ADOPT_DIR): each becomes that MAC's
+ * ACTIVE binding (lease_adopt), so that no other guest is offered it and
+ * the guest renews it, and the file goes. Run before every DHCP decision
+ * and DNS answer.
+ */
+static void netd_adopt(struct netd *n)
+{
+	DIR *dir = opendir(NETD_ADOPT_DIR);
+	struct dirent *e;
+	bool changed = false;
+
+	while (dir && (e = readdir(dir)) != NULL) {
+		char path[PATH_MAX], text[64], ip[INET_ADDRSTRLEN] = "";
+		struct in_addr a;
+		uint8_t mac[6];
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", NETD_ADOPT_DIR, e->d_name);
+		len = netd_read_file(path, text, sizeof(text) - 1);
+		unlink(path);
+		if (len < 0)
+			continue;
+		text[len] = '\0';
+		if (netnames_mac_parse(text, mac) || sscanf(text + 17, " %15s", ip) != 1 ||
+		    inet_pton(AF_INET, ip, &a) != 1) {
+			netd_log("ignored %s: not '<mac> <address>'", path);
+			continue;
+		}
+		if (lease_adopt(&n->leases, mac, ntohl(a.s_addr), (uint64_t)time(NULL))) {
+			netd_log("%.17s keeps %s: a guest migrated here", text, ip);
+			changed = true;
+		} else {
+			netd_log("%.17s came with %s, which is not ours to give or is taken",
+				 text, ip);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	if (changed)
+		netd_save_leases(n);
+}
+
 /* Read the name registry again. */
 static void netd_read_names(struct netd *n)
 {
@@ -274,6 +322,7 @@ static uint32_t netd_dns_hosts(struct netd *n, struct dns_host *hosts)
 	uint64_t now = (uint64_t)time(NULL);
 	uint32_t i;
 
+	netd_adopt(n);
 	netd_read_names(n);
 	for (i = 0; i < n->n_names; i++) {
 		struct lease *l = lease_by_mac(&n->leases, n->names[i].mac);
@@ -394,6 +443,7 @@ static void netd_on_dhcp(struct netd *n)
 		n->st.dhcp_bad++;
 		return;
 	}
+	netd_adopt(n);
 	dhcp_decide(&req, &n->leases, (uint64_t)time(NULL), &d);
 	if (d.changed)
 		netd_save_leases(n);

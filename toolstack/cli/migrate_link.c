@@ -293,3 +293,68 @@ void link_close(struct link *l)
 		waitpid(l->pid, NULL, 0);
 	memset(l, 0, sizeof(*l));
 }
+
+/* A numeric address @text (IPv4, or IPv4 inside an IPv6 mapped one) into
+ * @out; "" if it is not one. */
+static void link_addr_copy(const char *text, size_t n, char *out, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in_addr a;
+
+	out[0] = '\0';
+	if (n >= sizeof(buf))
+		return;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	text = strncmp(buf, "::ffff:", 7) == 0 ? buf + 7 : buf;
+	if (inet_pton(AF_INET, text, &a) == 1)
+		snprintf(out, len, "%s", text);
+}
+
+/* The ends of a socket; see migrate_link.h. */
+void link_ends_of_socket(int fd, struct link_ends *e)
+{
+	struct sockaddr_in6 sa;
+	socklen_t sl;
+	char buf[INET6_ADDRSTRLEN];
+	int side;
+
+	for (side = 0; side < 2; side++) {
+		char *out = side ? e->peer : e->here;
+
+		out[0] = '\0';
+		sl = sizeof(sa);
+		if ((side ? getpeername(fd, (struct sockaddr *)&sa, &sl) :
+			    getsockname(fd, (struct sockaddr *)&sa, &sl)) != 0)
+			continue;
+		if (sa.sin6_family == AF_INET &&
+		    inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, buf, sizeof(buf)))
+			link_addr_copy(buf, strlen(buf), out, sizeof(e->here));
+		else if (sa.sin6_family == AF_INET6 &&
+			 inet_ntop(AF_INET6, &sa.sin6_addr, buf, sizeof(buf)))
+			link_addr_copy(buf, strlen(buf), out, sizeof(e->here));
+	}
+}
+
+/* The ends of an SSH login; see migrate_link.h. */
+void link_ends_of_ssh(const char *env, struct link_ends *e)
+{
+	const char *p = env ? env : "";
+	size_t n = strcspn(p, " ");
+
+	link_addr_copy(p, n, e->peer, sizeof(e->peer));
+	p += n;
+	p += strspn(p, " ");
+	p += strcspn(p, " "); /* the client's port */
+	p += strspn(p, " ");
+	link_addr_copy(p, strcspn(p, " "), e->here, sizeof(e->here));
+}
+
+/* The address in a READY line; see migrate_link.h. */
+void link_ready_address(const char *rest, char *out, size_t len)
+{
+	const char *p = rest + strcspn(rest, " ");
+
+	p += strspn(p, " ");
+	link_addr_copy(p, strcspn(p, " "), out, len);
+}

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -25,6 +26,24 @@ struct link {
 	FILE *r, *w;
 	pid_t pid;
 };
+
+/* The two ends of a link as the target sees them: its own address and
+ * the source's, numeric ("" when unknown). */
+struct link_ends {
+	char here[INET6_ADDRSTRLEN];
+	char peer[INET6_ADDRSTRLEN];
+};
+
+/* The ends of connected socket @fd into @e. */
+void link_ends_of_socket(int fd, struct link_ends *e);
+
+/* The ends of an SSH login from its SSH_CONNECTION variable @env
+ * ("client port server port"; NULL: unknown) into @e. */
+void link_ends_of_ssh(const char *env, struct link_ends *e);
+
+/* The target's address from the rest of its READY line @rest ("<domid>
+ * <address>") into @out (@len bytes); "" if it gave none or a bad one. */
+void link_ready_address(const char *rest, char *out, size_t len);
 
 /*
  * Connect to `keel migrate-receive --insecure` on @host (an IPv4 address

@@ -158,6 +158,28 @@ int lease_is_live(const struct lease *l, uint64_t now)
 	return l->state == LEASE_ACTIVE && l->expires > now;
 }
 
+/* Is a binding another MAC's; see lease.h. */
+int lease_taken(const struct lease *l, const uint8_t mac[6], uint64_t now)
+{
+	return (l->state == LEASE_ACTIVE || l->state == LEASE_OFFERED) &&
+	       l->expires > now && memcmp(l->mac, mac, 6) != 0;
+}
+
+/* Take over a migrated guest's address; see lease.h. */
+struct lease *lease_adopt(struct lease_table *t, const uint8_t mac[6],
+			  uint32_t addr, uint64_t now)
+{
+	struct lease *l = lease_by_addr(t, addr);
+	struct lease *mine = lease_by_mac(t, mac);
+
+	if (!l || lease_taken(l, mac, now))
+		return NULL;
+	if (mine && mine != l)
+		lease_set(mine, lease_zero_mac, LEASE_FREE, 0);
+	lease_set(l, mac, LEASE_ACTIVE, now + NETD_LEASE_SECONDS);
+	return l;
+}
+
 /* Count bindings; see lease.h. */
 uint32_t lease_count(const struct lease_table *t)
 {

@@ -101,6 +101,23 @@ int lease_decline(struct lease_table *t, const uint8_t mac[6], uint32_t addr,
  */
 int lease_is_live(const struct lease *l, uint64_t now);
 
+/*
+ * True if @l is held by a MAC other than @mac at @now: an ACTIVE or
+ * OFFERED binding that has not expired. A guest that migrates here with
+ * that address would clash with its holder.
+ */
+int lease_taken(const struct lease *l, const uint8_t mac[6], uint64_t now);
+
+/*
+ * Bind pool address @addr to @mac, ACTIVE for a lease time from @now, for
+ * a guest that arrived here holding it (keel migrate-receive): unless
+ * another MAC holds it (lease_taken). A binding @mac had of another
+ * address is freed. Returns the binding, or NULL (not a pool address, or
+ * taken).
+ */
+struct lease *lease_adopt(struct lease_table *t, const uint8_t mac[6],
+			  uint32_t addr, uint64_t now);
+
 /* Number of slots that are not FREE. */
 uint32_t lease_count(const struct lease_table *t);
 

@@ -48,6 +48,7 @@
 #define NETD_RUN_DIR "/run/keel/net"
 #define NETD_NAMES_DIR NETD_RUN_DIR "/names"       /* registry, one file/domain */
 #define NETD_LEASES_FILE NETD_RUN_DIR "/leases"    /* MAC -> address */
+#define NETD_ADOPT_DIR NETD_RUN_DIR "/adopt"      /* "<mac> <addr>" of guests migrated here */
 #define NETD_UPSTREAM_FILE NETD_RUN_DIR "/upstream.conf" /* resolv.conf syntax */
 #define NETD_PID_FILE NETD_RUN_DIR "/netd.pid"
 #define NETD_LOG_FILE NETD_RUN_DIR "/netd.log"

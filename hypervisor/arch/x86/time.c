@@ -12,7 +12,10 @@
 #include <asm/x86.h>
 
 #define PIT_HZ 1193182u
-#define PIT_CAL_MS 20u
+#define PIT_CAL_TICKS 59659u      /* 50 ms of PIT_HZ (the counter holds 65535) */
+#define PIT_CAL_TRIES 5u
+#define PIT_CAL_GOOD_PPM 50u
+#define PIT_CAL_SPINS 100000000ull
 #define PORT_PIT_CH2 0x42
 #define PORT_PIT_MODE 0x43
 #define PORT_KBC_B 0x61
@@ -32,22 +35,75 @@ static bool tsc_khz_measured;
 static uint64_t tsc_at_boot;
 static int64_t wall_at_boot_s; /* wall clock at time_init(), seconds since 1970 */
 
-/* Measure the TSC frequency in kHz against the PIT (takes PIT_CAL_MS). */
-uint64_t tsc_calibrate_khz(void)
+/* One measurement of the TSC against PIT_CAL_TICKS of PIT channel 2: the
+ * TSC ticks between the count's start and the output's rise, and how
+ * uncertain that is. */
+struct tsc_cal {
+	uint64_t ticks;
+	uint64_t err_ticks; /* the true span is within ticks +- err_ticks */
+};
+
+/*
+ * Measure once, each end bracketed by TSC reads: the count starts during
+ * the write of its high byte, and the output rose after the last read
+ * that saw it low began and before the first that saw it high ended (the
+ * i8254's mode 0; Linux's quick_pit_calibrate bounds its error the same
+ * way). A preemption or a slow port read widens the bracket, not the
+ * answer. Returns 0, or -1 if the output never rose.
+ */
+static int tsc_cal_once(struct tsc_cal *c)
 {
-	uint32_t latch = PIT_HZ / (1000 / PIT_CAL_MS);
-	uint64_t t0, t1, spins = 0;
+	uint64_t start_lo, start_hi, low_at, before, after, spins = 0;
 
 	outb(PORT_KBC_B, (uint8_t)((inb(PORT_KBC_B) & ~KBC_B_SPEAKER) | KBC_B_GATE2));
 	outb(PORT_PIT_MODE, 0xB0); /* channel 2, lobyte/hibyte, mode 0 */
-	outb(PORT_PIT_CH2, (uint8_t)latch);
-	outb(PORT_PIT_CH2, (uint8_t)(latch >> 8));
-	t0 = rdtsc();
-	while (!(inb(PORT_KBC_B) & KBC_B_OUT2))
-		if (++spins > 100000000ull)
-			return 0;
-	t1 = rdtsc();
-	return (t1 - t0) / PIT_CAL_MS;
+	outb(PORT_PIT_CH2, (uint8_t)PIT_CAL_TICKS);
+	start_lo = rdtsc();
+	outb(PORT_PIT_CH2, (uint8_t)(PIT_CAL_TICKS >> 8));
+	start_hi = rdtsc();
+	low_at = start_lo;
+	for (;;) {
+		before = rdtsc();
+		if (inb(PORT_KBC_B) & KBC_B_OUT2)
+			break;
+		low_at = before;
+		if (++spins > PIT_CAL_SPINS)
+			return -1;
+	}
+	after = rdtsc();
+	c->ticks = (low_at + after) / 2 - (start_lo + start_hi) / 2;
+	c->err_ticks = ((after - low_at) + (start_hi - start_lo)) / 2;
+	return 0;
+}
+
+/*
+ * Measure the TSC frequency in kHz against the PIT: up to PIT_CAL_TRIES
+ * windows of 50 ms, keeping the one with the narrowest bounds, and
+ * stopping early once they are within PIT_CAL_GOOD_PPM. Two machines
+ * whose TSCs run at one rate must measure it within a few hundred ppm of
+ * each other, since a guest may move between them only then
+ * (common/tsc_offset.c). Returns kHz, or 0 if the PIT never answered.
+ */
+uint64_t tsc_calibrate_khz(void)
+{
+	struct tsc_cal best = { 0, 0 }, c;
+	uint32_t tries;
+
+	for (tries = 1; tries <= PIT_CAL_TRIES; tries++) {
+		if (tsc_cal_once(&c) || c.ticks == 0)
+			continue;
+		if (best.ticks == 0 || c.err_ticks * best.ticks < best.err_ticks * c.ticks)
+			best = c;
+		if (best.err_ticks * 1000000ull <= best.ticks * PIT_CAL_GOOD_PPM)
+			break;
+	}
+	if (best.ticks == 0)
+		return 0;
+	log_info("TSC measured against the PIT: %llu kHz, within %llu ppm (%u window(s))\n",
+		 (unsigned long long)(best.ticks * PIT_HZ / (PIT_CAL_TICKS * 1000ull)),
+		 (unsigned long long)(best.err_ticks * 1000000ull / best.ticks),
+		 tries > PIT_CAL_TRIES ? PIT_CAL_TRIES : tries);
+	return best.ticks * PIT_HZ / (PIT_CAL_TICKS * 1000ull);
 }
 
 /* Start the clock: tsc_khz is the measured frequency (0 = unknown). */

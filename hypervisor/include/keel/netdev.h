@@ -20,6 +20,7 @@ void netdev_init(void);
 int netdev_attach(struct domain *d, const uint8_t mac[6], uint32_t *slot);
 int netdev_set_link(struct domain *d, uint32_t slot, bool up);
 void netdev_detach_all(struct domain *d);
+void netdev_announce(struct domain *d);
 void netdev_poll(struct domain *d, uint32_t *kick);
 void netdev_flush_wakeups(struct domain *d);
 

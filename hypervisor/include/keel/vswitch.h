@@ -124,4 +124,7 @@ int vswitch_lookup(const struct vswitch *sw, const uint8_t *mac,
 		   uint64_t now_ns);
 void vswitch_flush_port_macs(struct vswitch *sw, uint32_t port);
 
+#define VSWITCH_RARP_BYTES 60u /* a RARP frame, padded to Ethernet's least */
+uint32_t vswitch_rarp_frame(uint8_t *frame, const uint8_t *mac);
+
 #endif /* KEEL_VSWITCH_H */

@@ -307,8 +307,10 @@ struct keel_memread {
  * SET: load len bytes of records into a guest created but not started,
  * whose disks and NICs were added as the saved guest's were. Every record
  * is checked; the first refused one is named in bad_type/bad_instance
- * and the call fails (-KEEL_EINVAL; -KEEL_EXDEV for a TSC record from
- * another boot of the hypervisor, whose guest clock would run backwards).
+ * and the call fails (-KEEL_EINVAL). A TSC record from another boot of the hypervisor
+ * loads through a TSC offset (ABI 1.17); -KEEL_EXDEV if it is a record
+ * from before 1.17 with no rate, -KEEL_ERANGE if its rate is more than
+ * 0.1 % from this host's.
  * A failed SET leaves the domain unfit to start restored: destroy it.
  */
 #define KEEL_STATE_OP_GET 0u

@@ -1,0 +1,229 @@
+"""Boot tests of `keel migrate` between two machines (issue 17): two QEMU
+machines boot out/keel.iso, joined by one Ethernet link (QEMU's dgram
+netdev on two Unix sockets: a cable, with no DHCP server on it). A tiny
+guest on A serves a counter on a TCP connection that dom0 of A opened to
+it from A's address on the cable, as a third machine on that network
+would; the guest moves to B over SSH with B's pairing code, and back to A
+over --insecure, and the connection carries its counter, and an echo of
+what A sends, without a gap. Registered into test_boot's table (imported
+at its end)."""
+
+import os
+import re
+import time
+
+import test_boot
+from harness import LOG_DIR, Machine, TestFailure
+from test_boot import check, guest_run, list_states, test, wait_guest_ready
+
+ADDR = {"a": "192.168.77.1", "b": "192.168.77.2"}
+PORT = 7000
+COUNT_LOG = "/tmp/count.log"   # in dom0 of A: "<uptime> <line>" per line heard
+TO_GUEST = "/tmp/to-guest"     # in dom0 of A: lines appended here go to the guest
+RECV_LOG = "/tmp/recv.log"
+
+# The guest's side: a counter line every 100 ms, and an echo of each line
+# it is sent, on the connection nc accepted (its stdin and stdout; fd 3,
+# since a background list's stdin is /dev/null).
+COUNTER = ("exec 3<&0; (while read l <&3; do echo \"echo $l\"; done) & "
+           "i=0; while :; do echo \"n $i\"; i=$((i+1)); usleep 100000; done")
+
+
+class Pair:
+    """Two machines, a and b, on one link; closes and reports both."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def close(self):
+        for m in (self.a, self.b):
+            m.close()
+
+    def dump_state(self, why):
+        lines = []
+        for tag, m in (("A", self.a), ("B", self.b)):
+            lines += ["%s: %s" % (tag, line) for line in m.dump_state(why)]
+        return lines
+
+
+def link_args(me, other, mac):
+    sock = lambda n: os.path.join(LOG_DIR, ".pair-%s.%d.sock" % (n, os.getpid()))
+    if os.path.exists(sock(me)):
+        os.unlink(sock(me))
+    return ["-netdev", "dgram,id=cable,local.type=unix,local.path=%s,remote.type=unix,"
+            "remote.path=%s" % (sock(me), sock(other)),
+            "-device", "e1000,netdev=cable,mac=%s" % mac]
+
+
+def boot_keel_pair():
+    a = Machine("keel-pair-a", cpu="max", smp=2, mem=1536,
+                extra=link_args("a", "b", "52:54:00:77:00:01")).start()
+    b = Machine("keel-pair-b", cpu="max", smp=2, mem=1536,
+                extra=link_args("b", "a", "52:54:00:77:00:02")).start()
+    pair = Pair(a, b)
+    try:
+        for m in (a, b):
+            m.boot_entry("keel-serial")
+        for tag, m in (("a", a), ("b", b)):
+            m.wait_for(r"Keel hypervisor v", 120, "the hypervisor banner 'Keel hypervisor v'")
+            m.wait_shell()
+            out, rc = m.run("keel-network address eth0 %s/24 && ip -4 -o addr show eth0"
+                            % ADDR[tag])
+            check(rc == 0 and ADDR[tag] in out, "machine %s: no fixed address on eth0: %r"
+                  % (tag, out[-300:]))
+        out, rc = a.run("ping -c 3 -W 5 %s" % ADDR["b"], timeout=60)
+        check(rc == 0, "A cannot reach B over the link: %r" % out[-300:])
+    except TestFailure:
+        pair.close()
+        raise
+    return pair
+
+
+test_boot.FIXTURES["keel-pair"] = boot_keel_pair
+
+
+def guest_address(m, name):
+    out = guest_run(m, name, "ip -4 -o addr show eth0")
+    ma = re.search(r"inet (10\.77\.0\.\d+)/", out)
+    check(ma is not None, "guest %s has no address on eth0: %r" % (name, out[-300:]))
+    return ma.group(1)
+
+
+def heard(a):
+    """The lines dom0 of A heard on the connection: [(uptime, text)]."""
+    out, _ = a.run("cat %s" % COUNT_LOG, timeout=60)
+    lines = []
+    for line in out.splitlines():
+        f = line.split(" ", 1)
+        if len(f) == 2 and re.match(r"^\d+\.\d+$", f[0]):
+            lines.append((float(f[0]), f[1]))
+    return lines
+
+
+def counts(lines):
+    return [int(t[2:]) for _, t in lines if re.match(r"^n \d+$", t)]
+
+
+NET_STATE = ("tail -5 /run/keel/net/network.log; ip route; iptables -t nat -S POSTROUTING; "
+             "cat /proc/net/nf_conntrack 2>/dev/null | grep 7000 | head -3; "
+             "ip neigh; cat /proc/sys/net/ipv4/ip_forward")
+
+
+def wait_heard(a, what, timeout=60, b=None):
+    end = time.time() + timeout
+    while time.time() < end:
+        lines = heard(a)
+        if any(t == what for _, t in lines):
+            return lines
+        time.sleep(2)
+    state = ""
+    for tag, m in (("A", a), ("B", b)):
+        if m is not None:
+            out, _ = m.run(NET_STATE)
+            state += "\n%s's network:\n%s" % (tag, out)
+    raise TestFailure("dom0 of A did not hear %r on the connection within %d s; it heard: "
+                      "%r%s" % (what, timeout, heard(a)[-5:], state))
+
+
+def check_counter(lines, since, after, what):
+    """The counter went on without a gap and past after; returns the
+    longest silence (s) on the connection from count since on."""
+    n = counts(lines)
+    check(n and n == list(range(n[0], n[0] + len(n))),
+          "%s: the counter has a gap or repeats: %r" % (what,
+                                                       [x for x in zip(n, n[1:]) if x[1] != x[0] + 1][:5]))
+    check(n[-1] > after, "%s: the counter did not go on past %d (last %d)" % (what, after, n[-1]))
+    t0 = min(t for t, line in lines if re.match(r"^n \d+$", line) and int(line[2:]) >= since)
+    times = [t for t, _ in lines if t >= t0]
+    return max(b - a for a, b in zip(times, times[1:]))
+
+
+def start_receiver(m, insecure):
+    out, rc = m.run("rm -f %s; (keel migrate-receive %s >%s 2>&1 & echo $! >/tmp/recv.pid); "
+                    "for i in $(seq 20); do grep -q Waiting %s && break; sleep 0.5; done; "
+                    "cat %s" % (RECV_LOG, "--insecure" if insecure else "", RECV_LOG, RECV_LOG,
+                                RECV_LOG), timeout=60)
+    check("Waiting on" in out, "keel migrate-receive did not start: %r" % out[-400:])
+    mc = re.search(r"Pairing code: (\d{4}-\d{4})", out)
+    check(insecure or mc is not None, "no pairing code shown: %r" % out[-400:])
+    return mc.group(1) if mc else None
+
+
+def migrate(src, dst, dst_addr, name, insecure, code=None):
+    cmd = "keel migrate %s %s %s" % ("--insecure" if insecure else "--code " + code, name,
+                                     dst_addr)
+    t0 = time.time()
+    out, rc = src.run(cmd, timeout=600)
+    took = time.time() - t0
+    recv, _ = dst.run("sleep 1; cat %s" % RECV_LOG)
+    check(rc == 0 and "Migrated domain %s to %s" % (name, dst_addr) in out,
+          "'%s' failed: %r\nreceiver: %r" % (cmd, out[-800:], recv[-800:]))
+    check("Received domain %s" % name in recv, "the receiver did not report it: %r"
+          % recv[-400:])
+    ml = re.search(r"paused for (\d+) ms", out)
+    return took, int(ml.group(1)) if ml else -1, out
+
+
+@test("migrate_pair_moves_a_guest_and_its_connection_goes_on", "keel-pair")
+def t_migrate_pair(p):
+    a, b = p.a, p.b
+    out, rc = a.run("keel create tiny name=mover", timeout=180)
+    check(rc == 0, "could not create the guest on A: %r" % out[-400:])
+    wait_guest_ready(a, "mover")
+    ip = guest_address(a, "mover")
+    guest_run(a, "mover", "echo '%s' >/tmp/counter.sh; "
+              "( nc -l -p %d -e sh /tmp/counter.sh </dev/null >/dev/null 2>&1 & ); sleep 1"
+              % (COUNTER, PORT))
+    # dom0 of A connects from its address on the cable, as a machine there would
+    out, rc = a.run("ip route replace %s/32 dev keel0 src %s && rm -f %s %s && touch %s && "
+                    "( (tail -f %s | nc %s %d | while read l; do read up _ </proc/uptime; "
+                    "echo \"$up $l\"; done >%s 2>&1) & ); sleep 3; tail -2 %s"
+                    % (ip, ADDR["a"], COUNT_LOG, TO_GUEST, TO_GUEST, TO_GUEST, ip, PORT,
+                       COUNT_LOG, COUNT_LOG), timeout=60)
+    check(re.search(r"n \d+", out), "no counter on the connection to the guest: %r" % out)
+    a.run("echo before-the-move >>%s" % TO_GUEST)
+    wait_heard(a, "echo before-the-move")
+
+    # A -> B, over SSH with B's pairing code
+    code = start_receiver(b, insecure=False)
+    at_move = counts(heard(a))[-1]
+    took, paused_ms, out = migrate(a, b, ADDR["b"], "mover", False, code)
+    sa, raw_a = list_states(a)
+    sb, raw_b = list_states(b)
+    check("mover" not in sa, "'mover' is still on A after the move:\n%s" % raw_a)
+    check("mover" in sb and "c" not in sb["mover"], "'mover' does not run on B:\n%s" % raw_b)
+    route, _ = a.run("ip route get %s" % ip)
+    check("via %s" % ADDR["b"] in route and "It keeps its address %s; this machine routes it "
+          "to %s now" % (ip, ADDR["b"]) in out, "A does not route the guest's address to B: "
+          "%r\nkeel migrate said: %r" % (route, out[-800:]))
+    a.run("echo after-the-move >>%s" % TO_GUEST)
+    lines = wait_heard(a, "echo after-the-move", b=b)
+    time.sleep(3)
+    gap = check_counter(heard(a), at_move, at_move + 10, "after the move to B")
+    print("    migrate A -> B (SSH): %.1f s in all, guest paused %d ms, the connection "
+          "silent for %.2f s at most" % (took, paused_ms, gap))
+    # B's netd keeps the guest's address for it: a DNS query makes it look
+    b.run("nslookup mover 127.0.0.1 >/dev/null 2>&1")
+    leases, _ = b.run("cat /run/keel/net/leases")
+    check(re.search(r" %s \d+ active" % re.escape(ip), leases),
+          "B's netd did not take the guest's address %s: %r" % (ip, leases[-400:]))
+    out = guest_run(b, "mover", "echo on-$(hostname)-ok")
+    check("on-mover-ok" in out, "the guest does not answer on B: %r" % out[-300:])
+
+    # B -> A, over plain TCP: A's route for it goes, the connection stays
+    start_receiver(a, insecure=True)
+    at_move = counts(heard(a))[-1]
+    took, paused_ms, out = migrate(b, a, ADDR["a"], "mover", True)
+    sa, raw_a = list_states(a)
+    sb, raw_b = list_states(b)
+    check("mover" in sa and "mover" not in sb, "after the move back 'mover' should run on A "
+          "only:\nA: %s\nB: %s" % (raw_a, raw_b))
+    route, _ = a.run("ip route get %s" % ip)
+    check("dev keel0" in route, "A still routes the guest's address elsewhere: %r" % route)
+    a.run("echo back-home >>%s" % TO_GUEST)
+    wait_heard(a, "echo back-home", b=b)
+    time.sleep(3)
+    gap = check_counter(heard(a), at_move, at_move + 10, "after the move back to A")
+    print("    migrate B -> A (TCP): %.1f s in all, guest paused %d ms, the connection "
+          "silent for %.2f s at most" % (took, paused_ms, gap))
+    a.run("keel destroy mover", timeout=60)
