@@ -22,6 +22,7 @@
 #include <keel/acpi_tables.h>
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
+#include <keel/cpuid_seen.h>
 #include <keel/watchdog.h>
 #include <public/keel_abi.h>
 
@@ -323,6 +324,10 @@ static int domain_make(const char *name, uint64_t mem_bytes, uint32_t nr_vcpus,
 	d->self_pages = pages;
 	d->pc = (struct vpc *)((uint8_t *)d + pc_off);
 	d->ops = &guest_ops;
+	if (src)
+		memcpy(d->cpuid_seen, src->cpuid_seen, sizeof(d->cpuid_seen));
+	else
+		cpuid_seen_take(d->cpuid_seen, guest_cpuid_here);
 	strlcpy(d->name, name, sizeof(d->name));
 	watchdog_track_lock(&d->lock, d->name);
 	d->sched_weight = SCHED_WEIGHT_DEFAULT;

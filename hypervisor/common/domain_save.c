@@ -16,6 +16,8 @@
 #include <keel/vpc.h>
 #include <keel/virtio_blk.h>
 #include <keel/virtio_net.h>
+#include <keel/cpuid_seen.h>
+#include <keel/guest.h>
 #include <keel/balloon.h>
 #include <keel/memmap.h>
 #include <keel/compiler.h>
@@ -46,6 +48,7 @@ union dev_payload {
 	struct keel_state_virtio_net net;
 	struct keel_state_balloon balloon;
 	struct keel_state_cpuhp cpuhp;
+	struct keel_state_cpuid cpuid;
 };
 
 /* ---- saving ---- */
@@ -137,6 +140,8 @@ static void save_devices(struct domain *d, struct state_writer *w)
 	state_rec_put(w, KEEL_STATE_BALLOON, 0, &u.balloon, sizeof(u.balloon));
 	acpi_cpuhp_save(&pc->cpuhp, &u.cpuhp);
 	state_rec_put(w, KEEL_STATE_CPUHP, 0, &u.cpuhp, sizeof(u.cpuhp));
+	memcpy(u.cpuid.words, d->cpuid_seen, sizeof(u.cpuid.words));
+	state_rec_put(w, KEEL_STATE_CPUID, 0, &u.cpuid, sizeof(u.cpuid));
 }
 
 /* What d has that no record holds yet: *bad_type names it. */
@@ -233,8 +238,9 @@ int domain_memread(uint32_t domid, uint64_t gpa, void *dst, uint32_t len)
 
 /* Which records a load has seen, to find a missing or doubled one. */
 struct load_seen {
-	uint32_t vcpu_recs[KEEL_STATE_CPUHP + 1]; /* per type: a bit per vCPU */
-	uint32_t dev_recs[KEEL_STATE_CPUHP + 1];  /* per type: a bit per instance */
+	uint32_t vcpu_recs[KEEL_STATE_CPUID + 1]; /* per type: a bit per vCPU */
+	uint32_t dev_recs[KEEL_STATE_CPUID + 1];  /* per type: a bit per instance */
+	int32_t cpuid_missing; /* the feature a CPUID record wants and this CPU lacks */
 };
 
 static bool canonical(uint64_t va)
@@ -332,8 +338,49 @@ static int load_vcpu_rec(struct domain *d, struct vcpu *v, const struct state_re
 	}
 }
 
+/* The features the guest booted with (optional: files from before ABI
+ * 1.18 have none): it keeps them only on a CPU that has them all, else
+ * -EOPNOTSUPP with the first missing one in *missing. */
+static int load_cpuid(struct domain *d, const struct state_rec_view *r, int32_t *missing)
+{
+	struct keel_state_cpuid c;
+	uint32_t here[KEEL_CPUID_WORDS];
+	int rc = state_rec_payload(r, &c, sizeof(c));
+
+	if (rc)
+		return rc;
+	cpuid_seen_take(here, guest_cpuid_here);
+	*missing = cpuid_seen_missing(here, c.words);
+	if (*missing >= 0)
+		return -EOPNOTSUPP;
+	memcpy(d->cpuid_seen, c.words, sizeof(d->cpuid_seen));
+	return 0;
+}
+
+/* Before any other record is loaded: a CPUID record that names a
+ * feature this CPU lacks refuses the whole stream (-EOPNOTSUPP, the
+ * feature in *missing), since that says why, where a record it makes
+ * unloadable (an FPU area with components this CPU lacks) would not. */
+static int load_cpuid_first(const uint8_t *buf, uint64_t len, int32_t *missing)
+{
+	struct state_rec_view r;
+	struct keel_state_cpuid c;
+	uint32_t here[KEEL_CPUID_WORDS];
+	uint64_t pos = 0;
+
+	while (state_rec_next(buf, len, &pos, &r) == 1) {
+		if (r.type != KEEL_STATE_CPUID || state_rec_payload(&r, &c, sizeof(c)))
+			continue;
+		cpuid_seen_take(here, guest_cpuid_here);
+		*missing = cpuid_seen_missing(here, c.words);
+		return *missing >= 0 ? -EOPNOTSUPP : 0;
+	}
+	return 0;
+}
+
 /* A device record: instance must name a device d has. */
-static int load_dev_rec(struct domain *d, const struct state_rec_view *r)
+static int load_dev_rec(struct domain *d, const struct state_rec_view *r,
+			struct load_seen *seen)
 {
 	struct vpc *pc = d->pc;
 	union dev_payload u;
@@ -366,6 +413,8 @@ static int load_dev_rec(struct domain *d, const struct state_rec_view *r)
 		return r->instance ? -EINVAL : LOAD(balloon, balloon_load(d, &u.balloon));
 	case KEEL_STATE_CPUHP: /* optional: files from before ABI 1.15 have none */
 		return r->instance ? -EINVAL : LOAD(cpuhp, acpi_cpuhp_load(&pc->cpuhp, &u.cpuhp));
+	case KEEL_STATE_CPUID:
+		return r->instance ? -EINVAL : load_cpuid(d, r, &seen->cpuid_missing);
 	default:
 		return -EINVAL;   /* unknown, or VIRTIO_PCI alone: no such device */
 	}
@@ -385,14 +434,14 @@ static int load_rec(struct domain *d, const struct state_rec_view *r, uint64_t n
 	uint32_t *mask, limit;
 	int rc;
 
-	if (r->type == 0 || r->type > KEEL_STATE_CPUHP)
+	if (r->type == 0 || r->type > KEEL_STATE_CPUID)
 		return -EINVAL;
 	mask = is_vcpu_type(r->type) ? &seen->vcpu_recs[r->type] : &seen->dev_recs[r->type];
 	limit = is_vcpu_type(r->type) ? d->nr_vcpus : 32;
 	if (r->instance >= limit || (*mask & (1u << r->instance)))
 		return -EINVAL;
 	rc = is_vcpu_type(r->type) ? load_vcpu_rec(d, &d->vcpus[r->instance], r, now) :
-				     load_dev_rec(d, r);
+				     load_dev_rec(d, r, seen);
 	if (!rc)
 		*mask |= 1u << r->instance;
 	return rc;
@@ -459,11 +508,19 @@ int domain_state_set(uint32_t domid, const uint8_t *buf, uint64_t len, uint32_t 
 	}
 	d->restore_ok = false;
 	memset(&seen, 0, sizeof(seen));
+	rc = load_cpuid_first(buf, len, &seen.cpuid_missing);
+	if (rc) {
+		*bad_type = KEEL_STATE_CPUID;
+		*bad_instance = (uint32_t)seen.cpuid_missing;
+		return rc;
+	}
 	spin_lock(&d->lock);
 	while ((rc = state_rec_next(buf, len, &pos, &r)) == 1) {
 		rc = load_rec(d, &r, now, &seen);
 		if (rc) {
 			*bad_type = r.type, *bad_instance = r.instance;
+			if (r.type == KEEL_STATE_CPUID && rc == -EOPNOTSUPP)
+				*bad_instance = (uint32_t)seen.cpuid_missing;
 			break;
 		}
 	}

@@ -26,6 +26,7 @@
 #include <keel/blkdev.h>
 #include <keel/netdev.h>
 #include <keel/cpuid_policy.h>
+#include <keel/cpuid_seen.h>
 #include <keel/hv.h>
 #include <keel/log.h>
 #include <keel/errno.h>
@@ -838,13 +839,33 @@ static void guest_exited(struct vcpu *v, const struct vm_exit *e, uint64_t enter
 		arch_irq_window();
 }
 
-/* A guest's CPUID: the virtual PC's CPU (cpuid_policy_guest). */
+/* A guest's CPUID: the virtual PC's CPU (cpuid_policy_guest), with no
+ * feature it did not boot with (cpuid_seen_apply). */
 static void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_out *o)
 {
 	struct vcpu_paging_state ps;
 
 	virt->vcpu_paging_state(v, &ps);
 	cpuid_policy_guest(leaf, sub, v->id, ps.cr4, KEEL_VERSION, o);
+	cpuid_policy_tsc(leaf, time_tsc_khz_measured(), o);
+	cpuid_seen_apply(v->dom->cpuid_seen, leaf, sub, o);
+}
+
+/*
+ * What a guest booted on this machine is told for CPUID leaf/subleaf (a
+ * cpuid_seen_source): the CPU's answer through the guest policy, for
+ * vCPU 0 with CR4 clear (cpuid_seen leaves out the bits that follow).
+ */
+void guest_cpuid_here(uint32_t leaf, uint32_t subleaf, struct cpuid_out *o)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(leaf, subleaf, &r);
+	o->eax = r.eax;
+	o->ebx = r.ebx;
+	o->ecx = r.ecx;
+	o->edx = r.edx;
+	cpuid_policy_guest(leaf, subleaf, 0, 0, KEEL_VERSION, o);
 	cpuid_policy_tsc(leaf, time_tsc_khz_measured(), o);
 }
 

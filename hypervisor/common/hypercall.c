@@ -183,6 +183,7 @@ static int64_t hc_domain_state(struct vcpu *v, void *arg, uint64_t size, uint64_
 
 	(void)v;
 	st->bad_type = st->bad_instance = 0;
+	*out = sizeof(*st); /* the header goes back on failure too: bad_type */
 	if (st->reserved || st->len > room)
 		return -KEEL_EINVAL;
 	if (st->op == KEEL_STATE_OP_SET)

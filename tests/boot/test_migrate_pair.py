@@ -1,11 +1,13 @@
 """Boot tests of `keel migrate` between two machines (issue 17): two QEMU
 machines boot out/keel.iso, joined by one Ethernet link (QEMU's dgram
-netdev on two Unix sockets: a cable, with no DHCP server on it). A tiny
+netdev on two Unix sockets: a cable, with no DHCP server on it). A is an
+EPYC (Zen 1), B QEMU's max CPU, which has features A lacks. A tiny
 guest on A serves a counter on a TCP connection that dom0 of A opened to
 it from A's address on the cable, as a third machine on that network
 would; the guest moves to B over SSH with B's pairing code, and back to A
 over --insecure, and the connection carries its counter, and an echo of
-what A sends, without a gap. Registered into test_boot's table (imported
+what A sends, without a gap; a guest born on B is refused by A, which
+names the CPU feature it lacks. Registered into test_boot's table (imported
 at its end)."""
 
 import os
@@ -14,7 +16,8 @@ import time
 
 import test_boot
 from harness import LOG_DIR, Machine, TestFailure
-from test_boot import check, guest_run, list_states, test, wait_guest_ready
+from test_boot import (check, guest_background, guest_run, guest_wait_file, list_states,
+                       test, wait_guest_ready)
 
 ADDR = {"a": "192.168.77.1", "b": "192.168.77.2"}
 PORT = 7000
@@ -56,7 +59,7 @@ def link_args(me, other, mac):
 
 
 def boot_keel_pair():
-    a = Machine("keel-pair-a", cpu="max", smp=2, mem=1536,
+    a = Machine("keel-pair-a", cpu="EPYC", smp=2, mem=1536,
                 extra=link_args("a", "b", "52:54:00:77:00:01")).start()
     b = Machine("keel-pair-b", cpu="max", smp=2, mem=1536,
                 extra=link_args("b", "a", "52:54:00:77:00:02")).start()
@@ -227,3 +230,99 @@ def t_migrate_pair(p):
     print("    migrate B -> A (TCP): %.1f s in all, guest paused %d ms, the connection "
           "silent for %.2f s at most" % (took, paused_ms, gap))
     a.run("keel destroy mover", timeout=60)
+
+
+@test("migrate_pair_moves_a_debian_guest_under_write_load", "keel-pair")
+def t_migrate_pair_debian(p):
+    # Debian, writing 16 MiB to a tmpfs file over and over, moves from A to
+    # B: the copy ends (the stall rule stops the rounds it cannot win), and
+    # the writer goes on there.
+    a, b = p.a, p.b
+    out, rc = a.run("keel create debian", timeout=180)
+    check(rc == 0, "could not create the Debian guest on A: %r" % out[-400:])
+    wait_guest_ready(a, "debian", kind="debian")
+    guest_background(a, "debian", "i=0; while :; do i=$((i+1)); dd if=/dev/zero "
+                     "of=/dev/shm/load bs=1M count=16 conv=notrunc 2>/dev/null; "
+                     "echo $i >/dev/shm/passes; done", "/dev/null")
+    out = guest_wait_file(a, "debian", "/dev/shm/passes", r"\b([3-9]|[1-9]\d+)\b", 120)
+    before = int(re.findall(r"\d+", out)[-1])
+    start_receiver(b, insecure=True)
+    took, paused_ms, out = migrate(a, b, ADDR["b"], "debian", True)
+    ml = re.search(r"Live: (\d+) round\(s\) after the first full copy, (\d+) page\(s\) "
+                   r"copied again while it ran; paused for (\d+) ms to copy the last (\d+) "
+                   r"page", out)
+    check(ml is not None, "keel migrate did not report its rounds: %r" % out[-600:])
+    rounds, again, paused_ms, last = (int(x) for x in ml.groups())
+    check(again > 0, "the Debian guest wrote nothing while it moved: %r" % out[-600:])
+    print("    migrate Debian under write load A -> B (TCP): %d round(s), %d page(s) again, "
+          "paused %d ms for %d page(s); %.1f s in all" % (rounds, again, paused_ms, last, took))
+    sa, raw_a = list_states(a)
+    sb, raw_b = list_states(b)
+    check("debian" not in sa and "debian" in sb, "after the move Debian should run on B "
+          "only:\nA: %s\nB: %s" % (raw_a, raw_b))
+    out = guest_wait_file(b, "debian", "/dev/shm/passes", r"\d+", 60)
+    first = int(re.findall(r"\d+", out)[-1])
+    time.sleep(5)
+    out = guest_wait_file(b, "debian", "/dev/shm/passes", r"\d+", 60)
+    later = int(re.findall(r"\d+", out)[-1])
+    check(first >= before and later > first, "the writer does not go on in Debian on B "
+          "(%d passes before the move, then %d, then %d)" % (before, first, later))
+    b.run("keel destroy debian", timeout=60)
+
+
+def refused(src, dst, dst_addr, name, words, what):
+    """keel migrate --insecure of name from src to dst must fail, saying
+    every one of words, with the guest running on at src and nothing left
+    at dst. Returns what keel migrate said."""
+    start_receiver(dst, insecure=True)
+    out, rc = src.run("keel migrate --insecure %s %s" % (name, dst_addr), timeout=300)
+    recv, _ = dst.run("sleep 1; cat %s" % RECV_LOG)
+    check(rc != 0 and all(w in out for w in words) and
+          ("runs on here" in out or "goes on running here" in out),
+          "%s: the move should be refused saying %s: %r\nreceiver: %r"
+          % (what, words, out[-800:], recv[-400:]))
+    sd, raw_d = list_states(dst)
+    ss, raw_s = list_states(src)
+    check(name not in sd and name + "-incoming" not in sd,
+          "%s: the target kept a copy of the refused guest:\n%s" % (what, raw_d))
+    check(name in ss and ss[name][:2].strip("-") in ("r", "b"),
+          "%s: the refused guest does not run on:\n%s" % (what, raw_s))
+    out2 = guest_run(src, name, "echo still-$(hostname)")
+    check("still-" + name in out2, "%s: the refused guest does not answer: %r"
+          % (what, out2[-300:]))
+    return out
+
+
+@test("migrate_pair_refuses_what_the_target_cannot_run", "keel-pair")
+def t_migrate_pair_refusals(p):
+    # A guest whose image is another file on the target (another build of
+    # the CD: here a copy of the image with another time, bound over it),
+    # and a guest that booted on B's CPU, which may use what A's lacks:
+    # each is refused by name, and runs on where it was.
+    a, b = p.a, p.b
+    img = "/run/keel/medium/guests/tiny-root.squashfs"
+    # tiny-disk boots from the shared read-only image; its RAM disk (which
+    # cannot be copied yet) is left out
+    out, rc = a.run("keel create tiny-disk name=other \"disk=['file:%s,xvda,r']\"" % img,
+                    timeout=180)
+    check(rc == 0, "could not create the guest on A: %r" % out[-400:])
+    wait_guest_ready(a, "other")
+    out, rc = b.run("cp %s /tmp/tr.sq && touch -d '2020-01-01 00:00' /tmp/tr.sq && "
+                    "mount --bind /tmp/tr.sq %s" % (img, img))
+    check(rc == 0, "could not put another tiny-root image on B: %r" % out[-300:])
+    try:
+        out = refused(a, b, ADDR["b"], "other", ["another build of the CD", "disk 0"],
+                      "another image")
+    finally:
+        b.run("umount %s; rm -f /tmp/tr.sq" % img)
+    a.run("keel destroy other", timeout=60)
+
+    out, rc = b.run("keel create tiny name=native", timeout=180)
+    check(rc == 0, "could not create the guest on B: %r" % out[-400:])
+    wait_guest_ready(b, "native")
+    out = refused(b, a, ADDR["a"], "native", ["booted on a CPU with"], "another CPU")
+    mf = re.search(r"booted on a CPU with (\S+) \(CPUID (\S+ \S+) bit (\d+)\)", out)
+    check(mf is not None, "the refusal does not name the feature: %r" % out[-600:])
+    print("    refused: the guest uses %s (CPUID %s bit %s), which A's EPYC lacks"
+          % mf.groups())
+    b.run("keel destroy native", timeout=60)

@@ -123,38 +123,51 @@ static void test_bind(void)
 }
 
 /* A guest that migrated here keeps its address (lease_adopt) unless
- * another MAC holds it; its old binding here, if any, is freed. */
+ * another guest that exists here holds it; its old binding here, if any,
+ * is freed, and a lease left by a guest destroyed since is taken over. */
 static void test_adopt(void)
 {
 	static struct lease_table t;
-	uint8_t a[6], b[6], c[6];
+	uint8_t a[6], b[6], c[6], guests[3][6];
 	struct lease *l;
 
 	lease_init(&t);
 	mac_of(1, a);
 	mac_of(2, b);
 	mac_of(3, c);
-	l = lease_adopt(&t, a, IP(20), NOW);
+	memcpy(guests[0], a, 6);
+	memcpy(guests[1], b, 6);
+	memcpy(guests[2], c, 6);
+	l = lease_adopt(&t, a, IP(20), NOW, guests, 3);
 	CHECK(l != NULL && l->addr == IP(20) && lease_is_live(l, NOW));
 	CHECK(lease_by_mac(&t, a) == l);
-	CHECK(lease_adopt(&t, b, IP(20), NOW) == NULL);   /* a holds it */
+	CHECK(lease_adopt(&t, b, IP(20), NOW, guests, 3) == NULL);   /* a holds it */
 	CHECK(lease_taken(l, b, NOW));
+	CHECK(lease_held_by_guest(l, b, NOW, guests, 3));
 	CHECK(!lease_taken(l, a, NOW));                    /* its own */
+	CHECK(!lease_held_by_guest(l, a, NOW, guests, 3));
 	CHECK(!lease_taken(l, b, NOW + NETD_LEASE_SECONDS)); /* expired */
-	CHECK(lease_adopt(&t, b, IP(9), NOW) == NULL);    /* not in the pool */
+	CHECK(lease_adopt(&t, b, IP(9), NOW, guests, 3) == NULL);    /* not in the pool */
 	/* an offer is held too, until it runs out */
 	l = lease_offer(&t, b, IP(30), NOW);
 	CHECK(l && l->addr == IP(30));
-	CHECK(lease_adopt(&t, c, IP(30), NOW) == NULL);
-	CHECK(lease_adopt(&t, c, IP(30), NOW + NETD_OFFER_SECONDS) != NULL);
+	CHECK(lease_adopt(&t, c, IP(30), NOW, guests, 3) == NULL);
+	CHECK(lease_adopt(&t, c, IP(30), NOW + NETD_OFFER_SECONDS, guests, 3) != NULL);
 	CHECK(lease_by_mac(&t, b) == NULL || lease_by_mac(&t, b)->addr != IP(30));
 	/* a moves: its binding of 20 is freed, 21 is its own now */
-	l = lease_adopt(&t, a, IP(21), NOW);
+	l = lease_adopt(&t, a, IP(21), NOW, guests, 3);
 	CHECK(l && lease_by_mac(&t, a) == l);
 	CHECK_EQ_INT(lease_by_addr(&t, IP(20))->state, LEASE_FREE);
 	/* a released address may be taken */
 	CHECK_EQ_INT(lease_release(&t, a, IP(21)), 0);
-	CHECK(lease_adopt(&t, b, IP(21), NOW) != NULL);
+	CHECK(lease_adopt(&t, b, IP(21), NOW, guests, 3) != NULL);
+	/* c's live lease of 30, once c is destroyed (not among the guests),
+	 * goes to a guest that arrives with 30 */
+	CHECK(lease_held_by_guest(lease_by_addr(&t, IP(30)), a, NOW, guests, 3));
+	CHECK(!lease_held_by_guest(lease_by_addr(&t, IP(30)), a, NOW, guests, 2));
+	l = lease_adopt(&t, a, IP(30), NOW, guests, 2);
+	CHECK(l && l->addr == IP(30) && lease_by_mac(&t, a) == l);
+	CHECK(lease_by_mac(&t, c) == NULL);
 }
 
 /* RELEASE keeps the address for the MAC; DECLINE takes it out. */

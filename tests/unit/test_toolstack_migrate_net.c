@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -33,6 +34,28 @@ static void write_leases(const char *text)
 	CHECK(f != NULL);
 	fputs(text, f);
 	fclose(f);
+}
+
+/* Register guest @name's NICs (registry text @text) in the test's netd
+ * directory, as keel create does; NULL text removes it. */
+static void write_names(const char *name, const char *text)
+{
+	char path[400];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/names", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/names/%s", dir, name);
+	if (!text) {
+		unlink(path);
+		return;
+	}
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
 }
 
 static void test_text(void)
@@ -89,6 +112,9 @@ static void test_lookup_check(void)
 		 "02:4b:45:00:00:0c 10.77.0.12 %llu offered\n",
 		 (unsigned long long)later, 1000ull, (unsigned long long)later);
 	write_leases(text);
+	/* the guests that exist: a and b (c's lease is an offer) */
+	write_names("a", "02:4b:45:3e:91:07 a\n02:4b:45:c2:10:5d a-eth1\n"
+		    "02:4b:45:00:00:0c a-eth2\n");
 	/* only the live, active one */
 	CHECK_EQ_INT(mnet_lookup(macs, 3, dir, &m), 0);
 	CHECK_EQ_U64(m.n, 1);
@@ -105,6 +131,11 @@ static void test_lookup_check(void)
 	m.addr[0] = IP(12);
 	memcpy(m.mac[0], mac_b, 6);
 	CHECK_EQ_INT(mnet_check(&m, dir, err, sizeof(err)), -EADDRINUSE);
+	/* a destroyed guest's lease is no clash: c's offer, once c is gone */
+	write_names("a", "02:4b:45:3e:91:07 a\n");
+	CHECK_EQ_INT(mnet_check(&m, dir, err, sizeof(err)), 0);
+	m.addr[0] = IP(10);
+	CHECK_EQ_INT(mnet_check(&m, dir, err, sizeof(err)), -EADDRINUSE); /* a is here */
 }
 
 static void test_arrived(void)
@@ -133,11 +164,13 @@ static void test_arrived(void)
 		struct mnet got, other = m;
 		char err[256];
 
+		write_names("b", "02:4b:45:c2:10:5d b\n");
 		unlink(leases);
 		CHECK_EQ_INT(mnet_lookup(macs, 1, dir, &got), 0);
 		CHECK(got.n == 1 && got.addr[0] == IP(42));
 		memcpy(other.mac[0], mac_a, 6);
 		CHECK_EQ_INT(mnet_check(&other, dir, err, sizeof(err)), -EADDRINUSE);
+		write_names("b", NULL);
 	}
 	unlink(path);
 	rmdir(adopt);
@@ -151,6 +184,13 @@ int main(void)
 	test_lookup_check();
 	test_arrived();
 	unlink(leases);
+	{
+		char names[400];
+
+		write_names("a", NULL);
+		snprintf(names, sizeof(names), "%s/names", dir);
+		rmdir(names);
+	}
 	rmdir(dir);
 	return harness_done("migrate_net");
 }

@@ -30,6 +30,7 @@
 #include "guest_state.h"
 #include "hcall.h"
 #include "keel.h"
+#include "migrate_images.h"
 #include "migrate_link.h"
 #include "migrate_net.h"
 #include "migrate_pair.h"
@@ -101,6 +102,7 @@ struct migrate_run {
 	struct save_out o;    /* the stream, on w */
 	uint64_t t0_us;
 	struct mnet net;      /* the guest's addresses, which go with it */
+	char images[MIMG_TEXT_BYTES]; /* its read-only images (IMAGES) */
 	char there[INET6_ADDRSTRLEN]; /* the target's address, as it saw the link */
 	bool same_machine;    /* the target said it is this dom0 (READY ... same-machine) */
 	bool we_paused;       /* the guest is paused by this migration */
@@ -140,29 +142,38 @@ static void on_signals(void (*fn)(int))
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* The addresses of the guest whose config text (its MACs written out)
- * is @cfg_text, from netd's leases. 0 or -ENOMEM. */
-static int migrate_addresses(const char *cfg_text, struct mnet *net)
+/* What goes with the guest whose config text (its MACs written out) is
+ * @cfg_text: its addresses, from netd's leases, and the names of its
+ * read-only images. 0, or an error (printed). */
+static int migrate_describe(const char *cfg_text, struct migrate_run *m)
 {
+	char names[KEEL_DOMAIN_MAX_DISKS][KEEL_IMAGE_NAME_BYTES];
 	struct config *cfg = malloc(sizeof(*cfg));
 	uint8_t macs[KEEL_DOMAIN_MAX_NICS][6];
 	char err[BUILD_ERR_BYTES];
 	uint32_t n = 0, k;
-	int ret;
+	int ret = -ENOMEM;
 
 	if (!cfg)
-		return -ENOMEM;
+		goto out;
 	config_init(cfg);
-	if (config_parse(cfg, cfg_text, strlen(cfg_text), "the guest's config", NULL, err,
-			 sizeof(err)) == 0) {
-		for (k = 0; k < cfg->vif.n && n < KEEL_DOMAIN_MAX_NICS; k++)
-			n += build_vif_mac(cfg->name, k, cfg->vif.items[k], macs[n], err,
-					   sizeof(err)) == 0;
-	}
-	free(cfg);
-	ret = mnet_lookup((const uint8_t (*)[6])macs, n, NETD_RUN_DIR, net);
+	ret = config_parse(cfg, cfg_text, strlen(cfg_text), "the guest's config", NULL, err,
+			   sizeof(err));
+	for (k = 0; !ret && k < cfg->vif.n && n < KEEL_DOMAIN_MAX_NICS; k++)
+		n += build_vif_mac(cfg->name, k, cfg->vif.items[k], macs[n], err,
+				   sizeof(err)) == 0;
+	if (!ret)
+		ret = build_image_names(cfg, names, err, sizeof(err));
+	if (!ret)
+		mimg_format(names, m->images, sizeof(m->images));
+	if (!ret)
+		ret = mnet_lookup((const uint8_t (*)[6])macs, n, NETD_RUN_DIR, &m->net);
+	if (ret == -ENOMEM)
+		snprintf(err, sizeof(err), "out of memory");
+out:
 	if (ret)
-		fprintf(stderr, "keel: migrate: out of memory\n");
+		fprintf(stderr, "keel: migrate: %s\n", ret == -ENOMEM ? "out of memory" : err);
+	free(cfg);
 	return ret;
 }
 
@@ -175,7 +186,8 @@ static int migrate_offer(struct migrate_run *m, const char *nonce)
 	char addrs[MNET_TEXT_BYTES];
 
 	mnet_format(&m->net, addrs, sizeof(addrs));
-	if (link_say(m->w, MIGRATE_HELLO " %s", nonce) || link_say(m->w, "ADDRESSES %s", addrs))
+	if (link_say(m->w, MIGRATE_HELLO " %s", nonce) || link_say(m->w, "ADDRESSES %s", addrs) ||
+	    link_say(m->w, "IMAGES %s", m->images))
 		goto gone;
 	m->o.f = m->w;
 	save_write_head(&m->o, &m->j);
@@ -295,7 +307,7 @@ static int migrate_do(const struct migrate_args *a)
 	m.j.state = malloc(KEEL_HC_MAX_ARG);
 	m.j.verb = "migrate";
 	if (!cfg_text || !m.j.state || (ret = save_pick_guest(&m.j, a->dom, &d, name, cfg_text)) ||
-	    (ret = migrate_addresses(cfg_text, &m.net)))
+	    (ret = migrate_describe(cfg_text, &m)))
 		goto out;
 	ret = a->insecure ? link_connect_tcp(a->host, a->port, &m.l) :
 			    link_connect_ssh(a->host, a->port, a->code, &m.l);
@@ -438,10 +450,17 @@ const struct keel_cmd cmd_migrate_entry = {
 		 "  --port N     the target's port (default 22; 8002 with --insecure)\n"
 		 "\n"
 		 "<host> is an address (IPv4 with --insecure), or localhost: the\n"
-		 "guest then moves to a new domain on this machine, which is how\n"
-		 "it is tested. Not yet (docs/save-restore.md): between two\n"
-		 "machines, the guest's clock (a TSC offset: refused today), its\n"
-		 "announcement on the network, and a CPUID baseline.\n",
+		 "guest then moves to a new domain on this machine.\n"
+		 "\n"
+		 "The guest keeps its IP address: this machine routes it to <host>\n"
+		 "afterwards, so connections from this machine's network go on\n"
+		 "(docs/network.md). It keeps the CPU features it booted with, and\n"
+		 "the target refuses it, by name and with nothing changed, if its\n"
+		 "CPU lacks one, if a disk image is another file there (another\n"
+		 "build of the CD), if a guest there holds its address or MAC, or\n"
+		 "if its memory is short. Two machines on a cable without DHCP:\n"
+		 "'keel-network address eth0 192.168.77.1/24' on each (.2 on the\n"
+		 "other).\n",
 	.run = migrate_run,
 };
 
@@ -454,6 +473,7 @@ struct receive_run {
 	FILE *msg;              /* human messages */
 	const char *skip;       /* the source's name here (same machine), or NULL */
 	struct mnet net;        /* the guest's addresses (ADDRESSES) */
+	char images[MIMG_TEXT_BYTES]; /* its read-only images on the source (IMAGES) */
 	char here[INET6_ADDRSTRLEN]; /* this machine's address on the link, or "-" */
 	char peer[INET6_ADDRSTRLEN]; /* the source's, or "" (same machine, unknown) */
 	bool ready;             /* READY was said */
@@ -531,6 +551,16 @@ static int receive_stream(struct receive_run *rr, uint32_t domid, char *err, siz
 	return ret ? ret : -EPIPE;
 }
 
+/* The guest's read-only images are the same files here as at the source
+ * (mimg_compare); 0 or an error in @err. */
+static int receive_images_match(const struct receive_run *rr, char *err, size_t err_len)
+{
+	char names[KEEL_DOMAIN_MAX_DISKS][KEEL_IMAGE_NAME_BYTES];
+	int ret = build_image_names(rr->r.cfg, names, err, err_len);
+
+	return ret ? ret : mimg_compare(rr->images, names, err, err_len);
+}
+
 /* The loader of build_domain_loaded on the target: READY, the stream,
  * the state, LOADED, then start on GO. */
 static int receive_load(uint32_t domid, void *ctx, char *err, size_t err_len)
@@ -541,6 +571,8 @@ static int receive_load(uint32_t domid, void *ctx, char *err, size_t err_len)
 
 	if (!ret)
 		ret = mnet_check(&rr->net, NETD_RUN_DIR, err, err_len);
+	if (!ret)
+		ret = receive_images_match(rr, err, err_len);
 	if (ret)
 		return ret;
 	receive_domid = domid;
@@ -594,11 +626,13 @@ static int receive_head(struct receive_run *rr, uint32_t abi, bool *local, char 
 		 snprintf(path, sizeof(path), MONITOR_DIR "/migrating-%s", line + hello) > 0 &&
 		 access(path, F_OK) == 0;
 	if (link_hear(r->f, line, sizeof(line)) || !line_is(line, "ADDRESSES") ||
-	    mnet_parse(line_rest(line, "ADDRESSES"), &rr->net)) {
-		snprintf(err, err_len, "the peer did not send the guest's addresses as 'keel "
-			 "migrate' of this Keel version does");
+	    mnet_parse(line_rest(line, "ADDRESSES"), &rr->net) ||
+	    link_hear(r->f, line, sizeof(line)) || !line_is(line, "IMAGES")) {
+		snprintf(err, err_len, "the peer did not send the guest's addresses and images "
+			 "as 'keel migrate' of this Keel version does");
 		return -EPROTO;
 	}
+	snprintf(rr->images, sizeof(rr->images), "%s", line_rest(line, "IMAGES"));
 	if (fread(&r->h, 1, sizeof(r->h), r->f) != sizeof(r->h)) {
 		snprintf(err, err_len, "the link closed inside the stream's header");
 		return -EPIPE;
@@ -807,8 +841,11 @@ const struct keel_cmd cmd_migrate_receive_entry = {
 		 "source says go; if anything fails before, nothing is kept here\n"
 		 "and it runs on at the source. Refused, with nothing changed on\n"
 		 "either side: too little free memory here, a disk image this\n"
-		 "machine does not have, a MAC a guest here uses, another\n"
-		 "hypervisor ABI.\n"
+		 "machine does not have or has another build of, a MAC or address\n"
+		 "a guest here uses, another hypervisor ABI; after the copy, a CPU\n"
+		 "feature the guest booted with that this CPU lacks, or a TSC rate\n"
+		 "more than 0.1 % from this one's. The guest keeps its address\n"
+		 "here (docs/network.md).\n"
 		 "\n"
 		 "  --insecure  plain TCP instead, unencrypted and without a code:\n"
 		 "              only for a private link\n"

@@ -245,6 +245,19 @@ static void netd_save_leases(struct netd *n)
 	n->save_err = ret;
 }
 
+/* Read the name registry again. */
+static void netd_read_names(struct netd *n)
+{
+	int ret = netnames_read_dir(n->o.names_dir, n->names, NETD_NAMES_MAX,
+				    NULL);
+
+	if (ret < 0 && ret != n->names_err)
+		netd_log("cannot read the name registry %s: %s",
+			 n->o.names_dir, strerror(-ret));
+	n->names_err = ret < 0 ? ret : 0;
+	n->n_names = ret < 0 ? 0 : (uint32_t)ret;
+}
+
 /*
  * Take the addresses of guests that migrated here (keel migrate-receive
  * leaves "<mac> <addr>" files in NETD_ADOPT_DIR): each becomes that MAC's
@@ -255,10 +268,18 @@ static void netd_save_leases(struct netd *n)
 static void netd_adopt(struct netd *n)
 {
 	DIR *dir = opendir(NETD_ADOPT_DIR);
+	uint8_t guests[NETD_NAMES_MAX][6];
 	struct dirent *e;
 	bool changed = false;
+	uint32_t i;
 
-	while (dir && (e = readdir(dir)) != NULL) {
+	if (!dir)
+		return;
+	netd_read_names(n); /* a lease of a guest no longer here is no clash */
+	for (i = 0; i < n->n_names; i++)
+		memcpy(guests[i], n->names[i].mac, 6);
+
+	while ((e = readdir(dir)) != NULL) {
 		char path[PATH_MAX], text[64], ip[INET_ADDRSTRLEN] = "";
 		struct in_addr a;
 		uint8_t mac[6];
@@ -277,31 +298,18 @@ static void netd_adopt(struct netd *n)
 			netd_log("ignored %s: not '<mac> <address>'", path);
 			continue;
 		}
-		if (lease_adopt(&n->leases, mac, ntohl(a.s_addr), (uint64_t)time(NULL))) {
+		if (lease_adopt(&n->leases, mac, ntohl(a.s_addr), (uint64_t)time(NULL),
+				(const uint8_t (*)[6])guests, n->n_names)) {
 			netd_log("%.17s keeps %s: a guest migrated here", text, ip);
 			changed = true;
 		} else {
-			netd_log("%.17s came with %s, which is not ours to give or is taken",
-				 text, ip);
+			netd_log("%.17s came with %s, which is not ours to give or another "
+				 "guest holds", text, ip);
 		}
 	}
-	if (dir)
-		closedir(dir);
+	closedir(dir);
 	if (changed)
 		netd_save_leases(n);
-}
-
-/* Read the name registry again. */
-static void netd_read_names(struct netd *n)
-{
-	int ret = netnames_read_dir(n->o.names_dir, n->names, NETD_NAMES_MAX,
-				    NULL);
-
-	if (ret < 0 && ret != n->names_err)
-		netd_log("cannot read the name registry %s: %s",
-			 n->o.names_dir, strerror(-ret));
-	n->names_err = ret < 0 ? ret : 0;
-	n->n_names = ret < 0 ? 0 : (uint32_t)ret;
 }
 
 /* The registered hostname of @mac, or NULL (after netd_read_names). */

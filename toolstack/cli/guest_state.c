@@ -22,7 +22,8 @@ const char *gstate_rec_name(uint32_t type)
 		[KEEL_STATE_PVPANIC] = "pvpanic", [KEEL_STATE_VIRTIO_NET] = "virtio-net",
 		[KEEL_STATE_VIRTIO_BLK] = "virtio-blk", [KEEL_STATE_VCPU] = "vCPU",
 		[KEEL_STATE_VCPU_RUN] = "vCPU run state", [KEEL_STATE_FPU] = "FPU",
-		[KEEL_STATE_TSC] = "TSC",
+		[KEEL_STATE_TSC] = "TSC", [KEEL_STATE_BALLOON] = "balloon",
+		[KEEL_STATE_CPUHP] = "CPU hotplug", [KEEL_STATE_CPUID] = "CPUID",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])
@@ -131,6 +132,72 @@ static const struct keel_state_tsc *gstate_find_tsc(const uint8_t *state, uint64
 	return NULL;
 }
 
+/* The name Linux's /proc/cpuinfo gives feature @bit of CPUID word @word
+ * (KEEL_CPUID_WORD_*), or NULL. */
+static const char *gstate_feature_name(uint32_t word, uint32_t bit)
+{
+	static const char *const names[KEEL_CPUID_WORDS][32] = {
+		[KEEL_CPUID_WORD_1_ECX] = {
+			"pni", "pclmulqdq", "dtes64", "monitor", "ds_cpl", "vmx", "smx", "est",
+			"tm2", "ssse3", "cid", "sdbg", "fma", "cx16", "xtpr", "pdcm", NULL, "pcid",
+			"dca", "sse4_1", "sse4_2", "x2apic", "movbe", "popcnt", "tsc_deadline_timer",
+			"aes", "xsave", "osxsave", "avx", "f16c", "rdrand", "hypervisor" },
+		[KEEL_CPUID_WORD_1_EDX] = {
+			"fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", NULL,
+			"sep", "mtrr", "pge", "mca", "cmov", "pat", "pse36", "pn", "clflush", NULL,
+			"dts", "acpi", "mmx", "fxsr", "sse", "sse2", "ss", "ht", "tm", "ia64", "pbe" },
+		[KEEL_CPUID_WORD_7_EBX] = {
+			"fsgsbase", "tsc_adjust", "sgx", "bmi1", "hle", "avx2", "fdp_excptn_only",
+			"smep", "bmi2", "erms", "invpcid", "rtm", "cqm", "zero_fcs_fds", "mpx",
+			"rdt_a", "avx512f", "avx512dq", "rdseed", "adx", "smap", "avx512ifma",
+			"pcommit", "clflushopt", "clwb", "intel_pt", "avx512pf", "avx512er",
+			"avx512cd", "sha_ni", "avx512bw", "avx512vl" },
+		[KEEL_CPUID_WORD_7_ECX] = {
+			"prefetchwt1", "avx512vbmi", "umip", "pku", "ospke", "waitpkg",
+			"avx512_vbmi2", "shstk", "gfni", "vaes", "vpclmulqdq", "avx512_vnni",
+			"avx512_bitalg", "tme", "avx512_vpopcntdq", NULL, "la57", NULL, NULL, NULL,
+			NULL, NULL, "rdpid", "kl", "bus_lock_detect", "cldemote", NULL, "movdiri",
+			"movdir64b", "enqcmd", "sgx_lc", NULL },
+		[KEEL_CPUID_WORD_7_EDX] = {
+			NULL, NULL, "avx512_4vnniw", "avx512_4fmaps", "fsrm", NULL, NULL, NULL,
+			"avx512_vp2intersect", NULL, "md_clear", NULL, NULL, NULL, "serialize",
+			NULL, "tsxldtrk", NULL, "pconfig", "arch_lbr", "ibt", NULL, "amx_bf16",
+			"avx512_fp16", "amx_tile", "amx_int8", "spec_ctrl", "intel_stibp",
+			"flush_l1d", "arch_capabilities", "core_capabilities", "spec_ctrl_ssbd" },
+		[KEEL_CPUID_WORD_E1_ECX] = {
+			"lahf_lm", "cmp_legacy", "svm", "extapic", "cr8_legacy", "abm", "sse4a",
+			"misalignsse", "3dnowprefetch", "osvw", "ibs", "xop", "skinit", "wdt", NULL,
+			"lwp", "fma4", "tce", NULL, "nodeid_msr", NULL, "tbm", "topoext",
+			"perfctr_core", "perfctr_nb", NULL, "bpext", "ptsc", "perfctr_llc", "mwaitx",
+			NULL, NULL },
+		[KEEL_CPUID_WORD_E1_EDX] = {
+			[11] = "syscall", [19] = "mp", [20] = "nx", [22] = "mmxext",
+			[25] = "fxsr_opt", [26] = "pdpe1gb", [27] = "rdtscp", [29] = "lm",
+			[30] = "3dnowext", [31] = "3dnow" },
+		[KEEL_CPUID_WORD_D1_EAX] = { "xsaveopt", "xsavec", "xgetbv1", "xsaves" },
+	};
+
+	return word < KEEL_CPUID_WORDS && bit < 32 ? names[word][bit] : NULL;
+}
+
+/* Why the hypervisor refused the guest's CPU features (-KEEL_EOPNOTSUPP
+ * at its CPUID record): the first one this machine lacks, by name. */
+static void gstate_cpuid_message(uint32_t missing, const char *origin, char *err,
+				 size_t err_len)
+{
+	static const char *const where[KEEL_CPUID_WORDS] = {
+		"1 ECX", "1 EDX", "7 EBX", "7 ECX", "7 EDX", "0x80000001 ECX",
+		"0x80000001 EDX", "0xD.1 EAX" };
+	uint32_t word = missing / 32, bit = missing % 32;
+	const char *name = gstate_feature_name(word, bit);
+
+	snprintf(err, err_len, "the guest of '%s' booted on a CPU with %s (CPUID %s bit %u), "
+		 "which this machine's CPU lacks or Keel does not give guests here: programs "
+		 "in it may use it, so it cannot run here. Move it to a machine with the same "
+		 "CPU or a newer one, or restart it here", origin, name ? name : "a feature",
+		 word < KEEL_CPUID_WORDS ? where[word] : "?", bit);
+}
+
 /* Why the hypervisor refused the guest's TSC rate (-KEEL_ERANGE). */
 static void gstate_rate_message(const uint8_t *state, uint64_t len, const char *origin,
 				char *err, size_t err_len)
@@ -174,6 +241,10 @@ int gstate_load(uint32_t domid, const uint8_t *state, uint64_t state_len,
 	}
 	if (ret == -KEEL_ERANGE) {
 		gstate_rate_message(state, state_len, origin, err, err_len);
+		return ret;
+	}
+	if (ret == -KEEL_EOPNOTSUPP && st->bad_type == KEEL_STATE_CPUID) {
+		gstate_cpuid_message(st->bad_instance, origin, err, err_len);
 		return ret;
 	}
 	if (ret < 0) {

@@ -22,10 +22,33 @@
 
 #define MNET_LEASES_TEXT_BYTES (256 * 1024)
 #define MNET_NETWORK_SCRIPT "/sbin/keel-network"
+#define MNET_GUESTS_MAX 256u
+
+/* The guests that exist here: netd's name registry and their MACs. */
+struct mnet_guests {
+	uint32_t n;
+	struct netnames_entry e[MNET_GUESTS_MAX];
+	uint8_t mac[MNET_GUESTS_MAX][6];
+};
+
+/* The MACs of the guests that exist here (netd's name registry in
+ * @net_dir) into @g; returns how many. */
+static uint32_t mnet_guests(const char *net_dir, struct mnet_guests *g)
+{
+	char dir[512];
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s/names", net_dir);
+	n = netnames_read_dir(dir, g->e, MNET_GUESTS_MAX, NULL);
+	g->n = n < 0 ? 0 : (uint32_t)n;
+	for (n = 0; n < (int)g->n; n++)
+		memcpy(g->mac[n], g->e[n].mac, 6);
+	return g->n;
+}
 
 /* Apply to @t the adoptions netd has not made yet: the "<mac> <addr>"
- * files in @dir (as netd's netd_adopt will). */
-static void mnet_pending(const char *dir, struct lease_table *t)
+ * files in @dir (as netd's netd_adopt will, with the guests @g). */
+static void mnet_pending(const char *dir, struct lease_table *t, const struct mnet_guests *g)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -46,7 +69,8 @@ static void mnet_pending(const char *dir, struct lease_table *t)
 		    sscanf(text + 18, "%15s", ip) == 1 && inet_pton(AF_INET, ip, &a) == 1) {
 			text[17] = '\0';
 			if (netnames_mac_parse(text, mac) == 0)
-				lease_adopt(t, mac, ntohl(a.s_addr), (uint64_t)time(NULL));
+				lease_adopt(t, mac, ntohl(a.s_addr), (uint64_t)time(NULL),
+					    (const uint8_t (*)[6])g->mac, g->n);
 		}
 		fclose(f);
 	}
@@ -57,7 +81,7 @@ static void mnet_pending(const char *dir, struct lease_table *t)
 /* Load the lease table in @net_dir (netd's "leases") into @t (an empty
  * one if there is none), with the adoptions still waiting in its "adopt"
  * (a guest that arrived since netd last looked). 0 or -ENOMEM. */
-static int mnet_leases(const char *net_dir, struct lease_table *t)
+static int mnet_leases(const char *net_dir, struct lease_table *t, struct mnet_guests *g)
 {
 	char *text = malloc(MNET_LEASES_TEXT_BYTES), path[512];
 	FILE *f;
@@ -74,8 +98,9 @@ static int mnet_leases(const char *net_dir, struct lease_table *t)
 		lease_parse(t, text, len, NULL);
 	}
 	free(text);
+	mnet_guests(net_dir, g);
 	snprintf(path, sizeof(path), "%s/adopt", net_dir);
-	mnet_pending(path, t);
+	mnet_pending(path, t, g);
 	return 0;
 }
 
@@ -83,9 +108,10 @@ static int mnet_leases(const char *net_dir, struct lease_table *t)
 int mnet_lookup(const uint8_t (*macs)[6], uint32_t n, const char *net_dir, struct mnet *m)
 {
 	struct lease_table *t = malloc(sizeof(*t));
+	struct mnet_guests *g = malloc(sizeof(*g));
 	uint64_t now = (uint64_t)time(NULL);
 	uint32_t k;
-	int ret = t ? mnet_leases(net_dir, t) : -ENOMEM;
+	int ret = t && g ? mnet_leases(net_dir, t, g) : -ENOMEM;
 
 	memset(m, 0, sizeof(*m));
 	for (k = 0; !ret && k < n && m->n < KEEL_DOMAIN_MAX_NICS; k++) {
@@ -96,6 +122,7 @@ int mnet_lookup(const uint8_t (*macs)[6], uint32_t n, const char *net_dir, struc
 			m->addr[m->n++] = l->addr;
 		}
 	}
+	free(g);
 	free(t);
 	return ret;
 }
@@ -158,14 +185,16 @@ int mnet_parse(const char *text, struct mnet *m)
 int mnet_check(const struct mnet *m, const char *net_dir, char *err, size_t err_len)
 {
 	struct lease_table *t = malloc(sizeof(*t));
+	struct mnet_guests *g = malloc(sizeof(*g));
 	uint64_t now = (uint64_t)time(NULL);
 	uint32_t i;
-	int ret = t ? mnet_leases(net_dir, t) : -ENOMEM;
+	int ret = t && g ? mnet_leases(net_dir, t, g) : -ENOMEM;
 
 	for (i = 0; !ret && i < m->n; i++) {
 		const struct lease *l = lease_by_addr(t, m->addr[i]);
 
-		if (l && lease_taken(l, m->mac[i], now)) {
+		if (l && lease_held_by_guest(l, m->mac[i], now, (const uint8_t (*)[6])g->mac,
+					     g->n)) {
 			char mac[NETNAMES_MAC_TEXT_BYTES], ip[INET_ADDRSTRLEN];
 			struct in_addr a = { htonl(m->addr[i]) };
 
@@ -179,6 +208,7 @@ int mnet_check(const struct mnet *m, const char *net_dir, char *err, size_t err_
 	}
 	if (ret == -ENOMEM)
 		snprintf(err, err_len, "out of memory");
+	free(g);
 	free(t);
 	return ret;
 }

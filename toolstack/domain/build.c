@@ -448,6 +448,27 @@ static int build_image_check(const char *path, struct build_image *im,
 				im->mtime_nsec, im->name, sizeof(im->name));
 }
 
+/* The image names of @cfg's file: disks; see build.h. */
+int build_image_names(const struct config *cfg,
+		      char names[KEEL_DOMAIN_MAX_DISKS][KEEL_IMAGE_NAME_BYTES],
+		      char *err, size_t err_len)
+{
+	struct build_image im;
+	uint32_t i;
+	int ret;
+
+	memset(names, 0, KEEL_DOMAIN_MAX_DISKS * KEEL_IMAGE_NAME_BYTES);
+	for (i = 0; i < cfg->nr_disks && i < KEEL_DOMAIN_MAX_DISKS; i++) {
+		if (cfg->disks[i].kind == CONFIG_DISK_RAM)
+			continue;
+		ret = build_image_check(cfg->disks[i].path, &im, err, err_len);
+		if (ret)
+			return ret;
+		snprintf(names[i], KEEL_IMAGE_NAME_BYTES, "%s", im.name);
+	}
+	return 0;
+}
+
 /* Check every disk of @cfg and add up what they need into job->need
  * (each distinct image once, as if it had to be uploaded). */
 static int build_disks_check(const struct config *cfg, struct build_job *job,

@@ -102,6 +102,17 @@ int build_image_name(const char *path, const char *real, uint64_t size,
 		     size_t len);
 
 /*
+ * The image name (build_image_name) of each file: disk of @cfg, by slot,
+ * into @names (KEEL_DOMAIN_MAX_DISKS names of KEEL_IMAGE_NAME_BYTES; ""
+ * for a RAM disk or none): what tells two copies of a file apart, e.g.
+ * the same image on two machines booted from one CD. Returns 0, or an
+ * error with the reason in @err (a file missing or unfit).
+ */
+int build_image_names(const struct config *cfg,
+		      char names[KEEL_DOMAIN_MAX_DISKS][KEEL_IMAGE_NAME_BYTES],
+		      char *err, size_t err_len);
+
+/*
  * Write the "not enough free memory" message for @need against
  * @free_bytes to @err: "not enough free memory: need N MiB, M MiB free",
  * with "(guest G + disks D + image I)" after N when disks or images are

@@ -165,14 +165,29 @@ int lease_taken(const struct lease *l, const uint8_t mac[6], uint64_t now)
 	       l->expires > now && memcmp(l->mac, mac, 6) != 0;
 }
 
+/* Is a binding an existing guest's; see lease.h. */
+int lease_held_by_guest(const struct lease *l, const uint8_t mac[6], uint64_t now,
+			const uint8_t (*guests)[6], uint32_t n)
+{
+	uint32_t i;
+
+	if (!lease_taken(l, mac, now))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (memcmp(guests[i], l->mac, 6) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Take over a migrated guest's address; see lease.h. */
-struct lease *lease_adopt(struct lease_table *t, const uint8_t mac[6],
-			  uint32_t addr, uint64_t now)
+struct lease *lease_adopt(struct lease_table *t, const uint8_t mac[6], uint32_t addr,
+			  uint64_t now, const uint8_t (*guests)[6], uint32_t n)
 {
 	struct lease *l = lease_by_addr(t, addr);
 	struct lease *mine = lease_by_mac(t, mac);
 
-	if (!l || lease_taken(l, mac, now))
+	if (!l || lease_held_by_guest(l, mac, now, guests, n))
 		return NULL;
 	if (mine && mine != l)
 		lease_set(mine, lease_zero_mac, LEASE_FREE, 0);

@@ -109,14 +109,22 @@ int lease_is_live(const struct lease *l, uint64_t now);
 int lease_taken(const struct lease *l, const uint8_t mac[6], uint64_t now);
 
 /*
- * Bind pool address @addr to @mac, ACTIVE for a lease time from @now, for
- * a guest that arrived here holding it (keel migrate-receive): unless
- * another MAC holds it (lease_taken). A binding @mac had of another
- * address is freed. Returns the binding, or NULL (not a pool address, or
- * taken).
+ * True if @l is held by another MAC (lease_taken) that one of the @n
+ * guests that exist here has (@guests: their MACs, from the name
+ * registry). A lease left by a guest destroyed since is no clash.
  */
-struct lease *lease_adopt(struct lease_table *t, const uint8_t mac[6],
-			  uint32_t addr, uint64_t now);
+int lease_held_by_guest(const struct lease *l, const uint8_t mac[6], uint64_t now,
+			const uint8_t (*guests)[6], uint32_t n);
+
+/*
+ * Bind pool address @addr to @mac, ACTIVE for a lease time from @now, for
+ * a guest that arrived here holding it (keel migrate-receive): unless one
+ * of the @n existing guests (@guests, their MACs) holds it
+ * (lease_held_by_guest). A binding @mac had of another address is freed.
+ * Returns the binding, or NULL (not a pool address, or held).
+ */
+struct lease *lease_adopt(struct lease_table *t, const uint8_t mac[6], uint32_t addr,
+			  uint64_t now, const uint8_t (*guests)[6], uint32_t n);
 
 /* Number of slots that are not FREE. */
 uint32_t lease_count(const struct lease_table *t);

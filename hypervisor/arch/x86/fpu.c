@@ -16,6 +16,7 @@
 #include <keel/arch.h>
 #include <keel/vcpu.h>
 #include <keel/errno.h>
+#include <keel/log.h>
 #include <keel/string.h>
 #include <asm/x86.h>
 #include <asm/fpu_check.h>
@@ -35,6 +36,9 @@
 #define MXCSR_MASK_DEFAULT 0xFFBFu /* when FXSAVE stores 0 (SDM vol. 1, 11.6.6) */
 #define FCW_INIT 0x037Fu   /* Intel SDM vol. 1, 8.1.5: FINIT's control word */
 #define MXCSR_INIT 0x1F80u /* Intel SDM vol. 1, 10.2.3.1: all masked, RN */
+#define XSAVE_HDR_OFF 512u   /* the XSAVE header follows the legacy area (SDM vol. 1, 13.4.2) */
+#define XSAVE_HDR_BYTES 64u
+#define XSAVE_FIRST_EXT 2u   /* components 0 (x87) and 1 (SSE) are in the legacy area */
 
 static bool have_xsave;
 static uint32_t area_bytes = FXSAVE_BYTES;
@@ -117,13 +121,69 @@ uint64_t arch_fpu_rfbm(void)
 	return have_xsave ? host_xcr0 : 0;
 }
 
+/*
+ * Load an XSAVE area saved on a CPU with other components (rfbm, bytes
+ * long; a guest that moved here): the legacy area and the header as they
+ * are, each component both CPUs have from its standard-format offset
+ * (CPUID.(EAX=0DH,ECX=i).EBX; SDM vol. 1, 13.4.3: the same layout on
+ * every CPU for the components guests get), XSTATE_BV cut to this CPU's,
+ * and the rest in its initial state. Refused (-EINVAL) if the guest had
+ * enabled a component (xcr0) this CPU lacks, or the area is too short;
+ * f->area may be written before a refusal, which leaves the domain unfit
+ * to start anyway (KEEL_HC_DOMAIN_STATE SET).
+ */
+static int fpu_load_other(struct vcpu_fpu *f, uint64_t xcr0, uint64_t rfbm, const uint8_t *src,
+			  uint32_t bytes)
+{
+	uint64_t both = rfbm & host_xcr0, bv;
+	uint8_t *out = f->area;
+	struct cpuid_regs r;
+	uint32_t i;
+
+	if ((xcr0 & ~both) || !fpu_xcr0_ok(xcr0, host_xcr0) ||
+	    bytes < XSAVE_HDR_OFF + XSAVE_HDR_BYTES) {
+		log_warn("saved FPU state refused: the guest's XCR0 %#llx, saved with "
+			 "components %#llx, this CPU's %#llx\n", (unsigned long long)xcr0,
+			 (unsigned long long)rfbm, (unsigned long long)host_xcr0);
+		return -EINVAL;
+	}
+	for (i = XSAVE_FIRST_EXT; i < 63; i++) {
+		cpuid_count(0xD, i, &r); /* EAX size, EBX offset */
+		if (((both >> i) & 1) && ((uint64_t)r.ebx + r.eax > bytes ||
+					  (uint64_t)r.ebx + r.eax > area_bytes))
+			return -EINVAL;
+	}
+	memset(out, 0, area_bytes);
+	memcpy(out, src, XSAVE_HDR_OFF + XSAVE_HDR_BYTES);
+	memcpy(&bv, out + XSAVE_HDR_OFF, sizeof(bv));
+	bv &= both;
+	memcpy(out + XSAVE_HDR_OFF, &bv, sizeof(bv));
+	for (i = XSAVE_FIRST_EXT; i < 63; i++) {
+		if (!((both >> i) & 1))
+			continue;
+		cpuid_count(0xD, i, &r);
+		memcpy(out + r.ebx, src + r.ebx, r.eax);
+	}
+	if (!fpu_area_ok(out, area_bytes, true, host_xcr0, mxcsr_mask)) {
+		log_warn("saved FPU state refused: its area does not fit this CPU once "
+			 "converted (components %#llx to %#llx)\n", (unsigned long long)rfbm,
+			 (unsigned long long)host_xcr0);
+		return -EINVAL;
+	}
+	f->xcr0 = xcr0;
+	return 0;
+}
+
 /* Load a saved guest's FPU state into f, after checking everything that
  * would make XRSTOR, FXRSTOR or XSETBV fault (asm/fpu_check.h): rfbm and
- * bytes must be this CPU's own (arch_fpu_rfbm, arch_fpu_area_bytes).
- * 0, or -EINVAL with f unchanged. */
+ * bytes are this CPU's own (arch_fpu_rfbm, arch_fpu_area_bytes), or, for
+ * XSAVE areas, another CPU's that fpu_load_other converts. 0, or -EINVAL
+ * (f unchanged when rfbm is this CPU's). */
 int arch_fpu_load(struct vcpu_fpu *f, uint64_t xcr0, uint64_t rfbm, const void *area,
 		  uint32_t bytes)
 {
+	if (have_xsave && rfbm && (rfbm != host_xcr0 || bytes != area_bytes))
+		return fpu_load_other(f, xcr0, rfbm, area, bytes);
 	if (rfbm != arch_fpu_rfbm() || bytes != area_bytes)
 		return -EINVAL;
 	if (have_xsave ? !fpu_xcr0_ok(xcr0, host_xcr0) : xcr0 != XCR0_X87)

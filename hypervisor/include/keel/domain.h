@@ -82,6 +82,7 @@ struct domain {
 	uint64_t hv_bytes, hv_net_bytes;
 	uint64_t start_ns;             /* time_now_ns() at its start, 0 before */
 	bool restore_ok;               /* state records loaded: may start restored */
+	uint32_t cpuid_seen[KEEL_CPUID_WORDS]; /* the features it booted with (cpuid_seen.h) */
 	/* Scheduling (common/sched.c): xl credit weight and cap, the pool
 	 * CPUs its vCPUs may be homed on (0 = any), and the cap's account
 	 * under its own leaf lock (a domain's vCPUs run on several CPUs). */

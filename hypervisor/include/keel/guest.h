@@ -17,6 +17,9 @@ struct domain_ops;
 /* The guest kind of domain: its entry, exits and scheduler hooks. */
 extern const struct domain_ops guest_ops;
 
+struct cpuid_out;
+void guest_cpuid_here(uint32_t leaf, uint32_t subleaf, struct cpuid_out *o);
+
 uint32_t guest_console_input(struct domain *d, const uint8_t *buf, uint32_t n);
 void guest_press_button(struct domain *d, uint16_t status_bit);
 

@@ -29,7 +29,7 @@ typedef int64_t keel_s64;
 #endif
 
 #define KEEL_ABI_MAJOR 1
-#define KEEL_ABI_MINOR 17
+#define KEEL_ABI_MINOR 18
 #define KEEL_ABI_VERSION ((KEEL_ABI_MAJOR << 16) | KEEL_ABI_MINOR)
 
 /*
@@ -780,6 +780,7 @@ struct keel_log_read {
 #define KEEL_STATE_TSC 13u  /* struct keel_state_tsc, instance 0 */
 #define KEEL_STATE_BALLOON 14u /* struct keel_state_balloon, instance 0 (ABI 1.12) */
 #define KEEL_STATE_CPUHP 15u /* struct keel_state_cpuhp, instance 0 (ABI 1.15) */
+#define KEEL_STATE_CPUID 16u /* struct keel_state_cpuid, instance 0 (ABI 1.18) */
 struct keel_state_rec {
 	keel_u32 type;     /* KEEL_STATE_* */
 	keel_u32 instance; /* which device of that type */
@@ -962,7 +963,10 @@ struct keel_state_vcpu_run {
 
 /* The FPU/SSE/AVX state of a vCPU: the XSAVE area (standard format) of
  * the components in rfbm, or an FXSAVE area when rfbm is 0, area_bytes
- * long, follows. A loader needs the same rfbm and size as its own CPU's. */
+ * long, follows. A loader whose CPU has other XSAVE components converts
+ * the area (each component both have, at its standard offset) if the
+ * guest's XCR0 uses only components it has; an FXSAVE area needs a CPU
+ * without XSAVE. */
 struct keel_state_fpu {
 	keel_u64 xcr0;        /* the guest's XCR0 */
 	keel_u64 rfbm;        /* components the area holds (the host's XCR0) */
@@ -983,6 +987,28 @@ struct keel_state_tsc {
 	keel_u64 tsc;         /* the guest's TSC when saved */
 	keel_u64 tsc_offset;  /* (1.17) the guest's TSC minus the host's then */
 	keel_u64 tsc_khz;     /* (1.17) the rate it ran at */
+};
+
+/* The CPU features the guest was given when it first booted, which it
+ * keeps wherever it moves: eight CPUID words (KEEL_CPUID_WORD_*), with
+ * the bits that follow the guest's own CR4 (OSXSAVE, OSPKE) and the
+ * hypervisor bit cleared. After a load the guest is shown no feature
+ * outside them, and a load on a CPU that lacks one of them (as Keel
+ * gives guests) is refused: -KEEL_EOPNOTSUPP with bad_type
+ * KEEL_STATE_CPUID and bad_instance = word * 32 + bit of the first
+ * missing feature. Files from before ABI 1.18 have no such record: the
+ * guest then gets this CPU's features. */
+#define KEEL_CPUID_WORD_1_ECX 0u    /* leaf 1 ECX */
+#define KEEL_CPUID_WORD_1_EDX 1u    /* leaf 1 EDX */
+#define KEEL_CPUID_WORD_7_EBX 2u    /* leaf 7 subleaf 0 EBX */
+#define KEEL_CPUID_WORD_7_ECX 3u    /* leaf 7 subleaf 0 ECX */
+#define KEEL_CPUID_WORD_7_EDX 4u    /* leaf 7 subleaf 0 EDX */
+#define KEEL_CPUID_WORD_E1_ECX 5u   /* leaf 0x80000001 ECX */
+#define KEEL_CPUID_WORD_E1_EDX 6u   /* leaf 0x80000001 EDX */
+#define KEEL_CPUID_WORD_D1_EAX 7u   /* leaf 0xD subleaf 1 EAX (XSAVE forms) */
+#define KEEL_CPUID_WORDS 8u
+struct keel_state_cpuid {
+	keel_u32 words[KEEL_CPUID_WORDS];
 };
 
 /* The pvpanic PCI function: what its driver can change. */
