@@ -181,9 +181,7 @@ out:
  * ready, or an error (printed). */
 static int migrate_offer(struct migrate_run *m, const char *nonce)
 {
-	char line[MIGRATE_LINE_BYTES];
-
-	char addrs[MNET_TEXT_BYTES];
+	char line[MIGRATE_LINE_BYTES], addrs[MNET_TEXT_BYTES];
 
 	mnet_format(&m->net, addrs, sizeof(addrs));
 	if (link_say(m->w, MIGRATE_HELLO " %s", nonce) || link_say(m->w, "ADDRESSES %s", addrs) ||

@@ -181,16 +181,20 @@ static void pair_on_signal(int sig)
 	_exit(128 + sig);
 }
 
-/* Serve one accepted connection @fd with dropbear -i; wait for it. */
+/* Serve one accepted connection @fd with dropbear -i; wait for it. A
+ * source silent for LINK_TIMEOUT_S (its machine died, its cable was
+ * pulled) ends the session (-I), and the receiver drops its copy. */
 static void pair_session(int fd)
 {
 	pid_t pid = fork();
+	char idle[16];
 
+	snprintf(idle, sizeof(idle), "%d", LINK_TIMEOUT_S);
 	if (pid == 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
 		close(fd);
-		execlp("dropbear", "dropbear", "-i", "-r", PAIR_KEY, "-j", "-k", "-m",
+		execlp("dropbear", "dropbear", "-i", "-r", PAIR_KEY, "-j", "-k", "-m", "-I", idle,
 		       (char *)NULL);
 		fprintf(stderr, "keel: migrate-receive: cannot run dropbear: %s\n",
 			strerror(errno));
