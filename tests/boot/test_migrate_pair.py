@@ -144,6 +144,14 @@ def check_counter(lines, since, after, what):
     return max(b - a for a, b in zip(times, times[1:]))
 
 
+def create_ready(m, tag, args, name, kind="tiny"):
+    """keel create args on machine m (tag: "A" or "B"), and wait until
+    guest name is ready."""
+    out, rc = m.run("keel create %s" % args, timeout=180)
+    check(rc == 0, "could not create %s on %s: %r" % (name, tag, out[-400:]))
+    wait_guest_ready(m, name, kind=kind)
+
+
 def start_receiver(m, insecure):
     out, rc = m.run("rm -f %s; (keel migrate-receive %s >%s 2>&1 & echo $! >/tmp/recv.pid); "
                     "for i in $(seq 20); do grep -q Waiting %s && break; sleep 0.5; done; "
@@ -173,9 +181,7 @@ def migrate(src, dst, dst_addr, name, insecure, code=None):
 @test("migrate_pair_moves_a_guest_and_its_connection_goes_on", "keel-pair")
 def t_migrate_pair(p):
     a, b = p.a, p.b
-    out, rc = a.run("keel create tiny name=mover", timeout=180)
-    check(rc == 0, "could not create the guest on A: %r" % out[-400:])
-    wait_guest_ready(a, "mover")
+    create_ready(a, "A", "tiny name=mover", "mover")
     ip = guest_address(a, "mover")
     guest_run(a, "mover", "echo '%s' >/tmp/counter.sh; "
               "( nc -l -p %d -e sh /tmp/counter.sh </dev/null >/dev/null 2>&1 & ); sleep 1"
@@ -241,9 +247,7 @@ def t_migrate_pair_debian(p):
     # B: the copy ends (the stall rule stops the rounds it cannot win), and
     # the writer goes on there.
     a, b = p.a, p.b
-    out, rc = a.run("keel create debian", timeout=180)
-    check(rc == 0, "could not create the Debian guest on A: %r" % out[-400:])
-    wait_guest_ready(a, "debian", kind="debian")
+    create_ready(a, "A", "debian", "debian", kind="debian")
     guest_background(a, "debian", "i=0; while :; do i=$((i+1)); dd if=/dev/zero "
                      "of=/dev/shm/load bs=1M count=16 conv=notrunc 2>/dev/null; "
                      "echo $i >/dev/shm/passes; done", "/dev/null")
@@ -306,10 +310,7 @@ def t_migrate_pair_refusals(p):
     img = "/run/keel/medium/guests/tiny-root.squashfs"
     # tiny-disk boots from the shared read-only image; its RAM disk (which
     # cannot be copied yet) is left out
-    out, rc = a.run("keel create tiny-disk name=other \"disk=['file:%s,xvda,r']\"" % img,
-                    timeout=180)
-    check(rc == 0, "could not create the guest on A: %r" % out[-400:])
-    wait_guest_ready(a, "other")
+    create_ready(a, "A", "tiny-disk name=other \"disk=['file:%s,xvda,r']\"" % img, "other")
     out, rc = b.run("cp %s /tmp/tr.sq && touch -d '2020-01-01 00:00' /tmp/tr.sq && "
                     "mount --bind /tmp/tr.sq %s" % (img, img))
     check(rc == 0, "could not put another tiny-root image on B: %r" % out[-300:])
@@ -320,15 +321,49 @@ def t_migrate_pair_refusals(p):
         b.run("umount %s; rm -f /tmp/tr.sq" % img)
     a.run("keel destroy other", timeout=60)
 
-    out, rc = b.run("keel create tiny name=native", timeout=180)
-    check(rc == 0, "could not create the guest on B: %r" % out[-400:])
-    wait_guest_ready(b, "native")
+    create_ready(b, "B", "tiny name=native", "native")
     out = refused(b, a, ADDR["a"], "native", ["booted on a CPU with"], "another CPU")
     mf = re.search(r"booted on a CPU with (\S+) \(CPUID (\S+ \S+) bit (\d+)\)", out)
     check(mf is not None, "the refusal does not name the feature: %r" % out[-600:])
     print("    refused: the guest uses %s (CPUID %s bit %s), which A's EPYC lacks"
           % mf.groups())
     b.run("keel destroy native", timeout=60)
+
+
+def migrate_in_background(a, b, name):
+    """Start keel migrate of name from A to B over SSH in the background
+    (its output and rc= in /tmp/mig.log on A, its pid in /tmp/mig.pid); return
+    once its first copy is under way."""
+    code = start_receiver(b, insecure=False)
+    a.run("rm -f /tmp/mig.log; ( (sh -c 'echo $$ >/tmp/mig.pid; exec keel migrate --code %s "
+          "%s %s' >/tmp/mig.log 2>&1; echo rc=$? >>/tmp/mig.log) & )" % (code, name, ADDR["b"]))
+    # the first full copy over SSH takes 25-40 s here; 8 s in, it is under way
+    out, _ = a.run("sleep 8; cat /tmp/mig.log; echo; keel list", timeout=60)
+    check("rc=" not in out and name in out, "the copy ended too soon to be cut: %r" % out)
+
+
+def check_still_runs(a, name):
+    sa, raw_a = list_states(a)
+    check(name in sa and sa[name][:2].strip("-") in ("r", "b"),
+          "the guest does not run on at A:\n%s" % raw_a)
+    out = guest_run(a, name, "echo still-$(hostname)")
+    check("still-" + name in out, "the guest does not answer at A: %r" % out[-300:])
+
+
+def check_receiver_dropped(b, name, within_s):
+    """B's keel migrate-receive ends within within_s s of its session's
+    end (it once took a session that ended before the receiver's result
+    for a login without the code, and waited for another), and keeps
+    nothing of the guest name."""
+    out, _ = b.run("for i in $(seq %d); do kill -0 $(cat /tmp/recv.pid) 2>/dev/null || break; "
+                   "sleep 1; done; kill -0 $(cat /tmp/recv.pid) 2>/dev/null && echo STILL-WAITING; "
+                   "cat %s" % (within_s, RECV_LOG), timeout=within_s + 60)
+    states, raw = list_states(b)
+    check("STILL-WAITING" not in out and "Received domain" not in out and
+          "without the right code" not in out and
+          name not in states and name + "-incoming" not in states,
+          "B did not end and drop its half-made copy once the source's session ended: "
+          "%r\n%s" % (out[-600:], raw))
 
 
 @test("migrate_pair_target_goes_silent_mid_copy", "keel-pair")
@@ -338,15 +373,8 @@ def t_migrate_pair_silent(p):
     # source gives up after its link timeout with the guest running on
     # there, and the target, once it can tell, drops its half-made copy.
     a, b = p.a, p.b
-    out, rc = a.run("keel create tiny name=lost", timeout=180)
-    check(rc == 0, "could not create the guest on A: %r" % out[-400:])
-    wait_guest_ready(a, "lost")
-    code = start_receiver(b, insecure=False)
-    a.run("rm -f /tmp/mig.log; ( (keel migrate --code %s lost %s >/tmp/mig.log 2>&1; "
-          "echo rc=$? >>/tmp/mig.log) & )" % (code, ADDR["b"]))
-    # the first full copy over SSH takes 25-40 s here; 8 s in, it is under way
-    out, _ = a.run("sleep 8; cat /tmp/mig.log; echo; keel list", timeout=60)
-    check("rc=" not in out and "lost" in out, "the copy ended too soon to be cut: %r" % out)
+    create_ready(a, "A", "tiny name=lost", "lost")
+    migrate_in_background(a, b, "lost")
     b.monitor("set_link cable0 off")
     t0 = time.time()
     try:
@@ -357,18 +385,26 @@ def t_migrate_pair_silent(p):
               "keel migrate should fail when the target goes silent, and keep the guest: %r"
               % out[-600:])
         print("    the source gave up %.0f s after the target went silent" % gave_up)
-        sa, raw_a = list_states(a)
-        check("lost" in sa and sa["lost"][:2].strip("-") in ("r", "b"),
-              "the guest does not run on at A:\n%s" % raw_a)
-        out = guest_run(a, "lost", "echo still-$(hostname)")
-        check("still-lost" in out, "the guest does not answer at A: %r" % out[-300:])
+        check_still_runs(a, "lost")
     finally:
         b.monitor("set_link cable0 on")
-    out, _ = b.run("for i in $(seq 120); do kill -0 $(cat /tmp/recv.pid) 2>/dev/null || break; "
-                   "sleep 1; done; kill -0 $(cat /tmp/recv.pid) 2>/dev/null && echo STILL-WAITING; "
-                   "cat %s" % RECV_LOG, timeout=180)
-    states, raw = list_states(b)
-    check("STILL-WAITING" not in out and "Received domain" not in out and
-          "lost" not in states, "B did not drop its half-made copy once the source went "
-          "silent: %r\n%s" % (out[-600:], raw))
+    check_receiver_dropped(b, "lost", 120)
     a.run("keel destroy lost", timeout=60)
+
+
+@test("migrate_pair_source_stopped_mid_copy", "keel-pair")
+def t_migrate_pair_stopped(p):
+    # Ctrl-C on the source in the middle of the copy: the guest runs on
+    # there, and the target, whose SSH session ends at once, drops its
+    # half-made copy and stops waiting (it once took the ended session for
+    # a login without the code, and waited for another).
+    a, b = p.a, p.b
+    create_ready(a, "A", "tiny name=stopped", "stopped")
+    migrate_in_background(a, b, "stopped")
+    out, _ = a.run("kill -INT $(cat /tmp/mig.pid); for i in $(seq 30); do "
+                   "grep -q rc= /tmp/mig.log && break; sleep 1; done; cat /tmp/mig.log",
+                   timeout=60)
+    check("rc=130" in out, "keel migrate did not stop on Ctrl-C: %r" % out[-600:])
+    check_still_runs(a, "stopped")
+    check_receiver_dropped(b, "stopped", 30)
+    a.run("keel destroy stopped", timeout=60)

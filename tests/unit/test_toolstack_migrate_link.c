@@ -3,7 +3,9 @@
  * the pairing code's forms (dashes and spaces left out, exactly 8 digits),
  * the protocol's line words, and a TCP link on 127.0.0.1 (lines both
  * ways, a closed link heard as -EPIPE, a port nobody listens on and a
- * host name refused by name).
+ * host name refused by name), and the SSH receiver's result file: a
+ * result put after the session ended is waited for, and a receiver that
+ * died without one is told apart from a login that never reached it.
  */
 #include "../../toolstack/cli/migrate_link.c"
 
@@ -116,11 +118,85 @@ static void test_ends(void)
 	close(fds[1]);
 }
 
+/* Take @path's result with @linger_ms; its message into @msg. */
+static int take(const char *path, int *ok, int linger_ms, char *msg, size_t len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+	int ret = link_result_take(path, m, ok, linger_ms);
+
+	fclose(m);
+	snprintf(msg, len, "%s", buf ? buf : "");
+	free(buf);
+	return ret;
+}
+
+static void test_result(void)
+{
+	char path[] = "/tmp/keel-result-XXXXXX", msg[256], pid[16];
+	int fd = mkstemp(path), ok = -1, status;
+	pid_t child;
+
+	CHECK(fd >= 0);
+	close(fd);
+	unlink(path);
+	CHECK_EQ_INT(take(path, &ok, 1000, msg, sizeof(msg)), 0); /* no login got in */
+	CHECK_EQ_INT(ok, 0);
+
+	CHECK_EQ_INT(link_result_put(path, "OK", "Received domain t"), 0);
+	CHECK_EQ_INT(take(path, &ok, 1000, msg, sizeof(msg)), 1);
+	CHECK_EQ_INT(ok, 1);
+	CHECK(strcmp(msg, "Received domain t\n") == 0);
+	CHECK(access(path, F_OK) != 0); /* taken */
+
+	CHECK_EQ_INT(link_result_put(path, "FAIL", "no memory"), 0);
+	CHECK_EQ_INT(take(path, &ok, 1000, msg, sizeof(msg)), 1);
+	CHECK_EQ_INT(ok, 0);
+	CHECK(strcmp(msg, "no memory\n") == 0);
+
+	/* the session ended, the receiver puts its result 200 ms later */
+	child = fork();
+	if (child == 0) {
+		usleep(200 * 1000);
+		_exit(link_result_put(path, "FAIL", "the link closed") ? 1 : 0);
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	CHECK_EQ_INT(link_result_put(path, "RUN", pid), 0);
+	CHECK_EQ_INT(take(path, &ok, 5000, msg, sizeof(msg)), 1);
+	CHECK_EQ_INT(ok, 0);
+	CHECK(strcmp(msg, "the link closed\n") == 0);
+	CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+
+	/* the receiver died without a result (killed with its session) */
+	CHECK_EQ_INT(link_result_put(path, "RUN", pid), 0); /* reaped: gone */
+	CHECK_EQ_INT(take(path, &ok, 5000, msg, sizeof(msg)), 1);
+	CHECK_EQ_INT(ok, 0);
+	CHECK(strstr(msg, "ended in the middle of the move") != NULL);
+
+	/* one that hangs on is given up after its linger */
+	child = fork();
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+	CHECK_EQ_INT(link_result_put(path, "RUN", pid), 0);
+	CHECK_EQ_INT(take(path, &ok, 100, msg, sizeof(msg)), 1);
+	CHECK(strstr(msg, "ended in the middle of the move") != NULL);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	CHECK(access(path, F_OK) != 0);
+	CHECK_EQ_INT(link_result_put("/nonexistent-dir/x", "OK", "t"), -ENOENT);
+}
+
 int main(void)
 {
 	test_code();
 	test_ends();
 	test_lines();
 	test_tcp();
+	test_result();
 	return harness_done("test_toolstack_migrate_link");
 }

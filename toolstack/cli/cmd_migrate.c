@@ -688,17 +688,6 @@ static void receive_rename(const char *tmp, const char *orig, uint32_t domid, FI
 	cmd_rename_domain(&d, tmp, orig);
 }
 
-/* Leave "OK <text>" or "FAIL <text>" in PAIR_RESULT for pair_serve. */
-static void receive_result(bool ok, const char *text)
-{
-	FILE *f = fopen(PAIR_RESULT, "w");
-
-	if (f) {
-		fprintf(f, "%s %s\n", ok ? "OK" : "FAIL", text);
-		fclose(f);
-	}
-}
-
 /* Receive one guest on @in, answering on @out; messages to @msg, and with
  * @result to PAIR_RESULT too. */
 static int receive_do(FILE *in, FILE *out, FILE *msg, const char *peer, bool result,
@@ -737,7 +726,7 @@ static int receive_do(FILE *in, FILE *out, FILE *msg, const char *peer, bool res
 		link_say(out, "%s %s", rr.ready ? "FAILED" : "REFUSED", err);
 		fprintf(stderr, "keel: migrate-receive: %s; nothing was kept here\n", err);
 		if (result)
-			receive_result(false, err);
+			link_result_put(PAIR_RESULT, "FAIL", err);
 	} else {
 		char text[160];
 
@@ -752,7 +741,7 @@ static int receive_do(FILE *in, FILE *out, FILE *msg, const char *peer, bool res
 		fprintf(msg, "%s\n", text);
 		fflush(msg);
 		if (result)
-			receive_result(true, text);
+			link_result_put(PAIR_RESULT, "OK", text);
 		if (local)
 			receive_rename(cfg->name, orig, domid, in);
 	}
@@ -816,6 +805,10 @@ static int receive_run(int argc, char **argv)
 	if (stdio) { /* the "migrate" account's shell, at the far end of SSH */
 		struct link_ends ends;
 
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		link_result_put(PAIR_RESULT, "RUN", pid);
 		link_ends_of_ssh(getenv("SSH_CONNECTION"), &ends);
 		return receive_do(stdin, stdout, stderr, "the SSH link", true, &ends);
 	}

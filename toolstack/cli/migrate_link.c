@@ -358,3 +358,73 @@ void link_ready_address(const char *rest, char *out, size_t len)
 	p += strspn(p, " ");
 	link_addr_copy(p, strcspn(p, " "), out, len);
 }
+
+/* Write "<word> <text>" to @path; see migrate_link.h. */
+int link_result_put(const char *path, const char *word, const char *text)
+{
+	char tmp[512];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s %s\n", word, text);
+	if (fclose(f) || rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+/* @path's line into @line (@len bytes, its newline cut); 0 or -ENOENT. */
+static int link_result_read(const char *path, char *line, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -ENOENT;
+	if (!fgets(line, (int)len, f))
+		line[0] = 0;
+	fclose(f);
+	line[strcspn(line, "\n")] = 0;
+	return 0;
+}
+
+/* Whether the receiver of a "RUN <pid>" @line may still put its result. */
+static bool link_result_running(const char *line)
+{
+	pid_t pid = (pid_t)atoi(line_rest(line, "RUN"));
+
+	return line_is(line, "RUN") && pid > 0 && !(kill(pid, 0) && errno == ESRCH);
+}
+
+/* Take the receiver's result from @path; see migrate_link.h. */
+int link_result_take(const char *path, FILE *msg, int *ok, int linger_ms)
+{
+	char line[LINK_LINE_BYTES];
+	int waited_ms = 0;
+
+	*ok = 0;
+	if (link_result_read(path, line, sizeof(line)))
+		return 0;
+	while (link_result_running(line) && waited_ms < linger_ms) {
+		usleep(20 * 1000);
+		waited_ms += 20;
+		if (link_result_read(path, line, sizeof(line)))
+			line[0] = 0;
+	}
+	if (line_is(line, "OK") || line_is(line, "FAIL")) {
+		*ok = line_is(line, "OK");
+		fprintf(msg, "%s\n", line_rest(line, *ok ? "OK" : "FAIL"));
+	} else {
+		fprintf(msg, "The source's SSH session ended in the middle of the move (its "
+			"machine stopped, or its link was silent for %d s); nothing was kept "
+			"here\n", LINK_TIMEOUT_S);
+	}
+	unlink(path);
+	return 1;
+}

@@ -88,6 +88,25 @@ bool line_is(const char *line, const char *word);
 const char *line_rest(const char *line, const char *word);
 
 /*
+ * The SSH receiver's result, handed to the `keel migrate-receive` that
+ * serves the logins (migrate_pair.c) in the file @path: one line,
+ * "<word> <text>". The receiver puts "RUN <its pid>" there as soon as it
+ * runs, then "OK <message>" or "FAIL <message>". link_result_put writes
+ * it (a new file renamed over, so it is never read half written);
+ * 0 or -errno.
+ */
+int link_result_put(const char *path, const char *word, const char *text);
+
+/*
+ * Take the result in @path once a session ended: 0 if there is none (the
+ * login never reached the receiver). Else 1, with *@ok set when a guest
+ * came and the receiver's message (or, when it ended without one, why)
+ * printed on @msg; a receiver still running is given @linger_ms to put
+ * its result. The file is removed.
+ */
+int link_result_take(const char *path, FILE *msg, int *ok, int linger_ms);
+
+/*
  * @code with its dashes and spaces left out into @out (@len bytes): the
  * password the pairing code stands for. 0, or -EINVAL when what is left
  * is not LINK_CODE_DIGITS digits.

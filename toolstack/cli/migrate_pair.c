@@ -151,24 +151,7 @@ static int pair_host_key(char *fp, size_t len)
 	return 0;
 }
 
-/* The receiver's result, which `keel migrate-receive --stdio` leaves in
- * PAIR_RESULT; 1 if a guest session ran (*@ok: it came), else 0. */
-static int pair_result(FILE *msg, int *ok)
-{
-	char line[LINK_LINE_BYTES];
-	FILE *f = fopen(PAIR_RESULT, "r");
-
-	if (!f)
-		return 0;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = 0;
-	fclose(f);
-	unlink(PAIR_RESULT);
-	line[strcspn(line, "\n")] = 0;
-	*ok = line_is(line, "OK");
-	fprintf(msg, "%s\n", line_rest(line, *ok ? "OK" : "FAIL"));
-	return 1;
-}
+#define PAIR_LINGER_MS 10000 /* for a receiver to end after its session */
 
 static volatile pid_t pair_child;
 
@@ -245,7 +228,7 @@ int pair_serve(const char *port, FILE *msg)
 		if (fd < 0)
 			break;
 		pair_session(fd);
-		if (pair_result(msg, &ok))
+		if (link_result_take(PAIR_RESULT, msg, &ok, PAIR_LINGER_MS))
 			break;
 		tries++;
 		fprintf(msg, "A login without the right code (%d of %d allowed)\n", tries,

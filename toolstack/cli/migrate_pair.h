@@ -11,7 +11,10 @@
 #include "monitor.h"
 
 /* Where `keel migrate-receive --stdio` (run by the "migrate" account's
- * shell) leaves "OK <message>" or "FAIL <message>" for pair_serve. */
+ * shell) leaves "OK <message>" or "FAIL <message>" for pair_serve. As
+ * soon as it runs (the login had the code) it leaves "RUN <pid>" there,
+ * so a session that ends before any result (the source died, or went
+ * silent and Dropbear ended it) is not taken for a failed login. */
 #define PAIR_RESULT MONITOR_DIR "/migrate-receive.result"
 
 /*
