@@ -44,7 +44,7 @@ declare -A STAGE_DESC=(
 # Host packages build.sh needs (Debian 12).
 HOST_PACKAGES=(gcc make libc6-dev libelf1 xorriso isolinux syslinux-common
 	squashfs-tools busybox-static cpio kmod xz-utils gzip iptables dropbear-bin
-	debootstrap debian-archive-keyring wget attr
+	debootstrap debian-archive-keyring wget attr patch
 	grub-efi-amd64-bin grub-common mtools dosfstools
 	console-setup-linux)  # the framebuffer console's PSF font (hypervisor/Makefile)
 
@@ -75,6 +75,25 @@ DOM0_MODULES=(
 FIRMWARE_DEBS=(
 	"pool/non-free-firmware/f/firmware-nonfree/firmware-realtek_20230210-5_all.deb 586ce39fc23f8b1d121bd430f5e187c80701df650f4baba05771d828444b075c"
 )
+
+# libmicrohttpd, the HTTP server of `keel dashboard` (docs/dashboard.md):
+# Debian's source package, pinned (the bookworm Sources index's sha256),
+# with Debian's patches, built as a static library without HTTPS. Debian's
+# binary package pulls in GnuTLS and seven more libraries (2.9 MB
+# compressed), which the CD's 150 MB budget has no room for; the
+# dashboard serves plain HTTP, and its token guards control.
+MHD_SOURCES=(
+	"pool/main/libm/libmicrohttpd/libmicrohttpd_0.9.75.orig.tar.xz 796e7e217a4802679fcac667a4e98501c53185dcf50ca0583870e84192620131"
+	"pool/main/libm/libmicrohttpd/libmicrohttpd_0.9.75-6.debian.tar.xz 566c247bfbf67e20858705ae695f58db747d50ed8512f2bc46a28bef9086e5af"
+)
+
+# The dashboard page's libraries from npm, pinned (the registry's tarball
+# and its sha256): NAME VERSION SHA256 FILE:AS... (FILE in the package,
+# AS its name in /usr/share/keel/dashboard/). uPlot draws the charts.
+NPM_PACKAGES=(
+	"uplot 1.6.31 015d4be9095072922bc31d8c63f93bc1b7cd5b27d14d17a1708ff76775f9eb90 dist/uPlot.iife.min.js:uplot.js dist/uPlot.min.css:uplot.css LICENSE:uplot.LICENSE"
+)
+NPM_REGISTRY=${KEEL_NPM_REGISTRY:-https://registry.npmjs.org}
 
 # Dynamically linked host programs copied into dom0 with their libraries
 # (the busybox userland has no NAT tool and no SSH), and the iptables
@@ -445,7 +464,8 @@ stage_hypervisor() {
 inputs_dom0() {
 	{
 		recipe_hash dom0
-		printf '%s\n' "${DOM0_MODULES[@]}" "${DOM0_PROGRAMS[@]}"
+		printf '%s\n' "${DOM0_MODULES[@]}" "${DOM0_PROGRAMS[@]}" "${MHD_SOURCES[@]}" \
+			"${NPM_PACKAGES[@]}"
 		cat "$BUILD/kernel/release" 2>/dev/null || echo "no kernel"
 		cat "$STAMPS/download" 2>/dev/null || echo "no download stamp"
 		dpkg-query -W -f='${Version}\n' busybox-static dropbear-bin iptables 2>/dev/null || true
@@ -473,8 +493,9 @@ stage_dom0() {
 	vm=$(modinfo -F vermagic "$BUILD/driver/keel.ko" | cut -d' ' -f1)
 	[ "$vm" = "$rel" ] || fail "modinfo keel.ko" "keel.ko was built for '$vm', dom0 runs $rel"
 
+	build_mhd
 	log "    building the keel toolstack"
-	run make -C "$ROOT/toolstack" OUT="$BUILD/toolstack" -j"$JOBS"
+	run make -C "$ROOT/toolstack" OUT="$BUILD/toolstack" MHD_DIR="$BUILD/mhd" -j"$JOBS"
 	[ -x "$BUILD/toolstack/keel" ] || fail "make -C toolstack" "make succeeded but did not produce build/toolstack/keel"
 	if ! file_is_static "$BUILD/toolstack/keel"; then
 		fail "readelf -l build/toolstack/keel" "keel is dynamically linked; the initramfs has no libc, link it with -static"
@@ -506,6 +527,7 @@ stage_dom0() {
 	build_benchtools
 	install -m 0755 "${BENCH_TOOLS[@]}" "$r/usr/bin/"
 	dom0_copy_programs "$r"
+	dom0_dashboard "$r/usr/share/keel/dashboard"
 	install -m 0644 "$BUILD/driver/keel.ko" "$r/lib/modules/$rel/extra/keel.ko"
 	# kernel modules with their dependencies
 	local m line path n=0
@@ -546,6 +568,68 @@ stage_dom0() {
 	mv -f "$img.tmp" "$img"
 	mv -f "$BUILD/dom0/vmlinuz.tmp" "$BUILD/dom0/vmlinuz"
 	log "    initrd.img: $(du -h "$img" | cut -f1), $n modules + keel.ko"
+}
+
+# build_mhd: MHD_SOURCES -> build/mhd/{include,lib} (libmicrohttpd.a, no
+# HTTPS); skipped when build/mhd/.sources names the same sources.
+build_mhd() {
+	local d=$BUILD/mhd entry t src x
+	if [ -f "$d/lib/libmicrohttpd.a" ] && [ "$(cat "$d/.sources" 2>/dev/null)" = "${MHD_SOURCES[*]}" ]; then
+		vlog "libmicrohttpd: built, unchanged"
+		return 0
+	fi
+	log "    building libmicrohttpd from Debian's source, without HTTPS (about 30 s)"
+	x=$BUILD/mhd.tmp
+	rm -rf "$x" "$d"
+	tmp_path "$x"
+	mkdir -p "$x/src"
+	for entry in "${MHD_SOURCES[@]}"; do
+		t=${entry%% *}
+		cache_get "$CACHE/${t##*/}" "${entry#* }" "${t##*/}" wget -q "$DEBIAN_MIRROR/$t"
+	done
+	t=${MHD_SOURCES[0]%% *}
+	run tar -xf "$CACHE/${t##*/}" -C "$x/src" --strip-components=1
+	t=${MHD_SOURCES[1]%% *}
+	run tar -xf "$CACHE/${t##*/}" -C "$x/src"
+	src=$x/src
+	while read -r t; do
+		case $t in ''|\#*) continue ;; esac
+		run patch -d "$src" -p1 -i "$src/debian/patches/$t"
+	done <"$src/debian/patches/series"
+	run env -C "$src" ./configure --prefix="$x/inst" --disable-https --without-gnutls \
+		--disable-shared --enable-static --disable-doc --disable-examples --disable-curl \
+		--disable-dauth --disable-bauth
+	run make -C "$src/src/microhttpd" -j"$JOBS"
+	run make -C "$src/src/microhttpd" install
+	run make -C "$src/src/include" install
+	[ -f "$x/inst/lib/libmicrohttpd.a" ] || fail "make -C libmicrohttpd" "no libmicrohttpd.a"
+	mkdir -p "$d"
+	mv "$x/inst/include" "$x/inst/lib" "$d/"
+	printf '%s' "${MHD_SOURCES[*]}" >"$d/.sources"
+	rm -rf "$x"
+}
+
+# dom0_dashboard DIR: the dashboard's page (dom0-rootfs/dashboard/) and
+# NPM_PACKAGES' files into DIR.
+dom0_dashboard() {
+	local dir=$1 entry name ver sha tgz f x
+	mkdir -p "$dir"
+	cp "$ROOT"/dom0-rootfs/dashboard/* "$dir/"
+	for entry in "${NPM_PACKAGES[@]}"; do
+		read -r name ver sha _ <<<"$entry"
+		tgz=$CACHE/npm-$name-$ver.tgz
+		cache_get "$tgz" "$sha" "$name $ver (npm)" wget -q "$NPM_REGISTRY/$name/-/$name-$ver.tgz"
+		x=$BUILD/dom0/npm-$name
+		rm -rf "$x"
+		tmp_path "$x"
+		mkdir -p "$x"
+		run tar -xzf "$tgz" -C "$x"
+		for f in ${entry#* * * }; do
+			[ -f "$x/package/${f%%:*}" ] || fail "tar -x $tgz" "$name $ver has no ${f%%:*}"
+			cp "$x/package/${f%%:*}" "$dir/${f#*:}"
+		done
+		rm -rf "$x"
+	done
 }
 
 dom0_copy_lib() { # dom0_copy_lib ROOT PATH: a shared library, as its real file name

@@ -65,9 +65,10 @@ done
 # unit tests, binutils' nm to name the hypervisor function a hung CPU is in,
 # clang with its fuzzer runtime for tests/fuzz, Bochs (with its BIOS, VGA
 # BIOS and a display plugin package) for the VT-x boot tests, OVMF (UEFI
-# firmware) for the UEFI boot tests.
+# firmware) for the UEFI boot tests, headless Chromium for the dashboard's
+# browser test.
 TEST_PACKAGES=(gdb python3 gcc make libc6-dev binutils clang libclang-rt-dev
-	bochs bochsbios vgabios bochs-x ovmf)
+	bochs bochsbios vgabios bochs-x ovmf chromium)
 
 # shellcheck source=../scripts/packages.sh
 . "$ROOT/scripts/packages.sh"

@@ -63,7 +63,7 @@ fuzz_one() {
 	fi
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Ihypervisor/include -Ihypervisor/arch/x86/include -Ilib \
-		-Itoolstack/cli -Itoolstack/core -Itoolstack/domain -Itoolstack/tui -Itoolstack/netd \
+		-Itoolstack/cli -Itoolstack/core -Itoolstack/domain -Itoolstack/tui -Itoolstack/netd -Itoolstack/dash \
 		"$src" -o "$OUT/$t" 2>"$OUT/$t.build.log"; then
 		{ echo "FAIL $t: does not build:"; sed 's/^/    /' "$OUT/$t.build.log" | head -20; } >"$res"
 		return

@@ -31,19 +31,7 @@
 
 /* ---- stubs for domain.c (no hypervisor in these tests) ---- */
 
-int keel_hypercall(uint64_t op, void *buf, size_t size)
-{
-	(void)op;
-	(void)buf;
-	(void)size;
-	return -KEEL_ENOSYS;
-}
-
-void hcall_report(const char *what, int err)
-{
-	(void)what;
-	(void)err;
-}
+#include "stub_hcall.h"
 
 /* ---- fake samples ---- */
 

@@ -51,6 +51,7 @@ static const struct keel_cmd *const keel_cmds[] = {
 	&cmd_vcpu_set_entry,
 	&cmd_starter_entry,
 	&cmd_top_entry,
+	&cmd_dashboard_entry,
 	&cmd_exits_entry,
 	&cmd_dmesg_entry,
 	&cmd_info_entry,

@@ -110,6 +110,9 @@ extern const struct keel_cmd cmd_netd_entry;
 /* cmd_top.c: `keel top`, the resource monitor. */
 extern const struct keel_cmd cmd_top_entry;
 
+/* cmd_dashboard.c: `keel dashboard`. */
+extern const struct keel_cmd cmd_dashboard_entry;
+
 /* cmd_exits.c: `keel exits`, the exit profile. */
 extern const struct keel_cmd cmd_exits_entry;
 
