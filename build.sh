@@ -89,9 +89,11 @@ MHD_SOURCES=(
 
 # The dashboard page's libraries from npm, pinned (the registry's tarball
 # and its sha256): NAME VERSION SHA256 FILE:AS... (FILE in the package,
-# AS its name in /usr/share/keel/dashboard/). uPlot draws the charts.
+# AS its name in /usr/share/keel/dashboard/). uPlot draws the charts,
+# xterm.js the guests' consoles.
 NPM_PACKAGES=(
 	"uplot 1.6.31 015d4be9095072922bc31d8c63f93bc1b7cd5b27d14d17a1708ff76775f9eb90 dist/uPlot.iife.min.js:uplot.js dist/uPlot.min.css:uplot.css LICENSE:uplot.LICENSE"
+	"@xterm/xterm 5.5.0 bd954fa721872170188cc5d7e83e88db3c83c9a18a4e8d24c2783d26491f59d2 lib/xterm.js:xterm.js css/xterm.css:xterm.css LICENSE:xterm.LICENSE"
 )
 NPM_REGISTRY=${KEEL_NPM_REGISTRY:-https://registry.npmjs.org}
 
@@ -612,14 +614,15 @@ build_mhd() {
 # dom0_dashboard DIR: the dashboard's page (dom0-rootfs/dashboard/) and
 # NPM_PACKAGES' files into DIR.
 dom0_dashboard() {
-	local dir=$1 entry name ver sha tgz f x
+	local dir=$1 entry name base ver sha tgz f x
 	mkdir -p "$dir"
 	cp "$ROOT"/dom0-rootfs/dashboard/* "$dir/"
 	for entry in "${NPM_PACKAGES[@]}"; do
 		read -r name ver sha _ <<<"$entry"
-		tgz=$CACHE/npm-$name-$ver.tgz
-		cache_get "$tgz" "$sha" "$name $ver (npm)" wget -q "$NPM_REGISTRY/$name/-/$name-$ver.tgz"
-		x=$BUILD/dom0/npm-$name
+		base=${name##*/} # a scoped package's tarball drops its @scope/
+		tgz=$CACHE/npm-$base-$ver.tgz
+		cache_get "$tgz" "$sha" "$name $ver (npm)" wget -q "$NPM_REGISTRY/$name/-/$base-$ver.tgz"
+		x=$BUILD/dom0/npm-$base
 		rm -rf "$x"
 		tmp_path "$x"
 		mkdir -p "$x"

@@ -14,10 +14,12 @@ function kib(v) { return v === null ? "-" : (v / 1024).toFixed(1); }
 function mib(k) { return (k / 1024).toFixed(1); }
 function pct(v) { return v === null ? "-" : v.toFixed(1); }
 
+// the cell of class cls in row tr (made if missing), showing text unless
+// text is null (a cell the caller fills itself)
 function cell(tr, cls, text) {
   let td = tr.querySelector("td." + cls);
   if (!td) { td = document.createElement("td"); td.className = cls; tr.appendChild(td); }
-  if (td.textContent !== String(text)) td.textContent = text;
+  if (text !== null && td.textContent !== String(text)) td.textContent = text;
   return td;
 }
 
@@ -34,6 +36,11 @@ function actionsFor(d) {
   const span = document.createElement("span");
   if (d.id === 0) return span;
   const paused = d.state.indexOf("p") >= 0;
+  const con = document.createElement("button");
+  con.textContent = "Console";
+  con.dataset.console = d.name;
+  con.addEventListener("click", () => openConsole(d.name));
+  span.append(con);
   span.append(paused ? button("Unpause", "unpause", d.name) : button("Pause", "pause", d.name),
               button("Shut down", "shutdown", d.name), button("Destroy", "destroy", d.name),
               button("Clone", "clone", d.name), button("Save", "save", d.name));
@@ -58,7 +65,7 @@ function drawDomains(s) {
     cell(tr, "net", kib(d.net_rx_Bps) + " / " + kib(d.net_tx_Bps));
     cell(tr, "disk", kib(d.disk_rd_Bps) + " / " + kib(d.disk_wr_Bps));
     cell(tr, "exits", d.exits_per_s === null ? "-" : d.exits_per_s);
-    const act = cell(tr, "actions", "");
+    const act = cell(tr, "actions", null);
     const key = d.state + (s.control ? "c" : "");
     if (act.dataset.key !== key) { act.replaceChildren(actionsFor(d)); act.dataset.key = key; }
   }
@@ -72,7 +79,7 @@ function drawCpus(s) {
     tr.dataset.cpu = c.cpu;
     cell(tr, "cpu", c.cpu);
     cell(tr, "role", c.role);
-    const td = cell(tr, "busy", "");
+    const td = cell(tr, "busy", null);
     const bar = document.createElement("div"), fill = document.createElement("div");
     bar.className = "bar";
     fill.style.width = (c.busy === null ? 0 : Math.min(100, c.busy)) + "%";
@@ -163,6 +170,67 @@ async function act(action, target) {
     busy = false;
   }
 }
+
+// ---- a guest's console (xterm.js): output streamed from
+// /api/console/<name>, keys POSTed there in order, one request at a time
+const con = { term: null, es: null, name: null, queue: "", sending: false };
+
+function closeConsole() {
+  if (con.es) con.es.close();
+  if (con.term) con.term.dispose();
+  con.es = con.term = con.name = null;
+  con.queue = "";
+  $("console-box").hidden = true;
+}
+
+async function flushConsole(name, token) {
+  if (con.sending || !con.queue) return;
+  con.sending = true;
+  while (con.queue && con.name === name) {
+    const data = con.queue;
+    con.queue = "";
+    try {
+      const r = await fetch("/api/console/" + encodeURIComponent(name), {
+        method: "POST", headers: { "X-Keel-Token": token }, body: data });
+      if (!r.ok) say(false, "console " + name + ": " + (await r.json()).message);
+    } catch (e) {
+      say(false, "console " + name + ": no answer from dom0");
+    }
+  }
+  con.sending = false;
+}
+
+function openConsole(name) {
+  const token = $("token").value.trim();
+  if (!token) { say(false, "The console needs the control token."); return; }
+  if (typeof Terminal === "undefined") { say(false, "The terminal library did not load."); return; }
+  closeConsole();
+  con.name = name;
+  $("console-title").textContent = "Console of " + name + " (what you type goes to the guest)";
+  $("console-box").hidden = false;
+  con.term = new Terminal({ cols: 100, rows: 24, fontSize: 14, scrollback: 2000 });
+  con.term.open($("terminal"));
+  con.term.onData((d) => { con.queue += d; flushConsole(name, token); });
+  con.es = new EventSource("/api/console/" + encodeURIComponent(name) + "?token=" +
+                           encodeURIComponent(token));
+  con.es.onmessage = (e) => { if (con.term) con.term.write(JSON.parse(e.data)); };
+  con.es.onerror = () => {
+    if (con.es && con.es.readyState === EventSource.CLOSED)
+      say(false, "console " + name + " closed (is the token right? is the guest there?)");
+  };
+  con.term.focus();
+}
+
+// what the console shows, as text (for people who copy it, and the tests)
+function consoleText() {
+  if (!con.term) return "";
+  const b = con.term.buffer.active, lines = [];
+  for (let i = 0; i < b.length; i++) lines.push(b.getLine(i).translateToString(true));
+  return lines.join("\n");
+}
+window.keelConsole = con;
+window.keelConsoleText = consoleText;
+$("console-close").addEventListener("click", closeConsole);
 
 function connect() {
   const es = new EventSource("/api/events");

@@ -431,7 +431,9 @@ class Machine:
 
     # GRUB's menu (iso/grub.cfg), in order: isolinux's label, GRUB's title
     GRUB_ENTRIES = [("keel", "Keel"), ("keel-serial", "Keel, serial console"),
-                    ("keel-safe", "Keel safe mode"), ("linux", "Dom0 Linux without hypervisor")]
+                    ("keel-safe", "Keel safe mode"),
+                    ("keel-kiosk", "Keel kiosk (demonstration loop)"),
+                    ("linux", "Dom0 Linux without hypervisor")]
 
     def grub_entry(self, label, timeout=120, entries=None, countdown=True):
         """At GRUB's menu on the serial port, move down to the entry that

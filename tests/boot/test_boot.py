@@ -80,13 +80,14 @@ FIXTURES = {
 
 # QEMU fixtures that may run on the CPU a Bochs machine leaves free
 # (run.py): they boot, look and answer, and none of their tests measures
-# time or loads a guest (keel-dashboard starts one tiny guest and waits
-# for it minutes), so a second busy process on the host changes no
-# result, only how long they take. Every other QEMU fixture runs alone.
+# time or loads a guest (keel-dashboard starts one tiny guest, keel-kiosk
+# three, and they wait for them minutes), so a second busy process on the
+# host changes no result, only how long they take. Every other QEMU
+# fixture runs alone.
 BESIDE_BOCHS = {"linux", "keel-serial-nonpt", "keel-serial-intel-novmx",
                 "uefi-q35-cd", "uefi-pc-disk", "uefi-q35-linux", "uefi-secureboot",
                 "uefi-q35-nodom0-svm", "uefi-q35-nodom0-novirt", "uefi-q35-default",
-                "hw-nvme-nics", "hw-usb-stick", "keel-dashboard"}
+                "hw-nvme-nics", "hw-usb-stick", "keel-dashboard", "keel-kiosk"}
 
 TESTS = []  # (name, fixture, function)
 
@@ -1490,3 +1491,4 @@ import test_hardware  # noqa: E402,F401  (issue 14's medium and NIC drivers)
 import test_bench  # noqa: E402,F401  (issue 15's bench smoke)
 import test_migrate_pair  # noqa: E402,F401  (issue 17's migration between two machines)
 import test_dashboard  # noqa: E402,F401  (issue 18's browser dashboard)
+import test_kiosk  # noqa: E402,F401  (issue 18's kiosk mode soak)

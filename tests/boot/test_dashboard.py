@@ -3,8 +3,9 @@ reached from the host through QEMU's user network (hostfwd), in a real
 browser (Debian's headless Chromium, tests/boot/browser.py). The page's
 figures match `keel top -b`; a start without the control token, or with
 a wrong one, is refused and starts nothing; with the token dom0 shows, a
-tiny guest starts from the page and appears there; bad requests get a
-4xx and the dashboard goes on. A screenshot of the page is kept in the
+tiny guest starts from the page and appears there, and a command typed
+into its console in the page (xterm.js) answers there; bad requests get
+a 4xx and the dashboard goes on. A screenshot of the page is kept in the
 logs. Registered into test_boot's table (imported at its end)."""
 
 import http.client
@@ -14,8 +15,8 @@ import socket
 
 import test_boot
 from browser import Browser
-from harness import LOG_DIR, Machine
-from test_boot import check, test
+from harness import LOG_DIR, Machine, TestFailure
+from test_boot import check, test, wait_guest_ready
 
 STATE = {}
 
@@ -96,8 +97,11 @@ def request(m, method, path, token=None):
 
 
 def click(b, action, target):
-    b.js("document.querySelector('button[data-action=\"%s\"][data-target=\"%s\"]').click()"
-         % (action, target))
+    sel = "button[data-action=\"%s\"][data-target=\"%s\"]" % (action, target)
+    if not b.js("!!document.querySelector('%s')" % sel):
+        raise TestFailure("the page has no %s button for %s; its domains: %s" % (
+            action, target, b.js("document.getElementById('domains').tBodies[0].innerText")))
+    b.js("document.querySelector('%s').click()" % sel)
     return b.wait("(m => m.textContent.startsWith('%s %s: ') && m.textContent)"
                   "(document.getElementById('message'))" % (action, target), 240,
                   "the answer to %s %s" % (action, target))
@@ -138,6 +142,17 @@ def t_dashboard(m):
                "the new guest 'tiny'")
         rows = compare_with_top(m, b, "with tiny running")
         check("tiny" in rows, "keel top -b does not list tiny")
+
+        # the web console: type a command, read its answer
+        wait_guest_ready(m, "tiny")
+        b.js("document.querySelector('button[data-console=\"tiny\"]').click()")
+        b.wait("!!(window.keelConsole && keelConsole.term && keelConsole.es && "
+               "keelConsole.es.readyState == 1)", 30, "tiny's console open")
+        b.wait("keelConsoleText().includes('Keel tiny guest tiny ready')", 60,
+               "tiny's console history")
+        b.js("(t => t.input ? t.input('echo web-$((6*7))\\r') : t.paste('echo web-$((6*7))\\r'))"
+             "(keelConsole.term)")
+        b.wait("keelConsoleText().includes('web-42')", 60, "the guest's answer in the web console")
         shot = b.screenshot(os.path.join(LOG_DIR, "dashboard.png"))
         print("    the page with tiny running: %s" % shot)
 
@@ -151,7 +166,11 @@ def t_dashboard(m):
                 ("GET", "/../../etc/shadow", None, 404),
                 ("GET", "/%2e%2e/etc/shadow", None, 404),
                 ("GET", "/api/nothing", None, 404),
-                ("PUT", "/api/state", None, 405)):
+                ("PUT", "/api/state", None, 405),
+                ("GET", "/api/console/tiny", None, 403),
+                ("GET", "/api/console/tiny?token=0000-0000", None, 403),
+                ("GET", "/api/console/..%2fx?token=" + token, None, 400),
+                ("POST", "/api/console/nosuch", token, 409)):
             status, body = request(m, method, path, tok)
             check(status == want and '"ok":false' in body,
                   "%s %s answered %d %r, not %d" % (method, path, status, body[:200], want))

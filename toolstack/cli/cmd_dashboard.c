@@ -33,8 +33,10 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "child.h"
 #include "config.h"
 #include "dash.h"
+#include "dash_console.h"
 #include "format.h"
 #include "hcall.h"
 #include "keel.h"
@@ -162,6 +164,27 @@ static enum MHD_Result dash_get_file(struct MHD_Connection *c, const char *url)
 	return ret;
 }
 
+/* Answer with an event stream read by @reader from @cls (freed by @done,
+ * also when the answer cannot be made). */
+static enum MHD_Result dash_reply_stream(struct MHD_Connection *c,
+					 MHD_ContentReaderCallback reader, void *cls,
+					 MHD_ContentReaderFreeCallback done)
+{
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+								   reader, cls, done);
+	enum MHD_Result ret;
+
+	if (!r) {
+		done(cls);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* ---- the event stream ---- */
 
 /* One /api/events client. */
@@ -229,81 +252,13 @@ static void dash_stream_free(void *cls)
 static enum MHD_Result dash_get_events(struct MHD_Connection *c)
 {
 	struct dash_stream *s = calloc(1, sizeof(*s));
-	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	if (!s)
 		return MHD_NO;
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, dash_stream_read, s,
-					      dash_stream_free);
-	if (!r) {
-		free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	return dash_reply_stream(c, dash_stream_read, s, dash_stream_free);
 }
 
 /* ---- actions ---- */
-
-/* Run @argv (keel's own binary) with its output into @out (@len bytes),
- * for at most DASH_ACTION_TIMEOUT_S. Returns its exit status, or -errno. */
-static int dash_run(const char *const *argv, char *out, size_t len)
-{
-	int fds[2], status = 0, null_fd;
-	size_t got = 0;
-	time_t end = time(NULL) + DASH_ACTION_TIMEOUT_S;
-	pid_t pid;
-
-	out[0] = 0;
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		null_fd = open("/dev/null", O_RDONLY);
-		dup2(null_fd, STDIN_FILENO);
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		execv("/proc/self/exe", (char *const *)argv);
-		execvp("keel", (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	if (pid < 0) {
-		close(fds[0]);
-		return -errno;
-	}
-	for (;;) {
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		char junk[256];
-		ssize_t n;
-
-		if (time(NULL) >= end) {
-			kill(pid, SIGKILL);
-			snprintf(out + got, len - got, "\n(stopped after %d s)", DASH_ACTION_TIMEOUT_S);
-			break;
-		}
-		if (poll(&p, 1, 1000) <= 0)
-			continue;
-		if (got + 1 < len)
-			n = read(fds[0], out + got, len - 1 - got);
-		else
-			n = read(fds[0], junk, sizeof(junk));
-		if (n <= 0)
-			break;
-		if (got + 1 < len) {
-			got += (size_t)n;
-			out[got] = 0;
-		}
-	}
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 /* Whether @name is one of the presets. */
 static bool dash_preset_known(const char *name)
@@ -345,7 +300,7 @@ static enum MHD_Result dash_post_action(struct MHD_Connection *c)
 	if (pthread_mutex_trylock(&dash.action))
 		return dash_reply_msg(c, MHD_HTTP_CONFLICT, false, "another action is running; "
 				      "try again when it is done");
-	rc = dash_run(a.argv, out, sizeof(out));
+	rc = child_run_keel(a.argv, NULL, out, sizeof(out), DASH_ACTION_TIMEOUT_S);
 	pthread_mutex_lock(&dash.lock);
 	snprintf(dash.last_action, sizeof(dash.last_action), "%s %s: %s", verb, a.target,
 		 rc == 0 ? "done" : "failed");
@@ -357,28 +312,106 @@ static enum MHD_Result dash_post_action(struct MHD_Connection *c)
 			      out[0] ? out : (rc == 0 ? "done" : "failed"));
 }
 
+/* ---- consoles ---- */
+
+#define DASH_CONSOLE_PREFIX "/api/console/"
+
+/* Check the token and the domain name of a console request (@url past
+ * the prefix). NULL if fine, else the answer's message (*@status set). */
+static const char *dash_console_check(const char *token, const char *name, unsigned *status,
+				      char *err, size_t len)
+{
+	struct dash_action a;
+
+	if (token && !token[strspn(token, " ")])
+		token = NULL;
+	*status = MHD_HTTP_FORBIDDEN;
+	if (dash.o->read_only)
+		return "this dashboard is read-only (keel dashboard --read-only)";
+	if (!dash_token_ok(token, dash.token))
+		return token ? "wrong control token" : "consoles need the control token dom0 shows "
+		       "(keel dashboard --url)";
+	*status = MHD_HTTP_BAD_REQUEST;
+	if (dash_action_parse("pause", name, &a, err, len))
+		return err;
+	return NULL;
+}
+
+/* GET /api/console/<domain>?token=T: its console as an event stream. */
+static enum MHD_Result dash_get_console(struct MHD_Connection *c, const char *name)
+{
+	const char *token = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+	char err[256];
+	unsigned status;
+	const char *why = dash_console_check(token, name, &status, err, sizeof(err));
+	struct dash_con *con;
+
+	if (why)
+		return dash_reply_msg(c, status, false, why);
+	con = dash_console_open(name, &status, err, sizeof(err));
+	if (!con)
+		return dash_reply_msg(c, status, false, err);
+	return dash_reply_stream(c, dash_console_read, con, dash_console_close);
+}
+
+/* One request's body, kept across libmicrohttpd's calls. */
+struct dash_body {
+	char data[DASH_CONSOLE_INPUT_MAX];
+	size_t len;
+	bool too_big;
+};
+
+/* POST /api/console/<domain>: the body typed on its console. */
+static enum MHD_Result dash_post_console(struct MHD_Connection *c, const char *name,
+					 const struct dash_body *body)
+{
+	const char *token = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Keel-Token");
+	char err[256];
+	unsigned status;
+	const char *why = dash_console_check(token, name, &status, err, sizeof(err));
+	int ret;
+
+	if (why)
+		return dash_reply_msg(c, status, false, why);
+	if (body->too_big)
+		return dash_reply_msg(c, MHD_HTTP_CONTENT_TOO_LARGE, false, "at most 4096 bytes "
+				      "at once");
+	ret = dash_console_input(name, body->data, body->len);
+	if (ret == -ENOENT)
+		return dash_reply_msg(c, MHD_HTTP_CONFLICT, false, "open the console first");
+	return dash_reply_msg(c, ret ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK, !ret,
+			      ret ? "the console is gone" : "sent");
+}
+
 /* ---- routing ---- */
 
-/* libmicrohttpd's handler of every request. A request body is read and
- * dropped (actions take their words from the URL), up to its last call. */
+/* libmicrohttpd's handler of every request. A request body is kept (up
+ * to DASH_CONSOLE_INPUT_MAX bytes) until its last call. */
 static enum MHD_Result dash_handle(void *cls, struct MHD_Connection *c, const char *url,
 				   const char *method, const char *version, const char *upload,
 				   size_t *upload_len, void **con_cls)
 {
-	static int started;
+	struct dash_body *body = *con_cls;
+	size_t plen = strlen(DASH_CONSOLE_PREFIX);
 
-	(void)cls, (void)version, (void)upload;
-	if (!*con_cls) {
-		*con_cls = &started;
-		return MHD_YES;
+	(void)cls, (void)version;
+	if (!body) {
+		*con_cls = calloc(1, sizeof(struct dash_body));
+		return *con_cls ? MHD_YES : MHD_NO;
 	}
 	if (*upload_len) {
+		if (body->len + *upload_len > sizeof(body->data))
+			body->too_big = true;
+		else
+			memcpy(body->data + body->len, upload, *upload_len), body->len += *upload_len;
 		*upload_len = 0;
 		return MHD_YES;
 	}
 	if (strcmp(method, "POST") == 0) {
 		if (strcmp(url, "/api/action") == 0)
 			return dash_post_action(c);
+		if (strncmp(url, DASH_CONSOLE_PREFIX, plen) == 0)
+			return dash_post_console(c, url + plen, body);
 		return dash_reply_msg(c, MHD_HTTP_NOT_FOUND, false, "no such action path");
 	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -387,7 +420,18 @@ static enum MHD_Result dash_handle(void *cls, struct MHD_Connection *c, const ch
 		return dash_get_state(c);
 	if (strcmp(url, "/api/events") == 0)
 		return dash_get_events(c);
+	if (strncmp(url, DASH_CONSOLE_PREFIX, plen) == 0)
+		return dash_get_console(c, url + plen);
 	return dash_get_file(c, url);
+}
+
+/* libmicrohttpd's end of a request: free its body. */
+static void dash_done(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode why)
+{
+	(void)cls, (void)c, (void)why;
+	free(*con_cls);
+	*con_cls = NULL;
 }
 
 /* ---- the sampler ---- */
@@ -423,7 +467,7 @@ static void dash_read_compat(char *out, size_t len)
 {
 	static const char *const argv[] = { "keel", "info", "--compat", NULL };
 
-	if (dash_run(argv, out, len) < 0)
+	if (child_run_keel(argv, NULL, out, len, DASH_ACTION_TIMEOUT_S) < 0)
 		snprintf(out, len, "(keel info --compat did not run)");
 }
 
@@ -507,37 +551,55 @@ static int dash_make_token(void)
 	return 0;
 }
 
-/* Print where the dashboard is: a URL per IPv4 address of this machine
- * (loopback left out), and the control token, from DASH_TOKEN_FILE. */
-static int dash_print_url(void)
+/* Where the running dashboard is; see keel.h. */
+int cmd_dashboard_where(char *urls, size_t len, char *token, size_t tlen)
 {
 	struct ifaddrs *ifs, *i;
-	char addr[INET_ADDRSTRLEN], token[DASH_TOKEN_DIGITS + 1] = "";
+	char addr[INET_ADDRSTRLEN], tok[DASH_TOKEN_DIGITS + 1] = "";
 	int port = 0, n = 0;
 	FILE *f = fopen(DASH_TOKEN_FILE, "r");
+	struct fmt_buf b;
 
-	if (!f || fscanf(f, "%d %8s", &port, token) != 2) {
+	if (!f || fscanf(f, "%d %8s", &port, tok) != 2 || strlen(tok) != DASH_TOKEN_DIGITS) {
 		if (f)
 			fclose(f);
-		printf("The dashboard is not running (start it with 'keel dashboard &')\n");
-		return KEEL_EXIT_FAIL;
+		return -ENOENT;
 	}
 	fclose(f);
+	snprintf(token, tlen, "%.4s-%.4s", tok, tok + 4);
+	fmt_buf_init(&b, urls, len);
 	if (getifaddrs(&ifs) == 0) {
-		for (i = ifs; i; i = i->ifa_next) {
-			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
-			    (i->ifa_flags & IFF_LOOPBACK))
-				continue;
-			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, addr,
-				  sizeof(addr));
-			printf("%shttp://%s:%d/ (%s)", n++ ? ", " : "Dashboard: ", addr, port,
-			       i->ifa_name);
+		/* the uplinks first: they are what other machines reach */
+		for (int pass = 0; pass < 2; pass++) {
+			for (i = ifs; i; i = i->ifa_next) {
+				bool keel0 = strcmp(i->ifa_name, "keel0") == 0;
+
+				if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+				    (i->ifa_flags & IFF_LOOPBACK) || keel0 != (pass == 1))
+					continue;
+				inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+					  addr, sizeof(addr));
+				fmt_buf_add(&b, "%shttp://%s:%d/ (%s)", n++ ? ", " : "", addr, port,
+					    i->ifa_name);
+			}
 		}
 		freeifaddrs(ifs);
 	}
 	if (!n)
-		printf("Dashboard: port %d (no network address yet)", port);
-	printf("\nDashboard control token: %.4s-%.4s\n", token, token + 4);
+		fmt_buf_add(&b, "port %d (no network address yet)", port);
+	return 0;
+}
+
+/* `keel dashboard --url`: where it is, and the control token. */
+static int dash_print_url(void)
+{
+	char urls[1024], token[16];
+
+	if (cmd_dashboard_where(urls, sizeof(urls), token, sizeof(token))) {
+		printf("The dashboard is not running (start it with 'keel dashboard &')\n");
+		return KEEL_EXIT_FAIL;
+	}
+	printf("Dashboard: %s\nDashboard control token: %s\n", urls, token);
 	return KEEL_EXIT_OK;
 }
 
@@ -570,6 +632,7 @@ static struct MHD_Daemon *dash_listen(const struct dash_opts *o)
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)DASH_MAX_CONNECTIONS,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(DASH_KEEPALIVE_S * 4),
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+			     MHD_OPTION_NOTIFY_COMPLETED, dash_done, NULL,
 			     MHD_OPTION_END);
 	if (!d)
 		fprintf(stderr, "keel: dashboard: cannot listen on %s port %u (is another "
@@ -619,6 +682,7 @@ static int dash_serve(const struct dash_opts *o)
 	dash.quit = true;
 	pthread_cond_broadcast(&dash.changed);
 	pthread_mutex_unlock(&dash.lock);
+	dash_console_stop_all();
 	MHD_stop_daemon(d);
 	unlink(DASH_TOKEN_FILE);
 	return KEEL_EXIT_OK;

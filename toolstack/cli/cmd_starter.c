@@ -617,6 +617,20 @@ static void cmd_starter_machine(struct starter_ui *ui)
 	starter_machine_line(report, ui->machine, sizeof(ui->machine));
 }
 
+/* The first status line names the dashboard, when it runs: its first
+ * address and the control token. */
+static void cmd_starter_dashboard(struct starter_ui *ui)
+{
+	char urls[512], token[16], msg[STARTER_TEXT_BYTES];
+
+	if (cmd_dashboard_where(urls, sizeof(urls), token, sizeof(token)))
+		return;
+	urls[strcspn(urls, " ")] = 0;
+	snprintf(msg, sizeof(msg), "Enter starts a guest.  In a browser: %.100s  token %s",
+		 urls, token);
+	starter_status(ui, false, msg);
+}
+
 /* `keel starter` on a terminal. */
 static int cmd_starter_interactive(struct cmd_starter *st)
 {
@@ -635,6 +649,7 @@ static int cmd_starter_interactive(struct cmd_starter *st)
 	cmd_starter_machine(&st->ui);
 	starter_status(&st->ui, false, "Pick a preset and press Enter to "
 		       "start a guest");
+	cmd_starter_dashboard(&st->ui);
 	cmd_starter_scan(st);
 	ret = cmd_starter_loop(st, f);
 	cmd_starter_finish_child(st);

@@ -52,6 +52,7 @@ static const struct keel_cmd *const keel_cmds[] = {
 	&cmd_starter_entry,
 	&cmd_top_entry,
 	&cmd_dashboard_entry,
+	&cmd_kiosk_entry,
 	&cmd_exits_entry,
 	&cmd_dmesg_entry,
 	&cmd_info_entry,

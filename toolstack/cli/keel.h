@@ -7,6 +7,7 @@
 #ifndef KEEL_TOOLSTACK_KEEL_H
 #define KEEL_TOOLSTACK_KEEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef KEEL_TOOLSTACK_VERSION
@@ -110,8 +111,19 @@ extern const struct keel_cmd cmd_netd_entry;
 /* cmd_top.c: `keel top`, the resource monitor. */
 extern const struct keel_cmd cmd_top_entry;
 
+/* cmd_kiosk.c: `keel kiosk`. */
+extern const struct keel_cmd cmd_kiosk_entry;
+
 /* cmd_dashboard.c: `keel dashboard`. */
 extern const struct keel_cmd cmd_dashboard_entry;
+
+/*
+ * Where the running dashboard is: its URLs, the uplinks' first and then
+ * keel0's ("http://10.0.2.15:8080/ (eth0), ..."), into @urls (@len
+ * bytes) and its control token ("1234-5678") into @token (@tlen bytes).
+ * Returns 0, or -ENOENT when no dashboard runs.
+ */
+int cmd_dashboard_where(char *urls, size_t len, char *token, size_t tlen);
 
 /* cmd_exits.c: `keel exits`, the exit profile. */
 extern const struct keel_cmd cmd_exits_entry;
