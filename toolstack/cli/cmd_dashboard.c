@@ -12,7 +12,6 @@
  * its own (libmicrohttpd's thread-per-connection mode), at most
  * DASH_MAX_CONNECTIONS at once.
  */
-#define _GNU_SOURCE /* pipe2 */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -21,14 +20,12 @@
 #include <microhttpd.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 

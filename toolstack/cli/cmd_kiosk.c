@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,7 +39,6 @@
 
 /* The kiosk's state while it runs. */
 struct kiosk_run {
-	const struct kiosk_script *s;
 	char banner[KIOSK_TEXT_BYTES];
 	char status[KIOSK_TEXT_BYTES]; /* what the last step did */
 	uint32_t rows, cols;
@@ -369,7 +367,6 @@ static int kiosk_loop(const struct kiosk_script *s)
 	uint32_t i = 0;
 
 	memset(&k, 0, sizeof(k));
-	k.s = s;
 	if (hcall_connect(NULL))
 		return KEEL_EXIT_FAIL;
 	if (term_open()) {
