@@ -106,11 +106,38 @@ def _allow_core_dump():
     resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
+class Deadline:
+    """A time limit on a machine's clock (Machine.clock): passed() once
+    `seconds` have gone by on it, or wall_cap times as many on the wall
+    clock."""
+
+    def __init__(self, machine, seconds):
+        self.machine, self.seconds = machine, seconds
+        self.end = machine.clock() + seconds
+        self.wall_end = time.monotonic() + seconds * machine.wall_cap
+
+    def left(self):
+        """Seconds left (<= 0 once passed), on the machine's clock."""
+        if time.monotonic() >= self.wall_end:
+            return 0.0
+        return self.end - self.machine.clock()
+
+    def passed(self):
+        return self.left() <= 0
+
+    def __str__(self):
+        return "%.0f %s" % (self.seconds, self.machine.clock_unit())
+
+
 class Machine:
     """One QEMU run. Serial on stdin/stdout pipes; optional monitor socket."""
 
     # Slower machines (Bochs) multiply every wait by this.
     timeout_scale = 1.0
+    # A machine whose clock() is not the wall clock (Bochs: its CPU time)
+    # also gives up once this many times a wait's timeout has passed on
+    # the wall clock, should its clock stop altogether.
+    wall_cap = 1.0
 
     def __init__(self, name, cpu="max", smp=2, mem=1024, iso=None, extra=None,
                  machine="pc", firmware="bios", media="cdrom"):
@@ -309,6 +336,29 @@ class Machine:
     def elapsed(self):
         return time.monotonic() - self.started if self.started else 0.0
 
+    def clock(self):
+        """Seconds on the clock that every wait of this machine counts
+        (wait_for, wait_shell_prompt, Deadline): the wall clock here. A
+        machine that may be kept from the CPU (Bochs, at nice 19 beside
+        the QEMU tests) counts the CPU time it got instead, so that how
+        busy the host is cannot make it time out."""
+        return time.monotonic()
+
+    def clock_unit(self):
+        """What clock() counts, for messages."""
+        return "s"
+
+    def sleep(self, seconds):
+        """Let `seconds` pass on this machine's clock (see clock())."""
+        deadline = Deadline(self, seconds)
+        while not deadline.passed():
+            time.sleep(min(max(deadline.left(), 0.05), 0.5))
+
+    def deadline(self, timeout):
+        """A Deadline `timeout` seconds (times KEEL_TIMEOUT_SCALE) from now on
+        this machine's clock."""
+        return Deadline(self, timeout * SCALE)
+
     def note(self, text):
         """Write a harness note into the log (not sent to the guest)."""
         if self.log:
@@ -333,7 +383,7 @@ class Machine:
         exits."""
         rx = re.compile(pattern, re.M)
         timeout *= self.timeout_scale
-        deadline = time.monotonic() + timeout * SCALE
+        deadline = self.deadline(timeout)
         with self.lock:
             while True:
                 text, ends = self._view(strip, drop_hv)
@@ -350,10 +400,10 @@ class Machine:
                     raise TestFailure("QEMU exited (status %s) while waiting for %s; "
                                       "last output:\n%s%s" % (self.proc.poll(), what or repr(pattern),
                                                               self.tail(), crash))
-                left = deadline - time.monotonic()
+                left = deadline.left()
                 if left <= 0:
-                    raise TestFailure("timed out after %.0f s waiting for %s; last output:\n%s"
-                                      % (timeout * SCALE, what or repr(pattern), self.tail()))
+                    raise TestFailure("timed out after %s waiting for %s; last output:\n%s"
+                                      % (deadline, what or repr(pattern), self.tail()))
                 self.lock.wait(min(left, 1.0))
 
     def _view(self, strip, drop_hv):
@@ -509,16 +559,16 @@ class Machine:
 
     def wait_shell_prompt(self, timeout=60):
         """Poke the serial shell with Enter until `dom0# ` answers."""
-        deadline = time.monotonic() + timeout * SCALE
+        deadline = self.deadline(timeout)
         while True:
             self.send("\r")
             try:
                 self.wait_for(re.escape(PROMPT), 5, "the dom0# prompt")
                 break
             except TestFailure:
-                if time.monotonic() > deadline or self.eof:
-                    raise TestFailure("no '%s' prompt on the serial port within %.0f s; last "
-                                      "output:\n%s" % (PROMPT, timeout * SCALE, self.tail()))
+                if deadline.passed() or self.eof:
+                    raise TestFailure("no '%s' prompt on the serial port within %s; last "
+                                      "output:\n%s" % (PROMPT, deadline, self.tail()))
         # drain further prompts from the extra Enters
         time.sleep(0.5)
         with self.lock:

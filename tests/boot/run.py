@@ -8,19 +8,23 @@ Exit status 0 only if every selected test passed. Serial logs go to
 tests/boot/logs/<boot>.log. Set KEEL_TIMEOUT_SCALE=2 on a slow machine.
 
 QEMU boots run one at a time. Bochs boots (fixtures named bochs-*) run
-after them, KEEL_BOCHS_JOBS at a time (default: one per CPU, at most 2):
-Bochs is single-threaded and its guests' clocks count instructions, not
-host time, so two of them on two CPUs neither slow each other's guests
-nor change what they measure. The QEMU fixtures of test_boot.BESIDE_BOCHS
-(boot-and-look ones that measure no time) take the place of a Bochs
-boot there when one is free, one QEMU machine at a time: the long VT-x
-boot leaves the other CPU idle for minutes. Each runs in a child
-process; its lines are printed together when it ends.
+in a second lane from the start, at nice 19, one at a time beside the
+QEMU boots and KEEL_BOCHS_JOBS at a time once those have ended (default:
+one per CPU, at most 2). Bochs is single-threaded and its guests' clocks
+count instructions, not host time, and its waits count the CPU time it
+had (bochs.BochsMachine.clock): beside a QEMU boot it takes only the CPU
+time QEMU leaves idle, neither timing out nor changing what the QEMU
+tests measure. The QEMU fixtures of test_boot.BESIDE_BOCHS (boot-and-look
+ones that measure no time) join that lane once the other QEMU boots have
+ended, one QEMU machine at a time. Each fixture of the lane runs in a
+child process; its lines are printed together when it ends, and those
+that end while the QEMU boots still run are held until they have ended.
 """
 
 import argparse
 import os
 import re
+import select
 import signal
 import sys
 import tempfile
@@ -77,18 +81,69 @@ def main():
             order.append(fixture)
     passed = failed = 0
     # without a Bochs machine to run beside, the BESIDE_BOCHS fixtures run
-    # alone, in their place; with one, after the Bochs machines in its queue
+    # alone, in their place; with one, in its lane after the Bochs machines
     beside = any(bochs_fixture(f) for f in order)
-    for fixture in [f for f in order if not (beside and parallel_fixture(f))]:
-        p, f = run_fixture(fixture, [t for t in tests if t[1] == fixture])
-        passed, failed = passed + p, failed + f
+    main_line = [f for f in order if not (beside and parallel_fixture(f))]
     queue = [f for f in order if bochs_fixture(f)]
     if beside:
         queue += [f for f in order if parallel_fixture(f) and not bochs_fixture(f)]
-    p, f = run_parallel(queue, tests)
-    passed, failed = passed + p, failed + f
+    lane = start_lane(queue, tests) if queue else None
+    try:
+        for fixture in main_line:
+            p, f = run_fixture(fixture, [t for t in tests if t[1] == fixture])
+            passed, failed = passed + p, failed + f
+        if lane:
+            p, f = finish_lane(lane)
+            passed, failed = passed + p, failed + f
+            lane = None
+    finally:
+        if lane:  # interrupted: the lane stops its machines
+            os.kill(lane[0], signal.SIGTERM)
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
+
+
+def start_lane(queue, tests):
+    """Fork the process that runs the fixtures of queue (all
+    parallel_fixture) beside the QEMU ones (run_parallel). Returns (pid,
+    gate, counts): closing gate (a pipe's write end) tells it the QEMU
+    fixtures have ended; it writes its (passed, failed) to counts."""
+    gate_r, gate_w = os.pipe()
+    counts_r, counts_w = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        status = 3
+        try:
+            os.close(gate_w)
+            os.close(counts_r)
+            harness.install_signal_handlers()
+            p, f = run_parallel(queue, tests, gate_r)
+            os.write(counts_w, b"%d %d\n" % (p, f))
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            os._exit(status)
+    os.close(gate_r)
+    os.close(counts_w)
+    return pid, gate_w, counts_r
+
+
+def finish_lane(lane):
+    """Open the lane's gate and wait for it to end. Returns its (passed,
+    failed); a lane that ended without counts fails once."""
+    pid, gate_w, counts_r = lane
+    os.close(gate_w)
+    with os.fdopen(counts_r, "rb") as f:
+        text = f.read().decode()
+    os.waitpid(pid, 0)
+    mt = re.match(r"(\d+) (\d+)", text)
+    if mt is None:
+        print("FAIL the Bochs lane ended without its counts", flush=True)
+        return 0, 1
+    return int(mt.group(1)), int(mt.group(2))
 
 
 def bochs_fixture(fixture):
@@ -191,38 +246,62 @@ def child_counts(fixture, group, out):
     return int(mt.group(1)), int(mt.group(2))
 
 
-def run_parallel(fixtures, tests):
+def run_parallel(fixtures, tests, gate):
     """Run fixtures (all parallel_fixture) in child processes in their
-    order, KEEL_BOCHS_JOBS at a time and at most one QEMU machine among
-    them. Returns (passed, failed)."""
-    jobs = int(os.environ.get("KEEL_BOCHS_JOBS", min(2, os.cpu_count() or 1)))
-    queue, running = list(fixtures), {}
+    order: while gate (a pipe's read end) is open, the QEMU fixtures of
+    the main line run, and one Bochs machine at a time runs beside them
+    (at nice 19, counting its own CPU time); once it is closed, up to
+    KEEL_BOCHS_JOBS Bochs machines and as many QEMU ones (next_fixture),
+    the QEMU ones at nice 0 taking the CPUs first. A finished fixture's
+    lines are printed once the gate is closed. Returns (passed, failed)."""
+    jobs = max(1, int(os.environ.get("KEEL_BOCHS_JOBS", min(2, os.cpu_count() or 1))))
+    queue, running, done = list(fixtures), {}, []
     passed = failed = 0
+    gated = True
 
     def next_fixture():
-        """The first queued fixture that may start now: never two QEMU
-        machines at once."""
-        qemu_running = any(not bochs_fixture(f) for f, _, _ in running.values())
+        """The first queued fixture that may start now: a Bochs machine
+        while fewer than one (gate open) or jobs (closed) run; a QEMU one
+        once the gate is closed, while fewer than jobs QEMU machines run,
+        and none of them, nor it, is one of test_boot.BESIDE_ALONE."""
+        qemu = [f for f, _, _ in running.values() if not bochs_fixture(f)]
+        n_bochs = len(running) - len(qemu)
+        alone = any(f in test_boot.BESIDE_ALONE for f in qemu)
         for i, f in enumerate(queue):
-            if bochs_fixture(f) or not qemu_running:
+            if bochs_fixture(f):
+                ok = n_bochs < (1 if gated else jobs)
+            else:
+                ok = not gated and not alone and len(qemu) < jobs and \
+                    not (qemu and f in test_boot.BESIDE_ALONE)
+            if ok:
                 return queue.pop(i)
         return None
 
     try:
-        while queue or running:
-            while queue and len(running) < max(1, jobs):
+        while queue or running or done:
+            if gated and select.select([gate], [], [], 0)[0]:
+                os.read(gate, 1)    # closed: the QEMU boots have ended
+                gated = False
+            while queue:
                 fixture = next_fixture()
                 if fixture is None:
                     break
                 group = [t for t in tests if t[1] == fixture]
                 pid, out = start_child(fixture, group)
                 running[pid] = (fixture, group, out)
-                print("... boot %s started (pid %d; its lines follow when it ends)"
-                      % (fixture, pid), flush=True)
-            pid, _ = os.wait()
+                print("... boot %s started (pid %d; its lines follow when %s)"
+                      % (fixture, pid, "the QEMU boots have ended and it has" if gated
+                         else "it ends"), flush=True)
+            if not gated:
+                for d in done:
+                    p, f = child_counts(*d)
+                    passed, failed = passed + p, failed + f
+                done = []
+            if gated and select.select([gate], [], [], 1.0)[0]:
+                continue
+            pid, _ = os.waitpid(-1, os.WNOHANG if gated else 0) if running else (0, 0)
             if pid in running:
-                p, f = child_counts(*running.pop(pid))
-                passed, failed = passed + p, failed + f
+                done.append(running.pop(pid))
     finally:
         for pid in running:  # interrupted: the children stop their machines
             os.kill(pid, signal.SIGTERM)

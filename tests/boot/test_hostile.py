@@ -106,7 +106,7 @@ def check_victim_went_on(m, before, victim="victim", wait_s=3):
     the victim program goes on counting, its XMM registers and memory as
     they were."""
     after = victim_status(m, victim)
-    time.sleep(wait_s)
+    m.sleep(wait_s)
     later = victim_status(m, victim)
     check(after["rounds"] >= before["rounds"] and later["rounds"] > after["rounds"],
           "the victim program did not go on counting: %s, then %s, then %s"

@@ -149,9 +149,9 @@ def t_vmx_pin(m):
     for target in ([c for c in pool if c != here][0], here):
         out, rc = m.run("keel vcpu-pin tiny2 1 %d" % target, timeout=120)
         check(rc == 0, "keel vcpu-pin tiny2 1 %d failed: %r" % (target, out[-300:]))
-        deadline = time.time() + 300
+        deadline = m.deadline(300)
         while vcpu_homes(m)[0].get(("tiny2", 1)) != target:
-            check(time.time() < deadline, "tiny2's vCPU 1 did not move to CPU %d:\n%s"
+            check(not deadline.passed(), "tiny2's vCPU 1 did not move to CPU %d:\n%s"
                   % (target, m.run("keel vcpu-list")[0]))
             time.sleep(5)
         out = guest_run(m, "tiny2", "echo moved-$(hostname) cpus=$(grep -c ^processor "

@@ -68,7 +68,9 @@ static void test_hist(void)
 	rows[1].cpu_tenths = 70;
 	dash_hist_push(&hist, rows, 2, 3 * S);
 	d = dash_hist_find(&hist, 1);
-	CHECK(d && d->n == 2 && d->cpu_tenths[0] == 50 && d->cpu_tenths[1] == 70);
+	/* a sample 2 s after the last is two points of the chart */
+	CHECK(d && d->n == 3 && d->cpu_tenths[0] == 50 && d->cpu_tenths[1] == 70 &&
+	      d->cpu_tenths[2] == 70);
 	CHECK_EQ_INT((int)d->net_rx_bps, 1000); /* 2000 bytes in 2 s */
 	CHECK_EQ_INT((int)d->blk_rd_bps, 0);
 	rows[1].st.net_rx_bytes = 10; /* a counter that went back: no rate */
@@ -80,7 +82,7 @@ static void test_hist(void)
 	dash_hist_push(&hist, rows, 2, 5 * S);
 	d = dash_hist_find(&hist, 1);
 	CHECK(d && d->n == 1 && strcmp(d->name, "other") == 0);
-	CHECK(dash_hist_find(&hist, 0)->n == 4);
+	CHECK(dash_hist_find(&hist, 0)->n == 5);
 
 	/* a new domain before a known one keeps the known one's history */
 	{
@@ -89,11 +91,24 @@ static void test_hist(void)
 
 		dash_hist_push(&hist, three, 3, 6 * S);
 		CHECK(hist.n == 3 && dash_hist_find(&hist, 7)->n == 1);
-		CHECK(dash_hist_find(&hist, 1)->n == 2 && dash_hist_find(&hist, 0)->n == 5);
+		CHECK(dash_hist_find(&hist, 1)->n == 2 && dash_hist_find(&hist, 0)->n == 6);
 	}
 	/* a gone domain is dropped */
 	dash_hist_push(&hist, rows, 1, 7 * S);
 	CHECK(hist.n == 1 && !dash_hist_find(&hist, 1) && !dash_hist_find(&hist, 7));
+
+	/* samples less than a second apart: a point once a whole second has
+	 * gone by; an idle dashboard's sample 10 s after the last: 10 points */
+	{
+		uint32_t was = dash_hist_find(&hist, 0)->n;
+
+		dash_hist_push(&hist, rows, 1, 7 * S + S / 2);
+		CHECK(dash_hist_find(&hist, 0)->n == was);
+		dash_hist_push(&hist, rows, 1, 8 * S + S / 10);
+		CHECK(dash_hist_find(&hist, 0)->n == was + 1);
+		dash_hist_push(&hist, rows, 1, 18 * S);
+		CHECK(dash_hist_find(&hist, 0)->n == was + 11);
+	}
 
 	/* the ring keeps the last DASH_HIST_POINTS */
 	{
@@ -101,7 +116,7 @@ static void test_hist(void)
 
 		for (i = 0; i < DASH_HIST_POINTS + 5; i++) {
 			rows[0].cpu_tenths = (int32_t)i;
-			dash_hist_push(&hist, rows, 1, (8 + i) * S);
+			dash_hist_push(&hist, rows, 1, (19 + i) * S);
 		}
 		d = dash_hist_find(&hist, 0);
 		CHECK(d->n == DASH_HIST_POINTS);

@@ -1,9 +1,12 @@
 /*
  * `keel dashboard`: the monitor and the starter's actions in a browser,
  * served by dom0 over plain HTTP with libmicrohttpd (Debian's source,
- * built without HTTPS by build.sh). The main thread takes a sample once
- * a second with the sampler `keel top` uses and publishes the state
- * document (dash_json_state); GET /api/state answers it, GET /api/events
+ * built without HTTPS by build.sh). The main thread takes a sample with
+ * the sampler `keel top` uses and publishes the state document
+ * (dash_json_state): once a second while a page watches (an event stream
+ * is open, or /api/state was asked for in the last DASH_WATCH_S), once
+ * every DASH_IDLE_SAMPLE_S otherwise, so that an unwatched dashboard
+ * costs dom0 next to nothing and the charts still have their history; GET /api/state answers it, GET /api/events
  * streams it as Server-Sent Events, and the page (static files of
  * DASH_WWW_DIR) draws it. POST /api/action?action=..&target=.. runs what
  * the starter runs for that key, one at a time, and only with the
@@ -50,6 +53,8 @@
 #define DASH_KEEPALIVE_S 15              /* an idle event stream's comment */
 #define DASH_FILE_BYTES (1024u * 1024u)  /* a static file at most */
 #define DASH_PRESETS_MAX 64u
+#define DASH_WATCH_S 10                  /* a /api/state keeps 1 s samples this long */
+#define DASH_IDLE_SAMPLE_S 10            /* between samples nobody watches */
 
 /* Options of `keel dashboard`. */
 struct dash_opts {
@@ -75,6 +80,8 @@ static struct {
 	const struct dash_opts *o;
 	char presets[DASH_PRESETS_MAX][DASH_NAME_MAX + 1];
 	uint32_t n_presets;
+	uint32_t streams;         /* open event streams */
+	time_t state_asked;       /* CLOCK_MONOTONIC s of the last /api/state */
 } dash = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.changed = PTHREAD_COND_INITIALIZER,
@@ -115,12 +122,34 @@ static enum MHD_Result dash_reply_msg(struct MHD_Connection *c, unsigned status,
 	return dash_reply(c, status, "application/json", buf, b.pos);
 }
 
+/* Seconds on CLOCK_MONOTONIC. */
+static time_t dash_now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec;
+}
+
+/* Whether a page watches: an event stream is open, or /api/state was
+ * asked for in the last DASH_WATCH_S. */
+static bool dash_watched(void)
+{
+	bool w;
+
+	pthread_mutex_lock(&dash.lock);
+	w = dash.streams > 0 || (dash.state_asked && dash_now_s() - dash.state_asked < DASH_WATCH_S);
+	pthread_mutex_unlock(&dash.lock);
+	return w;
+}
+
 /* GET /api/state: the latest document. */
 static enum MHD_Result dash_get_state(struct MHD_Connection *c)
 {
 	enum MHD_Result ret;
 
 	pthread_mutex_lock(&dash.lock);
+	dash.state_asked = dash_now_s();
 	if (!dash.doc) {
 		pthread_mutex_unlock(&dash.lock);
 		return dash_reply_msg(c, MHD_HTTP_SERVICE_UNAVAILABLE, false,
@@ -241,6 +270,9 @@ static void dash_stream_free(void *cls)
 {
 	struct dash_stream *s = cls;
 
+	pthread_mutex_lock(&dash.lock);
+	dash.streams--;
+	pthread_mutex_unlock(&dash.lock);
 	free(s->buf);
 	free(s);
 }
@@ -252,6 +284,9 @@ static enum MHD_Result dash_get_events(struct MHD_Connection *c)
 
 	if (!s)
 		return MHD_NO;
+	pthread_mutex_lock(&dash.lock);
+	dash.streams++; /* until dash_stream_free */
+	pthread_mutex_unlock(&dash.lock);
 	return dash_reply_stream(c, dash_stream_read, s, dash_stream_free);
 }
 
@@ -638,12 +673,14 @@ static struct MHD_Daemon *dash_listen(const struct dash_opts *o)
 	return d;
 }
 
-/* Serve until a signal; sample once a second. */
+/* Serve until a signal; sample once a second while a page watches, every
+ * DASH_IDLE_SAMPLE_S otherwise. */
 static int dash_serve(const struct dash_opts *o)
 {
 	static struct dash_sampler s;
 	char why[256] = "";
 	struct MHD_Daemon *d;
+	uint32_t idle_s = DASH_IDLE_SAMPLE_S;
 	int ret;
 
 	dash.o = o;
@@ -668,12 +705,16 @@ static int dash_serve(const struct dash_opts *o)
 	dash_print_url();
 	fflush(stdout);
 	while (!dash_stop) {
-		ret = dash_sample(&s, why, sizeof(why));
-		if (ret)
-			fprintf(stderr, "keel: dashboard: no sample: %s\n", why);
-		if (dash.gen % 5 == 0)
-			dash_scan_presets();
+		if (idle_s >= DASH_IDLE_SAMPLE_S || dash_watched()) {
+			ret = dash_sample(&s, why, sizeof(why));
+			if (ret)
+				fprintf(stderr, "keel: dashboard: no sample: %s\n", why);
+			if (dash.gen % 5 == 0)
+				dash_scan_presets();
+			idle_s = 0;
+		}
 		sleep(1);
+		idle_s++;
 	}
 	pthread_mutex_lock(&dash.lock);
 	dash.quit = true;

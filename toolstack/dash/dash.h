@@ -16,7 +16,7 @@
 
 #include "top.h"
 
-#define DASH_HIST_POINTS 300u   /* samples of history: 5 minutes at 1 s */
+#define DASH_HIST_POINTS 300u   /* points of history, one a second: 5 minutes */
 #define DASH_TOKEN_DIGITS 8u    /* the control token, as the pairing code */
 #define DASH_NAME_MAX 63u       /* a domain or preset name, in bytes */
 #define DASH_ARGS_MAX 6u        /* words of the keel command an action runs */
@@ -29,6 +29,8 @@ struct dash_hist_dom {
 	uint32_t n;              /* points kept (up to DASH_HIST_POINTS) */
 	uint32_t head;           /* index of the next point */
 	int32_t cpu_tenths[DASH_HIST_POINTS]; /* TOP_PCT_NONE: no figure */
+	bool has_pts;            /* pts_ns is set */
+	uint64_t pts_ns;         /* hypervisor clock the points reach */
 	bool has_last;           /* last_* hold the previous counters */
 	uint64_t last_ns;        /* hypervisor clock of the previous sample */
 	uint64_t last_net_rx, last_net_tx, last_blk_rd, last_blk_wr;
@@ -43,8 +45,12 @@ struct dash_hist {
 
 /*
  * Add the sample taken at @now_ns (the hypervisor's clock) whose @n
- * domain @rows top_compute() made to @h: each domain gets its CPU% as a
- * new point and its byte rates from the change of its counters; a domain
+ * domain @rows top_compute() made to @h: each domain gets its CPU% as
+ * one point for each whole second the sample covers (none for a sample
+ * less than a second after the last, ten for one ten seconds after it:
+ * the dashboard samples less often while nobody watches, and a point
+ * stays a second of the chart) and its byte rates from the change of
+ * its counters; a domain
  * seen for the first time (a new id, or an id with another name) starts
  * an empty history, and one no longer in @rows is dropped.
  */

@@ -33,11 +33,21 @@ static int64_t dash_rate(uint64_t was, uint64_t now, uint64_t dt_ns)
 static void dash_hist_add(struct dash_hist_dom *d, const struct top_row *r, uint64_t now_ns)
 {
 	const struct keel_domstats *s = &r->st;
+	uint64_t secs = 1;
 
-	d->cpu_tenths[d->head] = r->cpu_tenths;
-	d->head = (d->head + 1) % DASH_HIST_POINTS;
-	if (d->n < DASH_HIST_POINTS)
-		d->n++;
+	if (d->has_pts) {
+		secs = now_ns > d->pts_ns ? (now_ns - d->pts_ns) / TOP_NS_PER_S : 0;
+		d->pts_ns += secs * TOP_NS_PER_S; /* the rest of a second carries over */
+	} else {
+		d->has_pts = true;
+		d->pts_ns = now_ns;
+	}
+	for (secs = secs < DASH_HIST_POINTS ? secs : DASH_HIST_POINTS; secs; secs--) {
+		d->cpu_tenths[d->head] = r->cpu_tenths;
+		d->head = (d->head + 1) % DASH_HIST_POINTS;
+		if (d->n < DASH_HIST_POINTS)
+			d->n++;
+	}
 	d->net_rx_bps = d->net_tx_bps = d->blk_rd_bps = d->blk_wr_bps = -1;
 	if (!r->has_stats) {
 		d->has_last = false;
