@@ -89,11 +89,23 @@ BESIDE_BOCHS = {"linux", "keel-serial-nonpt", "keel-serial-intel-novmx",
                 "uefi-q35-nodom0-svm", "uefi-q35-nodom0-novirt", "uefi-q35-default",
                 "hw-nvme-nics", "hw-usb-stick", "keel-dashboard", "keel-kiosk"}
 # Of those, the ones that run with no other QEMU machine beside them (a
-# Bochs one may run at nice 19): the browser and the soak keep a guest and
-# dom0 busy for minutes and check how promptly dom0 answers. The others
-# run two at a time once the main line has ended: each boots, looks and
-# answers with waits that leave room for a shared host.
-BESIDE_ALONE = {"keel-dashboard", "keel-kiosk"}
+# Bochs one may run at nice 19): the browser test, whose headless Chromium
+# is a third busy process and whose page must update within seconds. The
+# others run two at a time once the main line has ended: each boots, looks
+# and answers with waits that leave room for a shared host (the kiosk's
+# soak asks dom0 to answer within 60 s).
+BESIDE_ALONE = {"keel-dashboard"}
+# QEMU fixtures of the main line that one boot-and-look fixture of
+# BESIDE_BOCHS (not BESIDE_ALONE) may run beside: no test of theirs
+# measures time (the save, clone and migration figures are reported, not
+# held to a bound), every wait leaves room for a shared host, and their
+# guests' checks are of data (checksums, registers, memory), not speed.
+# run.py runs them last in the main line and lets the lane start its QEMU
+# fixtures, one at a time, once the first of them starts.
+SHARE_WITH_BESIDE = {"keel-hostile", "keel-integrity"}
+# Of those, the ones that take minutes (the soak): started first, so that
+# the short ones fill the other CPU meanwhile.
+BESIDE_LONG = {"keel-kiosk"}
 
 TESTS = []  # (name, fixture, function)
 
