@@ -84,8 +84,6 @@ def main():
     # alone, in their place; with one, in its lane after the Bochs machines
     beside = any(bochs_fixture(f) for f in order)
     main_line = [f for f in order if not (beside and parallel_fixture(f))]
-    if beside:  # those a boot-and-look fixture may share the host with, last
-        main_line.sort(key=lambda f: f in test_boot.SHARE_WITH_BESIDE)  # stable
     queue = [f for f in order if bochs_fixture(f)]
     if beside:
         qemu = [f for f in order if parallel_fixture(f) and not bochs_fixture(f)]
@@ -93,8 +91,6 @@ def main():
     lane = start_lane(queue, tests) if queue else None
     try:
         for fixture in main_line:
-            if lane and fixture in test_boot.SHARE_WITH_BESIDE:
-                os.write(lane[1], b"s")  # the lane may start a QEMU fixture
             p, f = run_fixture(fixture, [t for t in tests if t[1] == fixture])
             passed, failed = passed + p, failed + f
         if lane:
@@ -111,9 +107,8 @@ def main():
 def start_lane(queue, tests):
     """Fork the process that runs the fixtures of queue (all
     parallel_fixture) beside the QEMU ones (run_parallel). Returns (pid,
-    gate, counts): "s" written to gate (a pipe's write end) tells it the
-    main line has come to test_boot.SHARE_WITH_BESIDE, closing it that
-    the main line has ended; it writes its (passed, failed) to counts."""
+    gate, counts): closing gate (a pipe's write end) tells it the main
+    line has ended; it writes its (passed, failed) to counts."""
     gate_r, gate_w = os.pipe()
     counts_r, counts_w = os.pipe()
     sys.stdout.flush()
@@ -256,9 +251,7 @@ def run_parallel(fixtures, tests, gate):
     """Run fixtures (all parallel_fixture) in child processes in their
     order: while gate (a pipe's read end) is open, the QEMU fixtures of
     the main line run, and one Bochs machine at a time runs beside them
-    (at nice 19, counting its own CPU time); once "s" comes through it
-    (the main line's SHARE_WITH_BESIDE fixtures), one QEMU fixture at a
-    time may run too (not a BESIDE_ALONE one); once it is closed, up to
+    (at nice 19, counting its own CPU time); once it is closed, up to
     KEEL_BOCHS_JOBS Bochs machines and as many QEMU ones (next_fixture),
     the QEMU ones at nice 0 taking the CPUs first. A finished fixture's
     lines are printed once the gate is closed. Returns (passed, failed)."""
@@ -266,23 +259,20 @@ def run_parallel(fixtures, tests, gate):
     queue, running, done = list(fixtures), {}, []
     passed = failed = 0
     gated = True
-    shared = False      # the main line runs SHARE_WITH_BESIDE fixtures
 
     def next_fixture():
         """The first queued fixture that may start now: a Bochs machine
         while fewer than one (gate open) or jobs (closed) run; a QEMU one
-        while fewer than jobs (gate closed) or one (shared) QEMU machines
-        run, none of them, nor it, being one of test_boot.BESIDE_ALONE."""
+        once the gate is closed, while fewer than jobs QEMU machines run,
+        none of them, nor it, being one of test_boot.BESIDE_ALONE."""
         qemu = [f for f, _, _ in running.values() if not bochs_fixture(f)]
         n_bochs = len(running) - len(qemu)
         alone = any(f in test_boot.BESIDE_ALONE for f in qemu)
         for i, f in enumerate(queue):
             if bochs_fixture(f):
                 ok = n_bochs < (1 if gated else jobs)
-            elif gated:
-                ok = shared and not qemu and f not in test_boot.BESIDE_ALONE
             else:
-                ok = not alone and len(qemu) < jobs and \
+                ok = not gated and not alone and len(qemu) < jobs and \
                     not (qemu and f in test_boot.BESIDE_ALONE)
             if ok:
                 return queue.pop(i)
@@ -291,10 +281,8 @@ def run_parallel(fixtures, tests, gate):
     try:
         while queue or running or done:
             if gated and select.select([gate], [], [], 0)[0]:
-                if os.read(gate, 16):
-                    shared = True   # "s": the main line shares the host
-                    continue
-                gated = False       # closed: the main line has ended
+                os.read(gate, 1)    # closed: the main line has ended
+                gated = False
             while queue:
                 fixture = next_fixture()
                 if fixture is None:

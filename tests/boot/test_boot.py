@@ -95,14 +95,6 @@ BESIDE_BOCHS = {"linux", "keel-serial-nonpt", "keel-serial-intel-novmx",
 # and answers with waits that leave room for a shared host (the kiosk's
 # soak asks dom0 to answer within 60 s).
 BESIDE_ALONE = {"keel-dashboard"}
-# QEMU fixtures of the main line that one boot-and-look fixture of
-# BESIDE_BOCHS (not BESIDE_ALONE) may run beside: no test of theirs
-# measures time (the save, clone and migration figures are reported, not
-# held to a bound), every wait leaves room for a shared host, and their
-# guests' checks are of data (checksums, registers, memory), not speed.
-# run.py runs them last in the main line and lets the lane start its QEMU
-# fixtures, one at a time, once the first of them starts.
-SHARE_WITH_BESIDE = {"keel-hostile", "keel-integrity"}
 # Of those, the ones that take minutes (the soak): started first, so that
 # the short ones fill the other CPU meanwhile.
 BESIDE_LONG = {"keel-kiosk"}

@@ -11,8 +11,8 @@ let configs/demo.keel run unattended for a given time on the screen
   that the loop crashes no guest while they are asked to answer);
 - once every guest is destroyed, the pool's free memory is what it was
   at boot.
-CI runs 2 minutes of it (kiosk_soak_two_minutes, fixture keel-kiosk,
-beside Bochs); bench/soak.sh runs it for longer:
+CI runs 2 minutes of it (kiosk_soak_two_minutes, fixture keel-kiosk, in
+run.py's second lane); bench/soak.sh runs it for longer:
 python3 tests/boot/test_kiosk.py --minutes 30. Registered into test_boot's
 table (imported at its end)."""
 
