@@ -16,7 +16,9 @@ had (bochs.BochsMachine.clock): beside a QEMU boot it takes only the CPU
 time QEMU leaves idle, neither timing out nor changing what the QEMU
 tests measure. The QEMU fixtures of test_boot.BESIDE_BOCHS (boot-and-look
 ones that measure no time) join that lane once the other QEMU boots have
-ended, one QEMU machine at a time. Each fixture of the lane runs in a
+ended, two at a time (KEEL_BOCHS_JOBS), the kiosk soak first
+(BESIDE_LONG) and the BESIDE_ALONE ones with no other QEMU machine
+beside them; docs/testing.md. Each fixture of the lane runs in a
 child process; its lines are printed together when it ends, and those
 that end while the QEMU boots still run are held until they have ended.
 """
